@@ -1,0 +1,63 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+// Backend is what the REST API needs from the scheduler engine.
+//
+// Errors are mapped to HTTP statuses once, in this package: a *field.Error is
+// 400, store.ErrNotFound 404, store.ErrExists 409, wire.ErrUnavailable 503,
+// wire.ErrTimeout and context.DeadlineExceeded 504, anything else 500.
+type Backend interface {
+	AddSchedule(ctx context.Context, req ScheduleRequest) (store.Schedule, error)
+	GetSchedule(ctx context.Context, id string) (store.Schedule, error)
+	ListSchedules(ctx context.Context) ([]store.Schedule, error)
+	DeleteSchedule(ctx context.Context, id string) error
+	PauseSchedule(ctx context.Context, id string) (store.Schedule, error)
+	ResumeSchedule(ctx context.Context, id string) (store.Schedule, error)
+	// TriggerSchedule fires schedule id now, outside its trigger, and returns
+	// the new execution's id without waiting for it to finish.
+	TriggerSchedule(ctx context.Context, id string) (string, error)
+	// RunNow calls method on a handler once and waits for the final attempt
+	// (the original's /api/run_now). The execution is recorded in history.
+	RunNow(ctx context.Context, req RunRequest) (store.Execution, error)
+	Handlers(ctx context.Context) ([]HandlerStatus, error)
+	Executions(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error)
+	Stats(ctx context.Context) (store.Stats, error)
+	ClearExecutions(ctx context.Context) error
+}
+
+// ScheduleRequest is a validated-by-the-backend request to create a schedule.
+type ScheduleRequest struct {
+	ID          string          // empty: the backend picks <handler>_<method>_<epoch>
+	HandlerID   string          // required
+	Method      string          // required
+	Params      json.RawMessage // a JSON object or empty
+	Trigger     json.RawMessage // the trigger object as the user sent it
+	Timezone    string          // IANA name; empty: the scheduler's zone
+	MaxAttempts int             // 0: the scheduler's default
+	Timeout     time.Duration   // 0: the scheduler's default
+	Replace     bool            // replace an existing schedule with the same ID instead of 409
+}
+
+// RunRequest asks for one immediate call.
+type RunRequest struct {
+	HandlerID   string
+	Method      string
+	Params      json.RawMessage
+	MaxAttempts int
+	Timeout     time.Duration
+}
+
+// HandlerStatus is a registered handler with its live health.
+type HandlerStatus struct {
+	store.Handler
+	InFlight  int     `json:"in_flight"`
+	LatencyMS float64 `json:"latency_ms"` // EWMA of job round trips
+	ErrorRate float64 `json:"error_rate"` // fraction of recent attempts that failed
+}
