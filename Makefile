@@ -1,0 +1,54 @@
+# ScheduleZero. `make help` lists the targets.
+
+GO        ?= go
+BIN       ?= bin
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS   := -s -w -X github.com/schedulezero/schedulezero/pkg/version.Version=$(VERSION)
+GOFLAGS   ?= -trimpath
+CMDS      := schedulezero schedulezero-scheduler schedulezero-handler
+DESTDIR   ?=
+PREFIX    ?= /usr
+
+.PHONY: help build test race e2e bench lint fmt demo units units-check install clean
+
+help: ## list the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+build: ## build the binaries into ./bin
+	@mkdir -p $(BIN)
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+
+test: ## vet, then every test with the race detector (no root needed)
+	$(GO) vet ./...
+	$(GO) test -race -count=1 -timeout 20m ./...
+
+e2e: build ## end-to-end tests in a real systemd (root; boots a container)
+	SZ_E2E=1 $(GO) test -count=1 -timeout 30m -v ./test/e2e/...
+
+bench: build ## print the performance table (docs/performance.md)
+	$(GO) run ./test/bench -bin $(BIN)
+
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+fmt: ## format the code
+	gofmt -w $$(git ls-files '*.go')
+
+demo: build ## the embedded default: scheduler + dingaling handler in this terminal
+	$(BIN)/schedulezero demo
+
+units: ## regenerate units/ from pkg/unitgen
+	$(GO) test ./pkg/unitgen -run TestUnitsUpToDate -update
+
+units-check: ## units/ matches the generator and passes systemd-analyze verify
+	$(GO) test -count=1 -v ./pkg/unitgen
+
+install: build ## install binaries and units under DESTDIR/PREFIX
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -m 0755 $(BIN)/schedulezero $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(BIN)/schedulezero-scheduler $(BIN)/schedulezero-handler $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 units/*.service units/*.target $(DESTDIR)$(PREFIX)/lib/systemd/system/
+
+clean: ## remove build output
+	rm -rf $(BIN) dist

@@ -1,0 +1,107 @@
+// Command schedulezero-scheduler is the ScheduleZero scheduler daemon.
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/schedulezero/schedulezero/pkg/schedulerd"
+	"github.com/schedulezero/schedulezero/pkg/sd"
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/version"
+)
+
+func main() { os.Exit(run(os.Args)) }
+
+func run(args []string) int {
+	app := &cli.App{
+		Name:    "schedulezero-scheduler",
+		Usage:   "fire schedules and dispatch jobs to handlers",
+		Version: version.Version,
+		Flags:   flags(),
+		Action:  serve,
+	}
+	if err := app.Run(args); err != nil {
+		fmt.Fprintln(os.Stderr, "schedulezero-scheduler:", err)
+		return 1
+	}
+	return 0
+}
+
+func defaultDB() string {
+	if dir := os.Getenv("STATE_DIRECTORY"); dir != "" {
+		return filepath.Join(filepath.SplitList(dir)[0], "schedulezero.db")
+	}
+	return "schedulezero.db"
+}
+
+func flags() []cli.Flag {
+	return []cli.Flag{
+		&cli.StringFlag{Name: "db", Value: defaultDB(), EnvVars: []string{"SZ_DB"}, Usage: "bbolt job store `FILE` (default: $STATE_DIRECTORY/schedulezero.db)"},
+		&cli.StringFlag{Name: "zmq-bind", Value: schedulerd.DefaultZMQBind, EnvVars: []string{"SZ_ZMQ_BIND"}, Usage: "registration `ENDPOINT` (tcp:// or ipc://)"},
+		&cli.StringSliceFlag{Name: "http-listen", Value: cli.NewStringSlice(schedulerd.DefaultHTTPListen), EnvVars: []string{"SZ_HTTP_LISTEN"}, Usage: "REST API `ADDR` (host:port or unix:/path); repeat or comma-separate"},
+		&cli.StringFlag{Name: "timezone", EnvVars: []string{"SZ_TIMEZONE"}, Usage: "IANA `ZONE` of schedules that name none (default: the host's)"},
+		&cli.DurationFlag{Name: "default-timeout", EnvVars: []string{"SZ_DEFAULT_TIMEOUT"}, Usage: "per-attempt timeout of schedules that set none (default 60s)"},
+		&cli.IntFlag{Name: "default-max-attempts", EnvVars: []string{"SZ_DEFAULT_MAX_ATTEMPTS"}, Usage: "attempts of schedules that set none (default 3)"},
+		&cli.IntFlag{Name: "retention-count", Value: 100000, EnvVars: []string{"SZ_RETENTION_COUNT"}, Usage: "keep at most `N` execution records (0: no limit)"},
+		&cli.DurationFlag{Name: "retention-age", Value: 30 * 24 * time.Hour, EnvVars: []string{"SZ_RETENTION_AGE"}, Usage: "drop execution records older than this (0: no limit)"},
+		&cli.DurationFlag{Name: "stop-timeout", Value: schedulerd.DefaultStopTimeout, EnvVars: []string{"SZ_STOP_TIMEOUT"}, Usage: "how long running attempts may finish on stop"},
+		&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, Usage: "bearer tokens, one a line (default: $CREDENTIALS_DIRECTORY/api-token when present)"},
+		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
+		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
+	}
+}
+
+func serve(c *cli.Context) error {
+	logger, err := sd.NewLogger(os.Stderr, c.String("log-level"))
+	if err != nil {
+		return err
+	}
+	loc := time.Local
+	if z := c.String("timezone"); z != "" {
+		if loc, err = time.LoadLocation(z); err != nil {
+			return fmt.Errorf("--timezone %q: %w", z, err)
+		}
+	}
+	tokens, err := schedulerd.LoadTokens(c.String("api-token-file"))
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	return schedulerd.Run(ctx, schedulerd.Options{
+		DBPath:             c.String("db"),
+		ZMQBind:            c.String("zmq-bind"),
+		HTTPListen:         c.StringSlice("http-listen"),
+		Location:           loc,
+		DefaultTimeout:     c.Duration("default-timeout"),
+		DefaultMaxAttempts: c.Int("default-max-attempts"),
+		Retention:          store.Retention{MaxCount: c.Int("retention-count"), MaxAge: c.Duration("retention-age")},
+		Tokens:             tokens,
+		StopTimeout:        c.Duration("stop-timeout"),
+		Logger:             logger,
+	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
+}
+
+// notifyChan turns a signal into a channel of events (nil when disabled).
+func notifyChan(sig os.Signal, enabled bool) <-chan struct{} {
+	if !enabled {
+		return nil
+	}
+	in := make(chan os.Signal, 1)
+	signal.Notify(in, sig)
+	out := make(chan struct{})
+	go func() {
+		for range in {
+			out <- struct{}{}
+		}
+	}()
+	return out
+}

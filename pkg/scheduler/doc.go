@@ -1,0 +1,20 @@
+// Package scheduler is ScheduleZero's engine: it keeps every active schedule
+// in a min-heap ordered by next fire time, sleeps on one timer until the
+// earliest is due, and turns each due occurrence into an execution that is
+// sent to a handler over the wire.
+//
+// Why it is built this way:
+//
+//   - Timer-driven, not polled: an idle scheduler with 10,000 schedules wakes
+//     only when something is due, so lateness does not depend on a poll period.
+//   - Durable before visible: the engine advances a schedule and writes the
+//     execution's attempt as running in one group commit before the job is
+//     sent. After kill -9 an occurrence is therefore neither lost nor fired
+//     twice; an attempt found running at start-up is marked interrupted and
+//     retried or failed by policy.
+//   - One writer order: every change to a schedule is applied in memory and
+//     queued for commit under the engine's lock, so the store sees schedule
+//     writes in the same order as the engine made them.
+//   - A dispatch is never repeated because a reply is slow: each attempt has
+//     its own deadline; a retry is a new attempt with its own record.
+package scheduler

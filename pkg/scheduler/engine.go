@@ -1,0 +1,384 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/trigger"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultTimeout     = 60 * time.Second
+	DefaultMaxAttempts = 3
+	DefaultBackoffBase = time.Second
+	DefaultBackoffMax  = 5 * time.Minute
+)
+
+// Options configure a Scheduler.
+type Options struct {
+	Store              *store.DB
+	Logger             *slog.Logger
+	Location           *time.Location // the zone of schedules that name none; default time.Local
+	DefaultTimeout     time.Duration  // per attempt
+	DefaultMaxAttempts int
+	BackoffBase        time.Duration // first retry delay; doubled per attempt, with jitter
+	BackoffMax         time.Duration
+	// NowFunc is the clock; tests may replace it. Default time.Now.
+	NowFunc func() time.Time
+	// LatenessFunc, when set, observes how late each due occurrence was
+	// picked up by the engine (benchmarks use it).
+	LatenessFunc func(time.Duration)
+}
+
+// Scheduler is the engine. Create it with New, then Start it; Stop ends it.
+type Scheduler struct {
+	opts   Options
+	db     *store.DB
+	reg    *registry
+	logger *slog.Logger
+	ids    idSource
+
+	mu      sync.Mutex
+	entries map[string]*entry
+	heap    fireHeap
+	running map[string]*execution // by execution id
+
+	wake      chan struct{}
+	heartbeat chan chan struct{}
+	stopLoop  chan struct{}
+	loopDone  chan struct{}
+	started   atomic.Bool
+	stopOnce  sync.Once
+	stalled   atomic.Bool
+
+	// execCtx ends every execution goroutine on Stop; execWG waits for them.
+	execCtx    context.Context
+	execCancel context.CancelFunc
+	execWG     sync.WaitGroup
+}
+
+// New loads the schedules and handlers from the store. It does not fire
+// anything until Start.
+func New(ctx context.Context, opts Options) (*Scheduler, error) {
+	if opts.Store == nil {
+		return nil, errors.New("scheduler: Options.Store is required")
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Location == nil {
+		opts.Location = time.Local
+	}
+	if opts.DefaultTimeout <= 0 {
+		opts.DefaultTimeout = DefaultTimeout
+	}
+	if opts.DefaultMaxAttempts <= 0 {
+		opts.DefaultMaxAttempts = DefaultMaxAttempts
+	}
+	if opts.BackoffBase <= 0 {
+		opts.BackoffBase = DefaultBackoffBase
+	}
+	if opts.BackoffMax <= 0 {
+		opts.BackoffMax = DefaultBackoffMax
+	}
+	if opts.NowFunc == nil {
+		opts.NowFunc = time.Now
+	}
+	execCtx, execCancel := context.WithCancel(context.Background())
+	s := &Scheduler{
+		opts:       opts,
+		db:         opts.Store,
+		logger:     opts.Logger,
+		entries:    make(map[string]*entry),
+		running:    make(map[string]*execution),
+		wake:       make(chan struct{}, 1),
+		heartbeat:  make(chan chan struct{}),
+		stopLoop:   make(chan struct{}),
+		loopDone:   make(chan struct{}),
+		execCtx:    execCtx,
+		execCancel: execCancel,
+	}
+	s.reg = newRegistry(opts.Store, opts.Logger.With("component", "registry"), opts.NowFunc)
+	if err := s.reg.load(ctx); err != nil {
+		execCancel()
+		return nil, err
+	}
+	recs, err := s.db.ListSchedules(ctx)
+	if err != nil {
+		execCancel()
+		s.reg.close()
+		return nil, fmt.Errorf("load schedules: %w", err)
+	}
+	for _, rec := range recs {
+		trig, err := s.compile(rec)
+		if err != nil {
+			// A schedule the store holds but we can no longer compile is
+			// kept (and shown) but never fires; say so loudly.
+			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", rec.ID, "err", err)
+			rec.NextFire = time.Time{}
+		}
+		e := &entry{rec: rec, trig: trig, index: -1}
+		s.entries[rec.ID] = e
+		if trig != nil {
+			s.heap.place(e)
+		}
+	}
+	return s, nil
+}
+
+func (s *Scheduler) now() time.Time { return s.opts.NowFunc() }
+
+func (s *Scheduler) location(name string) (*time.Location, error) {
+	if name == "" {
+		return s.opts.Location, nil
+	}
+	return time.LoadLocation(name)
+}
+
+// compile turns a stored schedule's normalized trigger back into a Trigger.
+func (s *Scheduler) compile(rec store.Schedule) (trigger.Trigger, error) {
+	loc, err := s.location(rec.Timezone)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: timezone: %w", rec.ID, err)
+	}
+	trig, _, err := trigger.Parse(rec.Trigger, rec.CreatedAt, loc)
+	if err != nil {
+		return nil, fmt.Errorf("schedule %q: trigger: %w", rec.ID, err)
+	}
+	return trig, nil
+}
+
+// Registry is what the registration server serves.
+func (s *Scheduler) Registry() wire.Registry { return s.reg }
+
+// Start recovers executions that a previous run left unfinished and starts
+// the timer loop. It returns once the loop runs.
+func (s *Scheduler) Start(ctx context.Context) error {
+	if !s.started.CompareAndSwap(false, true) {
+		return errors.New("scheduler: already started")
+	}
+	if err := s.recover(ctx); err != nil {
+		return err
+	}
+	go s.loop()
+	return nil
+}
+
+// Stop stops firing, gives running attempts until ctx is done to finish, then
+// cancels them. A cancelled attempt stays recorded as running and is marked
+// interrupted (and retried by policy) when the scheduler starts again, the
+// same as after a crash. Stop is idempotent and safe before Start.
+func (s *Scheduler) Stop(ctx context.Context) error {
+	s.stopOnce.Do(func() {
+		close(s.stopLoop)
+		if s.started.Load() {
+			<-s.loopDone
+		}
+		done := make(chan struct{})
+		go func() { s.execWG.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-ctx.Done():
+			s.logger.Warn("stop budget spent; cancelling running attempts")
+			s.execCancel()
+			<-done
+		}
+		s.execCancel()
+		s.reg.close()
+	})
+	return nil
+}
+
+// Stall freezes the engine loop so that health checks fail (fault injection
+// for the watchdog test). It cannot be undone except by a restart.
+func (s *Scheduler) Stall() { s.stalled.Store(true); s.nudge() }
+
+// Health reports whether the engine loop turns and the store answers.
+func (s *Scheduler) Health(ctx context.Context) error {
+	reply := make(chan struct{})
+	select {
+	case s.heartbeat <- reply:
+	case <-ctx.Done():
+		return fmt.Errorf("engine loop does not answer: %w", ctx.Err())
+	}
+	select {
+	case <-reply:
+	case <-ctx.Done():
+		return fmt.Errorf("engine loop does not answer: %w", ctx.Err())
+	}
+	if _, err := s.db.ListHandlers(ctx); err != nil {
+		return fmt.Errorf("store does not answer: %w", err)
+	}
+	return nil
+}
+
+// Summary is a one-line live status for systemd's STATUS=.
+func (s *Scheduler) Summary() string {
+	s.mu.Lock()
+	n := len(s.entries)
+	var next time.Time
+	if len(s.heap) > 0 {
+		next = s.heap[0].rec.NextFire
+	}
+	running := len(s.running)
+	s.mu.Unlock()
+	online := 0
+	for _, h := range s.reg.snapshot() {
+		if h.rec.Status == handlerOnline {
+			online++
+		}
+	}
+	line := fmt.Sprintf("%d schedules, %d handlers online, %d running", n, online, running)
+	if !next.IsZero() {
+		line += ", next fire " + next.In(s.opts.Location).Format("2006-01-02 15:04:05")
+	}
+	return line
+}
+
+func (s *Scheduler) nudge() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// loop sleeps until the earliest schedule is due, fires everything due, and
+// repeats. It also answers health heartbeats, so a stuck loop is visible.
+func (s *Scheduler) loop() {
+	defer close(s.loopDone)
+	timer := time.NewTimer(time.Hour)
+	defer timer.Stop()
+	for {
+		if s.stalled.Load() {
+			s.logger.Error("engine loop stalled by fault injection")
+			<-s.stopLoop
+			return
+		}
+		s.mu.Lock()
+		now := s.now()
+		for len(s.heap) > 0 && !s.heap[0].rec.NextFire.After(now) {
+			s.fireLocked(s.heap[0], now)
+		}
+		wait := time.Duration(-1)
+		if len(s.heap) > 0 {
+			wait = s.heap[0].rec.NextFire.Sub(now)
+		}
+		s.mu.Unlock()
+
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+		var tc <-chan time.Time
+		if wait >= 0 {
+			timer.Reset(wait)
+			tc = timer.C
+		}
+		select {
+		case <-tc:
+		case <-s.wake:
+		case reply := <-s.heartbeat:
+			close(reply)
+		case <-s.stopLoop:
+			return
+		}
+	}
+}
+
+// fireLocked fires e's due occurrence: it advances e to its next occurrence
+// after now (occurrences missed while the scheduler was down are coalesced
+// into this one fire) and starts an execution. The caller holds s.mu.
+func (s *Scheduler) fireLocked(e *entry, now time.Time) {
+	occ := e.rec.NextFire
+	if s.opts.LatenessFunc != nil {
+		s.opts.LatenessFunc(now.Sub(occ))
+	}
+	next, ok := e.trig.Next(occ)
+	if ok && !next.After(now) {
+		next, ok = e.trig.Next(now)
+	}
+	e.rec.LastFire = occ
+	e.rec.FireCount++
+	if ok {
+		e.rec.NextFire = next
+	} else {
+		e.rec.NextFire = time.Time{}
+		e.rec.Done = true
+	}
+	s.heap.place(e)
+	s.startLocked(e.rec, occ, now, true)
+}
+
+// startLocked creates an execution for rec, commits it (with rec when
+// saveSchedule) and runs it once committed. The caller holds s.mu, which
+// orders the commit after every earlier change to the schedule.
+func (s *Scheduler) startLocked(rec store.Schedule, occ, now time.Time, saveSchedule bool) *execution {
+	ex := s.newExecution(rec.HandlerID, rec.Method, rec.Params, s.attempts(rec.MaxAttempts), s.timeout(rec.Timeout), now)
+	ex.rec.ScheduleID = rec.ID
+	ex.rec.ScheduledAt = occ
+	s.claimLocked(ex, now)
+	w := store.Writes{Executions: []store.Execution{ex.rec}}
+	if saveSchedule {
+		w.Schedules = []store.Schedule{rec}
+	}
+	s.launchLocked(ex, w)
+	return ex
+}
+
+func (s *Scheduler) attempts(n int) int {
+	if n <= 0 {
+		return s.opts.DefaultMaxAttempts
+	}
+	return n
+}
+
+func (s *Scheduler) timeout(d time.Duration) time.Duration {
+	if d <= 0 {
+		return s.opts.DefaultTimeout
+	}
+	return d
+}
+
+// claimLocked takes a handler slot for ex's first attempt when one is free
+// now, so that the attempt is recorded running in the same commit that
+// records the fire, and sent as soon as that commit is durable.
+func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
+	h, ok := s.reg.get(ex.rec.HandlerID)
+	if !ok {
+		return
+	}
+	if conn := h.tryAcquire(); conn != nil {
+		ex.handler, ex.conn = h, conn
+		ex.rec.Status = store.StatusRunning
+		ex.rec.StartedAt = now
+	}
+}
+
+// launchLocked queues w for commit and starts ex's goroutine, which waits
+// for the commit before it sends anything. The caller holds s.mu.
+func (s *Scheduler) launchLocked(ex *execution, w store.Writes) {
+	committed := make(chan error, 1)
+	s.db.CommitAsync(w, func(err error) { committed <- err })
+	s.running[ex.rec.ID] = ex
+	s.execWG.Add(1)
+	go s.run(ex, committed)
+}
+
+// paramsJSON returns params as a JSON object, {} when empty.
+func paramsJSON(p json.RawMessage) json.RawMessage {
+	if len(p) == 0 {
+		return json.RawMessage("{}")
+	}
+	return p
+}

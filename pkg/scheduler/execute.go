@@ -1,0 +1,305 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+)
+
+// Bounds on what one attempt record keeps of the job.
+const (
+	maxResultBytes  = 64 << 10
+	maxParamSummary = 200
+)
+
+// execution is one fire in flight: its current attempt record, what to send,
+// and who waits for the end.
+type execution struct {
+	rec     store.Execution
+	params  json.RawMessage
+	timeout time.Duration
+	done    chan struct{} // closed when the final attempt is recorded
+	final   store.Execution
+
+	// handler and conn are set when the first attempt got a handler slot
+	// at fire time and was recorded running straight away (the fast path).
+	handler *handlerState
+	conn    *wire.Conn
+}
+
+func (s *Scheduler) newExecution(handler, method string, params json.RawMessage, maxAttempts int, timeout time.Duration, now time.Time) *execution {
+	return &execution{
+		rec: store.Execution{
+			ID:            s.ids.next(now),
+			Attempt:       1,
+			MaxAttempts:   maxAttempts,
+			HandlerID:     handler,
+			Method:        method,
+			Status:        store.StatusPending,
+			ScheduledAt:   now,
+			ParamsSummary: summarize(params),
+		},
+		params:  paramsJSON(params),
+		timeout: timeout,
+		done:    make(chan struct{}),
+	}
+}
+
+func summarize(p json.RawMessage) string {
+	if len(p) <= maxParamSummary {
+		return string(p)
+	}
+	return string(p[:maxParamSummary-3]) + "..."
+}
+
+// run drives ex through its attempts. committed delivers the result of the
+// commit that recorded the first attempt; nothing is sent before it.
+func (s *Scheduler) run(ex *execution, committed <-chan error) {
+	defer s.execWG.Done()
+	defer func() {
+		s.mu.Lock()
+		delete(s.running, ex.rec.ID)
+		s.mu.Unlock()
+		close(ex.done)
+	}()
+	log := s.logger.With("schedule_id", ex.rec.ScheduleID, "execution_id", ex.rec.ID,
+		"handler", ex.rec.HandlerID, "method", ex.rec.Method)
+	select {
+	case err := <-committed:
+		if err != nil {
+			log.Error("execution not recorded; not dispatched", "err", err)
+			ex.final = ex.rec
+			return
+		}
+	case <-s.execCtx.Done():
+		return
+	}
+	for {
+		log := log.With("attempt", ex.rec.Attempt)
+		retry, ok := s.attempt(ex, log)
+		if !ok {
+			return // stopping: the attempt stays unfinished in the store
+		}
+		if !retry || ex.rec.Attempt >= ex.rec.MaxAttempts {
+			ex.final = ex.rec
+			return
+		}
+		// The next attempt is recorded pending before the backoff, so that
+		// a stop during the wait leaves it to be dispatched after restart.
+		delay := s.backoff(ex.rec.Attempt)
+		next := ex.rec
+		next.Attempt++
+		next.Status = store.StatusPending
+		next.ScheduledAt = s.now().Add(delay)
+		next.StartedAt, next.CompletedAt = time.Time{}, time.Time{}
+		next.DurationMS, next.Result, next.Error = 0, nil, ""
+		if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{next}}); err != nil {
+			log.Error("retry not recorded; giving up", "err", err)
+			ex.final = ex.rec
+			return
+		}
+		ex.rec = next
+		log.Info("attempt failed; retrying", "retry_in", delay.String())
+		t := time.NewTimer(delay)
+		select {
+		case <-t.C:
+		case <-s.execCtx.Done():
+			t.Stop()
+			return
+		}
+	}
+}
+
+// backoff is the delay before attempt n+1: exponential from BackoffBase,
+// capped at BackoffMax, with full jitter over its upper half so that many
+// failing executions do not retry in step.
+func (s *Scheduler) backoff(n int) time.Duration {
+	d := s.opts.BackoffBase << min(n-1, 30)
+	if d <= 0 || d > s.opts.BackoffMax {
+		d = s.opts.BackoffMax
+	}
+	half := d / 2
+	return half + rand.N(half+1)
+}
+
+// attempt runs ex's current attempt to its end and records it. It reports
+// whether a failure may be retried, and false in ok when the scheduler is
+// stopping and the attempt was left as it is.
+func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
+	h, conn := ex.handler, ex.conn
+	ex.handler, ex.conn = nil, nil
+	if conn == nil {
+		h = s.reg.await(ex.rec.HandlerID)
+		// Wait for the handler (offline, or at its limit) within the job's
+		// deadline.
+		ctx, cancel := context.WithTimeout(s.execCtx, ex.timeout)
+		var err error
+		conn, err = h.acquire(ctx)
+		cancel()
+		if err != nil {
+			if s.execCtx.Err() != nil {
+				return false, false
+			}
+			return true, s.finish(ex, store.StatusFailed, nil, err.Error(), log)
+		}
+		ex.rec.Status = store.StatusRunning
+		ex.rec.StartedAt = s.now()
+		if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil {
+			h.release(0, false)
+			if s.execCtx.Err() != nil {
+				return false, false
+			}
+			log.Error("attempt not recorded; not dispatched", "err", err)
+			return false, true
+		}
+	}
+	start := s.now()
+	callCtx, callCancel := context.WithDeadline(s.execCtx, start.Add(ex.timeout))
+	defer callCancel()
+	reply, err := conn.Call(callCtx, wire.Request{
+		Method:      ex.rec.Method,
+		Params:      ex.params,
+		ExecutionID: ex.rec.ID,
+		Attempt:     ex.rec.Attempt,
+		DeadlineMS:  start.Add(ex.timeout).UnixMilli(),
+		V:           2,
+	})
+	elapsed := s.now().Sub(start)
+	switch {
+	case err == nil && reply.Success:
+		h.release(elapsed, false)
+		return false, s.finish(ex, store.StatusSucceeded, bound(reply.Raw), "", log)
+	case err == nil:
+		h.release(elapsed, true)
+		msg := reply.Error
+		if msg == "" {
+			msg = "handler answered success=false"
+		}
+		return retryable(reply.Raw), s.finish(ex, store.StatusFailed, bound(reply.Raw), msg, log)
+	case s.execCtx.Err() != nil:
+		h.release(elapsed, false)
+		return false, false
+	case errors.Is(err, wire.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
+		h.release(elapsed, true)
+		cctx, ccancel := context.WithTimeout(s.execCtx, time.Second)
+		_ = conn.Cancel(cctx, ex.rec.ID, ex.rec.Attempt)
+		ccancel()
+		msg := fmt.Sprintf("no reply within the %s timeout", ex.timeout)
+		if !errors.Is(err, context.DeadlineExceeded) {
+			msg = fmt.Sprintf("no reply (outcome unknown, not re-sent): %v", err)
+		}
+		return true, s.finish(ex, store.StatusTimedOut, nil, msg, log)
+	default:
+		h.release(elapsed, true)
+		return true, s.finish(ex, store.StatusFailed, nil, err.Error(), log)
+	}
+}
+
+// finish records the end of ex's current attempt. It reports false when the
+// scheduler is stopping and the record could not be written.
+func (s *Scheduler) finish(ex *execution, status store.Status, result json.RawMessage, msg string, log *slog.Logger) bool {
+	now := s.now()
+	ex.rec.Status = status
+	ex.rec.CompletedAt = now
+	if !ex.rec.StartedAt.IsZero() {
+		ex.rec.DurationMS = float64(now.Sub(ex.rec.StartedAt)) / float64(time.Millisecond)
+	}
+	ex.rec.Result = result
+	ex.rec.Error = msg
+	if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil {
+		if s.execCtx.Err() == nil {
+			log.Error("attempt result not recorded", "err", err)
+		}
+		return false
+	}
+	if status == store.StatusSucceeded {
+		log.Info("attempt succeeded", "duration_ms", ex.rec.DurationMS)
+	} else {
+		log.Warn("attempt did not succeed", "status", string(status), "error", msg, "duration_ms", ex.rec.DurationMS)
+	}
+	return true
+}
+
+// retryable reads the runner's "retry": false (handler.Permanent).
+func retryable(raw json.RawMessage) bool {
+	var r struct {
+		Retry *bool `json:"retry"`
+	}
+	if json.Unmarshal(raw, &r) == nil && r.Retry != nil {
+		return *r.Retry
+	}
+	return true
+}
+
+func bound(raw json.RawMessage) json.RawMessage {
+	if len(raw) <= maxResultBytes {
+		return raw
+	}
+	b, _ := json.Marshal(fmt.Sprintf("reply of %d bytes not kept (limit %d)", len(raw), maxResultBytes))
+	return b
+}
+
+// recover deals with attempts that a previous run left unfinished. A running
+// attempt may or may not have run on its handler: it is marked interrupted
+// and, with attempts left, followed by a new attempt. A pending one was never
+// sent and is simply dispatched.
+func (s *Scheduler) recover(ctx context.Context) error {
+	unfinished, err := s.db.Unfinished(ctx)
+	if err != nil {
+		return fmt.Errorf("recover unfinished executions: %w", err)
+	}
+	now := s.now()
+	var w store.Writes
+	var resume []*execution
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rec := range unfinished {
+		e, haveSchedule := s.entries[rec.ScheduleID]
+		if rec.Status == store.StatusRunning {
+			rec.Status = store.StatusInterrupted
+			rec.CompletedAt = now
+			rec.Error = "the scheduler stopped while this attempt was running; its outcome is unknown"
+			w.Executions = append(w.Executions, rec)
+			if rec.Attempt >= rec.MaxAttempts {
+				continue
+			}
+			rec.Attempt++
+		}
+		if !haveSchedule {
+			rec.Status = store.StatusFailed
+			rec.CompletedAt = now
+			rec.Error = "not resumed after restart: its schedule no longer exists (or it was a one-off run)"
+			w.Executions = append(w.Executions, rec)
+			continue
+		}
+		rec.Status = store.StatusPending
+		rec.StartedAt, rec.CompletedAt = time.Time{}, time.Time{}
+		rec.DurationMS, rec.Result, rec.Error = 0, nil, ""
+		rec.ScheduledAt = now
+		w.Executions = append(w.Executions, rec)
+		ex := &execution{rec: rec, params: paramsJSON(e.rec.Params), timeout: s.timeout(e.rec.Timeout), done: make(chan struct{})}
+		resume = append(resume, ex)
+	}
+	if len(w.Executions) == 0 {
+		return nil
+	}
+	if err := s.db.Commit(ctx, w); err != nil {
+		return fmt.Errorf("recover unfinished executions: %w", err)
+	}
+	for _, ex := range resume {
+		committed := make(chan error, 1)
+		committed <- nil
+		s.running[ex.rec.ID] = ex
+		s.execWG.Add(1)
+		go s.run(ex, committed)
+	}
+	s.logger.Info("recovered unfinished executions", "records", len(unfinished), "resumed", len(resume))
+	return nil
+}

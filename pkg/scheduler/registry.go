@@ -1,0 +1,315 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"slices"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+)
+
+// Handler states as the REST API shows them.
+const (
+	handlerOnline  = "online"
+	handlerOffline = "offline"
+)
+
+// ewmaWeight is the weight of the newest sample in the latency and error
+// EWMAs: about the last 20 calls dominate.
+const ewmaWeight = 0.05
+
+// handlerState is the engine's live view of one handler. Its slots gate
+// dispatch: an attempt waits while the handler is offline or at its
+// concurrency limit.
+type handlerState struct {
+	mu       sync.Mutex
+	rec      store.Handler
+	conn     *wire.Conn
+	limit    int
+	inFlight int
+	waiters  int
+	changed  chan struct{} // closed and replaced on every change a waiter cares about
+
+	latencyMS float64
+	errorRate float64
+}
+
+func newHandlerState(rec store.Handler) *handlerState {
+	return &handlerState{rec: rec, limit: limitFor(rec), changed: make(chan struct{})}
+}
+
+func limitFor(rec store.Handler) int {
+	if rec.Protocol < 2 {
+		return 1 // the original's REP handlers serve one request at a time
+	}
+	return max(rec.Concurrency, 1)
+}
+
+// broadcast wakes every waiter; the caller holds h.mu.
+func (h *handlerState) broadcast() {
+	if h.waiters > 0 {
+		close(h.changed)
+		h.changed = make(chan struct{})
+	}
+}
+
+// acquire waits until the handler is online with a free slot, and returns the
+// connection to use. It gives up when ctx is done, saying why.
+func (h *handlerState) acquire(ctx context.Context) (*wire.Conn, error) {
+	h.mu.Lock()
+	for {
+		if h.rec.Status == handlerOnline && h.conn != nil && h.inFlight < h.limit {
+			h.inFlight++
+			c := h.conn
+			h.mu.Unlock()
+			return c, nil
+		}
+		offline := h.rec.Status != handlerOnline
+		neverRegistered := h.rec.Address == ""
+		ch := h.changed
+		h.waiters++
+		h.mu.Unlock()
+		select {
+		case <-ch:
+			h.mu.Lock()
+			h.waiters--
+		case <-ctx.Done():
+			h.mu.Lock()
+			h.waiters--
+			id := h.rec.ID
+			h.mu.Unlock()
+			if neverRegistered {
+				return nil, fmt.Errorf("handler %q has not registered before the deadline: %w", id, wire.ErrUnavailable)
+			}
+			if offline {
+				return nil, fmt.Errorf("handler %q is offline and did not come back before the deadline: %w", id, wire.ErrUnavailable)
+			}
+			return nil, fmt.Errorf("handler %q stayed at its concurrency limit until the deadline: %w", id, wire.ErrUnavailable)
+		}
+	}
+}
+
+// tryAcquire takes a slot if the handler is online with one free.
+func (h *handlerState) tryAcquire() *wire.Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.rec.Status == handlerOnline && h.conn != nil && h.inFlight < h.limit {
+		h.inFlight++
+		return h.conn
+	}
+	return nil
+}
+
+// release frees a slot and records the call's outcome for health.
+func (h *handlerState) release(d time.Duration, failed bool) {
+	h.mu.Lock()
+	h.inFlight--
+	ms := float64(d) / float64(time.Millisecond)
+	if h.latencyMS == 0 {
+		h.latencyMS = ms
+	} else {
+		h.latencyMS += ewmaWeight * (ms - h.latencyMS)
+	}
+	f := 0.0
+	if failed {
+		f = 1
+	}
+	h.errorRate += ewmaWeight * (f - h.errorRate)
+	h.broadcast()
+	h.mu.Unlock()
+}
+
+// registry holds every known handler. It implements wire.Registry for the
+// registration server and persists what it learns in the store, so that a
+// restarted scheduler still knows handlers that do not re-register (the
+// original's Python handlers only re-register when a ping fails).
+type registry struct {
+	db     *store.DB
+	logger *slog.Logger
+	now    func() time.Time
+
+	mu       sync.Mutex
+	handlers map[string]*handlerState
+}
+
+func newRegistry(db *store.DB, logger *slog.Logger, now func() time.Time) *registry {
+	return &registry{db: db, logger: logger, now: now, handlers: make(map[string]*handlerState)}
+}
+
+// load restores the registry from the store. Handlers that were online keep
+// their address and are tried; a dead one fails its calls, which is recorded.
+func (r *registry) load(ctx context.Context) error {
+	recs, err := r.db.ListHandlers(ctx)
+	if err != nil {
+		return fmt.Errorf("load handlers: %w", err)
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, rec := range recs {
+		h := newHandlerState(rec)
+		if rec.Status == handlerOnline && rec.Address != "" {
+			h.conn = wire.Dial(rec.Address, rec.Protocol, r.logger)
+		}
+		r.handlers[rec.ID] = h
+	}
+	return nil
+}
+
+// get returns a handler that has registered (now or in an earlier run).
+func (r *registry) get(id string) (*handlerState, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.handlers[id]
+	if !ok || h.rec.Address == "" {
+		return nil, false
+	}
+	return h, true
+}
+
+// await returns the state of handler id, creating an offline placeholder
+// when it never registered, so that an attempt can wait for it to appear
+// (after a restart, recovered attempts may run before their handler has
+// re-registered).
+func (r *registry) await(id string) *handlerState {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	h, ok := r.handlers[id]
+	if !ok {
+		h = newHandlerState(store.Handler{ID: id, Status: handlerOffline})
+		r.handlers[id] = h
+	}
+	return h
+}
+
+// Register implements wire.Registry.
+func (r *registry) Register(ctx context.Context, reg wire.Registration) (bool, error) {
+	if reg.HandlerID == "" {
+		return false, fmt.Errorf("register: handler_id is required")
+	}
+	if reg.Address == "" {
+		return false, fmt.Errorf("register %q: address is required", reg.HandlerID)
+	}
+	now := r.now()
+	r.mu.Lock()
+	h, existed := r.handlers[reg.HandlerID]
+	if existed && h.rec.Address == "" {
+		existed = false // a placeholder that attempts wait on
+	}
+	if h == nil {
+		h = newHandlerState(store.Handler{ID: reg.HandlerID, FirstSeen: now})
+		r.handlers[reg.HandlerID] = h
+	}
+	r.mu.Unlock()
+
+	h.mu.Lock()
+	old := h.conn
+	h.rec.Address = reg.Address
+	h.rec.Methods = slices.Clone(reg.Methods)
+	h.rec.Protocol = reg.Protocol
+	h.rec.Concurrency = reg.Concurrency
+	h.rec.Status = handlerOnline
+	h.rec.LastSeen = now
+	if h.rec.FirstSeen.IsZero() {
+		h.rec.FirstSeen = now
+	}
+	h.limit = limitFor(h.rec)
+	// A new connection for every registration: the handler may have
+	// restarted, and a socket that was mid-call to the old process must not
+	// carry the next job.
+	h.conn = wire.Dial(reg.Address, reg.Protocol, r.logger)
+	rec := h.rec
+	h.broadcast()
+	h.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
+	if err := r.db.PutHandler(ctx, rec); err != nil {
+		return existed, fmt.Errorf("register %q: %w", reg.HandlerID, err)
+	}
+	r.logger.Info("handler registered", "handler", reg.HandlerID, "address", reg.Address,
+		"methods", len(reg.Methods), "protocol", reg.Protocol, "reregistered", existed)
+	return existed, nil
+}
+
+// ReportStatus implements wire.Registry.
+func (r *registry) ReportStatus(ctx context.Context, handlerID, status string) error {
+	h, ok := r.get(handlerID)
+	if !ok {
+		return fmt.Errorf("handler %q: %w", handlerID, wire.ErrUnknownHandler)
+	}
+	h.mu.Lock()
+	h.rec.Status = status
+	h.rec.LastSeen = r.now()
+	rec := h.rec
+	var old *wire.Conn
+	if status != handlerOnline {
+		old, h.conn = h.conn, nil
+	}
+	h.broadcast()
+	h.mu.Unlock()
+	if old != nil {
+		_ = old.Close()
+	}
+	r.logger.Info("handler status", "handler", handlerID, "status", status)
+	if err := r.db.PutHandler(ctx, rec); err != nil {
+		return fmt.Errorf("handler %q status: %w", handlerID, err)
+	}
+	return nil
+}
+
+// Seen implements wire.Registry.
+func (r *registry) Seen(handlerID string) {
+	if h, ok := r.get(handlerID); ok {
+		h.mu.Lock()
+		h.rec.LastSeen = r.now()
+		h.mu.Unlock()
+	}
+}
+
+// snapshot returns every handler's record and health, sorted by id.
+func (r *registry) snapshot() []handlerView {
+	r.mu.Lock()
+	hs := make([]*handlerState, 0, len(r.handlers))
+	for _, h := range r.handlers {
+		hs = append(hs, h)
+	}
+	r.mu.Unlock()
+	out := make([]handlerView, 0, len(hs))
+	for _, h := range hs {
+		h.mu.Lock()
+		if h.rec.Address == "" { // a placeholder: never registered
+			h.mu.Unlock()
+			continue
+		}
+		out = append(out, handlerView{rec: h.rec, inFlight: h.inFlight, latencyMS: h.latencyMS, errorRate: h.errorRate})
+		h.mu.Unlock()
+	}
+	slices.SortFunc(out, func(a, b handlerView) int { return strings.Compare(a.rec.ID, b.rec.ID) })
+	return out
+}
+
+type handlerView struct {
+	rec       store.Handler
+	inFlight  int
+	latencyMS float64
+	errorRate float64
+}
+
+// close drops every connection.
+func (r *registry) close() {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.handlers {
+		h.mu.Lock()
+		if h.conn != nil {
+			_ = h.conn.Close()
+			h.conn = nil
+		}
+		h.mu.Unlock()
+	}
+}

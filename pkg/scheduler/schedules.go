@@ -1,0 +1,322 @@
+package scheduler
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/trigger"
+)
+
+// Limits on schedule fields.
+const (
+	maxAttemptsLimit = 100
+	maxIDLength      = 200
+)
+
+var _ api.Backend = (*Scheduler)(nil)
+
+// AddSchedule validates req, stores the schedule durably and arms it.
+func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (store.Schedule, error) {
+	if req.HandlerID == "" {
+		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler, see GET /api/v1/handlers")
+	}
+	if req.Method == "" {
+		return store.Schedule{}, field.Errorf("job_method", "is required").WithFix("name one of the handler's methods")
+	}
+	h, ok := s.reg.get(req.HandlerID)
+	if !ok {
+		return store.Schedule{}, fmt.Errorf("handler %q: %w", req.HandlerID, store.ErrNotFound)
+	}
+	h.mu.Lock()
+	methods := slices.Clone(h.rec.Methods)
+	h.mu.Unlock()
+	if len(methods) > 0 && !slices.Contains(methods, req.Method) {
+		return store.Schedule{}, field.Errorf("job_method", "handler %q has no method %q", req.HandlerID, req.Method).
+			WithFix("use one of: %s", strings.Join(methods, ", "))
+	}
+	if p := bytes.TrimSpace(req.Params); len(p) > 0 && p[0] != '{' && !bytes.Equal(p, []byte("null")) {
+		return store.Schedule{}, field.Errorf("job_params", "must be a JSON object").WithFix(`for example {"message": "hi"}`)
+	}
+	if len(req.ID) > maxIDLength {
+		return store.Schedule{}, field.Errorf("job_id", "is %d characters long", len(req.ID)).WithFix("use at most %d", maxIDLength)
+	}
+	if req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit {
+		return store.Schedule{}, field.Errorf("max_attempts", "is %d", req.MaxAttempts).WithFix("use 1 to %d, or 0 for the default (%d)", maxAttemptsLimit, s.opts.DefaultMaxAttempts)
+	}
+	if req.Timeout < 0 {
+		return store.Schedule{}, field.Errorf("timeout", "is negative").WithFix(`use a duration such as "30s", or leave it out for the default (%s)`, s.opts.DefaultTimeout)
+	}
+	loc, err := s.location(req.Timezone)
+	if err != nil {
+		return store.Schedule{}, field.Errorf("timezone", "%q is not a known time zone", req.Timezone).WithFix(`use an IANA name such as "Europe/Berlin" or "UTC"`)
+	}
+	if len(bytes.TrimSpace(req.Trigger)) == 0 {
+		return store.Schedule{}, field.Errorf("trigger", "is required").WithFix(`for example {"type": "interval", "seconds": 10}`)
+	}
+	now := s.now()
+	trig, normalized, err := trigger.Parse(req.Trigger, now, loc)
+	if err != nil {
+		return store.Schedule{}, field.Prefix("trigger", err)
+	}
+	next, ok := trig.Next(now.Add(-time.Nanosecond))
+	if !ok {
+		if d, isDate := trig.(*trigger.Date); isDate {
+			// A date already past fires once, at once: the user asked
+			// for it to run and it has not.
+			next = now
+			_ = d
+		} else {
+			return store.Schedule{}, field.Errorf("trigger", "has no fire time after now").WithFix("check end_time and the calendar fields")
+		}
+	}
+	rec := store.Schedule{
+		ID:          req.ID,
+		HandlerID:   req.HandlerID,
+		Method:      req.Method,
+		Params:      req.Params,
+		Trigger:     normalized,
+		Timezone:    req.Timezone,
+		MaxAttempts: req.MaxAttempts,
+		Timeout:     req.Timeout,
+		NextFire:    next,
+		CreatedAt:   now,
+		UpdatedAt:   now,
+	}
+	if bytes.Equal(bytes.TrimSpace(rec.Params), []byte("null")) {
+		rec.Params = nil
+	}
+
+	s.mu.Lock()
+	if rec.ID == "" {
+		rec.ID = s.freeIDLocked(fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, now.Unix()))
+	}
+	old, exists := s.entries[rec.ID]
+	if exists && !req.Replace {
+		s.mu.Unlock()
+		return store.Schedule{}, fmt.Errorf("schedule %q: %w", rec.ID, store.ErrExists)
+	}
+	if exists {
+		rec.CreatedAt = old.rec.CreatedAt
+		old.rec.Paused = true // take it out of the heap
+		s.heap.place(old)
+	}
+	e := &entry{rec: rec, trig: trig, index: -1}
+	s.entries[rec.ID] = e
+	s.heap.place(e)
+	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
+	s.mu.Unlock()
+	s.nudge()
+	if err := <-done; err != nil {
+		s.mu.Lock()
+		if s.entries[rec.ID] == e {
+			e.rec.Paused = true
+			s.heap.place(e)
+			delete(s.entries, rec.ID)
+			if exists {
+				s.entries[rec.ID] = old
+				old.rec.Paused = false
+				s.heap.place(old)
+			}
+		}
+		s.mu.Unlock()
+		return store.Schedule{}, fmt.Errorf("schedule %q: %w", rec.ID, err)
+	}
+	s.logger.Info("schedule added", "schedule_id", rec.ID, "handler", rec.HandlerID, "method", rec.Method,
+		"next_fire_time", rec.NextFire.Format(time.RFC3339Nano))
+	return rec, nil
+}
+
+// freeIDLocked returns base, or base-N when base is taken.
+func (s *Scheduler) freeIDLocked(base string) string {
+	id := base
+	for n := 2; ; n++ {
+		if _, taken := s.entries[id]; !taken {
+			return id
+		}
+		id = base + "-" + strconv.Itoa(n)
+	}
+}
+
+// commitLocked queues w; the caller holds s.mu, so the store sees schedule
+// changes in the order the engine made them.
+func (s *Scheduler) commitLocked(w store.Writes) <-chan error {
+	done := make(chan error, 1)
+	s.db.CommitAsync(w, func(err error) { done <- err })
+	return done
+}
+
+// GetSchedule returns one schedule.
+func (s *Scheduler) GetSchedule(_ context.Context, id string) (store.Schedule, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[id]
+	if !ok {
+		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+	}
+	return e.rec, nil
+}
+
+// ListSchedules returns every schedule, by id.
+func (s *Scheduler) ListSchedules(context.Context) ([]store.Schedule, error) {
+	s.mu.Lock()
+	out := make([]store.Schedule, 0, len(s.entries))
+	for _, e := range s.entries {
+		out = append(out, e.rec)
+	}
+	s.mu.Unlock()
+	slices.SortFunc(out, func(a, b store.Schedule) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// DeleteSchedule removes a schedule; its history stays.
+func (s *Scheduler) DeleteSchedule(_ context.Context, id string) error {
+	s.mu.Lock()
+	e, ok := s.entries[id]
+	if !ok {
+		s.mu.Unlock()
+		return fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+	}
+	e.rec.Paused = true
+	s.heap.place(e)
+	delete(s.entries, id)
+	done := s.commitLocked(store.Writes{DeleteSchedules: []string{id}})
+	s.mu.Unlock()
+	if err := <-done; err != nil {
+		return fmt.Errorf("delete schedule %q: %w", id, err)
+	}
+	s.logger.Info("schedule deleted", "schedule_id", id)
+	return nil
+}
+
+// PauseSchedule stops a schedule from firing until it is resumed.
+func (s *Scheduler) PauseSchedule(_ context.Context, id string) (store.Schedule, error) {
+	return s.update(id, func(e *entry, _ time.Time) error {
+		e.rec.Paused = true
+		return nil
+	})
+}
+
+// ResumeSchedule arms a paused schedule at its next occurrence after now.
+func (s *Scheduler) ResumeSchedule(_ context.Context, id string) (store.Schedule, error) {
+	return s.update(id, func(e *entry, now time.Time) error {
+		if !e.rec.Paused {
+			return nil
+		}
+		e.rec.Paused = false
+		if e.rec.Done || e.trig == nil {
+			return nil
+		}
+		if next, ok := e.trig.Next(now.Add(-time.Nanosecond)); ok {
+			e.rec.NextFire = next
+		} else {
+			e.rec.NextFire, e.rec.Done = time.Time{}, true
+		}
+		return nil
+	})
+}
+
+func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.Schedule, error) {
+	s.mu.Lock()
+	e, ok := s.entries[id]
+	if !ok {
+		s.mu.Unlock()
+		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+	}
+	before := e.rec
+	now := s.now()
+	if err := fn(e, now); err != nil {
+		s.mu.Unlock()
+		return store.Schedule{}, err
+	}
+	e.rec.UpdatedAt = now
+	s.heap.place(e)
+	rec := e.rec
+	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
+	s.mu.Unlock()
+	s.nudge()
+	if err := <-done; err != nil {
+		s.mu.Lock()
+		if s.entries[id] == e {
+			e.rec = before
+			s.heap.place(e)
+		}
+		s.mu.Unlock()
+		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
+	}
+	return rec, nil
+}
+
+// TriggerSchedule fires a schedule now, outside its trigger.
+func (s *Scheduler) TriggerSchedule(_ context.Context, id string) (string, error) {
+	s.mu.Lock()
+	e, ok := s.entries[id]
+	if !ok {
+		s.mu.Unlock()
+		return "", fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+	}
+	now := s.now()
+	ex := s.startLocked(e.rec, now, now, false)
+	s.mu.Unlock()
+	return ex.rec.ID, nil
+}
+
+// RunNow calls a handler once, records it, and waits for the final attempt.
+func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execution, error) {
+	if req.HandlerID == "" {
+		return store.Execution{}, field.Errorf("handler_id", "is required")
+	}
+	if req.Method == "" {
+		return store.Execution{}, field.Errorf("job_method", "is required")
+	}
+	if _, ok := s.reg.get(req.HandlerID); !ok {
+		return store.Execution{}, fmt.Errorf("handler %q: %w", req.HandlerID, store.ErrNotFound)
+	}
+	if req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit {
+		return store.Execution{}, field.Errorf("max_attempts", "is %d", req.MaxAttempts).WithFix("use 1 to %d", maxAttemptsLimit)
+	}
+	attempts := req.MaxAttempts
+	if attempts == 0 {
+		attempts = 1 // a blocking call: the caller decides whether to retry
+	}
+	s.mu.Lock()
+	now := s.now()
+	ex := s.newExecution(req.HandlerID, req.Method, req.Params, attempts, s.timeout(req.Timeout), now)
+	s.claimLocked(ex, now)
+	s.launchLocked(ex, store.Writes{Executions: []store.Execution{ex.rec}})
+	s.mu.Unlock()
+	select {
+	case <-ex.done:
+		return ex.final, nil
+	case <-ctx.Done():
+		return store.Execution{}, fmt.Errorf("execution %s still running: %w", ex.rec.ID, ctx.Err())
+	}
+}
+
+// Handlers lists every known handler with its live health.
+func (s *Scheduler) Handlers(context.Context) ([]api.HandlerStatus, error) {
+	views := s.reg.snapshot()
+	out := make([]api.HandlerStatus, len(views))
+	for i, v := range views {
+		out[i] = api.HandlerStatus{Handler: v.rec, InFlight: v.inFlight, LatencyMS: v.latencyMS, ErrorRate: v.errorRate}
+	}
+	return out, nil
+}
+
+// Executions lists history.
+func (s *Scheduler) Executions(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error) {
+	return s.db.ListExecutions(ctx, f)
+}
+
+// Stats summarises history.
+func (s *Scheduler) Stats(ctx context.Context) (store.Stats, error) { return s.db.Stats(ctx) }
+
+// ClearExecutions empties history.
+func (s *Scheduler) ClearExecutions(ctx context.Context) error { return s.db.ClearExecutions(ctx) }

@@ -1,0 +1,296 @@
+// Package schedulerd assembles the scheduler daemon: the bbolt store, the
+// engine, the ZeroMQ registration server, the REST API and the systemd
+// notifications, with one start order and one stop order.
+//
+// It exists apart from package scheduler so that the engine knows nothing of
+// HTTP, signals or systemd, and so that tests can run the whole daemon in
+// process through New, Run and the returned addresses.
+package schedulerd
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"sync"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/sd"
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+)
+
+// Defaults for Options fields left zero.
+const (
+	DefaultZMQBind     = "tcp://127.0.0.1:4242"
+	DefaultHTTPListen  = "127.0.0.1:8888"
+	DefaultStopTimeout = 20 * time.Second
+	statusInterval     = 2 * time.Second
+)
+
+// Options configure the daemon. Zero values take the defaults above and
+// those of package scheduler.
+type Options struct {
+	DBPath             string
+	ZMQBind            string
+	HTTPListen         []string // "host:port" or "unix:/path"; socket-activated fds take precedence
+	Location           *time.Location
+	DefaultTimeout     time.Duration
+	DefaultMaxAttempts int
+	Retention          store.Retention
+	Tokens             []string      // API bearer tokens; empty: no authentication
+	StopTimeout        time.Duration // how long running attempts may finish on stop
+	Logger             *slog.Logger
+	Notifier           *sd.Notifier
+	// LatenessFunc observes each fire's lateness (benchmarks).
+	LatenessFunc func(time.Duration)
+}
+
+// Daemon is a running scheduler.
+type Daemon struct {
+	opts   Options
+	logger *slog.Logger
+	db     *store.DB
+	engine *scheduler.Scheduler
+	wire   *wire.Server
+	http   *http.Server
+	lns    []net.Listener
+
+	cleanups []cleanup // run in reverse on Stop
+	stopOnce sync.Once
+	stopErr  error
+	serveWG  sync.WaitGroup
+	cancel   context.CancelFunc
+}
+
+type cleanup struct {
+	name string
+	fn   func(context.Context) error
+}
+
+// New opens the store, loads the engine and binds every socket, so that when
+// it returns the daemon can do its job; nothing is served until Start.
+func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
+	if opts.DBPath == "" {
+		return nil, errors.New("schedulerd: the database path is required (--db)")
+	}
+	if opts.ZMQBind == "" {
+		opts.ZMQBind = DefaultZMQBind
+	}
+	if len(opts.HTTPListen) == 0 {
+		opts.HTTPListen = []string{DefaultHTTPListen}
+	}
+	if opts.StopTimeout <= 0 {
+		opts.StopTimeout = DefaultStopTimeout
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Notifier == nil {
+		opts.Notifier = sd.NewNotifier(opts.Logger)
+	}
+	d := &Daemon{opts: opts, logger: opts.Logger}
+	defer func() {
+		if err != nil {
+			_ = d.Stop(context.Background())
+		}
+	}()
+
+	d.db, err = store.Open(opts.DBPath, store.Options{Retention: opts.Retention, Logger: opts.Logger.With("component", "store")})
+	if err != nil {
+		return nil, err
+	}
+	d.onStop("store", func(context.Context) error { return d.db.Close() })
+
+	d.engine, err = scheduler.New(ctx, scheduler.Options{
+		Store:              d.db,
+		Logger:             opts.Logger.With("component", "engine"),
+		Location:           opts.Location,
+		DefaultTimeout:     opts.DefaultTimeout,
+		DefaultMaxAttempts: opts.DefaultMaxAttempts,
+		LatenessFunc:       opts.LatenessFunc,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.onStop("engine", func(ctx context.Context) error {
+		sctx, cancel := context.WithTimeout(ctx, opts.StopTimeout)
+		defer cancel()
+		return d.engine.Stop(sctx)
+	})
+
+	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"))
+	if err != nil {
+		return nil, fmt.Errorf("registration server: %w", err)
+	}
+	d.onStop("registration server", func(context.Context) error { return d.wire.Close() })
+
+	d.lns, err = sd.Listen(opts.HTTPListen)
+	if err != nil {
+		return nil, fmt.Errorf("api: %w", err)
+	}
+	d.http = &http.Server{
+		Handler: api.New(api.Options{
+			Backend: d.engine,
+			Logger:  opts.Logger.With("component", "api"),
+			Tokens:  opts.Tokens,
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	d.onStop("api", func(ctx context.Context) error {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		err := d.http.Shutdown(sctx)
+		for _, ln := range d.lns {
+			_ = ln.Close()
+		}
+		return err
+	})
+	return d, nil
+}
+
+func (d *Daemon) onStop(name string, fn func(context.Context) error) {
+	d.cleanups = append(d.cleanups, cleanup{name, fn})
+}
+
+// ZMQAddr is the bound registration endpoint (the real port when 0 was asked).
+func (d *Daemon) ZMQAddr() string { return d.wire.Addr() }
+
+// HTTPAddrs are the API's listening addresses.
+func (d *Daemon) HTTPAddrs() []net.Addr {
+	out := make([]net.Addr, len(d.lns))
+	for i, ln := range d.lns {
+		out[i] = ln.Addr()
+	}
+	return out
+}
+
+// Engine is the scheduler engine, for tests and benchmarks.
+func (d *Daemon) Engine() *scheduler.Scheduler { return d.engine }
+
+// Start recovers unfinished executions, starts firing and serving, and tells
+// systemd READY=1.
+func (d *Daemon) Start(ctx context.Context) error {
+	if err := d.engine.Start(ctx); err != nil {
+		return err
+	}
+	sctx, cancel := context.WithCancel(context.Background())
+	d.cancel = cancel
+	d.serveWG.Add(2 + len(d.lns))
+	go func() {
+		defer d.serveWG.Done()
+		if err := d.wire.Serve(sctx); err != nil && sctx.Err() == nil {
+			d.logger.Error("registration server stopped", "err", err)
+		}
+	}()
+	for _, ln := range d.lns {
+		go func() {
+			defer d.serveWG.Done()
+			if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				d.logger.Error("api server stopped", "addr", ln.Addr().String(), "err", err)
+			}
+		}()
+	}
+	go func() {
+		defer d.serveWG.Done()
+		d.status(sctx)
+	}()
+	d.serveWG.Add(1)
+	go func() {
+		defer d.serveWG.Done()
+		_ = d.opts.Notifier.RunWatchdog(sctx, d.Health)
+	}()
+	_ = d.opts.Notifier.Ready()
+	d.logger.Info("scheduler ready", "db", d.db.Path(), "zmq", d.wire.Addr(), "api", fmt.Sprint(d.HTTPAddrs()))
+	return nil
+}
+
+// status keeps systemd's STATUS= line current.
+func (d *Daemon) status(ctx context.Context) {
+	t := time.NewTicker(statusInterval)
+	defer t.Stop()
+	for {
+		_ = d.opts.Notifier.Status("%s", d.engine.Summary())
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// Health passes while the engine loop turns and the store answers; the
+// watchdog is fed only then.
+func (d *Daemon) Health(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	return d.engine.Health(ctx)
+}
+
+// Reload re-applies what can change without a restart. Today that is the
+// log of what the daemon runs with; the systemd handshake is in place for
+// settings that follow.
+func (d *Daemon) Reload(context.Context) error {
+	_ = d.opts.Notifier.Reloading()
+	d.logger.Info("reload requested", "summary", d.engine.Summary())
+	_ = d.opts.Notifier.Ready()
+	return nil
+}
+
+// Stall freezes the engine (fault injection for the watchdog test).
+func (d *Daemon) Stall() { d.engine.Stall() }
+
+// Stop says STOPPING=1, stops firing, lets running attempts finish within
+// StopTimeout, and closes everything in the reverse order of New.
+func (d *Daemon) Stop(ctx context.Context) error {
+	d.stopOnce.Do(func() {
+		if d.opts.Notifier != nil {
+			_ = d.opts.Notifier.Stopping()
+		}
+		var errs []error
+		for i := len(d.cleanups) - 1; i >= 0; i-- {
+			c := d.cleanups[i]
+			if c.name == "registration server" && d.cancel != nil {
+				d.cancel()
+			}
+			if err := c.fn(ctx); err != nil {
+				errs = append(errs, fmt.Errorf("stop %s: %w", c.name, err))
+			}
+		}
+		if d.cancel != nil {
+			d.cancel()
+		}
+		d.serveWG.Wait()
+		d.stopErr = errors.Join(errs...)
+	})
+	return d.stopErr
+}
+
+// Run is the daemon's whole life: New, Start, serve until ctx is done
+// (reloading on each value from reload, stalling on each from stall), Stop.
+func Run(ctx context.Context, opts Options, reload, stall <-chan struct{}) error {
+	d, err := New(ctx, opts)
+	if err != nil {
+		return err
+	}
+	if err := d.Start(ctx); err != nil {
+		_ = d.Stop(context.Background())
+		return err
+	}
+	for {
+		select {
+		case <-reload:
+			_ = d.Reload(ctx)
+		case <-stall:
+			d.logger.Warn("fault injection: stalling the engine loop")
+			d.Stall()
+		case <-ctx.Done():
+			d.logger.Info("stopping")
+			return d.Stop(context.Background())
+		}
+	}
+}

@@ -1,0 +1,306 @@
+// Command bench measures ScheduleZero end to end with the built binaries and
+// prints one table: durable executions per second, fire lateness with 10,000
+// active schedules, and the resident memory of the scheduler and a handler.
+//
+// Every number comes from real processes talking over real sockets, with
+// history committed to a real bbolt file; `make bench` runs it. Results and
+// how to read them are in docs/performance.md.
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/client"
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+func main() {
+	bin := flag.String("bin", "bin", "directory with the built binaries")
+	window := flag.Duration("window", 10*time.Second, "measurement window of each phase")
+	flag.Parse()
+	if err := run(*bin, *window); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+type row struct{ metric, value, target string }
+
+func run(bin string, window time.Duration) error {
+	var rows []row
+	tput, err := throughput(bin, window)
+	if err != nil {
+		return fmt.Errorf("throughput: %w", err)
+	}
+	rows = append(rows, tput...)
+	lat, err := lateness(bin, window)
+	if err != nil {
+		return fmt.Errorf("lateness: %w", err)
+	}
+	rows = append(rows, lat...)
+
+	host, _ := os.Hostname()
+	fmt.Printf("ScheduleZero bench on %s, %d CPUs, %s\n\n", host, numCPU(), time.Now().UTC().Format(time.RFC3339))
+	w := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(w, "metric\tmeasured\ttarget")
+	for _, r := range rows {
+		fmt.Fprintf(w, "%s\t%s\t%s\n", r.metric, r.value, r.target)
+	}
+	return w.Flush()
+}
+
+// deployment is a scheduler and one handler as child processes.
+type deployment struct {
+	dir       string
+	scheduler *child
+	handler   *child
+	c         *client.Client
+}
+
+// child is a started process; done closes when it has exited.
+type child struct {
+	cmd  *exec.Cmd
+	done chan struct{}
+}
+
+func (c *child) pid() int { return c.cmd.Process.Pid }
+
+func deploy(bin, handlerName string, concurrency int) (*deployment, error) {
+	dir, err := os.MkdirTemp("", "szb")
+	if err != nil {
+		return nil, err
+	}
+	d := &deployment{dir: dir}
+	zmq := "ipc://" + filepath.Join(dir, "zmq.sock")
+	sock := filepath.Join(dir, "api.sock")
+	d.scheduler, err = spawn(dir, filepath.Join(bin, "schedulezero-scheduler"), "--db", filepath.Join(dir, "sz.db"),
+		"--zmq-bind", zmq, "--http-listen", "unix:"+sock, "--log-level", "error")
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	d.c, err = client.New("unix:"+sock, client.WithTimeout(30*time.Second))
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	if err := until(20*time.Second, func(ctx context.Context) bool { _, err := d.c.Health(ctx); return err == nil }); err != nil {
+		d.close()
+		return nil, fmt.Errorf("scheduler did not come up: %w", err)
+	}
+	d.handler, err = spawn(dir, filepath.Join(bin, "schedulezero-handler"), "--name", handlerName, "--kind", "dingaling",
+		"--scheduler", zmq, "--endpoint", "ipc://"+filepath.Join(dir, "h.sock"), "--concurrency", strconv.Itoa(concurrency),
+		"--log-level", "error")
+	if err != nil {
+		d.close()
+		return nil, err
+	}
+	if err := until(20*time.Second, func(ctx context.Context) bool {
+		hs, err := d.c.Handlers(ctx)
+		return err == nil && len(hs) == 1 && hs[0].Status == "online"
+	}); err != nil {
+		d.close()
+		return nil, fmt.Errorf("handler did not register: %w", err)
+	}
+	return d, nil
+}
+
+func spawn(dir, path string, args ...string) (*child, error) {
+	logf, err := os.Create(filepath.Join(dir, filepath.Base(path)+".log"))
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(path, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		return nil, fmt.Errorf("start %s: %w (run make build)", path, err)
+	}
+	c := &child{cmd: cmd, done: make(chan struct{})}
+	go func() { _ = cmd.Wait(); logf.Close(); close(c.done) }()
+	return c, nil
+}
+
+func (d *deployment) close() {
+	for _, c := range []*child{d.handler, d.scheduler} {
+		if c == nil {
+			continue
+		}
+		_ = c.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-c.done:
+		case <-time.After(30 * time.Second):
+			_ = c.cmd.Process.Kill()
+			<-c.done
+		}
+	}
+	if d.c != nil {
+		d.c.Close()
+	}
+	os.RemoveAll(d.dir)
+}
+
+// until polls cond every 20 ms for at most limit.
+func until(limit time.Duration, cond func(context.Context) bool) error {
+	deadline := time.Now().Add(limit)
+	for time.Now().Before(deadline) {
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		ok := cond(ctx)
+		cancel()
+		if ok {
+			return nil
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return errors.New("timed out")
+}
+
+// addSchedules creates n interval schedules in parallel.
+func addSchedules(c *client.Client, handler, method string, n int, every float64) error {
+	var wg sync.WaitGroup
+	errs := make(chan error, 16)
+	next := make(chan int)
+	for range 16 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range next {
+				trig, _ := json.Marshal(map[string]any{"type": "interval", "seconds": every})
+				_, err := c.CreateSchedule(context.Background(), api.CreateScheduleRequest{
+					ID: fmt.Sprintf("bench-%05d", i), HandlerID: handler, Method: method, Trigger: trig,
+					MaxAttempts: 1,
+				})
+				if err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	for i := range n {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func succeeded(c *client.Client) (int64, error) {
+	st, err := c.Stats(context.Background())
+	if err != nil {
+		return 0, err
+	}
+	return st.ByStatus[store.StatusSucceeded], nil
+}
+
+// throughput offers far more fires than the suite can take (2,000 schedules
+// every 20 ms = 100,000/s) and counts the executions whose success was
+// committed to bbolt per second.
+func throughput(bin string, window time.Duration) ([]row, error) {
+	d, err := deploy(bin, "bench", 512)
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	if err := addSchedules(d.c, "bench", "quick_aling", 2000, 0.02); err != nil {
+		return nil, err
+	}
+	time.Sleep(2 * time.Second) // warm up: a measurement window, not a wait for a condition
+	n0, err := succeeded(d.c)
+	if err != nil {
+		return nil, err
+	}
+	t0 := time.Now()
+	time.Sleep(window)
+	n1, err := succeeded(d.c)
+	if err != nil {
+		return nil, err
+	}
+	el := time.Since(t0)
+	rate := float64(n1-n0) / el.Seconds()
+	return []row{
+		{"durable executions/s (fire → zmq → handler → result in bbolt)", fmt.Sprintf("%.0f", rate), "≥ 30,000"},
+		{"  scheduler RSS under that load", rss(d.scheduler.pid()), ""},
+	}, nil
+}
+
+// lateness runs 10,000 schedules every 10 s (1,000 fires/s) and reads, from
+// history, how long after its due time each occurrence started.
+func lateness(bin string, window time.Duration) ([]row, error) {
+	d, err := deploy(bin, "bench", 256)
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	if err := addSchedules(d.c, "bench", "quick_aling", 10000, 10); err != nil {
+		return nil, err
+	}
+	seen := map[string]time.Duration{}
+	deadline := time.Now().Add(window)
+	for time.Now().Before(deadline) {
+		recs, err := d.c.Executions(context.Background(), client.ExecutionQuery{Status: store.StatusSucceeded, Limit: 1000})
+		if err != nil {
+			return nil, err
+		}
+		for _, r := range recs {
+			seen[r.ID] = r.StartedAt.Sub(r.ScheduledAt)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if len(seen) == 0 {
+		return nil, errors.New("no executions observed")
+	}
+	lat := make([]time.Duration, 0, len(seen))
+	for _, l := range seen {
+		lat = append(lat, l)
+	}
+	slices.Sort(lat)
+	q := func(p float64) string { return lat[int(p*float64(len(lat)-1))].Round(time.Microsecond).String() }
+	return []row{
+		{fmt.Sprintf("fire lateness p50, 10,000 schedules (%d fires sampled)", len(lat)), q(0.50), ""},
+		{"fire lateness p99, 10,000 schedules", q(0.99), "< 2ms"},
+		{"scheduler RSS, 10,000 schedules", rss(d.scheduler.pid()), "< 20 MB"},
+		{"handler RSS", rss(d.handler.pid()), "< 10 MB"},
+	}, nil
+}
+
+// rss reads VmRSS of pid from /proc.
+func rss(pid int) string {
+	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return "n/a"
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "VmRSS:"); ok {
+			kb, _ := strconv.Atoi(strings.Fields(v)[0])
+			return fmt.Sprintf("%.1f MB", float64(kb)/1024)
+		}
+	}
+	return "n/a"
+}
+
+func numCPU() int {
+	b, _ := os.ReadFile("/proc/cpuinfo")
+	return strings.Count(string(b), "processor\t:")
+}
