@@ -20,9 +20,17 @@ type Backend interface {
 	DeleteSchedule(ctx context.Context, id string) error
 	PauseSchedule(ctx context.Context, id string) (store.Schedule, error)
 	ResumeSchedule(ctx context.Context, id string) (store.Schedule, error)
+	// UpdateSchedule edits a schedule in place (trigger, params, policy...);
+	// its id, counters and history stay.
+	UpdateSchedule(ctx context.Context, id string, u ScheduleUpdate) (store.Schedule, error)
 	// TriggerSchedule fires schedule id now, outside its trigger, and returns
-	// the new execution's id without waiting for it to finish.
-	TriggerSchedule(ctx context.Context, id string) (string, error)
+	// the new execution's id without waiting for it to finish. The overlap
+	// policy applies unless force: a skipped run returns the id of its
+	// "missed" record, a queued one an empty id.
+	TriggerSchedule(ctx context.Context, id string, force bool) (string, error)
+	// Backfill runs every occurrence of schedule id in [from, to], in order,
+	// one after another.
+	Backfill(ctx context.Context, id string, from, to time.Time) (BackfillResult, error)
 	// RunNow calls method on a handler once and waits for the final attempt
 	// (the original's /api/run_now). The execution is recorded in history.
 	RunNow(ctx context.Context, req RunRequest) (store.Execution, error)
@@ -43,6 +51,24 @@ type ScheduleRequest struct {
 	MaxAttempts int             // 0: the scheduler's default
 	Timeout     time.Duration   // 0: the scheduler's default
 	Replace     bool            // replace an existing schedule with the same ID instead of 409
+	Policy      store.Policy    // missed runs, overlap, jitter, retries; zero: defaults
+}
+
+// ScheduleUpdate edits a schedule; nil fields stay as they are.
+type ScheduleUpdate struct {
+	Method      *string
+	Params      json.RawMessage // nil: unchanged
+	Trigger     json.RawMessage // nil: unchanged; the next fire is recomputed from now
+	Timezone    *string
+	MaxAttempts *int
+	Timeout     *time.Duration
+	Policy      *store.Policy
+}
+
+// BackfillResult says what a backfill queued.
+type BackfillResult struct {
+	ScheduleID  string      `json:"schedule_id"`
+	Occurrences []time.Time `json:"occurrences"`
 }
 
 // RunRequest asks for one immediate call.

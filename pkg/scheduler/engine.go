@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -15,12 +16,21 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// Defaults for Options fields left zero.
+// Defaults for Options and policy fields left zero.
 const (
-	DefaultTimeout     = 60 * time.Second
-	DefaultMaxAttempts = 3
-	DefaultBackoffBase = time.Second
-	DefaultBackoffMax  = 5 * time.Minute
+	DefaultTimeout      = 60 * time.Second
+	DefaultMaxAttempts  = 3
+	DefaultBackoffBase  = time.Second
+	DefaultBackoffMax   = 5 * time.Minute
+	DefaultGraceTime    = time.Second
+	DefaultMisfireLimit = 100
+	DefaultQueueLimit   = 10
+
+	// maxMissedRecords bounds the missed records one catch-up writes; the
+	// rest are summed up in one more record and in the schedule's count.
+	maxMissedRecords = 1000
+	// maxEnumerate bounds how many past occurrences one catch-up walks.
+	maxEnumerate = 1_000_000
 )
 
 // Options configure a Scheduler.
@@ -34,6 +44,8 @@ type Options struct {
 	BackoffMax         time.Duration
 	// NowFunc is the clock; tests may replace it. Default time.Now.
 	NowFunc func() time.Time
+	// DialFunc opens connections to handlers; default: the ZeroMQ wire.
+	DialFunc DialFunc
 	// LatenessFunc, when set, observes how late each due occurrence was
 	// picked up by the engine (benchmarks use it).
 	LatenessFunc func(time.Duration)
@@ -47,10 +59,12 @@ type Scheduler struct {
 	logger *slog.Logger
 	ids    idSource
 
-	mu      sync.Mutex
-	entries map[string]*entry
-	heap    fireHeap
-	running map[string]*execution // by execution id
+	mu        sync.Mutex
+	entries   map[string]*entry
+	heap      fireHeap
+	running   map[string]*execution // by execution id
+	adhoc     map[string]*execution // one-off runs admitted, not yet launched
+	startedAt time.Time
 
 	wake      chan struct{}
 	heartbeat chan chan struct{}
@@ -93,6 +107,9 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 	if opts.NowFunc == nil {
 		opts.NowFunc = time.Now
 	}
+	if opts.DialFunc == nil {
+		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"))
+	}
 	execCtx, execCancel := context.WithCancel(context.Background())
 	s := &Scheduler{
 		opts:       opts,
@@ -100,6 +117,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		logger:     opts.Logger,
 		entries:    make(map[string]*entry),
 		running:    make(map[string]*execution),
+		adhoc:      make(map[string]*execution),
 		wake:       make(chan struct{}, 1),
 		heartbeat:  make(chan chan struct{}),
 		stopLoop:   make(chan struct{}),
@@ -107,7 +125,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		execCtx:    execCtx,
 		execCancel: execCancel,
 	}
-	s.reg = newRegistry(opts.Store, opts.Logger.With("component", "registry"), opts.NowFunc)
+	s.reg = newRegistry(opts.Store, opts.Logger.With("component", "registry"), opts.NowFunc, opts.DialFunc)
 	if err := s.reg.load(ctx); err != nil {
 		execCancel()
 		return nil, err
@@ -124,15 +142,28 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 			// A schedule the store holds but we can no longer compile is
 			// kept (and shown) but never fires; say so loudly.
 			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", rec.ID, "err", err)
-			rec.NextFire = time.Time{}
 		}
-		e := &entry{rec: rec, trig: trig, index: -1}
+		e := newEntry(rec, trig)
 		s.entries[rec.ID] = e
-		if trig != nil {
-			s.heap.place(e)
-		}
+		s.heap.place(e)
 	}
 	return s, nil
+}
+
+func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
+	return &entry{rec: rec, trig: trig, index: -1, offset: stableOffset(rec.ID, rec.Policy.RandomOffset),
+		running: make(map[string]*execution)}
+}
+
+// stableOffset derives a schedule's fixed shift in [0, limit) from its id,
+// so that it is the same on every start (systemd's RandomizedOffsetSec=).
+func stableOffset(id string, limit time.Duration) time.Duration {
+	if limit <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	return time.Duration(h.Sum64() % uint64(limit))
 }
 
 func (s *Scheduler) now() time.Time { return s.opts.NowFunc() }
@@ -166,6 +197,9 @@ func (s *Scheduler) Start(ctx context.Context) error {
 	if !s.started.CompareAndSwap(false, true) {
 		return errors.New("scheduler: already started")
 	}
+	s.mu.Lock()
+	s.startedAt = s.now()
+	s.mu.Unlock()
 	if err := s.recover(ctx); err != nil {
 		return err
 	}
@@ -200,7 +234,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 
 // Stall freezes the engine loop so that health checks fail (fault injection
 // for the watchdog test). It cannot be undone except by a restart.
-func (s *Scheduler) Stall() { s.stalled.Store(true); s.nudge() }
+func (s *Scheduler) Stall() { s.stalled.Store(true); s.Nudge() }
 
 // Health reports whether the engine loop turns and the store answers.
 func (s *Scheduler) Health(ctx context.Context) error {
@@ -227,7 +261,7 @@ func (s *Scheduler) Summary() string {
 	n := len(s.entries)
 	var next time.Time
 	if len(s.heap) > 0 {
-		next = s.heap[0].rec.NextFire
+		next = s.heap[0].due()
 	}
 	running := len(s.running)
 	s.mu.Unlock()
@@ -244,7 +278,10 @@ func (s *Scheduler) Summary() string {
 	return line
 }
 
-func (s *Scheduler) nudge() {
+// Nudge makes the loop look at the clock again now. The daemon calls it when
+// the host's wall clock was set, so that a jump forward fires what became
+// due instead of waiting out a timer armed before the jump.
+func (s *Scheduler) Nudge() {
 	select {
 	case s.wake <- struct{}{}:
 	default:
@@ -265,21 +302,16 @@ func (s *Scheduler) loop() {
 		}
 		s.mu.Lock()
 		now := s.now()
-		for len(s.heap) > 0 && !s.heap[0].rec.NextFire.After(now) {
+		for len(s.heap) > 0 && !s.heap[0].due().After(now) {
 			s.fireLocked(s.heap[0], now)
 		}
 		wait := time.Duration(-1)
 		if len(s.heap) > 0 {
-			wait = s.heap[0].rec.NextFire.Sub(now)
+			wait = s.heap[0].due().Sub(now)
 		}
 		s.mu.Unlock()
 
-		if !timer.Stop() {
-			select {
-			case <-timer.C:
-			default:
-			}
-		}
+		timer.Stop()
 		var tc <-chan time.Time
 		if wait >= 0 {
 			timer.Reset(wait)
@@ -296,46 +328,6 @@ func (s *Scheduler) loop() {
 	}
 }
 
-// fireLocked fires e's due occurrence: it advances e to its next occurrence
-// after now (occurrences missed while the scheduler was down are coalesced
-// into this one fire) and starts an execution. The caller holds s.mu.
-func (s *Scheduler) fireLocked(e *entry, now time.Time) {
-	occ := e.rec.NextFire
-	if s.opts.LatenessFunc != nil {
-		s.opts.LatenessFunc(now.Sub(occ))
-	}
-	next, ok := e.trig.Next(occ)
-	if ok && !next.After(now) {
-		next, ok = e.trig.Next(now)
-	}
-	e.rec.LastFire = occ
-	e.rec.FireCount++
-	if ok {
-		e.rec.NextFire = next
-	} else {
-		e.rec.NextFire = time.Time{}
-		e.rec.Done = true
-	}
-	s.heap.place(e)
-	s.startLocked(e.rec, occ, now, true)
-}
-
-// startLocked creates an execution for rec, commits it (with rec when
-// saveSchedule) and runs it once committed. The caller holds s.mu, which
-// orders the commit after every earlier change to the schedule.
-func (s *Scheduler) startLocked(rec store.Schedule, occ, now time.Time, saveSchedule bool) *execution {
-	ex := s.newExecution(rec.HandlerID, rec.Method, rec.Params, s.attempts(rec.MaxAttempts), s.timeout(rec.Timeout), now)
-	ex.rec.ScheduleID = rec.ID
-	ex.rec.ScheduledAt = occ
-	s.claimLocked(ex, now)
-	w := store.Writes{Executions: []store.Execution{ex.rec}}
-	if saveSchedule {
-		w.Schedules = []store.Schedule{rec}
-	}
-	s.launchLocked(ex, w)
-	return ex
-}
-
 func (s *Scheduler) attempts(n int) int {
 	if n <= 0 {
 		return s.opts.DefaultMaxAttempts
@@ -348,31 +340,6 @@ func (s *Scheduler) timeout(d time.Duration) time.Duration {
 		return s.opts.DefaultTimeout
 	}
 	return d
-}
-
-// claimLocked takes a handler slot for ex's first attempt when one is free
-// now, so that the attempt is recorded running in the same commit that
-// records the fire, and sent as soon as that commit is durable.
-func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
-	h, ok := s.reg.get(ex.rec.HandlerID)
-	if !ok {
-		return
-	}
-	if conn := h.tryAcquire(); conn != nil {
-		ex.handler, ex.conn = h, conn
-		ex.rec.Status = store.StatusRunning
-		ex.rec.StartedAt = now
-	}
-}
-
-// launchLocked queues w for commit and starts ex's goroutine, which waits
-// for the commit before it sends anything. The caller holds s.mu.
-func (s *Scheduler) launchLocked(ex *execution, w store.Writes) {
-	committed := make(chan error, 1)
-	s.db.CommitAsync(w, func(err error) { committed <- err })
-	s.running[ex.rec.ID] = ex
-	s.execWG.Add(1)
-	go s.run(ex, committed)
 }
 
 // paramsJSON returns params as a JSON object, {} when empty.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"slices"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -19,22 +20,36 @@ const (
 	maxParamSummary = 200
 )
 
+// Why an execution's context was cancelled.
+var (
+	errReplaced = errors.New("cancelled: replaced by a newer fire (overlap policy replace)")
+	errStopping = errors.New("the scheduler is stopping")
+)
+
 // execution is one fire in flight: its current attempt record, what to send,
 // and who waits for the end.
 type execution struct {
 	rec     store.Execution
 	params  json.RawMessage
 	timeout time.Duration
+	policy  store.Policy
+	entry   *entry        // nil for one-off runs
+	delay   time.Duration // random delay before the first attempt
 	done    chan struct{} // closed when the final attempt is recorded
 	final   store.Execution
+
+	ctx      context.Context // cancelled on stop, or by the overlap policy
+	cancel   context.CancelCauseFunc
+	launched bool
 
 	// handler and conn are set when the first attempt got a handler slot
 	// at fire time and was recorded running straight away (the fast path).
 	handler *handlerState
-	conn    *wire.Conn
+	conn    Conn
 }
 
 func (s *Scheduler) newExecution(handler, method string, params json.RawMessage, maxAttempts int, timeout time.Duration, now time.Time) *execution {
+	ctx, cancel := context.WithCancelCause(s.execCtx)
 	return &execution{
 		rec: store.Execution{
 			ID:            s.ids.next(now),
@@ -49,6 +64,8 @@ func (s *Scheduler) newExecution(handler, method string, params json.RawMessage,
 		params:  paramsJSON(params),
 		timeout: timeout,
 		done:    make(chan struct{}),
+		ctx:     ctx,
+		cancel:  cancel,
 	}
 }
 
@@ -59,26 +76,60 @@ func summarize(p json.RawMessage) string {
 	return string(p[:maxParamSummary-3]) + "..."
 }
 
-// run drives ex through its attempts. committed delivers the result of the
-// commit that recorded the first attempt; nothing is sent before it.
-func (s *Scheduler) run(ex *execution, committed <-chan error) {
+func randDuration(limit time.Duration) time.Duration {
+	if limit <= 0 {
+		return 0
+	}
+	return rand.N(limit)
+}
+
+// commitGate lets every execution of one commit wait for it.
+type commitGate struct {
+	done chan struct{}
+	err  error
+}
+
+func newCommitGate() *commitGate { return &commitGate{done: make(chan struct{})} }
+
+// settle is the commit's callback; it runs on the committer goroutine.
+func (g *commitGate) settle(err error) {
+	g.err = err
+	close(g.done)
+}
+
+func (g *commitGate) wait(ctx context.Context) error {
+	select {
+	case <-g.done:
+		return g.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// run drives ex through its attempts once the commit that recorded it is
+// durable; nothing is sent before.
+func (s *Scheduler) run(ex *execution, gate *commitGate) {
 	defer s.execWG.Done()
 	defer func() {
+		ex.cancel(nil)
+		if ex.handler != nil { // a slot taken at fire time and never used
+			ex.handler.release(0, false)
+		}
 		s.mu.Lock()
-		delete(s.running, ex.rec.ID)
+		s.finishedLocked(ex)
 		s.mu.Unlock()
 		close(ex.done)
 	}()
 	log := s.logger.With("schedule_id", ex.rec.ScheduleID, "execution_id", ex.rec.ID,
 		"handler", ex.rec.HandlerID, "method", ex.rec.Method)
-	select {
-	case err := <-committed:
-		if err != nil {
+	if err := gate.wait(s.execCtx); err != nil {
+		if s.execCtx.Err() == nil {
 			log.Error("execution not recorded; not dispatched", "err", err)
-			ex.final = ex.rec
-			return
 		}
-	case <-s.execCtx.Done():
+		ex.final = ex.rec
+		return
+	}
+	if ex.delay > 0 && !s.sleep(ex, ex.delay) {
 		return
 	}
 	for {
@@ -93,7 +144,7 @@ func (s *Scheduler) run(ex *execution, committed <-chan error) {
 		}
 		// The next attempt is recorded pending before the backoff, so that
 		// a stop during the wait leaves it to be dispatched after restart.
-		delay := s.backoff(ex.rec.Attempt)
+		delay := s.backoff(ex.policy, ex.rec.Attempt)
 		next := ex.rec
 		next.Attempt++
 		next.Status = store.StatusPending
@@ -107,30 +158,55 @@ func (s *Scheduler) run(ex *execution, committed <-chan error) {
 		}
 		ex.rec = next
 		log.Info("attempt failed; retrying", "retry_in", delay.String())
-		t := time.NewTimer(delay)
-		select {
-		case <-t.C:
-		case <-s.execCtx.Done():
-			t.Stop()
+		if !s.sleep(ex, delay) {
 			return
 		}
 	}
 }
 
-// backoff is the delay before attempt n+1: exponential from BackoffBase,
-// capped at BackoffMax, with full jitter over its upper half so that many
-// failing executions do not retry in step.
-func (s *Scheduler) backoff(n int) time.Duration {
-	d := s.opts.BackoffBase << min(n-1, 30)
-	if d <= 0 || d > s.opts.BackoffMax {
-		d = s.opts.BackoffMax
+// sleep waits d unless ex is cancelled or the scheduler stops. A cancelled
+// (replaced) execution records its pending attempt as cancelled.
+func (s *Scheduler) sleep(ex *execution, d time.Duration) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ex.ctx.Done():
+		if s.execCtx.Err() == nil {
+			s.finish(ex, store.StatusCancelled, nil, context.Cause(ex.ctx).Error(), s.logger)
+			ex.final = ex.rec
+		}
+		return false
+	}
+}
+
+// backoff is the delay before attempt n+1: exponential from the base,
+// capped, with full jitter over its upper half so that many failing
+// executions do not retry in step.
+func (s *Scheduler) backoff(p store.Policy, n int) time.Duration {
+	base, limit := s.opts.BackoffBase, s.opts.BackoffMax
+	if p.Backoff > 0 {
+		base = p.Backoff
+	}
+	if p.BackoffMax > 0 {
+		limit = p.BackoffMax
+	}
+	d := base << min(n-1, 30)
+	if d <= 0 || d > limit {
+		d = limit
 	}
 	half := d / 2
 	return half + rand.N(half+1)
 }
 
+// retries reports whether policy p retries an outcome.
+func retries(p store.Policy, outcome string) bool {
+	return len(p.RetryOn) == 0 || slices.Contains(p.RetryOn, outcome)
+}
+
 // attempt runs ex's current attempt to its end and records it. It reports
-// whether a failure may be retried, and false in ok when the scheduler is
+// whether the attempt may be retried, and false in ok when the scheduler is
 // stopping and the attempt was left as it is.
 func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 	h, conn := ex.handler, ex.conn
@@ -139,7 +215,7 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 		h = s.reg.await(ex.rec.HandlerID)
 		// Wait for the handler (offline, or at its limit) within the job's
 		// deadline.
-		ctx, cancel := context.WithTimeout(s.execCtx, ex.timeout)
+		ctx, cancel := context.WithTimeout(ex.ctx, ex.timeout)
 		var err error
 		conn, err = h.acquire(ctx)
 		cancel()
@@ -147,7 +223,10 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 			if s.execCtx.Err() != nil {
 				return false, false
 			}
-			return true, s.finish(ex, store.StatusFailed, nil, err.Error(), log)
+			if ex.ctx.Err() != nil {
+				return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ex.ctx).Error(), log)
+			}
+			return retries(ex.policy, store.RetryOnUnavailable), s.finish(ex, store.StatusFailed, nil, err.Error(), log)
 		}
 		ex.rec.Status = store.StatusRunning
 		ex.rec.StartedAt = s.now()
@@ -161,7 +240,7 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 		}
 	}
 	start := s.now()
-	callCtx, callCancel := context.WithDeadline(s.execCtx, start.Add(ex.timeout))
+	callCtx, callCancel := context.WithTimeout(ex.ctx, ex.timeout)
 	defer callCancel()
 	reply, err := conn.Call(callCtx, wire.Request{
 		Method:      ex.rec.Method,
@@ -182,24 +261,39 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 		if msg == "" {
 			msg = "handler answered success=false"
 		}
-		return retryable(reply.Raw), s.finish(ex, store.StatusFailed, bound(reply.Raw), msg, log)
+		return retryable(reply.Raw) && retries(ex.policy, store.RetryOnError), s.finish(ex, store.StatusFailed, bound(reply.Raw), msg, log)
 	case s.execCtx.Err() != nil:
 		h.release(elapsed, false)
 		return false, false
+	case ex.ctx.Err() != nil:
+		// Replaced: tell the handler, record it, never retry.
+		h.release(elapsed, false)
+		s.cancelOnHandler(conn, ex)
+		return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ex.ctx).Error(), log)
 	case errors.Is(err, wire.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 		h.release(elapsed, true)
-		cctx, ccancel := context.WithTimeout(s.execCtx, time.Second)
-		_ = conn.Cancel(cctx, ex.rec.ID, ex.rec.Attempt)
-		ccancel()
-		msg := fmt.Sprintf("no reply within the %s timeout", ex.timeout)
+		s.cancelOnHandler(conn, ex)
+		msg := fmt.Sprintf("no reply within the %s timeout; the handler was told to cancel", ex.timeout)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			msg = fmt.Sprintf("no reply (outcome unknown, not re-sent): %v", err)
 		}
-		return true, s.finish(ex, store.StatusTimedOut, nil, msg, log)
+		return retries(ex.policy, store.RetryOnTimeout), s.finish(ex, store.StatusTimedOut, nil, msg, log)
 	default:
 		h.release(elapsed, true)
-		return true, s.finish(ex, store.StatusFailed, nil, err.Error(), log)
+		outcome := store.RetryOnError
+		if errors.Is(err, wire.ErrUnavailable) {
+			outcome = store.RetryOnUnavailable
+		}
+		return retries(ex.policy, outcome), s.finish(ex, store.StatusFailed, nil, err.Error(), log)
 	}
+}
+
+// cancelOnHandler asks the handler to stop ex's attempt (the Go runner
+// cancels the job's context; the exec kind kills the process group).
+func (s *Scheduler) cancelOnHandler(conn Conn, ex *execution) {
+	ctx, cancel := context.WithTimeout(s.execCtx, time.Second)
+	defer cancel()
+	_ = conn.Cancel(ctx, ex.rec.ID, ex.rec.Attempt)
 }
 
 // finish records the end of ex's current attempt. It reports false when the
@@ -255,9 +349,12 @@ func (s *Scheduler) recover(ctx context.Context) error {
 	if err != nil {
 		return fmt.Errorf("recover unfinished executions: %w", err)
 	}
+	if len(unfinished) == 0 {
+		return nil
+	}
 	now := s.now()
 	var w store.Writes
-	var resume []*execution
+	resumed := 0
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, rec := range unfinished {
@@ -279,27 +376,18 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			w.Executions = append(w.Executions, rec)
 			continue
 		}
+		ex := s.newExecution(rec.HandlerID, rec.Method, e.rec.Params, rec.MaxAttempts, s.timeout(e.rec.Timeout), now)
 		rec.Status = store.StatusPending
 		rec.StartedAt, rec.CompletedAt = time.Time{}, time.Time{}
 		rec.DurationMS, rec.Result, rec.Error = 0, nil, ""
-		rec.ScheduledAt = now
+		ex.rec = rec
+		ex.entry = e
+		ex.policy = e.rec.Policy
+		e.running[rec.ID] = ex
 		w.Executions = append(w.Executions, rec)
-		ex := &execution{rec: rec, params: paramsJSON(e.rec.Params), timeout: s.timeout(e.rec.Timeout), done: make(chan struct{})}
-		resume = append(resume, ex)
+		resumed++
 	}
-	if len(w.Executions) == 0 {
-		return nil
-	}
-	if err := s.db.Commit(ctx, w); err != nil {
-		return fmt.Errorf("recover unfinished executions: %w", err)
-	}
-	for _, ex := range resume {
-		committed := make(chan error, 1)
-		committed <- nil
-		s.running[ex.rec.ID] = ex
-		s.execWG.Add(1)
-		go s.run(ex, committed)
-	}
-	s.logger.Info("recovered unfinished executions", "records", len(unfinished), "resumed", len(resume))
+	s.commitAndLaunchLocked(w)
+	s.logger.Info("recovered unfinished executions", "records", len(unfinished), "resumed", resumed)
 	return nil
 }

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"container/heap"
+	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
@@ -12,10 +13,26 @@ import (
 // trigger. index is its place in the heap, or -1 when it is not due ever
 // (paused or done).
 type entry struct {
-	rec   store.Schedule
-	trig  trigger.Trigger
-	index int
+	rec    store.Schedule
+	trig   trigger.Trigger
+	index  int
+	offset time.Duration // the stable random offset (Policy.RandomOffset)
+
+	// running holds this schedule's executions in flight (overlap policy);
+	// backlog holds occurrences waiting to run one after another (overlap
+	// "queue", misfire "all", backfill).
+	running map[string]*execution
+	backlog []backlogItem
 }
+
+// backlogItem is an occurrence waiting for the schedule's previous run.
+type backlogItem struct {
+	occ    time.Time
+	reason string // why it waits: "queued", "catch-up", "backfill"
+}
+
+// due is when the engine fires the entry's next occurrence.
+func (e *entry) due() time.Time { return e.rec.NextFire.Add(e.offset) }
 
 // fireHeap orders entries by next fire time, earliest first; ties by id so
 // the order is deterministic.
@@ -23,7 +40,7 @@ type fireHeap []*entry
 
 func (h fireHeap) Len() int { return len(h) }
 func (h fireHeap) Less(i, j int) bool {
-	a, b := h[i].rec.NextFire, h[j].rec.NextFire
+	a, b := h[i].due(), h[j].due()
 	if a.Equal(b) {
 		return h[i].rec.ID < h[j].rec.ID
 	}
@@ -52,7 +69,7 @@ func (h *fireHeap) Pop() any {
 // place puts e where its NextFire says: in the heap when it has one and is
 // active, out of it otherwise.
 func (h *fireHeap) place(e *entry) {
-	active := !e.rec.Paused && !e.rec.Done && !e.rec.NextFire.IsZero()
+	active := !e.rec.Paused && !e.rec.Done && !e.rec.NextFire.IsZero() && e.trig != nil
 	switch {
 	case active && e.index >= 0:
 		heap.Fix(h, e.index)

@@ -29,7 +29,7 @@ const ewmaWeight = 0.05
 type handlerState struct {
 	mu       sync.Mutex
 	rec      store.Handler
-	conn     *wire.Conn
+	conn     Conn
 	limit    int
 	inFlight int
 	waiters  int
@@ -60,7 +60,7 @@ func (h *handlerState) broadcast() {
 
 // acquire waits until the handler is online with a free slot, and returns the
 // connection to use. It gives up when ctx is done, saying why.
-func (h *handlerState) acquire(ctx context.Context) (*wire.Conn, error) {
+func (h *handlerState) acquire(ctx context.Context) (Conn, error) {
 	h.mu.Lock()
 	for {
 		if h.rec.Status == handlerOnline && h.conn != nil && h.inFlight < h.limit {
@@ -95,7 +95,7 @@ func (h *handlerState) acquire(ctx context.Context) (*wire.Conn, error) {
 }
 
 // tryAcquire takes a slot if the handler is online with one free.
-func (h *handlerState) tryAcquire() *wire.Conn {
+func (h *handlerState) tryAcquire() Conn {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	if h.rec.Status == handlerOnline && h.conn != nil && h.inFlight < h.limit {
@@ -132,13 +132,14 @@ type registry struct {
 	db     *store.DB
 	logger *slog.Logger
 	now    func() time.Time
+	dial   DialFunc
 
 	mu       sync.Mutex
 	handlers map[string]*handlerState
 }
 
-func newRegistry(db *store.DB, logger *slog.Logger, now func() time.Time) *registry {
-	return &registry{db: db, logger: logger, now: now, handlers: make(map[string]*handlerState)}
+func newRegistry(db *store.DB, logger *slog.Logger, now func() time.Time, dial DialFunc) *registry {
+	return &registry{db: db, logger: logger, now: now, dial: dial, handlers: make(map[string]*handlerState)}
 }
 
 // load restores the registry from the store. Handlers that were online keep
@@ -153,7 +154,7 @@ func (r *registry) load(ctx context.Context) error {
 	for _, rec := range recs {
 		h := newHandlerState(rec)
 		if rec.Status == handlerOnline && rec.Address != "" {
-			h.conn = wire.Dial(rec.Address, rec.Protocol, r.logger)
+			h.conn = r.dial(rec.Address, rec.Protocol)
 		}
 		r.handlers[rec.ID] = h
 	}
@@ -221,7 +222,7 @@ func (r *registry) Register(ctx context.Context, reg wire.Registration) (bool, e
 	// A new connection for every registration: the handler may have
 	// restarted, and a socket that was mid-call to the old process must not
 	// carry the next job.
-	h.conn = wire.Dial(reg.Address, reg.Protocol, r.logger)
+	h.conn = r.dial(reg.Address, reg.Protocol)
 	rec := h.rec
 	h.broadcast()
 	h.mu.Unlock()
@@ -246,7 +247,7 @@ func (r *registry) ReportStatus(ctx context.Context, handlerID, status string) e
 	h.rec.Status = status
 	h.rec.LastSeen = r.now()
 	rec := h.rec
-	var old *wire.Conn
+	var old Conn
 	if status != handlerOnline {
 		old, h.conn = h.conn, nil
 	}

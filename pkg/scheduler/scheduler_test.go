@@ -419,7 +419,7 @@ func TestScheduler_PauseStopsFiringResumeRearms(t *testing.T) {
 	if err != nil || s.Paused || s.NextFire.IsZero() {
 		t.Fatalf("resume: %+v %v", s, err)
 	}
-	id, err := b.engine.TriggerSchedule(ctx, "p")
+	id, err := b.engine.TriggerSchedule(ctx, "p", false)
 	if err != nil || id == "" {
 		t.Fatalf("trigger: %q %v", id, err)
 	}

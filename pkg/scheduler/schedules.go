@@ -54,6 +54,9 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 	if req.Timeout < 0 {
 		return store.Schedule{}, field.Errorf("timeout", "is negative").WithFix(`use a duration such as "30s", or leave it out for the default (%s)`, s.opts.DefaultTimeout)
 	}
+	if err := validatePolicy(req.Policy); err != nil {
+		return store.Schedule{}, err
+	}
 	loc, err := s.location(req.Timezone)
 	if err != nil {
 		return store.Schedule{}, field.Errorf("timezone", "%q is not a known time zone", req.Timezone).WithFix(`use an IANA name such as "Europe/Berlin" or "UTC"`)
@@ -86,6 +89,7 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		Timezone:    req.Timezone,
 		MaxAttempts: req.MaxAttempts,
 		Timeout:     req.Timeout,
+		Policy:      req.Policy,
 		NextFire:    next,
 		CreatedAt:   now,
 		UpdatedAt:   now,
@@ -108,12 +112,12 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		old.rec.Paused = true // take it out of the heap
 		s.heap.place(old)
 	}
-	e := &entry{rec: rec, trig: trig, index: -1}
+	e := newEntry(rec, trig)
 	s.entries[rec.ID] = e
 	s.heap.place(e)
 	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
 	s.mu.Unlock()
-	s.nudge()
+	s.Nudge()
 	if err := <-done; err != nil {
 		s.mu.Lock()
 		if s.entries[rec.ID] == e {
@@ -198,27 +202,20 @@ func (s *Scheduler) DeleteSchedule(_ context.Context, id string) error {
 
 // PauseSchedule stops a schedule from firing until it is resumed.
 func (s *Scheduler) PauseSchedule(_ context.Context, id string) (store.Schedule, error) {
-	return s.update(id, func(e *entry, _ time.Time) error {
-		e.rec.Paused = true
+	return s.update(id, func(e *entry, now time.Time) error {
+		if !e.rec.Paused {
+			e.rec.Paused = true
+			e.rec.PausedAt = now
+		}
 		return nil
 	})
 }
 
-// ResumeSchedule arms a paused schedule at its next occurrence after now.
+// ResumeSchedule arms a paused schedule again. Occurrences that fell in the
+// pause are handled by the schedule's misfire policy, as after a stop.
 func (s *Scheduler) ResumeSchedule(_ context.Context, id string) (store.Schedule, error) {
-	return s.update(id, func(e *entry, now time.Time) error {
-		if !e.rec.Paused {
-			return nil
-		}
+	return s.update(id, func(e *entry, _ time.Time) error {
 		e.rec.Paused = false
-		if e.rec.Done || e.trig == nil {
-			return nil
-		}
-		if next, ok := e.trig.Next(now.Add(-time.Nanosecond)); ok {
-			e.rec.NextFire = next
-		} else {
-			e.rec.NextFire, e.rec.Done = time.Time{}, true
-		}
 		return nil
 	})
 }
@@ -238,10 +235,13 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 	}
 	e.rec.UpdatedAt = now
 	s.heap.place(e)
+	if !e.rec.Paused {
+		e.rec.PausedAt = time.Time{}
+	}
 	rec := e.rec
 	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
 	s.mu.Unlock()
-	s.nudge()
+	s.Nudge()
 	if err := <-done; err != nil {
 		s.mu.Lock()
 		if s.entries[id] == e {
@@ -254,17 +254,27 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 	return rec, nil
 }
 
-// TriggerSchedule fires a schedule now, outside its trigger.
-func (s *Scheduler) TriggerSchedule(_ context.Context, id string) (string, error) {
+// TriggerSchedule fires a schedule now, outside its trigger. The overlap
+// policy applies unless force is set.
+func (s *Scheduler) TriggerSchedule(_ context.Context, id string, force bool) (string, error) {
 	s.mu.Lock()
+	defer s.mu.Unlock()
 	e, ok := s.entries[id]
 	if !ok {
-		s.mu.Unlock()
 		return "", fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
 	now := s.now()
-	ex := s.startLocked(e.rec, now, now, false)
-	s.mu.Unlock()
+	w := store.Writes{}
+	ex := s.admitLocked(e, now, now, force, &w)
+	if ex == nil {
+		s.commitAndLaunchLocked(w)
+		if len(w.Executions) > 0 {
+			return w.Executions[0].ID, nil // recorded as missed, with the reason
+		}
+		return "", nil // queued behind the running one
+	}
+	w.Executions = append(w.Executions, ex.rec)
+	s.commitAndLaunchLocked(w)
 	return ex.rec.ID, nil
 }
 
@@ -290,7 +300,8 @@ func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execu
 	now := s.now()
 	ex := s.newExecution(req.HandlerID, req.Method, req.Params, attempts, s.timeout(req.Timeout), now)
 	s.claimLocked(ex, now)
-	s.launchLocked(ex, store.Writes{Executions: []store.Execution{ex.rec}})
+	s.adhoc[ex.rec.ID] = ex
+	s.commitAndLaunchLocked(store.Writes{Executions: []store.Execution{ex.rec}})
 	s.mu.Unlock()
 	select {
 	case <-ex.done:
@@ -320,3 +331,177 @@ func (s *Scheduler) Stats(ctx context.Context) (store.Stats, error) { return s.d
 
 // ClearExecutions empties history.
 func (s *Scheduler) ClearExecutions(ctx context.Context) error { return s.db.ClearExecutions(ctx) }
+
+// maxBackfill bounds one backfill.
+const maxBackfill = 1000
+
+// Backfill queues every occurrence of a schedule in [from, to] to run in
+// order, one after another, after anything already running.
+func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (api.BackfillResult, error) {
+	if from.IsZero() || to.IsZero() {
+		return api.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
+	}
+	if to.Before(from) {
+		return api.BackfillResult{}, field.Errorf("to", "is before from")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	e, ok := s.entries[id]
+	if !ok {
+		return api.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+	}
+	if e.trig == nil {
+		return api.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile", id)
+	}
+	var occs []time.Time
+	for t, ok := e.trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = e.trig.Next(t) {
+		if len(occs) == maxBackfill {
+			return api.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
+		}
+		occs = append(occs, t)
+	}
+	for _, o := range occs {
+		e.backlog = append(e.backlog, backlogItem{occ: o, reason: "backfill"})
+	}
+	if len(e.running) == 0 && len(e.backlog) > 0 {
+		item := e.backlog[0]
+		e.backlog = e.backlog[1:]
+		w := store.Writes{}
+		if ex := s.admitLocked(e, item.occ, s.now(), true, &w); ex != nil {
+			w.Executions = append(w.Executions, ex.rec)
+		}
+		s.commitAndLaunchLocked(w)
+	}
+	s.logger.Info("backfill queued", "schedule_id", id, "occurrences", len(occs))
+	return api.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
+}
+
+// UpdateSchedule edits a schedule in place; its history stays with its id.
+func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpdate) (store.Schedule, error) {
+	s.mu.Lock()
+	e, ok := s.entries[id]
+	if !ok {
+		s.mu.Unlock()
+		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+	}
+	rec := e.rec
+	s.mu.Unlock()
+
+	if u.Method != nil {
+		rec.Method = *u.Method
+	}
+	if u.Params != nil {
+		rec.Params = u.Params
+	}
+	if u.Timezone != nil {
+		rec.Timezone = *u.Timezone
+	}
+	if u.MaxAttempts != nil {
+		rec.MaxAttempts = *u.MaxAttempts
+	}
+	if u.Timeout != nil {
+		rec.Timeout = *u.Timeout
+	}
+	if u.Policy != nil {
+		rec.Policy = *u.Policy
+	}
+	trigRaw := rec.Trigger
+	if u.Trigger != nil {
+		trigRaw = u.Trigger
+	}
+	// Validate the edited schedule exactly as a new one.
+	if err := validatePolicy(rec.Policy); err != nil {
+		return store.Schedule{}, err
+	}
+	if rec.MaxAttempts < 0 || rec.MaxAttempts > maxAttemptsLimit {
+		return store.Schedule{}, field.Errorf("max_attempts", "is %d", rec.MaxAttempts).WithFix("use 1 to %d", maxAttemptsLimit)
+	}
+	loc, err := s.location(rec.Timezone)
+	if err != nil {
+		return store.Schedule{}, field.Errorf("timezone", "%q is not a known time zone", rec.Timezone)
+	}
+	now := s.now()
+	trig, normalized, err := trigger.Parse(trigRaw, now, loc)
+	if err != nil {
+		return store.Schedule{}, field.Prefix("trigger", err)
+	}
+	rec.Trigger = normalized
+	if u.Trigger != nil || u.Timezone != nil {
+		next, ok := trig.Next(now.Add(-time.Nanosecond))
+		rec.NextFire, rec.Done = next, !ok
+		if !ok {
+			rec.NextFire = time.Time{}
+		}
+	}
+	s.mu.Lock()
+	if s.entries[id] != e {
+		s.mu.Unlock()
+		return store.Schedule{}, fmt.Errorf("schedule %q changed during the edit: %w", id, store.ErrNotFound)
+	}
+	before := e.rec
+	// Counters and state that moved meanwhile stay the engine's.
+	rec.FireCount, rec.MissedCount, rec.LastFire = e.rec.FireCount, e.rec.MissedCount, e.rec.LastFire
+	rec.Paused, rec.PausedAt = e.rec.Paused, e.rec.PausedAt
+	if u.Trigger == nil && u.Timezone == nil {
+		rec.NextFire, rec.Done = e.rec.NextFire, e.rec.Done
+	}
+	rec.UpdatedAt = now
+	e.rec, e.trig = rec, trig
+	e.offset = stableOffset(rec.ID, rec.Policy.RandomOffset)
+	s.heap.place(e)
+	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
+	s.mu.Unlock()
+	s.Nudge()
+	if err := <-done; err != nil {
+		s.mu.Lock()
+		if s.entries[id] == e {
+			e.rec = before
+			s.heap.place(e)
+		}
+		s.mu.Unlock()
+		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
+	}
+	s.logger.Info("schedule updated", "schedule_id", id)
+	return rec, nil
+}
+
+// validatePolicy checks a schedule's policy fields.
+func validatePolicy(p store.Policy) error {
+	oneOf := func(name, v string, allowed ...string) error {
+		if v == "" || slices.Contains(allowed, v) {
+			return nil
+		}
+		return field.Errorf(name, "%q is not a policy", v).WithFix("use one of: %s", strings.Join(allowed, ", "))
+	}
+	if err := oneOf("misfire", p.Misfire, store.MisfireSkip, store.MisfireOnce, store.MisfireAll); err != nil {
+		return err
+	}
+	if err := oneOf("overlap", p.Overlap, store.OverlapSkip, store.OverlapAllow, store.OverlapQueue, store.OverlapReplace); err != nil {
+		return err
+	}
+	for _, r := range p.RetryOn {
+		if err := oneOf("retry_on", r, store.RetryOnError, store.RetryOnTimeout, store.RetryOnUnavailable); err != nil {
+			return err
+		}
+	}
+	nonNeg := []struct {
+		name string
+		v    int64
+	}{
+		{"misfire_limit", int64(p.MisfireLimit)}, {"grace_time", int64(p.GraceTime)}, {"queue_limit", int64(p.QueueLimit)},
+		{"random_delay", int64(p.RandomDelay)}, {"random_offset", int64(p.RandomOffset)}, {"max_runs", p.MaxRuns},
+		{"backoff", int64(p.Backoff)}, {"backoff_max", int64(p.BackoffMax)},
+	}
+	for _, f := range nonNeg {
+		if f.v < 0 {
+			return field.Errorf(f.name, "is negative").WithFix("use zero for the default, or a positive value")
+		}
+	}
+	if p.MisfireLimit > 100000 {
+		return field.Errorf("misfire_limit", "is %d", p.MisfireLimit).WithFix("use at most 100000")
+	}
+	if p.QueueLimit > 10000 {
+		return field.Errorf("queue_limit", "is %d", p.QueueLimit).WithFix("use at most 10000")
+	}
+	return nil
+}

@@ -19,15 +19,19 @@ type Schedule struct {
 	Timezone string          `json:"timezone,omitempty"`
 
 	Paused      bool          `json:"paused,omitempty"`
+	PausedAt    time.Time     `json:"paused_at,omitzero"`
 	MaxAttempts int           `json:"max_attempts,omitempty"`
 	Timeout     time.Duration `json:"timeout,omitempty"`
+	Policy      Policy        `json:"policy,omitzero"`
 
 	// NextFire is the next occurrence the engine will fire; zero when the
 	// trigger has no further occurrence (the schedule is Done).
 	NextFire  time.Time `json:"next_fire_time,omitzero"`
 	LastFire  time.Time `json:"last_fire_time,omitzero"`
 	FireCount int64     `json:"fire_count,omitempty"`
-	Done      bool      `json:"done,omitempty"`
+	// MissedCount counts occurrences that did not run (see Policy).
+	MissedCount int64 `json:"missed_count,omitempty"`
+	Done        bool  `json:"done,omitempty"`
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`

@@ -1,0 +1,275 @@
+package scheduler
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+// fireLocked handles e's due occurrence and any others that became due with
+// it. It advances e past now, applies the misfire policy to occurrences
+// that are later than the grace time, the overlap policy to each run, and
+// commits the schedule, the new attempts and the missed records together.
+// The caller holds s.mu.
+func (s *Scheduler) fireLocked(e *entry, now time.Time) {
+	pol := e.rec.Policy
+	grace := pol.GraceTime
+	if grace <= 0 {
+		grace = DefaultGraceTime
+	}
+	first := e.rec.NextFire
+	if s.opts.LatenessFunc != nil {
+		s.opts.LatenessFunc(now.Sub(first.Add(e.offset)))
+	}
+
+	// Every occurrence due by now, in order (bounded), and the first after.
+	due := []time.Time{first}
+	var extra int64 // due occurrences beyond the enumeration bound
+	next, ok := e.trig.Next(first)
+	for ok && !next.Add(e.offset).After(now) {
+		if len(due) < maxEnumerate {
+			due = append(due, next)
+		} else {
+			extra++
+			if extra > maxEnumerate { // a clock far in the future: stop walking
+				next, ok = e.trig.Next(now.Add(-e.offset))
+				break
+			}
+		}
+		next, ok = e.trig.Next(next)
+	}
+	if ok {
+		e.rec.NextFire = next
+	} else {
+		e.rec.NextFire, e.rec.Done = time.Time{}, true
+	}
+
+	// Which run: the on-time one, or what the misfire policy says.
+	late := now.Sub(first.Add(e.offset)) > grace
+	var runs []time.Time
+	var missed []missedRun
+	switch {
+	case !late && len(due) == 1:
+		runs = due
+	default:
+		reason := s.missReason(e, first)
+		last := due[len(due)-1]
+		lastOnTime := now.Sub(last.Add(e.offset)) <= grace
+		switch pol.Misfire {
+		case store.MisfireSkip:
+			if lastOnTime {
+				runs, due = due[len(due)-1:], due[:len(due)-1]
+			}
+			missed = missedAll(due, reason+" (misfire policy skip)")
+		case store.MisfireAll:
+			limit := pol.MisfireLimit
+			if limit <= 0 {
+				limit = DefaultMisfireLimit
+			}
+			n := min(limit, len(due))
+			runs = due[:n]
+			missed = missedAll(due[n:], fmt.Sprintf("%s; beyond the catch-up limit of %d (misfire policy all)", reason, limit))
+		default: // once
+			runs = due[len(due)-1:]
+			missed = missedAll(due[:len(due)-1], reason+"; coalesced into one run (misfire policy once)")
+		}
+	}
+	e.rec.MissedCount += int64(len(missed)) + extra
+
+	w := store.Writes{}
+	w.Executions = append(w.Executions, s.missedRecords(e, missed, extra, now)...)
+	catchUp := len(runs) > 1
+	for i, occ := range runs {
+		if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
+			e.rec.NextFire, e.rec.Done = time.Time{}, true
+			break
+		}
+		e.rec.LastFire = occ
+		e.rec.FireCount++
+		if catchUp && i > 0 {
+			e.backlog = append(e.backlog, backlogItem{occ: occ, reason: "catch-up"})
+			continue
+		}
+		if ex := s.admitLocked(e, occ, now, false, &w); ex != nil {
+			w.Executions = append(w.Executions, ex.rec)
+		}
+	}
+	if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
+		e.rec.NextFire, e.rec.Done = time.Time{}, true
+	}
+	s.heap.place(e)
+	w.Schedules = append(w.Schedules, e.rec)
+	s.commitAndLaunchLocked(w)
+}
+
+type missedRun struct {
+	occ    time.Time
+	reason string
+}
+
+func missedAll(occs []time.Time, reason string) []missedRun {
+	out := make([]missedRun, len(occs))
+	for i, o := range occs {
+		out[i] = missedRun{o, reason}
+	}
+	return out
+}
+
+// missReason says why occurrences from first on did not run on time.
+func (s *Scheduler) missReason(e *entry, first time.Time) string {
+	switch {
+	case !e.rec.PausedAt.IsZero() && !first.Before(e.rec.PausedAt):
+		return "the schedule was paused"
+	case first.Before(s.startedAt):
+		return "the scheduler was not running"
+	default:
+		return "the engine fired late (clock jump or overload)"
+	}
+}
+
+// missedRecords turns missed occurrences into history records: one each up
+// to maxMissedRecords, then one record that sums up the rest.
+func (s *Scheduler) missedRecords(e *entry, missed []missedRun, extra int64, now time.Time) []store.Execution {
+	if len(missed) == 0 && extra == 0 {
+		return nil
+	}
+	rec := func(occ time.Time, reason string) store.Execution {
+		return store.Execution{
+			ID: s.ids.next(now), Attempt: 1, ScheduleID: e.rec.ID, HandlerID: e.rec.HandlerID, Method: e.rec.Method,
+			Status: store.StatusMissed, ScheduledAt: occ, CompletedAt: now, Error: reason,
+		}
+	}
+	n := min(len(missed), maxMissedRecords)
+	out := make([]store.Execution, 0, n+1)
+	for _, m := range missed[:n] {
+		out = append(out, rec(m.occ, m.reason))
+	}
+	if rest := int64(len(missed)-n) + extra; rest > 0 {
+		last := missed[len(missed)-1]
+		out = append(out, rec(last.occ, fmt.Sprintf("%d more occurrences up to this one were missed too: %s", rest, last.reason)))
+	}
+	s.logger.Warn("occurrences missed", "schedule_id", e.rec.ID, "count", int64(len(missed))+extra, "reason", missed[0].reason)
+	return out
+}
+
+// admitLocked applies the overlap policy to a run of e for occurrence occ
+// and returns the execution to start, or nil when the run was queued or
+// skipped (a skip is added to w as a missed record). force bypasses the
+// policy (run now --force). The caller holds s.mu.
+func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *store.Writes) *execution {
+	if len(e.running) > 0 && !force {
+		switch e.rec.Policy.Overlap {
+		case store.OverlapAllow:
+		case store.OverlapQueue:
+			limit := e.rec.Policy.QueueLimit
+			if limit <= 0 {
+				limit = DefaultQueueLimit
+			}
+			if len(e.backlog) < limit {
+				e.backlog = append(e.backlog, backlogItem{occ: occ, reason: "queued"})
+				return nil
+			}
+			e.rec.MissedCount++
+			w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, fmt.Sprintf("the previous run was still running and the queue was full (%d)", limit)}}, 0, now)...)
+			return nil
+		case store.OverlapReplace:
+			for _, ex := range e.running {
+				ex.cancel(errReplaced)
+			}
+		default: // skip
+			e.rec.MissedCount++
+			w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, "the previous run was still running (overlap policy skip)"}}, 0, now)...)
+			return nil
+		}
+	}
+	ex := s.newExecution(e.rec.HandlerID, e.rec.Method, e.rec.Params, s.attempts(e.rec.MaxAttempts), s.timeout(e.rec.Timeout), now)
+	ex.rec.ScheduleID = e.rec.ID
+	ex.rec.ScheduledAt = occ
+	ex.entry = e
+	ex.policy = e.rec.Policy
+	if d := e.rec.Policy.RandomDelay; d > 0 {
+		ex.delay = randDuration(d)
+	} else {
+		s.claimLocked(ex, now)
+	}
+	e.running[ex.rec.ID] = ex
+	return ex
+}
+
+// claimLocked takes a handler slot for ex's first attempt when one is free
+// now, so that the attempt is recorded running in the same commit that
+// records the fire, and sent as soon as that commit is durable.
+func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
+	h, ok := s.reg.get(ex.rec.HandlerID)
+	if !ok {
+		return
+	}
+	if conn := h.tryAcquire(); conn != nil {
+		ex.handler, ex.conn = h, conn
+		ex.rec.Status = store.StatusRunning
+		ex.rec.StartedAt = now
+	}
+}
+
+// commitAndLaunchLocked queues w for commit and starts a goroutine for each
+// new execution in it; each waits for the commit before it sends anything.
+// The caller holds s.mu, which orders this commit after every earlier
+// change to the same schedules.
+func (s *Scheduler) commitAndLaunchLocked(w store.Writes) {
+	var starts []*execution
+	for _, rec := range w.Executions {
+		if ex, ok := s.pendingStart(rec); ok {
+			starts = append(starts, ex)
+		}
+	}
+	gate := newCommitGate()
+	s.db.CommitAsync(w, gate.settle)
+	for _, ex := range starts {
+		s.running[ex.rec.ID] = ex
+		s.execWG.Add(1)
+		go s.run(ex, gate)
+	}
+}
+
+// pendingStart finds the execution that rec (a first record in a commit)
+// belongs to, among executions admitted but not yet launched.
+func (s *Scheduler) pendingStart(rec store.Execution) (*execution, bool) {
+	if rec.Status == store.StatusMissed {
+		return nil, false
+	}
+	e, ok := s.entries[rec.ScheduleID]
+	if ok {
+		if ex, ok := e.running[rec.ID]; ok && !ex.launched {
+			ex.launched = true
+			return ex, true
+		}
+	}
+	if ex, ok := s.adhoc[rec.ID]; ok {
+		delete(s.adhoc, rec.ID)
+		ex.launched = true
+		return ex, true
+	}
+	return nil, false
+}
+
+// finishedLocked is called when ex ends: it leaves its schedule's running
+// set, and the schedule's backlog gets its next run. The caller holds s.mu.
+func (s *Scheduler) finishedLocked(ex *execution) {
+	delete(s.running, ex.rec.ID)
+	e := ex.entry
+	if e == nil {
+		return
+	}
+	delete(e.running, ex.rec.ID)
+	if len(e.running) > 0 || len(e.backlog) == 0 || s.entries[e.rec.ID] != e {
+		return
+	}
+	item := e.backlog[0]
+	e.backlog = e.backlog[1:]
+	w := store.Writes{}
+	if next := s.admitLocked(e, item.occ, s.now(), true, &w); next != nil {
+		w.Executions = append(w.Executions, next.rec)
+	}
+	s.commitAndLaunchLocked(w)
+}

@@ -1,0 +1,227 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/schedulezero/schedulezero/pkg/field"
+	bolt "go.etcd.io/bbolt"
+)
+
+// request is one Writes, validated and encoded by the caller's goroutine so
+// the committer only copies bytes into the B+tree.
+type request struct {
+	w     Writes
+	sched [][]byte // encoded w.Schedules
+	exec  [][]byte // encoded w.Executions
+	keys  [][]byte // keys of w.Executions
+	size  int
+	done  func(error)
+}
+
+// prepare validates and encodes w. Validation here is what lets one bad
+// Writes fail alone instead of failing the group it would be committed with.
+func prepare(w Writes) (*request, error) {
+	r := &request{w: w, size: len(w.Schedules) + len(w.DeleteSchedules) + len(w.Executions)}
+	for i, s := range w.Schedules {
+		if err := validID("schedules["+itoa(i)+"].id", s.ID); err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(s)
+		if err != nil {
+			return nil, fmt.Errorf("schedule %q: %w", s.ID, err)
+		}
+		r.sched = append(r.sched, v)
+	}
+	for i, id := range w.DeleteSchedules {
+		if err := validID("delete_schedules["+itoa(i)+"]", id); err != nil {
+			return nil, err
+		}
+	}
+	for i := range w.Executions {
+		e := &w.Executions[i]
+		if err := validExecution(i, e); err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(e)
+		if err != nil {
+			return nil, fmt.Errorf("execution %q attempt %d: %w", e.ID, e.Attempt, err)
+		}
+		r.exec = append(r.exec, v)
+		r.keys = append(r.keys, executionKey(e.ID, e.Attempt))
+	}
+	return r, nil
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func validID(name, id string) error {
+	switch {
+	case id == "":
+		return field.Errorf(name, "must not be empty")
+	case len(id) > maxIDLen:
+		return field.Errorf(name, "is %d bytes long", len(id)).WithFix("use at most %d bytes", maxIDLen)
+	}
+	return nil
+}
+
+func validExecution(i int, e *Execution) error {
+	p := "executions[" + itoa(i) + "]."
+	if err := validID(p+"execution_id", e.ID); err != nil {
+		return err
+	}
+	if e.Attempt < 0 || int64(e.Attempt) > int64(^uint32(0)) {
+		return field.Errorf(p+"attempt_number", "is %d", e.Attempt).WithFix("use 0 to %d", ^uint32(0))
+	}
+	if len(e.ScheduleID) > maxIDLen {
+		return field.Errorf(p+"job_id", "is %d bytes long", len(e.ScheduleID)).WithFix("use at most %d bytes", maxIDLen)
+	}
+	if len(e.HandlerID) > maxIDLen {
+		return field.Errorf(p+"handler_id", "is %d bytes long", len(e.HandlerID)).WithFix("use at most %d bytes", maxIDLen)
+	}
+	if e.Status == "" {
+		return field.Errorf(p+"status", "must not be empty")
+	}
+	return nil
+}
+
+// Commit atomically applies w. Concurrent Commit and CommitAsync calls are
+// grouped by one committer goroutine into a single bbolt transaction, so
+// many callers share one fsync; Commit returns once w is durable.
+//
+// Schedules are stored (replacing any with the same ID), DeleteSchedules are
+// removed (a missing ID is not an error), and Executions are stored under
+// (ID, Attempt), replacing an earlier record of the same attempt (running,
+// then final). Invalid input fails with a *field.Error before anything is
+// queued and never affects other callers.
+//
+// If ctx ends first Commit returns ctx's error, but w stays queued and may
+// still be committed: callers that need to know must read it back.
+func (db *DB) Commit(ctx context.Context, w Writes) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	ch := make(chan error, 1)
+	db.CommitAsync(w, func(err error) { ch <- err })
+	select {
+	case err := <-ch:
+		return err
+	case <-ctx.Done():
+		return fmt.Errorf("commit (may still be applied): %w", ctx.Err())
+	}
+}
+
+// CommitAsync is Commit without waiting: done is called with the outcome
+// once w is durable (or failed). done runs on the committer goroutine, after
+// the fsync, and must not block; on a validation error or a closed DB it
+// runs at once on the caller's goroutine.
+func (db *DB) CommitAsync(w Writes, done func(error)) {
+	r, err := prepare(w)
+	if err != nil {
+		done(err)
+		return
+	}
+	if r.size == 0 {
+		done(nil)
+		return
+	}
+	r.done = done
+	db.mu.Lock()
+	if db.closing {
+		db.mu.Unlock()
+		done(ErrClosed)
+		return
+	}
+	db.queue = append(db.queue, r)
+	if len(db.queue) == 1 {
+		db.cond.Signal()
+	}
+	db.mu.Unlock()
+}
+
+// committer is the single goroutine that applies queued requests. It waits
+// without a timer when idle, so a lone write costs one transaction and one
+// fsync; under load the queue fills while the previous fsync runs and the
+// next batch takes it whole (up to MaxBatch records).
+func (db *DB) committer() {
+	defer db.wg.Done()
+	for {
+		batch := db.take()
+		if batch == nil {
+			return
+		}
+		db.commitBatch(batch)
+	}
+}
+
+// take waits for queued requests and removes a batch of them; it returns
+// nil once the DB is closing and the queue is empty.
+func (db *DB) take() []*request {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	for len(db.queue) == 0 {
+		if db.closing {
+			return nil
+		}
+		db.cond.Wait()
+	}
+	n, size := 0, 0
+	for n < len(db.queue) && (n == 0 || size+db.queue[n].size <= db.opts.MaxBatch) {
+		size += db.queue[n].size
+		n++
+	}
+	batch := make([]*request, n)
+	copy(batch, db.queue[:n])
+	rest := copy(db.queue, db.queue[n:])
+	clear(db.queue[rest:])
+	db.queue = db.queue[:rest]
+	return batch
+}
+
+// commitBatch applies batch in one transaction. Should that fail, each
+// request is retried in its own transaction so only the failing one sees
+// the error.
+func (db *DB) commitBatch(batch []*request) {
+	err := mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
+		return applyAll(tx, batch)
+	}))
+	if err == nil || len(batch) == 1 {
+		for _, r := range batch {
+			r.done(err)
+		}
+		return
+	}
+	db.log.Warn("group commit failed; retrying writes one by one", "writes", len(batch), "err", err)
+	for _, r := range batch {
+		r.done(mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
+			return applyAll(tx, []*request{r})
+		})))
+	}
+}
+
+func applyAll(tx *bolt.Tx, batch []*request) error {
+	w, err := newTxWriter(tx)
+	if err != nil {
+		return err
+	}
+	for _, r := range batch {
+		for i, s := range r.w.Schedules {
+			if err := w.sched.Put([]byte(s.ID), r.sched[i]); err != nil {
+				return fmt.Errorf("schedule %q: %w", s.ID, err)
+			}
+		}
+		for _, id := range r.w.DeleteSchedules {
+			if err := w.sched.Delete([]byte(id)); err != nil {
+				return fmt.Errorf("schedule %q: %w", id, err)
+			}
+		}
+		for i := range r.w.Executions {
+			if err := w.putExecution(r.keys[i], &r.w.Executions[i], r.exec[i]); err != nil {
+				return err
+			}
+		}
+	}
+	return w.flush()
+}

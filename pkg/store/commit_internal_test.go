@@ -1,0 +1,63 @@
+package store
+
+import (
+	"errors"
+	"path/filepath"
+	"testing"
+)
+
+// TestCommitBatch_FailureIsolated feeds the committer a batch in which one
+// request fails inside the transaction (an empty key, which prepare would
+// have rejected) and checks that only that request sees the error.
+func TestCommitBatch_FailureIsolated(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "sz.db"), Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	mk := func(id string) *request {
+		r, err := prepare(Writes{Executions: []Execution{{ID: id, Attempt: 1, Status: StatusSucceeded, HandlerID: "h"}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r
+	}
+	good1, bad, good2 := mk("a"), mk("b"), mk("c")
+	bad.keys[0] = nil // bbolt refuses an empty key
+	results := map[string]error{}
+	for name, r := range map[string]*request{"good1": good1, "bad": bad, "good2": good2} {
+		r.done = func(err error) { results[name] = err }
+	}
+	db.commitBatch([]*request{good1, bad, good2})
+	if results["good1"] != nil || results["good2"] != nil || results["bad"] == nil {
+		t.Fatalf("results = %v; want only bad to fail", results)
+	}
+	for id, want := range map[string]error{"a": nil, "b": ErrNotFound, "c": nil} {
+		if _, err := db.GetExecution(t.Context(), id); !errors.Is(err, want) {
+			t.Errorf("GetExecution(%s) = %v, want %v", id, err, want)
+		}
+	}
+	st, err := db.Stats(t.Context())
+	if err != nil || st.Total != 2 || st.ByHandler["h"].Total != 2 {
+		t.Errorf("Stats = %+v, %v; want the two good records counted", st, err)
+	}
+}
+
+func TestMeta_RoundTrip(t *testing.T) {
+	tests := []execMeta{
+		{},
+		{Status: StatusRunning, ScheduleID: "s", HandlerID: "h", DurationMS: 1.5},
+		{Status: StatusPending, ScheduleID: "", HandlerID: "handler-with-long-name", DurationMS: -0},
+	}
+	for _, m := range tests {
+		got, ok := decodeMeta(encodeMeta(m))
+		if !ok || got != m {
+			t.Errorf("decodeMeta(encodeMeta(%+v)) = %+v, %v", m, got, ok)
+		}
+	}
+	for _, b := range [][]byte{nil, {0}, {0, 5, 'a'}, encodeMeta(tests[1])[:5]} {
+		if _, ok := decodeMeta(b); ok {
+			t.Errorf("decodeMeta(%x) accepted", b)
+		}
+	}
+}

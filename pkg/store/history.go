@@ -1,0 +1,271 @@
+package store
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// ctxCheckEvery is how many records a scan visits between ctx checks.
+const ctxCheckEvery = 1024
+
+// pruneChunk caps the deletions per write transaction in Prune, so pruning
+// a large backlog never holds the writer (and the group committer) for long.
+const pruneChunk = 5000
+
+// GetExecution returns every attempt of execution id in attempt order, or
+// ErrNotFound.
+func (db *DB) GetExecution(ctx context.Context, id string) ([]Execution, error) {
+	var out []Execution
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		c := tx.Bucket(bucketExecutions).Cursor()
+		p := []byte(id)
+		for k, v := c.Seek(p); k != nil && bytes.HasPrefix(k, p); k, v = c.Next() {
+			if len(k) != len(p)+attemptKeySuffLen {
+				continue // another id that starts with this one
+			}
+			var e Execution
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("execution %q: %w", id, err)
+			}
+			out = append(out, e)
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("execution %q: %w", id, ErrNotFound)
+	}
+	return out, nil
+}
+
+// ListExecutions returns the attempts matching f, newest first (by
+// execution ID, then attempt), at most f.Limit when it is positive. A
+// schedule, handler or execution filter, or an unfinished status, is served
+// from an index; other queries walk the history backwards until Limit.
+func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execution, error) {
+	out := []Execution{}
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		exec := tx.Bucket(bucketExecutions)
+		var (
+			c      *bolt.Cursor
+			prefix []byte
+			keyOf  = func(k []byte) []byte { return k }
+		)
+		switch {
+		case f.ExecutionID != "":
+			c, prefix = exec.Cursor(), []byte(f.ExecutionID)
+		case f.ScheduleID != "":
+			c, prefix = tx.Bucket(bucketBySchedule).Cursor(), indexPrefix(f.ScheduleID)
+			keyOf = func(k []byte) []byte { return k[len(prefix):] }
+		case f.HandlerID != "":
+			c, prefix = tx.Bucket(bucketByHandler).Cursor(), indexPrefix(f.HandlerID)
+			keyOf = func(k []byte) []byte { return k[len(prefix):] }
+		case f.Status != "" && !f.Status.Finished():
+			c = tx.Bucket(bucketUnfinished).Cursor()
+		default:
+			c = exec.Cursor()
+		}
+		n := 0
+		for k := reverseStart(c, prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+			if n++; n%ctxCheckEvery == 0 {
+				if err := ctx.Err(); err != nil {
+					return err
+				}
+			}
+			ek := keyOf(k)
+			v := exec.Get(ek)
+			if v == nil {
+				return fmt.Errorf("index entry %x: execution missing", k)
+			}
+			var e Execution
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("execution %x: %w", ek, err)
+			}
+			if !f.match(&e) {
+				continue
+			}
+			out = append(out, e)
+			if f.Limit > 0 && len(out) >= f.Limit {
+				return nil
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+func (f *ExecutionFilter) match(e *Execution) bool {
+	return (f.ExecutionID == "" || e.ID == f.ExecutionID) &&
+		(f.ScheduleID == "" || e.ScheduleID == f.ScheduleID) &&
+		(f.HandlerID == "" || e.HandlerID == f.HandlerID) &&
+		(f.Status == "" || e.Status == f.Status)
+}
+
+// reverseStart positions c on the last key with prefix p (or on a key
+// before it, which the caller's prefix test rejects) and returns that key.
+func reverseStart(c *bolt.Cursor, p []byte) []byte {
+	end := prefixEnd(p)
+	if end == nil {
+		k, _ := c.Last()
+		return k
+	}
+	if k, _ := c.Seek(end); k == nil {
+		k, _ = c.Last()
+		return k
+	}
+	k, _ := c.Prev()
+	return k
+}
+
+// Unfinished returns the attempts still pending or running, oldest first:
+// after a crash these are the ones to mark interrupted. It reads only the
+// unfinished index, so its cost does not grow with the history.
+func (db *DB) Unfinished(ctx context.Context) ([]Execution, error) {
+	out := []Execution{}
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		exec := tx.Bucket(bucketExecutions)
+		return tx.Bucket(bucketUnfinished).ForEach(func(k, _ []byte) error {
+			v := exec.Get(k)
+			if v == nil {
+				return fmt.Errorf("unfinished index entry %x: execution missing", k)
+			}
+			var e Execution
+			if err := json.Unmarshal(v, &e); err != nil {
+				return fmt.Errorf("execution %x: %w", k, err)
+			}
+			out = append(out, e)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Stats summarises the history from counters kept in the same transaction
+// as every execution write, so it costs one small read however long the
+// history is. Total, AvgDurationMS and ByHandler count finished attempts;
+// ByStatus counts every stored attempt by its current state.
+func (db *DB) Stats(ctx context.Context) (Stats, error) {
+	var s Stats
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		c, err := readCounters(tx.Bucket(bucketMeta))
+		if err != nil {
+			return err
+		}
+		s = c.stats()
+		return nil
+	})
+	return s, err
+}
+
+// ClearExecutions removes all execution history (schedules and handlers
+// stay), including unfinished attempts, and resets the counters.
+func (db *DB) ClearExecutions(ctx context.Context) error {
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		for _, name := range executionBuckets {
+			if err := tx.DeleteBucket(name); err != nil {
+				return fmt.Errorf("bucket %s: %w", name, err)
+			}
+			if _, err := tx.CreateBucket(name); err != nil {
+				return fmt.Errorf("bucket %s: %w", name, err)
+			}
+		}
+		return tx.Bucket(bucketMeta).Delete(keyCounters)
+	})
+}
+
+// Prune applies Options.Retention as of now and returns the number of
+// attempt records removed. It walks from the oldest key: finished attempts
+// go while more than MaxCount records are stored or while they are older
+// than MaxAge; the walk stops at the first finished attempt that is young
+// enough once the count is within MaxCount. Keys are time-ordered IDs, so
+// this visits only the expired prefix; a late retry of an old execution can
+// shield older records behind it until it expires itself. Unfinished
+// attempts are never pruned. Open runs Prune every PruneInterval.
+func (db *DB) Prune(ctx context.Context, now time.Time) (int, error) {
+	r := db.opts.Retention
+	if r.zero() {
+		return 0, nil
+	}
+	var cutoff time.Time
+	if r.MaxAge > 0 {
+		cutoff = now.Add(-r.MaxAge)
+	}
+	total := 0
+	for {
+		n, more := 0, false
+		err := db.update(ctx, func(tx *bolt.Tx) error {
+			w, err := newTxWriter(tx)
+			if err != nil {
+				return err
+			}
+			cnt, err := w.counters()
+			if err != nil {
+				return err
+			}
+			excess := int64(0)
+			if r.MaxCount > 0 {
+				excess = cnt.Records - int64(r.MaxCount)
+			}
+			type kv struct{ k, v []byte }
+			var del []kv
+			c := w.exec.Cursor()
+			for k, v := c.First(); k != nil; k, v = c.Next() {
+				if len(del) >= pruneChunk {
+					more = true
+					break
+				}
+				var e Execution
+				if err := json.Unmarshal(v, &e); err != nil {
+					return fmt.Errorf("execution %x: %w", k, err)
+				}
+				if !e.Status.Finished() {
+					continue
+				}
+				old := !cutoff.IsZero() && e.refTime().Before(cutoff)
+				if excess <= int64(len(del)) && !old {
+					break
+				}
+				del = append(del, kv{slices.Clone(k), slices.Clone(v)})
+			}
+			for _, d := range del {
+				if err := w.deleteExecution(d.k, d.v); err != nil {
+					return err
+				}
+			}
+			n = len(del)
+			return w.flush()
+		})
+		total += n
+		if err != nil {
+			return total, fmt.Errorf("prune: %w", err)
+		}
+		if !more {
+			return total, nil
+		}
+	}
+}
+
+// refTime is the attempt's latest timestamp, used for age retention.
+func (e *Execution) refTime() time.Time {
+	switch {
+	case !e.CompletedAt.IsZero():
+		return e.CompletedAt
+	case !e.StartedAt.IsZero():
+		return e.StartedAt
+	}
+	return e.ScheduledAt
+}

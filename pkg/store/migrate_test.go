@@ -1,0 +1,173 @@
+package store_test
+
+import (
+	"context"
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"slices"
+	"testing"
+
+	bolt "go.etcd.io/bbolt"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+// legacyKey is the execution key layout shared by version 0 and 1.
+func legacyKey(id string, attempt int) []byte {
+	k := append([]byte(id), 0, 0, 0, 0)
+	binary.BigEndian.PutUint32(k[len(id):], uint32(attempt))
+	return k
+}
+
+// writeRaw creates a bbolt file at path with fn, bypassing the store.
+func writeRaw(t *testing.T, path string, fn func(*bolt.Tx) error) {
+	t.Helper()
+	bdb, err := bolt.Open(path, 0o600, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Update(fn); err != nil {
+		t.Fatal(err)
+	}
+	if err := bdb.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func rawVersion(t *testing.T, path string) uint64 {
+	t.Helper()
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer bdb.Close()
+	var v uint64
+	_ = bdb.View(func(tx *bolt.Tx) error {
+		if b := tx.Bucket([]byte("meta")); b != nil {
+			if raw := b.Get([]byte("schema_version")); len(raw) == 8 {
+				v = binary.BigEndian.Uint64(raw)
+			}
+		}
+		return nil
+	})
+	return v
+}
+
+func TestMigrate_0to1(t *testing.T) {
+	ctx := context.Background()
+	tests := []struct {
+		name   string
+		legacy func(*bolt.Tx) error
+		check  func(t *testing.T, db *store.DB)
+	}{
+		{
+			name:   "empty file",
+			legacy: func(*bolt.Tx) error { return nil },
+			check: func(t *testing.T, db *store.DB) {
+				if l, err := db.ListSchedules(ctx); err != nil || len(l) != 0 {
+					t.Errorf("ListSchedules = %v, %v", l, err)
+				}
+				commit(t, db, store.Writes{Executions: []store.Execution{execution(1, 1, "s", "h", store.StatusRunning, 0)}})
+			},
+		},
+		{
+			name: "legacy buckets without indexes",
+			legacy: func(tx *bolt.Tx) error {
+				sb, _ := tx.CreateBucket([]byte("schedules"))
+				v, _ := json.Marshal(store.Schedule{ID: "s1", HandlerID: "h1"})
+				if err := sb.Put([]byte("s1"), v); err != nil {
+					return err
+				}
+				eb, err := tx.CreateBucket([]byte("executions"))
+				if err != nil {
+					return err
+				}
+				for _, e := range []store.Execution{
+					execution(1, 1, "s1", "h1", store.StatusSucceeded, 10),
+					execution(2, 1, "s1", "h1", store.StatusRunning, 0),
+					execution(3, 1, "s2", "h2", store.StatusFailed, 30),
+				} {
+					v, _ := json.Marshal(e)
+					if err := eb.Put(legacyKey(e.ID, e.Attempt), v); err != nil {
+						return err
+					}
+				}
+				return nil
+			},
+			check: func(t *testing.T, db *store.DB) {
+				if s, err := db.GetSchedule(ctx, "s1"); err != nil || s.HandlerID != "h1" {
+					t.Errorf("GetSchedule = %+v, %v", s, err)
+				}
+				got, err := db.ListExecutions(ctx, store.ExecutionFilter{ScheduleID: "s1"})
+				if want := []string{"002/1", "001/1"}; err != nil || !slices.Equal(ids(got), want) {
+					t.Errorf("by schedule = %v, %v; want %v", ids(got), err, want)
+				}
+				got, err = db.ListExecutions(ctx, store.ExecutionFilter{HandlerID: "h2"})
+				if want := []string{"003/1"}; err != nil || !slices.Equal(ids(got), want) {
+					t.Errorf("by handler = %v, %v; want %v", ids(got), err, want)
+				}
+				got, err = db.Unfinished(ctx)
+				if want := []string{"002/1"}; err != nil || !slices.Equal(ids(got), want) {
+					t.Errorf("Unfinished = %v, %v; want %v", ids(got), err, want)
+				}
+				st, err := db.Stats(ctx)
+				if err != nil || st.Total != 2 || st.AvgDurationMS != 20 || st.ByStatus[store.StatusRunning] != 1 {
+					t.Errorf("Stats = %+v, %v", st, err)
+				}
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := tempPath(t)
+			writeRaw(t, path, tt.legacy)
+			if v := rawVersion(t, path); v != 0 {
+				t.Fatalf("legacy file at version %d", v)
+			}
+			db := openT(t, path, store.Options{NoSync: true})
+			tt.check(t, db)
+			if err := db.Check(ctx); err != nil {
+				t.Error(err)
+			}
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+			if v := rawVersion(t, path); v != uint64(store.SchemaVersion()) {
+				t.Errorf("schema_version = %d, want %d", v, store.SchemaVersion())
+			}
+			// Reopening a current file is a no-op.
+			db = openT(t, path, store.Options{NoSync: true})
+			tt.check(t, db)
+			if err := db.Close(); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}
+
+func TestOpen_NewerSchema(t *testing.T) {
+	path := tempPath(t)
+	db := openT(t, path, store.Options{NoSync: true})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeRaw(t, path, func(tx *bolt.Tx) error {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], uint64(store.SchemaVersion()+1))
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), b[:])
+	})
+	db, err := store.Open(path, store.Options{})
+	if err == nil {
+		db.Close()
+		t.Fatal("Open of a newer schema succeeded")
+	}
+	if !errors.Is(err, store.ErrNewerSchema) {
+		t.Fatalf("err = %v, want ErrNewerSchema", err)
+	}
+	t.Log(err)
+	// The file is left untouched and unlocked.
+	if v := rawVersion(t, path); v != uint64(store.SchemaVersion()+1) {
+		t.Errorf("schema_version = %d after failed Open", v)
+	}
+}

@@ -1,0 +1,151 @@
+package store
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// CreateSchedule stores s. It fails with ErrExists when a schedule with the
+// same ID exists and replace is false. The write is committed and fsynced
+// before CreateSchedule returns.
+func (db *DB) CreateSchedule(ctx context.Context, s Schedule, replace bool) error {
+	if err := validID("id", s.ID); err != nil {
+		return err
+	}
+	v, err := json.Marshal(s)
+	if err != nil {
+		return fmt.Errorf("schedule %q: %w", s.ID, err)
+	}
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSchedules)
+		if !replace && b.Get([]byte(s.ID)) != nil {
+			return fmt.Errorf("schedule %q: %w", s.ID, ErrExists)
+		}
+		return b.Put([]byte(s.ID), v)
+	})
+}
+
+// GetSchedule returns the schedule id or ErrNotFound.
+func (db *DB) GetSchedule(ctx context.Context, id string) (Schedule, error) {
+	var s Schedule
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketSchedules), "schedule", id, &s)
+	})
+	return s, err
+}
+
+// ListSchedules returns every schedule ordered by ID.
+func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
+	return listJSON[Schedule](ctx, db, bucketSchedules, "schedule")
+}
+
+// UpdateSchedule reads schedule id, calls fn on it and stores the result,
+// all in one write transaction, so concurrent updates never lose each
+// other's changes. fn's error aborts the update and is returned as is;
+// fn must not change the ID. It returns the stored schedule.
+func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) error) (Schedule, error) {
+	var s Schedule
+	err := db.update(ctx, func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketSchedules)
+		if err := getJSON(b, "schedule", id, &s); err != nil {
+			return err
+		}
+		if err := fn(&s); err != nil {
+			return err
+		}
+		if s.ID != id {
+			return fmt.Errorf("schedule %q: update changed the id to %q", id, s.ID)
+		}
+		v, err := json.Marshal(s)
+		if err != nil {
+			return fmt.Errorf("schedule %q: %w", id, err)
+		}
+		return b.Put([]byte(id), v)
+	})
+	if err != nil {
+		return Schedule{}, err
+	}
+	return s, nil
+}
+
+// DeleteSchedule removes schedule id (its execution history stays). It
+// fails with ErrNotFound when there is none.
+func (db *DB) DeleteSchedule(ctx context.Context, id string) error {
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		return deleteKey(tx.Bucket(bucketSchedules), "schedule", id)
+	})
+}
+
+// PutHandler stores h, replacing any handler with the same ID.
+func (db *DB) PutHandler(ctx context.Context, h Handler) error {
+	if err := validID("id", h.ID); err != nil {
+		return err
+	}
+	v, err := json.Marshal(h)
+	if err != nil {
+		return fmt.Errorf("handler %q: %w", h.ID, err)
+	}
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketHandlers).Put([]byte(h.ID), v)
+	})
+}
+
+// GetHandler returns the handler id or ErrNotFound.
+func (db *DB) GetHandler(ctx context.Context, id string) (Handler, error) {
+	var h Handler
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		return getJSON(tx.Bucket(bucketHandlers), "handler", id, &h)
+	})
+	return h, err
+}
+
+// ListHandlers returns every handler ordered by ID.
+func (db *DB) ListHandlers(ctx context.Context) ([]Handler, error) {
+	return listJSON[Handler](ctx, db, bucketHandlers, "handler")
+}
+
+// DeleteHandler removes handler id or fails with ErrNotFound.
+func (db *DB) DeleteHandler(ctx context.Context, id string) error {
+	return db.update(ctx, func(tx *bolt.Tx) error {
+		return deleteKey(tx.Bucket(bucketHandlers), "handler", id)
+	})
+}
+
+func getJSON(b *bolt.Bucket, kind, id string, v any) error {
+	raw := b.Get([]byte(id))
+	if raw == nil {
+		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
+	}
+	if err := json.Unmarshal(raw, v); err != nil {
+		return fmt.Errorf("%s %q: %w", kind, id, err)
+	}
+	return nil
+}
+
+func deleteKey(b *bolt.Bucket, kind, id string) error {
+	if b.Get([]byte(id)) == nil {
+		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
+	}
+	return b.Delete([]byte(id))
+}
+
+func listJSON[T any](ctx context.Context, db *DB, bucket []byte, kind string) ([]T, error) {
+	out := []T{}
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
+			var x T
+			if err := json.Unmarshal(v, &x); err != nil {
+				return fmt.Errorf("%s %q: %w", kind, k, err)
+			}
+			out = append(out, x)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}

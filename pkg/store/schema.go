@@ -1,0 +1,163 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// Bucket and meta key names; the tree is drawn in doc.go.
+var (
+	bucketMeta       = []byte("meta")
+	bucketSchedules  = []byte("schedules")
+	bucketHandlers   = []byte("handlers")
+	bucketExecutions = []byte("executions")
+	bucketBySchedule = []byte("idx_schedule")
+	bucketByHandler  = []byte("idx_handler")
+	bucketUnfinished = []byte("idx_unfinished")
+	keySchemaVersion = []byte("schema_version")
+	keyCounters      = []byte("counters")
+	executionBuckets = [][]byte{bucketExecutions, bucketBySchedule, bucketByHandler, bucketUnfinished}
+	allBuckets       = append([][]byte{bucketMeta, bucketSchedules, bucketHandlers}, executionBuckets...)
+)
+
+const (
+	maxIDLen          = 1024 // keeps keys far below bbolt's 32 KiB limit
+	attemptKeySuffLen = 4    // the big-endian uint32 attempt after the ID
+)
+
+// migration upgrades the schema from version i to i+1, where i is its index
+// in migrations. Add new ones at the end, with a test, and update doc.go.
+type migration struct {
+	name string
+	fn   func(*bolt.Tx) error
+}
+
+var migrations = []migration{
+	{"create buckets; index and count legacy executions", migrate0to1},
+}
+
+// SchemaVersion is the schema version this build writes.
+func SchemaVersion() int { return len(migrations) }
+
+func schemaVersion(tx *bolt.Tx) (int, error) {
+	meta := tx.Bucket(bucketMeta)
+	if meta == nil {
+		return 0, nil
+	}
+	v := meta.Get(keySchemaVersion)
+	if v == nil {
+		return 0, nil
+	}
+	if len(v) != 8 {
+		return 0, fmt.Errorf("meta %s: bad length %d", keySchemaVersion, len(v))
+	}
+	return int(binary.BigEndian.Uint64(v)), nil
+}
+
+// migrate brings the file to SchemaVersion in the caller's transaction, so a
+// failing migration leaves the file as it was.
+func migrate(tx *bolt.Tx) error {
+	v, err := schemaVersion(tx)
+	if err != nil {
+		return err
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("file schema version %d, this build reads up to %d; upgrade schedulezero: %w",
+			v, len(migrations), ErrNewerSchema)
+	}
+	if v == len(migrations) {
+		return nil
+	}
+	for i := v; i < len(migrations); i++ {
+		if err := migrations[i].fn(tx); err != nil {
+			return fmt.Errorf("migrate schema %d to %d (%s): %w", i, i+1, migrations[i].name, err)
+		}
+	}
+	var b [8]byte
+	binary.BigEndian.PutUint64(b[:], uint64(len(migrations)))
+	return tx.Bucket(bucketMeta).Put(keySchemaVersion, b[:])
+}
+
+// migrate0to1 creates the buckets. A version-0 file may be empty (new) or a
+// legacy file that has schedules, handlers and executions buckets but no
+// meta, indexes or counters: those are built from the executions.
+func migrate0to1(tx *bolt.Tx) error {
+	for _, name := range allBuckets {
+		if _, err := tx.CreateBucketIfNotExists(name); err != nil {
+			return fmt.Errorf("bucket %s: %w", name, err)
+		}
+	}
+	return rebuildIndexes(tx)
+}
+
+// rebuildIndexes recreates the index buckets and counters from executions.
+func rebuildIndexes(tx *bolt.Tx) error {
+	for _, name := range executionBuckets[1:] {
+		if tx.Bucket(name) != nil {
+			if err := tx.DeleteBucket(name); err != nil {
+				return fmt.Errorf("bucket %s: %w", name, err)
+			}
+		}
+		if _, err := tx.CreateBucket(name); err != nil {
+			return fmt.Errorf("bucket %s: %w", name, err)
+		}
+	}
+	w, err := newTxWriter(tx)
+	if err != nil {
+		return err
+	}
+	w.c = newCounters()
+	w.dirty = true
+	err = w.exec.ForEach(func(k, v []byte) error {
+		var m execMeta
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("execution %x: %w", k, err)
+		}
+		return w.index(k, m)
+	})
+	if err != nil {
+		return err
+	}
+	return w.flush()
+}
+
+// executionKey is the ID followed by the big-endian attempt, so a bucket
+// cursor walks executions in ID (time) order and attempts in order.
+func executionKey(id string, attempt int) []byte {
+	k := make([]byte, len(id)+attemptKeySuffLen)
+	copy(k, id)
+	binary.BigEndian.PutUint32(k[len(id):], uint32(attempt))
+	return k
+}
+
+// indexPrefix is the big-endian uint16 length of id followed by id; index
+// keys are indexPrefix(id) + executionKey, so one id's entries are
+// contiguous and in time order, and no id is a prefix of another.
+func indexPrefix(id string) []byte {
+	p := make([]byte, 2+len(id))
+	binary.BigEndian.PutUint16(p, uint16(len(id)))
+	copy(p[2:], id)
+	return p
+}
+
+func indexKey(id string, ek []byte) []byte {
+	p := indexPrefix(id)
+	return append(p[:len(p):len(p)], ek...)
+}
+
+// prefixEnd returns the smallest key greater than every key with prefix p,
+// or nil when there is none.
+func prefixEnd(p []byte) []byte {
+	end := bytes.Clone(p)
+	for i := len(end) - 1; i >= 0; i-- {
+		if end[i] < 0xFF {
+			end[i]++
+			return end[:i+1]
+		}
+	}
+	return nil
+}

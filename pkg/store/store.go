@@ -1,0 +1,216 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Defaults used when the corresponding Options field is zero.
+const (
+	DefaultOpenTimeout   = time.Second
+	DefaultPruneInterval = time.Minute
+	DefaultMaxBatch      = 2000
+)
+
+// Options configures Open. The zero value is usable.
+type Options struct {
+	// OpenTimeout bounds the wait for the file lock; a lock still held by
+	// another process (or another DB in this process) after it fails Open
+	// with ErrInUse. Default DefaultOpenTimeout.
+	OpenTimeout time.Duration
+	// NoSync skips fsync on commit. Only for tests and benchmarks: a crash
+	// may then lose acknowledged writes.
+	NoSync bool
+	// Retention bounds the execution history; see Prune.
+	Retention Retention
+	// PruneInterval is how often Open's background goroutine applies
+	// Retention. Default DefaultPruneInterval; no goroutine runs when
+	// Retention is zero.
+	PruneInterval time.Duration
+	// MaxBatch caps the records (executions, schedules and schedule
+	// deletions) applied in one group commit. Default DefaultMaxBatch.
+	MaxBatch int
+	// Logger receives background errors (group-commit fallbacks, pruning).
+	// Default: discard.
+	Logger *slog.Logger
+}
+
+// Retention bounds the execution history. A zero field means unlimited.
+// Unfinished attempts (pending, running) are never pruned.
+type Retention struct {
+	// MaxCount is the maximum number of attempt records kept.
+	MaxCount int
+	// MaxAge removes finished attempts whose last timestamp (completed,
+	// else started, else scheduled) is older than now minus MaxAge.
+	MaxAge time.Duration
+}
+
+func (r Retention) zero() bool { return r.MaxCount <= 0 && r.MaxAge <= 0 }
+
+// DB is an open store file. Its methods are safe for concurrent use.
+type DB struct {
+	path string
+	opts Options
+	log  *slog.Logger
+	bolt *bolt.DB
+
+	// group commit queue (see commit.go)
+	mu       sync.Mutex
+	cond     *sync.Cond
+	queue    []*request
+	closing  bool
+	closeErr error
+	closed   chan struct{} // closed when Close has finished
+
+	wg         sync.WaitGroup // committer and pruner
+	stopPruner context.CancelFunc
+}
+
+// Open opens (creating if needed) the store file at path, brings its schema
+// up to date and starts the group committer. It fails with ErrInUse when
+// another process holds the file for longer than opts.OpenTimeout, and with
+// ErrNewerSchema when the file was written by a newer build.
+func Open(path string, opts Options) (*DB, error) {
+	if opts.OpenTimeout <= 0 {
+		opts.OpenTimeout = DefaultOpenTimeout
+	}
+	if opts.PruneInterval <= 0 {
+		opts.PruneInterval = DefaultPruneInterval
+	}
+	if opts.MaxBatch <= 0 {
+		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	bdb, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: opts.OpenTimeout,
+		NoSync:  opts.NoSync,
+		// The hashmap freelist keeps commits O(1) in the number of free
+		// pages as history is pruned.
+		FreelistType: bolt.FreelistMapType,
+		// Not writing the freelist saves pages on every commit; Open
+		// rebuilds it by walking the file instead (as etcd does).
+		NoFreelistSync: true,
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("open %s: %w", path, ErrInUse)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	if err := bdb.Update(migrate); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	db := &DB{
+		path:   path,
+		opts:   opts,
+		log:    opts.Logger.With("component", "store"),
+		bolt:   bdb,
+		closed: make(chan struct{}),
+	}
+	db.cond = sync.NewCond(&db.mu)
+	db.wg.Add(1)
+	go db.committer()
+	if !opts.Retention.zero() {
+		ctx, cancel := context.WithCancel(context.Background())
+		db.stopPruner = cancel
+		db.wg.Add(1)
+		go db.pruner(ctx)
+	}
+	return db, nil
+}
+
+// Path returns the file the DB was opened from.
+func (db *DB) Path() string { return db.path }
+
+// Close completes every queued group commit, stops the background
+// goroutines and closes the file. Calls after the first return nil.
+func (db *DB) Close() error {
+	db.mu.Lock()
+	if db.closing {
+		db.mu.Unlock()
+		<-db.closed
+		return nil
+	}
+	db.closing = true
+	db.cond.Broadcast()
+	db.mu.Unlock()
+	if db.stopPruner != nil {
+		db.stopPruner()
+	}
+	db.wg.Wait()
+	err := db.bolt.Close()
+	if err != nil {
+		err = fmt.Errorf("close %s: %w", db.path, err)
+	}
+	close(db.closed)
+	return err
+}
+
+// Check verifies the file's page structure (bbolt's tx.Check) in a read
+// transaction. It is cheap enough for a health check on small files and
+// proportional to the file size on large ones.
+func (db *DB) Check(ctx context.Context) error {
+	return db.view(ctx, func(tx *bolt.Tx) error {
+		var errs []error
+		for err := range tx.Check() {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return fmt.Errorf("check %s: %w", db.path, errors.Join(errs...))
+		}
+		return nil
+	})
+}
+
+func (db *DB) pruner(ctx context.Context) {
+	defer db.wg.Done()
+	t := time.NewTicker(db.opts.PruneInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case now := <-t.C:
+			n, err := db.Prune(ctx, now)
+			if err != nil && ctx.Err() == nil {
+				db.log.Error("prune execution history", "err", err)
+			} else if n > 0 {
+				db.log.Debug("pruned execution history", "records", n)
+			}
+		}
+	}
+}
+
+// view runs fn in a read transaction after checking ctx.
+func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return mapClosed(db.bolt.View(fn))
+}
+
+// update runs fn in a write transaction (committed and fsynced on return)
+// after checking ctx.
+func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return mapClosed(db.bolt.Update(fn))
+}
+
+func mapClosed(err error) error {
+	if errors.Is(err, berrors.ErrDatabaseNotOpen) {
+		return ErrClosed
+	}
+	return err
+}

@@ -1,0 +1,324 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// counters are the running totals behind Stats, kept in meta/counters and
+// updated in the same transaction as every execution write or delete.
+type counters struct {
+	Records  int64                       `json:"records"`  // attempt records stored
+	Finished int64                       `json:"finished"` // of which in a final state
+	DurSumMS float64                     `json:"dur_sum_ms"`
+	ByStatus map[Status]int64            `json:"by_status"` // current state of every record
+	Handlers map[string]*handlerCounters `json:"handlers"`  // finished records only
+}
+
+type handlerCounters struct {
+	Total     int64   `json:"total"`
+	Succeeded int64   `json:"succeeded"`
+	DurSumMS  float64 `json:"dur_sum_ms"`
+}
+
+func newCounters() *counters {
+	return &counters{ByStatus: map[Status]int64{}, Handlers: map[string]*handlerCounters{}}
+}
+
+// add counts e with sign +1 (written) or -1 (overwritten or deleted).
+func (c *counters) add(e execMeta, sign int64) {
+	c.Records += sign
+	c.ByStatus[e.Status] += sign
+	if c.ByStatus[e.Status] == 0 {
+		delete(c.ByStatus, e.Status)
+	}
+	if !e.Status.Finished() {
+		return
+	}
+	d := float64(sign) * e.DurationMS
+	c.Finished += sign
+	c.DurSumMS += d
+	h := c.Handlers[e.HandlerID]
+	if h == nil {
+		h = &handlerCounters{}
+		c.Handlers[e.HandlerID] = h
+	}
+	h.Total += sign
+	h.DurSumMS += d
+	if e.Status == StatusSucceeded {
+		h.Succeeded += sign
+	}
+	if h.Total == 0 {
+		delete(c.Handlers, e.HandlerID)
+	}
+}
+
+func (c *counters) stats() Stats {
+	s := Stats{Total: c.Finished, ByStatus: map[Status]int64{}, ByHandler: map[string]HandlerStats{}}
+	for k, v := range c.ByStatus {
+		s.ByStatus[k] = v
+	}
+	if c.Finished > 0 {
+		s.AvgDurationMS = c.DurSumMS / float64(c.Finished)
+	}
+	for id, h := range c.Handlers {
+		hs := HandlerStats{Total: h.Total, Succeeded: h.Succeeded, Failed: h.Total - h.Succeeded}
+		if h.Total > 0 {
+			hs.AvgDurationMS = h.DurSumMS / float64(h.Total)
+		}
+		s.ByHandler[id] = hs
+	}
+	return s
+}
+
+func readCounters(meta *bolt.Bucket) (*counters, error) {
+	c := newCounters()
+	if v := meta.Get(keyCounters); v != nil {
+		if err := json.Unmarshal(v, c); err != nil {
+			return nil, fmt.Errorf("meta %s: %w", keyCounters, err)
+		}
+		if c.ByStatus == nil {
+			c.ByStatus = map[Status]int64{}
+		}
+		if c.Handlers == nil {
+			c.Handlers = map[string]*handlerCounters{}
+		}
+	}
+	return c, nil
+}
+
+const fillPercent = 0.9
+
+// txWriter applies writes inside one write transaction, keeping indexes and
+// counters consistent. Counters are read lazily and written once by flush.
+type txWriter struct {
+	tx                          *bolt.Tx
+	meta, sched, exec           *bolt.Bucket
+	bySched, byHandler, unfinis *bolt.Bucket
+	c                           *counters
+	dirty                       bool
+}
+
+func newTxWriter(tx *bolt.Tx) (*txWriter, error) {
+	w := &txWriter{
+		tx:        tx,
+		meta:      tx.Bucket(bucketMeta),
+		sched:     tx.Bucket(bucketSchedules),
+		exec:      tx.Bucket(bucketExecutions),
+		bySched:   tx.Bucket(bucketBySchedule),
+		byHandler: tx.Bucket(bucketByHandler),
+		unfinis:   tx.Bucket(bucketUnfinished),
+	}
+	if w.meta == nil || w.sched == nil || w.exec == nil || w.bySched == nil || w.byHandler == nil || w.unfinis == nil {
+		return nil, fmt.Errorf("store buckets missing (file not migrated)")
+	}
+	// Keys arrive mostly in ascending order (time-sortable IDs), at the end
+	// of the bucket or of one ID's range in an index, so full pages are
+	// rarely split again; bbolt's default of half-full pages would double
+	// the pages written per commit.
+	for _, b := range []*bolt.Bucket{w.exec, w.bySched, w.byHandler, w.unfinis} {
+		b.FillPercent = fillPercent
+	}
+	return w, nil
+}
+
+func (w *txWriter) counters() (*counters, error) {
+	if w.c == nil {
+		c, err := readCounters(w.meta)
+		if err != nil {
+			return nil, err
+		}
+		w.c = c
+	}
+	return w.c, nil
+}
+
+// execMeta is the part of an execution that indexes and counters depend
+// on. The unfinished index stores it (see encodeMeta), so replacing a
+// running attempt with its final record needs no JSON decoding.
+type execMeta struct {
+	Status     Status  `json:"status"`
+	ScheduleID string  `json:"job_id"`
+	HandlerID  string  `json:"handler_id"`
+	DurationMS float64 `json:"duration_ms"`
+}
+
+func metaOf(e *Execution) execMeta {
+	return execMeta{Status: e.Status, ScheduleID: e.ScheduleID, HandlerID: e.HandlerID, DurationMS: e.DurationMS}
+}
+
+// encodeMeta renders m as three uint16-length-prefixed strings (status,
+// schedule, handler) and the big-endian float64 bits of the duration.
+func encodeMeta(m execMeta) []byte {
+	b := make([]byte, 0, 6+len(m.Status)+len(m.ScheduleID)+len(m.HandlerID)+8)
+	for _, s := range []string{string(m.Status), m.ScheduleID, m.HandlerID} {
+		b = binary.BigEndian.AppendUint16(b, uint16(len(s)))
+		b = append(b, s...)
+	}
+	return binary.BigEndian.AppendUint64(b, math.Float64bits(m.DurationMS))
+}
+
+func decodeMeta(b []byte) (execMeta, bool) {
+	var f [3]string
+	for i := range f {
+		if len(b) < 2 {
+			return execMeta{}, false
+		}
+		n := int(binary.BigEndian.Uint16(b))
+		if len(b) < 2+n {
+			return execMeta{}, false
+		}
+		f[i], b = string(b[2:2+n]), b[2+n:]
+	}
+	if len(b) != 8 {
+		return execMeta{}, false
+	}
+	return execMeta{Status: Status(f[0]), ScheduleID: f[1], HandlerID: f[2],
+		DurationMS: math.Float64frombits(binary.BigEndian.Uint64(b))}, true
+}
+
+// stored returns the meta of the record at k, if there is one.
+func (w *txWriter) stored(k []byte) (execMeta, bool, error) {
+	if u := w.unfinis.Get(k); u != nil {
+		if m, ok := decodeMeta(u); ok {
+			return m, true, nil
+		}
+	}
+	v := w.exec.Get(k)
+	if v == nil {
+		return execMeta{}, false, nil
+	}
+	var m execMeta
+	if err := json.Unmarshal(v, &m); err != nil {
+		return execMeta{}, false, fmt.Errorf("execution %x: stored record: %w", k, err)
+	}
+	return m, true, nil
+}
+
+// putExecution stores e, already encoded as v, under key k, replacing any
+// earlier record of the same attempt. Index entries that stay the same are
+// not rewritten.
+func (w *txWriter) putExecution(k []byte, e *Execution, v []byte) error {
+	old, exists, err := w.stored(k)
+	if err != nil {
+		return err
+	}
+	if err := w.exec.Put(k, v); err != nil {
+		return fmt.Errorf("execution %q attempt %d: %w", e.ID, e.Attempt, err)
+	}
+	m := metaOf(e)
+	if !exists {
+		return w.index(k, m)
+	}
+	c, err := w.counters()
+	if err != nil {
+		return err
+	}
+	if old.ScheduleID != m.ScheduleID {
+		if err := w.move(w.bySched, old.ScheduleID, m.ScheduleID, k); err != nil {
+			return err
+		}
+	}
+	if old.HandlerID != m.HandlerID {
+		if err := w.move(w.byHandler, old.HandlerID, m.HandlerID, k); err != nil {
+			return err
+		}
+	}
+	if !m.Status.Finished() {
+		err = w.unfinis.Put(k, encodeMeta(m))
+	} else if !old.Status.Finished() {
+		err = w.unfinis.Delete(k)
+	}
+	if err != nil {
+		return err
+	}
+	c.add(old, -1)
+	c.add(m, 1)
+	w.dirty = true
+	return nil
+}
+
+// move re-files the index entry of k from id from to id to.
+func (w *txWriter) move(b *bolt.Bucket, from, to string, k []byte) error {
+	if from != "" {
+		if err := b.Delete(indexKey(from, k)); err != nil {
+			return err
+		}
+	}
+	if to != "" {
+		return b.Put(indexKey(to, k), nil)
+	}
+	return nil
+}
+
+// deleteExecution removes the record at k whose value is v.
+func (w *txWriter) deleteExecution(k, v []byte) error {
+	var m execMeta
+	if err := json.Unmarshal(v, &m); err != nil {
+		return fmt.Errorf("execution %x: %w", k, err)
+	}
+	if err := w.unindex(k, m); err != nil {
+		return err
+	}
+	return w.exec.Delete(k)
+}
+
+// index adds the index entries and counts of m stored at k.
+func (w *txWriter) index(k []byte, m execMeta) error {
+	c, err := w.counters()
+	if err != nil {
+		return err
+	}
+	if err := w.move(w.bySched, "", m.ScheduleID, k); err != nil {
+		return err
+	}
+	if err := w.move(w.byHandler, "", m.HandlerID, k); err != nil {
+		return err
+	}
+	if !m.Status.Finished() {
+		if err := w.unfinis.Put(k, encodeMeta(m)); err != nil {
+			return err
+		}
+	}
+	c.add(m, 1)
+	w.dirty = true
+	return nil
+}
+
+// unindex reverses index for the record m at k.
+func (w *txWriter) unindex(k []byte, m execMeta) error {
+	c, err := w.counters()
+	if err != nil {
+		return err
+	}
+	if err := w.move(w.bySched, m.ScheduleID, "", k); err != nil {
+		return err
+	}
+	if err := w.move(w.byHandler, m.HandlerID, "", k); err != nil {
+		return err
+	}
+	if !m.Status.Finished() {
+		if err := w.unfinis.Delete(k); err != nil {
+			return err
+		}
+	}
+	c.add(m, -1)
+	w.dirty = true
+	return nil
+}
+
+// flush writes the counters when they changed.
+func (w *txWriter) flush() error {
+	if !w.dirty {
+		return nil
+	}
+	v, err := json.Marshal(w.c)
+	if err != nil {
+		return err
+	}
+	return w.meta.Put(keyCounters, v)
+}
