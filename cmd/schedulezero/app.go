@@ -1,0 +1,149 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/urfave/cli/v2"
+
+	"github.com/schedulezero/schedulezero/pkg/client"
+	"github.com/schedulezero/schedulezero/pkg/version"
+)
+
+// Exit codes.
+const (
+	exitGeneral     = 1
+	exitUsage       = 2 // usage or bad input
+	exitNotFound    = 3
+	exitConflict    = 4
+	exitUnreachable = 5 // the scheduler's API did not answer
+)
+
+const defaultAPI = "http://127.0.0.1:8888"
+
+// run turns SIGINT and SIGTERM into a context and runs the app.
+func run(args []string) int {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	return execute(ctx, args, os.Stdout, os.Stderr)
+}
+
+// execute runs the app with the given streams and returns the exit code;
+// tests call it directly.
+func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := newApp(stdout, stderr).RunContext(ctx, args)
+	if err == nil {
+		return 0
+	}
+	code := exitGeneral
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		code = ec.ExitCode()
+	}
+	if msg := err.Error(); msg != "" {
+		fmt.Fprintln(stderr, "schedulezero: "+msg)
+	}
+	return code
+}
+
+func usageError(_ *cli.Context, err error, _ bool) error { return cli.Exit(err.Error(), exitUsage) }
+
+func newApp(stdout, stderr io.Writer) *cli.App {
+	app := &cli.App{
+		Name:    "schedulezero",
+		Usage:   "manage ScheduleZero schedules, handlers and history",
+		Version: version.Version,
+		Writer:  stdout, ErrWriter: stderr,
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "api", Value: defaultAPI, EnvVars: []string{"SZ_API"},
+				Usage: `scheduler API address: "http://host:port" or "unix:/path/to/api.sock"`},
+			&cli.BoolFlag{Name: "json", EnvVars: []string{"SZ_JSON"}, Usage: "print JSON for scripts instead of tables"},
+			&cli.DurationFlag{Name: "timeout", Value: client.DefaultTimeout, EnvVars: []string{"SZ_TIMEOUT"}, Usage: "bound of each API call"},
+		},
+		Commands: []*cli.Command{
+			scheduleCommand(), handlersCommand(), historyCommand(), statsCommand(), demoCommand(),
+		},
+		OnUsageError:   usageError,
+		ExitErrHandler: func(*cli.Context, error) {}, // execute maps errors to codes; never os.Exit here
+	}
+	setUsageErrors(app.Commands)
+	return app
+}
+
+func setUsageErrors(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.OnUsageError = usageError
+		setUsageErrors(c.Subcommands)
+	}
+}
+
+// root returns the top-level context, where the global flags live (a
+// subcommand may define a flag of the same name, like schedule add --timeout).
+func root(c *cli.Context) *cli.Context {
+	l := c.Lineage()
+	for i := len(l) - 1; i > 0; i-- {
+		if l[i].App != nil { // the outermost context wraps the caller's ctx and has no App
+			return l[i]
+		}
+	}
+	return c
+}
+
+// newClient builds the API client from the global flags.
+func newClient(c *cli.Context) (*client.Client, error) {
+	r := root(c)
+	cl, err := client.New(r.String("api"), client.WithTimeout(r.Duration("timeout")))
+	if err != nil {
+		return nil, cli.Exit("--api: "+err.Error(), exitUsage)
+	}
+	return cl, nil
+}
+
+func jsonOutput(c *cli.Context) bool { return root(c).Bool("json") }
+
+// apiFailure maps an API or transport error to a message and exit code.
+func apiFailure(err error) error {
+	var ae *client.APIError
+	switch {
+	case errors.As(err, &ae):
+		code := exitGeneral
+		switch {
+		case ae.Status == 404:
+			code = exitNotFound
+		case ae.Status == 409:
+			code = exitConflict
+		case ae.Status >= 400 && ae.Status < 500 && ae.Status != 401 && ae.Status != 403:
+			code = exitUsage
+		}
+		return cli.Exit(ae.Error(), code)
+	case errors.Is(err, client.ErrUnreachable):
+		return cli.Exit(err.Error()+"\n(is the scheduler running? set --api or SZ_API)", exitUnreachable)
+	}
+	return cli.Exit(err.Error(), exitGeneral)
+}
+
+func usagef(format string, args ...any) error {
+	return cli.Exit(fmt.Sprintf(format, args...), exitUsage)
+}
+
+// oneArg returns the single positional argument named what.
+func oneArg(c *cli.Context, what string) (string, error) {
+	if c.NArg() != 1 || c.Args().First() == "" {
+		return "", usagef("%s: expected exactly one %s argument", strings.TrimPrefix(c.Command.HelpName, c.App.Name+" "), what)
+	}
+	return c.Args().First(), nil
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Format("2006-01-02 15:04:05Z07:00")
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDemo_MissingBinariesNamesBoth(t *testing.T) {
+	t.Setenv("PATH", t.TempDir()) // the test binary's own directory holds neither
+	var out, errb syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code := execute(ctx, []string{"schedulezero", "demo", "--duration", "1s"}, &out, &errb)
+	if code != exitGeneral {
+		t.Errorf("exit %d, want %d", code, exitGeneral)
+	}
+	for _, want := range []string{schedulerBin, handlerBin, "make build"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr %q does not mention %q", errb.String(), want)
+		}
+	}
+}
+
+// TestDemo_RealProcesses builds the scheduler and handler and runs the demo
+// for a few seconds against them: real processes, real sockets, real bbolt.
+func TestDemo_RealProcesses(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the daemons; skipped with -short")
+	}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), "../schedulezero-scheduler", "../schedulezero-handler")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Skipf("cannot build the daemons (still being written?): %v\n%s", err, out)
+	}
+	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	tests := []struct {
+		name string
+		keep bool
+	}{{"removes dir", false}, {"keeps dir", true}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			args := []string{"schedulezero", "demo", "--duration", "7s"}
+			if tc.keep {
+				args = append(args, "--keep")
+			}
+			var out, errb syncBuffer
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			if code := execute(ctx, args, &out, &errb); code != 0 {
+				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
+			}
+			got := out.String()
+			for _, want := range []string{"scheduled quick_aling", "scheduled counter_test", "[dingaling]", "a-ling", "success", "counter=", "demo: stopping"} {
+				if !strings.Contains(got, want) {
+					t.Errorf("output lacks %q:\n%s", want, got)
+				}
+			}
+			if !regexp.MustCompile(`counter_test +counter_test +success .*counter=\d+`).MatchString(got) {
+				t.Errorf("no finished counter_test execution in:\n%s", got)
+			}
+			m := regexp.MustCompile(`scheduler started in (\S+)`).FindStringSubmatch(got)
+			if m == nil {
+				t.Fatalf("no temp dir in output:\n%s", got)
+			}
+			_, err := os.Stat(filepath.Join(m[1], "scheduler.log"))
+			if tc.keep {
+				if err != nil {
+					t.Errorf("--keep: %v", err)
+				}
+				os.RemoveAll(m[1])
+			} else if !os.IsNotExist(err) {
+				t.Errorf("temp dir %s not removed: %v", m[1], err)
+			}
+		})
+	}
+}
+
+func TestDemo_SchedulerFailsShowsLogTail(t *testing.T) {
+	bin := t.TempDir()
+	scripts := map[string]string{
+		schedulerBin: "#!/bin/sh\necho 'fatal: cannot open database' >&2\nexit 1\n",
+		handlerBin:   "#!/bin/sh\nexit 0\n",
+	}
+	for name, body := range scripts {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(body), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	t.Setenv("PATH", bin)
+	var out, errb syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	code := execute(ctx, []string{"schedulezero", "demo"}, &out, &errb)
+	if code != exitGeneral {
+		t.Errorf("exit %d, want %d", code, exitGeneral)
+	}
+	for _, want := range []string{"scheduler exited", "fatal: cannot open database", "scheduler.log"} {
+		if !strings.Contains(errb.String(), want) {
+			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
+		}
+	}
+}

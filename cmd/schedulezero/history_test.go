@@ -1,0 +1,97 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/api/apitest"
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+func TestHistory(t *testing.T) {
+	runGolden(t, []cliCase{
+		{name: "history", args: []string{"history"}, seed: true},
+		{name: "history_filtered", args: []string{"history", "--schedule", "counter", "--status", "timeout", "-n", "5"}, seed: true},
+		{name: "history_json", args: []string{"--json", "history", "-n", "2"}, seed: true},
+		{name: "history_empty", args: []string{"history"}},
+		{name: "history_bad_n", args: []string{"history", "-n", "0"}, code: exitUsage},
+		{name: "history_bad_status", args: []string{"history", "--status", "weird"}, code: exitUsage},
+	})
+}
+
+// waitOutput polls buf until it contains want or the deadline passes.
+func waitOutput(t *testing.T, buf *syncBuffer, want string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(buf.String(), want) {
+		if time.Now().After(deadline) {
+			t.Fatalf("output never contained %q:\n%s", want, buf.String())
+		}
+		time.Sleep(20 * time.Millisecond) // polling a condition with a deadline
+	}
+}
+
+func TestHistory_FollowPrintsNewAndChangedAttemptsUntilInterrupted(t *testing.T) {
+	for _, asJSON := range []bool{false, true} {
+		t.Run(map[bool]string{false: "table", true: "json"}[asJSON], func(t *testing.T) {
+			tb := setup(t)
+			tb.seed(t)
+			ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+			defer cancel()
+			args := []string{"schedulezero", "--api", tb.url}
+			if asJSON {
+				args = append(args, "--json")
+			}
+			args = append(args, "history", "--follow", "--schedule", "counter")
+			var out, errb syncBuffer
+			done := make(chan int, 1)
+			go func() { done <- execute(ctx, args, &out, &errb) }()
+
+			waitOutput(t, &out, "ex-9000")
+			running := store.Execution{ID: "ex-7777", Attempt: 1, MaxAttempts: 1, ScheduleID: "counter", HandlerID: "dingaling", Method: "counter_test",
+				Status: store.StatusRunning, StartedAt: apitest.Epoch.Add(time.Hour)}
+			tb.b.AddExecution(running)
+			waitOutput(t, &out, "running")
+			finished := running
+			finished.Status, finished.DurationMS, finished.Result = store.StatusSucceeded, 3, json.RawMessage(`{"success":true}`)
+			tb.b.ClearExecutions(ctx)
+			tb.b.AddExecution(finished)
+			if asJSON {
+				waitOutput(t, &out, `"duration_ms":3,`)
+			} else {
+				waitOutput(t, &out, "3.0ms")
+			}
+			cancel()
+			select {
+			case code := <-done:
+				if code != 0 {
+					t.Errorf("exit %d, want 0 after interrupt; stderr %s", code, errb.String())
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("history --follow did not stop after the context ended")
+			}
+			if n := strings.Count(out.String(), "ex-9000"); asJSON && n != 2 {
+				t.Errorf("ex-9000 attempts printed %d times, want 2 (once each):\n%s", n, out.String())
+			}
+			if n := strings.Count(out.String(), "ex-7777"); asJSON && n != 2 {
+				t.Errorf("ex-7777 printed %d times, want 2 (running, then success):\n%s", n, out.String())
+			}
+			if !asJSON && strings.Count(out.String(), "counter_test") != 5 {
+				t.Errorf("want 5 rows (3 seeded, running, success):\n%s", out.String())
+			}
+		})
+	}
+}
+
+func TestUnreachable_ExitCode5(t *testing.T) {
+	var out, errb syncBuffer
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	code := execute(ctx, []string{"schedulezero", "--api", "unix:" + t.TempDir() + "/none.sock", "schedule", "list"}, &out, &errb)
+	if code != exitUnreachable || !strings.Contains(errb.String(), "unreachable") {
+		t.Errorf("exit %d, stderr %q; want %d and a message", code, errb.String(), exitUnreachable)
+	}
+}

@@ -1,0 +1,148 @@
+package api
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+)
+
+// Defaults for Options.
+const (
+	DefaultMaxBodyBytes   = 1 << 20  // 1 MiB
+	DefaultMaxParamsBytes = 64 << 10 // 64 KiB
+)
+
+// Options configures New.
+type Options struct {
+	// Backend is the engine the API serves; required.
+	Backend Backend
+	// Logger receives one debug record per request and the text of internal
+	// errors; nil discards.
+	Logger *slog.Logger
+	// MaxBodyBytes bounds request bodies (413 above it); 0 means
+	// DefaultMaxBodyBytes.
+	MaxBodyBytes int64
+	// MaxParamsBytes bounds job_params (413 above it); 0 means
+	// DefaultMaxParamsBytes.
+	MaxParamsBytes int
+	// Tokens are the accepted bearer tokens. Empty means no authentication;
+	// otherwise every endpoint but the health checks needs
+	// "Authorization: Bearer <token>".
+	Tokens []string
+}
+
+type server struct {
+	b        Backend
+	log      *slog.Logger
+	maxBody  int64
+	maxParam int
+	tokens   [][]byte
+}
+
+// New returns the handler serving the original endpoints under /api and the
+// versioned API under /api/v1. It panics if opts.Backend is nil, a
+// programming error.
+func New(opts Options) http.Handler {
+	if opts.Backend == nil {
+		panic("api.New: Options.Backend is nil")
+	}
+	s := &server{b: opts.Backend, log: opts.Logger, maxBody: opts.MaxBodyBytes, maxParam: opts.MaxParamsBytes}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	s.log = s.log.With("component", "api")
+	if s.maxBody <= 0 {
+		s.maxBody = DefaultMaxBodyBytes
+	}
+	if s.maxParam <= 0 {
+		s.maxParam = DefaultMaxParamsBytes
+	}
+	for _, t := range opts.Tokens {
+		s.tokens = append(s.tokens, []byte(t))
+	}
+
+	mux := http.NewServeMux()
+	s.legacyRoutes(mux)
+	s.v1Routes(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		s.writeErr(w, r, fieldErr(http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), "see GET /api/v1/health and the API documentation"))
+	})
+	return s.middleware(mux)
+}
+
+// statusWriter remembers the status for the request log.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (s *server) middleware(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w}
+		defer func() {
+			if v := recover(); v != nil {
+				s.log.Error("panic serving request", "method", r.Method, "path", r.URL.Path, "err", fmt.Sprint(v))
+				if sw.status == 0 {
+					s.writeJSON(sw, http.StatusInternalServerError, ErrorBody{Error: ErrorDetail{Code: 500, Message: "internal error"}})
+				}
+			}
+			if sw.status == 0 {
+				sw.status = http.StatusOK
+			}
+			s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
+				"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
+		}()
+		if !s.authorized(r) {
+			sw.Header().Set("WWW-Authenticate", `Bearer realm="schedulezero"`)
+			s.writeErr(sw, r, fieldErr(http.StatusUnauthorized, "", "missing or invalid bearer token", "send Authorization: Bearer <token>"))
+			return
+		}
+		next.ServeHTTP(sw, r)
+	})
+}
+
+// authorized checks the bearer token. Health checks stay open so that
+// probes need no secret.
+func (s *server) authorized(r *http.Request) bool {
+	if len(s.tokens) == 0 || r.URL.Path == "/api/health" || r.URL.Path == "/api/v1/health" {
+		return true
+	}
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if !ok {
+		return false
+	}
+	match := 0
+	for _, t := range s.tokens {
+		match |= subtle.ConstantTimeCompare([]byte(got), t)
+	}
+	return match == 1
+}
+
+func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	if err := enc.Encode(v); err != nil {
+		s.log.Debug("writing response", "err", err)
+	}
+}
+
+func (s *server) writeErr(w http.ResponseWriter, r *http.Request, err error) {
+	status, detail := statusOf(err)
+	if status == http.StatusInternalServerError {
+		s.log.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
+	}
+	s.writeJSON(w, status, ErrorBody{Error: detail})
+}

@@ -1,0 +1,98 @@
+package api
+
+import (
+	"encoding/json"
+	"math"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+// Schedule is the /api/v1 rendering of a store.Schedule: the trigger is an
+// object and the timeout a duration string ("30s").
+type Schedule struct {
+	ID          string          `json:"id"`
+	HandlerID   string          `json:"handler_id"`
+	Method      string          `json:"job_method"`
+	Params      json.RawMessage `json:"job_params,omitempty"`
+	Trigger     json.RawMessage `json:"trigger"`
+	Timezone    string          `json:"timezone,omitempty"`
+	Paused      bool            `json:"paused"`
+	MaxAttempts int             `json:"max_attempts,omitempty"`
+	Timeout     string          `json:"timeout,omitempty"`
+	NextFire    time.Time       `json:"next_fire_time,omitzero"`
+	LastFire    time.Time       `json:"last_fire_time,omitzero"`
+	FireCount   int64           `json:"fire_count"`
+	Done        bool            `json:"done,omitempty"`
+	CreatedAt   time.Time       `json:"created_at,omitzero"`
+	UpdatedAt   time.Time       `json:"updated_at,omitzero"`
+}
+
+// ScheduleFromStore renders s for /api/v1.
+func ScheduleFromStore(s store.Schedule) Schedule {
+	v := Schedule{
+		ID: s.ID, HandlerID: s.HandlerID, Method: s.Method, Params: s.Params, Trigger: s.Trigger,
+		Timezone: s.Timezone, Paused: s.Paused, MaxAttempts: s.MaxAttempts,
+		NextFire: s.NextFire, LastFire: s.LastFire, FireCount: s.FireCount, Done: s.Done,
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+	}
+	if s.Timeout > 0 {
+		v.Timeout = s.Timeout.String()
+	}
+	return v
+}
+
+// ScheduleList is the body of GET /api/v1/schedules.
+type ScheduleList struct {
+	Schedules []Schedule `json:"schedules"`
+	Count     int        `json:"count"`
+}
+
+// ExecutionList is the body of GET /api/v1/executions and
+// GET /api/v1/schedules/{id}/executions, newest first.
+type ExecutionList struct {
+	Executions []store.Execution `json:"executions"`
+	Count      int               `json:"count"`
+}
+
+// ExecutionAttempts is the body of GET /api/v1/executions/{execution_id}:
+// every attempt of one fire, first attempt first.
+type ExecutionAttempts struct {
+	ExecutionID string            `json:"execution_id"`
+	Attempts    []store.Execution `json:"attempts"`
+}
+
+// HandlerList is the body of GET /api/v1/handlers and GET /api/handlers.
+type HandlerList struct {
+	Handlers []HandlerStatus `json:"handlers"`
+}
+
+// Stats is the body of GET /api/v1/stats: the store's summary plus the
+// success rate in percent.
+type Stats struct {
+	store.Stats
+	SuccessRate float64 `json:"success_rate"`
+}
+
+// Triggered is the body of POST /api/v1/schedules/{id}/run.
+type Triggered struct {
+	ScheduleID  string `json:"schedule_id"`
+	ExecutionID string `json:"execution_id"`
+}
+
+// Health is the body of GET /api/v1/health.
+type Health struct {
+	Status  string `json:"status"`
+	Service string `json:"service"`
+	Version string `json:"version,omitempty"`
+}
+
+// successRate is the percentage of successes among finished attempts,
+// rounded to two decimals, 0 when there are none.
+func successRate(st store.Stats) float64 {
+	if st.Total == 0 {
+		return 0
+	}
+	r := float64(st.ByStatus[store.StatusSucceeded]) / float64(st.Total) * 100
+	return math.Round(r*100) / 100
+}

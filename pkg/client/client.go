@@ -1,0 +1,268 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+// DefaultTimeout bounds each call when no WithTimeout option is given.
+const DefaultTimeout = 30 * time.Second
+
+// ErrUnreachable is wrapped by every error where the server gave no HTTP
+// answer: refused connection, missing socket, timeout.
+var ErrUnreachable = errors.New("scheduler API unreachable")
+
+// APIError is an error answer of the server.
+type APIError struct {
+	Status  int    // HTTP status
+	Message string // the server's message
+	Field   string // the offending input field, if any
+	Fix     string // what would be accepted, if known
+}
+
+func (e *APIError) Error() string {
+	msg := fmt.Sprintf("%d: %s", e.Status, e.Message)
+	if e.Field != "" && !strings.HasPrefix(e.Message, e.Field+":") {
+		msg = fmt.Sprintf("%d: %s: %s", e.Status, e.Field, e.Message)
+	}
+	if e.Fix != "" && !strings.Contains(e.Message, e.Fix) {
+		msg += " (" + e.Fix + ")"
+	}
+	return msg
+}
+
+// Client calls one scheduler's API. It is safe for concurrent use.
+type Client struct {
+	addr    string // as given, for error messages
+	base    string // URL prefix: scheme://host
+	hc      *http.Client
+	timeout time.Duration
+	token   string
+}
+
+// Option configures New.
+type Option func(*Client)
+
+// WithTimeout sets the bound of each call (0 keeps DefaultTimeout). The
+// caller's context can shorten it.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) {
+		if d > 0 {
+			c.timeout = d
+		}
+	}
+}
+
+// WithToken sends "Authorization: Bearer token" with every request.
+func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+
+// WithHTTPClient replaces the HTTP client (its Transport is kept as given,
+// so unix: addresses need their own dialer in it).
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// New returns a client for addr: "http://host:port", "https://host:port",
+// "host:port" or "unix:/path/to/api.sock".
+func New(addr string, opts ...Option) (*Client, error) {
+	c := &Client{addr: addr, timeout: DefaultTimeout}
+	tr := http.DefaultTransport.(*http.Transport).Clone()
+	switch {
+	case strings.HasPrefix(addr, "unix:"):
+		path := strings.TrimPrefix(strings.TrimPrefix(addr, "unix:"), "//")
+		if path == "" {
+			return nil, fmt.Errorf("address %q: empty socket path (use unix:/path/to/api.sock)", addr)
+		}
+		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var d net.Dialer
+			return d.DialContext(ctx, "unix", path)
+		}
+		c.base = "http://unix"
+	case strings.HasPrefix(addr, "http://"), strings.HasPrefix(addr, "https://"):
+		u, err := url.Parse(addr)
+		if err != nil || u.Host == "" {
+			return nil, fmt.Errorf("address %q: not a URL with a host", addr)
+		}
+		c.base = strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/")
+	default:
+		if _, _, err := net.SplitHostPort(addr); err != nil {
+			return nil, fmt.Errorf("address %q: use http://host:port or unix:/path", addr)
+		}
+		c.base = "http://" + addr
+	}
+	c.hc = &http.Client{Transport: tr}
+	for _, o := range opts {
+		o(c)
+	}
+	return c, nil
+}
+
+// Close releases idle connections.
+func (c *Client) Close() { c.hc.CloseIdleConnections() }
+
+// do sends one request and decodes a 2xx answer into out (when not nil).
+func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("%s %s: encoding request: %w", method, path, err)
+		}
+		body = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w", method, path, err)
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%s %s at %s: %w: %w", method, path, c.addr, ErrUnreachable, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("%s %s at %s: reading answer: %w: %w", method, path, c.addr, ErrUnreachable, err)
+	}
+	if resp.StatusCode >= 300 {
+		var eb api.ErrorBody
+		if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
+			eb.Error.Message = strings.TrimSpace(string(data))
+			if eb.Error.Message == "" {
+				eb.Error.Message = http.StatusText(resp.StatusCode)
+			}
+		}
+		return &APIError{Status: resp.StatusCode, Message: eb.Error.Message, Field: eb.Error.Field, Fix: eb.Error.Fix}
+	}
+	if out == nil || resp.StatusCode == http.StatusNoContent {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("%s %s: decoding answer: %w", method, path, err)
+	}
+	return nil
+}
+
+// Health checks that the scheduler answers.
+func (c *Client) Health(ctx context.Context) (api.Health, error) {
+	var h api.Health
+	return h, c.do(ctx, http.MethodGet, "/api/v1/health", nil, &h)
+}
+
+// Handlers lists the registered handlers with their live health.
+func (c *Client) Handlers(ctx context.Context) ([]api.HandlerStatus, error) {
+	var l api.HandlerList
+	return l.Handlers, c.do(ctx, http.MethodGet, "/api/v1/handlers", nil, &l)
+}
+
+// Schedules lists every schedule.
+func (c *Client) Schedules(ctx context.Context) ([]api.Schedule, error) {
+	var l api.ScheduleList
+	return l.Schedules, c.do(ctx, http.MethodGet, "/api/v1/schedules", nil, &l)
+}
+
+// Schedule returns schedule id.
+func (c *Client) Schedule(ctx context.Context, id string) (api.Schedule, error) {
+	var s api.Schedule
+	return s, c.do(ctx, http.MethodGet, "/api/v1/schedules/"+url.PathEscape(id), nil, &s)
+}
+
+// CreateSchedule adds a schedule (or replaces one when req.Replace).
+func (c *Client) CreateSchedule(ctx context.Context, req api.CreateScheduleRequest) (api.Schedule, error) {
+	var s api.Schedule
+	return s, c.do(ctx, http.MethodPost, "/api/v1/schedules", req, &s)
+}
+
+// DeleteSchedule removes schedule id.
+func (c *Client) DeleteSchedule(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/schedules/"+url.PathEscape(id), nil, nil)
+}
+
+// PauseSchedule stops schedule id from firing until resumed.
+func (c *Client) PauseSchedule(ctx context.Context, id string) (api.Schedule, error) {
+	var s api.Schedule
+	return s, c.do(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(id)+"/pause", nil, &s)
+}
+
+// ResumeSchedule lets schedule id fire again.
+func (c *Client) ResumeSchedule(ctx context.Context, id string) (api.Schedule, error) {
+	var s api.Schedule
+	return s, c.do(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(id)+"/resume", nil, &s)
+}
+
+// RunSchedule fires schedule id now and returns the execution id without
+// waiting for it to finish.
+func (c *Client) RunSchedule(ctx context.Context, id string) (string, error) {
+	var t api.Triggered
+	return t.ExecutionID, c.do(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(id)+"/run", nil, &t)
+}
+
+// ExecutionQuery filters Executions; zero fields match everything.
+type ExecutionQuery struct {
+	ScheduleID string
+	HandlerID  string
+	Status     store.Status
+	Limit      int // 0: the server's default (100); at most 1000
+}
+
+// Executions lists execution attempts, newest first.
+func (c *Client) Executions(ctx context.Context, q ExecutionQuery) ([]store.Execution, error) {
+	v := url.Values{}
+	for k, s := range map[string]string{"schedule_id": q.ScheduleID, "handler_id": q.HandlerID, "status": string(q.Status)} {
+		if s != "" {
+			v.Set(k, s)
+		}
+	}
+	if q.Limit > 0 {
+		v.Set("limit", strconv.Itoa(q.Limit))
+	}
+	path := "/api/v1/executions"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
+	var l api.ExecutionList
+	return l.Executions, c.do(ctx, http.MethodGet, path, nil, &l)
+}
+
+// Execution returns every attempt of execution id, first attempt first.
+func (c *Client) Execution(ctx context.Context, id string) ([]store.Execution, error) {
+	var a api.ExecutionAttempts
+	return a.Attempts, c.do(ctx, http.MethodGet, "/api/v1/executions/"+url.PathEscape(id), nil, &a)
+}
+
+// Stats summarises execution history.
+func (c *Client) Stats(ctx context.Context) (api.Stats, error) {
+	var s api.Stats
+	return s, c.do(ctx, http.MethodGet, "/api/v1/stats", nil, &s)
+}
+
+// RunNow calls a handler method once and waits for the final attempt; the
+// call is bounded by the client's timeout like every other.
+func (c *Client) RunNow(ctx context.Context, req api.RunNowRequest) (store.Execution, error) {
+	var e store.Execution
+	return e, c.do(ctx, http.MethodPost, "/api/v1/run", req, &e)
+}
+
+// ClearExecutions empties the execution history (the original's
+// POST /api/executions/clear).
+func (c *Client) ClearExecutions(ctx context.Context) error {
+	return c.do(ctx, http.MethodPost, "/api/executions/clear", nil, nil)
+}
