@@ -65,6 +65,7 @@ type Scheduler struct {
 	running   map[string]*execution // by execution id
 	adhoc     map[string]*execution // one-off runs admitted, not yet launched
 	startedAt time.Time
+	stopping  bool // set under mu by Stop: nothing new is launched
 
 	wake      chan struct{}
 	heartbeat chan chan struct{}
@@ -213,6 +214,9 @@ func (s *Scheduler) Start(ctx context.Context) error {
 // same as after a crash. Stop is idempotent and safe before Start.
 func (s *Scheduler) Stop(ctx context.Context) error {
 	s.stopOnce.Do(func() {
+		s.mu.Lock()
+		s.stopping = true
+		s.mu.Unlock()
 		close(s.stopLoop)
 		if s.started.Load() {
 			<-s.loopDone

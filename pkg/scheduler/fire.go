@@ -76,6 +76,9 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		}
 	}
 	e.rec.MissedCount += int64(len(missed)) + extra
+	if !e.rec.Paused {
+		e.rec.PausedAt = time.Time{} // it has served to name the reason
+	}
 
 	w := store.Writes{}
 	w.Executions = append(w.Executions, s.missedRecords(e, missed, extra, now)...)
@@ -225,6 +228,20 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes) {
 	}
 	gate := newCommitGate()
 	s.db.CommitAsync(w, gate.settle)
+	if s.stopping {
+		// Recorded pending; the next start dispatches them.
+		for _, ex := range starts {
+			ex.cancel(errStopping)
+			if ex.handler != nil {
+				ex.handler.release(0, false)
+			}
+			if ex.entry != nil {
+				delete(ex.entry.running, ex.rec.ID)
+			}
+			close(ex.done)
+		}
+		return
+	}
 	for _, ex := range starts {
 		s.running[ex.rec.ID] = ex
 		s.execWG.Add(1)

@@ -235,9 +235,6 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 	}
 	e.rec.UpdatedAt = now
 	s.heap.place(e)
-	if !e.rec.Paused {
-		e.rec.PausedAt = time.Time{}
-	}
 	rec := e.rec
 	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
 	s.mu.Unlock()
@@ -305,6 +302,9 @@ func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execu
 	s.mu.Unlock()
 	select {
 	case <-ex.done:
+		if ex.final.ID == "" {
+			return store.Execution{}, fmt.Errorf("execution %s: %w; it runs after the restart", ex.rec.ID, errStopping)
+		}
 		return ex.final, nil
 	case <-ctx.Done():
 		return store.Execution{}, fmt.Errorf("execution %s still running: %w", ex.rec.ID, ctx.Err())
