@@ -538,3 +538,55 @@ func TestPolicy_Validation(t *testing.T) {
 		_ = fmt.Sprint()
 	})
 }
+
+// The host's wall clock jumps forward and back. Forward: what became due
+// fires once at once (the misfire policy), not after the old timer. Back:
+// nothing fires twice.
+func TestClockJumps_NoDoubleFireNoStall(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		time.Sleep(30 * time.Second)
+		var mu sync.Mutex
+		var skew time.Duration
+		now := func() time.Time { mu.Lock(); defer mu.Unlock(); return time.Now().Add(skew) }
+		jump := func(d time.Duration) { mu.Lock(); skew += d; mu.Unlock() }
+		h := &fakeHandler{}
+		eng, err := scheduler.New(context.Background(), scheduler.Options{Store: storetest.New(t), DialFunc: h.dial, NowFunc: now, Location: time.UTC})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := eng.Start(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		defer eng.Stop(context.Background())
+		if _, err := eng.Registry().Register(context.Background(), wire.Registration{HandlerID: "h", Address: "mem://h", Protocol: 2, Concurrency: 8}); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := eng.AddSchedule(context.Background(), api.ScheduleRequest{ID: "c", HandlerID: "h", Method: "work",
+			Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`)}); err != nil {
+			t.Fatal(err)
+		}
+		synctest.Wait()
+		jump(3 * time.Hour) // 00:00:30 → 03:00:30: 01:00, 02:00, 03:00 became due
+		eng.Nudge()         // what the wall clock watch does
+		synctest.Wait()
+		if calls, _, _ := h.stats(); calls != 1 {
+			t.Fatalf("after a 3 h jump forward: %d calls, want 1 at once", calls)
+		}
+		sch, _ := eng.GetSchedule(context.Background(), "c")
+		if sch.MissedCount != 2 {
+			t.Fatalf("missed_count %d, want 2", sch.MissedCount)
+		}
+		jump(-2 * time.Hour) // back to 01:00:30; 02:00 and 03:00 already fired or were missed
+		eng.Nudge()
+		time.Sleep(2 * time.Hour) // the clock walks through 02:00 and 03:00 again
+		synctest.Wait()
+		if calls, _, _ := h.stats(); calls != 1 {
+			t.Fatalf("after a jump back: %d calls, want still 1", calls)
+		}
+		time.Sleep(time.Hour) // 04:00 is new
+		synctest.Wait()
+		if calls, _, _ := h.stats(); calls != 2 {
+			t.Fatalf("the next new occurrence: %d calls, want 2", calls)
+		}
+	})
+}

@@ -21,6 +21,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/wallclock"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -199,10 +200,20 @@ func (d *Daemon) Start(ctx context.Context) error {
 		defer d.serveWG.Done()
 		d.status(sctx)
 	}()
-	d.serveWG.Add(1)
+	d.serveWG.Add(2)
 	go func() {
 		defer d.serveWG.Done()
 		_ = d.opts.Notifier.RunWatchdog(sctx, d.Health)
+	}()
+	go func() {
+		defer d.serveWG.Done()
+		err := wallclock.Watch(sctx, func() {
+			d.logger.Warn("the wall clock was set; re-reading it")
+			d.engine.Nudge()
+		})
+		if err != nil {
+			d.logger.Warn("wall clock changes will be noticed only at the next timer", "err", err)
+		}
 	}()
 	_ = d.opts.Notifier.Ready()
 	d.logger.Info("scheduler ready", "db", d.db.Path(), "zmq", d.wire.Addr(), "api", fmt.Sprint(d.HTTPAddrs()))
