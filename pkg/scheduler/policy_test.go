@@ -590,3 +590,38 @@ func TestClockJumps_NoDoubleFireNoStall(t *testing.T) {
 		}
 	})
 }
+
+func TestDate_PastFiresOnceAtOnce(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &fakeHandler{}
+		s := newSim(t, h)
+		past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
+		s.add(api.ScheduleRequest{ID: "late", Trigger: json.RawMessage(`{"type":"date","run_date":"` + past + `"}`)})
+		s.advance(time.Hour)
+		if calls, _, _ := h.stats(); calls != 1 {
+			t.Fatalf("a past date fired %d times, want 1", calls)
+		}
+		sch, _ := s.eng.GetSchedule(context.Background(), "late")
+		if !sch.Done {
+			t.Fatal("the date schedule is not done")
+		}
+	})
+}
+
+func TestCalendarSchedule_FiresOnSystemdCalendar(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &fakeHandler{}
+		s := newSim(t, h) // Saturday 2000-01-01 00:00:30 UTC
+		s.add(api.ScheduleRequest{ID: "cal", Trigger: json.RawMessage(`{"type":"calendar","expr":"Mon..Fri *-*-* 09:00"}`)})
+		s.advance(7 * 24 * time.Hour)
+		recs := s.history("cal")
+		if len(recs) != 5 {
+			t.Fatalf("%d runs in a week of weekdays at 09:00, want 5", len(recs))
+		}
+		for _, r := range recs {
+			if wd := r.ScheduledAt.Weekday(); wd == time.Saturday || wd == time.Sunday || r.ScheduledAt.Hour() != 9 {
+				t.Fatalf("ran at %v", r.ScheduledAt)
+			}
+		}
+	})
+}

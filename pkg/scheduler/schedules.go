@@ -71,11 +71,10 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 	}
 	next, ok := trig.Next(now.Add(-time.Nanosecond))
 	if !ok {
-		if d, isDate := trig.(*trigger.Date); isDate {
+		if _, isDate := trig.(trigger.Date); isDate {
 			// A date already past fires once, at once: the user asked
 			// for it to run and it has not.
 			next = now
-			_ = d
 		} else {
 			return store.Schedule{}, field.Errorf("trigger", "has no fire time after now").WithFix("check end_time and the calendar fields")
 		}

@@ -39,7 +39,7 @@ func Parse(raw json.RawMessage, now time.Time, loc *time.Location) (Trigger, jso
 	}
 	if !ok {
 		return nil, nil, field.Errorf("type", "missing trigger type").
-			WithFix("set \"type\" to 'date', 'interval', or 'cron'")
+			WithFix("set \"type\" to 'date', 'interval', 'cron' or 'calendar'")
 	}
 	p.out["type"] = typ
 	var trig Trigger
@@ -50,9 +50,11 @@ func Parse(raw json.RawMessage, now time.Time, loc *time.Location) (Trigger, jso
 		trig, err = p.interval(now, loc)
 	case "cron":
 		trig, err = p.cron(now, loc)
+	case "calendar":
+		trig, err = p.calendar(loc)
 	default:
 		return nil, nil, &field.Error{Field: "type",
-			Problem: fmt.Sprintf("Unsupported trigger type '%s'. Use 'date', 'interval', or 'cron'.", typ)}
+			Problem: fmt.Sprintf("Unsupported trigger type '%s'. Use 'date', 'interval', or 'cron' (or 'calendar').", typ)}
 	}
 	if err != nil {
 		return nil, nil, err

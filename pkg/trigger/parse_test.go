@@ -188,8 +188,8 @@ func TestParse_Rejects(t *testing.T) {
 		{"null", `null`, "", "JSON object"},
 		{"missing type", `{"run_date":"2026-01-01"}`, "type", "missing"},
 		{"type not string", `{"type":1}`, "type", "string"},
-		{"unsupported type", `{"type":"calendar"}`, "type",
-			"Unsupported trigger type 'calendar'. Use 'date', 'interval', or 'cron'."},
+		{"unsupported type", `{"type":"sometimes"}`, "type",
+			"Unsupported trigger type 'sometimes'. Use 'date', 'interval', or 'cron'"},
 		{"date missing", `{"type":"date"}`, "run_date", "missing"},
 		{"date zero", `{"type":"date","run_date":0}`, "run_date", "missing"},
 		{"date empty", `{"type":"date","run_date":""}`, "run_date", "missing"},
@@ -250,6 +250,68 @@ func TestParse_Rejects(t *testing.T) {
 			}
 			if !strings.Contains(fe.Problem, tt.problem) {
 				t.Errorf("Problem = %q, want it to contain %q", fe.Problem, tt.problem)
+			}
+		})
+	}
+}
+
+func TestParse_Calendar(t *testing.T) {
+	now := time.Date(2026, 11, 28, 10, 0, 0, 0, time.UTC)
+	ny, _ := time.LoadLocation("America/New_York")
+	tests := []struct {
+		name, raw string
+		want      []time.Time
+		norm      string
+		errField  string
+	}{
+		{name: "weekdays at nine", raw: `{"type":"calendar","expr":"Mon..Fri 09:00"}`,
+			want: []time.Time{time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)},
+			norm: "Mon..Fri *-*-* 09:00:00"},
+		{name: "zone key", raw: `{"type":"calendar","expr":"daily","timezone":"America/New_York"}`,
+			want: []time.Time{time.Date(2026, 11, 29, 0, 0, 0, 0, ny)}},
+		{name: "bounded", raw: `{"type":"calendar","expr":"hourly","end_time":"2026-11-28T11:30:00Z"}`,
+			want: []time.Time{time.Date(2026, 11, 28, 11, 0, 0, 0, time.UTC)}},
+		{name: "bad expression", raw: `{"type":"calendar","expr":"Funday 25:00"}`, errField: "expr"},
+		{name: "no expression", raw: `{"type":"calendar"}`, errField: "expr"},
+		{name: "unknown key", raw: `{"type":"calendar","expr":"daily","every":1}`, errField: "every"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			trig, norm, err := Parse(json.RawMessage(tt.raw), now, time.UTC)
+			if tt.errField != "" {
+				var fe *field.Error
+				if !errors.As(err, &fe) || fe.Field != tt.errField {
+					t.Fatalf("err = %v, want a field error on %q", err, tt.errField)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			at := now
+			for _, w := range tt.want {
+				got, ok := trig.Next(at)
+				if !ok || !got.Equal(w) {
+					t.Fatalf("Next(%v) = %v %v, want %v", at, got, ok, w)
+				}
+				at = got
+			}
+			if tt.name == "bounded" {
+				if got, ok := trig.Next(at); ok {
+					t.Fatalf("fired after end_time at %v", got)
+				}
+			}
+			if tt.norm != "" && !strings.Contains(string(norm), tt.norm) {
+				t.Fatalf("normalized %s does not hold %q", norm, tt.norm)
+			}
+			again, _, err := Parse(norm, now.Add(time.Hour), time.UTC)
+			if err != nil {
+				t.Fatalf("normalized form does not parse again: %v", err)
+			}
+			a, _ := trig.Next(now)
+			b, _ := again.Next(now)
+			if !a.Equal(b) {
+				t.Fatalf("round trip changed the next fire: %v vs %v", a, b)
 			}
 		})
 	}
