@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -38,7 +39,13 @@ func run(args []string) int {
 // execute runs the app with the given streams and returns the exit code;
 // tests call it directly.
 func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	err := newApp(stdout, stderr).RunContext(ctx, args)
+	return executeApp(ctx, newApp(stdout, stderr), args, stderr)
+}
+
+// executeApp runs app and maps its error to a message on stderr and an exit
+// code.
+func executeApp(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
+	err := app.RunContext(ctx, args)
 	if err == nil {
 		return 0
 	}
@@ -68,13 +75,30 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.DurationFlag{Name: "timeout", Value: client.DefaultTimeout, EnvVars: []string{"SZ_TIMEOUT"}, Usage: "bound of each API call"},
 		},
 		Commands: []*cli.Command{
-			scheduleCommand(), handlersCommand(), historyCommand(), statsCommand(), demoCommand(),
+			scheduleCommand(), handlersCommand(), historyCommand(), statsCommand(), calendarCommand(), demoCommand(),
 		},
+		Metadata:       map[string]any{clockKey: clock{now: time.Now, loc: time.Local}},
 		OnUsageError:   usageError,
 		ExitErrHandler: func(*cli.Context, error) {}, // execute maps errors to codes; never os.Exit here
 	}
 	setUsageErrors(app.Commands)
 	return app
+}
+
+// clock is the time source of the commands that read or print wall-clock
+// times (calendar, schedule backfill); tests replace it in App.Metadata.
+type clock struct {
+	now func() time.Time
+	loc *time.Location // the local zone
+}
+
+const clockKey = "clock"
+
+func appClock(c *cli.Context) clock {
+	if ck, ok := c.App.Metadata[clockKey].(clock); ok {
+		return ck
+	}
+	return clock{now: time.Now, loc: time.Local}
 }
 
 func setUsageErrors(cmds []*cli.Command) {
@@ -146,4 +170,55 @@ func fmtTime(t time.Time) string {
 		return "-"
 	}
 	return t.Format("2006-01-02 15:04:05Z07:00")
+}
+
+// interspersed lets flags follow the positional argument, as in
+// "schedule edit ID --every 1m" (urfave/cli v2 stops parsing flags at the
+// first argument). The command sets SkipFlagParsing; action gets a context
+// whose flags were parsed from anywhere in the arguments.
+func interspersed(action cli.ActionFunc) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
+		set.SetOutput(io.Discard)
+		for _, f := range c.Command.Flags {
+			if err := f.Apply(set); err != nil {
+				return err
+			}
+		}
+		if set.Lookup("help") == nil {
+			set.Bool("help", false, "")
+		}
+		if set.Lookup("h") == nil {
+			set.Bool("h", false, "")
+		}
+		var pos []string
+		rest := c.Args().Slice()
+		for {
+			if err := set.Parse(rest); err != nil {
+				return usagef("%s: %v", strings.TrimPrefix(c.Command.HelpName, c.App.Name+" "), err)
+			}
+			rest = set.Args()
+			if len(rest) == 0 {
+				break
+			}
+			if rest[0] == "--" {
+				pos = append(pos, rest[1:]...)
+				break
+			}
+			pos = append(pos, rest[0])
+			rest = rest[1:]
+		}
+		if set.Lookup("help").Value.String() == "true" || set.Lookup("h").Value.String() == "true" {
+			if l := c.Lineage(); len(l) > 1 {
+				return cli.ShowCommandHelp(l[1], c.Command.Name)
+			}
+			return cli.ShowSubcommandHelp(c)
+		}
+		if err := set.Parse(append([]string{"--"}, pos...)); err != nil {
+			return err
+		}
+		nc := cli.NewContext(c.App, set, c)
+		nc.Command = c.Command
+		return action(nc)
+	}
 }

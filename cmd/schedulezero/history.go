@@ -27,7 +27,7 @@ func historyCommand() *cli.Command {
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "schedule", Usage: "only this schedule id"},
 			&cli.StringFlag{Name: "handler", Usage: "only this handler id"},
-			&cli.StringFlag{Name: "status", Usage: "only this status (success, error, timeout, running, ...)"},
+			&cli.StringFlag{Name: "status", Usage: "only this status: pending, running, success, error, timeout, interrupted, cancelled, missed"},
 			&cli.IntFlag{Name: "n", Value: 20, Usage: "number of most recent attempts (at most 1000)"},
 			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep polling every 500ms and print new or changed attempts until interrupted (with --json: one object per line)"},
 		},
@@ -142,10 +142,17 @@ func historyHeader() string {
 	return fmt.Sprintf("%-21s  %-26s  %-20s  %-14s  %-7s  %-11s  %9s  %s", "STARTED", "EXECUTION", "SCHEDULE", "METHOD", "ATTEMPT", "STATUS", "DURATION", "ERROR")
 }
 
+// historyRow renders one attempt. A missed occurrence never ran: its time is
+// the occurrence's, it has no attempt count or duration, and ERROR holds
+// the reason it did not run.
 func historyRow(e store.Execution) string {
 	sched := cmp.Or(e.ScheduleID, "(run now)")
+	attempt, dur := fmt.Sprintf("%d/%d", e.Attempt, e.MaxAttempts), fmt.Sprintf("%.1fms", e.DurationMS)
+	if e.Status == store.StatusMissed {
+		attempt, dur = "-", "-"
+	}
 	return strings.TrimRight(fmt.Sprintf("%-21s  %-26s  %-20s  %-14s  %-7s  %-11s  %9s  %s", fmtTime(cmp.Or(e.StartedAt, e.ScheduledAt)), e.ID, sched, e.Method,
-		fmt.Sprintf("%d/%d", e.Attempt, e.MaxAttempts), e.Status, fmt.Sprintf("%.1fms", e.DurationMS), e.Error), " ")
+		attempt, e.Status, dur, e.Error), " ")
 }
 
 func printHistory(w io.Writer, recs []store.Execution) error {

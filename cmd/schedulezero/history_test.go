@@ -16,6 +16,7 @@ func TestHistory(t *testing.T) {
 		{name: "history", args: []string{"history"}, seed: true},
 		{name: "history_filtered", args: []string{"history", "--schedule", "counter", "--status", "timeout", "-n", "5"}, seed: true},
 		{name: "history_json", args: []string{"--json", "history", "-n", "2"}, seed: true},
+		{name: "history_missed", args: []string{"history", "--status", "missed"}, seed: true},
 		{name: "history_empty", args: []string{"history"}},
 		{name: "history_bad_n", args: []string{"history", "-n", "0"}, code: exitUsage},
 		{name: "history_bad_status", args: []string{"history", "--status", "weird"}, code: exitUsage},
@@ -54,7 +55,7 @@ func TestHistory_FollowPrintsNewAndChangedAttemptsUntilInterrupted(t *testing.T)
 			running := store.Execution{ID: "ex-7777", Attempt: 1, MaxAttempts: 1, ScheduleID: "counter", HandlerID: "dingaling", Method: "counter_test",
 				Status: store.StatusRunning, StartedAt: apitest.Epoch.Add(time.Hour)}
 			tb.b.AddExecution(running)
-			waitOutput(t, &out, "running")
+			waitOutput(t, &out, "ex-7777") // printed first while running
 			finished := running
 			finished.Status, finished.DurationMS, finished.Result = store.StatusSucceeded, 3, json.RawMessage(`{"success":true}`)
 			tb.b.ClearExecutions(ctx)
@@ -79,8 +80,8 @@ func TestHistory_FollowPrintsNewAndChangedAttemptsUntilInterrupted(t *testing.T)
 			if n := strings.Count(out.String(), "ex-7777"); asJSON && n != 2 {
 				t.Errorf("ex-7777 printed %d times, want 2 (running, then success):\n%s", n, out.String())
 			}
-			if !asJSON && strings.Count(out.String(), "counter_test") != 5 {
-				t.Errorf("want 5 rows (3 seeded, running, success):\n%s", out.String())
+			if !asJSON && strings.Count(out.String(), "counter_test") != 6 {
+				t.Errorf("want 6 rows (4 seeded, running, success):\n%s", out.String())
 			}
 		})
 	}

@@ -63,6 +63,15 @@ func (tb *testBundle) seed(t *testing.T) {
 		Status: store.StatusTimedOut, StartedAt: apitest.Epoch.Add(time.Minute), DurationMS: 30000, Error: "no reply within 30s"})
 	tb.b.AddExecution(store.Execution{ID: "ex-9000", Attempt: 2, MaxAttempts: 3, ScheduleID: "counter", HandlerID: "dingaling", Method: "counter_test",
 		Status: store.StatusSucceeded, StartedAt: apitest.Epoch.Add(2 * time.Minute), DurationMS: 8.5, Result: json.RawMessage(`{"success":true,"counter":7}`)})
+	tb.b.AddExecution(store.Execution{ID: "ex-9001", Attempt: 1, ScheduleID: "counter", HandlerID: "dingaling", Method: "counter_test",
+		Status: store.StatusMissed, ScheduledAt: apitest.Epoch.Add(3 * time.Minute), CompletedAt: apitest.Epoch.Add(3 * time.Minute),
+		Error: "the previous run was still running (overlap policy skip)"})
+	// The policy goes through the API, as a user would set it.
+	if _, err := tb.b.UpdateSchedule(ctx, "nightly", api.ScheduleUpdate{Policy: &store.Policy{
+		Misfire: store.MisfireAll, MisfireLimit: 5, Overlap: store.OverlapQueue, GraceTime: time.Minute, RetryOn: []string{store.RetryOnTimeout},
+	}}); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // syncBuffer is a bytes.Buffer safe for a writer and a reader goroutine.
@@ -83,6 +92,9 @@ func (s *syncBuffer) String() string {
 	return s.b.String()
 }
 
+// testClock pins the commands' "now" and local zone.
+var testClock = clock{now: func() time.Time { return apitest.Epoch }, loc: time.UTC}
+
 // cli runs the CLI against the bundle's server and returns stdout, stderr
 // and the exit code.
 func (tb *testBundle) cli(t *testing.T, args ...string) (string, string, int) {
@@ -91,7 +103,9 @@ func (tb *testBundle) cli(t *testing.T, args ...string) (string, string, int) {
 	defer cancel()
 	var out, errb syncBuffer
 	full := append([]string{"schedulezero", "--api", tb.url}, args...)
-	code := execute(ctx, full, &out, &errb)
+	app := newApp(&out, &errb)
+	app.Metadata[clockKey] = testClock
+	code := executeApp(ctx, app, full, &errb)
 	return out.String(), errb.String(), code
 }
 

@@ -5,10 +5,10 @@ import "github.com/urfave/cli/v2"
 func scheduleCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "schedule",
-		Usage: "add, list, show, remove, pause, resume or run schedules",
+		Usage: "add, edit, list, show, remove, pause, resume, run or backfill schedules",
 		Subcommands: []*cli.Command{
 			scheduleAddCommand(), scheduleListCommand(), scheduleShowCommand(), scheduleRmCommand(),
-			schedulePauseCommand(), scheduleResumeCommand(), scheduleRunCommand(),
+			scheduleEditCommand(), schedulePauseCommand(), scheduleResumeCommand(), scheduleRunCommand(), scheduleBackfillCommand(),
 		},
 	}
 }

@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -15,28 +16,24 @@ func scheduleAddCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "add",
 		Usage:     "add a schedule (exactly one of --every, --cron, --at, --calendar, --trigger)",
-		UsageText: `schedulezero schedule add --handler H --method M [--params JSON] (--every 10s | --cron "EXPR" | --at TIME | --calendar "EXPR" | --trigger JSON) [--id ID] [--timezone Z] [--max-attempts N] [--timeout D] [--replace]`,
-		Flags: []cli.Flag{
+		UsageText: `schedulezero schedule add --handler H --method M [--params JSON] (--every 10s | --cron "EXPR" | --at TIME | --calendar "EXPR" | --trigger JSON) [--id ID] [--timezone Z] [--max-attempts N] [--timeout D] [--replace] [policy flags]`,
+		Flags: slices.Concat([]cli.Flag{
 			&cli.StringFlag{Name: "handler", Usage: "handler id"},
 			&cli.StringFlag{Name: "method", Usage: "handler method"},
 			&cli.StringFlag{Name: "params", Usage: "job parameters as a JSON object"},
-			&cli.DurationFlag{Name: "every", Usage: "interval trigger, e.g. 10s"},
-			&cli.StringFlag{Name: "cron", Usage: `cron trigger, e.g. "*/5 * * * *" (6 fields: with seconds)`},
-			&cli.StringFlag{Name: "at", Usage: "date trigger: RFC 3339 time, or +DURATION from now (e.g. +30s)"},
-			&cli.StringFlag{Name: "calendar", Usage: `systemd calendar trigger, e.g. "Mon..Fri 09:00"`},
-			&cli.StringFlag{Name: "trigger", Usage: `trigger as a JSON object, e.g. {"type":"interval","minutes":5}`},
+		}, triggerFlags(), []cli.Flag{
 			&cli.StringFlag{Name: "id", Usage: "schedule id (default <handler>_<method>_<epoch>)"},
 			&cli.StringFlag{Name: "timezone", Usage: "IANA time zone of the trigger"},
 			&cli.IntFlag{Name: "max-attempts", Usage: "attempts per fire, retries included (0: scheduler default)"},
 			&cli.DurationFlag{Name: "timeout", Usage: "job timeout (0: scheduler default); the API call timeout is the global --timeout before the subcommand"},
 			&cli.BoolFlag{Name: "replace", Usage: "replace an existing schedule with the same id"},
-		},
+		}, policyFlags()),
 		Action: scheduleAdd,
 	}
 }
 
 func scheduleAdd(c *cli.Context) error {
-	req, err := addRequest(c, time.Now())
+	req, err := addRequest(c, appClock(c).now())
 	if err != nil {
 		return err
 	}
@@ -74,15 +71,33 @@ func addRequest(c *cli.Context, now time.Time) (api.CreateScheduleRequest, error
 	if d := c.Duration("timeout"); d > 0 {
 		req.Timeout = d.String()
 	}
-	trig, err := triggerFromFlags(c, now)
+	trig, err := triggerFromFlags(c, now, "schedule add")
 	if err != nil {
 		return req, err
 	}
+	if trig == nil {
+		return req, usagef("schedule add: a trigger is required: give one of --every, --cron, --at, --calendar, --trigger")
+	}
 	req.Trigger = trig
-	return req, nil
+	req.Policy, err = policyFromFlags(c)
+	return req, err
 }
 
-func triggerFromFlags(c *cli.Context, now time.Time) (json.RawMessage, error) {
+// triggerFlags are the trigger flags of schedule add and edit; at most one
+// may be given.
+func triggerFlags() []cli.Flag {
+	return []cli.Flag{
+		&cli.DurationFlag{Name: "every", Usage: "interval trigger, e.g. 10s"},
+		&cli.StringFlag{Name: "cron", Usage: `cron trigger, e.g. "*/5 * * * *" (6 fields: with seconds)`},
+		&cli.StringFlag{Name: "at", Usage: "date trigger: RFC 3339 time, or +DURATION from now (e.g. +30s)"},
+		&cli.StringFlag{Name: "calendar", Usage: `systemd calendar trigger, e.g. "Mon..Fri 09:00"`},
+		&cli.StringFlag{Name: "trigger", Usage: `trigger as a JSON object, e.g. {"type":"interval","minutes":5}`},
+	}
+}
+
+// triggerFromFlags builds the trigger object from the trigger flag that was
+// given; nil when none was. cmd names the command in messages.
+func triggerFromFlags(c *cli.Context, now time.Time, cmd string) (json.RawMessage, error) {
 	var set []string
 	for _, name := range []string{"every", "cron", "at", "calendar", "trigger"} {
 		if c.IsSet(name) {
@@ -91,17 +106,17 @@ func triggerFromFlags(c *cli.Context, now time.Time) (json.RawMessage, error) {
 	}
 	switch len(set) {
 	case 0:
-		return nil, usagef("schedule add: a trigger is required: give one of --every, --cron, --at, --calendar, --trigger")
+		return nil, nil
 	case 1:
 	default:
-		return nil, usagef("schedule add: give only one of --every, --cron, --at, --calendar, --trigger (got %s)", strings.Join(set, " "))
+		return nil, usagef("%s: give only one of --every, --cron, --at, --calendar, --trigger (got %s)", cmd, strings.Join(set, " "))
 	}
 	var t map[string]any
 	switch set[0] {
 	case "--every":
 		d := c.Duration("every")
 		if d <= 0 {
-			return nil, usagef("schedule add: --every must be positive")
+			return nil, usagef("%s: --every must be positive", cmd)
 		}
 		t = map[string]any{"type": "interval", "seconds": d.Seconds()}
 	case "--cron":
@@ -113,7 +128,7 @@ func triggerFromFlags(c *cli.Context, now time.Time) (json.RawMessage, error) {
 		if rel, ok := strings.CutPrefix(at, "+"); ok {
 			d, err := time.ParseDuration(rel)
 			if err != nil {
-				return nil, usagef("schedule add: --at %q: %v", at, err)
+				return nil, usagef("%s: --at %q: %v", cmd, at, err)
 			}
 			at = now.Add(d).UTC().Format(time.RFC3339Nano)
 		}
@@ -121,7 +136,7 @@ func triggerFromFlags(c *cli.Context, now time.Time) (json.RawMessage, error) {
 	case "--trigger":
 		raw := strings.TrimSpace(c.String("trigger"))
 		if !json.Valid([]byte(raw)) || !strings.HasPrefix(raw, "{") {
-			return nil, usagef(`schedule add: --trigger must be a JSON object, e.g. '{"type":"interval","seconds":10}'`)
+			return nil, usagef(`%s: --trigger must be a JSON object, e.g. '{"type":"interval","seconds":10}'`, cmd)
 		}
 		return json.RawMessage(raw), nil
 	}

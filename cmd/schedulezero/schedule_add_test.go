@@ -26,6 +26,11 @@ func TestScheduleAdd_Golden(t *testing.T) {
 		{name: "add_two_triggers", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1s", "--cron", "* * * * *"}, code: exitUsage},
 		{name: "add_no_handler", args: []string{"schedule", "add", "--method", "ping", "--every", "1s"}, code: exitUsage},
 		{name: "add_bad_params", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1s", "--params", "[1]"}, code: exitUsage},
+		{name: "add_policy", args: []string{"--json", "schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--id", "p",
+			"--misfire", "all", "--misfire-limit", "7", "--grace", "30s", "--overlap", "queue", "--queue-limit", "2", "--random-delay", "5m", "--random-offset", "1h",
+			"--max-runs", "10", "--backoff", "1s", "--backoff-max", "5m", "--retry-on", "error,timeout"}},
+		{name: "add_bad_policy", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--misfire", "sometimes"}, code: exitUsage},
+		{name: "add_bad_retry_on", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--retry-on", "always"}, code: exitUsage},
 		{name: "add_bad_flag", args: []string{"schedule", "add", "--every", "soon"}, code: exitUsage},
 	})
 }

@@ -9,7 +9,15 @@ import (
 )
 
 func scheduleRunCommand() *cli.Command {
-	return &cli.Command{Name: "run", Usage: "fire a schedule now, outside its trigger (does not wait)", ArgsUsage: "ID", Action: scheduleRun}
+	return &cli.Command{
+		Name:      "run",
+		Usage:     "fire a schedule now, outside its trigger (does not wait); the overlap policy applies unless --force",
+		ArgsUsage: "ID",
+		Flags: []cli.Flag{
+			&cli.BoolFlag{Name: "force", Usage: "run even if the previous run still runs, whatever the overlap policy says"},
+		},
+		Action: scheduleRun,
+	}
 }
 
 func scheduleRun(c *cli.Context) error {
@@ -22,12 +30,16 @@ func scheduleRun(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
-	eid, err := cl.RunSchedule(c.Context, id)
+	eid, err := cl.RunSchedule(c.Context, id, c.Bool("force"))
 	if err != nil {
 		return apiFailure(err)
 	}
 	if jsonOutput(c) {
 		return printJSON(c.App.Writer, api.Triggered{ScheduleID: id, ExecutionID: eid})
+	}
+	if eid == "" {
+		_, err = fmt.Fprintf(c.App.Writer, "queued %s behind its running execution (overlap policy queue; --force runs it now)\n", id)
+		return err
 	}
 	_, err = fmt.Fprintf(c.App.Writer, "fired %s: execution %s (see: schedulezero history --schedule %s)\n", id, eid, id)
 	return err

@@ -37,11 +37,23 @@ func scheduleShow(c *cli.Context) error {
 	if s.MaxAttempts > 0 {
 		attempts = strconv.Itoa(s.MaxAttempts)
 	}
-	return table(c.App.Writer, []string{"FIELD", "VALUE"}, [][]string{
+	st := state(s)
+	if s.Paused && !s.PausedAt.IsZero() {
+		st += " since " + fmtTime(s.PausedAt)
+	}
+	missed := strconv.FormatInt(s.MissedCount, 10)
+	if s.MissedCount > 0 {
+		missed += " (see: schedulezero history --schedule " + s.ID + " --status missed)"
+	}
+	rows := [][]string{
 		{"id", s.ID}, {"handler", s.HandlerID}, {"method", s.Method}, {"params", compact(s.Params)},
-		{"trigger", compact(s.Trigger)}, {"timezone", or(s.Timezone, "scheduler's")}, {"state", state(s)},
+		{"trigger", compact(s.Trigger)}, {"timezone", or(s.Timezone, "scheduler's")}, {"state", st},
 		{"max attempts", attempts}, {"timeout", or(s.Timeout, "default")},
+	}
+	rows = append(rows, describePolicy(s.Policy)...)
+	rows = append(rows, [][]string{
 		{"next fire", fmtTime(s.NextFire)}, {"last fire", fmtTime(s.LastFire)}, {"fires", strconv.FormatInt(s.FireCount, 10)},
-		{"created", fmtTime(s.CreatedAt)}, {"updated", fmtTime(s.UpdatedAt)},
-	})
+		{"missed", missed}, {"created", fmtTime(s.CreatedAt)}, {"updated", fmtTime(s.UpdatedAt)},
+	}...)
+	return table(c.App.Writer, []string{"FIELD", "VALUE"}, rows)
 }

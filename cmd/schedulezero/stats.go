@@ -27,7 +27,7 @@ func stats(c *cli.Context) error {
 		return printJSON(c.App.Writer, st)
 	}
 	w := c.App.Writer
-	fmt.Fprintf(w, "executions: %d  success rate: %.2f%%  avg duration: %.1fms\n", st.Total, st.SuccessRate, st.AvgDurationMS)
+	fmt.Fprintf(w, "executions: %d  missed: %d  success rate: %.2f%% (of runs, missed excluded)  avg duration: %.1fms\n", st.Total, st.Missed, st.SuccessRate, st.AvgDurationMS)
 	statuses := slices.Sorted(maps.Keys(st.ByStatus))
 	for _, s := range statuses {
 		fmt.Fprintf(w, "  %-12s %d\n", s, st.ByStatus[s])

@@ -94,6 +94,9 @@ func seed(t testing.TB, tb *testBundle) {
 	tb.b.AddExecution(store.Execution{ID: "ex-9000", Attempt: 2, MaxAttempts: 3, ScheduleID: "counter", HandlerID: "dingaling",
 		Method: "counter_test", Status: store.StatusSucceeded, StartedAt: apitest.Epoch.Add(2 * time.Minute),
 		CompletedAt: apitest.Epoch.Add(2*time.Minute + 10*time.Millisecond), DurationMS: 10, Result: json.RawMessage(`{"success":true,"counter":2}`)})
+	tb.b.AddExecution(store.Execution{ID: "ex-9001", Attempt: 1, ScheduleID: "counter", HandlerID: "dingaling",
+		Method: "counter_test", Status: store.StatusMissed, ScheduledAt: apitest.Epoch.Add(3 * time.Minute),
+		CompletedAt: apitest.Epoch.Add(3 * time.Minute), Error: "the previous run was still running (overlap policy skip)"})
 }
 
 func golden(t *testing.T, name string, got []byte) {
@@ -149,6 +152,11 @@ func TestAPI_OriginalShapes(t *testing.T) {
 		{"v1_run", "POST", "/api/v1/run", `{"handler_id":"dingaling","job_method":"ping"}`, false, 200},
 		{"v1_trigger", "POST", "/api/v1/schedules/counter/run", "", true, 202},
 		{"v1_pause", "POST", "/api/v1/schedules/counter/pause", "", true, 200},
+		{"v1_create_policy", "POST", "/api/v1/schedules", `{"id":"p","handler_id":"dingaling","job_method":"ping","trigger":{"type":"interval","minutes":5},"policy":` + fullPolicy + `}`, false, 201},
+		{"v1_patch", "PATCH", "/api/v1/schedules/counter", `{"job_method":"ping","job_params":{"b":2},"trigger":{"type":"cron","expr":"0 3 * * *"},"timezone":"Europe/Berlin","max_attempts":5,"timeout":"1m","policy":{"misfire":"all","misfire_limit":3,"grace_time":"30s"}}`, true, 200},
+		{"v1_backfill", "POST", "/api/v1/schedules/counter/backfill", `{"from":"2026-01-02T03:04:05Z","to":"2026-01-02T03:04:14Z"}`, true, 202},
+		{"v1_trigger_force", "POST", "/api/v1/schedules/counter/run?force=true", "", true, 202},
+		{"legacy_create_policy", "POST", "/api/schedule", `{"job_id":"lp","handler_id":"dingaling","job_method":"ping","trigger":{"type":"interval","seconds":2},"policy":{"overlap":"queue","queue_limit":2,"colour":"red"}}`, false, 201},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -176,6 +184,9 @@ func TestAPI_RunNow_HandlerFailureIs200WithStatusError(t *testing.T) {
 	}
 	golden(t, "run_now_error", body)
 }
+
+// fullPolicy sets every policy key.
+const fullPolicy = `{"misfire":"all","misfire_limit":5,"grace_time":"30s","overlap":"queue","queue_limit":3,"random_delay":"5m","random_offset":"1h","max_runs":10,"backoff":"1s","backoff_max":"5m","retry_on":["error","timeout"]}`
 
 // TestAPI_Errors covers every error path: status, field and the envelope.
 func TestAPI_Errors(t *testing.T) {
@@ -232,6 +243,32 @@ func TestAPI_Errors(t *testing.T) {
 		{name: "deadline", prep: func(t *testing.T, tb *testBundle) { tb.b.Fail("Stats", context.DeadlineExceeded) }, method: "GET", path: "/api/v1/stats", want: 504},
 		{name: "internal hidden", prep: func(t *testing.T, tb *testBundle) { tb.b.Fail("ListSchedules", errors.New("disk on fire")) }, method: "GET", path: "/api/schedules", want: 500, msg: "internal error"},
 		{name: "exists from backend", prep: func(t *testing.T, tb *testBundle) { tb.b.Fail("AddSchedule", store.ErrExists) }, method: "POST", path: "/api/v1/schedules", body: `{` + ok + `}`, want: 409},
+		{name: "policy bad misfire", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"policy":{"misfire":"sometimes"}}`, want: 400, field: "policy.misfire", msg: "once"},
+		{name: "policy bad misfire legacy", method: "POST", path: "/api/schedule", body: `{` + ok + `,"policy":{"overlap":"never"}}`, want: 400, field: "policy.overlap", msg: "replace"},
+		{name: "policy bad duration", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"policy":{"grace_time":"soon"}}`, want: 400, field: "policy.grace_time", msg: "duration"},
+		{name: "policy negative", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"policy":{"random_delay":"-1s"}}`, want: 400, field: "policy.random_delay"},
+		{name: "policy bad retry_on", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"policy":{"retry_on":["error","always"]}}`, want: 400, field: "policy.retry_on", msg: "unavailable"},
+		{name: "policy wrong type", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"policy":{"max_runs":"ten"}}`, want: 400, field: "policy.max_runs"},
+		{name: "policy unknown key", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"policy":{"colour":"red"}}`, want: 400, field: "policy.colour"},
+		{name: "policy not object", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"policy":"all"}`, want: 400, field: "policy"},
+		{name: "patch unknown key", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"handler_id":"other"}`, want: 400, field: "handler_id"},
+		{name: "patch empty", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{}`, want: 400, field: "body"},
+		{name: "patch unknown", method: "PATCH", path: "/api/v1/schedules/ghost", body: `{"max_attempts":2}`, want: 404},
+		{name: "patch bad trigger", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"trigger":{"type":"weekly"}}`, want: 400, field: "trigger.type"},
+		{name: "patch trigger not object", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"trigger":"daily"}`, want: 400, field: "trigger"},
+		{name: "patch bad timeout", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"timeout":"soon"}`, want: 400, field: "timeout"},
+		{name: "patch bad timezone", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"timezone":"Mars/Olympus"}`, want: 400, field: "timezone"},
+		{name: "patch params not object", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"job_params":[1]}`, want: 400, field: "job_params"},
+		{name: "patch policy unknown key", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"policy":{"colour":1}}`, want: 400, field: "policy.colour"},
+		{name: "patch policy bad value", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"policy":{"overlap":"never"}}`, want: 400, field: "policy.overlap"},
+		{name: "patch policy bad duration", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"policy":{"backoff":"x"}}`, want: 400, field: "policy.backoff"},
+		{name: "patch too many attempts", prep: seedT, method: "PATCH", path: "/api/v1/schedules/counter", body: `{"max_attempts":1000}`, want: 400, field: "max_attempts"},
+		{name: "backfill unknown", method: "POST", path: "/api/v1/schedules/ghost/backfill", body: `{"from":"2026-01-01T00:00:00Z","to":"2026-01-02T00:00:00Z"}`, want: 404},
+		{name: "backfill missing from", prep: seedT, method: "POST", path: "/api/v1/schedules/counter/backfill", body: `{"to":"2026-01-02T00:00:00Z"}`, want: 400, field: "from"},
+		{name: "backfill bad to", prep: seedT, method: "POST", path: "/api/v1/schedules/counter/backfill", body: `{"from":"2026-01-01T00:00:00Z","to":"tomorrow"}`, want: 400, field: "to"},
+		{name: "backfill reversed", prep: seedT, method: "POST", path: "/api/v1/schedules/counter/backfill", body: `{"from":"2026-01-02T00:00:00Z","to":"2026-01-01T00:00:00Z"}`, want: 400, field: "to"},
+		{name: "backfill too many", prep: seedT, method: "POST", path: "/api/v1/schedules/counter/backfill", body: `{"from":"2026-01-02T03:04:05Z","to":"2026-01-03T00:00:00Z"}`, want: 400, field: "to", msg: "1000"},
+		{name: "backfill unknown key", prep: seedT, method: "POST", path: "/api/v1/schedules/counter/backfill", body: `{"from":"2026-01-01T00:00:00Z","to":"2026-01-01T00:00:00Z","n":1}`, want: 400, field: "n"},
 		{name: "no route", method: "GET", path: "/api/nope", want: 404},
 		{name: "auth missing", opts: api.Options{Tokens: []string{"s3cret"}}, method: "GET", path: "/api/v1/schedules", want: 401},
 		{name: "auth wrong", opts: api.Options{Tokens: []string{"s3cret"}}, method: "GET", path: "/api/schedules", hdr: []string{"Authorization", "Bearer nope"}, want: 401},
@@ -265,6 +302,8 @@ func TestAPI_Errors(t *testing.T) {
 	}
 }
 
+func seedT(t *testing.T, tb *testBundle) { seed(t, tb) }
+
 func TestAPI_Success(t *testing.T) {
 	const body = `{"handler_id":"dingaling","job_method":"quick_aling","trigger":{"type":"interval","seconds":2},"job_id":"counter","replace":true}`
 	tests := []struct {
@@ -275,6 +314,7 @@ func TestAPI_Success(t *testing.T) {
 		opts         api.Options
 		noSeed       bool
 		want         int
+		prep         func(t *testing.T, tb *testBundle)
 		check        func(t *testing.T, tb *testBundle, body []byte)
 	}{
 		{name: "replace keeps one schedule", method: "POST", path: "/api/schedule", body: body, want: 201,
@@ -307,7 +347,7 @@ func TestAPI_Success(t *testing.T) {
 		{name: "schedule executions", method: "GET", path: "/api/v1/schedules/counter/executions", want: 200,
 			check: func(t *testing.T, _ *testBundle, b []byte) {
 				var l api.ExecutionList
-				if err := json.Unmarshal(b, &l); err != nil || l.Count != 3 {
+				if err := json.Unmarshal(b, &l); err != nil || l.Count != 4 {
 					t.Errorf("schedule executions: %s %v", b, err)
 				}
 			}},
@@ -326,6 +366,45 @@ func TestAPI_Success(t *testing.T) {
 				}
 			}},
 		{name: "v1 handlers", method: "GET", path: "/api/v1/handlers", want: 200},
+		{name: "missed status filter", method: "GET", path: "/api/v1/executions?status=missed", want: 200,
+			check: func(t *testing.T, _ *testBundle, b []byte) {
+				var l api.ExecutionList
+				if err := json.Unmarshal(b, &l); err != nil || l.Count != 1 || l.Executions[0].Status != store.StatusMissed {
+					t.Errorf("missed: %s %v", b, err)
+				}
+			}},
+		{name: "stats count missed, success rate ignores them", method: "GET", path: "/api/v1/stats", want: 200,
+			check: func(t *testing.T, _ *testBundle, b []byte) {
+				var st api.Stats
+				if err := json.Unmarshal(b, &st); err != nil || st.Missed != 1 || st.ByStatus[store.StatusMissed] != 1 || st.SuccessRate != 66.67 {
+					t.Errorf("stats: %s %v", b, err)
+				}
+			}},
+		{name: "patch merges policy keys", method: "PATCH", path: "/api/v1/schedules/counter", body: `{"policy":{"overlap":"queue"}}`, want: 200,
+			prep: func(t *testing.T, tb *testBundle) {
+				if code, b := tb.do(t, "PATCH", "/api/v1/schedules/counter", `{"policy":{"misfire":"skip","grace_time":"1m"}}`); code != 200 {
+					t.Fatalf("first patch: %d %s", code, b)
+				}
+			},
+			check: func(t *testing.T, tb *testBundle, b []byte) {
+				var s api.Schedule
+				if err := json.Unmarshal(b, &s); err != nil || s.Policy == nil ||
+					s.Policy.Misfire != "skip" || s.Policy.GraceTime != "1m0s" || s.Policy.Overlap != "queue" {
+					t.Errorf("merged policy: %s %v", b, err)
+				}
+			}},
+		{name: "patch policy null resets", method: "PATCH", path: "/api/v1/schedules/counter", body: `{"policy":null,"max_attempts":2}`, want: 200,
+			prep: func(t *testing.T, tb *testBundle) {
+				if code, b := tb.do(t, "PATCH", "/api/v1/schedules/counter", `{"policy":{"misfire":"skip"}}`); code != 200 {
+					t.Fatalf("first patch: %d %s", code, b)
+				}
+			},
+			check: func(t *testing.T, tb *testBundle, b []byte) {
+				s, err := tb.b.GetSchedule(context.Background(), "counter")
+				if err != nil || s.Policy.Misfire != "" || s.MaxAttempts != 2 || bytes.Contains(b, []byte(`"policy"`)) {
+					t.Errorf("reset: %s %+v %v", b, s, err)
+				}
+			}},
 		{name: "auth ok", opts: api.Options{Tokens: []string{"a", "s3cret"}}, method: "GET", path: "/api/v1/schedules", hdr: []string{"Authorization", "Bearer s3cret"}, noSeed: true, want: 200},
 		{name: "health open with auth", opts: api.Options{Tokens: []string{"s3cret"}}, method: "GET", path: "/api/health", noSeed: true, want: 200},
 	}
@@ -334,6 +413,9 @@ func TestAPI_Success(t *testing.T) {
 			tb := setup(t, tc.opts)
 			if !tc.noSeed {
 				seed(t, tb)
+			}
+			if tc.prep != nil {
+				tc.prep(t, tb)
 			}
 			code, b := tb.do(t, tc.method, tc.path, tc.body, tc.hdr...)
 			if code != tc.want {
@@ -355,6 +437,8 @@ func FuzzCreateSchedule(f *testing.F) {
 		`{"handler_id":"dingaling","job_method":"ping","trigger":{"type":"cron","expr":"* * * * *"},"timezone":"Mars/Olympus"}`,
 		`{"trigger":{"type":"interval","seconds":-1e308}}`, `{"job_params":"x"}`, `{"timeout":"-1s"}`, `null`, `{}`, `[]`, `"`, `{"a":}`,
 		"\x00", `{"handler_id":"dingaling","job_method":"ping","trigger":{"type":"date","run_date":1e999}}`,
+		`{"handler_id":"dingaling","job_method":"ping","trigger":{"type":"interval","seconds":1},"policy":` + fullPolicy + `}`,
+		`{"policy":{"grace_time":"-9223372036854775808ns","retry_on":[null],"x":1}}`, `{"policy":[]}`,
 	} {
 		f.Add(s)
 	}

@@ -98,6 +98,7 @@ type CreateScheduleRequest struct {
 	MaxAttempts int             `json:"max_attempts,omitempty"`
 	Timeout     string          `json:"timeout,omitempty"`
 	Replace     bool            `json:"replace,omitempty"`
+	Policy      *Policy         `json:"policy,omitempty"`
 }
 
 // RunNowRequest is the body of POST /api/v1/run and POST /api/run_now.
@@ -164,8 +165,13 @@ func (s *server) scheduleRequest(b CreateScheduleRequest) (ScheduleRequest, erro
 	} else if b.JobID != "" && b.JobID != b.ID {
 		return ScheduleRequest{}, fieldErr(http.StatusBadRequest, "job_id", "id and job_id differ", "send only one of them")
 	}
+	pol, err := b.Policy.Store()
+	if err != nil {
+		return ScheduleRequest{}, err
+	}
 	return ScheduleRequest{
-		ID: id, HandlerID: b.HandlerID, Method: b.Method, Params: params, Trigger: trig,
+		Policy: pol,
+		ID:     id, HandlerID: b.HandlerID, Method: b.Method, Params: params, Trigger: trig,
 		Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Timeout: timeout, Replace: b.Replace,
 	}, nil
 }

@@ -23,12 +23,26 @@
 //	GET    /api/v1/schedules/{id}                  Schedule
 //	DELETE /api/v1/schedules/{id}                  204
 //	POST   /api/v1/schedules/{id}/pause|resume     Schedule
-//	POST   /api/v1/schedules/{id}/run              202 {"schedule_id","execution_id"}
+//	PATCH  /api/v1/schedules/{id}                  Schedule (body: UpdateScheduleRequest; absent keys stay)
+//	POST   /api/v1/schedules/{id}/run[?force=true] 202 {"schedule_id","execution_id"}
+//	POST   /api/v1/schedules/{id}/backfill         202 BackfillResult (body: {"from","to"} RFC 3339)
 //	GET    /api/v1/schedules/{id}/executions       {"executions":[...],"count"} (status, handler_id, limit)
 //	GET    /api/v1/executions                      same, filters schedule_id, handler_id, status, limit (100, max 1000)
 //	GET    /api/v1/executions/{execution_id}       {"execution_id","attempts":[...]} (404 when none)
-//	GET    /api/v1/stats                           Stats
+//	GET    /api/v1/stats                           Stats (with "missed")
 //	POST   /api/v1/run                             store.Execution of the final attempt (body: RunNowRequest)
+//
+// Schedules carry a "policy" object (see Policy and docs/scheduling.md): how
+// missed occurrences, overlapping fires, jitter, run limits and retries are
+// handled. Create bodies of both dialects accept it; v1 answers show it, with
+// durations as strings and zero keys left out, next to "missed_count",
+// "paused_at" and "done". A bad policy value is a 400 naming
+// "policy.<field>". PATCH merges "policy" key by key into the current one.
+//
+// POST .../run fires the schedule outside its trigger; the overlap policy
+// applies (a skipped run answers the id of its "missed" record, a queued one
+// an empty execution_id) unless ?force=true. POST .../backfill queues every
+// occurrence of the trigger in [from, to] (at most 1000), to run in order.
 //
 // Errors always have the shape
 //
@@ -57,7 +71,7 @@
 //     schedule.
 //   - The original endpoints ignore unknown body keys as the original did; the
 //     /api/v1 endpoints reject them. Both accept the v1 fields (timezone,
-//     max_attempts, timeout, replace) and both spellings of the id (id,
+//     max_attempts, timeout, replace, policy) and both spellings of the id (id,
 //     job_id).
 //   - When Options.Tokens is set every endpoint except the two health checks
 //     needs a bearer token (401 otherwise), so that probes need no secret.

@@ -3,9 +3,11 @@ package api
 import (
 	"cmp"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
@@ -52,7 +54,7 @@ func (s *server) legacySchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	sch, err := s.b.AddSchedule(r.Context(), req)
 	if err != nil {
-		s.writeErr(w, r, err)
+		s.writeErr(w, r, policyError(err))
 		return
 	}
 	s.writeJSON(w, http.StatusCreated, map[string]string{
@@ -68,6 +70,18 @@ func (s *server) decodeSchedule(w http.ResponseWriter, r *http.Request, strict b
 	}
 	var b CreateScheduleRequest
 	if err := decodeJSON(body, &b, strict); err != nil {
+		// encoding/json names an unknown key without its path: when it
+		// is inside "policy", say so.
+		var he *httpError
+		var raw struct {
+			Policy json.RawMessage `json:"policy"`
+		}
+		if strict && errors.As(err, &he) && strings.HasPrefix(he.detail.Message, "unknown field") &&
+			json.Unmarshal(body, &raw) == nil && len(raw.Policy) > 0 && raw.Policy[0] == '{' {
+			if perr := decodePolicy(raw.Policy, &Policy{}); perr != nil {
+				return ScheduleRequest{}, perr
+			}
+		}
 		return ScheduleRequest{}, err
 	}
 	return s.scheduleRequest(b)

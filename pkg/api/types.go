@@ -18,12 +18,15 @@ type Schedule struct {
 	Trigger     json.RawMessage `json:"trigger"`
 	Timezone    string          `json:"timezone,omitempty"`
 	Paused      bool            `json:"paused"`
+	PausedAt    time.Time       `json:"paused_at,omitzero"`
 	MaxAttempts int             `json:"max_attempts,omitempty"`
 	Timeout     string          `json:"timeout,omitempty"`
 	NextFire    time.Time       `json:"next_fire_time,omitzero"`
 	LastFire    time.Time       `json:"last_fire_time,omitzero"`
 	FireCount   int64           `json:"fire_count"`
-	Done        bool            `json:"done,omitempty"`
+	MissedCount int64           `json:"missed_count"`
+	Done        bool            `json:"done"`
+	Policy      *Policy         `json:"policy,omitempty"`
 	CreatedAt   time.Time       `json:"created_at,omitzero"`
 	UpdatedAt   time.Time       `json:"updated_at,omitzero"`
 }
@@ -32,8 +35,9 @@ type Schedule struct {
 func ScheduleFromStore(s store.Schedule) Schedule {
 	v := Schedule{
 		ID: s.ID, HandlerID: s.HandlerID, Method: s.Method, Params: s.Params, Trigger: s.Trigger,
-		Timezone: s.Timezone, Paused: s.Paused, MaxAttempts: s.MaxAttempts,
-		NextFire: s.NextFire, LastFire: s.LastFire, FireCount: s.FireCount, Done: s.Done,
+		Timezone: s.Timezone, Paused: s.Paused, PausedAt: s.PausedAt, MaxAttempts: s.MaxAttempts,
+		NextFire: s.NextFire, LastFire: s.LastFire, FireCount: s.FireCount, MissedCount: s.MissedCount, Done: s.Done,
+		Policy:    PolicyFromStore(s.Policy),
 		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
 	}
 	if s.Timeout > 0 {
@@ -68,9 +72,12 @@ type HandlerList struct {
 }
 
 // Stats is the body of GET /api/v1/stats: the store's summary plus the
-// success rate in percent.
+// success rate in percent and the number of missed occurrences (also in
+// by_status as "missed"). Total counts missed records; the success rate does
+// not, since a missed occurrence never ran.
 type Stats struct {
 	store.Stats
+	Missed      int64   `json:"missed"`
 	SuccessRate float64 `json:"success_rate"`
 }
 
@@ -87,12 +94,14 @@ type Health struct {
 	Version string `json:"version,omitempty"`
 }
 
-// successRate is the percentage of successes among finished attempts,
-// rounded to two decimals, 0 when there are none.
+// successRate is the percentage of successes among finished attempts that
+// ran (missed occurrences are not attempts), rounded to two decimals, 0 when
+// there are none.
 func successRate(st store.Stats) float64 {
-	if st.Total == 0 {
+	ran := st.Total - st.ByStatus[store.StatusMissed]
+	if ran <= 0 {
 		return 0
 	}
-	r := float64(st.ByStatus[store.StatusSucceeded]) / float64(st.Total) * 100
+	r := float64(st.ByStatus[store.StatusSucceeded]) / float64(ran) * 100
 	return math.Round(r*100) / 100
 }

@@ -1,10 +1,15 @@
 package api
 
 import (
+	"bytes"
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/http"
 	"slices"
+	"strings"
+	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/version"
@@ -22,7 +27,9 @@ func (s *server) v1Routes(mux *http.ServeMux) {
 	mux.HandleFunc("DELETE /api/v1/schedules/{id}", s.v1DeleteSchedule)
 	mux.HandleFunc("POST /api/v1/schedules/{id}/pause", s.v1Pause)
 	mux.HandleFunc("POST /api/v1/schedules/{id}/resume", s.v1Resume)
+	mux.HandleFunc("PATCH /api/v1/schedules/{id}", s.v1UpdateSchedule)
 	mux.HandleFunc("POST /api/v1/schedules/{id}/run", s.v1Trigger)
+	mux.HandleFunc("POST /api/v1/schedules/{id}/backfill", s.v1Backfill)
 	mux.HandleFunc("GET /api/v1/schedules/{id}/executions", s.v1ScheduleExecutions)
 	mux.HandleFunc("GET /api/v1/executions", s.v1Executions)
 	mux.HandleFunc("GET /api/v1/executions/{execution_id}", s.v1Execution)
@@ -56,7 +63,7 @@ func (s *server) v1CreateSchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	sch, err := s.b.AddSchedule(r.Context(), req)
 	if err != nil {
-		s.writeErr(w, r, err)
+		s.writeErr(w, r, policyError(err))
 		return
 	}
 	w.Header().Set("Location", "/api/v1/schedules/"+sch.ID)
@@ -90,6 +97,179 @@ func (s *server) v1DeleteSchedule(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *server) v1UpdateSchedule(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	body, err := readBody(w, r, s.maxBody)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	var b UpdateScheduleRequest
+	if err := decodeJSON(body, &b, true); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	u, err := s.scheduleUpdate(r.Context(), id, b)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	sch, err := s.b.UpdateSchedule(r.Context(), id, u)
+	if err != nil {
+		s.writeErr(w, r, policyError(err))
+		return
+	}
+	s.writeJSON(w, http.StatusOK, ScheduleFromStore(sch))
+}
+
+// scheduleUpdate checks a PATCH body and merges its policy keys into the
+// schedule's current policy.
+func (s *server) scheduleUpdate(ctx context.Context, id string, b UpdateScheduleRequest) (ScheduleUpdate, error) {
+	if b.Method == nil && b.Params == nil && b.Trigger == nil && b.Timezone == nil && b.MaxAttempts == nil && b.Timeout == nil && b.Policy == nil {
+		return ScheduleUpdate{}, fieldErr(http.StatusBadRequest, "body", "nothing to change",
+			"send at least one of job_method, job_params, trigger, timezone, max_attempts, timeout, policy")
+	}
+	u := ScheduleUpdate{Method: b.Method, Timezone: b.Timezone, MaxAttempts: b.MaxAttempts}
+	if b.Method != nil && strings.TrimSpace(*b.Method) == "" {
+		return u, fieldErr(http.StatusBadRequest, "job_method", "job_method is empty", "name one of the handler's methods")
+	}
+	if b.Params != nil {
+		p := bytes.TrimSpace(b.Params)
+		switch {
+		case bytes.Equal(p, []byte("null")):
+			p = []byte("{}")
+		case len(p) == 0 || p[0] != '{':
+			return u, fieldErr(http.StatusBadRequest, "job_params", "job_params must be a JSON object", `send "job_params": {...}`)
+		case len(p) > s.maxParam:
+			return u, fieldErr(http.StatusRequestEntityTooLarge, "job_params",
+				fmt.Sprintf("job_params is %d bytes, more than the limit of %d bytes", len(p), s.maxParam),
+				"pass large data by reference (a path or URL) instead")
+		}
+		u.Params = p
+	}
+	if b.Trigger != nil {
+		t := bytes.TrimSpace(b.Trigger)
+		if len(t) == 0 || t[0] != '{' {
+			return u, fieldErr(http.StatusBadRequest, "trigger", "trigger must be a JSON object",
+				`send "trigger": {"type":"interval","seconds":10} (types: date, interval, cron, calendar)`)
+		}
+		u.Trigger = t
+	}
+	if b.MaxAttempts != nil && *b.MaxAttempts < 0 {
+		return u, fieldErr(http.StatusBadRequest, "max_attempts", "max_attempts must not be negative", "use 0 for the scheduler's default, or 1 or more")
+	}
+	if b.Timeout != nil {
+		var d time.Duration
+		if *b.Timeout != "" {
+			var err error
+			d, err = time.ParseDuration(*b.Timeout)
+			if err != nil || d < 0 {
+				return u, fieldErr(http.StatusBadRequest, "timeout",
+					fmt.Sprintf("timeout %q is not a non-negative duration", *b.Timeout), `use a Go duration such as "30s", or "0s" for the default`)
+			}
+		}
+		u.Timeout = &d
+	}
+	if b.Policy != nil {
+		u.Policy = &store.Policy{} // "policy": null resets every key to its default
+		if pb := bytes.TrimSpace(b.Policy); !bytes.Equal(pb, []byte("null")) {
+			if len(pb) == 0 || pb[0] != '{' {
+				return u, fieldErr(http.StatusBadRequest, "policy", "policy must be a JSON object", `send "policy": {"misfire":"all"}`)
+			}
+			// Check the keys alone first, so that a bad body is a 400
+			// whether or not the schedule exists.
+			if err := decodePolicy(pb, &Policy{}); err != nil {
+				return u, err
+			}
+			cur, err := s.b.GetSchedule(ctx, id)
+			if err != nil {
+				return u, err
+			}
+			p := PolicyFromStore(cur.Policy)
+			if p == nil {
+				p = &Policy{}
+			}
+			if err := decodePolicy(pb, p); err != nil {
+				return u, err
+			}
+			sp, err := p.Store()
+			if err != nil {
+				return u, err
+			}
+			u.Policy = &sp
+		}
+	}
+	return u, nil
+}
+
+// decodePolicy decodes the keys of raw onto p, strictly; keys absent from
+// raw keep p's values.
+func decodePolicy(raw []byte, p *Policy) error {
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(p); err != nil {
+		return prefixHTTP("policy", jsonError(err))
+	}
+	if _, err := p.Store(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// prefixHTTP prefixes the field of a decoding error with parent.
+func prefixHTTP(parent string, err error) error {
+	var he *httpError
+	if errors.As(err, &he) && he.detail.Field != "" && he.detail.Field != "body" {
+		c := *he
+		c.detail.Field = parent + "." + c.detail.Field
+		return &c
+	}
+	if errors.As(err, &he) && he.detail.Field == "body" {
+		c := *he
+		c.detail.Field = parent
+		return &c
+	}
+	return err
+}
+
+func (s *server) v1Backfill(w http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	body, err := readBody(w, r, s.maxBody)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	var b BackfillRequest
+	if err := decodeJSON(body, &b, true); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	from, err := parseTimeField("from", b.From)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	to, err := parseTimeField("to", b.To)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if to.Before(from) {
+		s.writeErr(w, r, fieldErr(http.StatusBadRequest, "to", "to is before from", "give a range with from <= to"))
+		return
+	}
+	res, err := s.b.Backfill(r.Context(), id, from, to)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	res.Occurrences = nonNil(res.Occurrences)
+	if res.ScheduleID == "" {
+		res.ScheduleID = id
+	}
+	s.writeJSON(w, http.StatusAccepted, res)
 }
 
 func (s *server) v1Trigger(w http.ResponseWriter, r *http.Request) {
@@ -163,7 +343,7 @@ func (s *server) v1Stats(w http.ResponseWriter, r *http.Request) {
 	}
 	st.ByStatus = nonNilMap(st.ByStatus)
 	st.ByHandler = nonNilMap(st.ByHandler)
-	s.writeJSON(w, http.StatusOK, Stats{Stats: st, SuccessRate: successRate(st)})
+	s.writeJSON(w, http.StatusOK, Stats{Stats: st, Missed: st.ByStatus[store.StatusMissed], SuccessRate: successRate(st)})
 }
 
 func (s *server) v1Run(w http.ResponseWriter, r *http.Request) {

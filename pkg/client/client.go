@@ -208,11 +208,32 @@ func (c *Client) ResumeSchedule(ctx context.Context, id string) (api.Schedule, e
 	return s, c.do(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(id)+"/resume", nil, &s)
 }
 
+// UpdateSchedule edits schedule id: only the fields set in req change, and
+// req.Policy's keys are merged into the current policy.
+func (c *Client) UpdateSchedule(ctx context.Context, id string, req api.UpdateScheduleRequest) (api.Schedule, error) {
+	var s api.Schedule
+	return s, c.do(ctx, http.MethodPatch, "/api/v1/schedules/"+url.PathEscape(id), req, &s)
+}
+
 // RunSchedule fires schedule id now and returns the execution id without
-// waiting for it to finish.
-func (c *Client) RunSchedule(ctx context.Context, id string) (string, error) {
+// waiting for it to finish. The schedule's overlap policy applies unless
+// force: a run skipped by it returns the id of its "missed" record, a queued
+// one an empty id.
+func (c *Client) RunSchedule(ctx context.Context, id string, force bool) (string, error) {
+	path := "/api/v1/schedules/" + url.PathEscape(id) + "/run"
+	if force {
+		path += "?force=true"
+	}
 	var t api.Triggered
-	return t.ExecutionID, c.do(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(id)+"/run", nil, &t)
+	return t.ExecutionID, c.do(ctx, http.MethodPost, path, nil, &t)
+}
+
+// Backfill queues every occurrence of schedule id's trigger in [from, to]
+// to run in order, and returns them.
+func (c *Client) Backfill(ctx context.Context, id string, from, to time.Time) (api.BackfillResult, error) {
+	var r api.BackfillResult
+	req := api.BackfillRequest{From: from.Format(time.RFC3339Nano), To: to.Format(time.RFC3339Nano)}
+	return r, c.do(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(id)+"/backfill", req, &r)
 }
 
 // ExecutionQuery filters Executions; zero fields match everything.

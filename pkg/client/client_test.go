@@ -82,9 +82,22 @@ func TestClient_RoundTrip(t *testing.T) {
 			if s, err := c.ResumeSchedule(ctx, "q"); err != nil || s.Paused {
 				t.Fatalf("Resume = %+v, %v", s, err)
 			}
-			eid, err := c.RunSchedule(ctx, "q")
+			eid, err := c.RunSchedule(ctx, "q", false)
 			if err != nil || eid == "" {
 				t.Fatalf("RunSchedule = %q, %v", eid, err)
+			}
+			attempts := 4
+			s, err = c.UpdateSchedule(ctx, "q", api.UpdateScheduleRequest{MaxAttempts: &attempts, Policy: json.RawMessage(`{"misfire":"skip","backoff":"2s"}`)})
+			if err != nil || s.MaxAttempts != 4 || s.Policy == nil || s.Policy.Misfire != "skip" || s.Policy.Backoff != "2s" || s.Timeout != "5s" {
+				t.Fatalf("UpdateSchedule = %+v, %v", s, err)
+			}
+			from := s.CreatedAt
+			bf, err := c.Backfill(ctx, "q", from, from.Add(4*time.Second))
+			if err != nil || bf.ScheduleID != "q" || len(bf.Occurrences) != 3 || !bf.Occurrences[0].Equal(from) {
+				t.Fatalf("Backfill = %+v, %v", bf, err)
+			}
+			if _, err := c.RunSchedule(ctx, "q", true); err != nil {
+				t.Fatalf("RunSchedule force: %v", err)
 			}
 			if a, err := c.Execution(ctx, eid); err != nil || len(a) != 1 || a[0].ScheduleID != "q" {
 				t.Fatalf("Execution = %+v, %v", a, err)
@@ -92,10 +105,10 @@ func TestClient_RoundTrip(t *testing.T) {
 			if e, err := c.RunNow(ctx, api.RunNowRequest{HandlerID: "dingaling", Method: "ping"}); err != nil || e.Status != store.StatusSucceeded {
 				t.Fatalf("RunNow = %+v, %v", e, err)
 			}
-			if l, err := c.Executions(ctx, client.ExecutionQuery{ScheduleID: "q", Limit: 5}); err != nil || len(l) != 1 {
+			if l, err := c.Executions(ctx, client.ExecutionQuery{ScheduleID: "q", Limit: 10}); err != nil || len(l) != 5 {
 				t.Fatalf("Executions = %+v, %v", l, err)
 			}
-			if st, err := c.Stats(ctx); err != nil || st.Total != 2 || st.SuccessRate != 100 {
+			if st, err := c.Stats(ctx); err != nil || st.Total != 6 || st.SuccessRate != 100 {
 				t.Fatalf("Stats = %+v, %v", st, err)
 			}
 			if h, err := c.Handlers(ctx); err != nil || len(h) != 1 {
@@ -131,6 +144,19 @@ func TestClient_APIError(t *testing.T) {
 			_, err := c.RunNow(ctx, api.RunNowRequest{Method: "ping"})
 			return err
 		}, 400, "handler_id"},
+		{"bad policy", func(ctx context.Context) error {
+			_, err := c.CreateSchedule(ctx, api.CreateScheduleRequest{HandlerID: "dingaling", Method: "ping", Trigger: json.RawMessage(`{"type":"interval","seconds":1}`),
+				Policy: &api.Policy{Overlap: "never"}})
+			return err
+		}, 400, "policy.overlap"},
+		{"backfill unknown", func(ctx context.Context) error {
+			_, err := c.Backfill(ctx, "ghost", time.Now(), time.Now())
+			return err
+		}, 404, ""},
+		{"update unknown key in policy", func(ctx context.Context) error {
+			_, err := c.UpdateSchedule(ctx, "q", api.UpdateScheduleRequest{Policy: json.RawMessage(`{"x":1}`)})
+			return err
+		}, 400, "policy.x"},
 		{"bad status filter", func(ctx context.Context) error {
 			_, err := c.Executions(ctx, client.ExecutionQuery{Status: "weird"})
 			return err

@@ -200,6 +200,13 @@ func (s *Scheduler) backoff(p store.Policy, n int) time.Duration {
 	return half + rand.N(half+1)
 }
 
+// A call that failed before the request was sent is tried again after a
+// pause that doubles from unsentRetryMin up to unsentRetryMax.
+const (
+	unsentRetryMin = 50 * time.Millisecond
+	unsentRetryMax = time.Second
+)
+
 // retries reports whether policy p retries an outcome.
 func retries(p store.Policy, outcome string) bool {
 	return len(p.RetryOn) == 0 || slices.Contains(p.RetryOn, outcome)
@@ -242,14 +249,28 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 	start := s.now()
 	callCtx, callCancel := context.WithTimeout(ex.ctx, ex.timeout)
 	defer callCancel()
-	reply, err := conn.Call(callCtx, wire.Request{
+	req := wire.Request{
 		Method:      ex.rec.Method,
 		Params:      ex.params,
 		ExecutionID: ex.rec.ID,
 		Attempt:     ex.rec.Attempt,
 		DeadlineMS:  start.Add(ex.timeout).UnixMilli(),
 		V:           2,
-	})
+	}
+	reply, err := conn.Call(callCtx, req)
+	// A request that provably never left (the handler's socket is gone: it
+	// is restarting) is tried again within the same attempt and deadline:
+	// it cannot run twice, and a handler that comes back in time gets it.
+	for wait := unsentRetryMin; errors.Is(err, wire.ErrUnavailable) && callCtx.Err() == nil; wait = min(2*wait, unsentRetryMax) {
+		t := time.NewTimer(wait)
+		select {
+		case <-callCtx.Done():
+		case <-t.C:
+			conn = h.current(conn) // it may have re-registered elsewhere
+			reply, err = conn.Call(callCtx, req)
+		}
+		t.Stop()
+	}
 	elapsed := s.now().Sub(start)
 	switch {
 	case err == nil && reply.Success:

@@ -94,6 +94,16 @@ func (h *handlerState) acquire(ctx context.Context) (Conn, error) {
 	}
 }
 
+// current returns the handler's connection now, or old if it has none.
+func (h *handlerState) current(old Conn) Conn {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if h.conn != nil {
+		return h.conn
+	}
+	return old
+}
+
 // tryAcquire takes a slot if the handler is online with one free.
 func (h *handlerState) tryAcquire() Conn {
 	h.mu.Lock()

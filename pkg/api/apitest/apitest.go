@@ -6,21 +6,28 @@
 // engine. It implements the Backend contract honestly where the API depends on
 // it (sentinel errors, *field.Error for bad triggers, 409 on duplicates unless
 // Replace, newest-first history, per-attempt records) and keeps everything else
-// minimal: it does not fire schedules by itself.
+// minimal: it does not fire schedules by itself, and it runs what it runs
+// (TriggerSchedule, RunNow, Backfill) synchronously through its RunFunc.
+//
+// Exercise is the conformance suite of the Backend contract. It runs on this
+// fake (in pkg/api's tests) and on the real engine, so the fake cannot drift.
 package apitest
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/trigger"
 )
 
 // Epoch is the fixed "now" of a new Backend.
@@ -99,33 +106,65 @@ func (b *Backend) AddExecution(e store.Execution) {
 
 func (b *Backend) failed(method string) error { return b.fail[method] }
 
-// AddSchedule validates req and stores the schedule.
+// AddSchedule validates req as the engine does and stores the schedule.
 func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store.Schedule, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("AddSchedule"); err != nil {
 		return store.Schedule{}, err
 	}
+	if req.HandlerID == "" {
+		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler, see GET /api/v1/handlers")
+	}
+	if req.Method == "" {
+		return store.Schedule{}, field.Errorf("job_method", "is required").WithFix("name one of the handler's methods")
+	}
 	if err := b.checkMethod(req.HandlerID, req.Method); err != nil {
 		return store.Schedule{}, err
 	}
-	next, err := firstFire(req.Trigger, b.now)
+	if err := checkLimits(req.MaxAttempts, req.Timeout, req.Policy); err != nil {
+		return store.Schedule{}, err
+	}
+	loc, err := location(req.Timezone)
+	if err != nil {
+		return store.Schedule{}, err
+	}
+	if len(bytes.TrimSpace(req.Trigger)) == 0 {
+		return store.Schedule{}, field.Errorf("trigger", "is required").WithFix(`for example {"type": "interval", "seconds": 10}`)
+	}
+	trig, normalized, err := trigger.Parse(req.Trigger, b.now, loc)
 	if err != nil {
 		return store.Schedule{}, field.Prefix("trigger", err)
 	}
-	if req.Timezone != "" {
-		if _, err := time.LoadLocation(req.Timezone); err != nil {
-			return store.Schedule{}, field.Errorf("timezone", "unknown time zone %q", req.Timezone).WithFix("use an IANA name such as Europe/Paris")
+	next, ok := trig.Next(b.now.Add(-time.Nanosecond))
+	if !ok {
+		if _, isDate := trig.(trigger.Date); !isDate {
+			return store.Schedule{}, field.Errorf("trigger", "has no fire time after now").WithFix("check end_time and the calendar fields")
+		}
+		next = b.now // a date already past fires once, at once
+	}
+	id := req.ID
+	if id == "" {
+		base := fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, b.now.Unix())
+		id = base
+		for n := 2; ; n++ {
+			if _, taken := b.schedules[id]; !taken {
+				break
+			}
+			id = fmt.Sprintf("%s-%d", base, n)
 		}
 	}
-	id := cmp.Or(req.ID, fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, b.now.Unix()))
 	old, exists := b.schedules[id]
 	if exists && !req.Replace {
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrExists)
 	}
+	params := req.Params
+	if bytes.Equal(bytes.TrimSpace(params), []byte("null")) {
+		params = nil
+	}
 	s := store.Schedule{
-		ID: id, HandlerID: req.HandlerID, Method: req.Method, Params: req.Params, Trigger: req.Trigger,
-		Timezone: req.Timezone, MaxAttempts: req.MaxAttempts, Timeout: req.Timeout,
+		ID: id, HandlerID: req.HandlerID, Method: req.Method, Params: params, Trigger: normalized,
+		Timezone: req.Timezone, MaxAttempts: req.MaxAttempts, Timeout: req.Timeout, Policy: req.Policy,
 		NextFire: next, CreatedAt: b.now, UpdatedAt: b.now,
 	}
 	if exists {
@@ -140,46 +179,79 @@ func (b *Backend) checkMethod(handlerID, method string) error {
 	if !ok {
 		return fmt.Errorf("handler %q: %w", handlerID, store.ErrNotFound)
 	}
-	if !slices.Contains(h.Methods, method) {
-		return field.Errorf("job_method", "handler %q has no method %q", handlerID, method).WithFix("use one of %v", h.Methods)
+	if len(h.Methods) > 0 && !slices.Contains(h.Methods, method) {
+		return field.Errorf("job_method", "handler %q has no method %q", handlerID, method).WithFix("use one of: %s", strings.Join(h.Methods, ", "))
 	}
 	return nil
 }
 
-// firstFire does the minimal trigger validation the API tests rely on.
-func firstFire(raw json.RawMessage, now time.Time) (time.Time, error) {
-	var t struct {
-		Type    string          `json:"type"`
-		RunDate json.RawMessage `json:"run_date"`
-		Seconds float64         `json:"seconds"`
-		Minutes float64         `json:"minutes"`
-		Hours   float64         `json:"hours"`
-		Expr    string          `json:"expr"`
+// location resolves a schedule's zone; the fake's default zone is UTC.
+func location(tz string) (*time.Location, error) {
+	if tz == "" {
+		return time.UTC, nil
 	}
-	if err := json.Unmarshal(raw, &t); err != nil {
-		return time.Time{}, field.Errorf("", "invalid trigger: %v", err)
+	loc, err := time.LoadLocation(tz)
+	if err != nil {
+		return nil, field.Errorf("timezone", "%q is not a known time zone", tz).WithFix(`use an IANA name such as "Europe/Berlin" or "UTC"`)
 	}
-	switch t.Type {
-	case "date":
-		var s string
-		if err := json.Unmarshal(t.RunDate, &s); err != nil || s == "" {
-			return time.Time{}, field.Errorf("run_date", "run_date is required").WithFix("use an ISO-8601 time")
-		}
-		at, err := time.Parse(time.RFC3339, s)
-		if err != nil {
-			return time.Time{}, field.Errorf("run_date", "run_date %q is not RFC 3339", s)
-		}
-		return at, nil
-	case "interval":
-		d := time.Duration((t.Seconds + 60*t.Minutes + 3600*t.Hours) * float64(time.Second))
-		if d <= 0 {
-			return time.Time{}, field.Errorf("seconds", "interval must be positive").WithFix("set seconds, minutes or hours")
-		}
-		return now, nil
-	case "cron", "calendar":
-		return now.Truncate(time.Minute).Add(time.Minute), nil
+	return loc, nil
+}
+
+// Engine limits the fake enforces like the engine.
+const (
+	maxAttemptsLimit = 100
+	maxBackfill      = 1000
+)
+
+func checkLimits(maxAttempts int, timeout time.Duration, p store.Policy) error {
+	if maxAttempts < 0 || maxAttempts > maxAttemptsLimit {
+		return field.Errorf("max_attempts", "is %d", maxAttempts).WithFix("use 1 to %d, or 0 for the default", maxAttemptsLimit)
 	}
-	return time.Time{}, field.Errorf("type", "Unsupported trigger type %q", t.Type).WithFix("Use 'date', 'interval', 'cron' or 'calendar'.")
+	if timeout < 0 {
+		return field.Errorf("timeout", "is negative").WithFix(`use a duration such as "30s", or leave it out for the default`)
+	}
+	return validatePolicy(p)
+}
+
+// validatePolicy checks a policy as the engine does; field names are the
+// policy's own keys ("misfire"), which the API prefixes with "policy.".
+func validatePolicy(p store.Policy) error {
+	oneOf := func(name, v string, allowed ...string) error {
+		if v == "" || slices.Contains(allowed, v) {
+			return nil
+		}
+		return field.Errorf(name, "%q is not a policy", v).WithFix("use one of: %s", strings.Join(allowed, ", "))
+	}
+	if err := oneOf("misfire", p.Misfire, store.MisfireSkip, store.MisfireOnce, store.MisfireAll); err != nil {
+		return err
+	}
+	if err := oneOf("overlap", p.Overlap, store.OverlapSkip, store.OverlapAllow, store.OverlapQueue, store.OverlapReplace); err != nil {
+		return err
+	}
+	for _, r := range p.RetryOn {
+		if err := oneOf("retry_on", r, store.RetryOnError, store.RetryOnTimeout, store.RetryOnUnavailable); err != nil {
+			return err
+		}
+	}
+	for _, f := range []struct {
+		name string
+		v    int64
+	}{
+		{"misfire_limit", int64(p.MisfireLimit)}, {"grace_time", int64(p.GraceTime)}, {"queue_limit", int64(p.QueueLimit)},
+		{"random_delay", int64(p.RandomDelay)}, {"random_offset", int64(p.RandomOffset)}, {"max_runs", p.MaxRuns},
+		{"backoff", int64(p.Backoff)}, {"backoff_max", int64(p.BackoffMax)},
+	} {
+		if f.v < 0 {
+			return field.Errorf(f.name, "is negative").WithFix("use zero for the default, or a positive value")
+		}
+	}
+	if p.MisfireLimit > 100000 {
+		return field.Errorf("misfire_limit", "is %d", p.MisfireLimit).WithFix("use at most 100000")
+	}
+	if p.QueueLimit > 10000 {
+		return field.Errorf("queue_limit", "is %d", p.QueueLimit).WithFix("use at most 10000")
+	}
+	return nil
 }
 
 // GetSchedule returns schedule id.
@@ -245,6 +317,9 @@ func (b *Backend) setPaused(id string, paused bool, op string) (store.Schedule, 
 	if !ok {
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
+	if paused && !s.Paused {
+		s.PausedAt = b.now
+	}
 	s.Paused, s.UpdatedAt = paused, b.now
 	b.schedules[id] = s
 	return s, nil
@@ -262,7 +337,7 @@ func (b *Backend) TriggerSchedule(ctx context.Context, id string, _ bool) (strin
 	if !ok {
 		return "", fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	e, err := b.call(ctx, id, s.HandlerID, s.Method, s.Params, s.MaxAttempts)
+	e, err := b.call(ctx, id, s.HandlerID, s.Method, s.Params, s.MaxAttempts, b.now)
 	if err != nil {
 		return "", err
 	}
@@ -279,10 +354,10 @@ func (b *Backend) RunNow(ctx context.Context, req api.RunRequest) (store.Executi
 	if err := b.checkMethod(req.HandlerID, req.Method); err != nil {
 		return store.Execution{}, err
 	}
-	return b.call(ctx, "", req.HandlerID, req.Method, req.Params, req.MaxAttempts)
+	return b.call(ctx, "", req.HandlerID, req.Method, req.Params, req.MaxAttempts, b.now)
 }
 
-func (b *Backend) call(ctx context.Context, scheduleID, handlerID, method string, params json.RawMessage, maxAttempts int) (store.Execution, error) {
+func (b *Backend) call(ctx context.Context, scheduleID, handlerID, method string, params json.RawMessage, maxAttempts int, occ time.Time) (store.Execution, error) {
 	reply, err := b.run(ctx, handlerID, method, params)
 	if err != nil {
 		return store.Execution{}, err
@@ -291,7 +366,7 @@ func (b *Backend) call(ctx context.Context, scheduleID, handlerID, method string
 	e := store.Execution{
 		ID: fmt.Sprintf("ex-%04d", b.seq), Attempt: 1, MaxAttempts: max(maxAttempts, 1),
 		ScheduleID: scheduleID, HandlerID: handlerID, Method: method, Status: store.StatusSucceeded,
-		ScheduledAt: b.now, StartedAt: b.now, CompletedAt: b.now.Add(12 * time.Millisecond),
+		ScheduledAt: occ, StartedAt: b.now, CompletedAt: b.now.Add(12 * time.Millisecond),
 		DurationMS: 12, Result: reply, ParamsSummary: string(params),
 	}
 	var r struct {
@@ -353,11 +428,11 @@ func (b *Backend) Stats(context.Context) (store.Stats, error) {
 	st := store.Stats{ByStatus: map[store.Status]int64{}, ByHandler: map[string]store.HandlerStats{}}
 	var sum float64
 	for _, e := range b.execs {
+		st.ByStatus[e.Status]++ // as the store: every record, finished or not
 		if !e.Status.Finished() {
 			continue
 		}
 		st.Total++
-		st.ByStatus[e.Status]++
 		sum += e.DurationMS
 		h := st.ByHandler[e.HandlerID]
 		h.Total++
@@ -386,8 +461,11 @@ func (b *Backend) ClearExecutions(context.Context) error {
 	return nil
 }
 
-// UpdateSchedule implements api.Backend for the fields the fake keeps.
-func (b *Backend) UpdateSchedule(ctx context.Context, id string, u api.ScheduleUpdate) (store.Schedule, error) {
+// UpdateSchedule edits schedule id and validates the result as the engine
+// does (the same checks as a new schedule, except that the method is not
+// checked against the handler, as in the engine). A new trigger or zone
+// recomputes the next fire from now; counters and pause state stay.
+func (b *Backend) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpdate) (store.Schedule, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("UpdateSchedule"); err != nil {
@@ -403,9 +481,6 @@ func (b *Backend) UpdateSchedule(ctx context.Context, id string, u api.ScheduleU
 	if u.Params != nil {
 		s.Params = u.Params
 	}
-	if u.Trigger != nil {
-		s.Trigger = u.Trigger
-	}
 	if u.Timezone != nil {
 		s.Timezone = *u.Timezone
 	}
@@ -418,20 +493,70 @@ func (b *Backend) UpdateSchedule(ctx context.Context, id string, u api.ScheduleU
 	if u.Policy != nil {
 		s.Policy = *u.Policy
 	}
+	raw := s.Trigger
+	if u.Trigger != nil {
+		raw = u.Trigger
+	}
+	if err := checkLimits(s.MaxAttempts, s.Timeout, s.Policy); err != nil {
+		return store.Schedule{}, err
+	}
+	loc, err := location(s.Timezone)
+	if err != nil {
+		return store.Schedule{}, err
+	}
+	trig, normalized, err := trigger.Parse(raw, b.now, loc)
+	if err != nil {
+		return store.Schedule{}, field.Prefix("trigger", err)
+	}
+	s.Trigger = normalized
+	if u.Trigger != nil || u.Timezone != nil {
+		next, ok := trig.Next(b.now.Add(-time.Nanosecond))
+		s.NextFire, s.Done = next, !ok
+	}
+	s.UpdatedAt = b.now
 	b.schedules[id] = s
 	return s, nil
 }
 
-// Backfill implements api.Backend: the fake has no triggers to walk, so it
-// queues nothing and says so.
+// Backfill runs every occurrence of schedule id's trigger in [from, to], in
+// order, through the RunFunc, each recorded with its occurrence as
+// ScheduledAt. More than 1000 occurrences is a *field.Error on "to", as in
+// the engine.
 func (b *Backend) Backfill(ctx context.Context, id string, from, to time.Time) (api.BackfillResult, error) {
+	if from.IsZero() || to.IsZero() {
+		return api.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
+	}
+	if to.Before(from) {
+		return api.BackfillResult{}, field.Errorf("to", "is before from")
+	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("Backfill"); err != nil {
 		return api.BackfillResult{}, err
 	}
-	if _, ok := b.schedules[id]; !ok {
+	s, ok := b.schedules[id]
+	if !ok {
 		return api.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	return api.BackfillResult{ScheduleID: id}, nil
+	loc, err := location(s.Timezone)
+	if err != nil {
+		return api.BackfillResult{}, err
+	}
+	trig, _, err := trigger.Parse(s.Trigger, b.now, loc)
+	if err != nil {
+		return api.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile: %w", id, err)
+	}
+	var occs []time.Time
+	for t, ok := trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = trig.Next(t) {
+		if len(occs) == maxBackfill {
+			return api.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
+		}
+		occs = append(occs, t)
+	}
+	for _, o := range occs {
+		if _, err := b.call(ctx, id, s.HandlerID, s.Method, s.Params, s.MaxAttempts, o); err != nil {
+			return api.BackfillResult{}, err
+		}
+	}
+	return api.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
 }

@@ -1,0 +1,91 @@
+package main
+
+import (
+	"bytes"
+	"compress/gzip"
+	"context"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// buildHandler builds a real urfave/cli binary of the module.
+func buildHandler(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "schedulezero-handler")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", bin, "../../cmd/schedulezero-handler")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+func TestRunWritesReproduciblePages(t *testing.T) {
+	bin := buildHandler(t)
+	var pages [2][]byte
+	for i := range pages {
+		out := t.TempDir()
+		if err := run([]string{"-out", out, "-date", "2026-11-28", "-version", "0.1.0", bin + ":8"}); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(filepath.Join(out, "schedulezero-handler.8.gz"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pages[i] = b
+	}
+	if !bytes.Equal(pages[0], pages[1]) {
+		t.Error("two runs gave different bytes")
+	}
+	// gzip -9n: no name, no mtime, maximum compression (XFL=2).
+	zr, err := gzip.NewReader(bytes.NewReader(pages[0]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if zr.Name != "" || !zr.ModTime.IsZero() || pages[0][8] != 2 {
+		t.Errorf("gzip header: name %q, mtime %v, XFL %d; want empty, zero, 2", zr.Name, zr.ModTime, pages[0][8])
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, w := range []string{`.TH "SCHEDULEZERO-HANDLER" "8" "2026-11-28" "schedulezero 0.1.0"`, `\-\-name`, "SZ_HANDLER_NAME"} {
+		if !strings.Contains(string(text), w) {
+			t.Errorf("page lacks %q:\n%s", w, text)
+		}
+	}
+}
+
+func TestRunRejectsBadArguments(t *testing.T) {
+	out := t.TempDir()
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"no binaries", []string{"-out", out, "-date", "d", "-version", "v"}, "usage"},
+		{"no date", []string{"-out", out, "-version", "v", "x:1"}, "usage"},
+		{"no section", []string{"-out", out, "-date", "d", "-version", "v", "x"}, "want BINARY:1 or BINARY:8"},
+		{"bad section", []string{"-out", out, "-date", "d", "-version", "v", "x:5"}, "want BINARY:1 or BINARY:8"},
+		{"missing binary", []string{"-out", out, "-date", "d", "-version", "v", filepath.Join(out, "nope") + ":1"}, "nope"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := run(tt.args)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("run(%q) = %v, want an error containing %q", tt.args, err, tt.want)
+			}
+		})
+	}
+}

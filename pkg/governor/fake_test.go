@@ -1,0 +1,110 @@
+package governor_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/governortest"
+)
+
+// setupFake runs a Supervisor over the fake units with a scripted ping.
+func setupFake(t *testing.T, pingErr *atomic.Pointer[error]) (*governor.Supervisor, *governortest.Fake, *logBuf, context.Context) {
+	t.Helper()
+	fake := governortest.NewFake()
+	logs := &logBuf{}
+	sup, err := governor.New(governor.Options{Units: fake, Backend: "fake", ConfigDir: t.TempDir(),
+		CheckInterval: 20 * time.Millisecond, FailedChecks: 2, Logger: newLogger(logs),
+		EndpointFunc: func(name string) (string, error) { return "ipc://unused-" + name, nil },
+		PingFunc: func(context.Context, string, string) error {
+			if p := pingErr.Load(); p != nil {
+				return *p
+			}
+			return nil
+		},
+		SchedulerViewFunc: func(context.Context) (map[string]string, error) {
+			return map[string]string{"h": "online"}, nil
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	t.Cleanup(cancel)
+	if err := sup.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sup.Stop(context.Background(), time.Second); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+		if t.Failed() {
+			t.Logf("log:\n%s", logs.String())
+		}
+	})
+	return sup, fake, logs, ctx
+}
+
+func TestSupervisor_Fake_HangRestartsWithinBudget(t *testing.T) {
+	var pingErr atomic.Pointer[error]
+	sup, fake, logs, ctx := setupFake(t, &pingErr)
+	if _, err := sup.AddHandler(ctx, governor.HandlerConfig{Name: "h", Kind: "dingaling", MaxRestarts: 2,
+		RestartDelay: governor.Duration(5 * time.Millisecond)}); err != nil {
+		t.Fatal(err)
+	}
+	hi := awaitInfo(t, ctx, sup, "h", "healthy and registered", func(h governor.HandlerInfo) bool {
+		return h.Healthy && h.Registered == "online"
+	})
+	if hi.Health.ErrorRate != 0 {
+		t.Fatalf("error rate %v with every ping answered", hi.Health.ErrorRate)
+	}
+	hang := errors.New("no answer")
+	pingErr.Store(&hang)
+	awaitInfo(t, ctx, sup, "h", "given up", func(h governor.HandlerInfo) bool {
+		return h.Restarts == 2 && strings.Contains(h.LastError, "restart budget exhausted") && h.State == governor.StateInactive
+	})
+	if got := fake.Starts("h"); got != 3 {
+		t.Fatalf("starts = %d, want 1 + 2 restarts", got)
+	}
+	awaitLog(t, ctx, logs, "handler restarted", "handler=h", `reason="hung: 2 consecutive failed pings, last: no answer"`, "restarts=1")
+	awaitLog(t, ctx, logs, "restart budget exhausted", "handler=h", "restarts=2")
+	hc, err := sup.HealthCheck(ctx)
+	if err != nil || hc["h"] {
+		t.Fatalf("HealthCheck = %v, %v; want h unhealthy", hc, err)
+	}
+}
+
+func TestSupervisor_Fake_AutoRestartOff(t *testing.T) {
+	var pingErr atomic.Pointer[error]
+	sup, fake, logs, ctx := setupFake(t, &pingErr)
+	off := false
+	if _, err := sup.AddHandler(ctx, governor.HandlerConfig{Name: "h", Kind: "dingaling", AutoRestart: &off}); err != nil {
+		t.Fatal(err)
+	}
+	if err := fake.Crash(ctx, "h"); err != nil {
+		t.Fatal(err)
+	}
+	awaitLog(t, ctx, logs, "auto-restart is off", "handler=h")
+	if got := fake.Starts("h"); got != 1 {
+		t.Fatalf("starts = %d, want 1", got)
+	}
+}
+
+func TestSupervisor_Fake_NotFound(t *testing.T) {
+	var pingErr atomic.Pointer[error]
+	sup, _, _, ctx := setupFake(t, &pingErr)
+	for name, err := range map[string]error{
+		"status":  func() error { _, err := sup.HandlerStatus(ctx, "nope"); return err }(),
+		"remove":  sup.RemoveHandler(ctx, "nope", time.Second),
+		"start":   sup.StartHandler(ctx, "nope"),
+		"stop":    sup.StopHandler(ctx, "nope", time.Second),
+		"restart": sup.RestartHandler(ctx, "nope"),
+	} {
+		if !errors.Is(err, governor.ErrNotFound) {
+			t.Errorf("%s = %v, want ErrNotFound", name, err)
+		}
+	}
+}

@@ -1,0 +1,259 @@
+package governor
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/coreos/go-systemd/v22/unit"
+	"github.com/schedulezero/schedulezero/pkg/field"
+)
+
+// Governor is the original's governor interface, context first. Both
+// backends are served by *Supervisor over a UnitManager.
+type Governor interface {
+	// Start starts supervising: every configured handler is started and
+	// health checks begin.
+	Start(ctx context.Context) error
+	// Stop stops supervising and, when the backend owns the processes,
+	// stops every handler, each within timeout.
+	Stop(ctx context.Context, timeout time.Duration) error
+	// Restart is Stop then Start.
+	Restart(ctx context.Context, timeout time.Duration) error
+	// Status reports every managed handler by name.
+	Status(ctx context.Context) (map[string]HandlerInfo, error)
+	// AddHandler writes the handler's configuration, enables and starts it.
+	AddHandler(ctx context.Context, cfg HandlerConfig) (HandlerInfo, error)
+	// RemoveHandler stops the handler within timeout, disables it and
+	// deletes its configuration.
+	RemoveHandler(ctx context.Context, name string, timeout time.Duration) error
+	// StartHandler and StopHandler change one handler's desired state.
+	StartHandler(ctx context.Context, name string) error
+	StopHandler(ctx context.Context, name string, timeout time.Duration) error
+	// RestartHandler restarts one handler and resets its restart budget.
+	RestartHandler(ctx context.Context, name string) error
+	// HandlerStatus reports one handler.
+	HandlerStatus(ctx context.Context, name string) (HandlerInfo, error)
+	// ListHandlers reports every handler sorted by name.
+	ListHandlers(ctx context.Context) ([]HandlerInfo, error)
+	// HealthCheck reports whether each handler is healthy now.
+	HealthCheck(ctx context.Context) (map[string]bool, error)
+	// Metrics summarises the deployment.
+	Metrics(ctx context.Context) (Metrics, error)
+}
+
+// Handler states reported in HandlerInfo.State: systemd's ActiveState
+// values, which the process backend uses too.
+const (
+	StateActive       = "active"
+	StateActivating   = "activating"
+	StateDeactivating = "deactivating"
+	StateInactive     = "inactive"
+	StateFailed       = "failed"
+)
+
+// HandlerConfig is one handler as an operator declares it.
+type HandlerConfig struct {
+	Name        string                     `json:"name"`
+	Kind        string                     `json:"kind"`
+	Methods     map[string]json.RawMessage `json:"methods,omitempty"`
+	Endpoint    string                     `json:"endpoint,omitempty"`
+	Scheduler   string                     `json:"scheduler,omitempty"`
+	Concurrency int                        `json:"concurrency,omitempty"`
+	// AutoRestart restarts the handler when it crashes or hangs; nil means
+	// true.
+	AutoRestart *bool `json:"auto_restart,omitempty"`
+	// MaxRestarts is the restart budget; 0 means DefaultMaxRestarts.
+	MaxRestarts int `json:"max_restarts,omitempty"`
+	// RestartDelay is the first backoff; it doubles with each restart.
+	RestartDelay Duration `json:"restart_delay,omitempty"`
+	// Extra holds further keys of the handler's config file (for example
+	// ping_interval, secret_file).
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+}
+
+// Defaults of the restart policy.
+const (
+	DefaultMaxRestarts  = 5
+	DefaultRestartDelay = time.Second
+	// MaxRestartDelay caps the exponential backoff.
+	MaxRestartDelay = time.Minute
+)
+
+func (c HandlerConfig) autoRestart() bool { return c.AutoRestart == nil || *c.AutoRestart }
+
+func (c HandlerConfig) maxRestarts() int {
+	if c.MaxRestarts <= 0 {
+		return DefaultMaxRestarts
+	}
+	return c.MaxRestarts
+}
+
+// Backoff returns the wait before restart number n (1-based): RestartDelay
+// doubled n-1 times, capped at MaxRestartDelay.
+func (c HandlerConfig) Backoff(n int) time.Duration {
+	d := time.Duration(c.RestartDelay)
+	if d <= 0 {
+		d = DefaultRestartDelay
+	}
+	for i := 1; i < n && d < MaxRestartDelay; i++ {
+		d *= 2
+	}
+	return min(d, MaxRestartDelay)
+}
+
+// Validate checks cfg and returns a *field.Error naming the bad field.
+func (c HandlerConfig) Validate() error {
+	if err := ValidName(c.Name); err != nil {
+		return err
+	}
+	switch c.Kind {
+	case "dingaling":
+		if len(c.Methods) > 0 {
+			return field.Errorf("methods", "only the exec kind has methods").WithFix("drop methods or use kind exec")
+		}
+	case "exec":
+		if len(c.Methods) == 0 {
+			return field.Errorf("methods", "the exec kind needs at least one method").WithFix(`give {"name":{"command":["/path/prog"]}}`)
+		}
+	default:
+		return field.Errorf("kind", "%q is not a handler kind", c.Kind).WithFix(`use "dingaling" or "exec"`)
+	}
+	if c.Concurrency < 0 {
+		return field.Errorf("concurrency", "is negative").WithFix("use 0 for the default or a positive number")
+	}
+	if c.MaxRestarts < 0 {
+		return field.Errorf("max_restarts", "is negative").WithFix("use 0 for the default or a positive number")
+	}
+	if c.RestartDelay < 0 {
+		return field.Errorf("restart_delay", "is negative").WithFix(`use a duration such as "1s"`)
+	}
+	for k := range c.Extra {
+		switch k {
+		case "ping_interval", "secret_file":
+		default:
+			return field.Errorf("extra."+k, "unknown handler config key").WithFix("use ping_interval or secret_file")
+		}
+	}
+	return nil
+}
+
+// ValidName checks that name is a handler name: what a systemd instance
+// name allows unescaped, so the unit name and the config file name agree.
+func ValidName(name string) error {
+	if name == "" {
+		return field.Errorf("name", "is empty").WithFix("give the handler a name such as dingaling2")
+	}
+	if name == "." || name == ".." || len(name) > 200 {
+		return field.Errorf("name", "%q is not a valid handler name", name).WithFix("use letters, digits and :_.-")
+	}
+	for _, r := range name {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":_.-", r)) {
+			return field.Errorf("name", "%q holds %q", name, r).WithFix("use letters, digits and :_.-")
+		}
+	}
+	return nil
+}
+
+// UnitPrefix and UnitSuffix frame every unit the governor may touch.
+const (
+	UnitPrefix = "schedulezero-handler@"
+	UnitSuffix = ".service"
+)
+
+// UnitName returns the systemd unit of handler name. A valid name is used
+// as the instance verbatim (so %i and %I agree); anything else is escaped
+// with go-systemd's unit.UnitNameEscape.
+func UnitName(name string) string {
+	if ValidName(name) != nil {
+		name = unit.UnitNameEscape(name)
+	}
+	return UnitPrefix + name + UnitSuffix
+}
+
+// HandlerOfUnit returns the handler name of a schedulezero-handler@ unit, or
+// an error wrapping ErrNotManaged for any other unit.
+func HandlerOfUnit(u string) (string, error) {
+	inst, ok := strings.CutPrefix(u, UnitPrefix)
+	if !ok {
+		return "", fmt.Errorf("unit %q: %w", u, ErrNotManaged)
+	}
+	inst, ok = strings.CutSuffix(inst, UnitSuffix)
+	if !ok || inst == "" {
+		return "", fmt.Errorf("unit %q: %w", u, ErrNotManaged)
+	}
+	if strings.Contains(inst, `\x`) {
+		inst = unit.UnitNameUnescape(inst)
+	}
+	return inst, nil
+}
+
+// HandlerInfo is the runtime view of one handler.
+type HandlerInfo struct {
+	Name        string    `json:"name"`
+	Unit        string    `json:"unit"`
+	Kind        string    `json:"kind"`
+	Endpoint    string    `json:"endpoint"`
+	PID         int       `json:"pid"`
+	State       string    `json:"state"`
+	SubState    string    `json:"sub_state"`
+	Enabled     bool      `json:"enabled"`
+	Restarts    int       `json:"restarts"`
+	LastError   string    `json:"last_error,omitempty"`
+	Since       time.Time `json:"since,omitzero"`
+	MemoryBytes uint64    `json:"memory_bytes,omitempty"`
+	Healthy     bool      `json:"healthy"`
+	Health      Health    `json:"health"`
+	// Registered is the scheduler's view: its status of the handler, or ""
+	// when the scheduler does not know it or was not reachable.
+	Registered string `json:"registered,omitempty"`
+}
+
+// Health is the governor's measurement of one handler over the wire.
+type Health struct {
+	LatencyEWMA  Duration  `json:"latency_ewma"`
+	P99          Duration  `json:"p99"`
+	ErrorRate    float64   `json:"error_rate"`
+	LastSeen     time.Time `json:"last_seen,omitzero"`
+	FailedChecks int       `json:"failed_checks"`
+	Checks       int       `json:"checks"`
+}
+
+// Metrics is the original's get_metrics.
+type Metrics struct {
+	Deployment      string                 `json:"deployment"`
+	Backend         string                 `json:"backend"`
+	Running         bool                   `json:"running"`
+	TotalServices   int                    `json:"total_services"`
+	HealthyServices int                    `json:"healthy_services"`
+	TotalRestarts   int                    `json:"total_restarts"`
+	Services        map[string]HandlerInfo `json:"services"`
+}
+
+// Duration is a time.Duration that reads and writes JSON as "1.5s" (or a
+// number of nanoseconds when read).
+type Duration time.Duration
+
+// MarshalJSON writes d as a Go duration string.
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// UnmarshalJSON reads a duration string or a number of nanoseconds.
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		var n int64
+		if err := json.Unmarshal(b, &n); err != nil {
+			return fmt.Errorf("duration: want a string such as \"1s\": %w", err)
+		}
+		*d = Duration(n)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("duration: %w", err)
+	}
+	*d = Duration(v)
+	return nil
+}

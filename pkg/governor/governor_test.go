@@ -1,0 +1,110 @@
+package governor_test
+
+import (
+	"encoding/json"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/governor"
+)
+
+func TestHandlerConfig_Validate(t *testing.T) {
+	exec := map[string]json.RawMessage{"hello": json.RawMessage(`{"command":["/bin/echo","hi"]}`)}
+	tests := []struct {
+		name  string
+		cfg   governor.HandlerConfig
+		field string // "" = valid
+	}{
+		{"dingaling", governor.HandlerConfig{Name: "ding", Kind: "dingaling"}, ""},
+		{"exec", governor.HandlerConfig{Name: "jobs.1", Kind: "exec", Methods: exec}, ""},
+		{"empty name", governor.HandlerConfig{Kind: "dingaling"}, "name"},
+		{"slash in name", governor.HandlerConfig{Name: "a/b", Kind: "dingaling"}, "name"},
+		{"dotdot", governor.HandlerConfig{Name: "..", Kind: "dingaling"}, "name"},
+		{"bad kind", governor.HandlerConfig{Name: "x", Kind: "python"}, "kind"},
+		{"exec without methods", governor.HandlerConfig{Name: "x", Kind: "exec"}, "methods"},
+		{"dingaling with methods", governor.HandlerConfig{Name: "x", Kind: "dingaling", Methods: exec}, "methods"},
+		{"negative concurrency", governor.HandlerConfig{Name: "x", Kind: "dingaling", Concurrency: -1}, "concurrency"},
+		{"negative budget", governor.HandlerConfig{Name: "x", Kind: "dingaling", MaxRestarts: -1}, "max_restarts"},
+		{"negative delay", governor.HandlerConfig{Name: "x", Kind: "dingaling", RestartDelay: -1}, "restart_delay"},
+		{"unknown extra", governor.HandlerConfig{Name: "x", Kind: "dingaling", Extra: map[string]json.RawMessage{"port": json.RawMessage("1")}}, "extra.port"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.cfg.Validate()
+			if tt.field == "" {
+				if err != nil {
+					t.Fatalf("Validate() = %v, want nil", err)
+				}
+				return
+			}
+			var fe *field.Error
+			if !errors.As(err, &fe) {
+				t.Fatalf("Validate() = %v, want a *field.Error", err)
+			}
+			if fe.Field != tt.field {
+				t.Fatalf("field = %q, want %q (%v)", fe.Field, tt.field, err)
+			}
+		})
+	}
+}
+
+func TestHandlerConfig_Backoff(t *testing.T) {
+	tests := []struct {
+		delay time.Duration
+		n     int
+		want  time.Duration
+	}{
+		{0, 1, governor.DefaultRestartDelay},
+		{100 * time.Millisecond, 1, 100 * time.Millisecond},
+		{100 * time.Millisecond, 2, 200 * time.Millisecond},
+		{100 * time.Millisecond, 4, 800 * time.Millisecond},
+		{10 * time.Second, 5, governor.MaxRestartDelay},
+		{time.Second, 1000, governor.MaxRestartDelay},
+	}
+	for _, tt := range tests {
+		got := governor.HandlerConfig{RestartDelay: governor.Duration(tt.delay)}.Backoff(tt.n)
+		if got != tt.want {
+			t.Errorf("Backoff(delay %v, n %d) = %v, want %v", tt.delay, tt.n, got, tt.want)
+		}
+	}
+}
+
+func TestUnitName(t *testing.T) {
+	tests := []struct{ name, unit string }{
+		{"dingaling", "schedulezero-handler@dingaling.service"},
+		{"ding-2", "schedulezero-handler@ding-2.service"},
+		{"a b", `schedulezero-handler@a\x20b.service`},
+	}
+	for _, tt := range tests {
+		if got := governor.UnitName(tt.name); got != tt.unit {
+			t.Errorf("UnitName(%q) = %q, want %q", tt.name, got, tt.unit)
+		}
+		back, err := governor.HandlerOfUnit(tt.unit)
+		if err != nil || back != tt.name {
+			t.Errorf("HandlerOfUnit(%q) = %q, %v; want %q", tt.unit, back, err, tt.name)
+		}
+	}
+	for _, u := range []string{"sshd.service", "schedulezero-scheduler.service", "schedulezero-handler@.service", "schedulezero-handler@x.timer"} {
+		if _, err := governor.HandlerOfUnit(u); !errors.Is(err, governor.ErrNotManaged) {
+			t.Errorf("HandlerOfUnit(%q) = %v, want ErrNotManaged", u, err)
+		}
+	}
+}
+
+func TestDuration_JSON(t *testing.T) {
+	var d governor.Duration
+	for in, want := range map[string]time.Duration{`"1.5s"`: 1500 * time.Millisecond, `1000`: time.Microsecond} {
+		if err := json.Unmarshal([]byte(in), &d); err != nil || time.Duration(d) != want {
+			t.Errorf("unmarshal %s = %v, %v; want %v", in, time.Duration(d), err, want)
+		}
+	}
+	if err := json.Unmarshal([]byte(`"soon"`), &d); err == nil {
+		t.Error("unmarshal \"soon\" succeeded")
+	}
+	b, _ := json.Marshal(governor.Duration(2 * time.Second))
+	if string(b) != `"2s"` {
+		t.Errorf("marshal = %s", b)
+	}
+}

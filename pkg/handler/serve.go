@@ -1,0 +1,430 @@
+package handler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+)
+
+// Defaults of Options.
+const (
+	DefaultEndpoint        = "tcp://127.0.0.1:0"
+	DefaultScheduler       = "tcp://127.0.0.1:4242"
+	DefaultConcurrency     = 16
+	DefaultPingInterval    = 30 * time.Second
+	DefaultShutdownTimeout = 10 * time.Second
+)
+
+// Options configure Serve. Zero values take the defaults above.
+type Options struct {
+	// Name is the handler id the handler registers under. Required.
+	Name string
+	// Endpoint is where the job socket binds (tcp://host:port, ipc://path).
+	Endpoint string
+	// Scheduler is the scheduler's registration endpoint.
+	Scheduler string
+	// Concurrency is how many jobs run at once.
+	Concurrency int
+	// PingInterval is how often the scheduler is pinged; a failed ping or
+	// a restarted scheduler leads to a new registration.
+	PingInterval time.Duration
+	// ShutdownTimeout bounds the wait for in-flight jobs on stop; then
+	// their contexts are canceled.
+	ShutdownTimeout time.Duration
+	// Secret is sent with the registration.
+	Secret string
+	Logger *slog.Logger
+	// ReadyFunc is called once, when the socket is bound and the first
+	// registration was accepted.
+	ReadyFunc func()
+	// StatusFunc, when set, receives a one-line live summary.
+	StatusFunc func(string)
+}
+
+// ErrShuttingDown is the error of jobs that arrive while Serve stops.
+var ErrShuttingDown = errors.New("handler shutting down")
+
+// Serve runs the handler until ctx is done: it binds the job socket,
+// registers with the scheduler (protocol 2), answers jobs with up to
+// Concurrency running at once, pings the scheduler and re-registers when
+// needed. On ctx done it stops taking jobs, waits for running ones (bounded
+// by ShutdownTimeout), reports "offline" and closes its sockets.
+func Serve(ctx context.Context, h *Mux, opts Options) error {
+	if opts.Name == "" {
+		return errors.New("handler: Options.Name is required")
+	}
+	if h == nil {
+		return errors.New("handler: nil Mux")
+	}
+	setDefaults(&opts)
+	sock := zmq4.NewRouter(context.Background(), zmq4.WithTimeout(5*time.Second), zmq4.WithLogger(log.New(io.Discard, "", 0)))
+	if err := wire.Bind(sock, opts.Endpoint); err != nil {
+		sock.Close()
+		return fmt.Errorf("handler %s: bind %q: %w", opts.Name, opts.Endpoint, err)
+	}
+	addr := opts.Endpoint
+	if strings.HasPrefix(addr, "tcp://") && sock.Addr() != nil {
+		addr = "tcp://" + sock.Addr().String()
+	}
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	r := &runner{
+		opts:    opts,
+		mux:     h,
+		sock:    sock,
+		addr:    addr,
+		logger:  opts.Logger.With("handler", opts.Name),
+		jobCtx:  jobCtx,
+		slots:   make(chan struct{}, opts.Concurrency),
+		running: map[string]context.CancelFunc{},
+		client:  wire.NewClient(opts.Scheduler, opts.Logger),
+	}
+	r.logger.Info("handler listening", "address", addr, "scheduler", opts.Scheduler, "concurrency", opts.Concurrency)
+
+	recvDone := make(chan struct{})
+	go func() { defer close(recvDone); r.recvLoop() }()
+	aliveDone := make(chan struct{})
+	go func() { defer close(aliveDone); r.keepAlive(ctx) }()
+
+	<-ctx.Done()
+	r.draining.Store(true)
+	<-aliveDone
+	r.drain(cancelJobs)
+	if r.registered.Load() {
+		octx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		if err := r.client.ReportStatus(octx, opts.Name, "offline"); err != nil {
+			r.logger.Warn("report offline failed", "err", err)
+		}
+		cancel()
+	}
+	r.client.Close()
+	sock.Close()
+	<-recvDone
+	r.logger.Info("handler stopped", "jobs_done", r.done.Load(), "jobs_failed", r.failed.Load())
+	return nil
+}
+
+func setDefaults(o *Options) {
+	if o.Endpoint == "" {
+		o.Endpoint = DefaultEndpoint
+	}
+	if o.Scheduler == "" {
+		o.Scheduler = DefaultScheduler
+	}
+	if o.Concurrency <= 0 {
+		o.Concurrency = DefaultConcurrency
+	}
+	if o.PingInterval <= 0 {
+		o.PingInterval = DefaultPingInterval
+	}
+	if o.ShutdownTimeout <= 0 {
+		o.ShutdownTimeout = DefaultShutdownTimeout
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+}
+
+type runner struct {
+	opts   Options
+	mux    *Mux
+	sock   zmq4.Socket
+	addr   string
+	logger *slog.Logger
+	client *wire.Client
+
+	jobCtx   context.Context
+	slots    chan struct{}
+	jobs     sync.WaitGroup
+	draining atomic.Bool
+
+	mu      sync.Mutex
+	running map[string]context.CancelFunc
+
+	registered           atomic.Bool
+	active, done, failed atomic.Int64
+}
+
+// recvLoop reads requests until the socket is closed. Pings and cancels
+// are answered at once; jobs run in their own goroutines.
+func (r *runner) recvLoop() {
+	for {
+		msg, err := r.sock.Recv()
+		if err != nil {
+			return
+		}
+		if len(msg.Frames) < 2 {
+			continue
+		}
+		env := msg.Frames[:len(msg.Frames)-1]
+		req, err := wire.DecodeRequest(msg.Frames[len(msg.Frames)-1])
+		if err != nil {
+			r.reply(env, failureReply("", fmt.Errorf("invalid request: %w", err)))
+			continue
+		}
+		switch {
+		case req.Method == "ping":
+			r.reply(env, encode(map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}, req.ID))
+		case req.Method == wire.MethodCancel:
+			r.reply(env, r.cancel(req))
+		case r.draining.Load():
+			r.reply(env, failureReply(req.ID, ErrShuttingDown))
+		default:
+			r.jobs.Add(1)
+			go r.runJob(env, req)
+		}
+	}
+}
+
+func jobKey(executionID string, attempt int) string {
+	return executionID + "/" + strconv.Itoa(attempt)
+}
+
+func (r *runner) cancel(req wire.Request) []byte {
+	var p struct {
+		ExecutionID string `json:"execution_id"`
+		Attempt     int    `json:"attempt"`
+	}
+	if err := json.Unmarshal(req.Params, &p); err != nil || p.ExecutionID == "" {
+		return failureReply(req.ID, errors.New("sz.cancel: params.execution_id is required"))
+	}
+	r.mu.Lock()
+	c, ok := r.running[jobKey(p.ExecutionID, p.Attempt)]
+	r.mu.Unlock()
+	if ok {
+		c()
+		r.logger.Info("job canceled by scheduler", "execution_id", p.ExecutionID, "attempt", p.Attempt)
+	}
+	return encode(map[string]any{"success": true, "canceled": ok}, req.ID)
+}
+
+func (r *runner) runJob(env [][]byte, req wire.Request) {
+	defer r.jobs.Done()
+	job := &Job{Method: req.Method, Params: req.Params, ExecutionID: req.ExecutionID, Attempt: req.Attempt, Handler: r.opts.Name}
+	ctx, cancel := context.WithCancel(r.jobCtx)
+	defer cancel()
+	if req.DeadlineMS > 0 {
+		job.Deadline = time.UnixMilli(req.DeadlineMS)
+		var c2 context.CancelFunc
+		ctx, c2 = context.WithDeadline(ctx, job.Deadline)
+		defer c2()
+	}
+	if job.ExecutionID != "" {
+		key := jobKey(job.ExecutionID, job.Attempt)
+		r.mu.Lock()
+		r.running[key] = cancel
+		r.mu.Unlock()
+		defer func() {
+			r.mu.Lock()
+			delete(r.running, key)
+			r.mu.Unlock()
+		}()
+	}
+	start := time.Now()
+	result, err := r.serve(ctx, job)
+	var out []byte
+	if err != nil {
+		r.failed.Add(1)
+		out = failureReply(req.ID, err)
+	} else {
+		r.done.Add(1)
+		out = successReply(req.ID, result)
+	}
+	r.reply(env, out)
+	attrs := []any{"method", job.Method, "execution_id", job.ExecutionID, "attempt", job.Attempt,
+		"duration_ms", time.Since(start).Milliseconds(), "ok", err == nil}
+	if err != nil {
+		attrs = append(attrs, "err", err)
+	}
+	r.logger.Info("job finished", attrs...)
+	r.status()
+}
+
+// serve waits for a slot and runs the job's handler, turning a panic
+// into an error.
+func (r *runner) serve(ctx context.Context, job *Job) (result any, err error) {
+	if !r.mux.has(job.Method) {
+		return r.mux.ServeJob(ctx, job) // the unknown-method error, without a slot
+	}
+	select {
+	case r.slots <- struct{}{}:
+	case <-ctx.Done():
+		return nil, fmt.Errorf("method %s: no free slot: %w", job.Method, ctx.Err())
+	}
+	r.active.Add(1)
+	defer func() {
+		r.active.Add(-1)
+		<-r.slots
+		if p := recover(); p != nil {
+			err = fmt.Errorf("method %s panicked: %v", job.Method, p)
+		}
+	}()
+	return r.mux.ServeJob(ctx, job)
+}
+
+func (r *runner) reply(env [][]byte, out []byte) {
+	frames := make([][]byte, 0, len(env)+1)
+	frames = append(frames, env...)
+	frames = append(frames, out)
+	if err := r.sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
+		r.logger.Warn("reply not sent", "err", err)
+	}
+}
+
+func (r *runner) drain(cancelJobs context.CancelFunc) {
+	done := make(chan struct{})
+	go func() { r.jobs.Wait(); close(done) }()
+	t := time.NewTimer(r.opts.ShutdownTimeout)
+	defer t.Stop()
+	select {
+	case <-done:
+		return
+	case <-t.C:
+	}
+	r.logger.Warn("jobs still running at shutdown timeout; canceling", "running", r.active.Load())
+	cancelJobs()
+	t.Reset(2 * time.Second)
+	select {
+	case <-done:
+	case <-t.C:
+		r.logger.Error("jobs ignored cancellation; abandoning them", "running", r.active.Load())
+	}
+}
+
+// keepAlive registers, then pings every PingInterval and registers again
+// when a ping fails or the scheduler restarted.
+func (r *runner) keepAlive(ctx context.Context) {
+	var readyOnce sync.Once
+	backoff := 100 * time.Millisecond
+	reg := wire.Registration{HandlerID: r.opts.Name, Address: r.addr, Methods: r.mux.Methods(),
+		Protocol: wire.ProtocolPipelined, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret}
+	callTimeout := min(r.opts.PingInterval, 10*time.Second)
+	wait := func(d time.Duration) bool {
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	ok := false
+	for {
+		if !ok {
+			rctx, cancel := context.WithTimeout(ctx, callTimeout)
+			status, err := r.client.Register(rctx, reg)
+			cancel()
+			if err != nil {
+				if ctx.Err() != nil {
+					return
+				}
+				r.logger.Warn("registration failed; retrying", "scheduler", r.opts.Scheduler, "err", err, "retry_in", backoff)
+				if !wait(backoff) {
+					return
+				}
+				backoff = min(backoff*2, r.opts.PingInterval)
+				continue
+			}
+			ok = true
+			backoff = 100 * time.Millisecond
+			r.registered.Store(true)
+			r.logger.Info("registered with scheduler", "scheduler", r.opts.Scheduler, "status", status)
+			r.status()
+			if r.opts.ReadyFunc != nil {
+				readyOnce.Do(r.opts.ReadyFunc)
+			}
+		}
+		if !wait(r.opts.PingInterval) {
+			return
+		}
+		pctx, cancel := context.WithTimeout(ctx, callTimeout)
+		err := r.client.Ping(pctx)
+		cancel()
+		if err != nil && ctx.Err() == nil {
+			r.logger.Warn("scheduler ping failed; registering again", "err", err)
+			ok = false
+		}
+	}
+}
+
+func (r *runner) status() {
+	if r.opts.StatusFunc == nil {
+		return
+	}
+	reg := "registering"
+	if r.registered.Load() {
+		reg = "registered"
+	}
+	r.opts.StatusFunc(fmt.Sprintf("%s at %s; %d running, %d done, %d failed",
+		reg, r.addr, r.active.Load(), r.done.Load(), r.failed.Load()))
+}
+
+// successReply is {"success":true,...result}: an object result is merged,
+// any other result goes under "result".
+func successReply(id string, result any) []byte {
+	m := map[string]any{}
+	if result != nil {
+		b, err := json.Marshal(result)
+		if err != nil {
+			return failureReply(id, fmt.Errorf("result is not JSON: %w", err))
+		}
+		var obj map[string]json.RawMessage
+		if len(b) > 0 && b[0] == '{' && json.Unmarshal(b, &obj) == nil {
+			for k, v := range obj {
+				m[k] = v
+			}
+		} else {
+			m["result"] = json.RawMessage(b)
+		}
+	}
+	m["success"] = true
+	delete(m, "error")
+	return encode(m, id)
+}
+
+// failureReply is {"success":false,"error":...}, with "retry":false for a
+// Permanent error and the fields of a ResultError's result.
+func failureReply(id string, err error) []byte {
+	m := map[string]any{}
+	var re ResultError
+	if errors.As(err, &re) {
+		if b, e := json.Marshal(re.Result()); e == nil {
+			var obj map[string]json.RawMessage
+			if json.Unmarshal(b, &obj) == nil {
+				for k, v := range obj {
+					m[k] = v
+				}
+			}
+		}
+	}
+	m["success"] = false
+	m["error"] = err.Error()
+	if IsPermanent(err) {
+		m["retry"] = false
+	}
+	return encode(m, id)
+}
+
+func encode(m map[string]any, id string) []byte {
+	if id != "" {
+		m["id"] = id
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return []byte(`{"success":false,"error":"reply is not JSON"}`)
+	}
+	return b
+}

@@ -1,0 +1,81 @@
+package wire_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+)
+
+// echoRouter answers every request at once, echoing its id.
+func echoRouter(b *testing.B, ep string) func() {
+	sock := zmq4.NewRouter(context.Background())
+	if err := sock.Listen(ep); err != nil {
+		b.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for {
+			msg, err := sock.Recv()
+			if err != nil {
+				return
+			}
+			req, _ := wire.DecodeRequest(msg.Frames[len(msg.Frames)-1])
+			out, _ := json.Marshal(map[string]any{"success": true, "id": req.ID})
+			frames := append(append([][]byte{}, msg.Frames[:len(msg.Frames)-1]...), out)
+			if sock.Send(zmq4.NewMsgFrom(frames...)) != nil {
+				return
+			}
+		}
+	}()
+	return func() { sock.Close(); <-done }
+}
+
+// BenchmarkConnCallParallel measures round trips per second through one
+// Conn with b.SetParallelism callers (GOMAXPROCS x parallelism in flight).
+func BenchmarkConnCallParallel(b *testing.B) {
+	for _, proto := range []int{0, 2} {
+		for _, tr := range []string{"ipc", "tcp"} {
+			b.Run(fmt.Sprintf("protocol=%d/%s", proto, tr), func(b *testing.B) {
+				ep := "tcp://127.0.0.1:0"
+				if tr == "ipc" {
+					ep = "ipc://" + b.TempDir() + "/bench.sock"
+				}
+				// Listen on a fixed address for tcp: zmq4 resolves port 0.
+				sock := zmq4.NewRouter(context.Background())
+				if err := sock.Listen(ep); err != nil {
+					b.Fatal(err)
+				}
+				if tr == "tcp" {
+					ep = "tcp://" + sock.Addr().String()
+				}
+				sock.Close()
+				stop := echoRouter(b, ep)
+				defer stop()
+				c := wire.Dial(ep, proto, nil)
+				defer c.Close()
+				req := wire.Request{Method: "quick_aling", Params: json.RawMessage(`{"n":1}`), ExecutionID: "e", Attempt: 1}
+				b.SetParallelism(64)
+				b.ResetTimer()
+				start := time.Now()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+						r, err := c.Call(ctx, req)
+						cancel()
+						if err != nil || !r.Success {
+							b.Error(err)
+							return
+						}
+					}
+				})
+				b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,116 @@
+package wire
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+)
+
+// Client is the handler side of the registration channel. Like the
+// original's REQ socket it has one request in flight at a time; unlike it,
+// a timed-out request throws the socket away instead of leaving it stuck.
+type Client struct {
+	conn     *Conn
+	endpoint string
+
+	mu        sync.Mutex
+	handlerID string
+	instance  string
+}
+
+// NewClient returns a Client for the scheduler at endpoint. It does not
+// connect until the first request.
+func NewClient(endpoint string, logger *slog.Logger) *Client {
+	return &Client{conn: Dial(endpoint, ProtocolOriginal, logger), endpoint: endpoint}
+}
+
+// Register sends a register request and returns the status the scheduler
+// answered: "registered" or "re-registered".
+func (c *Client) Register(ctx context.Context, r Registration) (string, error) {
+	p := map[string]any{"handler_id": r.HandlerID, "address": r.Address, "methods": r.Methods}
+	if p["methods"] == nil {
+		p["methods"] = []string{}
+	}
+	if r.Protocol != 0 {
+		p["protocol"] = r.Protocol
+	}
+	if r.Concurrency != 0 {
+		p["concurrency"] = r.Concurrency
+	}
+	if r.Secret != "" {
+		p["secret"] = r.Secret
+	}
+	reply, err := c.call(ctx, "register", p)
+	if err != nil {
+		return "", err
+	}
+	var body struct {
+		Status   string `json:"status"`
+		Instance string `json:"instance"`
+	}
+	_ = json.Unmarshal(reply.Raw, &body)
+	c.mu.Lock()
+	c.handlerID = r.HandlerID
+	c.instance = body.Instance
+	c.mu.Unlock()
+	return body.Status, nil
+}
+
+// Ping checks the scheduler. After a Register it carries the handler id
+// (a liveness touch) and returns ErrSchedulerRestarted when a different
+// scheduler instance answers.
+func (c *Client) Ping(ctx context.Context) error {
+	c.mu.Lock()
+	id, inst := c.handlerID, c.instance
+	c.mu.Unlock()
+	var params any
+	if id != "" {
+		params = map[string]string{"handler_id": id}
+	}
+	reply, err := c.call(ctx, "ping", params)
+	if err != nil {
+		return err
+	}
+	var body struct {
+		Instance string `json:"instance"`
+	}
+	_ = json.Unmarshal(reply.Raw, &body)
+	if inst != "" && body.Instance != inst {
+		return fmt.Errorf("ping %s: %w", c.endpoint, ErrSchedulerRestarted)
+	}
+	return nil
+}
+
+// ReportStatus tells the scheduler the handler's status ("offline" on
+// stop). An unknown handler gives an error wrapping ErrUnknownHandler.
+func (c *Client) ReportStatus(ctx context.Context, handlerID, status string) error {
+	_, err := c.call(ctx, "report_status", map[string]string{"handler_id": handlerID, "status": status})
+	return err
+}
+
+// Close releases the socket.
+func (c *Client) Close() error { return c.conn.Close() }
+
+func (c *Client) call(ctx context.Context, method string, params any) (Reply, error) {
+	req := Request{Method: method}
+	if params != nil {
+		b, err := json.Marshal(params)
+		if err != nil {
+			return Reply{}, fmt.Errorf("%s: %w", method, err)
+		}
+		req.Params = b
+	}
+	reply, err := c.conn.Call(ctx, req)
+	if err != nil {
+		return Reply{}, err
+	}
+	if !reply.Success {
+		if reply.Error == "Handler not registered" {
+			return reply, fmt.Errorf("%s %s: %w", method, c.endpoint, ErrUnknownHandler)
+		}
+		return reply, fmt.Errorf("%s %s: scheduler said %q: %w", method, c.endpoint, reply.Error, ErrProtocol)
+	}
+	return reply, nil
+}

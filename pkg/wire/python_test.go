@@ -1,0 +1,96 @@
+package wire_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/wire"
+	"github.com/schedulezero/schedulezero/pkg/wiretest"
+)
+
+// pythonWithZMQ finds a python3 that can import zmq (Debian's python3-zmq
+// lives under /usr/bin/python3, which may not be first on PATH).
+func pythonWithZMQ(t *testing.T) string {
+	t.Helper()
+	cands := []string{"/usr/bin/python3"}
+	if p, err := exec.LookPath("python3"); err == nil {
+		cands = append(cands, p)
+	}
+	for _, p := range cands {
+		if exec.Command(p, "-c", "import zmq").Run() == nil {
+			return p
+		}
+	}
+	t.Skip("skipping: no python3 with the zmq module (apt-get install python3-zmq)")
+	return ""
+}
+
+// TestOriginalPythonHandler runs a handler written like the original's
+// against our Server, serves a protocol 0 Conn call and stops cleanly.
+func TestOriginalPythonHandler(t *testing.T) {
+	py := pythonWithZMQ(t)
+	reg := wiretest.NewRegistry()
+	srv := wiretest.Serve(t, reg)
+	addr := wiretest.IPC(t, "py.sock")
+	ctx := ctxT(t, 30*time.Second)
+	cmd := exec.CommandContext(ctx, py, "testdata/original_handler.py", srv.Addr(), addr, "py-handler")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	lines := bufio.NewScanner(stdout)
+	if !lines.Scan() || lines.Text() != "READY registered" {
+		cmd.Process.Kill()
+		cmd.Wait()
+		t.Fatalf("handler said %q, stderr: %s", lines.Text(), stderr.String())
+	}
+	h, status, ok := reg.Handler("py-handler")
+	if !ok || h.Address != addr || status != "registered" || h.Protocol != 0 {
+		t.Errorf("registry has %+v %q", h, status)
+	}
+
+	c := wire.Dial(addr, 0, nil)
+	defer c.Close()
+	for i, tc := range []struct {
+		method string
+		want   string
+	}{
+		{"quick_aling", "a-ling"},
+		{"counter_test", "counted"},
+	} {
+		r, err := c.Call(ctx, wire.Request{Method: tc.method, Params: json.RawMessage(`{"increment":2}`), ExecutionID: "e1", Attempt: 1})
+		if err != nil || !r.Success {
+			t.Fatalf("%s: %+v %v", tc.method, r, err)
+		}
+		var body struct {
+			Status  string
+			Counter int
+		}
+		json.Unmarshal(r.Raw, &body)
+		if body.Status != tc.want || body.Counter != i+1 {
+			t.Errorf("%s: %s", tc.method, r.Raw)
+		}
+	}
+	r, err := c.Call(ctx, wire.Request{Method: "ping", Params: json.RawMessage(`{}`)})
+	if err != nil || string(r.Raw) != `{"success": true, "message": "pong", "handler_id": "py-handler"}` {
+		t.Errorf("ping: %s %v", r.Raw, err)
+	}
+
+	stdin.Close() // stop: the handler reports offline
+	if !lines.Scan() || lines.Text() != "STOPPED" {
+		t.Errorf("handler said %q, stderr: %s", lines.Text(), stderr.String())
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Errorf("handler exit: %v, stderr: %s", err, stderr.String())
+	}
+	if _, status, _ := reg.Handler("py-handler"); status != "offline" {
+		t.Errorf("status after stop = %q, want offline", status)
+	}
+}

@@ -1,0 +1,289 @@
+package wire
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log"
+	"log/slog"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+)
+
+// Registration is what a handler sends in a register request.
+type Registration struct {
+	HandlerID string
+	Address   string
+	Methods   []string
+	// Protocol is "protocol" in the register params; 0 for the original's
+	// handlers.
+	Protocol int
+	// Concurrency is "concurrency"; 0 means 1.
+	Concurrency int
+	// Secret is "secret", checked by the Registry.
+	Secret string
+}
+
+// Registry is the scheduler side of registration, implemented by the
+// engine.
+type Registry interface {
+	Register(ctx context.Context, r Registration) (reregistered bool, err error)
+	// ReportStatus returns an error wrapping ErrUnknownHandler for an
+	// unknown handler.
+	ReportStatus(ctx context.Context, handlerID, status string) error
+	// Seen is a liveness touch, called when a ping carries
+	// params.handler_id.
+	Seen(handlerID string)
+}
+
+const (
+	serverWorkers     = 64
+	registryTimeout   = 10 * time.Second
+	socketSendTimeout = 5 * time.Second
+)
+
+// Server answers the registration channel on a ROUTER socket, so many REQ
+// clients (the original's handlers and ours) are served concurrently.
+type Server struct {
+	reg      Registry
+	logger   *slog.Logger
+	sock     zmq4.Socket
+	addr     string
+	instance string
+
+	closeOnce sync.Once
+	closed    chan struct{}
+	wg        sync.WaitGroup
+}
+
+// Listen binds endpoint now (tcp://host:port, port 0 included, or
+// ipc://path), so Addr is valid before Serve.
+func Listen(ctx context.Context, endpoint string, reg Registry, logger *slog.Logger) (*Server, error) {
+	if logger == nil {
+		logger = slog.New(slog.DiscardHandler)
+	}
+	sock := zmq4.NewRouter(context.WithoutCancel(ctx), zmq4.WithTimeout(socketSendTimeout), zmq4.WithLogger(zmqLogger()))
+	if err := Bind(sock, endpoint); err != nil {
+		sock.Close()
+		return nil, fmt.Errorf("listen %q: %w", endpoint, err)
+	}
+	s := &Server{
+		reg:      reg,
+		logger:   logger.With("component", "wire"),
+		sock:     sock,
+		addr:     boundAddr(endpoint, sock),
+		instance: newInstance(),
+		closed:   make(chan struct{}),
+	}
+	return s, nil
+}
+
+// Addr returns the bound endpoint with the real port.
+func (s *Server) Addr() string { return s.addr }
+
+// Serve answers requests until ctx is done or Close is called, and closes
+// the server before it returns. Requests are handled concurrently.
+func (s *Server) Serve(ctx context.Context) error {
+	stop := context.AfterFunc(ctx, func() { s.Close() })
+	defer stop()
+	sem := make(chan struct{}, serverWorkers)
+	defer s.wg.Wait()
+	// Close waits for a concurrent Close (sync.Once), so the endpoint is
+	// released when Serve returns.
+	defer s.Close()
+	for {
+		msg, err := s.sock.Recv()
+		if err != nil {
+			select {
+			case <-s.closed:
+				if ctx.Err() != nil {
+					return nil
+				}
+				return ErrClosed
+			default:
+			}
+			return fmt.Errorf("serve %s: %w", s.addr, err)
+		}
+		if len(msg.Frames) < 2 {
+			continue // no routing identity: nothing to answer
+		}
+		select {
+		case sem <- struct{}{}:
+		case <-s.closed:
+			continue
+		}
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			defer func() { <-sem }()
+			rctx, cancel := context.WithTimeout(ctx, registryTimeout)
+			defer cancel()
+			out := respond(rctx, s.reg, s.instance, lastFrame(msg.Frames))
+			frames := make([][]byte, 0, len(msg.Frames))
+			frames = append(frames, msg.Frames[:len(msg.Frames)-1]...)
+			frames = append(frames, out)
+			if err := s.sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
+				s.logger.Warn("reply not sent", "err", err)
+			}
+		}()
+	}
+}
+
+// Close stops the server and releases its socket. It is idempotent.
+func (s *Server) Close() error {
+	var err error
+	s.closeOnce.Do(func() {
+		close(s.closed)
+		err = s.sock.Close()
+	})
+	return err
+}
+
+// Reply shapes of the original. Structs keep the key order stable.
+type (
+	errorReply struct {
+		Success bool   `json:"success"`
+		Error   string `json:"error"`
+	}
+	pongReply struct {
+		Success  bool   `json:"success"`
+		Message  string `json:"message"`
+		Instance string `json:"instance,omitempty"`
+	}
+	registerReply struct {
+		Success   bool     `json:"success"`
+		HandlerID string   `json:"handler_id"`
+		Address   string   `json:"address"`
+		Status    string   `json:"status"`
+		Methods   []string `json:"methods"`
+		Message   string   `json:"message"`
+		Instance  string   `json:"instance,omitempty"`
+	}
+	statusReply struct {
+		Success   bool   `json:"success"`
+		HandlerID string `json:"handler_id"`
+		Status    string `json:"status"`
+	}
+)
+
+type registerParams struct {
+	HandlerID   *string  `json:"handler_id"`
+	Address     *string  `json:"address"`
+	Methods     []string `json:"methods"`
+	Protocol    int      `json:"protocol"`
+	Concurrency int      `json:"concurrency"`
+	Secret      string   `json:"secret"`
+}
+
+type statusParams struct {
+	HandlerID string `json:"handler_id"`
+	Status    string `json:"status"`
+}
+
+// respond turns one request frame into one reply frame. It never panics
+// and always returns a JSON object with "success".
+func respond(ctx context.Context, reg Registry, instance string, b []byte) []byte {
+	req, err := DecodeRequest(b)
+	if err != nil {
+		if !json.Valid(b) {
+			return mustJSON(errorReply{Error: "Invalid JSON: " + err.Error()})
+		}
+		return mustJSON(errorReply{Error: err.Error()})
+	}
+	switch req.Method {
+	case "ping":
+		var p struct {
+			HandlerID string `json:"handler_id"`
+		}
+		_ = json.Unmarshal(req.Params, &p)
+		if p.HandlerID != "" {
+			reg.Seen(p.HandlerID)
+			return mustJSON(pongReply{Success: true, Message: "pong", Instance: instance})
+		}
+		return mustJSON(pongReply{Success: true, Message: "pong"})
+	case "register":
+		var p registerParams
+		if len(req.Params) > 0 {
+			if err := json.Unmarshal(req.Params, &p); err != nil {
+				return mustJSON(errorReply{Error: "register: params: " + err.Error()})
+			}
+		}
+		switch {
+		case p.HandlerID == nil || *p.HandlerID == "":
+			return mustJSON(errorReply{Error: "register: params.handler_id is required"})
+		case p.Address == nil || *p.Address == "":
+			return mustJSON(errorReply{Error: "register: params.address is required"})
+		}
+		if p.Methods == nil {
+			p.Methods = []string{}
+		}
+		r := Registration{HandlerID: *p.HandlerID, Address: *p.Address, Methods: p.Methods,
+			Protocol: p.Protocol, Concurrency: p.Concurrency, Secret: p.Secret}
+		again, err := reg.Register(ctx, r)
+		if err != nil {
+			return mustJSON(errorReply{Error: "register " + r.HandlerID + ": " + err.Error()})
+		}
+		out := registerReply{Success: true, HandlerID: r.HandlerID, Address: r.Address,
+			Status: "registered", Methods: r.Methods,
+			Message: fmt.Sprintf("Handler %s registered successfully", r.HandlerID)}
+		if again {
+			out.Status = "re-registered"
+			out.Message = fmt.Sprintf("Handler %s re-registered successfully", r.HandlerID)
+		}
+		if r.Protocol >= ProtocolPipelined {
+			out.Instance = instance
+		}
+		return mustJSON(out)
+	case "report_status":
+		var p statusParams
+		if len(req.Params) > 0 {
+			if err := json.Unmarshal(req.Params, &p); err != nil {
+				return mustJSON(errorReply{Error: "report_status: params: " + err.Error()})
+			}
+		}
+		if p.HandlerID == "" || p.Status == "" {
+			return mustJSON(errorReply{Error: "report_status: params.handler_id and params.status are required"})
+		}
+		if err := reg.ReportStatus(ctx, p.HandlerID, p.Status); err != nil {
+			if errors.Is(err, ErrUnknownHandler) {
+				return mustJSON(errorReply{Error: "Handler not registered"})
+			}
+			return mustJSON(errorReply{Error: "report_status " + p.HandlerID + ": " + err.Error()})
+		}
+		return mustJSON(statusReply{Success: true, HandlerID: p.HandlerID, Status: p.Status})
+	default:
+		return mustJSON(errorReply{Error: "Unknown method: " + req.Method})
+	}
+}
+
+func mustJSON(v any) []byte {
+	b, err := json.Marshal(v)
+	if err != nil {
+		// Only possible for values we never build; keep the contract.
+		return []byte(`{"success":false,"error":"internal encoding error"}`)
+	}
+	return b
+}
+
+func boundAddr(endpoint string, sock zmq4.Socket) string {
+	if strings.HasPrefix(endpoint, "tcp://") && sock.Addr() != nil {
+		return "tcp://" + sock.Addr().String()
+	}
+	return endpoint
+}
+
+func newInstance() string {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// zmqLogger silences zmq4's own logger: errors reach us as return values.
+func zmqLogger() *log.Logger { return log.New(io.Discard, "", 0) }

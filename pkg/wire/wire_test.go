@@ -1,0 +1,351 @@
+package wire_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zeromq/zmq4"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"go.uber.org/goleak"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func ctxT(t *testing.T, d time.Duration) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// reqClient is a REQ socket as the original's Python handler uses it.
+func reqClient(t *testing.T, ep string) zmq4.Socket {
+	t.Helper()
+	s := zmq4.NewReq(context.Background())
+	if err := s.Dial(ep); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func roundTrip(t *testing.T, s zmq4.Socket, in string) string {
+	t.Helper()
+	if err := s.Send(zmq4.NewMsgString(in)); err != nil {
+		t.Fatal(err)
+	}
+	got := make(chan zmq4.Msg, 1)
+	go func() { m, _ := s.Recv(); got <- m }()
+	select {
+	case m := <-got:
+		if len(m.Frames) != 1 {
+			t.Fatalf("reply has %d frames, want 1", len(m.Frames))
+		}
+		return string(m.Frames[0])
+	case <-time.After(5 * time.Second):
+		s.Close()
+		<-got
+		t.Fatalf("no reply to %s", in)
+		return ""
+	}
+}
+
+func TestServer_OriginalMessages(t *testing.T) {
+	reg := wiretest.NewRegistry()
+	srv := wiretest.Serve(t, reg)
+	c := reqClient(t, srv.Addr())
+	// Golden frames: the original's requests and the exact replies.
+	for _, tc := range []struct{ name, in, want string }{
+		{"ping", `{"method":"ping"}`, `{"success":true,"message":"pong"}`},
+		{"report unknown", `{"method":"report_status","params":{"handler_id":"ding-aling","status":"offline"}}`,
+			`{"success":false,"error":"Handler not registered"}`},
+		{"register", `{"method":"register","params":{"handler_id":"ding-aling","address":"tcp://127.0.0.1:4247","methods":["quick_aling","ping"]}}`,
+			`{"success":true,"handler_id":"ding-aling","address":"tcp://127.0.0.1:4247","status":"registered","methods":["quick_aling","ping"],"message":"Handler ding-aling registered successfully"}`},
+		{"re-register", `{"method":"register","params":{"handler_id":"ding-aling","address":"tcp://127.0.0.1:4247","methods":["quick_aling","ping"]}}`,
+			`{"success":true,"handler_id":"ding-aling","address":"tcp://127.0.0.1:4247","status":"re-registered","methods":["quick_aling","ping"],"message":"Handler ding-aling re-registered successfully"}`},
+		{"report offline", `{"method":"report_status","params":{"handler_id":"ding-aling","status":"offline"}}`,
+			`{"success":true,"handler_id":"ding-aling","status":"offline"}`},
+		{"unknown method", `{"method":"frobnicate"}`, `{"success":false,"error":"Unknown method: frobnicate"}`},
+		{"invalid json", `{"method":`, `{"success":false,"error":"Invalid JSON: request: invalid JSON"}`},
+		{"register without id", `{"method":"register","params":{"address":"tcp://x:1"}}`,
+			`{"success":false,"error":"register: params.handler_id is required"}`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := roundTrip(t, c, tc.in); got != tc.want {
+				t.Errorf("reply\n got %s\nwant %s", got, tc.want)
+			}
+		})
+	}
+	if _, status, _ := reg.Handler("ding-aling"); status != "offline" {
+		t.Errorf("registry status = %q, want offline", status)
+	}
+}
+
+func TestServer_ConcurrentClients(t *testing.T) {
+	reg := wiretest.NewRegistry()
+	srv := wiretest.Serve(t, reg)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 20 {
+		c := wire.NewClient(srv.Addr(), nil)
+		t.Cleanup(func() { c.Close() })
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer cancel()
+			st, err := c.Register(ctx, wire.Registration{HandlerID: fmt.Sprint("h", i), Address: "tcp://127.0.0.1:1", Protocol: 2})
+			if err != nil || st != "registered" {
+				errs <- fmt.Errorf("register h%d: %q %v", i, st, err)
+				return
+			}
+			for range 10 {
+				if err := c.Ping(ctx); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := reg.Registrations(); n != 20 {
+		t.Errorf("registrations = %d, want 20", n)
+	}
+	if n := reg.SeenCount("h3"); n != 10 {
+		t.Errorf("pings seen for h3 = %d, want 10", n)
+	}
+}
+
+func TestClient_DetectsSchedulerRestart(t *testing.T) {
+	ep := wiretest.IPC(t, "s.sock")
+	start := func(reg wire.Registry) (func(), string) {
+		ctx, cancel := context.WithCancel(context.Background())
+		srv, err := wire.Listen(ctx, ep, reg, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() { srv.Serve(ctx); close(done) }()
+		return func() { cancel(); <-done }, srv.Addr()
+	}
+	stop, addr := start(wiretest.NewRegistry())
+	c := wire.NewClient(addr, nil)
+	defer c.Close()
+	ctx := ctxT(t, 10*time.Second)
+	if _, err := c.Register(ctx, wire.Registration{HandlerID: "a", Address: "ipc://x", Protocol: 2}); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	stop2, _ := start(wiretest.NewRegistry())
+	defer stop2()
+	// The first ping may hit the dead connection (ErrTimeout); within a few
+	// tries the new instance answers and is recognised.
+	var err error
+	for range 20 {
+		pctx, cancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		err = c.Ping(pctx)
+		cancel()
+		if errors.Is(err, wire.ErrSchedulerRestarted) {
+			return
+		}
+	}
+	t.Fatalf("ping after restart: %v, want ErrSchedulerRestarted", err)
+}
+
+func TestConn_Protocol0(t *testing.T) {
+	ep := wiretest.IPC(t, "h.sock")
+	peer := startREP(t, ep, func(r wire.Request) time.Duration {
+		if r.Method == "slow" {
+			return 700 * time.Millisecond
+		}
+		return 0
+	})
+	c := wire.Dial(ep, 0, nil)
+	defer c.Close()
+
+	t.Run("call", func(t *testing.T) {
+		r, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "quick", Params: json.RawMessage(`{"n":1}`)})
+		if err != nil || !r.Success {
+			t.Fatalf("call: %+v %v", r, err)
+		}
+	})
+	t.Run("slow reply is not re-sent and next call gets its own reply", func(t *testing.T) {
+		before := peer.count.Load()
+		start := time.Now()
+		_, err := c.Call(ctxT(t, 200*time.Millisecond), wire.Request{Method: "slow"})
+		if !errors.Is(err, wire.ErrTimeout) {
+			t.Fatalf("slow call: %v, want ErrTimeout", err)
+		}
+		if el := time.Since(start); el > time.Second {
+			t.Errorf("timeout took %v", el)
+		}
+		r, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "quick", Params: json.RawMessage(`{"n":7}`)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var body struct {
+			Method string  `json:"method"`
+			Echo   float64 `json:"echo"`
+		}
+		json.Unmarshal(r.Raw, &body)
+		if body.Method != "quick" || body.Echo != 7 {
+			t.Errorf("next call got %s, want the reply to quick n=7", r.Raw)
+		}
+		if got := peer.count.Load() - before; got != 2 {
+			t.Errorf("peer saw %d requests, want 2 (slow once, quick once)", got)
+		}
+	})
+	t.Run("callers take turns", func(t *testing.T) {
+		var wg sync.WaitGroup
+		for i := range 10 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "quick", Params: json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))})
+				var body struct{ Echo float64 }
+				json.Unmarshal(r.Raw, &body)
+				if err != nil || int(body.Echo) != i {
+					t.Errorf("call %d: %s %v", i, r.Raw, err)
+				}
+			}()
+		}
+		wg.Wait()
+	})
+	t.Run("turn wait ends with ErrUnavailable", func(t *testing.T) {
+		base := peer.count.Load() // before the slow call, which may arrive at once
+		slow := make(chan error, 1)
+		go func() {
+			_, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "slow"})
+			slow <- err
+		}()
+		// Wait until the slow call has been received by the peer.
+		deadline := time.Now().Add(5 * time.Second)
+		for peer.count.Load() == base && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		_, err := c.Call(ctxT(t, 50*time.Millisecond), wire.Request{Method: "quick"})
+		if !errors.Is(err, wire.ErrUnavailable) {
+			t.Errorf("queued call: %v, want ErrUnavailable", err)
+		}
+		if err := <-slow; err != nil {
+			t.Errorf("slow call: %v", err)
+		}
+	})
+}
+
+func TestConn_PeerRestartMidCall(t *testing.T) {
+	ep := wiretest.IPC(t, "h.sock")
+	release := make(chan struct{})
+	peer := startREP(t, ep, func(r wire.Request) time.Duration {
+		if r.Method == "hang" {
+			<-release
+		}
+		return 0
+	})
+	c := wire.Dial(ep, 0, nil)
+	defer c.Close()
+	res := make(chan error, 1)
+	start := time.Now()
+	go func() {
+		_, err := c.Call(ctxT(t, 10*time.Second), wire.Request{Method: "hang"})
+		res <- err
+	}()
+	for peer.count.Load() == 0 && time.Since(start) < 5*time.Second {
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	peer.Close()
+	if err := <-res; !errors.Is(err, wire.ErrTimeout) && err != nil {
+		t.Fatalf("call across restart: %v, want ErrTimeout or a reply", err)
+	}
+	startREP(t, ep, nil)
+	var err error
+	for range 50 {
+		_, err = c.Call(ctxT(t, 200*time.Millisecond), wire.Request{Method: "quick"})
+		if err == nil {
+			return
+		}
+	}
+	t.Fatalf("call after restart: %v", err)
+}
+
+func TestConn_PeerAbsent(t *testing.T) {
+	for _, tc := range []struct {
+		name, ep string
+	}{
+		{"ipc", wiretest.IPC(t, "nobody.sock")},
+		{"tcp", "tcp://127.0.0.1:1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := wire.Dial(tc.ep, 0, nil)
+			defer c.Close()
+			start := time.Now()
+			_, err := c.Call(ctxT(t, 300*time.Millisecond), wire.Request{Method: "ping"})
+			if !errors.Is(err, wire.ErrUnavailable) {
+				t.Errorf("call: %v, want ErrUnavailable", err)
+			}
+			if el := time.Since(start); el > time.Second {
+				t.Errorf("call took %v, want < 1s", el)
+			}
+		})
+	}
+}
+
+func TestConn_Protocol2Pipelining(t *testing.T) {
+	ep := wiretest.IPC(t, "p2.sock")
+	peer := startRouter(t, ep, 8) // answers in batches of 8, reversed
+	c := wire.Dial(ep, 2, nil)
+	defer c.Close()
+	var wg sync.WaitGroup
+	for i := range 32 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m := fmt.Sprint("m", i)
+			r, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: m})
+			var body struct{ Method string }
+			json.Unmarshal(r.Raw, &body)
+			if err != nil || body.Method != m {
+				t.Errorf("call %s: %s %v", m, r.Raw, err)
+			}
+		}()
+	}
+	wg.Wait()
+	if err := c.Cancel(ctxT(t, 100*time.Millisecond), "e1", 1); !errors.Is(err, wire.ErrTimeout) {
+		// The batch peer holds a lone request: the cancel is sent and times out.
+		t.Errorf("cancel: %v, want ErrTimeout", err)
+	}
+	peer.mu.Lock()
+	defer peer.mu.Unlock()
+	if peer.seen["m3"] != 1 {
+		t.Errorf("m3 seen %d times, want 1", peer.seen["m3"])
+	}
+}
+
+func TestConn_CancelNeedsProtocol2(t *testing.T) {
+	c := wire.Dial("ipc://unused", 0, nil)
+	defer c.Close()
+	if err := c.Cancel(context.Background(), "e", 1); !errors.Is(err, wire.ErrProtocol) {
+		t.Errorf("cancel at protocol 0: %v", err)
+	}
+}
+
+func TestConn_Closed(t *testing.T) {
+	c := wire.Dial("ipc://unused", 2, nil)
+	c.Close()
+	if _, err := c.Call(context.Background(), wire.Request{Method: "x"}); !errors.Is(err, wire.ErrClosed) {
+		t.Errorf("call after close: %v", err)
+	}
+}
