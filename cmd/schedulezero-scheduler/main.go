@@ -12,6 +12,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -70,7 +71,7 @@ func serve(c *cli.Context) error {
 			return fmt.Errorf("--timezone %q: %w", z, err)
 		}
 	}
-	tokens, err := schedulerd.LoadTokens(c.String("api-token-file"))
+	tokens, err := api.LoadTokens(c.String("api-token-file"))
 	if err != nil {
 		return err
 	}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/version"
 )
@@ -27,7 +28,13 @@ const (
 	exitUnreachable = 5 // the scheduler's API did not answer
 )
 
-const defaultAPI = "http://127.0.0.1:8888"
+// The API address when --api and SZ_API are unset: the packaged
+// scheduler's unix socket if it exists, else the embedded default's TCP
+// address.
+const (
+	defaultAPISocket = "/run/schedulezero/api.sock"
+	defaultAPI       = "http://127.0.0.1:8888"
+)
 
 // run turns SIGINT and SIGTERM into a context and runs the app.
 func run(args []string) int {
@@ -69,8 +76,10 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 		Version: version.Version,
 		Writer:  stdout, ErrWriter: stderr,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "api", Value: defaultAPI, EnvVars: []string{"SZ_API"},
+			&cli.StringFlag{Name: "api", EnvVars: []string{"SZ_API"}, DefaultText: "unix:" + defaultAPISocket + " if it exists, else " + defaultAPI,
 				Usage: `scheduler API address: "http://host:port" or "unix:/path/to/api.sock"`},
+			&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, DefaultText: "$CREDENTIALS_DIRECTORY/api-token if it exists",
+				Usage: "file holding the API bearer token (or set SZ_API_TOKEN)"},
 			&cli.BoolFlag{Name: "json", EnvVars: []string{"SZ_JSON"}, Usage: "print JSON for scripts instead of tables"},
 			&cli.DurationFlag{Name: "timeout", Value: client.DefaultTimeout, EnvVars: []string{"SZ_TIMEOUT"}, Usage: "bound of each API call"},
 		},
@@ -123,11 +132,41 @@ func root(c *cli.Context) *cli.Context {
 // newClient builds the API client from the global flags.
 func newClient(c *cli.Context) (*client.Client, error) {
 	r := root(c)
-	cl, err := client.New(r.String("api"), client.WithTimeout(r.Duration("timeout")))
+	addr := r.String("api")
+	if addr == "" {
+		addr = defaultAPI
+		if fi, err := os.Stat(defaultAPISocket); err == nil && fi.Mode()&os.ModeSocket != 0 {
+			addr = "unix:" + defaultAPISocket
+		}
+	}
+	opts := []client.Option{client.WithTimeout(r.Duration("timeout"))}
+	token, err := apiToken(r.String("api-token-file"))
+	if err != nil {
+		return nil, cli.Exit("--api-token-file: "+err.Error(), exitUsage)
+	}
+	if token != "" {
+		opts = append(opts, client.WithToken(token))
+	}
+	cl, err := client.New(addr, opts...)
 	if err != nil {
 		return nil, cli.Exit("--api: "+err.Error(), exitUsage)
 	}
 	return cl, nil
+}
+
+// apiToken finds the API bearer token the way the scheduler finds its
+// tokens (api.LoadTokens: a file named by --api-token-file, else the
+// systemd credential api-token), with $SZ_API_TOKEN in between. No token is
+// not an error: a unix socket needs none.
+func apiToken(file string) (string, error) {
+	if t := os.Getenv("SZ_API_TOKEN"); file == "" && t != "" {
+		return strings.TrimSpace(t), nil
+	}
+	tokens, err := api.LoadTokens(file)
+	if err != nil || len(tokens) == 0 {
+		return "", err
+	}
+	return tokens[0], nil
 }
 
 func jsonOutput(c *cli.Context) bool { return root(c).Bool("json") }

@@ -219,7 +219,7 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 // new execution in it; each waits for the commit before it sends anything.
 // The caller holds s.mu, which orders this commit after every earlier
 // change to the same schedules.
-func (s *Scheduler) commitAndLaunchLocked(w store.Writes) {
+func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
 	var starts []*execution
 	for _, rec := range w.Executions {
 		if ex, ok := s.pendingStart(rec); ok {
@@ -240,13 +240,14 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes) {
 			}
 			close(ex.done)
 		}
-		return
+		return gate
 	}
 	for _, ex := range starts {
 		s.running[ex.rec.ID] = ex
 		s.execWG.Add(1)
 		go s.run(ex, gate)
 	}
+	return gate
 }
 
 // pendingStart finds the execution that rec (a first record in a commit)

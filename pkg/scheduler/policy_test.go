@@ -625,3 +625,54 @@ func TestCalendarSchedule_FiresOnSystemdCalendar(t *testing.T) {
 		}
 	})
 }
+
+// Editing a schedule keeps its history and validates like a new one; a
+// new time zone alone moves a wall-clock trigger to that zone.
+func TestUpdateSchedule(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, &fakeHandler{}) // 2000-01-01 00:00:30 UTC
+		s.add(api.ScheduleRequest{ID: "nine", Trigger: json.RawMessage(`{"type":"cron","expr":"0 9 * * *"}`), Timezone: "UTC"})
+		s.advance(24 * time.Hour)
+		if n := len(s.history("nine")); n != 1 {
+			t.Fatalf("%d runs in the first day, want 1", n)
+		}
+
+		ctx := context.Background()
+		zone := "America/New_York"
+		sch, err := s.eng.UpdateSchedule(ctx, "nine", api.ScheduleUpdate{Timezone: &zone})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ny, _ := time.LoadLocation(zone)
+		if got := sch.NextFire.In(ny); got.Hour() != 9 || got.Minute() != 0 {
+			t.Fatalf("after moving to %s the next fire is %v, want 09:00 there", zone, got)
+		}
+		if n := len(s.history("nine")); n != 1 {
+			t.Fatalf("the edit lost history: %d records, want 1", n)
+		}
+
+		bad := "nosuch"
+		neg := -time.Second
+		for _, tc := range []struct {
+			name  string
+			u     api.ScheduleUpdate
+			field string
+		}{
+			{"unknown method", api.ScheduleUpdate{Method: &bad}, "job_method"},
+			{"negative timeout", api.ScheduleUpdate{Timeout: &neg}, "timeout"},
+			{"unknown zone", api.ScheduleUpdate{Timezone: &bad}, "timezone"},
+		} {
+			_, err := s.eng.UpdateSchedule(ctx, "nine", tc.u)
+			if err == nil || !strings.Contains(err.Error(), tc.field) {
+				t.Errorf("%s: UpdateSchedule error = %v, want one naming %q", tc.name, err, tc.field)
+			}
+		}
+		got, err := s.eng.GetSchedule(ctx, "nine")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Method != "work" || got.Timeout != 0 || got.Timezone != zone {
+			t.Errorf("a refused edit changed the schedule: %+v", got)
+		}
+	})
+}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"slices"
 	"strconv"
@@ -24,6 +25,23 @@ const (
 var _ api.Backend = (*Scheduler)(nil)
 
 // AddSchedule validates req, stores the schedule durably and arms it.
+// checkMethod reports an error unless handler id is known and offers method
+// (a handler that has not said which methods it has accepts any).
+func (s *Scheduler) checkMethod(id, method string) error {
+	h, ok := s.reg.get(id)
+	if !ok {
+		return fmt.Errorf("handler %q: %w", id, store.ErrNotFound)
+	}
+	h.mu.Lock()
+	methods := slices.Clone(h.rec.Methods)
+	h.mu.Unlock()
+	if len(methods) > 0 && !slices.Contains(methods, method) {
+		return field.Errorf("job_method", "handler %q has no method %q", id, method).
+			WithFix("use one of: %s", strings.Join(methods, ", "))
+	}
+	return nil
+}
+
 func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (store.Schedule, error) {
 	if req.HandlerID == "" {
 		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler, see GET /api/v1/handlers")
@@ -31,16 +49,8 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 	if req.Method == "" {
 		return store.Schedule{}, field.Errorf("job_method", "is required").WithFix("name one of the handler's methods")
 	}
-	h, ok := s.reg.get(req.HandlerID)
-	if !ok {
-		return store.Schedule{}, fmt.Errorf("handler %q: %w", req.HandlerID, store.ErrNotFound)
-	}
-	h.mu.Lock()
-	methods := slices.Clone(h.rec.Methods)
-	h.mu.Unlock()
-	if len(methods) > 0 && !slices.Contains(methods, req.Method) {
-		return store.Schedule{}, field.Errorf("job_method", "handler %q has no method %q", req.HandlerID, req.Method).
-			WithFix("use one of: %s", strings.Join(methods, ", "))
+	if err := s.checkMethod(req.HandlerID, req.Method); err != nil {
+		return store.Schedule{}, err
 	}
 	if p := bytes.TrimSpace(req.Params); len(p) > 0 && p[0] != '{' && !bytes.Equal(p, []byte("null")) {
 		return store.Schedule{}, field.Errorf("job_params", "must be a JSON object").WithFix(`for example {"message": "hi"}`)
@@ -252,26 +262,32 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 
 // TriggerSchedule fires a schedule now, outside its trigger. The overlap
 // policy applies unless force is set.
-func (s *Scheduler) TriggerSchedule(_ context.Context, id string, force bool) (string, error) {
+func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) (string, error) {
 	s.mu.Lock()
-	defer s.mu.Unlock()
 	e, ok := s.entries[id]
 	if !ok {
+		s.mu.Unlock()
 		return "", fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
 	now := s.now()
 	w := store.Writes{}
 	ex := s.admitLocked(e, now, now, force, &w)
-	if ex == nil {
-		s.commitAndLaunchLocked(w)
-		if len(w.Executions) > 0 {
-			return w.Executions[0].ID, nil // recorded as missed, with the reason
-		}
-		return "", nil // queued behind the running one
+	if ex != nil {
+		w.Executions = append(w.Executions, ex.rec)
 	}
-	w.Executions = append(w.Executions, ex.rec)
-	s.commitAndLaunchLocked(w)
-	return ex.rec.ID, nil
+	gate := s.commitAndLaunchLocked(w)
+	s.mu.Unlock()
+	// The id is acknowledged only once its record is durable.
+	if err := gate.wait(ctx); err != nil {
+		return "", fmt.Errorf("schedule %q: run now: %w", id, err)
+	}
+	switch {
+	case ex != nil:
+		return ex.rec.ID, nil
+	case len(w.Executions) > 0:
+		return w.Executions[0].ID, nil // recorded as missed, with the reason
+	}
+	return "", nil // queued behind the running one
 }
 
 // RunNow calls a handler once, records it, and waits for the final attempt.
@@ -387,6 +403,12 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	s.mu.Unlock()
 
 	if u.Method != nil {
+		if *u.Method == "" {
+			return store.Schedule{}, field.Errorf("job_method", "is empty").WithFix("name one of the handler's methods, or leave it out to keep %q", rec.Method)
+		}
+		if err := s.checkMethod(rec.HandlerID, *u.Method); err != nil {
+			return store.Schedule{}, err
+		}
 		rec.Method = *u.Method
 	}
 	if u.Params != nil {
@@ -399,6 +421,9 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 		rec.MaxAttempts = *u.MaxAttempts
 	}
 	if u.Timeout != nil {
+		if *u.Timeout < 0 {
+			return store.Schedule{}, field.Errorf("timeout", "is negative").WithFix(`use a duration such as "30s", or 0 for the default (%s)`, s.opts.DefaultTimeout)
+		}
 		rec.Timeout = *u.Timeout
 	}
 	if u.Policy != nil {
@@ -407,6 +432,10 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	trigRaw := rec.Trigger
 	if u.Trigger != nil {
 		trigRaw = u.Trigger
+	} else if u.Timezone != nil {
+		// The stored trigger carries the zone it was normalized in; a new
+		// schedule zone must replace it, not lose to it.
+		trigRaw = withoutTimezone(trigRaw)
 	}
 	// Validate the edited schedule exactly as a new one.
 	if err := validatePolicy(rec.Policy); err != nil {
@@ -503,4 +532,23 @@ func validatePolicy(p store.Policy) error {
 		return field.Errorf("queue_limit", "is %d", p.QueueLimit).WithFix("use at most 10000")
 	}
 	return nil
+}
+
+// withoutTimezone returns a trigger object without its "timezone" field, so
+// that it is parsed in the schedule's zone. Anything but an object is
+// returned as it is.
+func withoutTimezone(raw json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if err := json.Unmarshal(raw, &m); err != nil {
+		return raw
+	}
+	if _, ok := m["timezone"]; !ok {
+		return raw
+	}
+	delete(m, "timezone")
+	out, err := json.Marshal(m)
+	if err != nil {
+		return raw
+	}
+	return out
 }
