@@ -64,7 +64,7 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 	if req.Timeout < 0 {
 		return store.Schedule{}, field.Errorf("timeout", "is negative").WithFix(`use a duration such as "30s", or leave it out for the default (%s)`, s.opts.DefaultTimeout)
 	}
-	if err := validatePolicy(req.Policy); err != nil {
+	if err := req.Policy.Validate(); err != nil {
 		return store.Schedule{}, err
 	}
 	loc, err := s.location(req.Timezone)
@@ -438,7 +438,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 		trigRaw = withoutTimezone(trigRaw)
 	}
 	// Validate the edited schedule exactly as a new one.
-	if err := validatePolicy(rec.Policy); err != nil {
+	if err := rec.Policy.Validate(); err != nil {
 		return store.Schedule{}, err
 	}
 	if rec.MaxAttempts < 0 || rec.MaxAttempts > maxAttemptsLimit {
@@ -491,47 +491,6 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	}
 	s.logger.Info("schedule updated", "schedule_id", id)
 	return rec, nil
-}
-
-// validatePolicy checks a schedule's policy fields.
-func validatePolicy(p store.Policy) error {
-	oneOf := func(name, v string, allowed ...string) error {
-		if v == "" || slices.Contains(allowed, v) {
-			return nil
-		}
-		return field.Errorf(name, "%q is not a policy", v).WithFix("use one of: %s", strings.Join(allowed, ", "))
-	}
-	if err := oneOf("misfire", p.Misfire, store.MisfireSkip, store.MisfireOnce, store.MisfireAll); err != nil {
-		return err
-	}
-	if err := oneOf("overlap", p.Overlap, store.OverlapSkip, store.OverlapAllow, store.OverlapQueue, store.OverlapReplace); err != nil {
-		return err
-	}
-	for _, r := range p.RetryOn {
-		if err := oneOf("retry_on", r, store.RetryOnError, store.RetryOnTimeout, store.RetryOnUnavailable); err != nil {
-			return err
-		}
-	}
-	nonNeg := []struct {
-		name string
-		v    int64
-	}{
-		{"misfire_limit", int64(p.MisfireLimit)}, {"grace_time", int64(p.GraceTime)}, {"queue_limit", int64(p.QueueLimit)},
-		{"random_delay", int64(p.RandomDelay)}, {"random_offset", int64(p.RandomOffset)}, {"max_runs", p.MaxRuns},
-		{"backoff", int64(p.Backoff)}, {"backoff_max", int64(p.BackoffMax)},
-	}
-	for _, f := range nonNeg {
-		if f.v < 0 {
-			return field.Errorf(f.name, "is negative").WithFix("use zero for the default, or a positive value")
-		}
-	}
-	if p.MisfireLimit > 100000 {
-		return field.Errorf("misfire_limit", "is %d", p.MisfireLimit).WithFix("use at most 100000")
-	}
-	if p.QueueLimit > 10000 {
-		return field.Errorf("queue_limit", "is %d", p.QueueLimit).WithFix("use at most 10000")
-	}
-	return nil
 }
 
 // withoutTimezone returns a trigger object without its "timezone" field, so

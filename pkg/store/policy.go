@@ -1,6 +1,12 @@
 package store
 
-import "time"
+import (
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/field"
+)
 
 // Policy is how a schedule behaves beyond its trigger: what happens to
 // occurrences that could not run on time, to fires that overlap a running
@@ -57,3 +63,45 @@ const (
 	RetryOnTimeout     = "timeout"
 	RetryOnUnavailable = "unavailable"
 )
+
+// Validate checks the policy's fields; errors name the field by its JSON
+// key ("misfire"), which callers prefix ("policy.misfire").
+func (p Policy) Validate() error {
+	oneOf := func(name, v string, allowed ...string) error {
+		if v == "" || slices.Contains(allowed, v) {
+			return nil
+		}
+		return field.Errorf(name, "%q is not a policy", v).WithFix("use one of: %s", strings.Join(allowed, ", "))
+	}
+	if err := oneOf("misfire", p.Misfire, MisfireSkip, MisfireOnce, MisfireAll); err != nil {
+		return err
+	}
+	if err := oneOf("overlap", p.Overlap, OverlapSkip, OverlapAllow, OverlapQueue, OverlapReplace); err != nil {
+		return err
+	}
+	for _, r := range p.RetryOn {
+		if err := oneOf("retry_on", r, RetryOnError, RetryOnTimeout, RetryOnUnavailable); err != nil {
+			return err
+		}
+	}
+	nonNeg := []struct {
+		name string
+		v    int64
+	}{
+		{"misfire_limit", int64(p.MisfireLimit)}, {"grace_time", int64(p.GraceTime)}, {"queue_limit", int64(p.QueueLimit)},
+		{"random_delay", int64(p.RandomDelay)}, {"random_offset", int64(p.RandomOffset)}, {"max_runs", p.MaxRuns},
+		{"backoff", int64(p.Backoff)}, {"backoff_max", int64(p.BackoffMax)},
+	}
+	for _, f := range nonNeg {
+		if f.v < 0 {
+			return field.Errorf(f.name, "is negative").WithFix("use zero for the default, or a positive value")
+		}
+	}
+	if p.MisfireLimit > 100000 {
+		return field.Errorf("misfire_limit", "is %d", p.MisfireLimit).WithFix("use at most 100000")
+	}
+	if p.QueueLimit > 10000 {
+		return field.Errorf("queue_limit", "is %d", p.QueueLimit).WithFix("use at most 10000")
+	}
+	return nil
+}

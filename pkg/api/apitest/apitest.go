@@ -210,48 +210,7 @@ func checkLimits(maxAttempts int, timeout time.Duration, p store.Policy) error {
 	if timeout < 0 {
 		return field.Errorf("timeout", "is negative").WithFix(`use a duration such as "30s", or leave it out for the default`)
 	}
-	return validatePolicy(p)
-}
-
-// validatePolicy checks a policy as the engine does; field names are the
-// policy's own keys ("misfire"), which the API prefixes with "policy.".
-func validatePolicy(p store.Policy) error {
-	oneOf := func(name, v string, allowed ...string) error {
-		if v == "" || slices.Contains(allowed, v) {
-			return nil
-		}
-		return field.Errorf(name, "%q is not a policy", v).WithFix("use one of: %s", strings.Join(allowed, ", "))
-	}
-	if err := oneOf("misfire", p.Misfire, store.MisfireSkip, store.MisfireOnce, store.MisfireAll); err != nil {
-		return err
-	}
-	if err := oneOf("overlap", p.Overlap, store.OverlapSkip, store.OverlapAllow, store.OverlapQueue, store.OverlapReplace); err != nil {
-		return err
-	}
-	for _, r := range p.RetryOn {
-		if err := oneOf("retry_on", r, store.RetryOnError, store.RetryOnTimeout, store.RetryOnUnavailable); err != nil {
-			return err
-		}
-	}
-	for _, f := range []struct {
-		name string
-		v    int64
-	}{
-		{"misfire_limit", int64(p.MisfireLimit)}, {"grace_time", int64(p.GraceTime)}, {"queue_limit", int64(p.QueueLimit)},
-		{"random_delay", int64(p.RandomDelay)}, {"random_offset", int64(p.RandomOffset)}, {"max_runs", p.MaxRuns},
-		{"backoff", int64(p.Backoff)}, {"backoff_max", int64(p.BackoffMax)},
-	} {
-		if f.v < 0 {
-			return field.Errorf(f.name, "is negative").WithFix("use zero for the default, or a positive value")
-		}
-	}
-	if p.MisfireLimit > 100000 {
-		return field.Errorf("misfire_limit", "is %d", p.MisfireLimit).WithFix("use at most 100000")
-	}
-	if p.QueueLimit > 10000 {
-		return field.Errorf("queue_limit", "is %d", p.QueueLimit).WithFix("use at most 10000")
-	}
-	return nil
+	return p.Validate()
 }
 
 // GetSchedule returns schedule id.
