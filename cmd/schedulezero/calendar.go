@@ -28,11 +28,16 @@ func calendarCommand() *cli.Command {
 EXPR is a systemd calendar event ("Mon..Fri 09:00", "*-*-* 00/15:00", "*-*~01"
 with an optional trailing zone), or with --cron a crontab line ("0 9 * * 1-5",
 "CRON_TZ=Europe/Berlin 30 2 * * *", "@daily", "@every 90m"). Works offline: no
-scheduler is asked.`,
+scheduler is asked.
+
+The times are those a schedule fires at: systemd's, except that a wall time
+skipped by a daylight-saving gap fires once right after the gap (systemd skips
+it). --systemd prints exactly what systemd-analyze calendar prints.`,
 		Flags: []cli.Flag{
 			&cli.StringFlag{Name: "tz", Usage: "IANA zone the expression is read in and the times are shown in (default: the local zone)"},
 			&cli.IntFlag{Name: "iterations", Aliases: []string{"n"}, Value: 1, Usage: "number of fire times to print (1 to 1000)"},
 			&cli.BoolFlag{Name: "cron", Usage: "EXPR is a crontab line instead of a systemd calendar event"},
+			&cli.BoolFlag{Name: "systemd", Usage: "systemd's elapses exactly: skip wall times that a DST gap skips, as OnCalendar= does"},
 		},
 		Action: calendarAction,
 	}
@@ -64,7 +69,7 @@ func calendarAction(c *cli.Context) error {
 	now := ck.now()
 	var all []occurrences
 	for _, expr := range c.Args().Slice() {
-		o, err := nextTimes(expr, c.Bool("cron"), now, loc, n)
+		o, err := nextTimes(expr, c.Bool("cron"), c.Bool("systemd"), now, loc, n)
 		if err != nil {
 			return err
 		}
@@ -85,7 +90,7 @@ func calendarAction(c *cli.Context) error {
 }
 
 // nextTimes parses expr and returns up to n fire times after now.
-func nextTimes(expr string, cron bool, now time.Time, loc *time.Location, n int) (occurrences, error) {
+func nextTimes(expr string, cron, systemd bool, now time.Time, loc *time.Location, n int) (occurrences, error) {
 	o := occurrences{Original: expr}
 	var trig trigger.Trigger
 	if cron {
@@ -113,7 +118,11 @@ func nextTimes(expr string, cron bool, now time.Time, loc *time.Location, n int)
 		if err != nil {
 			return o, expressionError(expr, err)
 		}
-		trig, o.Normalized = ev, ev.String()
+		// What a schedule does: systemd's elapses plus the DST gap rule.
+		trig, o.Normalized = trigger.Calendar{Event: ev}, ev.String()
+		if systemd {
+			trig = ev
+		}
 	}
 	for t, ok := trig.Next(now); ok && len(o.Next) < n; t, ok = trig.Next(t) {
 		o.Next = append(o.Next, t)

@@ -22,6 +22,7 @@ func TestCalendar(t *testing.T) {
 		{"calendar_two", []string{"calendar", "--iterations", "2", "daily", "*-*~01"}, 0},
 		{"calendar_zone_suffix", []string{"calendar", "-n", "2", "--tz", "America/New_York", "Mon..Fri 09:00 Europe/Berlin"}, 0},
 		{"calendar_dst", []string{"calendar", "-n", "3", "--tz", "America/New_York", "*-03-14 02:30"}, 0},
+		{"calendar_dst_systemd", []string{"calendar", "--systemd", "-n", "3", "--tz", "America/New_York", "*-03-14 02:30"}, 0},
 		{"calendar_cron", []string{"calendar", "--cron", "-n", "3", "0 9 * * 1-5"}, 0},
 		{"calendar_cron_tz", []string{"calendar", "--cron", "-n", "2", "--tz", "America/New_York", "CRON_TZ=Europe/Berlin 30 2 * * *"}, 0},
 		{"calendar_cron_every", []string{"calendar", "--cron", "-n", "3", "@every 90m"}, 0},
@@ -108,7 +109,7 @@ func TestCalendar_MatchesSystemdAnalyze(t *testing.T) {
 				var out, errb syncBuffer
 				app := newApp(&out, &errb)
 				app.Metadata[clockKey] = clock{now: time.Now, loc: loc}
-				if code := executeApp(ctx, app, []string{"schedulezero", "calendar", "-n", "5", expr}, &errb); code != 0 {
+				if code := executeApp(ctx, app, []string{"schedulezero", "calendar", "--systemd", "-n", "5", expr}, &errb); code != 0 {
 					t.Fatalf("%s in %s: exit %d: %s", expr, zone, code, errb.String())
 				}
 				return strip(out.String())

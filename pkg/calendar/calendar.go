@@ -268,3 +268,12 @@ func formatChain(b *strings.Builder, width int, c []component, usec bool) {
 		}
 	}
 }
+
+// WallIn returns a copy of the event evaluated in loc, whatever zone its
+// expression names. The trigger package uses it to ask which wall times of
+// a skipped (spring-forward) hour the event matches.
+func (e *Event) WallIn(loc *time.Location) *Event {
+	c := *e
+	c.utc, c.zone, c.zoneLoc, c.dst, c.loc = false, "", nil, -1, loc
+	return &c
+}
