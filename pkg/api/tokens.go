@@ -1,4 +1,4 @@
-package schedulerd
+package api
 
 import (
 	"bufio"
