@@ -5,11 +5,11 @@ BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/schedulezero/schedulezero/pkg/version.Version=$(VERSION)
 GOFLAGS   ?= -trimpath
-CMDS      := schedulezero schedulezero-scheduler schedulezero-handler
+CMDS      := schedulezero schedulezero-scheduler schedulezero-handler schedulezero-governor
 DESTDIR   ?=
 PREFIX    ?= /usr
 
-.PHONY: help build test race e2e bench lint fmt demo units units-check install clean
+.PHONY: help build test race e2e bench lint fmt demo units units-check install deb clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -22,8 +22,8 @@ test: ## vet, then every test with the race detector (no root needed)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 -timeout 20m ./...
 
-e2e: build ## end-to-end tests in a real systemd (root; boots a container)
-	SZ_E2E=1 $(GO) test -count=1 -timeout 30m -v ./test/e2e/...
+e2e: ## end-to-end tests in a real systemd (root; boots containers; each test builds what it installs)
+	SZ_E2E=1 $(GO) test -count=1 -timeout 20m -v ./test/e2e/...
 
 bench: build ## print the performance table (docs/performance.md)
 	$(GO) run ./test/bench -bin $(BIN)
@@ -45,10 +45,16 @@ units-check: ## units/ matches the generator and passes systemd-analyze verify
 	$(GO) test -count=1 -v ./pkg/unitgen
 
 install: build ## install binaries and units under DESTDIR/PREFIX
-	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/systemd/system
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/sbin $(DESTDIR)$(PREFIX)/lib/systemd/system \
+		$(DESTDIR)$(PREFIX)/lib/sysusers.d $(DESTDIR)$(PREFIX)/lib/tmpfiles.d
 	install -m 0755 $(BIN)/schedulezero $(DESTDIR)$(PREFIX)/bin/
-	install -m 0755 $(BIN)/schedulezero-scheduler $(BIN)/schedulezero-handler $(DESTDIR)$(PREFIX)/sbin/
-	install -m 0644 units/*.service units/*.target $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -m 0755 $(BIN)/schedulezero-scheduler $(BIN)/schedulezero-handler $(BIN)/schedulezero-governor $(DESTDIR)$(PREFIX)/sbin/
+	install -m 0644 units/*.service units/*.socket units/*.target $(DESTDIR)$(PREFIX)/lib/systemd/system/
+	install -m 0644 units/schedulezero.sysusers $(DESTDIR)$(PREFIX)/lib/sysusers.d/schedulezero.conf
+	install -m 0644 units/schedulezero.tmpfiles $(DESTDIR)$(PREFIX)/lib/tmpfiles.d/schedulezero.conf
+
+deb: build ## the Debian package, reproducible, into dist/ (docs/packaging.md)
+	GO=$(GO) packaging/build-deb.sh
 
 clean: ## remove build output
 	rm -rf $(BIN) dist

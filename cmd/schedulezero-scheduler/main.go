@@ -26,7 +26,7 @@ func run(args []string) int {
 		Name:    "schedulezero-scheduler",
 		Usage:   "fire schedules and dispatch jobs to handlers",
 		Version: version.Version,
-		Flags:   flags(),
+		Flags:   append(flags(), secretFlags()...),
 		Action:  serve,
 	}
 	if err := app.Run(args); err != nil {
@@ -75,6 +75,10 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	secrets, err := loadHandlerSecrets(c, logger)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return schedulerd.Run(ctx, schedulerd.Options{
@@ -88,6 +92,7 @@ func serve(c *cli.Context) error {
 		Tokens:             tokens,
 		StopTimeout:        c.Duration("stop-timeout"),
 		Logger:             logger,
+		HandlerSecrets:     secrets,
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

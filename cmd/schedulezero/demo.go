@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +21,8 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/client"
+	"github.com/schedulezero/schedulezero/pkg/governor"
+	gclient "github.com/schedulezero/schedulezero/pkg/governor/client"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -29,15 +32,21 @@ const (
 	demoStopGrace    = 5 * time.Second  // SIGTERM to SIGKILL
 	schedulerBin     = "schedulezero-scheduler"
 	handlerBin       = "schedulezero-handler"
+	governorBin      = "schedulezero-governor"
+	// demoHandlerStop is the governor's SIGTERM-to-SIGKILL wait for the
+	// handler; below demoStopGrace, so the governor is done before the
+	// demo would SIGKILL it.
+	demoHandlerStop = 3 * time.Second
 )
 
 func demoCommand() *cli.Command {
 	return &cli.Command{
 		Name:  "demo",
-		Usage: "run a scheduler and the dingaling handler in a temp dir and watch schedules fire",
-		Description: "Starts " + schedulerBin + " and " + handlerBin + " (found next to this executable or on PATH)\n" +
-			"in a fresh temporary directory, adds a few schedules and follows their executions.\n" +
-			"Ctrl-C stops the children and removes the directory.",
+		Usage: "run a scheduler, a governor and the dingaling handler in a temp dir and watch schedules fire",
+		Description: "Starts " + schedulerBin + " and " + governorBin + " (found next to this executable or on PATH)\n" +
+			"in a fresh temporary directory; the governor (process backend, no root, no systemd) spawns\n" +
+			handlerBin + " and keeps it healthy. The demo adds a few schedules and follows their executions.\n" +
+			"Ctrl-C stops the governor, which stops the handler, then the scheduler, and removes the directory.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "keep", Usage: "keep the temporary directory (database and logs)"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop by itself after this long (0: until Ctrl-C)"},
@@ -81,7 +90,7 @@ func demo(c *cli.Context) error {
 	out := &lockedWriter{w: c.App.Writer}
 	var missing []string
 	bins := map[string]string{}
-	for _, name := range []string{schedulerBin, handlerBin} {
+	for _, name := range []string{schedulerBin, governorBin, handlerBin} {
 		p, err := findBinary(name)
 		if err != nil {
 			missing = append(missing, name)
@@ -90,8 +99,8 @@ func demo(c *cli.Context) error {
 		bins[name] = p
 	}
 	if len(missing) > 0 {
-		return cli.Exit(fmt.Sprintf("demo: cannot find %s (needs %s and %s next to schedulezero or on PATH; run make build)",
-			strings.Join(missing, " and "), schedulerBin, handlerBin), exitGeneral)
+		return cli.Exit(fmt.Sprintf("demo: cannot find %s (needs %s, %s and %s next to schedulezero or on PATH; run make build)",
+			strings.Join(missing, " and "), schedulerBin, governorBin, handlerBin), exitGeneral)
 	}
 
 	ctx := c.Context
@@ -114,7 +123,7 @@ func demo(c *cli.Context) error {
 	}()
 
 	var children []*child
-	defer func() { // stop in reverse order: handler first, then the scheduler
+	defer func() { // stop in reverse order: the governor (and with it the handler), then the scheduler
 		for i := len(children) - 1; i >= 0; i-- {
 			stopChild(children[i])
 		}
@@ -140,13 +149,39 @@ func demo(c *cli.Context) error {
 		return demoFailure(ctx, err, sched)
 	}
 
-	hnd, err := startChild("handler", bins[handlerBin], filepath.Join(dir, "handler.log"), out,
-		"--name", "dingaling", "--kind", "dingaling", "--scheduler", zmq)
+	govSock := filepath.Join(dir, "governor.sock")
+	gov, err := startChild("governor", bins[governorBin], filepath.Join(dir, "governor.log"), out,
+		"--backend", "process", "--handler-bin", bins[handlerBin], "--config-dir", filepath.Join(dir, "handlers"),
+		"--api-listen", "unix:"+govSock, "--scheduler", zmq, "--scheduler-api", apiSock,
+		"--check-interval", "1s", "--stop-timeout", demoHandlerStop.String())
 	if err != nil {
 		return cli.Exit("demo: "+err.Error(), exitGeneral)
 	}
-	children = append(children, hnd)
-	if err := waitFor(ctx, hnd, "handler dingaling online", func(ctx context.Context) (bool, error) {
+	children = append(children, gov)
+	gc, err := gclient.New("unix:" + govSock)
+	if err != nil {
+		return cli.Exit("demo: "+err.Error(), exitGeneral)
+	}
+	defer gc.Close()
+	var info governor.HandlerInfo
+	if err := waitFor(ctx, gov, "the governor to start handler dingaling", func(ctx context.Context) (bool, error) {
+		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		hi, err := gc.Add(actx, governor.HandlerConfig{Name: "dingaling", Kind: "dingaling"})
+		var ae *gclient.APIError
+		if errors.As(err, &ae) && ae.Status == http.StatusConflict { // an earlier try got through
+			hi, err = gc.Status(actx, "dingaling")
+		}
+		if err == nil {
+			info = hi
+		}
+		return err == nil, err
+	}); err != nil {
+		return demoFailure(ctx, err, gov, sched)
+	}
+	fmt.Fprintf(out, "demo: the governor (process backend) started handler dingaling, pid %d; see it with\n"+
+		"      schedulezero --api %s handlers --governor unix:%s\n", info.PID, apiSock, govSock)
+	if err := waitFor(ctx, gov, "handler dingaling online", func(ctx context.Context) (bool, error) {
 		hs, err := cl.Handlers(ctx)
 		for _, h := range hs {
 			if h.ID == "dingaling" && h.Status == "online" {
@@ -155,7 +190,7 @@ func demo(c *cli.Context) error {
 		}
 		return false, err
 	}); err != nil {
-		return demoFailure(ctx, err, hnd, sched)
+		return demoFailure(ctx, err, gov, sched)
 	}
 
 	for _, req := range demoSchedules(time.Now()) {
@@ -173,7 +208,7 @@ func demo(c *cli.Context) error {
 	go func() { // a child that dies ends the demo
 		select {
 		case <-sched.done:
-		case <-hnd.done:
+		case <-gov.done:
 		case <-fctx.Done():
 		}
 		stop()
@@ -185,7 +220,7 @@ func demo(c *cli.Context) error {
 			}
 		}
 	}, func(err error) { fmt.Fprintln(c.App.ErrWriter, "demo: history:", err) })
-	for _, ch := range []*child{sched, hnd} {
+	for _, ch := range []*child{sched, gov} {
 		select {
 		case <-ch.done:
 			if ctx.Err() == nil {

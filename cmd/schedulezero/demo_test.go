@@ -6,6 +6,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -20,21 +21,23 @@ func TestDemo_MissingBinariesNamesBoth(t *testing.T) {
 	if code != exitGeneral {
 		t.Errorf("exit %d, want %d", code, exitGeneral)
 	}
-	for _, want := range []string{schedulerBin, handlerBin, "make build"} {
+	for _, want := range []string{schedulerBin, governorBin, handlerBin, "make build"} {
 		if !strings.Contains(errb.String(), want) {
 			t.Errorf("stderr %q does not mention %q", errb.String(), want)
 		}
 	}
 }
 
-// TestDemo_RealProcesses builds the scheduler and handler and runs the demo
-// for a few seconds against them: real processes, real sockets, real bbolt.
+// TestDemo_RealProcesses builds the scheduler, governor and handler and
+// runs the demo for a few seconds against them: real processes, real
+// sockets, real bbolt; the handler is the governor's child (process
+// backend) and none of the three outlives the demo.
 func TestDemo_RealProcesses(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the daemons; skipped with -short")
 	}
 	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), "../schedulezero-scheduler", "../schedulezero-handler")
+	build := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), "../schedulezero-scheduler", "../schedulezero-handler", "../schedulezero-governor")
 	if out, err := build.CombinedOutput(); err != nil {
 		t.Skipf("cannot build the daemons (still being written?): %v\n%s", err, out)
 	}
@@ -56,7 +59,8 @@ func TestDemo_RealProcesses(t *testing.T) {
 				t.Fatalf("exit %d\nstdout:\n%s\nstderr:\n%s", code, out.String(), errb.String())
 			}
 			got := out.String()
-			for _, want := range []string{"scheduled quick_aling", "scheduled counter_test", "[dingaling]", "a-ling", "success", "counter=", "demo: stopping"} {
+			for _, want := range []string{"the governor (process backend) started handler dingaling", "scheduled quick_aling",
+				"scheduled counter_test", "[dingaling]", "a-ling", "success", "counter=", "demo: stopping"} {
 				if !strings.Contains(got, want) {
 					t.Errorf("output lacks %q:\n%s", want, got)
 				}
@@ -67,6 +71,16 @@ func TestDemo_RealProcesses(t *testing.T) {
 			m := regexp.MustCompile(`scheduler started in (\S+)`).FindStringSubmatch(got)
 			if m == nil {
 				t.Fatalf("no temp dir in output:\n%s", got)
+			}
+			pm := regexp.MustCompile(`started handler dingaling, pid (\d+)`).FindStringSubmatch(got)
+			if pm == nil {
+				t.Fatalf("no handler pid in output:\n%s", got)
+			}
+			if pid, _ := strconv.Atoi(pm[1]); demoAlive(pid) {
+				t.Errorf("handler pid %d outlived the demo", pid)
+			}
+			if out, _ := exec.Command("pgrep", "-f", m[1]).Output(); len(strings.TrimSpace(string(out))) > 0 {
+				t.Errorf("processes of the demo dir left: %s", out)
 			}
 			_, err := os.Stat(filepath.Join(m[1], "scheduler.log"))
 			if tc.keep {
@@ -85,6 +99,7 @@ func TestDemo_SchedulerFailsShowsLogTail(t *testing.T) {
 	bin := t.TempDir()
 	scripts := map[string]string{
 		schedulerBin: "#!/bin/sh\necho 'fatal: cannot open database' >&2\nexit 1\n",
+		governorBin:  "#!/bin/sh\nexit 0\n",
 		handlerBin:   "#!/bin/sh\nexit 0\n",
 	}
 	for name, body := range scripts {
@@ -105,4 +120,14 @@ func TestDemo_SchedulerFailsShowsLogTail(t *testing.T) {
 			t.Errorf("stderr lacks %q:\n%s", want, errb.String())
 		}
 	}
+}
+
+// demoAlive reports whether pid is a live, non-zombie process.
+func demoAlive(pid int) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(b), ')')
+	return i < 0 || i+2 >= len(b) || (b[i+2] != 'Z' && b[i+2] != 'X')
 }

@@ -9,10 +9,6 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api"
 )
 
-func handlersCommand() *cli.Command {
-	return &cli.Command{Name: "handlers", Usage: "list handlers with status, last seen, latency and error rate", Action: handlersList}
-}
-
 func handlersList(c *cli.Context) error {
 	cl, err := newClient(c)
 	if err != nil {

@@ -2,11 +2,14 @@
 // the Debian package (packaging/build-deb.sh runs it).
 //
 //	go run ./packaging/genman -out DIR -date 2026-11-28 -version 0.1.0 \
-//	    bin/schedulezero:1 bin/schedulezero-scheduler:8 ...
+//	    [-extra packaging/man] bin/schedulezero:1 bin/schedulezero-scheduler:8 ...
 //
 // A binary that carries the hidden `man` subcommand of pkg/manpage prints its
 // own page from its command tree; for any other, the page is built from its
-// --help texts (and its subcommands'). Output is byte-for-byte reproducible:
+// --help texts (and its subcommands'). The flags and commands thus come from
+// the binaries; what no --help says (the files a daemon uses under systemd,
+// related pages) is a roff fragment, -extra DIR/NAME.SECTION, appended to
+// the page. Output is byte-for-byte reproducible:
 // the date comes from the caller and the gzip header has no name or time.
 package main
 
@@ -41,6 +44,7 @@ func run(args []string) error {
 	out := fs.String("out", "", "output `DIR` (NAME.SECTION.gz files)")
 	date := fs.String("date", "", "page date, YYYY-MM-DD (from the last commit)")
 	version := fs.String("version", "", "package version")
+	extra := fs.String("extra", "", "`DIR` of roff fragments NAME.SECTION appended to the pages (optional)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -62,6 +66,16 @@ func run(args []string) error {
 		page, how, err := render(bin, t)
 		if err != nil {
 			return fmt.Errorf("%s: %w", name, err)
+		}
+		if *extra != "" {
+			b, err := os.ReadFile(filepath.Join(*extra, fmt.Sprintf("%s.%d", name, section)))
+			switch {
+			case err == nil:
+				page = strings.TrimRight(page, "\n") + "\n" + string(b)
+				how += " + " + filepath.Join(*extra, fmt.Sprintf("%s.%d", name, section))
+			case !errors.Is(err, os.ErrNotExist):
+				return fmt.Errorf("%s: -extra: %w", name, err)
+			}
 		}
 		dst := filepath.Join(*out, fmt.Sprintf("%s.%d.gz", name, section))
 		if err := writeGzip(dst, []byte(page)); err != nil {

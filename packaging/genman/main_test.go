@@ -89,3 +89,71 @@ func TestRunRejectsBadArguments(t *testing.T) {
 		})
 	}
 }
+
+func TestRunAppendsExtra(t *testing.T) {
+	bin := buildHandler(t)
+	extra := t.TempDir()
+	if err := os.WriteFile(filepath.Join(extra, "schedulezero-handler.8"), []byte(".SH FILES\n.I /etc/x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	out := t.TempDir()
+	if err := run([]string{"-out", out, "-date", "2026-11-28", "-version", "0.1.0", "-extra", extra, bin + ":8"}); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(filepath.Join(out, "schedulezero-handler.8.gz"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text, err := io.ReadAll(zr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasSuffix(string(text), "\n.SH FILES\n.I /etc/x\n") || !strings.Contains(string(text), "SZ_HANDLER_NAME") {
+		t.Errorf("page does not end with the extra fragment after the generated part:\n%s", text)
+	}
+	// A program without a fragment is fine.
+	if err := run([]string{"-out", out, "-date", "2026-11-28", "-version", "0.1.0", "-extra", t.TempDir(), bin + ":8"}); err != nil {
+		t.Errorf("without a fragment: %v", err)
+	}
+}
+
+// TestFragmentsRenderCleanly renders each fragment of packaging/man under a
+// title line with man(1) the way lintian does: no warnings allowed.
+func TestFragmentsRenderCleanly(t *testing.T) {
+	if _, err := exec.LookPath("man"); err != nil {
+		t.Skip("man(1) is not installed")
+	}
+	frags, err := filepath.Glob("../man/*")
+	if err != nil || len(frags) == 0 {
+		t.Fatalf("no fragments in packaging/man: %v", err)
+	}
+	for _, frag := range frags {
+		t.Run(filepath.Base(frag), func(t *testing.T) {
+			b, err := os.ReadFile(frag)
+			if err != nil {
+				t.Fatal(err)
+			}
+			page := filepath.Join(t.TempDir(), filepath.Base(frag))
+			if err := os.WriteFile(page, append([]byte(".TH \"X\" \"8\" \"2026-11-28\" \"x\" \"x\"\n.SH NAME\nx \\- y\n"), b...), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			cmd := exec.CommandContext(ctx, "man", "--warnings", "-E", "UTF-8", "-l", "-Tutf8", "-Z", page)
+			cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8", "MANWIDTH=80")
+			var stderr bytes.Buffer
+			cmd.Stderr = &stderr
+			if err := cmd.Run(); err != nil {
+				t.Fatalf("man: %v: %s", err, stderr.String())
+			}
+			if stderr.Len() > 0 {
+				t.Errorf("man warnings:\n%s", stderr.String())
+			}
+		})
+	}
+}

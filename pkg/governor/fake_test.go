@@ -3,6 +3,7 @@ package governor_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -107,4 +108,50 @@ func TestSupervisor_Fake_NotFound(t *testing.T) {
 			t.Errorf("%s = %v, want ErrNotFound", name, err)
 		}
 	}
+}
+
+// TestSupervisor_Fake_BackendRestartsSpendBudget is systemd's
+// Restart=on-failure seen from the governor: each restart the backend does
+// by itself is logged with its reason and spends the handler's budget;
+// once it is spent, the governor stops the unit, which cancels the
+// backend's pending restart.
+func TestSupervisor_Fake_BackendRestartsSpendBudget(t *testing.T) {
+	var pingErr atomic.Pointer[error]
+	sup, fake, logs, ctx := setupFake(t, &pingErr)
+	if _, err := sup.AddHandler(ctx, governor.HandlerConfig{Name: "h", Kind: "dingaling", MaxRestarts: 2}); err != nil {
+		t.Fatal(err)
+	}
+	awaitInfo(t, ctx, sup, "h", "healthy", healthy)
+	for i := 1; i <= 2; i++ {
+		if err := fake.CrashRestarting(ctx, "h"); err != nil {
+			t.Fatal(err)
+		}
+		awaitLog(t, ctx, logs, "handler crashed; the service manager restarts it", "handler=h",
+			`reason="crashed: signal (signal SIGKILL)"`, fmt.Sprintf("restarts=%d", i-1))
+		if !fake.Restarted("h") {
+			t.Fatalf("crash %d: the governor cancelled a restart within budget", i)
+		}
+		awaitLog(t, ctx, logs, "handler restarted by the service manager", "handler=h", fmt.Sprintf("restarts=%d", i))
+		awaitInfo(t, ctx, sup, "h", "healthy again", func(h governor.HandlerInfo) bool { return h.Healthy && h.Restarts == i })
+	}
+	if err := fake.CrashRestarting(ctx, "h"); err != nil {
+		t.Fatal(err)
+	}
+	hi := awaitInfo(t, ctx, sup, "h", "stopped for good", func(h governor.HandlerInfo) bool {
+		return h.State == governor.StateInactive && strings.Contains(h.LastError, governor.ErrBudgetExhausted.Error())
+	})
+	if hi.Restarts != 2 || fake.Restarted("h") {
+		t.Fatalf("after the budget: %+v; the pending restart must be cancelled", hi)
+	}
+	awaitLog(t, ctx, logs, "restart budget exhausted", "handler=h", "restarts=2", "max_restarts=2")
+	if got := fake.Starts("h"); got != 3 {
+		t.Fatalf("starts = %d, want 1 by the governor + 2 by the backend", got)
+	}
+	// An operator restart gives a fresh budget.
+	if err := sup.RestartHandler(ctx, "h"); err != nil {
+		t.Fatal(err)
+	}
+	awaitInfo(t, ctx, sup, "h", "healthy after the operator's restart", func(h governor.HandlerInfo) bool {
+		return h.Healthy && h.Restarts == 0 && h.LastError == ""
+	})
 }

@@ -36,9 +36,7 @@ func (s *Supervisor) loop(ctx context.Context, watch <-chan UnitState) {
 				watch = nil // the backend ended it; checks still run
 				continue
 			}
-			if st.Down() {
-				s.evaluate(ctx, st.Name)
-			}
+			s.evaluate(ctx, st.Name)
 		case <-s.kick:
 		case <-timer.C:
 		}
@@ -51,8 +49,10 @@ func (s *Supervisor) loop(ctx context.Context, watch <-chan UnitState) {
 	}
 }
 
-// evaluate re-reads one handler's state and schedules a restart when it
-// is down against the operator's wish.
+// evaluate re-reads one handler's state and applies the restart policy
+// to what it finds: a restart the backend did by itself, a crash the
+// backend is about to restart, or a unit down against the operator's
+// wish.
 func (s *Supervisor) evaluate(ctx context.Context, name string) {
 	// Under ops, no add, stop or restart is half done: a handler being
 	// added is not yet started, one being stopped is meant to be down.
@@ -62,20 +62,56 @@ func (s *Supervisor) evaluate(ctx context.Context, name string) {
 	defer cancel()
 	st, err := s.opts.Units.State(sctx, name)
 	if err != nil {
-		s.logger.Warn("read handler state", "handler", name, "err", err)
+		if ctx.Err() == nil {
+			s.logger.Warn("read handler state", "handler", name, "err", err)
+		}
 		return
-	}
-	if !st.Down() {
-		return
-	}
-	reason := "unit " + st.ActiveState
-	if st.Result != "" {
-		reason += " (" + st.Result + ")"
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if e, ok := s.hs[name]; ok {
-		s.scheduleLocked(ctx, e, "crashed: "+reason)
+		s.observeLocked(ctx, e, st)
+	}
+}
+
+// observeLocked applies the restart policy to a fresh state of e.
+func (s *Supervisor) observeLocked(ctx context.Context, e *entry, st UnitState) {
+	name := e.rec.Config.Name
+	switch {
+	case st.NRestarts > e.seenNRestarts:
+		e.backendRestarts += st.NRestarts - e.seenNRestarts
+		e.seenNRestarts = st.NRestarts
+		e.crashLogged = false
+		s.logger.Warn("handler restarted by the service manager", "handler", name,
+			"reason", e.lastError, "restarts", e.spent(), "pid", st.MainPID)
+	case st.NRestarts < e.seenNRestarts: // the unit was started afresh
+		e.seenNRestarts = st.NRestarts
+	}
+	if e.rec.Stopped || e.gaveUp || !e.nextRestart.IsZero() {
+		return
+	}
+	switch {
+	case st.Restarting():
+		// systemd restarts it after RestartSec=; the restart spends
+		// the budget all the same, and a spent budget stops it.
+		reason := "crashed: " + describeExit(st)
+		e.lastError = reason
+		if e.crashLogged {
+			return
+		}
+		e.crashLogged = true
+		if !e.rec.Config.autoRestart() || e.spent() >= e.rec.Config.maxRestarts() {
+			s.giveUpLocked(ctx, e, reason, true) // cancels the pending restart
+			return
+		}
+		s.logger.Warn("handler crashed; the service manager restarts it", "handler", name,
+			"reason", reason, "restarts", e.spent())
+	case st.Down():
+		verb := "crashed: "
+		if st.Result == "success" {
+			verb = "exited: " // cleanly, but against the operator's wish
+		}
+		s.scheduleLocked(ctx, e, verb+describeExit(st))
 	}
 }
 
@@ -106,7 +142,7 @@ func (s *Supervisor) check(ctx context.Context) {
 		if e.rec.Stopped || e.gaveUp || !e.nextRestart.IsZero() {
 			continue
 		}
-		if s.opts.PingFunc == nil && e.conn == nil {
+		if s.opts.PingFunc == nil && e.conn == nil && e.rec.Config.Endpoint != "" {
 			e.conn = wire.Dial(e.rec.Config.Endpoint, wire.ProtocolPipelined, s.opts.Logger)
 		}
 		jobs = append(jobs, job{name, e.rec.Config.Endpoint, e.conn})
@@ -126,15 +162,24 @@ func (s *Supervisor) checkOne(ctx context.Context, name, endpoint string, conn *
 	defer cancel()
 	st, err := s.opts.Units.State(pctx, name)
 	if err != nil {
-		s.logger.Warn("read handler state", "handler", name, "err", err)
+		if ctx.Err() == nil {
+			s.logger.Warn("read handler state", "handler", name, "err", err)
+		}
 		return
 	}
-	if st.Down() {
-		s.evaluate(ctx, name)
+	s.mu.Lock()
+	e, ok := s.hs[name]
+	changed := ok && st.NRestarts != e.seenNRestarts
+	s.mu.Unlock()
+	if st.Down() || st.Restarting() || changed {
+		s.evaluate(ctx, name) // what the watch may have missed
 		return
 	}
 	if !st.Running() {
 		return // activating or deactivating: judge it next time
+	}
+	if endpoint == "" {
+		return // no job socket known: the unit state is all there is
 	}
 	start := time.Now()
 	if s.opts.PingFunc != nil {
@@ -148,7 +193,7 @@ func (s *Supervisor) checkOne(ctx context.Context, name, endpoint string, conn *
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.hs[name]
+	e, ok = s.hs[name]
 	if !ok || e.rec.Stopped || !e.nextRestart.IsZero() {
 		return
 	}
@@ -183,38 +228,47 @@ func (s *Supervisor) scheduleLocked(ctx context.Context, e *entry, reason string
 	}
 	e.lastError = reason
 	cfg := e.rec.Config
-	if !cfg.autoRestart() {
-		e.gaveUp = true
-		s.logger.Warn("handler down; auto-restart is off", "handler", name, "reason", reason)
+	if !cfg.autoRestart() || e.spent() >= cfg.maxRestarts() {
+		s.giveUpLocked(ctx, e, reason, cfg.autoRestart())
 		return
 	}
-	if e.restarts >= cfg.maxRestarts() {
-		e.gaveUp = true
-		e.lastError = fmt.Sprintf("%s; %v after %d restarts", reason, ErrBudgetExhausted, e.restarts)
-		s.logger.Error("handler not restarted: restart budget exhausted", "handler", name,
-			"reason", reason, "restarts", e.restarts, "max_restarts", cfg.maxRestarts())
-		// A hung handler is stopped so it holds no socket; a crashed
-		// one is down already.
-		s.bg.Go(func() {
-			sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.StopTimeout+5*time.Second)
-			defer cancel()
-			s.ops.Lock()
-			defer s.ops.Unlock()
-			if err := s.opts.Units.Stop(sctx, name, s.opts.StopTimeout); err != nil {
-				s.logger.Warn("stop handler", "handler", name, "err", err)
-			}
-		})
-		return
-	}
-	delay := cfg.Backoff(e.restarts + 1)
+	delay := cfg.Backoff(e.spent() + 1)
 	e.nextRestart = time.Now().Add(delay)
 	e.reason = reason
 	s.logger.Warn("handler restart scheduled", "handler", name, "reason", reason,
-		"restarts", e.restarts, "delay", delay)
+		"restarts", e.spent(), "delay", delay)
 	select {
 	case s.kick <- struct{}{}:
 	default:
 	}
+}
+
+// giveUpLocked leaves a handler alone: auto-restart is off or its
+// restart budget is spent. With stop, the handler is stopped too: a hung
+// one then holds no socket, and a crashed one loses the restart its
+// backend may have pending (systemd's auto-restart).
+func (s *Supervisor) giveUpLocked(ctx context.Context, e *entry, reason string, stop bool) {
+	name, cfg := e.rec.Config.Name, e.rec.Config
+	e.gaveUp = true
+	if !cfg.autoRestart() {
+		s.logger.Warn("handler down; auto-restart is off", "handler", name, "reason", reason)
+	} else {
+		e.lastError = fmt.Sprintf("%s; %v after %d restarts", reason, ErrBudgetExhausted, e.spent())
+		s.logger.Error("handler not restarted: restart budget exhausted", "handler", name,
+			"reason", reason, "restarts", e.spent(), "max_restarts", cfg.maxRestarts())
+	}
+	if !stop {
+		return
+	}
+	s.bg.Go(func() {
+		sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.opts.StopTimeout+5*time.Second)
+		defer cancel()
+		s.ops.Lock()
+		defer s.ops.Unlock()
+		if err := s.opts.Units.Stop(sctx, name, s.opts.StopTimeout); err != nil {
+			s.logger.Warn("stop handler", "handler", name, "err", err)
+		}
+	})
 }
 
 // restartDue restarts every handler whose backoff has passed.
@@ -259,8 +313,8 @@ func (s *Supervisor) restartOne(ctx context.Context, name string) {
 			return
 		}
 		e.lastError = fmt.Sprintf("%s; restart failed: %v", reason, err)
-		s.logger.Error("handler restart failed", "handler", name, "reason", reason, "restarts", e.restarts, "err", err)
+		s.logger.Error("handler restart failed", "handler", name, "reason", reason, "restarts", e.spent(), "err", err)
 		return
 	}
-	s.logger.Warn("handler restarted", "handler", name, "reason", reason, "restarts", e.restarts)
+	s.logger.Warn("handler restarted", "handler", name, "reason", reason, "restarts", e.spent())
 }

@@ -15,6 +15,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // ProcessOptions configure a ProcessManager.
@@ -144,26 +146,33 @@ func (m *ProcessManager) reap(name string, p *proc) {
 	st := UnitState{Name: name, Unit: UnitName(name), ActiveState: StateInactive, SubState: "dead",
 		Since: time.Now(), Result: "success"}
 	if !p.stopping {
-		st.ActiveState, st.SubState, st.Result = StateFailed, "failed", exitResult(err)
+		st.ActiveState, st.SubState = StateFailed, "failed"
+		st.Result, st.Exit = exitResult(err)
 		m.logger.Warn("handler exited", "handler", name, "pid", pid, "err", err)
 	}
 	m.setLocked(st)
 	close(p.done)
 }
 
-// exitResult names how a process ended in systemd's Result vocabulary.
-func exitResult(err error) string {
+// exitResult names how a process ended as systemd does: the Result
+// ("exit-code", "signal", "core-dump") and the detail ("status 1",
+// "signal SIGKILL").
+func exitResult(err error) (result, detail string) {
 	var ee *exec.ExitError
 	if errors.As(err, &ee) {
 		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
-			return "signal: " + ws.Signal().String()
+			result = "signal"
+			if ws.CoreDump() {
+				result = "core-dump"
+			}
+			return result, "signal " + unix.SignalName(ws.Signal())
 		}
-		return "exit-code: " + strconv.Itoa(ee.ExitCode())
+		return "exit-code", "status " + strconv.Itoa(ee.ExitCode())
 	}
 	if err == nil {
-		return "exit-code: 0"
+		return "exit-code", "status 0"
 	}
-	return err.Error()
+	return "resources", err.Error()
 }
 
 // Stop sends SIGTERM (and SIGCONT, so a stopped handler can act on it) to

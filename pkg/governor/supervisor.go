@@ -59,7 +59,12 @@ type Options struct {
 	// EndpointFunc picks a job endpoint for a handler added without one;
 	// default: a free TCP port on 127.0.0.1.
 	EndpointFunc func(name string) (string, error)
-	Logger       *slog.Logger
+	// ImplicitEndpoint is the job endpoint a handler binds when its config
+	// file names none (under systemd: config.RuntimeEndpoint), so that a
+	// hand-written NAME.json is pinged too; nil: such a handler is judged
+	// by its unit state alone.
+	ImplicitEndpoint func(name string) string
+	Logger           *slog.Logger
 }
 
 func (o *Options) setDefaults() {
@@ -101,16 +106,23 @@ func freeTCPEndpoint(string) (string, error) {
 
 // entry is the Supervisor's state of one handler.
 type entry struct {
-	rec         record
-	restarts    int // restarts by the governor since add or a manual restart
-	lastError   string
-	nextRestart time.Time // a restart is due then; zero: none pending
-	reason      string    // why the pending restart
-	gaveUp      bool      // the restart budget is spent
-	started     time.Time // when the governor last started it
-	health      tracker
-	registered  string
-	conn        *wire.Conn
+	rec      record
+	restarts int // restarts by the governor since add or a manual restart
+	// backendRestarts counts the restarts the backend did by itself
+	// (systemd's Restart=on-failure) since add or a manual restart; they
+	// spend the same budget. seenNRestarts is the backend's NRestarts at
+	// the last look; systemd resets it when the governor starts the unit.
+	backendRestarts int
+	seenNRestarts   int
+	crashLogged     bool // the current backend restart was logged
+	lastError       string
+	nextRestart     time.Time // a restart is due then; zero: none pending
+	reason          string    // why the pending restart
+	gaveUp          bool      // the restart budget is spent
+	started         time.Time // when the governor last started it
+	health          tracker
+	registered      string
+	conn            *wire.Conn
 }
 
 // Supervisor implements Governor over a UnitManager: it keeps the desired
@@ -166,7 +178,11 @@ func (s *Supervisor) Start(ctx context.Context) error {
 		return fmt.Errorf("watch units: %w", err)
 	}
 	s.mu.Lock()
-	for _, r := range recs {
+	for i, r := range recs {
+		if r.Config.Endpoint == "" && s.opts.ImplicitEndpoint != nil {
+			r.Config.Endpoint = s.opts.ImplicitEndpoint(r.Config.Name)
+			recs[i] = r
+		}
 		if _, ok := s.hs[r.Config.Name]; !ok {
 			s.hs[r.Config.Name] = &entry{rec: r}
 		}
@@ -194,10 +210,21 @@ func (s *Supervisor) startUnit(ctx context.Context, name string) error {
 	if e, ok := s.hs[name]; ok {
 		e.started = time.Now()
 		e.health.reset()
+		e.crashLogged = false
 	}
 	s.mu.Unlock()
 	if err := s.opts.Units.Start(ctx, name); err != nil {
 		return fmt.Errorf("handler %q: start: %w", name, err)
+	}
+	// The backend's restart count from here on is what spends the
+	// budget: systemd resets NRestarts on a start of a stopped unit but
+	// not of one that runs already.
+	if st, err := s.opts.Units.State(ctx, name); err == nil {
+		s.mu.Lock()
+		if e, ok := s.hs[name]; ok {
+			e.seenNRestarts = st.NRestarts
+		}
+		s.mu.Unlock()
 	}
 	return nil
 }
@@ -366,7 +393,9 @@ func (s *Supervisor) setStopped(name string, stopped bool) (*entry, error) {
 		return nil, err
 	}
 	e.rec.Stopped = stopped
-	e.restarts, e.gaveUp, e.nextRestart, e.reason = 0, false, time.Time{}, ""
+	// An operator's word is a fresh start: a new budget, no old error.
+	e.restarts, e.backendRestarts, e.gaveUp, e.nextRestart, e.reason = 0, 0, false, time.Time{}, ""
+	e.lastError, e.crashLogged = "", false
 	return e, saveRecord(s.opts.ConfigDir, e.rec)
 }
 
@@ -429,14 +458,18 @@ func (s *Supervisor) infoLocked(e *entry, st UnitState) HandlerInfo {
 	cfg := e.rec.Config
 	last := e.lastError
 	if last == "" && st.ActiveState == StateFailed && st.Result != "" {
-		last = "unit failed: " + st.Result
+		last = "unit failed: " + describeExit(st)
 	}
 	return HandlerInfo{Name: cfg.Name, Unit: UnitName(cfg.Name), Kind: cfg.Kind, Endpoint: cfg.Endpoint,
 		PID: st.MainPID, State: st.ActiveState, SubState: st.SubState, Enabled: st.Enabled,
-		Restarts: e.restarts + st.NRestarts, LastError: last, Since: st.Since, MemoryBytes: st.MemoryBytes,
+		Restarts: e.spent(), LastError: last, Since: st.Since, MemoryBytes: st.MemoryBytes,
 		Healthy: st.Running() && h.FailedChecks == 0 && h.LastSeen.After(e.started),
 		Health:  h, Registered: e.registered}
 }
+
+// spent is how much of the restart budget is used: the governor's
+// restarts and the backend's own.
+func (e *entry) spent() int { return e.restarts + e.backendRestarts }
 
 // ListHandlers reports every handler sorted by name.
 func (s *Supervisor) ListHandlers(ctx context.Context) ([]HandlerInfo, error) {

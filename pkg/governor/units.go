@@ -41,9 +41,34 @@ type UnitState struct {
 	MemoryBytes uint64    `json:"memory_bytes"`
 	Since       time.Time `json:"since,omitzero"` // entered ActiveState
 	Enabled     bool      `json:"enabled"`
-	// Result is how the last run ended ("success", "exit-code", "signal",
+	// Result is how the last run ended, in systemd's words ("success",
+	// "exit-code", "signal", "core-dump", "watchdog", "start-limit-hit",
 	// …); empty when unknown.
 	Result string `json:"result,omitempty"`
+	// Exit details the main process's end: "status 1", "signal SIGKILL";
+	// empty when unknown.
+	Exit string `json:"exit,omitempty"`
+}
+
+// SubStateAutoRestart is the SubState of a unit that the backend itself
+// restarts after its RestartSec= (systemd's Restart=on-failure).
+const SubStateAutoRestart = "auto-restart"
+
+// Restarting reports whether the backend is about to restart the unit by
+// itself.
+func (s UnitState) Restarting() bool { return s.SubState == SubStateAutoRestart }
+
+// describeExit says how the unit's last run ended: "signal (SIGKILL)".
+func describeExit(st UnitState) string {
+	switch {
+	case st.Result == "" && st.Exit == "":
+		return st.ActiveState
+	case st.Exit == "":
+		return st.Result
+	case st.Result == "":
+		return st.Exit
+	}
+	return st.Result + " (" + st.Exit + ")"
 }
 
 // Running reports whether the unit is active.

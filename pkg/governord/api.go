@@ -11,6 +11,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/unitctl"
 )
 
 // maxBody bounds a request body.
@@ -93,6 +94,12 @@ func (a *api) failErr(w http.ResponseWriter, r *http.Request, err error) {
 		a.fail(w, r, http.StatusNotFound, err, "name", "")
 	case errors.Is(err, governor.ErrExists):
 		a.fail(w, r, http.StatusConflict, err, "name", "remove it first or choose another name")
+	case errors.Is(err, unitctl.ErrAccessDenied):
+		a.fail(w, r, http.StatusForbidden, err, "", "install packaging/polkit/schedulezero-governor.rules and run the governor as user schedulezero")
+	case errors.Is(err, unitctl.ErrJob):
+		a.fail(w, r, http.StatusBadGateway, err, "", "the handler stays configured; see its journal: journalctl -u schedulezero-handler@NAME")
+	case errors.Is(err, unitctl.ErrNotInstalled):
+		a.fail(w, r, http.StatusServiceUnavailable, err, "", "install schedulezero-handler@.service and its enable/disable helpers, then systemctl daemon-reload")
 	default:
 		a.fail(w, r, http.StatusInternalServerError, err, "", "")
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/handler/config"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
 )
@@ -68,6 +69,7 @@ type Daemon struct {
 	logger  *slog.Logger
 	sup     *governor.Supervisor
 	procs   *governor.ProcessManager // nil unless the process backend
+	units   *unitctl.Manager         // nil unless the systemd backend
 	sched   *client.Client
 	ln      net.Listener
 	srv     *http.Server
@@ -145,6 +147,13 @@ func New(opts Options) (*Daemon, error) {
 		Scheduler: opts.Scheduler, Deployment: opts.Deployment, CheckInterval: opts.CheckInterval,
 		FailedChecks: opts.FailedChecks, StopTimeout: opts.StopTimeout,
 		OwnsHandlers: d.backend == BackendProcess, Logger: opts.Logger}
+	if d.backend == BackendSystemd {
+		if rd := opts.Getenv("RUNTIME_DIRECTORY"); rd != "" {
+			dir := filepath.SplitList(rd)[0]
+			gopts.EndpointFunc = runtimeEndpoint(dir)
+			gopts.ImplicitEndpoint = func(name string) string { return config.RuntimeEndpoint(dir, name) }
+		}
+	}
 	if opts.SchedulerAPI != "" {
 		c, err := client.New(opts.SchedulerAPI)
 		if err != nil {
@@ -167,6 +176,29 @@ func New(opts Options) (*Daemon, error) {
 	}
 	d.srv = &http.Server{Handler: NewAPI(d.sup, opts.Logger), ReadHeaderTimeout: 10 * time.Second}
 	return d, nil
+}
+
+// maxSocketPath is what a unix socket path may hold (sun_path less NUL).
+const maxSocketPath = 107
+
+// runtimeEndpoint gives a handler added without an endpoint a socket in the
+// runtime directory the governor and the handler units share
+// (/run/schedulezero/handler-NAME.sock, the handler template's own
+// default): no port to race for, and only the schedulezero user and group
+// reach it. A name too long for a socket path gets a loopback TCP port.
+func runtimeEndpoint(dir string) func(string) (string, error) {
+	return func(name string) (string, error) {
+		p := filepath.Join(dir, "handler-"+name+".sock")
+		if len(p) > maxSocketPath {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				return "", fmt.Errorf("pick an endpoint: %w", err)
+			}
+			defer l.Close() //nolint:errcheck // only the port number was wanted
+			return "tcp://" + l.Addr().String(), nil
+		}
+		return "ipc://" + p, nil
+	}
 }
 
 func cutUnix(s string) (string, bool) {
@@ -192,7 +224,8 @@ func (d *Daemon) backendUnits() (governor.UnitManager, error) {
 	}
 	d.backend = b
 	if b == BackendSystemd {
-		return unitctl.New(unitctl.Options{Logger: o.Logger}), nil
+		d.units = unitctl.New(unitctl.Options{Logger: o.Logger})
+		return d.units, nil
 	}
 	bin := o.HandlerBin
 	if bin == "" {
@@ -258,6 +291,9 @@ func (d *Daemon) Start(ctx context.Context) error {
 		// every handler and its watch.
 		d.onStop("handler processes", func(ctx context.Context) error { return d.procs.Close(ctx, d.opts.StopTimeout) })
 	}
+	if d.units != nil { // the units outlive the governor; only the bus connections close
+		d.onStop("system bus", func(context.Context) error { return d.units.Close() })
+	}
 	d.onStop("supervisor", func(ctx context.Context) error { return d.sup.Stop(ctx, d.opts.StopTimeout) })
 	if err := d.sup.Start(ctx); err != nil {
 		d.logger.Warn("some handlers did not start", "err", err) // the loop keeps trying
@@ -289,6 +325,9 @@ func (d *Daemon) Stop(ctx context.Context) error {
 	if len(cs) == 0 { // never started
 		if err := d.ln.Close(); err != nil {
 			errs = append(errs, fmt.Errorf("api socket: %w", err))
+		}
+		if d.units != nil {
+			d.units.Close() //nolint:errcheck // nothing was connected
 		}
 	}
 	for i := len(cs) - 1; i >= 0; i-- {

@@ -317,3 +317,19 @@ func alive(pid int) bool {
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || i+2 >= len(b) || (b[i+2] != 'Z' && b[i+2] != 'X')
 }
+
+func TestRuntimeEndpoint(t *testing.T) {
+	f := governord.RuntimeEndpoint("/run/schedulezero")
+	tests := []struct {
+		name, want string
+	}{
+		{"ding", "ipc:///run/schedulezero/handler-ding.sock"},
+		{strings.Repeat("x", 100), "tcp://127.0.0.1:"},
+	}
+	for _, tt := range tests {
+		got, err := f(tt.name)
+		if err != nil || !strings.HasPrefix(got, tt.want) {
+			t.Errorf("endpoint(%.10s…) = %q, %v; want %s…", tt.name, got, err, tt.want)
+		}
+	}
+}

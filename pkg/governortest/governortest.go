@@ -59,6 +59,7 @@ func (f *Fake) Start(ctx context.Context, name string) error {
 	}
 	f.next++
 	f.starts[name]++
+	// A start by a client resets NRestarts, as systemd's does.
 	f.setLocked(governor.UnitState{Name: name, Unit: governor.UnitName(name), ActiveState: governor.StateActive,
 		SubState: "running", MainPID: f.next, Since: time.Now()})
 	return nil
@@ -131,8 +132,42 @@ func (f *Fake) Crash(_ context.Context, name string) error {
 		return fmt.Errorf("handler %q: not running", name)
 	}
 	f.setLocked(governor.UnitState{Name: name, Unit: governor.UnitName(name), ActiveState: governor.StateFailed,
-		SubState: "failed", Since: time.Now(), Result: "signal"})
+		SubState: "failed", Since: time.Now(), Result: "signal", Exit: "signal SIGKILL"})
 	return nil
+}
+
+// CrashRestarting makes a running handler die as under systemd's
+// Restart=on-failure: the unit waits in activating/auto-restart until
+// Restarted. A Stop meanwhile cancels the restart, as systemd's does.
+func (f *Fake) CrashRestarting(_ context.Context, name string) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.states[name]
+	if !ok || !st.Running() {
+		return fmt.Errorf("handler %q: not running", name)
+	}
+	st.ActiveState, st.SubState, st.MainPID = governor.StateActivating, governor.SubStateAutoRestart, 0
+	st.Result, st.Exit, st.Since = "signal", "signal SIGKILL", time.Now()
+	f.setLocked(st)
+	return nil
+}
+
+// Restarted ends a pending auto-restart as systemd does after
+// RestartSec=: a new process, NRestarts one up. It reports false when no
+// restart was pending (the governor stopped the unit meanwhile).
+func (f *Fake) Restarted(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	st, ok := f.states[name]
+	if !ok || !st.Restarting() {
+		return false
+	}
+	f.next++
+	f.starts[name]++
+	st.ActiveState, st.SubState, st.MainPID, st.Since = governor.StateActive, "running", f.next, time.Now()
+	st.NRestarts++
+	f.setLocked(st)
+	return true
 }
 
 // Starts returns how often handler name was started.

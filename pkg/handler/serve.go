@@ -56,50 +56,105 @@ type Options struct {
 // ErrShuttingDown is the error of jobs that arrive while Serve stops.
 var ErrShuttingDown = errors.New("handler shutting down")
 
+// ErrUnhealthy is wrapped by Server.Health when a loop of the handler no
+// longer turns.
+var ErrUnhealthy = errors.New("handler unhealthy")
+
 // Serve runs the handler until ctx is done: it binds the job socket,
 // registers with the scheduler (protocol 2), answers jobs with up to
 // Concurrency running at once, pings the scheduler and re-registers when
 // needed. On ctx done it stops taking jobs, waits for running ones (bounded
 // by ShutdownTimeout), reports "offline" and closes its sockets.
 func Serve(ctx context.Context, h *Mux, opts Options) error {
+	s, err := NewServer(h, opts)
+	if err != nil {
+		return err
+	}
+	return s.Serve(ctx)
+}
+
+// Server is one handler instance: NewServer binds its job socket, Serve
+// runs it, and Health and Status describe it to a supervisor (systemd's
+// watchdog and STATUS= line) while it runs.
+type Server struct {
+	r       *runner
+	served  atomic.Bool
+	started chan struct{} // closed when Serve starts its loops
+}
+
+// NewServer validates opts and binds the job socket; nothing is served and
+// no registration is attempted until Serve.
+func NewServer(h *Mux, opts Options) (*Server, error) {
 	if opts.Name == "" {
-		return errors.New("handler: Options.Name is required")
+		return nil, errors.New("handler: Options.Name is required")
 	}
 	if h == nil {
-		return errors.New("handler: nil Mux")
+		return nil, errors.New("handler: nil Mux")
 	}
 	setDefaults(&opts)
 	sock := zmq4.NewRouter(context.Background(), zmq4.WithTimeout(5*time.Second), zmq4.WithLogger(log.New(io.Discard, "", 0)))
 	if err := wire.Bind(sock, opts.Endpoint); err != nil {
 		sock.Close()
-		return fmt.Errorf("handler %s: bind %q: %w", opts.Name, opts.Endpoint, err)
+		return nil, fmt.Errorf("handler %s: bind %q: %w", opts.Name, opts.Endpoint, err)
 	}
 	addr := opts.Endpoint
 	if strings.HasPrefix(addr, "tcp://") && sock.Addr() != nil {
 		addr = "tcp://" + sock.Addr().String()
 	}
-	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelJobs()
 	r := &runner{
 		opts:    opts,
 		mux:     h,
 		sock:    sock,
 		addr:    addr,
 		logger:  opts.Logger.With("handler", opts.Name),
-		jobCtx:  jobCtx,
 		slots:   make(chan struct{}, opts.Concurrency),
 		running: map[string]context.CancelFunc{},
 		client:  wire.NewClient(opts.Scheduler, opts.Logger),
+		epoch:   time.Now(),
 	}
-	r.logger.Info("handler listening", "address", addr, "scheduler", opts.Scheduler, "concurrency", opts.Concurrency)
+	return &Server{r: r, started: make(chan struct{})}, nil
+}
 
+// Started is closed once Serve runs its loops; from then on Health means
+// something.
+func (s *Server) Started() <-chan struct{} { return s.started }
+
+// Addr is the job socket's address as registered (the real port when the
+// endpoint asked for port 0).
+func (s *Server) Addr() string { return s.r.addr }
+
+// Serve runs the handler until ctx is done (see the package function
+// Serve). It may be called once; the socket is closed when it returns.
+func (s *Server) Serve(ctx context.Context) error {
+	if !s.served.CompareAndSwap(false, true) {
+		return errors.New("handler: Serve called twice")
+	}
+	r, opts := s.r, s.r.opts
+	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancelJobs()
+	r.jobCtx = jobCtx
+	r.logger.Info("handler listening", "address", r.addr, "scheduler", opts.Scheduler, "concurrency", opts.Concurrency)
+
+	r.recvAlive.Store(true)
+	r.promise(opts.PingInterval) // the first registration starts now
 	recvDone := make(chan struct{})
-	go func() { defer close(recvDone); r.recvLoop() }()
+	go func() { defer close(recvDone); defer r.recvAlive.Store(false); r.recvLoop() }()
+	aliveCtx, stopAlive := context.WithCancel(ctx)
+	defer stopAlive()
 	aliveDone := make(chan struct{})
-	go func() { defer close(aliveDone); r.keepAlive(ctx) }()
+	go func() { defer close(aliveDone); r.keepAlive(aliveCtx) }()
+	close(s.started)
 
-	<-ctx.Done()
+	var fatal error
+	select {
+	case <-ctx.Done():
+	case <-aliveDone:
+		if e := r.refused.Load(); e != nil {
+			fatal = *e
+		}
+	}
 	r.draining.Store(true)
+	stopAlive()
 	<-aliveDone
 	r.drain(cancelJobs)
 	if r.registered.Load() {
@@ -110,11 +165,41 @@ func Serve(ctx context.Context, h *Mux, opts Options) error {
 		cancel()
 	}
 	r.client.Close()
-	sock.Close()
+	r.sock.Close()
 	<-recvDone
 	r.logger.Info("handler stopped", "jobs_done", r.done.Load(), "jobs_failed", r.failed.Load())
+	if fatal != nil {
+		return fmt.Errorf("handler %s: %w", opts.Name, fatal)
+	}
 	return nil
 }
+
+// Health passes while the handler can do its job: the job socket is being
+// read and the registration loop turns (it is waiting, or in a scheduler
+// call that has not outlived its deadline). An unreachable scheduler is not
+// a failure: restarting the handler would not bring it back, and the loop
+// keeps trying to register. Health never blocks.
+func (s *Server) Health(context.Context) error {
+	r := s.r
+	if !s.served.Load() {
+		return fmt.Errorf("handler %s: not serving yet: %w", r.opts.Name, ErrUnhealthy)
+	}
+	if r.draining.Load() {
+		return nil // stopping: the loops end on purpose
+	}
+	if !r.recvAlive.Load() {
+		return fmt.Errorf("handler %s: the job socket is no longer read: %w", r.opts.Name, ErrUnhealthy)
+	}
+	if late := r.overdue(); late > 0 {
+		return fmt.Errorf("handler %s: the registration loop is %v late: %w",
+			r.opts.Name, late.Round(time.Millisecond), ErrUnhealthy)
+	}
+	return nil
+}
+
+// Status is a one-line live summary, e.g. "registered with
+// ipc:///run/schedulezero/zmq.sock; 12 jobs done, 0 failed, 1 running".
+func (s *Server) Status() string { return s.r.statusLine() }
 
 func setDefaults(o *Options) {
 	if o.Endpoint == "" {
@@ -154,7 +239,33 @@ type runner struct {
 	running map[string]context.CancelFunc
 
 	registered           atomic.Bool
+	schedulerOK          atomic.Bool // the last register or ping call succeeded
 	active, done, failed atomic.Int64
+
+	// refused holds the scheduler's refusal (an error wrapping
+	// wire.ErrRefused) once it refused the registration; the loop then
+	// ends and Serve returns it.
+	refused atomic.Pointer[error]
+
+	recvAlive atomic.Bool
+	// backBy is when the registration loop promised to turn again, as an
+	// offset from epoch on the monotonic clock (the one its timers and
+	// systemd's watchdog use: a wall clock step must not fail Health).
+	// Health fails once it is past.
+	epoch  time.Time
+	backBy atomic.Int64
+}
+
+// promise records that the registration loop will turn again within d
+// (plus a second of slack for scheduling).
+func (r *runner) promise(d time.Duration) {
+	r.backBy.Store(int64(time.Since(r.epoch) + d + time.Second))
+}
+
+// overdue reports how long ago the registration loop should have turned
+// (<= 0: it is on time).
+func (r *runner) overdue() time.Duration {
+	return time.Since(r.epoch) - time.Duration(r.backBy.Load())
 }
 
 // recvLoop reads requests until the socket is closed. Pings and cancels
@@ -312,6 +423,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 		Protocol: wire.ProtocolPipelined, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret}
 	callTimeout := min(r.opts.PingInterval, 10*time.Second)
 	wait := func(d time.Duration) bool {
+		r.promise(d)
 		t := time.NewTimer(d)
 		defer t.Stop()
 		select {
@@ -324,6 +436,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 	ok := false
 	for {
 		if !ok {
+			r.promise(callTimeout)
 			rctx, cancel := context.WithTimeout(ctx, callTimeout)
 			status, err := r.client.Register(rctx, reg)
 			cancel()
@@ -331,6 +444,17 @@ func (r *runner) keepAlive(ctx context.Context) {
 				if ctx.Err() != nil {
 					return
 				}
+				r.schedulerOK.Store(false)
+				if errors.Is(err, wire.ErrRefused) {
+					// A wrong or missing secret: retrying cannot help, and a
+					// handler that exits with the reason shows up as a failed
+					// unit instead of one that never becomes ready.
+					refusal := fmt.Errorf("registration refused by %s: %w", r.opts.Scheduler, err)
+					r.refused.Store(&refusal)
+					r.status()
+					return
+				}
+				r.status()
 				r.logger.Warn("registration failed; retrying", "scheduler", r.opts.Scheduler, "err", err, "retry_in", backoff)
 				if !wait(backoff) {
 					return
@@ -341,6 +465,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 			ok = true
 			backoff = 100 * time.Millisecond
 			r.registered.Store(true)
+			r.schedulerOK.Store(true)
 			r.logger.Info("registered with scheduler", "scheduler", r.opts.Scheduler, "status", status)
 			r.status()
 			if r.opts.ReadyFunc != nil {
@@ -350,26 +475,39 @@ func (r *runner) keepAlive(ctx context.Context) {
 		if !wait(r.opts.PingInterval) {
 			return
 		}
+		r.promise(callTimeout)
 		pctx, cancel := context.WithTimeout(ctx, callTimeout)
 		err := r.client.Ping(pctx)
 		cancel()
 		if err != nil && ctx.Err() == nil {
-			r.logger.Warn("scheduler ping failed; registering again", "err", err)
+			r.logger.Warn("scheduler ping failed; registering again", "scheduler", r.opts.Scheduler, "err", err)
 			ok = false
+			r.schedulerOK.Store(false)
+			r.status()
 		}
 	}
 }
 
 func (r *runner) status() {
-	if r.opts.StatusFunc == nil {
-		return
+	if r.opts.StatusFunc != nil {
+		r.opts.StatusFunc(r.statusLine())
 	}
-	reg := "registering"
-	if r.registered.Load() {
-		reg = "registered"
+}
+
+func (r *runner) statusLine() string {
+	var state string
+	switch {
+	case r.refused.Load() != nil:
+		state = "registration refused by " + r.opts.Scheduler
+	case r.schedulerOK.Load():
+		state = "registered with " + r.opts.Scheduler
+	case r.registered.Load():
+		state = "scheduler " + r.opts.Scheduler + " unreachable, registering again"
+	default:
+		state = "registering with " + r.opts.Scheduler
 	}
-	r.opts.StatusFunc(fmt.Sprintf("%s at %s; %d running, %d done, %d failed",
-		reg, r.addr, r.active.Load(), r.done.Load(), r.failed.Load()))
+	return fmt.Sprintf("%s; %d jobs done, %d failed, %d running",
+		state, r.done.Load(), r.failed.Load(), r.active.Load())
 }
 
 // successReply is {"success":true,...result}: an object result is merged,

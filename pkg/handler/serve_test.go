@@ -265,3 +265,76 @@ func TestServe_NeedsName(t *testing.T) {
 		t.Error("Serve without a name succeeded")
 	}
 }
+
+func TestServer_HealthAndStatus(t *testing.T) {
+	sched := wiretest.IPC(t, "nobody.sock") // no scheduler listens here
+	mux := handler.NewMux()
+	mux.HandleFunc("x", func(context.Context, *handler.Job) (any, error) { return nil, nil })
+	srv, err := handler.NewServer(mux, handler.Options{Name: "lonely", Endpoint: wiretest.IPC(t, "h.sock"),
+		Scheduler: sched, PingInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Health(context.Background()); !errors.Is(err, handler.ErrUnhealthy) {
+		t.Errorf("Health before Serve = %v, want ErrUnhealthy", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}()
+	// An absent scheduler is not the handler's fault: across many failed
+	// registrations (each bounded by 50ms) the handler stays healthy.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	for range 50 {
+		<-tick.C
+		if err := srv.Health(context.Background()); err != nil {
+			t.Fatalf("Health while the scheduler is away: %v", err)
+		}
+	}
+	if got, want := srv.Status(), "registering with "+sched+"; 0 jobs done, 0 failed, 0 running"; got != want {
+		t.Errorf("Status() = %q, want %q", got, want)
+	}
+	if err := srv.Serve(ctx); err == nil {
+		t.Error("a second Serve succeeded")
+	}
+}
+
+// refusingRegistry refuses every secret, as a scheduler does whose copy of
+// the handler's secret differs.
+type refusingRegistry struct{ *wiretest.Registry }
+
+func (refusingRegistry) Authenticate(string, string) error {
+	return errors.New("params.secret: does not match")
+}
+
+// A refused registration ends Serve with the scheduler's reason: retrying
+// cannot fix a wrong secret, and under systemd the unit then fails with the
+// reason in its journal instead of never becoming ready.
+func TestServe_RefusedRegistrationEndsServe(t *testing.T) {
+	srv := wiretest.Serve(t, refusingRegistry{wiretest.NewRegistry()})
+	mux := handler.NewMux()
+	mux.HandleFunc("x", func(context.Context, *handler.Job) (any, error) { return nil, nil })
+	ready := false
+	done := make(chan error, 1)
+	go func() {
+		done <- handler.Serve(context.Background(), mux, handler.Options{Name: "impostor", Endpoint: wiretest.IPC(t, "h.sock"),
+			Scheduler: srv.Addr(), Secret: "wrong-secret-0123456789", ReadyFunc: func() { ready = true }})
+	}()
+	select {
+	case err := <-done:
+		if !errors.Is(err, wire.ErrRefused) || !strings.Contains(err.Error(), "does not match") {
+			t.Errorf("Serve = %v, want ErrRefused with the scheduler's reason", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Serve still runs after the refusal")
+	}
+	if ready {
+		t.Error("ReadyFunc was called for a refused handler")
+	}
+}

@@ -97,14 +97,23 @@ func FromHelp(t Title, helps []Help) string {
 }
 
 // writeHelp renders one help text; top is true for the program's own text,
-// whose headings become sections.
+// whose headings become sections. Two parts of urfave/cli's help are left
+// out: VERSION (the title line carries the version) and, for a program
+// without subcommands (a daemon), the COMMANDS section, which lists only
+// "help", and the "command [command options]" its usage line offers.
 func writeHelp(b *strings.Builder, text, heading string, top bool) {
+	leaf := len(Subcommands(text)) == 0
 	section := ""
+	skip := false
 	sc := bufio.NewScanner(strings.NewReader(text))
 	for sc.Scan() {
 		line := strings.TrimRight(sc.Text(), " \t")
 		if m := headingRE.FindStringSubmatch(line); m != nil {
 			section = m[1]
+			skip = section == "VERSION" || (leaf && section == "COMMANDS")
+			if skip {
+				continue
+			}
 			if top {
 				fmt.Fprintf(b, "%s %s\n", heading, section)
 			} else if section != "NAME" {
@@ -113,8 +122,11 @@ func writeHelp(b *strings.Builder, text, heading string, top bool) {
 			continue
 		}
 		trimmed := strings.TrimSpace(line)
-		if trimmed == "" {
+		if trimmed == "" || skip {
 			continue
+		}
+		if leaf && section == "USAGE" {
+			trimmed = strings.Replace(trimmed, " command [command options]", "", 1)
 		}
 		switch {
 		case section == "NAME":

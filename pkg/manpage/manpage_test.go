@@ -202,3 +202,38 @@ func TestPagesRenderCleanly(t *testing.T) {
 		})
 	}
 }
+
+// TestFromHelpDaemon: a program without subcommands (a daemon) gets no
+// COMMANDS section listing only "help", no VERSION section (the title line
+// has the version), and a usage line without "command".
+func TestFromHelpDaemon(t *testing.T) {
+	help := `NAME:
+   szd - serve things
+
+USAGE:
+   szd [global options] command [command options]
+
+VERSION:
+   0.1.0
+
+COMMANDS:
+   help, h  Shows a list of commands or help for one command
+
+GLOBAL OPTIONS:
+   --name value  instance name [$SZ_NAME]
+   --help, -h    show help
+`
+	title := Title{Name: "szd", Section: 8, Date: "2026-11-28", Source: "schedulezero 0.1.0", Manual: "ScheduleZero Manual"}
+	page := FromHelp(title, []Help{{Text: help}})
+	for _, w := range []string{".SH NAME\nszd \\- serve things\n", ".SH USAGE\n.PP\nszd [global options]\n",
+		".SH GLOBAL OPTIONS\n", ".B \\-\\-name value\ninstance name [$SZ_NAME]\n"} {
+		if !strings.Contains(page, w) {
+			t.Errorf("page lacks %q:\n%s", w, page)
+		}
+	}
+	for _, w := range []string{".SH COMMANDS", ".SH VERSION", "0.1.0\n", "Shows a list of commands"} {
+		if strings.Contains(page, w) {
+			t.Errorf("page has %q:\n%s", w, page)
+		}
+	}
+}

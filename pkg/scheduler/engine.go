@@ -29,6 +29,9 @@ const (
 	// maxMissedRecords bounds the missed records one catch-up writes; the
 	// rest are summed up in one more record and in the schedule's count.
 	maxMissedRecords = 1000
+	// backpressureBatches is how many full group commits may wait in the
+	// store's queue before the timer loop waits for them.
+	backpressureBatches = 4
 	// maxEnumerate bounds how many past occurrences one catch-up walks.
 	maxEnumerate = 1_000_000
 )
@@ -49,6 +52,9 @@ type Options struct {
 	// LatenessFunc, when set, observes how late each due occurrence was
 	// picked up by the engine (benchmarks use it).
 	LatenessFunc func(time.Duration)
+	// HandlerSecrets are the handlers' registration secrets, checked by
+	// Registry (a wire.Authenticator); nil checks none.
+	HandlerSecrets *wire.HandlerSecrets
 }
 
 // Scheduler is the engine. Create it with New, then Start it; Stop ends it.
@@ -65,7 +71,8 @@ type Scheduler struct {
 	running   map[string]*execution // by execution id
 	adhoc     map[string]*execution // one-off runs admitted, not yet launched
 	startedAt time.Time
-	stopping  bool // set under mu by Stop: nothing new is launched
+	stopping  bool        // set under mu by Stop: nothing new is launched
+	lastGate  *commitGate // the newest commit queued, under mu
 
 	wake      chan struct{}
 	heartbeat chan chan struct{}
@@ -74,6 +81,13 @@ type Scheduler struct {
 	started   atomic.Bool
 	stopOnce  sync.Once
 	stalled   atomic.Bool
+
+	// waitCtx ends, at the start of Stop, every wait that precedes a send
+	// (for a handler, a backoff, a random delay): an attempt not yet sent
+	// stays pending in the store and is dispatched after the restart, so
+	// Stop does not spend its budget on it. Calls in flight get the budget.
+	waitCtx    context.Context
+	waitCancel context.CancelFunc
 
 	// execCtx ends every execution goroutine on Stop; execWG waits for them.
 	execCtx    context.Context
@@ -112,10 +126,11 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"))
 	}
 	execCtx, execCancel := context.WithCancel(context.Background())
+	waitCtx, waitCancel := context.WithCancel(execCtx)
 	s := &Scheduler{
 		opts:       opts,
 		db:         opts.Store,
-		logger:     opts.Logger,
+		logger:     opts.Logger.With("component", "engine"),
 		entries:    make(map[string]*entry),
 		running:    make(map[string]*execution),
 		adhoc:      make(map[string]*execution),
@@ -125,8 +140,11 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		loopDone:   make(chan struct{}),
 		execCtx:    execCtx,
 		execCancel: execCancel,
+		waitCtx:    waitCtx,
+		waitCancel: waitCancel,
 	}
 	s.reg = newRegistry(opts.Store, opts.Logger.With("component", "registry"), opts.NowFunc, opts.DialFunc)
+	s.reg.secrets = opts.HandlerSecrets
 	if err := s.reg.load(ctx); err != nil {
 		execCancel()
 		return nil, err
@@ -217,6 +235,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 		s.mu.Lock()
 		s.stopping = true
 		s.mu.Unlock()
+		s.waitCancel()
 		close(s.stopLoop)
 		if s.started.Load() {
 			<-s.loopDone
@@ -313,7 +332,20 @@ func (s *Scheduler) loop() {
 		if len(s.heap) > 0 {
 			wait = s.heap[0].due().Sub(now)
 		}
+		gate := s.lastGate
 		s.mu.Unlock()
+
+		// Backpressure: fires offered faster than the disk commits them
+		// would grow the commit queue without bound. Wait until what is
+		// queued is durable; what falls due meanwhile is late and handled
+		// by the misfire policy, with a record of it.
+		if gate != nil && s.db.Queued() > backpressureBatches*s.db.MaxBatch() {
+			select {
+			case <-gate.done:
+			case <-s.stopLoop:
+				return
+			}
+		}
 
 		timer.Stop()
 		var tc <-chan time.Time

@@ -172,6 +172,8 @@ func (s *Scheduler) sleep(ex *execution, d time.Duration) bool {
 	select {
 	case <-t.C:
 		return true
+	case <-s.waitCtx.Done():
+		return false // the pending attempt is dispatched after the restart
 	case <-ex.ctx.Done():
 		if s.execCtx.Err() == nil {
 			s.finish(ex, store.StatusCancelled, nil, context.Cause(ex.ctx).Error(), s.logger)
@@ -223,11 +225,13 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 		// Wait for the handler (offline, or at its limit) within the job's
 		// deadline.
 		ctx, cancel := context.WithTimeout(ex.ctx, ex.timeout)
+		unhook := context.AfterFunc(s.waitCtx, cancel)
 		var err error
 		conn, err = h.acquire(ctx)
+		unhook()
 		cancel()
 		if err != nil {
-			if s.execCtx.Err() != nil {
+			if s.waitCtx.Err() != nil {
 				return false, false
 			}
 			if ex.ctx.Err() != nil {
@@ -265,6 +269,10 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 		t := time.NewTimer(wait)
 		select {
 		case <-callCtx.Done():
+		case <-s.waitCtx.Done():
+			t.Stop()
+			h.release(0, false)
+			return false, s.unsend(ex, log)
 		case <-t.C:
 			conn = h.current(conn) // it may have re-registered elsewhere
 			reply, err = conn.Call(callCtx, req)
@@ -307,6 +315,18 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 		}
 		return retries(ex.policy, outcome), s.finish(ex, store.StatusFailed, nil, err.Error(), log)
 	}
+}
+
+// unsend puts back to pending an attempt whose request never left, so that
+// the next start dispatches it instead of marking it interrupted. It reports
+// false: the execution stops here.
+func (s *Scheduler) unsend(ex *execution, log *slog.Logger) bool {
+	ex.rec.Status = store.StatusPending
+	ex.rec.StartedAt = time.Time{}
+	if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil && s.execCtx.Err() == nil {
+		log.Warn("unsent attempt left recorded as running", "err", err)
+	}
+	return false
 }
 
 // cancelOnHandler asks the handler to stop ex's attempt (the Go runner

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -81,7 +82,15 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	}
 
 	w := store.Writes{}
-	w.Executions = append(w.Executions, s.missedRecords(e, missed, extra, now)...)
+	// An outage or a pause gets a record per occurrence (up to
+	// maxMissedRecords); lateness of a running engine (overload, a clock
+	// jump) gets one record per fire, so that an overloaded engine does not
+	// bury its disk under records of its own lateness.
+	each := maxMissedRecords
+	if len(missed) > 0 && strings.HasPrefix(missed[0].reason, lateReason) {
+		each = 0
+	}
+	w.Executions = append(w.Executions, s.missedRecords(e, missed, extra, now, each)...)
 	catchUp := len(runs) > 1
 	for i, occ := range runs {
 		if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
@@ -119,6 +128,8 @@ func missedAll(occs []time.Time, reason string) []missedRun {
 	return out
 }
 
+const lateReason = "the engine fired late (clock jump or overload)"
+
 // missReason says why occurrences from first on did not run on time.
 func (s *Scheduler) missReason(e *entry, first time.Time) string {
 	switch {
@@ -127,15 +138,28 @@ func (s *Scheduler) missReason(e *entry, first time.Time) string {
 	case first.Before(s.startedAt):
 		return "the scheduler was not running"
 	default:
-		return "the engine fired late (clock jump or overload)"
+		return lateReason
 	}
 }
 
 // missedRecords turns missed occurrences into history records: one each up
 // to maxMissedRecords, then one record that sums up the rest.
-func (s *Scheduler) missedRecords(e *entry, missed []missedRun, extra int64, now time.Time) []store.Execution {
+func (s *Scheduler) missedRecords(e *entry, missed []missedRun, extra int64, now time.Time, each int) []store.Execution {
 	if len(missed) == 0 && extra == 0 {
 		return nil
+	}
+	if each == 0 && len(missed) > 0 {
+		// One record for them all, on the last occurrence.
+		last := missed[len(missed)-1]
+		r := store.Execution{
+			ID: s.ids.next(now), Attempt: 1, ScheduleID: e.rec.ID, HandlerID: e.rec.HandlerID, Method: e.rec.Method,
+			Status: store.StatusMissed, ScheduledAt: last.occ, CompletedAt: now, Error: last.reason,
+		}
+		if n := int64(len(missed)) + extra; n > 1 {
+			r.Error = fmt.Sprintf("%d occurrences from %s to this one did not run: %s", n, missed[0].occ.Format(time.RFC3339Nano), last.reason)
+		}
+		s.logger.Warn("occurrences missed", "schedule_id", e.rec.ID, "count", int64(len(missed))+extra, "reason", last.reason)
+		return []store.Execution{r}
 	}
 	rec := func(occ time.Time, reason string) store.Execution {
 		return store.Execution{
@@ -174,7 +198,7 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 				return nil
 			}
 			e.rec.MissedCount++
-			w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, fmt.Sprintf("the previous run was still running and the queue was full (%d)", limit)}}, 0, now)...)
+			w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, fmt.Sprintf("the previous run was still running and the queue was full (%d)", limit)}}, 0, now, 1)...)
 			return nil
 		case store.OverlapReplace:
 			for _, ex := range e.running {
@@ -182,7 +206,7 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 			}
 		default: // skip
 			e.rec.MissedCount++
-			w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, "the previous run was still running (overlap policy skip)"}}, 0, now)...)
+			w.Executions = append(w.Executions, s.skipRecordLocked(e, occ, now))
 			return nil
 		}
 	}
@@ -198,6 +222,23 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 	}
 	e.running[ex.rec.ID] = ex
 	return ex
+}
+
+// skipRecordLocked records occ as skipped by the overlap policy: the first
+// skip of a run gets a record; later ones rewrite it with the count. The
+// caller holds s.mu.
+func (s *Scheduler) skipRecordLocked(e *entry, occ, now time.Time) store.Execution {
+	const reason = "the previous run was still running (overlap policy skip)"
+	if e.skip == nil {
+		r := s.missedRecords(e, []missedRun{{occ, reason}}, 0, now, 1)[0]
+		e.skip, e.skipped = &r, 1
+		return r
+	}
+	e.skipped++
+	e.skip.CompletedAt = now
+	e.skip.Error = fmt.Sprintf("%d occurrences from this one to %s were skipped: %s",
+		e.skipped, occ.Format(time.RFC3339Nano), reason)
+	return *e.skip
 }
 
 // claimLocked takes a handler slot for ex's first attempt when one is free
@@ -228,6 +269,7 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
 	}
 	gate := newCommitGate()
 	s.db.CommitAsync(w, gate.settle)
+	s.lastGate = gate
 	if s.stopping {
 		// Recorded pending; the next start dispatches them.
 		for _, ex := range starts {
@@ -280,6 +322,9 @@ func (s *Scheduler) finishedLocked(ex *execution) {
 		return
 	}
 	delete(e.running, ex.rec.ID)
+	if len(e.running) == 0 {
+		e.skip, e.skipped = nil, 0
+	}
 	if len(e.running) > 0 || len(e.backlog) == 0 || s.entries[e.rec.ID] != e {
 		return
 	}

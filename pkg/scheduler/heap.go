@@ -23,6 +23,13 @@ type entry struct {
 	// "queue", misfire "all", backfill).
 	running map[string]*execution
 	backlog []backlogItem
+
+	// skip is the missed record of the occurrences skipped (overlap policy
+	// skip) while the current run lasts, skipped how many; one record is
+	// rewritten with the count, so a frequent schedule with a long run
+	// writes one record per run, not one per occurrence.
+	skip    *store.Execution
+	skipped int64
 }
 
 // backlogItem is an occurrence waiting for the schedule's previous run.

@@ -138,11 +138,17 @@ func (h *handlerState) release(d time.Duration, failed bool) {
 // registration server and persists what it learns in the store, so that a
 // restarted scheduler still knows handlers that do not re-register (the
 // original's Python handlers only re-register when a ping fails).
+//
+// It also implements wire.Authenticator with secrets: the registration
+// server asks it before every register, ping and status report, so a
+// handler with a wrong secret never changes what the registry holds and
+// never receives jobs.
 type registry struct {
-	db     *store.DB
-	logger *slog.Logger
-	now    func() time.Time
-	dial   DialFunc
+	db      *store.DB
+	logger  *slog.Logger
+	now     func() time.Time
+	dial    DialFunc
+	secrets *wire.HandlerSecrets // nil: no handler authenticates
 
 	mu       sync.Mutex
 	handlers map[string]*handlerState
@@ -152,8 +158,26 @@ func newRegistry(db *store.DB, logger *slog.Logger, now func() time.Time, dial D
 	return &registry{db: db, logger: logger, now: now, dial: dial, handlers: make(map[string]*handlerState)}
 }
 
+var _ wire.Authenticator = (*registry)(nil)
+
+// Authenticate implements wire.Authenticator. A refusal is logged here,
+// once, with the reason and without the secret.
+func (r *registry) Authenticate(handlerID, secret string) error {
+	if err := r.secrets.Check(handlerID, secret); err != nil {
+		r.logger.Warn("handler refused", "handler", handlerID, "err", err)
+		return err
+	}
+	return nil
+}
+
 // load restores the registry from the store. Handlers that were online keep
 // their address and are tried; a dead one fails its calls, which is recorded.
+//
+// A handler that must authenticate (r.secrets.Protects) is restored offline
+// instead: what the store holds was accepted under the secrets of an
+// earlier run, so it gets no job until it registers again with the secret
+// of this run. Our runner does so within one ping interval (it sees the new
+// scheduler instance).
 func (r *registry) load(ctx context.Context) error {
 	recs, err := r.db.ListHandlers(ctx)
 	if err != nil {
@@ -162,6 +186,9 @@ func (r *registry) load(ctx context.Context) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, rec := range recs {
+		if rec.Status == handlerOnline && r.secrets.Protects(rec.ID) {
+			rec.Status = handlerOffline
+		}
 		h := newHandlerState(rec)
 		if rec.Status == handlerOnline && rec.Address != "" {
 			h.conn = r.dial(rec.Address, rec.Protocol)
@@ -253,19 +280,17 @@ func (r *registry) ReportStatus(ctx context.Context, handlerID, status string) e
 	if !ok {
 		return fmt.Errorf("handler %q: %w", handlerID, wire.ErrUnknownHandler)
 	}
+	// The connection stays open: a handler says "offline" when it stops,
+	// after it has answered its last jobs, but those replies travel on
+	// another socket and may not have been read yet; closing now would
+	// throw them away. The status alone keeps new attempts from it, and
+	// the next registration replaces the connection.
 	h.mu.Lock()
 	h.rec.Status = status
 	h.rec.LastSeen = r.now()
 	rec := h.rec
-	var old Conn
-	if status != handlerOnline {
-		old, h.conn = h.conn, nil
-	}
 	h.broadcast()
 	h.mu.Unlock()
-	if old != nil {
-		_ = old.Close()
-	}
 	r.logger.Info("handler status", "handler", handlerID, "status", status)
 	if err := r.db.PutHandler(ctx, rec); err != nil {
 		return fmt.Errorf("handler %q status: %w", handlerID, err)

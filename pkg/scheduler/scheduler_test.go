@@ -443,3 +443,68 @@ func TestScheduler_HealthAndSummary(t *testing.T) {
 		t.Fatal("a stalled engine reports healthy")
 	}
 }
+
+// Stop does not spend its budget on an attempt still waiting for its
+// handler: the attempt stays pending and runs after the restart.
+func TestScheduler_StopLeavesWaitingAttemptPending(t *testing.T) {
+	db := storetest.New(t)
+	b := setup(t, scheduler.Options{Store: db})
+	var calls atomic.Int64
+	b.serveHandler(t, "absent", 1, okMux(&calls))
+	if err := b.engine.Registry().ReportStatus(context.Background(), "absent", "offline"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := b.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+		ID: "waits", HandlerID: "absent", Method: "work", Timeout: time.Hour,
+		Trigger: json.RawMessage(`{"type":"date","run_date":"` + time.Now().UTC().Format(time.RFC3339) + `"}`),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b.await(t, "a pending attempt", func() bool {
+		return countStatus(b.executions(t, store.ExecutionFilter{ScheduleID: "waits"}), store.StatusPending) == 1
+	})
+	stopped := make(chan struct{})
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = b.engine.Stop(ctx)
+		close(stopped)
+	}()
+	select {
+	case <-stopped:
+	case <-time.After(10 * time.Second):
+		t.Fatal("Stop waited for an attempt that was never sent")
+	}
+	u, err := db.Unfinished(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(u) != 1 || u[0].Status != store.StatusPending || u[0].Attempt != 1 {
+		t.Fatalf("unfinished after stop: %+v; want the one attempt, pending", u)
+	}
+}
+
+// A handler that stops says "offline" on the registration socket after it
+// has answered its last job on the job socket; the scheduler may read the
+// two in either order. The reply must still count.
+func TestScheduler_OfflineBeforeReplyStillRecordsSuccess(t *testing.T) {
+	b := setup(t, scheduler.Options{})
+	mux := handler.NewMux()
+	mux.HandleFunc("last", func(ctx context.Context, job *handler.Job) (any, error) {
+		// The worst order: the offline report is processed before the
+		// reply is even sent.
+		if err := b.engine.Registry().ReportStatus(ctx, "stopping", "offline"); err != nil {
+			return nil, err
+		}
+		return "done", nil
+	})
+	b.serveHandler(t, "stopping", 1, mux)
+	ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "stopping", Method: "last", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != store.StatusSucceeded {
+		t.Fatalf("status %s (%s), want success", ex.Status, ex.Error)
+	}
+}

@@ -49,6 +49,9 @@ type Options struct {
 	Notifier           *sd.Notifier
 	// LatenessFunc observes each fire's lateness (benchmarks).
 	LatenessFunc func(time.Duration)
+	// HandlerSecrets are the handlers' registration secrets
+	// (wire.LoadHandlerSecrets); nil: handlers register without one.
+	HandlerSecrets *wire.HandlerSecrets
 }
 
 // Daemon is a running scheduler.
@@ -109,11 +112,12 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 
 	d.engine, err = scheduler.New(ctx, scheduler.Options{
 		Store:              d.db,
-		Logger:             opts.Logger.With("component", "engine"),
+		Logger:             opts.Logger, // the engine names its own components
 		Location:           opts.Location,
 		DefaultTimeout:     opts.DefaultTimeout,
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
 		LatenessFunc:       opts.LatenessFunc,
+		HandlerSecrets:     opts.HandlerSecrets,
 	})
 	if err != nil {
 		return nil, err

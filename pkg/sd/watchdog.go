@@ -14,6 +14,8 @@ import (
 // between healthy and unhealthy is logged once. RunWatchdog returns nil when
 // ctx is done, and immediately when the watchdog is not enabled for this
 // process (no WATCHDOG_USEC, or WATCHDOG_PID names another process).
+// health must return soon after its context is done: a check that ignores
+// it leaves its goroutine behind at every tick.
 func (n *Notifier) RunWatchdog(ctx context.Context, health func(context.Context) error) error {
 	if n.wdErr != nil {
 		return fmt.Errorf("watchdog: %w", n.wdErr)

@@ -135,11 +135,24 @@ func (db *DB) CommitAsync(w Writes, done func(error)) {
 		return
 	}
 	db.queue = append(db.queue, r)
+	db.queued += r.size
 	if len(db.queue) == 1 {
 		db.cond.Signal()
 	}
 	db.mu.Unlock()
 }
+
+// Queued returns how many records wait for the committer: a writer that
+// can outpace the disk (the scheduler's timer loop under overload) slows
+// down when it grows, since nothing else bounds the queue.
+func (db *DB) Queued() int {
+	db.mu.Lock()
+	defer db.mu.Unlock()
+	return db.queued
+}
+
+// MaxBatch is the most records one group commit applies.
+func (db *DB) MaxBatch() int { return db.opts.MaxBatch }
 
 // committer is the single goroutine that applies queued requests. It waits
 // without a timer when idle, so a lone write costs one transaction and one
@@ -172,6 +185,7 @@ func (db *DB) take() []*request {
 		size += db.queue[n].size
 		n++
 	}
+	db.queued -= size
 	batch := make([]*request, n)
 	copy(batch, db.queue[:n])
 	rest := copy(db.queue, db.queue[n:])

@@ -65,6 +65,7 @@ type DB struct {
 	mu       sync.Mutex
 	cond     *sync.Cond
 	queue    []*request
+	queued   int // records in queue
 	closing  bool
 	closeErr error
 	closed   chan struct{} // closed when Close has finished

@@ -3,104 +3,125 @@ package unitctl_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
-	"strconv"
-	"strings"
 	"syscall"
 	"testing"
 	"time"
 
+	sdbus "github.com/coreos/go-systemd/v22/dbus"
+	"github.com/godbus/dbus/v5"
+
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/governortest"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
 )
 
-// TestE2E_Supervisor_Systemd is acceptance 1 and 2 of the governor issue
-// on a real systemd: add makes the instance enabled, active and healthy;
-// status matches `systemctl show`; SIGKILL and SIGSTOP are both recovered;
-// remove stops, disables and cleans. SZ_E2E=1 only (see
-// TestManager_Conformance for the other variables).
-func TestE2E_Supervisor_Systemd(t *testing.T) {
+// These tests need a real systemd with schedulezero-handler@.service
+// installed; test/e2e/governor_test.go builds this package's test binary
+// and runs it inside the sandbox:
+//
+//	SZ_E2E=1 [SZ_E2E_CONFIG_DIR=/etc/schedulezero/handlers]
+//	         [SZ_E2E_SCHEDULER=ipc:///run/schedulezero/zmq.sock]  as root
+//	SZ_E2E_POLKIT=1 [SZ_E2E_HANDLER=NAME] [SZ_E2E_FOREIGN_UNIT=UNIT]
+//	                                                    as user schedulezero
+
+func e2eEnv(key, def string) string {
+	if v := os.Getenv(key); v != "" {
+		return v
+	}
+	return def
+}
+
+// TestManager_Conformance runs the governor's conformance suite against
+// PID 1 over D-Bus: start, stop, enable and the PropertiesChanged watch.
+func TestManager_Conformance(t *testing.T) {
 	if os.Getenv("SZ_E2E") != "1" {
 		t.Skip("needs a real systemd with schedulezero-handler@.service installed; set SZ_E2E=1 (test/e2e does)")
 	}
-	dir := os.Getenv("SZ_E2E_CONFIG_DIR")
-	if dir == "" {
-		dir = "/etc/schedulezero/handlers"
+	dir := e2eEnv("SZ_E2E_CONFIG_DIR", "/etc/schedulezero/handlers")
+	sched := e2eEnv("SZ_E2E_SCHEDULER", "ipc:///run/schedulezero/zmq.sock")
+	governortest.Exercise(t, func(t *testing.T) governortest.Harness {
+		m := unitctl.New(unitctl.Options{})
+		t.Cleanup(func() { m.Close() })
+		return governortest.Harness{Units: m, Timeout: 30 * time.Second, Prepare: func(t *testing.T, name string) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			ep := "tcp://" + l.Addr().String()
+			l.Close()
+			p := filepath.Join(dir, name+".json")
+			cfg := fmt.Sprintf(`{"kind":"dingaling","endpoint":%q,"scheduler":%q}`, ep, sched)
+			if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.Remove(p) })
+		}}
+	})
+}
+
+// TestManager_WatchSeesKill proves the watch is signal driven: a SIGKILL
+// of the handler shows on the channel well within one second, with no
+// poll interval anywhere in the Manager.
+func TestManager_WatchSeesKill(t *testing.T) {
+	if os.Getenv("SZ_E2E") != "1" {
+		t.Skip("needs a real systemd; set SZ_E2E=1 (test/e2e does)")
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	name := e2eEnv("SZ_E2E_HANDLER", "dingaling")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	m := unitctl.New(unitctl.Options{PollInterval: 200 * time.Millisecond})
-	sup, err := governor.New(governor.Options{Units: m, Backend: "systemd", ConfigDir: dir,
-		Scheduler: os.Getenv("SZ_E2E_SCHEDULER"), CheckInterval: 500 * time.Millisecond, FailedChecks: 3,
-		StopTimeout: 5 * time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sup.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer sup.Stop(context.Background(), 5*time.Second) //nolint:errcheck // systemd units outlive it by design
-	const name = "dingaling2"
-	defer sup.RemoveHandler(context.Background(), name, 5*time.Second) //nolint:errcheck // cleanup after a failure
-	if _, err := sup.AddHandler(ctx, governor.HandlerConfig{Name: name, Kind: "dingaling",
-		RestartDelay: governor.Duration(200 * time.Millisecond)}); err != nil {
-		t.Fatal(err)
-	}
-	hi := await(t, ctx, sup, name, func(h governor.HandlerInfo) bool { return h.Healthy && h.Enabled })
-	show, err := exec.CommandContext(ctx, "systemctl", "show", "-p", "MainPID,ActiveState,UnitFileState", governor.UnitName(name)).Output()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, want := range []string{"ActiveState=active", "UnitFileState=enabled", "MainPID=" + strconv.Itoa(hi.PID)} {
-		if !strings.Contains(string(show), want) {
-			t.Fatalf("systemctl show:\n%s\nlacks %s (status %+v)", show, want, hi)
-		}
-	}
-	for _, sig := range []syscall.Signal{syscall.SIGKILL, syscall.SIGSTOP} {
-		old := hi.PID
-		if err := syscall.Kill(old, sig); err != nil {
-			t.Fatal(err)
-		}
-		hi = await(t, ctx, sup, name, func(h governor.HandlerInfo) bool { return h.Healthy && h.PID != old })
-		t.Logf("%v: pid %d -> %d, restarts %d", sig, old, hi.PID, hi.Restarts)
-	}
-	if err := sup.RemoveHandler(ctx, name, 5*time.Second); err != nil {
+	m := unitctl.New(unitctl.Options{})
+	defer m.Close()
+	if err := m.Start(ctx, name); err != nil {
 		t.Fatal(err)
 	}
 	st, err := m.State(ctx, name)
-	if err != nil || st.Running() || st.Enabled {
-		t.Fatalf("after remove: %+v, %v", st, err)
+	if err != nil || !st.Running() || st.MainPID <= 0 {
+		t.Fatalf("state after start: %+v, %v", st, err)
 	}
-	if _, err := os.Stat(filepath.Join(dir, name+".json")); !errors.Is(err, os.ErrNotExist) {
-		t.Fatalf("config left: %v", err)
+	wctx, wcancel := context.WithCancel(ctx)
+	defer wcancel()
+	ch, err := m.Watch(wctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-}
-
-func await(t *testing.T, ctx context.Context, g governor.Governor, name string, cond func(governor.HandlerInfo) bool) governor.HandlerInfo {
-	t.Helper()
+	for s := range ch { // the initial snapshot
+		if s.Name == name {
+			break
+		}
+	}
+	killed := time.Now()
+	if err := syscall.Kill(st.MainPID, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
 	for {
-		hi, err := g.HandlerStatus(ctx, name)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cond(hi) {
-			return hi
-		}
 		select {
+		case s, ok := <-ch:
+			if !ok {
+				t.Fatal("watch closed")
+			}
+			if s.Name == name && s.MainPID != st.MainPID {
+				t.Logf("SIGKILL of pid %d seen by the watch after %v: %s/%s result %s",
+					st.MainPID, time.Since(killed).Round(time.Millisecond), s.ActiveState, s.SubState, s.Result)
+				if d := time.Since(killed); d > 2*time.Second {
+					t.Errorf("the watch took %v", d)
+				}
+				return
+			}
 		case <-ctx.Done():
-			t.Fatalf("handler %q: condition not met: %+v", name, hi)
-		case <-time.After(100 * time.Millisecond):
+			t.Fatal("no change on the watch after SIGKILL")
 		}
 	}
 }
 
-// TestE2E_Polkit is acceptance 3: run as the governor's user (uid of
-// "schedulezero") with the polkit rule installed, the Manager may start
-// and stop a handler instance, while systemd refuses any other unit.
-// SZ_E2E_POLKIT=1; SZ_E2E_FOREIGN_UNIT names the unit to be refused
-// (default systemd-journald.service, restarted if wrongly allowed).
+// TestE2E_Polkit is acceptance 3 at the bus level: run as the governor's
+// user with the polkit rule installed, the Manager starts and stops a
+// handler instance and enables it, while PID 1 refuses the same user
+// every other unit (asked directly over D-Bus, past the Manager's own
+// fence).
 func TestE2E_Polkit(t *testing.T) {
 	if os.Getenv("SZ_E2E_POLKIT") != "1" {
 		t.Skip("needs systemd, the polkit rule and this test running as user schedulezero; set SZ_E2E_POLKIT=1")
@@ -110,27 +131,94 @@ func TestE2E_Polkit(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	foreign := os.Getenv("SZ_E2E_FOREIGN_UNIT")
-	if foreign == "" {
-		foreign = "systemd-journald.service"
-	}
-	out, err := exec.CommandContext(ctx, "systemctl", "--no-ask-password", "restart", foreign).CombinedOutput()
-	if err == nil {
-		t.Fatalf("restart %s as the governor's user was allowed; polkit must refuse it", foreign)
-	}
-	t.Logf("refused as expected: %s", strings.TrimSpace(string(out)))
-	name := os.Getenv("SZ_E2E_HANDLER")
-	if name == "" {
-		name = "dingaling"
-	}
+	name := e2eEnv("SZ_E2E_HANDLER", "dingaling")
 	m := unitctl.New(unitctl.Options{})
-	if err := m.Start(ctx, name); err != nil {
-		t.Fatalf("start %s as the governor's user: %v", governor.UnitName(name), err)
+	defer m.Close()
+	for _, step := range []struct {
+		what string
+		do   func() error
+	}{
+		{"stop", func() error { return m.Stop(ctx, name, 10*time.Second) }},
+		{"start", func() error { return m.Start(ctx, name) }},
+		{"disable", func() error { return m.SetEnabled(ctx, name, false) }},
+		{"enable", func() error { return m.SetEnabled(ctx, name, true) }},
+	} {
+		if err := step.do(); err != nil {
+			t.Fatalf("%s %s as uid %d: %v", step.what, governor.UnitName(name), os.Getuid(), err)
+		}
 	}
-	if err := m.Stop(ctx, name, 10*time.Second); err != nil {
-		t.Fatalf("stop %s as the governor's user: %v", governor.UnitName(name), err)
+	if st, err := m.State(ctx, name); err != nil || !st.Running() || !st.Enabled {
+		t.Fatalf("after start and enable: %+v, %v", st, err)
 	}
-	if err := m.Start(ctx, name); err != nil {
+	if err := m.Start(ctx, "../../"+e2eEnv("SZ_E2E_FOREIGN_UNIT", "systemd-journald.service")); err == nil {
+		t.Fatal("the Manager passed a foreign unit name")
+	}
+
+	raw, err := sdbus.NewSystemConnectionContext(ctx)
+	if err != nil {
 		t.Fatal(err)
 	}
+	defer raw.Close()
+	foreign := e2eEnv("SZ_E2E_FOREIGN_UNIT", "systemd-journald.service")
+	// The verbs the Manager uses besides start and stop, asked directly.
+	allowed := map[string]func() error{
+		"reset-failed " + governor.UnitName(name): func() error { return raw.ResetFailedUnitContext(ctx, governor.UnitName(name)) },
+		"kill -CONT " + governor.UnitName(name): func() error {
+			return raw.KillUnitWithTarget(ctx, governor.UnitName(name), sdbus.Main, int32(syscall.SIGCONT))
+		},
+	}
+	for what, call := range allowed {
+		if err := call(); err != nil {
+			t.Errorf("%s as uid %d: %v", what, os.Getuid(), err)
+		}
+	}
+	refusals := map[string]func() error{
+		"reset-failed " + foreign: func() error { return raw.ResetFailedUnitContext(ctx, foreign) },
+		"kill -CONT " + foreign: func() error {
+			return raw.KillUnitWithTarget(ctx, foreign, sdbus.Main, int32(syscall.SIGCONT))
+		},
+		"restart " + foreign: func() error {
+			_, err := raw.RestartUnitContext(ctx, foreign, "replace", nil)
+			return err
+		},
+		"stop " + foreign: func() error {
+			_, err := raw.StopUnitContext(ctx, foreign, "replace", nil)
+			return err
+		},
+		"start schedulezero-scheduler.service": func() error {
+			_, err := raw.StartUnitContext(ctx, "schedulezero-scheduler.service", "replace", nil)
+			return err
+		},
+		"daemon-reload": func() error { return raw.ReloadContext(ctx) },
+		// Unit files directly, even the handler's own: manage-unit-files
+		// would imply manage-units for every unit (see the rule).
+		"enable-unit-files " + governor.UnitName(name): func() error {
+			_, _, err := raw.EnableUnitFilesContext(ctx, []string{governor.UnitName(name)}, false, true)
+			return err
+		},
+		"link-unit-files /tmp/evil.service": func() error {
+			_, err := raw.LinkUnitFilesContext(ctx, []string{"/tmp/evil.service"}, false, true)
+			return err
+		},
+	}
+	for what, call := range refusals {
+		err := call()
+		if err == nil {
+			t.Errorf("%s as uid %d was allowed; polkit must refuse it", what, os.Getuid())
+			continue
+		}
+		if !isDenied(err) {
+			t.Errorf("%s: %v, want access denied", what, err)
+			continue
+		}
+		t.Logf("refused as expected: %s: %v", what, err)
+	}
+}
+
+// isDenied reports whether PID 1 refused the call for want of
+// authorization (polkit said no, and no agent may ask).
+func isDenied(err error) bool {
+	var de dbus.Error
+	return errors.As(err, &de) && (de.Name == "org.freedesktop.DBus.Error.AccessDenied" ||
+		de.Name == "org.freedesktop.DBus.Error.InteractiveAuthorizationRequired")
 }

@@ -3,49 +3,58 @@ package unitctl_test
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
-	"github.com/schedulezero/schedulezero/pkg/governortest"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
 	"go.uber.org/goleak"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
-func TestParseShow(t *testing.T) {
+func TestStateFromProperties(t *testing.T) {
 	tests := []struct {
-		name, out     string
+		name          string
+		unit, svc     map[string]any
 		active, sub   string
 		pid, restarts int
 		mem           uint64
-		since         int64
+		since         int64 // unix microseconds
 		enabled       bool
-		result        string
+		result, exit  string
 	}{
-		{"running", "Id=schedulezero-handler@ding.service\nActiveState=active\nSubState=running\nMainPID=4242\nNRestarts=2\n" +
-			"MemoryCurrent=1048576\nStateChangeTimestamp=@1700000000\nActiveEnterTimestamp=@1600000000\nUnitFileState=enabled\nResult=success\n",
-			"active", "running", 4242, 2, 1 << 20, 1700000000, true, "success"},
-		{"never started", "Id=schedulezero-handler@x.service\nActiveState=inactive\nSubState=dead\nMainPID=0\nNRestarts=0\n" +
-			"MemoryCurrent=[not set]\nStateChangeTimestamp=\nActiveEnterTimestamp=\nUnitFileState=disabled\nResult=success\n",
-			"inactive", "dead", 0, 0, 0, 0, false, "success"},
-		{"failed, since from ActiveEnter", "ActiveState=failed\nSubState=failed\nActiveEnterTimestamp=@1600000000.5\nResult=signal\nUnitFileState=enabled-runtime\n",
-			"failed", "failed", 0, 0, 0, 1600000000, true, "signal"},
+		{"running",
+			map[string]any{"Id": "schedulezero-handler@ding.service", "ActiveState": "active", "SubState": "running",
+				"StateChangeTimestamp": uint64(1_700_000_000_000_000), "ActiveEnterTimestamp": uint64(1_600_000_000_000_000), "UnitFileState": "enabled"},
+			map[string]any{"MainPID": uint32(4242), "NRestarts": uint32(2), "MemoryCurrent": uint64(1 << 20), "Result": "success",
+				"ExecMainCode": int32(0), "ExecMainStatus": int32(0)},
+			"active", "running", 4242, 2, 1 << 20, 1_700_000_000_000_000, true, "success", ""},
+		{"never started: memory not set",
+			map[string]any{"Id": "schedulezero-handler@x.service", "ActiveState": "inactive", "SubState": "dead",
+				"StateChangeTimestamp": uint64(0), "ActiveEnterTimestamp": uint64(0), "UnitFileState": "disabled"},
+			map[string]any{"MainPID": uint32(0), "NRestarts": uint32(0), "MemoryCurrent": ^uint64(0), "Result": "success",
+				"ExecMainCode": int32(1), "ExecMainStatus": int32(3)},
+			"inactive", "dead", 0, 0, 0, 0, false, "success", "status 3"},
+		{"failed: since from ActiveEnter",
+			map[string]any{"ActiveState": "failed", "SubState": "failed", "ActiveEnterTimestamp": uint64(1_600_000_000_500_000),
+				"UnitFileState": "enabled-runtime"},
+			map[string]any{"Result": "signal", "ExecMainCode": int32(2), "ExecMainStatus": int32(9)},
+			"failed", "failed", 0, 0, 0, 1_600_000_000_500_000, true, "signal", "signal SIGKILL"},
+		{"wrong types are zero", map[string]any{"ActiveState": 7, "StateChangeTimestamp": "soon"}, map[string]any{"MainPID": "1"},
+			"", "", 0, 0, 0, 0, false, "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st := unitctl.ParseShow(tt.out)
+			st := unitctl.StateFromProperties(tt.unit, tt.svc)
 			if st.ActiveState != tt.active || st.SubState != tt.sub || st.MainPID != tt.pid || st.NRestarts != tt.restarts ||
-				st.MemoryBytes != tt.mem || st.Enabled != tt.enabled || st.Result != tt.result {
-				t.Fatalf("ParseShow = %+v", st)
+				st.MemoryBytes != tt.mem || st.Enabled != tt.enabled || st.Result != tt.result || st.Exit != tt.exit {
+				t.Fatalf("StateFromProperties = %+v", st)
 			}
-			if (tt.since == 0) != st.Since.IsZero() || (tt.since != 0 && st.Since.Unix() != tt.since) {
-				t.Fatalf("Since = %v, want unix %d", st.Since, tt.since)
+			if (tt.since == 0) != st.Since.IsZero() || (tt.since != 0 && st.Since.UnixMicro() != tt.since) {
+				t.Fatalf("Since = %v, want unix µs %d", st.Since, tt.since)
 			}
 		})
 	}
@@ -64,6 +73,7 @@ func TestCheckUnit(t *testing.T) {
 		{"schedulezero-handler@*.service", false},
 		{"schedulezero-handler@x.service sshd.service", false},
 		{"schedulezero-handler@x.socket", false},
+		{"schedulezero-handler@../../x.service", false},
 	}
 	for _, tt := range tests {
 		err := unitctl.CheckUnit(tt.unit)
@@ -73,11 +83,18 @@ func TestCheckUnit(t *testing.T) {
 	}
 }
 
+// noBus points the system bus at a socket that does not exist.
+func noBus(t *testing.T) {
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path="+filepath.Join(t.TempDir(), "no-bus"))
+}
+
 // TestManager_RefusesBeforeCallingSystemd proves a bad name never reaches
-// systemctl: the configured systemctl does not exist, so any call would
-// fail with ErrSystemctl instead of a field error.
+// the bus: the bus does not exist, so any call would fail with ErrBus
+// instead of a field error.
 func TestManager_RefusesBeforeCallingSystemd(t *testing.T) {
-	m := unitctl.New(unitctl.Options{Systemctl: filepath.Join(t.TempDir(), "no-systemctl")})
+	noBus(t)
+	m := unitctl.New(unitctl.Options{})
+	defer m.Close()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	calls := map[string]func(string) error{
@@ -87,50 +104,84 @@ func TestManager_RefusesBeforeCallingSystemd(t *testing.T) {
 		"State":      func(n string) error { _, err := m.State(ctx, n); return err },
 	}
 	for call, f := range calls {
-		for _, bad := range []string{"", "../../sshd", "sshd.service foo", "a/b"} {
+		for _, bad := range []string{"", "../../sshd", "sshd.service foo", "a/b", "*"} {
 			var fe *field.Error
-			if err := f(bad); !errors.As(err, &fe) {
-				t.Errorf("%s(%q) = %v, want a *field.Error", call, bad, err)
+			if err := f(bad); !errors.As(err, &fe) || fe.Field != "name" {
+				t.Errorf("%s(%q) = %v, want a *field.Error naming the name", call, bad, err)
 			}
 		}
 	}
-	if err := m.Start(ctx, "ding"); !errors.Is(err, unitctl.ErrSystemctl) {
-		t.Errorf("Start(ding) with no systemctl = %v, want ErrSystemctl", err)
+	if err := m.Start(ctx, "ding"); !errors.Is(err, unitctl.ErrBus) {
+		t.Errorf("Start(ding) with no bus = %v, want ErrBus", err)
+	}
+	if _, err := m.Watch(ctx); !errors.Is(err, unitctl.ErrBus) {
+		t.Errorf("Watch with no bus = %v, want ErrBus", err)
 	}
 }
 
-// TestManager_Conformance runs the governor's conformance suite on the
-// real system manager. It needs root or the polkit rule, an installed
-// schedulezero-handler@.service and a reachable scheduler, so it runs only
-// in the e2e sandbox: SZ_E2E=1 [SZ_E2E_CONFIG_DIR=/etc/schedulezero/handlers]
-// [SZ_E2E_SCHEDULER=tcp://127.0.0.1:4242].
-func TestManager_Conformance(t *testing.T) {
-	if os.Getenv("SZ_E2E") != "1" {
-		t.Skip("needs a real systemd with schedulezero-handler@.service installed; set SZ_E2E=1 (test/e2e does)")
+// TestManager_HungBusHasDeadline serves a bus that accepts connections and
+// never answers: every call returns by its deadline, and Close leaves no
+// goroutine behind (goleak in TestMain).
+func TestManager_HungBusHasDeadline(t *testing.T) {
+	sock := filepath.Join(t.TempDir(), "hung-bus")
+	ln, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
 	}
-	dir := os.Getenv("SZ_E2E_CONFIG_DIR")
-	if dir == "" {
-		dir = "/etc/schedulezero/handlers"
-	}
-	sched := os.Getenv("SZ_E2E_SCHEDULER")
-	if sched == "" {
-		sched = "tcp://127.0.0.1:4242"
-	}
-	governortest.Exercise(t, func(t *testing.T) governortest.Harness {
-		m := unitctl.New(unitctl.Options{PollInterval: 200 * time.Millisecond})
-		return governortest.Harness{Units: m, Timeout: 30 * time.Second, Prepare: func(t *testing.T, name string) {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
+	var held []net.Conn
+	accepted := make(chan struct{})
+	go func() {
+		defer close(accepted)
+		for {
+			c, err := ln.Accept()
 			if err != nil {
-				t.Fatal(err)
+				return
 			}
-			ep := "tcp://" + l.Addr().String()
-			l.Close() //nolint:errcheck // only the port was wanted
-			p := filepath.Join(dir, name+".json")
-			cfg := fmt.Sprintf(`{"kind":"dingaling","endpoint":%q,"scheduler":%q}`, ep, sched)
-			if err := os.WriteFile(p, []byte(cfg), 0o644); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { os.Remove(p) }) //nolint:errcheck // best effort
-		}}
+			held = append(held, c) // read nothing, answer nothing
+		}
+	}()
+	t.Cleanup(func() {
+		ln.Close()
+		<-accepted
+		for _, c := range held {
+			c.Close()
+		}
 	})
+	t.Setenv("DBUS_SYSTEM_BUS_ADDRESS", "unix:path="+sock)
+	m := unitctl.New(unitctl.Options{CallTimeout: 300 * time.Millisecond})
+	defer m.Close()
+	calls := map[string]func(ctx context.Context) error{
+		"Start":      func(ctx context.Context) error { return m.Start(ctx, "ding") },
+		"Stop":       func(ctx context.Context) error { return m.Stop(ctx, "ding", 100*time.Millisecond) },
+		"SetEnabled": func(ctx context.Context) error { return m.SetEnabled(ctx, "ding", true) },
+		"State":      func(ctx context.Context) error { _, err := m.State(ctx, "ding"); return err },
+		"Watch":      func(ctx context.Context) error { _, err := m.Watch(ctx); return err },
+	}
+	t.Run("a caller waiting for another's dial keeps its own deadline", func(t *testing.T) {
+		slow := make(chan error, 1)
+		go func() { slow <- m.Start(context.Background(), "ding") }() // dials, bounded by 300ms
+		time.Sleep(20 * time.Millisecond)
+		ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+		defer cancel()
+		start := time.Now()
+		if _, err := m.State(ctx, "ding"); !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("State = %v, want its deadline", err)
+		}
+		if d := time.Since(start); d > 200*time.Millisecond {
+			t.Errorf("State waited %v; its deadline was 50ms", d)
+		}
+		<-slow
+	})
+	for name, call := range calls {
+		t.Run(name, func(t *testing.T) {
+			start := time.Now()
+			err := call(context.Background())
+			if !errors.Is(err, context.DeadlineExceeded) {
+				t.Fatalf("err = %v, want a deadline", err)
+			}
+			if d := time.Since(start); d > 3*time.Second {
+				t.Fatalf("returned after %v; the call timeout is 300ms", d)
+			}
+		})
+	}
 }

@@ -17,6 +17,7 @@ type Client struct {
 
 	mu        sync.Mutex
 	handlerID string
+	secret    string // sent with pings and status reports of handlerID
 	instance  string
 }
 
@@ -53,21 +54,22 @@ func (c *Client) Register(ctx context.Context, r Registration) (string, error) {
 	_ = json.Unmarshal(reply.Raw, &body)
 	c.mu.Lock()
 	c.handlerID = r.HandlerID
+	c.secret = r.Secret
 	c.instance = body.Instance
 	c.mu.Unlock()
 	return body.Status, nil
 }
 
 // Ping checks the scheduler. After a Register it carries the handler id
-// (a liveness touch) and returns ErrSchedulerRestarted when a different
-// scheduler instance answers.
+// and its secret (a liveness touch) and returns ErrSchedulerRestarted when
+// a different scheduler instance answers.
 func (c *Client) Ping(ctx context.Context) error {
 	c.mu.Lock()
-	id, inst := c.handlerID, c.instance
+	id, secret, inst := c.handlerID, c.secret, c.instance
 	c.mu.Unlock()
 	var params any
 	if id != "" {
-		params = map[string]string{"handler_id": id}
+		params = withSecret(map[string]string{"handler_id": id}, secret)
 	}
 	reply, err := c.call(ctx, "ping", params)
 	if err != nil {
@@ -84,10 +86,24 @@ func (c *Client) Ping(ctx context.Context) error {
 }
 
 // ReportStatus tells the scheduler the handler's status ("offline" on
-// stop). An unknown handler gives an error wrapping ErrUnknownHandler.
+// stop), with the secret of the last Register when it was for handlerID.
+// An unknown handler gives an error wrapping ErrUnknownHandler.
 func (c *Client) ReportStatus(ctx context.Context, handlerID, status string) error {
-	_, err := c.call(ctx, "report_status", map[string]string{"handler_id": handlerID, "status": status})
+	c.mu.Lock()
+	secret := ""
+	if handlerID == c.handlerID {
+		secret = c.secret
+	}
+	c.mu.Unlock()
+	_, err := c.call(ctx, "report_status", withSecret(map[string]string{"handler_id": handlerID, "status": status}, secret))
 	return err
+}
+
+func withSecret(p map[string]string, secret string) map[string]string {
+	if secret != "" {
+		p["secret"] = secret
+	}
+	return p
 }
 
 // Close releases the socket.
@@ -109,6 +125,12 @@ func (c *Client) call(ctx context.Context, method string, params any) (Reply, er
 	if !reply.Success {
 		if reply.Error == "Handler not registered" {
 			return reply, fmt.Errorf("%s %s: %w", method, c.endpoint, ErrUnknownHandler)
+		}
+		var r struct {
+			Refused bool `json:"refused"`
+		}
+		if _ = json.Unmarshal(reply.Raw, &r); r.Refused {
+			return reply, fmt.Errorf("%s %s: scheduler said %q: %w", method, c.endpoint, reply.Error, ErrRefused)
 		}
 		return reply, fmt.Errorf("%s %s: scheduler said %q: %w", method, c.endpoint, reply.Error, ErrProtocol)
 	}

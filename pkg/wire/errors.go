@@ -19,6 +19,10 @@ var (
 	// answering is not the instance that accepted the last registration:
 	// the caller should register again.
 	ErrSchedulerRestarted = errors.New("wire: scheduler restarted since registration")
+	// ErrRefused is wrapped when the scheduler refuses a handler's
+	// registration secret (HandlerSecrets.Check), and by Client calls the
+	// scheduler answered with a refusal.
+	ErrRefused = errors.New("refused")
 	// ErrProtocol is returned when a peer sends something that is not a
 	// valid message, or when an operation needs a newer protocol.
 	ErrProtocol = errors.New("wire: protocol error")

@@ -21,6 +21,13 @@ func (fuzzRegistry) ReportStatus(_ context.Context, id, _ string) error {
 }
 func (fuzzRegistry) Seen(string) {}
 
+// fuzzAuthRegistry also checks secrets: "locked" has one.
+type fuzzAuthRegistry struct{ fuzzRegistry }
+
+var fuzzSecrets, _ = NewHandlerSecrets(map[string]string{"locked": "locked-secret-0123456789"}, false)
+
+func (fuzzAuthRegistry) Authenticate(id, secret string) error { return fuzzSecrets.Check(id, secret) }
+
 var seeds = []string{
 	`{"method":"ping"}`,
 	`{"method":"ping","params":{"handler_id":"a"}}`,
@@ -28,6 +35,10 @@ var seeds = []string{
 	`{"method":"register","params":{"handler_id":1}}`,
 	`{"method":"report_status","params":{"handler_id":"known","status":"offline"}}`,
 	`{"method":"report_status","params":[]}`,
+	`{"method":"register","params":{"handler_id":"locked","address":"tcp://x:1","secret":"locked-secret-0123456789"}}`,
+	`{"method":"register","params":{"handler_id":"locked","address":"tcp://x:1","secret":7}}`,
+	`{"method":"ping","params":{"handler_id":"locked","secret":"no"}}`,
+	`{"method":"report_status","params":{"handler_id":"locked","status":"offline","secret":""}}`,
 	`{"method":"x","params":"s","id":"1","attempt":2,"deadline_ms":5,"v":2}`,
 	`{"success":true,"id":"1","error":"e"}`,
 	`{"success":"yes"}`, `[]`, `null`, ``, `{`, "\xff",
@@ -74,20 +85,46 @@ func FuzzRespond(f *testing.F) {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
-		out := respond(context.Background(), fuzzRegistry{}, "inst", b)
-		var obj map[string]json.RawMessage
-		if err := json.Unmarshal(out, &obj); err != nil {
-			t.Fatalf("reply is not a JSON object: %q", out)
-		}
-		var ok bool
-		if err := json.Unmarshal(obj["success"], &ok); err != nil {
-			t.Fatalf("reply has no boolean success: %s", out)
-		}
-		if !ok {
-			var e string
-			if json.Unmarshal(obj["error"], &e) != nil || e == "" {
-				t.Fatalf("failure without an error string: %s", out)
+		for _, reg := range []Registry{fuzzRegistry{}, fuzzAuthRegistry{}} {
+			out := respond(context.Background(), reg, "inst", b)
+			var obj map[string]json.RawMessage
+			if err := json.Unmarshal(out, &obj); err != nil {
+				t.Fatalf("reply is not a JSON object: %q", out)
+			}
+			var ok bool
+			if err := json.Unmarshal(obj["success"], &ok); err != nil {
+				t.Fatalf("reply has no boolean success: %s", out)
+			}
+			if !ok {
+				var e string
+				if json.Unmarshal(obj["error"], &e) != nil || e == "" {
+					t.Fatalf("failure without an error string: %s", out)
+				}
+			}
+			if _, auth := reg.(Authenticator); auth && ok && lockedWithoutSecret(b) {
+				t.Fatalf("locked handler accepted without its secret: %s -> %s", b, out)
 			}
 		}
 	})
+}
+
+// lockedWithoutSecret says whether b is a request naming handler "locked"
+// without its secret, decoded as the server decodes it.
+func lockedWithoutSecret(b []byte) bool {
+	req, err := DecodeRequest(b)
+	if err != nil {
+		return false
+	}
+	var p struct {
+		HandlerID *string `json:"handler_id"`
+		Secret    string  `json:"secret"`
+	}
+	if json.Unmarshal(req.Params, &p) != nil || p.HandlerID == nil || *p.HandlerID != "locked" {
+		return false
+	}
+	switch req.Method {
+	case "register", "ping", "report_status":
+		return p.Secret != "locked-secret-0123456789"
+	}
+	return false
 }

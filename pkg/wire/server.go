@@ -27,7 +27,8 @@ type Registration struct {
 	Protocol int
 	// Concurrency is "concurrency"; 0 means 1.
 	Concurrency int
-	// Secret is "secret", checked by the Registry.
+	// Secret is "secret". The Server checks it before Register when the
+	// Registry is an Authenticator; Register itself may ignore it.
 	Secret string
 }
 
@@ -151,6 +152,9 @@ type (
 	errorReply struct {
 		Success bool   `json:"success"`
 		Error   string `json:"error"`
+		// Refused marks a refused secret (an extension: the original's
+		// requests are never refused).
+		Refused bool `json:"refused,omitempty"`
 	}
 	pongReply struct {
 		Success  bool   `json:"success"`
@@ -185,6 +189,20 @@ type registerParams struct {
 type statusParams struct {
 	HandlerID string `json:"handler_id"`
 	Status    string `json:"status"`
+	Secret    string `json:"secret"`
+}
+
+// refusal answers a request whose secret the Registry refused, or returns
+// nil when reg checks no secrets or accepts this one.
+func refusal(reg Registry, method, handlerID, secret string) []byte {
+	auth, ok := reg.(Authenticator)
+	if !ok {
+		return nil
+	}
+	if err := auth.Authenticate(handlerID, secret); err != nil {
+		return mustJSON(errorReply{Error: method + ": " + err.Error(), Refused: true})
+	}
+	return nil
 }
 
 // respond turns one request frame into one reply frame. It never panics
@@ -201,9 +219,13 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 	case "ping":
 		var p struct {
 			HandlerID string `json:"handler_id"`
+			Secret    string `json:"secret"`
 		}
 		_ = json.Unmarshal(req.Params, &p)
 		if p.HandlerID != "" {
+			if out := refusal(reg, "ping", p.HandlerID, p.Secret); out != nil {
+				return out
+			}
 			reg.Seen(p.HandlerID)
 			return mustJSON(pongReply{Success: true, Message: "pong", Instance: instance})
 		}
@@ -223,6 +245,9 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 		}
 		if p.Methods == nil {
 			p.Methods = []string{}
+		}
+		if out := refusal(reg, "register", *p.HandlerID, p.Secret); out != nil {
+			return out
 		}
 		r := Registration{HandlerID: *p.HandlerID, Address: *p.Address, Methods: p.Methods,
 			Protocol: p.Protocol, Concurrency: p.Concurrency, Secret: p.Secret}
@@ -250,6 +275,9 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 		}
 		if p.HandlerID == "" || p.Status == "" {
 			return mustJSON(errorReply{Error: "report_status: params.handler_id and params.status are required"})
+		}
+		if out := refusal(reg, "report_status", p.HandlerID, p.Secret); out != nil {
+			return out
 		}
 		if err := reg.ReportStatus(ctx, p.HandlerID, p.Status); err != nil {
 			if errors.Is(err, ErrUnknownHandler) {

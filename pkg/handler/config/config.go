@@ -16,12 +16,15 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/handler/dingaling"
 	"github.com/schedulezero/schedulezero/pkg/handler/exec"
+	"github.com/schedulezero/schedulezero/pkg/sd"
+	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
 // Kinds of handler the binary can serve.
@@ -32,6 +35,17 @@ const (
 
 // SystemDir is the last place a config file is looked for.
 const SystemDir = "/etc/schedulezero/handlers"
+
+// SchedulerSocket is the file name of the scheduler's registration socket
+// in the runtime directory (the scheduler unit's SZ_ZMQ_BIND).
+const SchedulerSocket = "zmq.sock"
+
+// RuntimeEndpoint is the job socket a handler named name binds under
+// systemd when its config names none: ipc://RUNTIME_DIRECTORY/handler-NAME.sock.
+// Whoever pings handlers (the governor) finds them there.
+func RuntimeEndpoint(runtimeDir, name string) string {
+	return "ipc://" + filepath.Join(runtimeDir, "handler-"+name+".sock")
+}
 
 // File is the JSON config file of one handler instance.
 type File struct {
@@ -52,6 +66,9 @@ type Flags struct {
 	Endpoint    string
 	Scheduler   string
 	Concurrency int
+	// SecretFile is the registration secret's file (--secret-file); it
+	// wins over the config file's secret_file.
+	SecretFile string
 }
 
 // Path returns where the config file of handler name is: explicit, else
@@ -170,6 +187,17 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	if fl.Concurrency != 0 {
 		f.Concurrency = fl.Concurrency
 	}
+	// Under systemd (RuntimeDirectory=) local traffic defaults to ipc://
+	// sockets in the runtime directory, which only the service's user and
+	// group can reach; the scheduler unit binds SchedulerSocket there.
+	if dir, _, _ := strings.Cut(getenv("RUNTIME_DIRECTORY"), ":"); dir != "" {
+		if f.Endpoint == "" {
+			f.Endpoint = RuntimeEndpoint(dir, fl.Name)
+		}
+		if f.Scheduler == "" {
+			f.Scheduler = "ipc://" + filepath.Join(dir, SchedulerSocket)
+		}
+	}
 	kindLogger := logger.With("handler", fl.Name) // Serve adds the key to its own lines
 	mux := handler.NewMux()
 	switch f.Kind {
@@ -190,25 +218,137 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	}
 	opts := handler.Options{Name: fl.Name, Endpoint: f.Endpoint, Scheduler: f.Scheduler,
 		Concurrency: f.Concurrency, PingInterval: time.Duration(f.PingInterval), Logger: logger}
-	if f.SecretFile != "" {
-		p := f.SecretFile
-		if !filepath.IsAbs(p) && getenv("CREDENTIALS_DIRECTORY") != "" {
-			p = filepath.Join(getenv("CREDENTIALS_DIRECTORY"), p)
+	opts.Secret, err = secret(fl.SecretFile, f.SecretFile, getenv)
+	if err != nil {
+		if fl.SecretFile == "" {
+			err = fmt.Errorf("handler config %s: %w", path, err)
 		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return nil, handler.Options{}, fmt.Errorf("handler config %s: %w", path, field.Errorf("secret_file", "%v", err))
-		}
-		opts.Secret = strings.TrimSpace(string(b))
+		return nil, handler.Options{}, err
 	}
 	return mux, opts, nil
 }
 
-// Run serves handler fl.Name until ctx is done.
-func Run(ctx context.Context, fl Flags, logger *slog.Logger, getenv func(string) string) error {
+// secret finds the handler's registration secret: the file of --secret-file
+// (flag), else the config file's secret_file (file; relative to
+// $CREDENTIALS_DIRECTORY when set), else the credential handler-secret when
+// systemd passed one (LoadCredential=handler-secret:...). No secret at all
+// is fine: the scheduler decides whether this handler needs one. The
+// secret itself is never logged.
+func secret(flag, file string, getenv func(string) string) (string, error) {
+	creds := getenv("CREDENTIALS_DIRECTORY")
+	var key, p string
+	switch {
+	case flag != "":
+		key, p = "--secret-file", flag
+	case file != "":
+		key, p = "secret_file", file
+		if !filepath.IsAbs(p) && creds != "" {
+			p = filepath.Join(creds, p)
+		}
+	case creds != "":
+		p = filepath.Join(creds, wire.HandlerSecretCredential)
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			return "", nil
+		}
+		key = "$CREDENTIALS_DIRECTORY/" + wire.HandlerSecretCredential
+	default:
+		return "", nil
+	}
+	b, err := os.ReadFile(p)
+	if err != nil {
+		return "", field.Errorf(key, "%v", err).WithFix("create the file with the handler's secret, or leave %s out", key)
+	}
+	s := strings.TrimSpace(string(b))
+	if s == "" {
+		return "", field.Errorf(key, "%s is empty", p).WithFix("write the handler's registration secret into it")
+	}
+	return s, nil
+}
+
+// StatusInterval is how often the STATUS= line is refreshed under systemd.
+const StatusInterval = 2 * time.Second
+
+// Run serves handler fl.Name until ctx is done and speaks to systemd
+// through n (nil: sd.NewNotifier, a no-op outside systemd):
+//
+//   - READY=1 once the job socket is bound and the scheduler accepted the
+//     registration, so `systemctl start` returns when jobs can arrive;
+//   - STATUS= with the registration and job counts, refreshed every
+//     StatusInterval when it changed;
+//   - WATCHDOG=1 only while handler.Server.Health passes;
+//   - STOPPING=1 first when ctx is done, then the drain of running jobs.
+func Run(ctx context.Context, fl Flags, logger *slog.Logger, getenv func(string) string, n *sd.Notifier) error {
 	mux, opts, err := Options(fl, logger, getenv)
 	if err != nil {
 		return err
 	}
-	return handler.Serve(ctx, mux, opts)
+	if n == nil {
+		n = sd.NewNotifier(logger)
+	}
+	var srv *handler.Server
+	opts.ReadyFunc = func() {
+		_ = n.Status("%s", srv.Status())
+		if err := n.Ready(); err != nil {
+			logger.Warn("READY=1 not sent", "err", err)
+		}
+	}
+	srv, err = handler.NewServer(mux, opts)
+	if err != nil {
+		return err
+	}
+
+	serveCtx, stopServe := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopServe()
+	bgCtx, stopBG := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() {
+		defer wg.Done()
+		select {
+		case <-srv.Started():
+		case <-bgCtx.Done():
+			return
+		}
+		if err := n.RunWatchdog(bgCtx, srv.Health); err != nil {
+			logger.Warn("watchdog off", "err", err)
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		refreshStatus(bgCtx, n, srv)
+	}()
+	go func() {
+		select {
+		case <-ctx.Done():
+			_ = n.Stopping()
+		case <-serveCtx.Done():
+		}
+		stopServe()
+	}()
+	err = srv.Serve(serveCtx)
+	stopBG()
+	wg.Wait()
+	return err
+}
+
+// refreshStatus sends srv's status line whenever it changed, every
+// StatusInterval, until ctx is done.
+func refreshStatus(ctx context.Context, n *sd.Notifier, srv *handler.Server) {
+	if !n.Enabled() {
+		return
+	}
+	t := time.NewTicker(StatusInterval)
+	defer t.Stop()
+	last := ""
+	for {
+		if s := srv.Status(); s != last {
+			_ = n.Status("%s", s)
+			last = s
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
 }

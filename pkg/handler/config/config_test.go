@@ -9,11 +9,14 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/handler/config"
+	"github.com/schedulezero/schedulezero/pkg/sd"
+	"github.com/schedulezero/schedulezero/pkg/sd/sdtest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 	"github.com/schedulezero/schedulezero/pkg/wiretest"
 	"go.uber.org/goleak"
@@ -138,7 +141,7 @@ func TestRun_ExecEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- config.Run(ctx, config.Flags{Name: "scripts", ConfigPath: cfg, Scheduler: srv.Addr()}, slog.New(slog.DiscardHandler), env())
+		done <- config.Run(ctx, config.Flags{Name: "scripts", ConfigPath: cfg, Scheduler: srv.Addr()}, slog.New(slog.DiscardHandler), env(), nil)
 	}()
 	defer func() {
 		cancel()
@@ -166,5 +169,108 @@ func TestRun_ExecEndToEnd(t *testing.T) {
 		if err != nil || string(got) != tc.want {
 			t.Errorf("%s: got %s %v, want %s", tc.method, got, err, tc.want)
 		}
+	}
+}
+
+// TestRun_SystemdSequence runs a handler against a stand-in NOTIFY_SOCKET:
+// no READY=1 while the scheduler is away, READY=1 once it accepted the
+// registration, then STATUS= naming it, WATCHDOG=1 while healthy, and
+// STOPPING=1 first when the context ends.
+func TestRun_SystemdSequence(t *testing.T) {
+	sock := sdtest.New(t, 400*time.Millisecond)
+	n := sd.NewNotifier(nil)
+	ep := wiretest.IPC(t, "sched.sock")
+	cfg := write(t, `{"kind":"dingaling","endpoint":"`+wiretest.IPC(t, "ding.sock")+`"}`)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- config.Run(ctx, config.Flags{Name: "ding", ConfigPath: cfg, Scheduler: ep}, slog.New(slog.DiscardHandler), env(), n)
+	}()
+	var stopOnce sync.Once
+	stop := func() {
+		stopOnce.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	defer stop()
+	wctx, wcancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer wcancel()
+
+	// The scheduler is not there: the handler says so and is not ready.
+	if _, err := sock.Await(wctx, sdtest.HasPrefix("STATUS=registering with "+ep)); err != nil {
+		t.Fatalf("%v; got %q", err, sock.Messages())
+	}
+	if i := sock.Index(sdtest.Is("READY=1")); i >= 0 {
+		t.Fatalf("READY=1 before any scheduler listened: %q", sock.Messages())
+	}
+
+	reg := wiretest.NewRegistry()
+	sctx, scancel := context.WithCancel(context.Background())
+	srv, err := wire.Listen(sctx, ep, reg, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(sctx) }()
+	defer func() { scancel(); <-served }()
+
+	ready, err := sock.Await(wctx, sdtest.Is("READY=1"))
+	if err != nil {
+		t.Fatalf("%v; got %q", err, sock.Messages())
+	}
+	if _, st, ok := reg.Handler("ding"); !ok || st != "registered" {
+		t.Errorf("at READY=1 the registry has ding=%v (%q), want registered", ok, st)
+	}
+	for _, want := range []func(string) bool{sdtest.HasPrefix("STATUS=registered with " + ep + "; 0 jobs done"), sdtest.Is("WATCHDOG=1")} {
+		if _, err := sock.Await(wctx, want); err != nil {
+			t.Fatalf("%v; got %q", err, sock.Messages())
+		}
+	}
+
+	stop()
+	stopping := sock.Index(sdtest.Is("STOPPING=1"))
+	if stopping < ready {
+		t.Errorf("STOPPING=1 at %d, READY=1 at %d: %q", stopping, ready, sock.Messages())
+	}
+	if _, st, _ := reg.Handler("ding"); st != "offline" {
+		t.Errorf("after stop the registry has ding %q, want offline", st)
+	}
+}
+
+// Under systemd (RUNTIME_DIRECTORY set) the sockets default to ipc:// in
+// the runtime directory; the file and the flags still win.
+func TestOptions_RuntimeDirectoryDefaults(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	for _, tc := range []struct {
+		name, file              string
+		fl                      config.Flags
+		runtime                 string
+		wantEndpoint, wantSched string
+	}{
+		{"systemd defaults", `{"kind":"dingaling"}`, config.Flags{}, "/run/sz",
+			"ipc:///run/sz/handler-ding.sock", "ipc:///run/sz/zmq.sock"},
+		{"first of several runtime dirs", `{"kind":"dingaling"}`, config.Flags{}, "/run/a:/run/b",
+			"ipc:///run/a/handler-ding.sock", "ipc:///run/a/zmq.sock"},
+		{"the file wins", `{"kind":"dingaling","endpoint":"tcp://127.0.0.1:7000","scheduler":"ipc:///run/sz/clock/zmq.sock"}`, config.Flags{}, "/run/sz",
+			"tcp://127.0.0.1:7000", "ipc:///run/sz/clock/zmq.sock"},
+		{"flags win", `{"kind":"dingaling"}`, config.Flags{Endpoint: "ipc:///tmp/h.sock", Scheduler: "tcp://10.0.0.1:4242"}, "/run/sz",
+			"ipc:///tmp/h.sock", "tcp://10.0.0.1:4242"},
+		{"outside systemd: the library defaults", `{"kind":"dingaling"}`, config.Flags{}, "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fl := tc.fl
+			fl.Name, fl.ConfigPath = "ding", write(t, tc.file)
+			_, opts, err := config.Options(fl, logger, env("RUNTIME_DIRECTORY", tc.runtime))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.Endpoint != tc.wantEndpoint || opts.Scheduler != tc.wantSched {
+				t.Errorf("endpoint %q scheduler %q, want %q %q", opts.Endpoint, opts.Scheduler, tc.wantEndpoint, tc.wantSched)
+			}
+		})
 	}
 }

@@ -1,0 +1,4 @@
+package governord
+
+// RuntimeEndpoint exposes runtimeEndpoint to the tests.
+var RuntimeEndpoint = runtimeEndpoint
