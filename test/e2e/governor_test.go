@@ -50,48 +50,6 @@ const (
 	govFailedChecks  = 3
 )
 
-// govHelperUnits are the root oneshots the governor starts to enable or
-// disable one handler instance (see pkg/unitctl); installed from here
-// while pkg/unitgen does not render them.
-var govHelperUnits = map[string]string{
-	"schedulezero-handler-enable@.service":  govHelperUnit("Enable", "enable"),
-	"schedulezero-handler-disable@.service": govHelperUnit("Disable", "disable"),
-}
-
-func govHelperUnit(title, verb string) string {
-	return `# Started by schedulezero-governor (polkit lets its user start exactly
-# this) to ` + verb + ` one handler instance at boot; root, because the links
-# live in /etc/systemd/system.
-[Unit]
-Description=` + title + ` ScheduleZero handler %i at boot
-Documentation=man:schedulezero-governor(8)
-
-[Service]
-Type=oneshot
-ExecStart=/usr/bin/systemctl ` + verb + ` --no-reload schedulezero-handler@%i.service
-NoNewPrivileges=yes
-ProtectSystem=strict
-ProtectHome=yes
-PrivateTmp=yes
-PrivateDevices=yes
-PrivateNetwork=yes
-IPAddressDeny=any
-ProtectKernelTunables=yes
-ProtectKernelModules=yes
-ProtectKernelLogs=yes
-ProtectControlGroups=yes
-ProtectClock=yes
-ProtectHostname=yes
-RestrictAddressFamilies=AF_UNIX
-RestrictNamespaces=yes
-RestrictRealtime=yes
-RestrictSUIDSGID=yes
-LockPersonality=yes
-MemoryDenyWriteExecute=yes
-SystemCallArchitectures=native
-`
-}
-
 // govInstall installs what the package installs, from /sbx, and starts the
 // scheduler and the governor (checking fast, for the hang test).
 const govInstall = `set -e
@@ -166,6 +124,16 @@ func (b *govBox) show(t *testing.T, unit string, props ...string) map[string]str
 		}
 	}
 	return m
+}
+
+// helperRan checks in the journal that the oneshot helper ran and
+// finished (a finished oneshot is unloaded, so systemctl show cannot tell).
+func (b *govBox) helperRan(t *testing.T, helper string) {
+	t.Helper()
+	out, _ := b.sh("journalctl --no-pager -o cat -u " + helper)
+	if !strings.Contains(out, "Finished "+helper) {
+		t.Errorf("%s did not run to completion; its journal:\n%s", helper, out)
+	}
 }
 
 // status is `schedulezero --json handlers status NAME`.
@@ -284,9 +252,9 @@ func govBuild(t *testing.T, ctx context.Context, root string) (bin, units string
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, text := range govHelperUnits {
-		if _, ok := files[name]; !ok {
-			files[name] = []byte(text)
+	for _, helper := range []string{"schedulezero-handler-enable@.service", "schedulezero-handler-disable@.service"} {
+		if _, ok := files[helper]; !ok {
+			t.Fatalf("pkg/unitgen renders no %s", helper)
 		}
 	}
 	units = filepath.Join(t.TempDir(), "units")
@@ -349,6 +317,9 @@ func TestGovernor(t *testing.T) {
 		if got := b.must(t, "systemctl is-enabled "+unit); got != "enabled" {
 			t.Errorf("is-enabled %s = %q, want enabled", unit, got)
 		}
+		// Enabled through the root helper that polkit lets the governor's
+		// user start, not by a grant of unit-file management.
+		b.helperRan(t, "schedulezero-handler-enable@"+name+".service")
 		if got := b.must(t, "systemctl is-active "+unit); got != "active" {
 			t.Errorf("is-active %s = %q, want active", unit, got)
 		}
@@ -474,6 +445,7 @@ func TestGovernor(t *testing.T) {
 		if got, _ := b.sh("systemctl is-enabled " + unit); got != "disabled" {
 			t.Errorf("is-enabled %s = %q, want disabled", unit, got)
 		}
+		b.helperRan(t, "schedulezero-handler-disable@"+name+".service")
 		for _, p := range []string{"/etc/schedulezero/handlers/" + name + ".json", "/etc/schedulezero/handlers/" + name + ".governor",
 			"/etc/systemd/system/schedulezero.target.wants/" + unit} {
 			if _, err := b.sh("test ! -e " + p + " && test ! -L " + p); err != nil {
