@@ -16,6 +16,9 @@ type Job struct {
 	Params      json.RawMessage
 	ExecutionID string
 	Attempt     int
+	// ScheduleID is the schedule that fired; empty for a one-off run or
+	// an older scheduler.
+	ScheduleID string
 	// Deadline is zero when the scheduler sent none.
 	Deadline time.Time
 	// Handler is the name this handler registered under.

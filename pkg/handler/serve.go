@@ -323,7 +323,8 @@ func (r *runner) cancel(req wire.Request) []byte {
 
 func (r *runner) runJob(env [][]byte, req wire.Request) {
 	defer r.jobs.Done()
-	job := &Job{Method: req.Method, Params: req.Params, ExecutionID: req.ExecutionID, Attempt: req.Attempt, Handler: r.opts.Name}
+	job := &Job{Method: req.Method, Params: req.Params, ExecutionID: req.ExecutionID, Attempt: req.Attempt,
+		ScheduleID: req.ScheduleID, Handler: r.opts.Name}
 	ctx, cancel := context.WithCancel(r.jobCtx)
 	defer cancel()
 	if req.DeadlineMS > 0 {
@@ -356,6 +357,9 @@ func (r *runner) runJob(env [][]byte, req wire.Request) {
 	r.reply(env, out)
 	attrs := []any{"method", job.Method, "execution_id", job.ExecutionID, "attempt", job.Attempt,
 		"duration_ms", time.Since(start).Milliseconds(), "ok", err == nil}
+	if job.ScheduleID != "" {
+		attrs = append(attrs, "schedule_id", job.ScheduleID)
+	}
 	if err != nil {
 		attrs = append(attrs, "err", err)
 	}

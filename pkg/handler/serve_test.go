@@ -75,7 +75,7 @@ func newFixture(t *testing.T, concurrency int) *fixture {
 	f.srv = wiretest.Serve(t, f.reg)
 	mux := handler.NewMux()
 	mux.HandleFunc("echo", func(_ context.Context, j *handler.Job) (any, error) {
-		return map[string]any{"params": j.Params, "execution_id": j.ExecutionID, "attempt": j.Attempt, "handler": j.Handler}, nil
+		return map[string]any{"params": j.Params, "execution_id": j.ExecutionID, "schedule_id": j.ScheduleID, "attempt": j.Attempt, "handler": j.Handler}, nil
 	})
 	mux.HandleFunc("scalar", func(context.Context, *handler.Job) (any, error) { return 42, nil })
 	mux.HandleFunc("fail", func(context.Context, *handler.Job) (any, error) { return nil, errors.New("boom") })
@@ -133,8 +133,8 @@ func TestServe_Replies(t *testing.T) {
 		}{
 			{"ping", wire.Request{Method: "ping", Params: json.RawMessage(`{}`)},
 				map[string]any{"success": true, "message": "pong", "handler_id": "tester"}},
-			{"object result merged", wire.Request{Method: "echo", Params: json.RawMessage(`{"a":1}`), ExecutionID: "e1", Attempt: 2},
-				map[string]any{"success": true, "params": map[string]any{"a": 1.0}, "execution_id": "e1", "attempt": 2.0, "handler": "tester"}},
+			{"object result merged", wire.Request{Method: "echo", Params: json.RawMessage(`{"a":1}`), ExecutionID: "e1", ScheduleID: "s1", Attempt: 2},
+				map[string]any{"success": true, "params": map[string]any{"a": 1.0}, "execution_id": "e1", "schedule_id": "s1", "attempt": 2.0, "handler": "tester"}},
 			{"scalar result", wire.Request{Method: "scalar"}, map[string]any{"success": true, "result": 42.0}},
 			{"error", wire.Request{Method: "fail"}, map[string]any{"success": false, "error": "boom"}},
 			{"permanent", wire.Request{Method: "perm"}, map[string]any{"success": false, "error": "bad input", "retry": false}},

@@ -257,6 +257,7 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 		Method:      ex.rec.Method,
 		Params:      ex.params,
 		ExecutionID: ex.rec.ID,
+		ScheduleID:  ex.rec.ScheduleID,
 		Attempt:     ex.rec.Attempt,
 		DeadlineMS:  start.Add(ex.timeout).UnixMilli(),
 		V:           2,

@@ -23,7 +23,10 @@ type Request struct {
 	// ID correlates a reply with its request on a pipelined connection.
 	ID          string `json:"id,omitempty"`
 	ExecutionID string `json:"execution_id,omitempty"`
-	Attempt     int    `json:"attempt,omitempty"`
+	// ScheduleID names the schedule that fired (empty for a one-off run),
+	// so that the handler's log lines can be found by schedule.
+	ScheduleID string `json:"schedule_id,omitempty"`
+	Attempt    int    `json:"attempt,omitempty"`
 	// DeadlineMS is the job deadline in Unix milliseconds.
 	DeadlineMS int64 `json:"deadline_ms,omitempty"`
 	// V is the protocol version of the sender.

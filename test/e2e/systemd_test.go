@@ -458,7 +458,7 @@ func TestSystemd(t *testing.T) {
 		sched := sdFind(all, map[string]string{"_SYSTEMD_UNIT": sdScheduler, "MESSAGE": "attempt succeeded",
 			"SZ_SCHEDULE_ID": schedID, "SZ_HANDLER": sdHandler, "SZ_METHOD": "quick_aling", "SZ_ATTEMPT": "1", "PRIORITY": "6"})
 		handler := sdFind(all, map[string]string{"_SYSTEMD_UNIT": sdHandlerUnit, "MESSAGE": "job finished",
-			"SZ_HANDLER": sdHandler, "SZ_METHOD": "quick_aling", "SZ_ATTEMPT": "1", "SZ_OK": "true", "PRIORITY": "6"})
+			"SZ_SCHEDULE_ID": schedID, "SZ_HANDLER": sdHandler, "SZ_METHOD": "quick_aling", "SZ_ATTEMPT": "1", "SZ_OK": "true", "PRIORITY": "6"})
 		if sched == nil || handler == nil {
 			t.Errorf("journalctl SZ_EXECUTION_ID=%s: scheduler line found %v, handler line found %v, in:\n%s", id, sched != nil, handler != nil, sdSummary(all))
 		}

@@ -7,7 +7,7 @@
 //
 // A job's params arrive as JSON on stdin and as environment variables:
 // SZ_PARAM_<KEY> for each top-level scalar param (key upper-cased, other
-// characters replaced by "_"), plus SZ_EXECUTION_ID, SZ_ATTEMPT, SZ_METHOD
+// characters replaced by "_"), plus SZ_EXECUTION_ID, SZ_SCHEDULE_ID, SZ_ATTEMPT, SZ_METHOD
 // and SZ_HANDLER. Exit status 0 is success. stdout and stderr are kept up
 // to 64 KiB each and returned as {"exit_code","stdout","stderr"}.
 package exec
@@ -243,6 +243,7 @@ func jobEnv(extra map[string]string, job *handler.Job) ([]string, error) {
 	}
 	env = append(env,
 		"SZ_EXECUTION_ID="+job.ExecutionID,
+		"SZ_SCHEDULE_ID="+job.ScheduleID,
 		"SZ_ATTEMPT="+strconv.Itoa(job.Attempt),
 		"SZ_METHOD="+job.Method,
 		"SZ_HANDLER="+job.Handler)

@@ -45,11 +45,11 @@ func run(t *testing.T, c exec.Command, job handler.Job) (exec.Result, error) {
 }
 
 func TestRun_Success(t *testing.T) {
-	c := sh(`cat; echo "$SZ_PARAM_NAME|$SZ_PARAM_N|$SZ_PARAM_OK|$SZ_PARAM_DASH_KEY|${SZ_PARAM_OBJ-unset}|$SZ_EXECUTION_ID|$SZ_ATTEMPT|$SZ_METHOD|$SZ_HANDLER|$FOO|$(pwd)"; echo warn >&2`)
+	c := sh(`cat; echo "$SZ_PARAM_NAME|$SZ_PARAM_N|$SZ_PARAM_OK|$SZ_PARAM_DASH_KEY|${SZ_PARAM_OBJ-unset}|$SZ_EXECUTION_ID|$SZ_SCHEDULE_ID|$SZ_ATTEMPT|$SZ_METHOD|$SZ_HANDLER|$FOO|$(pwd)"; echo warn >&2`)
 	c.Env = map[string]string{"FOO": "bar"}
 	c.Dir = t.TempDir()
 	res, err := run(t, c, handler.Job{Params: json.RawMessage(`{"name":"x y","n":3,"ok":true,"dash-key":"d","obj":{"a":1}}`),
-		ExecutionID: "e1", Attempt: 2, Handler: "scripts"})
+		ExecutionID: "e1", ScheduleID: "nightly", Attempt: 2, Handler: "scripts"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,7 +61,7 @@ func TestRun_Success(t *testing.T) {
 	if err := json.Unmarshal([]byte(lines[0]), &stdin); err != nil || stdin["name"] != "x y" {
 		t.Errorf("params on stdin: %q %v", lines[0], err)
 	}
-	want := "x y|3|true|d|unset|e1|2|m|scripts|bar|" + c.Dir
+	want := "x y|3|true|d|unset|e1|nightly|2|m|scripts|bar|" + c.Dir
 	if lines[1] != want {
 		t.Errorf("env line\n got %q\nwant %q", lines[1], want)
 	}
