@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -523,6 +524,9 @@ func successReply(id string, result any) []byte {
 		if err != nil {
 			return failureReply(id, fmt.Errorf("result is not JSON: %w", err))
 		}
+		if out, ok := spliceReply(id, b); ok {
+			return out
+		}
 		var obj map[string]json.RawMessage
 		if len(b) > 0 && b[0] == '{' && json.Unmarshal(b, &obj) == nil {
 			for k, v := range obj {
@@ -535,6 +539,33 @@ func successReply(id string, result any) []byte {
 	m["success"] = true
 	delete(m, "error")
 	return encode(m, id)
+}
+
+// spliceReply is successReply's fast path for the common result, an object
+// that names none of the reply's own keys: the object with "success" and
+// "id" put in front, without decoding and re-encoding it.
+func spliceReply(id string, obj []byte) ([]byte, bool) {
+	if len(obj) < 2 || obj[0] != '{' || bytes.Contains(obj, []byte(`"success"`)) ||
+		bytes.Contains(obj, []byte(`"error"`)) || bytes.Contains(obj, []byte(`"id"`)) {
+		return nil, false
+	}
+	out := make([]byte, 0, len(obj)+32+len(id))
+	out = append(out, `{"success":true`...)
+	if id != "" {
+		q, err := json.Marshal(id)
+		if err != nil {
+			return nil, false
+		}
+		out = append(out, `,"id":`...)
+		out = append(out, q...)
+	}
+	if rest := bytes.TrimSpace(obj[1:]); len(rest) > 0 && rest[0] != '}' {
+		out = append(out, ',')
+		out = append(out, rest...)
+	} else {
+		out = append(out, '}')
+	}
+	return out, true
 }
 
 // failureReply is {"success":false,"error":...}, with "retry":false for a

@@ -33,8 +33,11 @@ import (
 func main() {
 	bin := flag.String("bin", "bin", "directory with the built binaries")
 	window := flag.Duration("window", 10*time.Second, "measurement window of each phase")
+	var load shape
+	flag.IntVar(&load.schedules, "schedules", 10000, "schedules of the throughput phase")
+	flag.Float64Var(&load.every, "every", 0.5, "interval in seconds of the throughput phase's schedules")
 	flag.Parse()
-	if err := run(*bin, *window); err != nil {
+	if err := run(*bin, *window, load); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -42,9 +45,9 @@ func main() {
 
 type row struct{ metric, value, target string }
 
-func run(bin string, window time.Duration) error {
+func run(bin string, window time.Duration, load shape) error {
 	var rows []row
-	tput, err := throughput(bin, window)
+	tput, err := throughput(bin, window, load)
 	if err != nil {
 		return fmt.Errorf("throughput: %w", err)
 	}
@@ -217,14 +220,20 @@ func succeeded(c *client.Client) (int64, error) {
 	return st.ByStatus[store.StatusSucceeded], nil
 }
 
-// throughput runs 10,000 schedules every 500 ms (20,000 fires/s offered;
+// shape is the throughput phase's load (flags -schedules and -every).
+type shape struct {
+	schedules int
+	every     float64 // seconds
+}
+
+// throughput runs load.schedules schedules (default 10,000 every 500 ms: 20,000 fires/s offered;
 // the default overlap policy "skip" keeps at most one execution of each in
 // flight, so the offered load is bounded by what the suite completes) and
 // counts the executions whose success was committed to bbolt per second.
 // The schedules start together once all exist, so creating them is not
 // measured.
-func throughput(bin string, window time.Duration) ([]row, error) {
-	const n, every = 10000, 0.5
+func throughput(bin string, window time.Duration, load shape) ([]row, error) {
+	n, every := load.schedules, load.every
 	d, err := deploy(bin, "bench", 2*n)
 	if err != nil {
 		return nil, err
