@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"log/slog"
+	"sync"
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
@@ -21,4 +22,65 @@ type DialFunc func(address string, protocol int) Conn
 
 func wireDial(logger *slog.Logger) DialFunc {
 	return func(address string, protocol int) Conn { return wire.Dial(address, protocol, logger) }
+}
+
+// drainConn closes its connection only once the calls on it have ended. A
+// handler that registers again gets a new connection for new calls (a
+// socket that was mid-call to a process that died must not carry the next
+// job), while a reply already on its way over the old one is still read:
+// a restarted handler at the same address may have answered a job sent
+// before its registration arrived.
+type drainConn struct {
+	Conn
+	mu       sync.Mutex
+	inFlight int
+	closing  bool
+	closed   bool
+}
+
+func (c *drainConn) Call(ctx context.Context, req wire.Request) (wire.Reply, error) {
+	c.begin()
+	defer c.end()
+	return c.Conn.Call(ctx, req)
+}
+
+func (c *drainConn) Cancel(ctx context.Context, executionID string, attempt int) error {
+	c.begin()
+	defer c.end()
+	return c.Conn.Cancel(ctx, executionID, attempt)
+}
+
+func (c *drainConn) begin() {
+	c.mu.Lock()
+	c.inFlight++
+	c.mu.Unlock()
+}
+
+func (c *drainConn) end() {
+	c.mu.Lock()
+	c.inFlight--
+	last := c.closing && c.inFlight == 0 && !c.closed
+	if last {
+		c.closed = true
+	}
+	c.mu.Unlock()
+	if last {
+		_ = c.Conn.Close()
+	}
+}
+
+// Close closes the connection now when no call is on it, else when the
+// last one ends (each has a deadline).
+func (c *drainConn) Close() error {
+	c.mu.Lock()
+	c.closing = true
+	now := c.inFlight == 0 && !c.closed
+	if now {
+		c.closed = true
+	}
+	c.mu.Unlock()
+	if now {
+		return c.Conn.Close()
+	}
+	return nil
 }

@@ -155,7 +155,8 @@ type registry struct {
 }
 
 func newRegistry(db *store.DB, logger *slog.Logger, now func() time.Time, dial DialFunc) *registry {
-	return &registry{db: db, logger: logger, now: now, dial: dial, handlers: make(map[string]*handlerState)}
+	drained := func(address string, protocol int) Conn { return &drainConn{Conn: dial(address, protocol)} }
+	return &registry{db: db, logger: logger, now: now, dial: drained, handlers: make(map[string]*handlerState)}
 }
 
 var _ wire.Authenticator = (*registry)(nil)

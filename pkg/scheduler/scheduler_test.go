@@ -20,6 +20,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/wire"
 	"github.com/schedulezero/schedulezero/pkg/wiretest"
 )
 
@@ -501,6 +502,37 @@ func TestScheduler_OfflineBeforeReplyStillRecordsSuccess(t *testing.T) {
 	})
 	b.serveHandler(t, "stopping", 1, mux)
 	ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "stopping", Method: "last", Timeout: 5 * time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != store.StatusSucceeded {
+		t.Fatalf("status %s (%s), want success", ex.Status, ex.Error)
+	}
+}
+
+// A restarted handler at the same address may answer a job sent over the
+// old connection before its new registration arrives; the registration
+// replaces the connection, but the reply on the old one must still count.
+func TestScheduler_ReRegistrationDuringCallKeepsReply(t *testing.T) {
+	b := setup(t, scheduler.Options{})
+	var addr string
+	mux := handler.NewMux()
+	mux.HandleFunc("last", func(ctx context.Context, job *handler.Job) (any, error) {
+		// The worst order: the registration is processed before the
+		// reply is even sent.
+		if _, err := b.engine.Registry().Register(ctx, wire.Registration{HandlerID: "restarted", Address: addr,
+			Methods: []string{"last"}, Protocol: 2, Concurrency: 1}); err != nil {
+			return nil, err
+		}
+		return "done", nil
+	})
+	b.serveHandler(t, "restarted", 1, mux)
+	hs, err := b.engine.Handlers(context.Background())
+	if err != nil || len(hs) != 1 {
+		t.Fatalf("handlers: %v %v", hs, err)
+	}
+	addr = hs[0].Address
+	ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "restarted", Method: "last", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
