@@ -154,7 +154,9 @@ func (s *Server) Serve(ctx context.Context) error {
 			fatal = *e
 		}
 	}
+	r.admit.Lock()
 	r.draining.Store(true)
+	r.admit.Unlock()
 	stopAlive()
 	<-aliveDone
 	r.drain(cancelJobs)
@@ -231,8 +233,13 @@ type runner struct {
 	logger *slog.Logger
 	client *wire.Client
 
-	jobCtx   context.Context
-	slots    chan struct{}
+	jobCtx context.Context
+	slots  chan struct{}
+	// admit orders each jobs.Add against the drain's jobs.Wait: a job is
+	// admitted under it only while draining is false, and draining is set
+	// under it before the wait (sync.WaitGroup forbids an Add from zero
+	// concurrent with Wait).
+	admit    sync.Mutex
 	jobs     sync.WaitGroup
 	draining atomic.Bool
 
@@ -291,10 +298,9 @@ func (r *runner) recvLoop() {
 			r.reply(env, encode(map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}, req.ID))
 		case req.Method == wire.MethodCancel:
 			r.reply(env, r.cancel(req))
-		case r.draining.Load():
+		case !r.admitJob():
 			r.reply(env, failureReply(req.ID, ErrShuttingDown))
 		default:
-			r.jobs.Add(1)
 			go r.runJob(env, req)
 		}
 	}
@@ -397,6 +403,17 @@ func (r *runner) reply(env [][]byte, out []byte) {
 	if err := r.sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
 		r.logger.Warn("reply not sent", "err", err)
 	}
+}
+
+// admitJob counts a job in unless the runner is draining.
+func (r *runner) admitJob() bool {
+	r.admit.Lock()
+	defer r.admit.Unlock()
+	if r.draining.Load() {
+		return false
+	}
+	r.jobs.Add(1)
+	return true
 }
 
 func (r *runner) drain(cancelJobs context.CancelFunc) {
