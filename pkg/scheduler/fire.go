@@ -2,7 +2,6 @@ package scheduler
 
 import (
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -50,11 +49,19 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	late := now.Sub(first.Add(e.offset)) > grace
 	var runs []time.Time
 	var missed []missedRun
+	// An outage or a pause gets a record per occurrence (up to
+	// maxMissedRecords); lateness of a running engine (overload, a clock
+	// jump) gets one record per fire, so that an overloaded engine does not
+	// bury its disk under records of its own lateness.
+	each := maxMissedRecords
 	switch {
 	case !late && len(due) == 1:
 		runs = due
 	default:
 		reason := s.missReason(e, first)
+		if reason == lateReason {
+			each = 0
+		}
 		last := due[len(due)-1]
 		lastOnTime := now.Sub(last.Add(e.offset)) <= grace
 		switch pol.Misfire {
@@ -82,14 +89,6 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	}
 
 	w := store.Writes{}
-	// An outage or a pause gets a record per occurrence (up to
-	// maxMissedRecords); lateness of a running engine (overload, a clock
-	// jump) gets one record per fire, so that an overloaded engine does not
-	// bury its disk under records of its own lateness.
-	each := maxMissedRecords
-	if len(missed) > 0 && strings.HasPrefix(missed[0].reason, lateReason) {
-		each = 0
-	}
 	w.Executions = append(w.Executions, s.missedRecords(e, missed, extra, now, each)...)
 	catchUp := len(runs) > 1
 	for i, occ := range runs {
@@ -143,23 +142,11 @@ func (s *Scheduler) missReason(e *entry, first time.Time) string {
 }
 
 // missedRecords turns missed occurrences into history records: one each up
-// to maxMissedRecords, then one record that sums up the rest.
+// to each of them, then one record on the last that sums up the rest (with
+// each 0, that one record covers them all).
 func (s *Scheduler) missedRecords(e *entry, missed []missedRun, extra int64, now time.Time, each int) []store.Execution {
 	if len(missed) == 0 && extra == 0 {
 		return nil
-	}
-	if each == 0 && len(missed) > 0 {
-		// One record for them all, on the last occurrence.
-		last := missed[len(missed)-1]
-		r := store.Execution{
-			ID: s.ids.next(now), Attempt: 1, ScheduleID: e.rec.ID, HandlerID: e.rec.HandlerID, Method: e.rec.Method,
-			Status: store.StatusMissed, ScheduledAt: last.occ, CompletedAt: now, Error: last.reason,
-		}
-		if n := int64(len(missed)) + extra; n > 1 {
-			r.Error = fmt.Sprintf("%d occurrences from %s to this one did not run: %s", n, missed[0].occ.Format(time.RFC3339Nano), last.reason)
-		}
-		s.logger.Warn("occurrences missed", "schedule_id", e.rec.ID, "count", int64(len(missed))+extra, "reason", last.reason)
-		return []store.Execution{r}
 	}
 	rec := func(occ time.Time, reason string) store.Execution {
 		return store.Execution{
@@ -167,14 +154,19 @@ func (s *Scheduler) missedRecords(e *entry, missed []missedRun, extra int64, now
 			Status: store.StatusMissed, ScheduledAt: occ, CompletedAt: now, Error: reason,
 		}
 	}
-	n := min(len(missed), maxMissedRecords)
+	n := min(len(missed), each)
 	out := make([]store.Execution, 0, n+1)
 	for _, m := range missed[:n] {
 		out = append(out, rec(m.occ, m.reason))
 	}
-	if rest := int64(len(missed)-n) + extra; rest > 0 {
-		last := missed[len(missed)-1]
+	last := missed[len(missed)-1]
+	switch rest := int64(len(missed)-n) + extra; {
+	case rest > 0 && n > 0:
 		out = append(out, rec(last.occ, fmt.Sprintf("%d more occurrences up to this one were missed too: %s", rest, last.reason)))
+	case rest > 1:
+		out = append(out, rec(last.occ, fmt.Sprintf("%d occurrences from %s to this one did not run: %s", rest, missed[0].occ.Format(time.RFC3339Nano), last.reason)))
+	case rest == 1:
+		out = append(out, rec(last.occ, last.reason))
 	}
 	s.logger.Warn("occurrences missed", "schedule_id", e.rec.ID, "count", int64(len(missed))+extra, "reason", missed[0].reason)
 	return out

@@ -37,13 +37,13 @@ func appendExecution(b []byte, e *Execution) ([]byte, error) {
 	b = append(b, `,"status":`...)
 	b = appendString(b, string(e.Status))
 	var err error
-	if b, err = appendTimeField(b, `,"scheduled_at":`, e.ScheduledAt); err != nil {
+	if b, err = appendTimeField(b, "scheduled_at", e.ScheduledAt); err != nil {
 		return nil, err
 	}
-	if b, err = appendTimeField(b, `,"started_at":`, e.StartedAt); err != nil {
+	if b, err = appendTimeField(b, "started_at", e.StartedAt); err != nil {
 		return nil, err
 	}
-	if b, err = appendTimeField(b, `,"completed_at":`, e.CompletedAt); err != nil {
+	if b, err = appendTimeField(b, "completed_at", e.CompletedAt); err != nil {
 		return nil, err
 	}
 	b = append(b, `,"duration_ms":`...)
@@ -95,7 +95,7 @@ func appendSchedule(b []byte, s *Schedule) ([]byte, error) {
 	if s.Paused {
 		b = append(b, `,"paused":true`...)
 	}
-	if b, err = appendTimeField(b, `,"paused_at":`, s.PausedAt); err != nil {
+	if b, err = appendTimeField(b, "paused_at", s.PausedAt); err != nil {
 		return nil, err
 	}
 	if s.MaxAttempts != 0 {
@@ -114,10 +114,10 @@ func appendSchedule(b []byte, s *Schedule) ([]byte, error) {
 		b = append(b, `,"policy":`...)
 		b = append(b, p...)
 	}
-	if b, err = appendTimeField(b, `,"next_fire_time":`, s.NextFire); err != nil {
+	if b, err = appendTimeField(b, "next_fire_time", s.NextFire); err != nil {
 		return nil, err
 	}
-	if b, err = appendTimeField(b, `,"last_fire_time":`, s.LastFire); err != nil {
+	if b, err = appendTimeField(b, "last_fire_time", s.LastFire); err != nil {
 		return nil, err
 	}
 	if s.FireCount != 0 {
@@ -142,14 +142,15 @@ func appendSchedule(b []byte, s *Schedule) ([]byte, error) {
 	return append(b, '}'), nil
 }
 
-// appendTimeField appends key and t unless t is zero (omitzero).
-func appendTimeField(b []byte, key string, t time.Time) ([]byte, error) {
+// appendTimeField appends ,"name":t unless t is zero (omitzero).
+func appendTimeField(b []byte, name string, t time.Time) ([]byte, error) {
 	if t.IsZero() {
 		return b, nil
 	}
-	out, err := appendTime(append(b, key...), t)
+	b = append(append(append(b, `,"`...), name...), `":`...)
+	out, err := appendTime(b, t)
 	if err != nil {
-		return nil, fmt.Errorf("%s %w", key[2:len(key)-2], err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	return out, nil
 }

@@ -70,13 +70,7 @@ systemctl start schedulezero-scheduler.service schedulezero-governor.service
 `
 
 // govEnv is the environment of sandbox.sh for this test.
-func govEnv() []string {
-	dir := os.Getenv("SBX_DIR")
-	if dir == "" {
-		dir = "/var/tmp/schedulezero-e2e"
-	}
-	return append(os.Environ(), "SBX_NAME="+govSandboxName, "SBX_DIR="+dir+"-gov", "SBX_EXTRA_PACKAGES=polkitd")
-}
+func govEnv() []string { return sandboxEnv(govSandboxName, "-gov", "polkitd") }
 
 // govBox drives the container.
 type govBox struct {
@@ -270,12 +264,7 @@ func govBuild(t *testing.T, ctx context.Context, root string) (bin, units string
 }
 
 func TestGovernor(t *testing.T) {
-	if os.Getenv("SZ_E2E") != "1" {
-		t.Skip("end-to-end: set SZ_E2E=1 (make e2e)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("end-to-end: needs root to boot the container")
-	}
+	skipUnlessE2E(t, true)
 	ctx := t.Context()
 	root := pkgRepoRoot(t)
 	bin, units := govBuild(t, ctx, root)

@@ -27,7 +27,6 @@ package e2e
 // so that `apt-get install ./x.deb` satisfies the Recommends offline.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"crypto/sha256"
@@ -57,17 +56,7 @@ const (
 )
 
 // pkgEnv is the environment of sandbox.sh for this test.
-func pkgEnv() []string {
-	dir := os.Getenv("SBX_DIR")
-	if dir == "" {
-		dir = "/var/tmp/schedulezero-e2e"
-	}
-	return append(os.Environ(),
-		"SBX_NAME="+pkgSandboxName,
-		"SBX_DIR="+dir+"-pkg",
-		"SBX_EXTRA_PACKAGES=polkitd,man-db",
-	)
-}
+func pkgEnv() []string { return sandboxEnv(pkgSandboxName, "-pkg", "polkitd,man-db") }
 
 // pkgRepoRoot is the module root (two levels above this file).
 func pkgRepoRoot(t *testing.T) string {
@@ -245,26 +234,7 @@ func (b *pkgBox) journal(ctx context.Context, args string) ([]map[string]any, er
 	if err != nil {
 		return nil, err
 	}
-	var entries []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line == "-- No entries --" {
-			continue
-		}
-		var e map[string]any
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			return nil, fmt.Errorf("journalctl -o json: %w: %q", err, line)
-		}
-		entries = append(entries, e)
-	}
-	return entries, nil
-}
-
-func pkgField(e map[string]any, k string) string {
-	s, _ := e[k].(string)
-	return s
+	return parseJournal(out)
 }
 
 // pkgBuild builds the package at version into dir and returns its path.
@@ -298,18 +268,8 @@ func pkgBaseVersion(ctx context.Context, t *testing.T, root string) string {
 	return strings.TrimSpace(v)
 }
 
-func pkgSkip(t *testing.T, needRoot bool) {
-	t.Helper()
-	if os.Getenv("SZ_E2E") != "1" {
-		t.Skip("end-to-end: set SZ_E2E=1 (make e2e)")
-	}
-	if needRoot && os.Geteuid() != 0 {
-		t.Skip("end-to-end: needs root to boot the container")
-	}
-}
-
 func TestPackageStory(t *testing.T) {
-	pkgSkip(t, true)
+	skipUnlessE2E(t, true)
 	ctx := context.Background()
 	root := pkgRepoRoot(t)
 	dist := t.TempDir()
@@ -403,8 +363,8 @@ func TestPackageStory(t *testing.T) {
 			}
 			done := map[string]bool{}
 			for _, e := range entries {
-				if pkgField(e, "MESSAGE") == "job finished" && pkgField(e, "SZ_OK") == "true" {
-					done[pkgField(e, "SZ_EXECUTION_ID")+"/"+pkgField(e, "SZ_ATTEMPT")] = true
+				if journalField(e, "MESSAGE") == "job finished" && journalField(e, "SZ_OK") == "true" {
+					done[journalField(e, "SZ_EXECUTION_ID")+"/"+journalField(e, "SZ_ATTEMPT")] = true
 				}
 			}
 			var missing []string
@@ -464,8 +424,8 @@ func TestPackageStory(t *testing.T) {
 				return false, err.Error()
 			}
 			for _, e := range entries {
-				if pkgField(e, "MESSAGE") == "handler listening" {
-					return pkgField(e, "SZ_CONCURRENCY") == "2", "SZ_CONCURRENCY=" + pkgField(e, "SZ_CONCURRENCY")
+				if journalField(e, "MESSAGE") == "handler listening" {
+					return journalField(e, "SZ_CONCURRENCY") == "2", "SZ_CONCURRENCY=" + journalField(e, "SZ_CONCURRENCY")
 				}
 			}
 			return false, fmt.Sprintf("%d entries of PID %s, none \"handler listening\"", len(entries), pid)
@@ -565,7 +525,7 @@ func (b *pkgBox) timed(ctx context.Context, t *testing.T, line string) string {
 // TestPackageReproducible builds the same version twice, in different
 // directories, and wants the same bytes.
 func TestPackageReproducible(t *testing.T) {
-	pkgSkip(t, false)
+	skipUnlessE2E(t, false)
 	ctx := context.Background()
 	root := pkgRepoRoot(t)
 	base := pkgBaseVersion(ctx, t, root)

@@ -22,7 +22,6 @@ package e2e
 // container's rootfs (network, ~40 s), later boots take under a second.
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -54,17 +53,7 @@ const (
 // sdEnv is the environment of sandbox.sh for this test: its own machine
 // name and rootfs cache, with polkitd so that the governor's polkit rule
 // is in force.
-func sdEnv() []string {
-	dir := os.Getenv("SBX_DIR")
-	if dir == "" {
-		dir = "/var/tmp/schedulezero-e2e"
-	}
-	return append(os.Environ(),
-		"SBX_NAME="+sdSandboxName,
-		"SBX_DIR="+dir+"-sd",
-		"SBX_EXTRA_PACKAGES=polkitd",
-	)
-}
+func sdEnv() []string { return sandboxEnv(sdSandboxName, "-sd", "polkitd") }
 
 // sdInstall installs what the package installs, from /sbx.
 const sdInstall = `set -e
@@ -282,27 +271,11 @@ func (b *sdBox) handlerOnline(api, handler string) (bool, string) {
 // journal returns the entries journalctl prints for args, as field maps.
 func (b *sdBox) journal(t *testing.T, args string) []map[string]any {
 	t.Helper()
-	out := b.must(t, "journalctl --no-pager -o json "+args)
-	var entries []map[string]any
-	sc := bufio.NewScanner(strings.NewReader(out))
-	sc.Buffer(make([]byte, 1<<20), 1<<20)
-	for sc.Scan() {
-		line := strings.TrimSpace(sc.Text())
-		if line == "" || line == "-- No entries --" {
-			continue
-		}
-		var e map[string]any
-		if err := json.Unmarshal([]byte(line), &e); err != nil {
-			t.Fatalf("journalctl -o json: %v: %q", err, line)
-		}
-		entries = append(entries, e)
+	entries, err := parseJournal(b.must(t, "journalctl --no-pager -o json "+args))
+	if err != nil {
+		t.Fatal(err)
 	}
 	return entries
-}
-
-func sdField(e map[string]any, k string) string {
-	s, _ := e[k].(string)
-	return s
 }
 
 // find returns the first entry whose fields include all of want.
@@ -310,7 +283,7 @@ func sdFind(entries []map[string]any, want map[string]string) map[string]any {
 next:
 	for _, e := range entries {
 		for k, v := range want {
-			if sdField(e, k) != v {
+			if journalField(e, k) != v {
 				continue next
 			}
 		}
@@ -322,7 +295,7 @@ next:
 func sdSummary(entries []map[string]any) string {
 	var lines []string
 	for _, e := range entries {
-		lines = append(lines, fmt.Sprintf("%s: %s", sdField(e, "_SYSTEMD_UNIT"), sdField(e, "MESSAGE")))
+		lines = append(lines, fmt.Sprintf("%s: %s", journalField(e, "_SYSTEMD_UNIT"), journalField(e, "MESSAGE")))
 	}
 	return strings.Join(lines, "\n")
 }
@@ -347,12 +320,7 @@ func sdBuild(t *testing.T, ctx context.Context, root string) string {
 var sdExposureRE = regexp.MustCompile(`Overall exposure level for (\S+): ([0-9.]+)`)
 
 func TestSystemd(t *testing.T) {
-	if os.Getenv("SZ_E2E") != "1" {
-		t.Skip("end-to-end: set SZ_E2E=1 (make e2e)")
-	}
-	if os.Geteuid() != 0 {
-		t.Skip("end-to-end: needs root to boot the container")
-	}
+	skipUnlessE2E(t, true)
 	ctx := t.Context()
 	root := pkgRepoRoot(t)
 	bin := sdBuild(t, ctx, root)
@@ -464,8 +432,8 @@ func TestSystemd(t *testing.T) {
 		}
 		// -u narrows to one unit and still finds the execution.
 		for _, e := range b.journal(t, "-u "+sdScheduler+" SZ_EXECUTION_ID="+id) {
-			if sdField(e, "_SYSTEMD_UNIT") != sdScheduler || sdField(e, "SZ_EXECUTION_ID") != id {
-				t.Errorf("journalctl -u %s SZ_EXECUTION_ID=%s returned %s: %s", sdScheduler, id, sdField(e, "_SYSTEMD_UNIT"), sdField(e, "MESSAGE"))
+			if journalField(e, "_SYSTEMD_UNIT") != sdScheduler || journalField(e, "SZ_EXECUTION_ID") != id {
+				t.Errorf("journalctl -u %s SZ_EXECUTION_ID=%s returned %s: %s", sdScheduler, id, journalField(e, "_SYSTEMD_UNIT"), journalField(e, "MESSAGE"))
 			}
 		}
 		byHandler := b.journal(t, "SZ_HANDLER="+sdHandler+" MESSAGE='job finished'")
@@ -473,7 +441,7 @@ func TestSystemd(t *testing.T) {
 			t.Errorf("journalctl SZ_HANDLER=%s: %d job lines, want at least %d", sdHandler, len(byHandler), len(before))
 		}
 		for _, e := range byHandler {
-			if sdField(e, "_SYSTEMD_UNIT") != sdHandlerUnit || sdField(e, "CODE_FUNC") == "" || sdField(e, "SYSLOG_IDENTIFIER") != "schedulezero-handler" {
+			if journalField(e, "_SYSTEMD_UNIT") != sdHandlerUnit || journalField(e, "CODE_FUNC") == "" || journalField(e, "SYSLOG_IDENTIFIER") != "schedulezero-handler" {
 				t.Errorf("a job line with unexpected fields: %v", e)
 				break
 			}
