@@ -166,6 +166,9 @@ func (db *DB) committer() {
 			return
 		}
 		db.commitBatch(batch)
+		if db.recentN >= db.opts.mergeRecentAt {
+			db.mergeRecent()
+		}
 	}
 }
 
@@ -208,9 +211,15 @@ func (db *DB) take() []*request {
 // request is retried in its own transaction so only the failing one sees
 // the error.
 func (db *DB) commitBatch(batch []*request) {
+	var added int
 	err := mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
-		return applyAll(tx, batch)
+		var err error
+		added, err = applyAll(tx, batch)
+		return err
 	}))
+	if err == nil {
+		db.recentN += added
+	}
 	if err == nil || len(batch) == 1 {
 		for _, r := range batch {
 			r.done(err)
@@ -220,32 +229,36 @@ func (db *DB) commitBatch(batch []*request) {
 	db.log.Warn("group commit failed; retrying writes one by one", "writes", len(batch), "err", err)
 	for _, r := range batch {
 		r.done(mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
-			return applyAll(tx, []*request{r})
+			added, err := applyAll(tx, []*request{r})
+			db.recentN += added
+			return err
 		})))
 	}
 }
 
-func applyAll(tx *bolt.Tx, batch []*request) error {
+// applyAll applies batch and reports how many entries it added to
+// idx_schedule_recent.
+func applyAll(tx *bolt.Tx, batch []*request) (int, error) {
 	w, err := newTxWriter(tx)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	for _, r := range batch {
 		for i, s := range r.w.Schedules {
 			if err := w.sched.Put([]byte(s.ID), r.sched[i]); err != nil {
-				return fmt.Errorf("schedule %q: %w", s.ID, err)
+				return 0, fmt.Errorf("schedule %q: %w", s.ID, err)
 			}
 		}
 		for _, id := range r.w.DeleteSchedules {
 			if err := w.sched.Delete([]byte(id)); err != nil {
-				return fmt.Errorf("schedule %q: %w", id, err)
+				return 0, fmt.Errorf("schedule %q: %w", id, err)
 			}
 		}
 		for i := range r.w.Executions {
 			if err := w.putExecution(r.keys[i], &r.w.Executions[i], r.exec[i]); err != nil {
-				return err
+				return 0, err
 			}
 		}
 	}
-	return w.flush()
+	return w.recentAdded, w.flush()
 }

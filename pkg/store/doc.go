@@ -23,7 +23,7 @@
 // everything queued before it returns. A Commit whose ctx ends returns
 // early, but its Writes stay queued and may still land.
 //
-// # Bucket tree (schema version 1)
+// # Bucket tree (schema version 2)
 //
 // Values are JSON of the record types in record.go; adding a field needs no
 // migration. An execution key is the execution ID (a 26-character,
@@ -44,6 +44,10 @@
 //	  <execution id><attempt u32> -> Execution
 //	idx_schedule
 //	  <len u16><schedule id><execution key> -> ""
+//	idx_schedule_recent
+//	  <execution key> -> schedule id: the per-schedule entries of recent
+//	                     executions, merged into idx_schedule in bulk (see
+//	                     mergeRecent); a query by schedule reads both
 //	idx_handler
 //	  <len u16><handler id><execution key>  -> ""
 //	idx_unfinished
@@ -69,7 +73,8 @@
 // version (ErrNewerSchema) rather than misreading it. Version 0 is an empty
 // file or a legacy one with schedules, handlers and executions but no meta,
 // indexes or counters; migration 0→1 creates the buckets and builds the
-// indexes and counters from the executions. A change that renames or
+// indexes and counters from the executions; migration 1→2 adds
+// idx_schedule_recent. A change that renames or
 // removes a field, or changes a key, appends a migration, updates the tree
 // above and adds a test.
 //

@@ -54,36 +54,29 @@ func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Executio
 	out := []Execution{}
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		exec := tx.Bucket(bucketExecutions)
-		var (
-			c      *bolt.Cursor
-			prefix []byte
-			keyOf  = func(k []byte) []byte { return k }
-		)
+		var next func() []byte // execution keys, newest first; nil at the end
 		switch {
 		case f.ExecutionID != "":
-			c, prefix = exec.Cursor(), []byte(f.ExecutionID)
+			next = cursorKeys(exec.Cursor(), []byte(f.ExecutionID), false)
 		case f.ScheduleID != "":
-			c, prefix = tx.Bucket(bucketBySchedule).Cursor(), indexPrefix(f.ScheduleID)
-			keyOf = func(k []byte) []byte { return k[len(prefix):] }
+			next = scheduleKeys(tx, f.ScheduleID)
 		case f.HandlerID != "":
-			c, prefix = tx.Bucket(bucketByHandler).Cursor(), indexPrefix(f.HandlerID)
-			keyOf = func(k []byte) []byte { return k[len(prefix):] }
+			next = cursorKeys(tx.Bucket(bucketByHandler).Cursor(), indexPrefix(f.HandlerID), true)
 		case f.Status != "" && !f.Status.Finished():
-			c = tx.Bucket(bucketUnfinished).Cursor()
+			next = cursorKeys(tx.Bucket(bucketUnfinished).Cursor(), nil, false)
 		default:
-			c = exec.Cursor()
+			next = cursorKeys(exec.Cursor(), nil, false)
 		}
 		n := 0
-		for k := reverseStart(c, prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = c.Prev() {
+		for ek := next(); ek != nil; ek = next() {
 			if n++; n%ctxCheckEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
 				}
 			}
-			ek := keyOf(k)
 			v := exec.Get(ek)
 			if v == nil {
-				return fmt.Errorf("index entry %x: execution missing", k)
+				return fmt.Errorf("index entry for execution key %x: execution missing", ek)
 			}
 			var e Execution
 			if err := json.Unmarshal(v, &e); err != nil {
@@ -103,6 +96,52 @@ func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Executio
 		return nil, err
 	}
 	return out, nil
+}
+
+// cursorKeys walks c backwards over the keys with prefix and returns them
+// one per call, nil at the end; with index, the prefix is cut off so that
+// what remains is the execution key.
+func cursorKeys(c *bolt.Cursor, prefix []byte, index bool) func() []byte {
+	k, started := reverseStart(c, prefix), false
+	return func() []byte {
+		if started {
+			k, _ = c.Prev()
+		}
+		started = true
+		if k == nil || !bytes.HasPrefix(k, prefix) {
+			return nil
+		}
+		if index {
+			return k[len(prefix):]
+		}
+		return k
+	}
+}
+
+// scheduleKeys returns the execution keys of schedule id newest first: the
+// entries of idx_schedule merged with those still in idx_schedule_recent,
+// which holds at most a merge's worth (mergeRecentAt) and is scanned whole.
+func scheduleKeys(tx *bolt.Tx, id string) func() []byte {
+	older := cursorKeys(tx.Bucket(bucketBySchedule).Cursor(), indexPrefix(id), true)
+	var fresh [][]byte // ascending
+	_ = tx.Bucket(bucketRecent).ForEach(func(k, v []byte) error {
+		if string(v) == id {
+			fresh = append(fresh, k)
+		}
+		return nil
+	})
+	a, i := older(), len(fresh)-1
+	return func() []byte {
+		if i >= 0 && (a == nil || bytes.Compare(fresh[i], a) > 0) {
+			i--
+			return fresh[i+1]
+		}
+		k := a
+		if a != nil {
+			a = older()
+		}
+		return k
+	}
 }
 
 func (f *ExecutionFilter) match(e *Execution) bool {

@@ -18,9 +18,10 @@ var (
 	bucketBySchedule = []byte("idx_schedule")
 	bucketByHandler  = []byte("idx_handler")
 	bucketUnfinished = []byte("idx_unfinished")
+	bucketRecent     = []byte("idx_schedule_recent")
 	keySchemaVersion = []byte("schema_version")
 	keyCounters      = []byte("counters")
-	executionBuckets = [][]byte{bucketExecutions, bucketBySchedule, bucketByHandler, bucketUnfinished}
+	executionBuckets = [][]byte{bucketExecutions, bucketBySchedule, bucketByHandler, bucketUnfinished, bucketRecent}
 	allBuckets       = append([][]byte{bucketMeta, bucketSchedules, bucketHandlers}, executionBuckets...)
 )
 
@@ -38,6 +39,7 @@ type migration struct {
 
 var migrations = []migration{
 	{"create buckets; index and count legacy executions", migrate0to1},
+	{"add the recent per-schedule index", migrate1to2},
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -92,6 +94,15 @@ func migrate0to1(tx *bolt.Tx) error {
 		}
 	}
 	return rebuildIndexes(tx)
+}
+
+// migrate1to2 adds idx_schedule_recent, where new executions are indexed
+// by schedule until they are merged into idx_schedule (see mergeRecent).
+func migrate1to2(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bucketRecent); err != nil {
+		return fmt.Errorf("bucket %s: %w", bucketRecent, err)
+	}
+	return nil
 }
 
 // rebuildIndexes recreates the index buckets and counters from executions.

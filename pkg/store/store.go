@@ -40,6 +40,10 @@ type Options struct {
 	// Logger receives background errors (group-commit fallbacks, pruning).
 	// Default: discard.
 	Logger *slog.Logger
+
+	// mergeRecentAt is how many entries idx_schedule_recent may hold
+	// before the committer merges them; tests lower it.
+	mergeRecentAt int
 }
 
 // Retention bounds the execution history. A zero field means unlimited.
@@ -70,6 +74,10 @@ type DB struct {
 	closeErr error
 	closed   chan struct{} // closed when Close has finished
 
+	// recentN counts the entries in idx_schedule_recent (deleted ones
+	// included until the next merge); the committer owns it.
+	recentN int
+
 	wg         sync.WaitGroup // committer and pruner
 	stopPruner context.CancelFunc
 }
@@ -87,6 +95,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.mergeRecentAt <= 0 {
+		opts.mergeRecentAt = defaultMergeRecentAt
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -119,6 +130,13 @@ func Open(path string, opts Options) (*DB, error) {
 		closed: make(chan struct{}),
 	}
 	db.cond = sync.NewCond(&db.mu)
+	if err := bdb.View(func(tx *bolt.Tx) error {
+		db.recentN = tx.Bucket(bucketRecent).Stats().KeyN
+		return nil
+	}); err != nil {
+		_ = bdb.Close()
+		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
 	db.wg.Add(1)
 	go db.committer()
 	if !opts.Retention.zero() {

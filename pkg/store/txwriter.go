@@ -99,8 +99,10 @@ type txWriter struct {
 	tx                          *bolt.Tx
 	meta, sched, exec           *bolt.Bucket
 	bySched, byHandler, unfinis *bolt.Bucket
+	recent                      *bolt.Bucket
 	c                           *counters
 	dirty                       bool
+	recentAdded                 int // entries put in recent
 }
 
 func newTxWriter(tx *bolt.Tx) (*txWriter, error) {
@@ -112,15 +114,16 @@ func newTxWriter(tx *bolt.Tx) (*txWriter, error) {
 		bySched:   tx.Bucket(bucketBySchedule),
 		byHandler: tx.Bucket(bucketByHandler),
 		unfinis:   tx.Bucket(bucketUnfinished),
+		recent:    tx.Bucket(bucketRecent),
 	}
-	if w.meta == nil || w.sched == nil || w.exec == nil || w.bySched == nil || w.byHandler == nil || w.unfinis == nil {
+	if w.meta == nil || w.sched == nil || w.exec == nil || w.bySched == nil || w.byHandler == nil || w.unfinis == nil || w.recent == nil {
 		return nil, fmt.Errorf("store buckets missing (file not migrated)")
 	}
 	// Keys arrive mostly in ascending order (time-sortable IDs), at the end
 	// of the bucket or of one ID's range in an index, so full pages are
 	// rarely split again; bbolt's default of half-full pages would double
 	// the pages written per commit.
-	for _, b := range []*bolt.Bucket{w.exec, w.bySched, w.byHandler, w.unfinis} {
+	for _, b := range []*bolt.Bucket{w.exec, w.bySched, w.byHandler, w.unfinis, w.recent} {
 		b.FillPercent = fillPercent
 	}
 	return w, nil
@@ -219,7 +222,10 @@ func (w *txWriter) putExecution(k []byte, e *Execution, v []byte) error {
 		return err
 	}
 	if old.ScheduleID != m.ScheduleID {
-		if err := w.move(w.bySched, old.ScheduleID, m.ScheduleID, k); err != nil {
+		if err := w.unindexSchedule(k, old.ScheduleID); err != nil {
+			return err
+		}
+		if err := w.indexSchedule(k, m.ScheduleID); err != nil {
 			return err
 		}
 	}
@@ -255,6 +261,30 @@ func (w *txWriter) move(b *bolt.Bucket, from, to string, k []byte) error {
 	return nil
 }
 
+// indexSchedule files the execution at k under schedule id. It goes to
+// idx_schedule_recent, keyed by k: new execution keys are time-ordered, so
+// this appends to the last page, where an idx_schedule entry would land on
+// a different page for every schedule. mergeRecent moves the entries to
+// idx_schedule in bulk.
+func (w *txWriter) indexSchedule(k []byte, id string) error {
+	if id == "" {
+		return nil
+	}
+	w.recentAdded++
+	return w.recent.Put(k, []byte(id))
+}
+
+// unindexSchedule removes k's entry under schedule id, wherever it is.
+func (w *txWriter) unindexSchedule(k []byte, id string) error {
+	if id == "" {
+		return nil
+	}
+	if v := w.recent.Get(k); v != nil && string(v) == id {
+		return w.recent.Delete(k)
+	}
+	return w.move(w.bySched, id, "", k)
+}
+
 // deleteExecution removes the record at k whose value is v.
 func (w *txWriter) deleteExecution(k, v []byte) error {
 	var m execMeta
@@ -273,7 +303,7 @@ func (w *txWriter) index(k []byte, m execMeta) error {
 	if err != nil {
 		return err
 	}
-	if err := w.move(w.bySched, "", m.ScheduleID, k); err != nil {
+	if err := w.indexSchedule(k, m.ScheduleID); err != nil {
 		return err
 	}
 	if err := w.move(w.byHandler, "", m.HandlerID, k); err != nil {
@@ -295,7 +325,7 @@ func (w *txWriter) unindex(k []byte, m execMeta) error {
 	if err != nil {
 		return err
 	}
-	if err := w.move(w.bySched, m.ScheduleID, "", k); err != nil {
+	if err := w.unindexSchedule(k, m.ScheduleID); err != nil {
 		return err
 	}
 	if err := w.move(w.byHandler, m.HandlerID, "", k); err != nil {
