@@ -11,7 +11,8 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// echoRouter answers every request at once, echoing its id.
+// echoRouter answers every request at once, echoing its id; a batch frame
+// (protocol 3) gets one batch frame of replies.
 func echoRouter(b *testing.B, ep string) func() {
 	sock := zmq4.NewRouter(context.Background())
 	if err := sock.Listen(ep); err != nil {
@@ -25,9 +26,14 @@ func echoRouter(b *testing.B, ep string) func() {
 			if err != nil {
 				return
 			}
-			req, _ := wire.DecodeRequest(msg.Frames[len(msg.Frames)-1])
-			out, _ := json.Marshal(map[string]any{"success": true, "id": req.ID})
-			frames := append(append([][]byte{}, msg.Frames[:len(msg.Frames)-1]...), out)
+			elems, _ := wire.SplitBatch(msg.Frames[len(msg.Frames)-1])
+			var outs [][]byte
+			for _, b := range elems {
+				req, _ := wire.DecodeRequest(b)
+				out, _ := json.Marshal(map[string]any{"success": true, "id": req.ID})
+				outs = append(outs, out)
+			}
+			frames := append(append([][]byte{}, msg.Frames[:len(msg.Frames)-1]...), wire.AppendBatch(nil, outs))
 			if sock.Send(zmq4.NewMsgFrom(frames...)) != nil {
 				return
 			}
@@ -39,7 +45,7 @@ func echoRouter(b *testing.B, ep string) func() {
 // BenchmarkConnCallParallel measures round trips per second through one
 // Conn with b.SetParallelism callers (GOMAXPROCS x parallelism in flight).
 func BenchmarkConnCallParallel(b *testing.B) {
-	for _, proto := range []int{0, 2} {
+	for _, proto := range []int{0, 2, 3} {
 		for _, tr := range []string{"ipc", "tcp"} {
 			b.Run(fmt.Sprintf("protocol=%d/%s", proto, tr), func(b *testing.B) {
 				ep := "tcp://127.0.0.1:0"

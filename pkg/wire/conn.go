@@ -25,7 +25,9 @@ const dialTimeout = 5 * time.Second
 // our ROUTER runner accepts. At protocol 0 one call is in
 // flight at a time and a timed-out call throws the socket away, so a late
 // reply can never be taken for the next call's. At protocol >= 2 calls are
-// pipelined and matched by Request.ID. A request is never re-sent.
+// pipelined and matched by Request.ID; at protocol 3 a writer goroutine
+// sends the requests queued while it was busy as one batch frame, and
+// replies may arrive batched too. A request is never re-sent.
 type Conn struct {
 	address  string
 	protocol int
@@ -50,7 +52,7 @@ func Dial(address string, protocol int, logger *slog.Logger) *Conn {
 	}
 	return &Conn{
 		address:  address,
-		protocol: protocol,
+		protocol: min(protocol, ProtocolBatched), // a newer peer speaks ours too
 		logger:   logger.With("component", "wire", "address", address),
 		turn:     make(chan struct{}, 1),
 	}
@@ -62,9 +64,48 @@ type link struct {
 	cancel context.CancelFunc
 
 	mu      sync.Mutex
-	pending map[string]chan Reply
+	pending map[string]*Pending
 	broken  chan struct{}
 	err     error
+
+	// Protocol >= 3: encoded requests waiting for the link's writer, which
+	// sends all that are queued as one batch frame.
+	out  []queued
+	wake chan struct{}
+}
+
+// result is what a call waiting on its link receives.
+type result struct {
+	r   Reply
+	err error
+}
+
+type queued struct {
+	key     string
+	payload []byte
+}
+
+// unqueue takes back the request key if the writer has not taken it yet,
+// and reports whether it did: such a request was never sent.
+func (l *link) unqueue(key string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.dequeue(key) {
+		delete(l.pending, key)
+		return true
+	}
+	return false
+}
+
+// dequeue removes key from the writer's queue; the caller holds l.mu.
+func (l *link) dequeue(key string) bool {
+	for i, q := range l.out {
+		if q.key == key {
+			l.out = append(l.out[:i], l.out[i+1:]...)
+			return true
+		}
+	}
+	return false
 }
 
 func (l *link) fail(err error) {
@@ -77,9 +118,76 @@ func (l *link) fail(err error) {
 	}
 	l.err = err
 	close(l.broken)
+	// Calls waiting in Call see broken; those of Go are told here: a
+	// request still queued was never sent, one sent has no known outcome.
+	var gone []*Pending
+	var errs []error
+	for key, p := range l.pending {
+		if p.fn == nil {
+			continue
+		}
+		delete(l.pending, key)
+		kind := ErrTimeout
+		if l.dequeue(key) {
+			kind = ErrUnavailable
+		}
+		gone = append(gone, p)
+		errs = append(errs, fmt.Errorf("call %s %q: %w (%w)", p.address, p.method, kind, err))
+	}
 	l.mu.Unlock()
 	l.cancel()
 	l.sock.Close()
+	for i, p := range gone {
+		p.deliver(result{err: errs[i]})
+	}
+}
+
+// Pending is a request in flight: a Call's, which waits on ch, or one sent
+// by Go, whose callback fn receives the outcome exactly once.
+type Pending struct {
+	ch chan result
+
+	fn      func(Reply, error)
+	l       *link
+	key     string
+	address string
+	method  string
+	timer   *time.Timer
+}
+
+func (p *Pending) deliver(res result) {
+	if p.ch != nil {
+		p.ch <- res
+		return
+	}
+	if p.timer != nil {
+		p.timer.Stop()
+	}
+	p.fn(res.r, res.err)
+}
+
+// Abort ends the call of Go now, unless its outcome is known already: its
+// callback receives ErrUnavailable when the request had not left yet, else
+// ErrTimeout (it was sent; the outcome is unknown), both wrapping cause.
+func (p *Pending) Abort(cause error) { p.end(cause) }
+
+// expire is the deadline of a call of Go.
+func (p *Pending) expire() { p.end(context.DeadlineExceeded) }
+
+func (p *Pending) end(cause error) {
+	l := p.l
+	l.mu.Lock()
+	if l.pending[p.key] != p {
+		l.mu.Unlock()
+		return // answered, failed or ended already
+	}
+	delete(l.pending, p.key)
+	kind := ErrTimeout
+	if l.dequeue(p.key) {
+		kind = ErrUnavailable
+	}
+	l.mu.Unlock()
+	p.deliver(result{err: fmt.Errorf("call %s %q: %w (%w)", p.address, p.method, kind, cause)})
 }
 
 // Call sends req and waits for its reply until ctx is done.
@@ -115,7 +223,8 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 	if err != nil {
 		return Reply{}, fmt.Errorf("call %s %q: encode: %w", c.address, req.Method, err)
 	}
-	ch := make(chan Reply, 1)
+	p := &Pending{ch: make(chan result, 1), address: c.address, method: req.Method}
+	ch := p.ch
 	l.mu.Lock()
 	select {
 	case <-l.broken:
@@ -128,7 +237,10 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 		l.mu.Unlock()
 		return Reply{}, fmt.Errorf("call %s %q: duplicate id %q: %w", c.address, req.Method, key, ErrUnavailable)
 	}
-	l.pending[key] = ch
+	l.pending[key] = p
+	if c.protocol >= ProtocolBatched {
+		return c.await(ctx, l, key, req.Method, payload, ch)
+	}
 	l.mu.Unlock()
 	defer func() {
 		l.mu.Lock()
@@ -158,8 +270,8 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 		return Reply{}, fmt.Errorf("call %s %q: send: %w: %w", c.address, req.Method, ErrUnavailable, err)
 	}
 	select {
-	case r := <-ch:
-		return r, nil
+	case res := <-ch:
+		return res.r, nil
 	case <-l.broken:
 		c.drop(l)
 		return Reply{}, fmt.Errorf("call %s %q: %w (%w)", c.address, req.Method, ErrTimeout, l.err)
@@ -170,6 +282,146 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 			c.drop(l)
 		}
 		return Reply{}, fmt.Errorf("call %s %q: %w (%w)", c.address, req.Method, ErrTimeout, ctx.Err())
+	}
+}
+
+// Go sends req like Call without waiting: done receives the reply, or the
+// error Call would have returned, exactly once, on one of the Conn's
+// goroutines or a timer's, and must not block. timeout bounds the wait
+// like Call's ctx. The returned Pending can Abort the call.
+//
+// Go is for many calls in flight without a goroutine each waiting. It
+// takes only what it can start at once: at protocol 3, with the
+// connection up. Otherwise it returns false and does nothing; use Call,
+// which dials and waits its turn.
+func (c *Conn) Go(req Request, timeout time.Duration, done func(Reply, error)) (*Pending, bool) {
+	if c.protocol < ProtocolBatched {
+		return nil, false
+	}
+	c.mu.Lock()
+	l := c.cur
+	c.mu.Unlock()
+	if l == nil {
+		return nil, false
+	}
+	if req.ID == "" {
+		req.ID = strconv.FormatUint(c.nextID.Add(1), 36)
+	}
+	req.V = c.protocol
+	payload, err := json.Marshal(req)
+	if err != nil {
+		return nil, false
+	}
+	p := &Pending{fn: done, l: l, key: req.ID, address: c.address, method: req.Method}
+	l.mu.Lock()
+	select {
+	case <-l.broken:
+		l.mu.Unlock()
+		return nil, false
+	default:
+	}
+	if _, dup := l.pending[p.key]; dup {
+		l.mu.Unlock()
+		return nil, false
+	}
+	l.pending[p.key] = p
+	l.out = append(l.out, queued{key: p.key, payload: payload})
+	p.timer = time.AfterFunc(timeout, p.expire)
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default:
+	}
+	return p, true
+}
+
+// await queues payload for l's writer and waits for its reply. The caller
+// has registered ch under key and holds l.mu.
+func (c *Conn) await(ctx context.Context, l *link, key, method string, payload []byte, ch chan result) (Reply, error) {
+	l.out = append(l.out, queued{key: key, payload: payload})
+	l.mu.Unlock()
+	select {
+	case l.wake <- struct{}{}:
+	default: // the writer is awake already
+	}
+	select {
+	case res := <-ch:
+		return res.r, res.err // a writer's error names the call already
+	case <-l.broken:
+		c.drop(l)
+		if l.unqueue(key) {
+			return Reply{}, fmt.Errorf("call %s %q: %w: %w", c.address, method, ErrUnavailable, l.err)
+		}
+		l.forget(key)
+		return Reply{}, fmt.Errorf("call %s %q: %w (%w)", c.address, method, ErrTimeout, l.err)
+	case <-ctx.Done():
+		if l.unqueue(key) {
+			return Reply{}, fmt.Errorf("call %s %q: not sent in time: %w (%w)", c.address, method, ErrUnavailable, ctx.Err())
+		}
+		l.forget(key)
+		return Reply{}, fmt.Errorf("call %s %q: %w (%w)", c.address, method, ErrTimeout, ctx.Err())
+	}
+}
+
+func (l *link) forget(key string) {
+	l.mu.Lock()
+	delete(l.pending, key)
+	l.mu.Unlock()
+}
+
+// write sends the requests queued on l, as many as are waiting (up to
+// MaxBatch) in one frame, until l breaks. Batching costs no latency: a
+// request that finds the writer idle goes out alone at once; those queued
+// while a send is in the kernel go out together in the next one.
+func (c *Conn) write(l *link) {
+	defer c.wg.Done()
+	var (
+		batch []queued
+		msgs  [][]byte
+		frame []byte
+	)
+	for {
+		select {
+		case <-l.wake:
+		case <-l.broken:
+			return
+		}
+		for {
+			l.mu.Lock()
+			n := min(len(l.out), MaxBatch)
+			batch = append(batch[:0], l.out[:n]...)
+			l.out = append(l.out[:0], l.out[n:]...)
+			l.mu.Unlock()
+			if n == 0 {
+				break
+			}
+			msgs = msgs[:0]
+			for _, q := range batch {
+				msgs = append(msgs, q.payload)
+			}
+			frame = AppendBatch(frame[:0], msgs)
+			if err := l.sock.Send(zmq4.NewMsg(frame)); err != nil {
+				// Not sent: its callers learn it, as at protocol 2.
+				var failed []*Pending
+				l.mu.Lock()
+				for _, q := range batch {
+					if p, ok := l.pending[q.key]; ok {
+						delete(l.pending, q.key)
+						failed = append(failed, p)
+					}
+				}
+				l.mu.Unlock()
+				for _, p := range failed {
+					p.deliver(result{err: fmt.Errorf("call %s %q: send: %w: %w", c.address, p.method, ErrUnavailable, err)})
+				}
+				l.fail(err)
+				c.drop(l)
+				return
+			}
+			if cap(frame) > 1<<20 {
+				frame = nil // do not keep a rare huge batch's buffer
+			}
+		}
 	}
 }
 
@@ -272,16 +524,26 @@ func (c *Conn) dial(done chan struct{}) {
 		c.logger.Debug("dial failed", "err", err)
 		return
 	}
-	l := &link{sock: sock, cancel: cancel, pending: make(map[string]chan Reply), broken: make(chan struct{})}
+	l := &link{sock: sock, cancel: cancel, pending: make(map[string]*Pending), broken: make(chan struct{}),
+		wake: make(chan struct{}, 1)}
 	c.cur = l
 	c.dialErr = nil
 	c.wg.Add(1)
 	go c.read(l)
+	if c.protocol >= ProtocolBatched {
+		c.wg.Add(1)
+		go c.write(l)
+	}
 }
 
 // read delivers replies to their callers until the link breaks.
 func (c *Conn) read(l *link) {
 	defer c.wg.Done()
+	type delivery struct {
+		p *Pending
+		r Reply
+	}
+	var ready []delivery
 	for {
 		msg, err := l.sock.Recv()
 		if err != nil {
@@ -289,23 +551,38 @@ func (c *Conn) read(l *link) {
 			c.drop(l)
 			return
 		}
-		r, err := DecodeReply(lastFrame(msg.Frames))
-		if err != nil {
-			c.logger.Warn("bad reply dropped", "err", err)
-			continue
+		frame := lastFrame(msg.Frames)
+		elems := [][]byte{frame}
+		if c.protocol >= ProtocolBatched {
+			if elems, err = SplitBatch(frame); err != nil {
+				c.logger.Warn("bad reply dropped", "err", err)
+				continue
+			}
 		}
-		key := ""
-		if c.protocol >= ProtocolPipelined {
-			key = r.ID
-		}
+		ready = ready[:0]
 		l.mu.Lock()
-		ch, ok := l.pending[key]
-		delete(l.pending, key)
-		l.mu.Unlock()
-		if !ok {
-			c.logger.Debug("late or unknown reply dropped", "id", r.ID)
-			continue
+		for _, b := range elems {
+			r, err := DecodeReply(b)
+			if err != nil {
+				c.logger.Warn("bad reply dropped", "err", err)
+				continue
+			}
+			key := ""
+			if c.protocol >= ProtocolPipelined {
+				key = r.ID
+			}
+			p, ok := l.pending[key]
+			if !ok {
+				c.logger.Debug("late or unknown reply dropped", "id", r.ID)
+				continue
+			}
+			delete(l.pending, key)
+			ready = append(ready, delivery{p, r})
 		}
-		ch <- r
+		l.mu.Unlock()
+		for _, d := range ready {
+			d.p.deliver(result{r: d.r})
+		}
+		clear(ready)
 	}
 }

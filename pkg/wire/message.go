@@ -3,16 +3,61 @@ package wire
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
 )
 
 // Protocol versions. Version 0 is the original's: one request at a time per
 // REP socket, no correlation id. Version 2 is ours: many requests in flight
-// on one connection, each reply echoing the request's "id".
+// on one connection, each reply echoing the request's "id". Version 3 adds
+// batches: a frame may be a JSON array of requests (or of replies), so that
+// many jobs cross the socket in one message; a single object stays valid.
 const (
 	ProtocolOriginal  = 0
 	ProtocolPipelined = 2
+	ProtocolBatched   = 3
 )
+
+// MaxBatch bounds the requests or replies one batch frame carries.
+const MaxBatch = 256
+
+// SplitBatch returns the messages of one frame: the elements of a JSON
+// array (protocol 3), or the frame itself when it is not an array. Each
+// element is then decoded by DecodeRequest or DecodeReply.
+func SplitBatch(b []byte) ([][]byte, error) {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 || t[0] != '[' {
+		return [][]byte{b}, nil
+	}
+	var elems []json.RawMessage
+	if err := json.Unmarshal(t, &elems); err != nil {
+		return nil, fmt.Errorf("batch: %w", err)
+	}
+	if len(elems) == 0 {
+		return nil, fmt.Errorf("batch: empty array")
+	}
+	out := make([][]byte, len(elems))
+	for i, e := range elems {
+		out[i] = e
+	}
+	return out, nil
+}
+
+// AppendBatch appends msgs, each one encoded JSON object, as one frame:
+// the object itself when there is one, else a JSON array of them.
+func AppendBatch(dst []byte, msgs [][]byte) []byte {
+	if len(msgs) == 1 {
+		return append(dst, msgs[0]...)
+	}
+	dst = append(dst, '[')
+	for i, m := range msgs {
+		if i > 0 {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, m...)
+	}
+	return append(dst, ']')
+}
 
 // Request is one request frame. Method and Params are the original's
 // fields; the others are extensions that the original's Python handlers
@@ -52,7 +97,7 @@ func DecodeRequest(b []byte) (Request, error) {
 		return Request{}, fmt.Errorf("request: %w", err)
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
-		return Request{}, fmt.Errorf("request: %w", err)
+		return Request{}, fmt.Errorf("request: %w", jsonError(b, err))
 	}
 	if r.Method == "" {
 		return Request{}, fmt.Errorf("request: \"method\" is missing or empty")
@@ -67,8 +112,37 @@ func DecodeRequest(b []byte) (Request, error) {
 	return r, nil
 }
 
+// DecodeBatch parses a protocol 3 batch frame of requests in one pass. It
+// reports false when b is not a batch or any request in it is not valid;
+// SplitBatch and DecodeRequest then find which and why.
+func DecodeBatch(b []byte) ([]Request, bool) {
+	t := bytes.TrimSpace(b)
+	if len(t) == 0 || t[0] != '[' {
+		return nil, false
+	}
+	var reqs []Request
+	if json.Unmarshal(t, &reqs) != nil || len(reqs) == 0 {
+		return nil, false
+	}
+	for i := range reqs {
+		r := &reqs[i]
+		if r.Method == "" {
+			return nil, false
+		}
+		if p := bytes.TrimSpace(r.Params); len(p) > 0 {
+			if bytes.Equal(p, []byte("null")) {
+				r.Params = nil
+			} else if p[0] != '{' {
+				return nil, false
+			}
+		}
+	}
+	return reqs, true
+}
+
 // DecodeReply parses one reply frame: a JSON object with a boolean
-// "success"; "error" and "id", when present, must be strings.
+// "success"; "error" and "id", when present, must be strings. Reply.Raw
+// is b itself, not a copy.
 func DecodeReply(b []byte) (Reply, error) {
 	if err := checkObject(b); err != nil {
 		return Reply{}, fmt.Errorf("reply: %w", err)
@@ -79,12 +153,12 @@ func DecodeReply(b []byte) (Reply, error) {
 		ID      *string `json:"id"`
 	}
 	if err := json.Unmarshal(b, &r); err != nil {
-		return Reply{}, fmt.Errorf("reply: %w", err)
+		return Reply{}, fmt.Errorf("reply: %w", jsonError(b, err))
 	}
 	if r.Success == nil {
 		return Reply{}, fmt.Errorf("reply: \"success\" is missing")
 	}
-	out := Reply{Raw: append(json.RawMessage(nil), b...), Success: *r.Success}
+	out := Reply{Raw: b, Success: *r.Success}
 	if r.Error != nil {
 		out.Error = *r.Error
 	}
@@ -94,6 +168,9 @@ func DecodeReply(b []byte) (Reply, error) {
 	return out, nil
 }
 
+// checkObject rejects a frame that is not a JSON object. The JSON itself is
+// validated by json.Unmarshal, which checks the whole input before it
+// decodes anything.
 func checkObject(b []byte) error {
 	t := bytes.TrimSpace(b)
 	if len(t) == 0 {
@@ -102,10 +179,17 @@ func checkObject(b []byte) error {
 	if t[0] != '{' {
 		return fmt.Errorf("not a JSON object")
 	}
-	if !json.Valid(t) {
-		return fmt.Errorf("invalid JSON")
-	}
 	return nil
+}
+
+// jsonError names a syntax error plainly ("invalid JSON"), as the wire has
+// always answered it; a well-formed frame with a field of the wrong type
+// keeps json's message, which names the field.
+func jsonError(b []byte, err error) error {
+	if !json.Valid(b) {
+		return errors.New("invalid JSON")
+	}
+	return err
 }
 
 // lastFrame returns the payload of a message whose leading frames are a
