@@ -29,6 +29,19 @@ func slowReply(id string, result any) map[string]any {
 	return back
 }
 
+// The fast path must be taken for the common result: an object whose
+// values, not keys, spell the reply's keys.
+func TestSpliceReply_TakesCommonResult(t *testing.T) {
+	b, _ := json.Marshal(map[string]any{"status": "success", "counter": 1, "note": `,"id":`})
+	if _, ok := spliceReply("1k", b); !ok {
+		t.Fatalf("slow path taken for %s", b)
+	}
+	b, _ = json.Marshal(map[string]any{"id": 1})
+	if _, ok := spliceReply("1k", b); ok {
+		t.Fatalf("fast path taken for %s", b)
+	}
+}
+
 func TestSuccessReply_FastPathMatchesSlow(t *testing.T) {
 	tests := []struct {
 		name   string
@@ -48,6 +61,8 @@ func TestSuccessReply_FastPathMatchesSlow(t *testing.T) {
 		{"scalar", "4", 42},
 		{"array", "5", []int{1, 2}},
 		{"nested keys", "6", map[string]any{"inner": map[string]any{"success": 1, "id": 2}}},
+		{"key names as values", "8", map[string]any{"status": "success", "e": "error", "w": `,"id":`, "x": `{"success":`}},
+		{"key in a longer key", "9", map[string]any{"success_rate": 1, "ids": 2, "xerror": 3}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

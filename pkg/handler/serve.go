@@ -110,6 +110,9 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		logger:  opts.Logger.With("handler", opts.Name),
 		slots:   make(chan struct{}, opts.Concurrency),
 		running: map[string]context.CancelFunc{},
+		work:    make(chan jobReq),
+		quit:    make(chan struct{}),
+		outWake: make(chan struct{}, 1),
 		client:  wire.NewClient(opts.Scheduler, opts.Logger),
 		epoch:   time.Now(),
 	}
@@ -144,6 +147,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	defer stopAlive()
 	aliveDone := make(chan struct{})
 	go func() { defer close(aliveDone); r.keepAlive(aliveCtx) }()
+	writeDone := make(chan struct{})
+	stopWrite := make(chan struct{})
+	go func() { defer close(writeDone); r.writeLoop(stopWrite) }()
 	close(s.started)
 
 	var fatal error
@@ -160,6 +166,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	stopAlive()
 	<-aliveDone
 	r.drain(cancelJobs)
+	close(stopWrite) // the replies of the jobs that ended go out first
+	<-writeDone
 	if r.registered.Load() {
 		octx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		if err := r.client.ReportStatus(octx, opts.Name, "offline"); err != nil {
@@ -170,6 +178,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	r.client.Close()
 	r.sock.Close()
 	<-recvDone
+	close(r.quit) // idle workers exit
 	r.logger.Info("handler stopped", "jobs_done", r.done.Load(), "jobs_failed", r.failed.Load())
 	if fatal != nil {
 		return fmt.Errorf("handler %s: %w", opts.Name, fatal)
@@ -246,6 +255,19 @@ type runner struct {
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
 
+	// Jobs are handed to idle workers (work), which wait workerIdle for
+	// the next one; a job that finds none starts a new worker. A warm
+	// worker has its stack grown already.
+	work chan jobReq
+	quit chan struct{} // closed when Serve returns
+
+	// Replies to protocol 3 peers wait in outbox for writeLoop, which
+	// sends those of one peer as one batch frame.
+	outMu     sync.Mutex
+	outbox    []outReply
+	outClosed bool
+	outWake   chan struct{}
+
 	registered           atomic.Bool
 	schedulerOK          atomic.Bool // the last register or ping call succeeded
 	active, done, failed atomic.Int64
@@ -277,7 +299,8 @@ func (r *runner) overdue() time.Duration {
 }
 
 // recvLoop reads requests until the socket is closed. Pings and cancels
-// are answered at once; jobs run in their own goroutines.
+// are answered at once; jobs run on workers. A protocol 3 frame may carry
+// a batch of requests.
 func (r *runner) recvLoop() {
 	for {
 		msg, err := r.sock.Recv()
@@ -288,20 +311,86 @@ func (r *runner) recvLoop() {
 			continue
 		}
 		env := msg.Frames[:len(msg.Frames)-1]
-		req, err := wire.DecodeRequest(msg.Frames[len(msg.Frames)-1])
-		if err != nil {
-			r.reply(env, failureReply("", fmt.Errorf("invalid request: %w", err)))
+		if reqs, ok := wire.DecodeBatch(msg.Frames[len(msg.Frames)-1]); ok {
+			for _, req := range reqs {
+				r.handleRequest(env, req, true)
+			}
 			continue
 		}
-		switch {
-		case req.Method == "ping":
-			r.reply(env, encode(map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}, req.ID))
-		case req.Method == wire.MethodCancel:
-			r.reply(env, r.cancel(req))
-		case !r.admitJob():
-			r.reply(env, failureReply(req.ID, ErrShuttingDown))
+		elems, err := wire.SplitBatch(msg.Frames[len(msg.Frames)-1])
+		if err != nil {
+			r.reply(env, failureReply("", fmt.Errorf("invalid request: %w", err)), false)
+			continue
+		}
+		for _, b := range elems {
+			r.handle(env, b, len(elems) > 1)
+		}
+	}
+}
+
+// handle answers or starts one request. batched says the peer reads batch
+// frames (it sent one, or its request says protocol 3).
+func (r *runner) handle(env [][]byte, b []byte, batched bool) {
+	req, err := wire.DecodeRequest(b)
+	if err != nil {
+		r.reply(env, failureReply(requestID(b), fmt.Errorf("invalid request: %w", err)), batched)
+		return
+	}
+	r.handleRequest(env, req, batched)
+}
+
+// handleRequest answers or starts the decoded request req.
+func (r *runner) handleRequest(env [][]byte, req wire.Request, batched bool) {
+	batched = batched || req.V >= wire.ProtocolBatched
+	switch {
+	case req.Method == "ping":
+		r.reply(env, encode(map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}, req.ID), batched)
+	case req.Method == wire.MethodCancel:
+		r.reply(env, r.cancel(req), batched)
+	case !r.admitJob():
+		r.reply(env, failureReply(req.ID, ErrShuttingDown), batched)
+	default:
+		j := jobReq{env: env, req: req, batched: batched}
+		select {
+		case r.work <- j:
 		default:
-			go r.runJob(env, req)
+			go r.worker(j)
+		}
+	}
+}
+
+// requestID is the "id" of a request that did not decode, when it has one,
+// so that a pipelined peer can match the error to its call.
+func requestID(b []byte) string {
+	var v struct {
+		ID string `json:"id"`
+	}
+	_ = json.Unmarshal(b, &v)
+	return v.ID
+}
+
+// jobReq is one admitted job and where its reply goes.
+type jobReq struct {
+	env     [][]byte
+	req     wire.Request
+	batched bool
+}
+
+// workerIdle is how long a worker waits for another job before it exits.
+const workerIdle = 5 * time.Second
+
+func (r *runner) worker(j jobReq) {
+	idle := time.NewTimer(workerIdle)
+	defer idle.Stop()
+	for {
+		r.runJob(j)
+		idle.Reset(workerIdle)
+		select {
+		case j = <-r.work:
+		case <-idle.C:
+			return
+		case <-r.quit:
+			return
 		}
 	}
 }
@@ -328,8 +417,9 @@ func (r *runner) cancel(req wire.Request) []byte {
 	return encode(map[string]any{"success": true, "canceled": ok}, req.ID)
 }
 
-func (r *runner) runJob(env [][]byte, req wire.Request) {
+func (r *runner) runJob(j jobReq) {
 	defer r.jobs.Done()
+	req := j.req
 	job := &Job{Method: req.Method, Params: req.Params, ExecutionID: req.ExecutionID, Attempt: req.Attempt,
 		ScheduleID: req.ScheduleID, Handler: r.opts.Name}
 	ctx, cancel := context.WithCancel(r.jobCtx)
@@ -361,7 +451,11 @@ func (r *runner) runJob(env [][]byte, req wire.Request) {
 		r.done.Add(1)
 		out = successReply(req.ID, result)
 	}
-	r.reply(env, out)
+	r.reply(j.env, out, j.batched)
+	if !r.logger.Enabled(context.Background(), slog.LevelInfo) {
+		r.status()
+		return
+	}
 	attrs := []any{"method", job.Method, "execution_id", job.ExecutionID, "attempt", job.Attempt,
 		"duration_ms", time.Since(start).Milliseconds(), "ok", err == nil}
 	if job.ScheduleID != "" {
@@ -396,13 +490,97 @@ func (r *runner) serve(ctx context.Context, job *Job) (result any, err error) {
 	return r.mux.ServeJob(ctx, job)
 }
 
-func (r *runner) reply(env [][]byte, out []byte) {
+// reply sends out to the peer at env: at once, or, to a peer that reads
+// batch frames, through writeLoop.
+func (r *runner) reply(env [][]byte, out []byte, batched bool) {
+	if batched {
+		r.outMu.Lock()
+		if !r.outClosed {
+			r.outbox = append(r.outbox, outReply{env: env, payload: out})
+			r.outMu.Unlock()
+			select {
+			case r.outWake <- struct{}{}:
+			default: // writeLoop is awake already
+			}
+			return
+		}
+		r.outMu.Unlock()
+	}
+	r.send(env, out)
+}
+
+func (r *runner) send(env [][]byte, frame []byte) {
 	frames := make([][]byte, 0, len(env)+1)
 	frames = append(frames, env...)
-	frames = append(frames, out)
+	frames = append(frames, frame)
 	if err := r.sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
 		r.logger.Warn("reply not sent", "err", err)
 	}
+}
+
+// outReply is a reply waiting for writeLoop.
+type outReply struct {
+	env     [][]byte
+	payload []byte
+}
+
+// writeLoop sends the queued replies until stop is closed, then sends what
+// is left and makes later replies go out directly. Replies queued while a
+// send is in the kernel go out together, up to wire.MaxBatch per frame, so
+// a busy handler makes a write per batch, not per job.
+func (r *runner) writeLoop(stop <-chan struct{}) {
+	var taken []outReply
+	var msgs [][]byte
+	flush := func() {
+		for {
+			r.outMu.Lock()
+			taken, r.outbox = r.outbox, taken[:0]
+			r.outMu.Unlock()
+			if len(taken) == 0 {
+				return
+			}
+			for len(taken) > 0 {
+				// The first reply's peer, and every queued reply to it.
+				peer := taken[0].env
+				msgs = msgs[:0]
+				rest := taken[:0]
+				for _, o := range taken {
+					if len(msgs) < wire.MaxBatch && sameEnv(o.env, peer) {
+						msgs = append(msgs, o.payload)
+					} else {
+						rest = append(rest, o)
+					}
+				}
+				r.send(peer, wire.AppendBatch(nil, msgs))
+				clear(taken[len(rest):])
+				taken = rest
+			}
+		}
+	}
+	for {
+		select {
+		case <-r.outWake:
+			flush()
+		case <-stop:
+			r.outMu.Lock()
+			r.outClosed = true
+			r.outMu.Unlock()
+			flush()
+			return
+		}
+	}
+}
+
+func sameEnv(a, b [][]byte) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if !bytes.Equal(a[i], b[i]) {
+			return false
+		}
+	}
+	return true
 }
 
 // admitJob counts a job in unless the runner is draining.
@@ -442,7 +620,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 	var readyOnce sync.Once
 	backoff := 100 * time.Millisecond
 	reg := wire.Registration{HandlerID: r.opts.Name, Address: r.addr, Methods: r.mux.Methods(),
-		Protocol: wire.ProtocolPipelined, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret}
+		Protocol: wire.ProtocolBatched, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret}
 	callTimeout := min(r.opts.PingInterval, 10*time.Second)
 	wait := func(d time.Duration) bool {
 		r.promise(d)
@@ -560,10 +738,13 @@ func successReply(id string, result any) []byte {
 
 // spliceReply is successReply's fast path for the common result, an object
 // that names none of the reply's own keys: the object with "success" and
-// "id" put in front, without decoding and re-encoding it.
+// "id" put in front, without decoding and re-encoding it. obj is
+// json.Marshal's output, which is compact, so a key is always preceded by
+// '{' or ',' and followed by ':', and inside a string value a quote is
+// escaped: looking for `{"id":` and `,"id":` finds every top-level "id" key
+// (and nested ones too, which only costs the slow path).
 func spliceReply(id string, obj []byte) ([]byte, bool) {
-	if len(obj) < 2 || obj[0] != '{' || bytes.Contains(obj, []byte(`"success"`)) ||
-		bytes.Contains(obj, []byte(`"error"`)) || bytes.Contains(obj, []byte(`"id"`)) {
+	if len(obj) < 2 || obj[0] != '{' || hasKey(obj, "success") || hasKey(obj, "error") || hasKey(obj, "id") {
 		return nil, false
 	}
 	out := make([]byte, 0, len(obj)+32+len(id))
@@ -583,6 +764,22 @@ func spliceReply(id string, obj []byte) ([]byte, bool) {
 		out = append(out, '}')
 	}
 	return out, true
+}
+
+// hasKey reports whether compact JSON obj may have key at some level.
+func hasKey(obj []byte, key string) bool {
+	for i := 0; ; {
+		j := bytes.Index(obj[i:], []byte(key))
+		if j < 0 {
+			return false
+		}
+		j += i
+		if j >= 2 && j+len(key)+1 < len(obj) && obj[j-1] == '"' && (obj[j-2] == '{' || obj[j-2] == ',') &&
+			obj[j+len(key)] == '"' && obj[j+len(key)+1] == ':' {
+			return true
+		}
+		i = j + 1
+	}
 }
 
 // failureReply is {"success":false,"error":...}, with "retry":false for a

@@ -4,12 +4,14 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/go-zeromq/zmq4"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 	"github.com/schedulezero/schedulezero/pkg/wiretest"
@@ -106,7 +108,7 @@ func newFixture(t *testing.T, concurrency int) *fixture {
 		t.Fatal("not registered")
 	}
 	f.addr = h.Address
-	if h.Protocol != 2 || h.Concurrency != concurrency {
+	if h.Protocol != wire.ProtocolBatched || h.Concurrency != concurrency {
 		t.Errorf("registration = %+v", h)
 	}
 	return f
@@ -336,5 +338,77 @@ func TestServe_RefusedRegistrationEndsServe(t *testing.T) {
 	}
 	if ready {
 		t.Error("ReadyFunc was called for a refused handler")
+	}
+}
+
+// A protocol 3 peer sends batches: every request gets its own reply, and
+// replies come back in batch frames; a bad request in a batch fails alone.
+func TestServe_Batches(t *testing.T) {
+	f := newFixture(t, 64)
+	defer f.stop()
+
+	c := wire.Dial(f.addr, wire.ProtocolBatched, nil)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
+	defer cancel()
+	if _, err := c.Call(ctx, wire.Request{Method: "echo", ExecutionID: "first"}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	type outcome struct {
+		r   wire.Reply
+		err error
+	}
+	got := make(chan outcome, n)
+	for i := range n {
+		if _, ok := c.Go(wire.Request{Method: "echo", ExecutionID: fmt.Sprint("e", i)}, 10*time.Second,
+			func(r wire.Reply, err error) { got <- outcome{r, err} }); !ok {
+			t.Fatal("Go refused")
+		}
+	}
+	seen := map[string]bool{}
+	for range n {
+		o := <-got
+		if o.err != nil || !o.r.Success {
+			t.Fatalf("reply %+v, %v", o.r, o.err)
+		}
+		var b struct {
+			ExecutionID string `json:"execution_id"`
+		}
+		if err := json.Unmarshal(o.r.Raw, &b); err != nil || seen[b.ExecutionID] {
+			t.Fatalf("reply %s: bad or repeated (%v)", o.r.Raw, err)
+		}
+		seen[b.ExecutionID] = true
+	}
+
+	// One frame with a good and a bad request, straight on a socket.
+	sock := zmq4.NewDealer(context.Background())
+	defer sock.Close()
+	if err := sock.Dial(f.addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := sock.Send(zmq4.NewMsgString(`[{"method":"echo","id":"a","v":3},{"method":"","id":"b","v":3}]`)); err != nil {
+		t.Fatal(err)
+	}
+	replies := map[string]wire.Reply{}
+	for len(replies) < 2 {
+		msg, err := sock.Recv()
+		if err != nil {
+			t.Fatal(err)
+		}
+		elems, err := wire.SplitBatch(msg.Frames[len(msg.Frames)-1])
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range elems {
+			r, err := wire.DecodeReply(e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			replies[r.ID] = r
+		}
+	}
+	if !replies["a"].Success || replies["b"].Success || !strings.Contains(replies["b"].Error, "method") {
+		t.Fatalf("replies to a mixed batch: %+v", replies)
 	}
 }
