@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
@@ -44,6 +45,24 @@ func (c *drainConn) Call(ctx context.Context, req wire.Request) (wire.Reply, err
 	return c.Conn.Call(ctx, req)
 }
 
+// Go is Call without a goroutine waiting, when the connection can (see
+// wire.Conn.Go); the call counts as in flight until done has run.
+func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (*wire.Pending, bool) {
+	ac, ok := c.Conn.(asyncConn)
+	if !ok {
+		return nil, false
+	}
+	c.begin()
+	p, ok := ac.Go(req, timeout, func(r wire.Reply, err error) {
+		done(r, err)
+		c.endAsync()
+	})
+	if !ok {
+		c.endAsync()
+	}
+	return p, ok
+}
+
 func (c *drainConn) Cancel(ctx context.Context, executionID string, attempt int) error {
 	c.begin()
 	defer c.end()
@@ -57,15 +76,29 @@ func (c *drainConn) begin() {
 }
 
 func (c *drainConn) end() {
+	if c.leave() {
+		_ = c.Conn.Close()
+	}
+}
+
+// leave counts a call out and reports whether it was the last one of a
+// closing connection, which the caller then closes.
+func (c *drainConn) leave() bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.inFlight--
 	last := c.closing && c.inFlight == 0 && !c.closed
 	if last {
 		c.closed = true
 	}
-	c.mu.Unlock()
-	if last {
-		_ = c.Conn.Close()
+	return last
+}
+
+// endAsync is end for a call of Go, whose callback runs on a goroutine of
+// the connection: closing it from there would wait for that goroutine.
+func (c *drainConn) endAsync() {
+	if c.leave() {
+		go c.Conn.Close()
 	}
 }
 

@@ -17,4 +17,14 @@
 //     writes in the same order as the engine made them.
 //   - A dispatch is never repeated because a reply is slow: each attempt has
 //     its own deadline; a retry is a new attempt with its own record.
+//   - Nothing waits per execution on the common path (async.go): a first
+//     attempt that got a handler slot when it fired is sent once its commit
+//     is durable, and its reply commits the result, all by callbacks. Ten
+//     thousand executions in flight used to be ten thousand goroutines with
+//     contexts and timers, which cost the garbage collector more than the
+//     work itself. Failures, retries and cancellations continue on a
+//     goroutine, where the slower code is easier to follow.
+//   - Overload is cheap: a fire skipped because the schedule's previous run
+//     is still going writes nothing at once; skips are counted and written
+//     every few seconds (skipFlushInterval).
 package scheduler

@@ -74,6 +74,16 @@ type Scheduler struct {
 	stopping  bool        // set under mu by Stop: nothing new is launched
 	lastGate  *commitGate // the newest commit queued, under mu
 
+	// Entries with skips not written yet, and when flushSkipsLocked is due
+	// (zero: nothing waits), under mu.
+	dirty   []*entry
+	flushAt time.Time
+
+	// Fast executions whose result commit ended, for drainCompletions.
+	compMu      sync.Mutex
+	completions []completion
+	completing  bool // a drainCompletions goroutine runs
+
 	wake      chan struct{}
 	heartbeat chan chan struct{}
 	stopLoop  chan struct{}
@@ -240,6 +250,9 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 		if s.started.Load() {
 			<-s.loopDone
 		}
+		s.mu.Lock()
+		s.flushSkipsLocked() // recorded pending: nothing is launched
+		s.mu.Unlock()
 		done := make(chan struct{})
 		go func() { s.execWG.Wait(); close(done) }()
 		select {
@@ -247,6 +260,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 		case <-ctx.Done():
 			s.logger.Warn("stop budget spent; cancelling running attempts")
 			s.execCancel()
+			s.abortRunning(errStopping)
 			<-done
 		}
 		s.execCancel()
@@ -328,9 +342,15 @@ func (s *Scheduler) loop() {
 		for len(s.heap) > 0 && !s.heap[0].due().After(now) {
 			s.fireLocked(s.heap[0], now)
 		}
+		if !s.flushAt.IsZero() && !s.flushAt.After(now) {
+			s.flushSkipsLocked()
+		}
 		wait := time.Duration(-1)
 		if len(s.heap) > 0 {
 			wait = s.heap[0].due().Sub(now)
+		}
+		if !s.flushAt.IsZero() && (wait < 0 || s.flushAt.Sub(now) < wait) {
+			wait = s.flushAt.Sub(now)
 		}
 		gate := s.lastGate
 		s.mu.Unlock()

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -38,18 +39,22 @@ type execution struct {
 	done    chan struct{} // closed when the final attempt is recorded
 	final   store.Execution
 
-	ctx      context.Context // cancelled on stop, or by the overlap policy
-	cancel   context.CancelCauseFunc
 	launched bool
 
 	// handler and conn are set when the first attempt got a handler slot
 	// at fire time and was recorded running straight away (the fast path).
 	handler *handlerState
 	conn    Conn
+
+	mu      sync.Mutex
+	cause   error                   // why it was cancelled (overlap replace, stop)
+	ctx     context.Context         // the goroutine path's; see context
+	cancelF context.CancelCauseFunc // cancels ctx
+	pending *wire.Pending           // the fast path's call in flight
+	sentAt  time.Time               // when the fast path sent it
 }
 
 func (s *Scheduler) newExecution(handler, method string, params json.RawMessage, maxAttempts int, timeout time.Duration, now time.Time) *execution {
-	ctx, cancel := context.WithCancelCause(s.execCtx)
 	return &execution{
 		rec: store.Execution{
 			ID:            s.ids.next(now),
@@ -64,8 +69,59 @@ func (s *Scheduler) newExecution(handler, method string, params json.RawMessage,
 		params:  paramsJSON(params),
 		timeout: timeout,
 		done:    make(chan struct{}),
-		ctx:     ctx,
-		cancel:  cancel,
+	}
+}
+
+// abort cancels ex for cause: its context, when a goroutine runs it, and
+// its call in flight on the fast path. The first cause is kept.
+func (ex *execution) abort(cause error) {
+	ex.mu.Lock()
+	if ex.cause == nil {
+		ex.cause = cause
+	}
+	cancel, p := ex.cancelF, ex.pending
+	ex.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
+	if p != nil {
+		p.Abort(cause)
+	}
+}
+
+// context returns the context of the goroutine that runs ex, cancelled by
+// abort. Only that path needs one: the fast path keeps none, since a
+// context per execution in flight is garbage the collector pays for at
+// every cycle. It is not a child of the scheduler's execCtx: thousands of
+// executions starting and ending at once would all take that context's
+// lock to register and unregister (and the timer loop's fires came late
+// by milliseconds); Stop aborts the running executions itself
+// (abortRunning).
+func (ex *execution) context() context.Context {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.ctx == nil {
+		ex.ctx, ex.cancelF = context.WithCancelCause(context.Background())
+		if ex.cause != nil {
+			ex.cancelF(ex.cause)
+		}
+	}
+	return ex.ctx
+}
+
+// cancelled returns the cause of an abort, or nil.
+func (ex *execution) cancelled() error {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	return ex.cause
+}
+
+func (ex *execution) releaseContext() {
+	ex.mu.Lock()
+	cancel := ex.cancelF
+	ex.mu.Unlock()
+	if cancel != nil {
+		cancel(nil)
 	}
 }
 
@@ -83,18 +139,26 @@ func randDuration(limit time.Duration) time.Duration {
 	return rand.N(limit)
 }
 
-// commitGate lets every execution of one commit wait for it.
+// commitGate lets every execution of one commit wait for it. Executions on
+// the fast path do not wait: settle sends them.
 type commitGate struct {
 	done chan struct{}
 	err  error
+	s    *Scheduler
+	fast []*execution
 }
 
-func newCommitGate() *commitGate { return &commitGate{done: make(chan struct{})} }
+func (s *Scheduler) newCommitGate() *commitGate { return &commitGate{done: make(chan struct{}), s: s} }
 
-// settle is the commit's callback; it runs on the committer goroutine.
+// settle is the commit's callback; it runs on the committer goroutine,
+// which must not wait: the fast executions are sent from a goroutine of
+// their own (one per commit, not per execution).
 func (g *commitGate) settle(err error) {
 	g.err = err
 	close(g.done)
+	if len(g.fast) > 0 {
+		go g.s.dispatch(g)
+	}
 }
 
 func (g *commitGate) wait(ctx context.Context) error {
@@ -109,32 +173,41 @@ func (g *commitGate) wait(ctx context.Context) error {
 // run drives ex through its attempts once the commit that recorded it is
 // durable; nothing is sent before.
 func (s *Scheduler) run(ex *execution, gate *commitGate) {
-	defer s.execWG.Done()
-	defer func() {
-		ex.cancel(nil)
-		if ex.handler != nil { // a slot taken at fire time and never used
-			ex.handler.release(0, false)
-		}
-		s.mu.Lock()
-		s.finishedLocked(ex)
-		s.mu.Unlock()
-		close(ex.done)
-	}()
-	log := s.logger.With("schedule_id", ex.rec.ScheduleID, "execution_id", ex.rec.ID,
-		"handler", ex.rec.HandlerID, "method", ex.rec.Method)
+	defer s.ended(ex)
+	ctx := ex.context()
 	if err := gate.wait(s.execCtx); err != nil {
 		if s.execCtx.Err() == nil {
-			log.Error("execution not recorded; not dispatched", "err", err)
+			s.exLog(ex).Error("execution not recorded; not dispatched", "err", err)
 		}
 		ex.final = ex.rec
 		return
 	}
-	if ex.delay > 0 && !s.sleep(ex, ex.delay) {
+	if ex.delay > 0 && !s.sleep(ctx, ex, ex.delay) {
 		return
 	}
-	for {
-		log := log.With("attempt", ex.rec.Attempt)
-		retry, ok := s.attempt(ex, log)
+	s.drive(ctx, ex, func() (bool, bool) { return s.attempt(ctx, ex) })
+}
+
+// ended is the end of ex, by whichever path: its handler slot, if unused,
+// goes back, its schedule's running set forgets it, and waiters wake.
+func (s *Scheduler) ended(ex *execution) {
+	ex.releaseContext()
+	if ex.handler != nil { // a slot taken at fire time and never used
+		ex.handler.release(0, false)
+		ex.handler, ex.conn = nil, nil
+	}
+	s.mu.Lock()
+	s.finishedLocked(ex)
+	s.mu.Unlock()
+	close(ex.done)
+	s.execWG.Done()
+}
+
+// drive runs first, the current attempt, and the retries after it until
+// one is final or the scheduler stops.
+func (s *Scheduler) drive(ctx context.Context, ex *execution, first func() (retry, ok bool)) {
+	for try := first; ; try = func() (bool, bool) { return s.attempt(ctx, ex) } {
+		retry, ok := try()
 		if !ok {
 			return // stopping: the attempt stays unfinished in the store
 		}
@@ -152,13 +225,15 @@ func (s *Scheduler) run(ex *execution, gate *commitGate) {
 		next.StartedAt, next.CompletedAt = time.Time{}, time.Time{}
 		next.DurationMS, next.Result, next.Error = 0, nil, ""
 		if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{next}}); err != nil {
-			log.Error("retry not recorded; giving up", "err", err)
+			s.exLog(ex).Error("retry not recorded; giving up", "err", err)
 			ex.final = ex.rec
 			return
 		}
 		ex.rec = next
-		log.Info("attempt failed; retrying", "retry_in", delay.String())
-		if !s.sleep(ex, delay) {
+		if s.logger.Enabled(context.Background(), slog.LevelInfo) {
+			s.exLog(ex).Info("attempt failed; retrying", "retry_in", delay.String())
+		}
+		if !s.sleep(ctx, ex, delay) {
 			return
 		}
 	}
@@ -166,7 +241,7 @@ func (s *Scheduler) run(ex *execution, gate *commitGate) {
 
 // sleep waits d unless ex is cancelled or the scheduler stops. A cancelled
 // (replaced) execution records its pending attempt as cancelled.
-func (s *Scheduler) sleep(ex *execution, d time.Duration) bool {
+func (s *Scheduler) sleep(ctx context.Context, ex *execution, d time.Duration) bool {
 	t := time.NewTimer(d)
 	defer t.Stop()
 	select {
@@ -174,9 +249,9 @@ func (s *Scheduler) sleep(ex *execution, d time.Duration) bool {
 		return true
 	case <-s.waitCtx.Done():
 		return false // the pending attempt is dispatched after the restart
-	case <-ex.ctx.Done():
+	case <-ctx.Done():
 		if s.execCtx.Err() == nil {
-			s.finish(ex, store.StatusCancelled, nil, context.Cause(ex.ctx).Error(), s.logger)
+			s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
 			ex.final = ex.rec
 		}
 		return false
@@ -217,27 +292,27 @@ func retries(p store.Policy, outcome string) bool {
 // attempt runs ex's current attempt to its end and records it. It reports
 // whether the attempt may be retried, and false in ok when the scheduler is
 // stopping and the attempt was left as it is.
-func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
+func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool) {
 	h, conn := ex.handler, ex.conn
 	ex.handler, ex.conn = nil, nil
 	if conn == nil {
 		h = s.reg.await(ex.rec.HandlerID)
 		// Wait for the handler (offline, or at its limit) within the job's
 		// deadline.
-		ctx, cancel := context.WithTimeout(ex.ctx, ex.timeout)
+		wctx, cancel := context.WithTimeout(ctx, ex.timeout)
 		unhook := context.AfterFunc(s.waitCtx, cancel)
 		var err error
-		conn, err = h.acquire(ctx)
+		conn, err = h.acquire(wctx)
 		unhook()
 		cancel()
 		if err != nil {
 			if s.waitCtx.Err() != nil {
 				return false, false
 			}
-			if ex.ctx.Err() != nil {
-				return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ex.ctx).Error(), log)
+			if ctx.Err() != nil {
+				return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
 			}
-			return retries(ex.policy, store.RetryOnUnavailable), s.finish(ex, store.StatusFailed, nil, err.Error(), log)
+			return retries(ex.policy, store.RetryOnUnavailable), s.finish(ex, store.StatusFailed, nil, err.Error())
 		}
 		ex.rec.Status = store.StatusRunning
 		ex.rec.StartedAt = s.now()
@@ -246,23 +321,34 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 			if s.execCtx.Err() != nil {
 				return false, false
 			}
-			log.Error("attempt not recorded; not dispatched", "err", err)
+			s.exLog(ex).Error("attempt not recorded; not dispatched", "err", err)
 			return false, true
 		}
 	}
 	start := s.now()
-	callCtx, callCancel := context.WithTimeout(ex.ctx, ex.timeout)
+	callCtx, callCancel := context.WithTimeout(ctx, ex.timeout)
 	defer callCancel()
-	req := wire.Request{
+	req := s.request(ex, start)
+	reply, err := conn.Call(callCtx, req)
+	return s.outcome(ctx, callCtx, ex, h, conn, req, start, reply, err)
+}
+
+// request is the job request of ex's current attempt, sent at start.
+func (s *Scheduler) request(ex *execution, start time.Time) wire.Request {
+	return wire.Request{
 		Method:      ex.rec.Method,
 		Params:      ex.params,
 		ExecutionID: ex.rec.ID,
 		ScheduleID:  ex.rec.ScheduleID,
 		Attempt:     ex.rec.Attempt,
 		DeadlineMS:  start.Add(ex.timeout).UnixMilli(),
-		V:           2,
 	}
-	reply, err := conn.Call(callCtx, req)
+}
+
+// outcome records the end of a call of req, sent at start, that returned
+// reply and err; ctx is the execution's, callCtx the call's (the job's
+// deadline). A request that never left is first tried again.
+func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *handlerState, conn Conn, req wire.Request, start time.Time, reply wire.Reply, err error) (retry, ok bool) {
 	// A request that provably never left (the handler's socket is gone: it
 	// is restarting) is tried again within the same attempt and deadline:
 	// it cannot run twice, and a handler that comes back in time gets it.
@@ -273,7 +359,7 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 		case <-s.waitCtx.Done():
 			t.Stop()
 			h.release(0, false)
-			return false, s.unsend(ex, log)
+			return false, s.unsend(ex)
 		case <-t.C:
 			conn = h.current(conn) // it may have re-registered elsewhere
 			reply, err = conn.Call(callCtx, req)
@@ -284,22 +370,22 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 	switch {
 	case err == nil && reply.Success:
 		h.release(elapsed, false)
-		return false, s.finish(ex, store.StatusSucceeded, bound(reply.Raw), "", log)
+		return false, s.finish(ex, store.StatusSucceeded, bound(reply.Raw), "")
 	case err == nil:
 		h.release(elapsed, true)
 		msg := reply.Error
 		if msg == "" {
 			msg = "handler answered success=false"
 		}
-		return retryable(reply.Raw) && retries(ex.policy, store.RetryOnError), s.finish(ex, store.StatusFailed, bound(reply.Raw), msg, log)
+		return retryable(reply.Raw) && retries(ex.policy, store.RetryOnError), s.finish(ex, store.StatusFailed, bound(reply.Raw), msg)
 	case s.execCtx.Err() != nil:
 		h.release(elapsed, false)
 		return false, false
-	case ex.ctx.Err() != nil:
+	case ctx.Err() != nil:
 		// Replaced: tell the handler, record it, never retry.
 		h.release(elapsed, false)
 		s.cancelOnHandler(conn, ex)
-		return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ex.ctx).Error(), log)
+		return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
 	case errors.Is(err, wire.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 		h.release(elapsed, true)
 		s.cancelOnHandler(conn, ex)
@@ -307,25 +393,33 @@ func (s *Scheduler) attempt(ex *execution, log *slog.Logger) (retry, ok bool) {
 		if !errors.Is(err, context.DeadlineExceeded) {
 			msg = fmt.Sprintf("no reply (outcome unknown, not re-sent): %v", err)
 		}
-		return retries(ex.policy, store.RetryOnTimeout), s.finish(ex, store.StatusTimedOut, nil, msg, log)
+		return retries(ex.policy, store.RetryOnTimeout), s.finish(ex, store.StatusTimedOut, nil, msg)
 	default:
 		h.release(elapsed, true)
 		outcome := store.RetryOnError
 		if errors.Is(err, wire.ErrUnavailable) {
 			outcome = store.RetryOnUnavailable
 		}
-		return retries(ex.policy, outcome), s.finish(ex, store.StatusFailed, nil, err.Error(), log)
+		return retries(ex.policy, outcome), s.finish(ex, store.StatusFailed, nil, err.Error())
 	}
+}
+
+// exLog is the logger of ex's current attempt. It is built when a line is
+// about to be written, not per execution: With copies its attributes, and
+// at the default level most executions log nothing.
+func (s *Scheduler) exLog(ex *execution) *slog.Logger {
+	return s.logger.With("schedule_id", ex.rec.ScheduleID, "execution_id", ex.rec.ID,
+		"handler", ex.rec.HandlerID, "method", ex.rec.Method, "attempt", ex.rec.Attempt)
 }
 
 // unsend puts back to pending an attempt whose request never left, so that
 // the next start dispatches it instead of marking it interrupted. It reports
 // false: the execution stops here.
-func (s *Scheduler) unsend(ex *execution, log *slog.Logger) bool {
+func (s *Scheduler) unsend(ex *execution) bool {
 	ex.rec.Status = store.StatusPending
 	ex.rec.StartedAt = time.Time{}
 	if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil && s.execCtx.Err() == nil {
-		log.Warn("unsent attempt left recorded as running", "err", err)
+		s.exLog(ex).Warn("unsent attempt left recorded as running", "err", err)
 	}
 	return false
 }
@@ -340,7 +434,7 @@ func (s *Scheduler) cancelOnHandler(conn Conn, ex *execution) {
 
 // finish records the end of ex's current attempt. It reports false when the
 // scheduler is stopping and the record could not be written.
-func (s *Scheduler) finish(ex *execution, status store.Status, result json.RawMessage, msg string, log *slog.Logger) bool {
+func (s *Scheduler) finish(ex *execution, status store.Status, result json.RawMessage, msg string) bool {
 	now := s.now()
 	ex.rec.Status = status
 	ex.rec.CompletedAt = now
@@ -351,14 +445,16 @@ func (s *Scheduler) finish(ex *execution, status store.Status, result json.RawMe
 	ex.rec.Error = msg
 	if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil {
 		if s.execCtx.Err() == nil {
-			log.Error("attempt result not recorded", "err", err)
+			s.exLog(ex).Error("attempt result not recorded", "err", err)
 		}
 		return false
 	}
 	if status == store.StatusSucceeded {
-		log.Info("attempt succeeded", "duration_ms", ex.rec.DurationMS)
+		if s.logger.Enabled(context.Background(), slog.LevelInfo) {
+			s.exLog(ex).Info("attempt succeeded", "duration_ms", ex.rec.DurationMS)
+		}
 	} else {
-		log.Warn("attempt did not succeed", "status", string(status), "error", msg, "duration_ms", ex.rec.DurationMS)
+		s.exLog(ex).Warn("attempt did not succeed", "status", string(status), "error", msg, "duration_ms", ex.rec.DurationMS)
 	}
 	return true
 }

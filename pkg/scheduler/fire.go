@@ -47,6 +47,10 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 
 	// Which run: the on-time one, or what the misfire policy says.
 	late := now.Sub(first.Add(e.offset)) > grace
+	if s.busyLocked(e) && pol.Misfire != store.MisfireAll && (!late || s.missReason(e, first) == lateReason) {
+		s.skipFireLocked(e, due, extra, now)
+		return
+	}
 	var runs []time.Time
 	var missed []missedRun
 	// An outage or a pause gets a record per occurrence (up to
@@ -111,7 +115,46 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	}
 	s.heap.place(e)
 	w.Schedules = append(w.Schedules, e.rec)
+	e.dirty = false // skips not written yet wait for flushSkipsLocked
 	s.commitAndLaunchLocked(w)
+}
+
+// busyLocked reports whether a fire of e now would be skipped by the
+// overlap policy: its previous run is still going and the policy is skip.
+func (s *Scheduler) busyLocked(e *entry) bool {
+	return len(e.running) > 0 && (e.rec.Policy.Overlap == "" || e.rec.Policy.Overlap == store.OverlapSkip)
+}
+
+// skipFireLocked is fireLocked for a schedule whose run is still going
+// under overlap policy skip: every occurrence due now is skipped, late or
+// not (it could not have run either way). Nothing is written now: the
+// skips are counted in e (skipLocked), and the schedule and one record of
+// them are written with the schedule's next fire or by flushSkipsLocked
+// within skipFlushInterval. An engine that cannot keep up skips many
+// fires, and writes for each would take the disk from the runs that do
+// complete. Should the scheduler crash before they are written, the count
+// is lost, and after the restart those occurrences are recorded as missed
+// while it was down: still recorded, under another reason. The caller
+// holds s.mu and has advanced e.rec.NextFire.
+func (s *Scheduler) skipFireLocked(e *entry, due []time.Time, extra int64, now time.Time) {
+	pol := e.rec.Policy
+	if pol.MaxRuns <= 0 || e.rec.FireCount < pol.MaxRuns {
+		e.rec.LastFire = due[len(due)-1]
+		e.rec.FireCount++
+	}
+	if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
+		e.rec.NextFire, e.rec.Done = time.Time{}, true
+	}
+	e.rec.MissedCount += int64(len(due)) + extra
+	if !e.rec.Paused {
+		e.rec.PausedAt = time.Time{}
+	}
+	s.heap.place(e)
+	s.skipLocked(e, due[0], due[len(due)-1], now, int64(len(due))+extra)
+	if e.rec.Done {
+		s.commitAndLaunchLocked(store.Writes{Schedules: []store.Schedule{e.rec}, Executions: []store.Execution{s.skipRecord(e)}})
+		e.skipped, e.dirty = 0, false
+	}
 }
 
 type missedRun struct {
@@ -194,11 +237,11 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 			return nil
 		case store.OverlapReplace:
 			for _, ex := range e.running {
-				ex.cancel(errReplaced)
+				ex.abort(errReplaced)
 			}
 		default: // skip
 			e.rec.MissedCount++
-			w.Executions = append(w.Executions, s.skipRecordLocked(e, occ, now))
+			s.skipLocked(e, occ, occ, now, 1)
 			return nil
 		}
 	}
@@ -216,21 +259,64 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 	return ex
 }
 
-// skipRecordLocked records occ as skipped by the overlap policy: the first
-// skip of a run gets a record; later ones rewrite it with the count. The
-// caller holds s.mu.
-func (s *Scheduler) skipRecordLocked(e *entry, occ, now time.Time) store.Execution {
-	const reason = "the previous run was still running (overlap policy skip)"
-	if e.skip == nil {
-		r := s.missedRecords(e, []missedRun{{occ, reason}}, 0, now, 1)[0]
-		e.skip, e.skipped = &r, 1
-		return r
+// skipFlushInterval bounds how long skips (and the schedule changes of
+// skipped fires) wait in memory before flushSkipsLocked writes them.
+const skipFlushInterval = 5 * time.Second
+
+// skipLocked counts n occurrences, from from to to, as skipped by the
+// overlap policy. They are written as one record (skipRecord) with the
+// schedule's next write, or by flushSkipsLocked. The caller holds s.mu.
+func (s *Scheduler) skipLocked(e *entry, from, to, now time.Time, n int64) {
+	if e.skipped == 0 {
+		e.skipFrom = from
 	}
-	e.skipped++
-	e.skip.CompletedAt = now
-	e.skip.Error = fmt.Sprintf("%d occurrences from this one to %s were skipped: %s",
-		e.skipped, occ.Format(time.RFC3339Nano), reason)
-	return *e.skip
+	e.skipped += n
+	e.skipTo, e.skipAt = to, now
+	e.dirty = true
+	if !e.flushing {
+		e.flushing = true
+		s.dirty = append(s.dirty, e)
+	}
+	if s.flushAt.IsZero() {
+		s.flushAt = now.Add(skipFlushInterval)
+		s.Nudge() // the loop's timer learns of the flush
+	}
+}
+
+// flushSkipsLocked writes, in one commit, the schedules changed by skipped
+// fires and the records of their skips. The caller holds s.mu.
+func (s *Scheduler) flushSkipsLocked() {
+	var w store.Writes
+	for _, e := range s.dirty {
+		e.flushing = false
+		if s.entries[e.rec.ID] != e {
+			continue // deleted
+		}
+		if e.dirty {
+			w.Schedules = append(w.Schedules, e.rec)
+		}
+		if e.skipped > 0 {
+			w.Executions = append(w.Executions, s.skipRecord(e))
+		}
+		e.skipped, e.dirty = 0, false
+	}
+	clear(s.dirty)
+	s.dirty, s.flushAt = s.dirty[:0], time.Time{}
+	if len(w.Schedules) > 0 || len(w.Executions) > 0 {
+		s.commitAndLaunchLocked(w)
+	}
+}
+
+// skipRecord is the missed record of the occurrences e skipped during its
+// last run.
+func (s *Scheduler) skipRecord(e *entry) store.Execution {
+	const reason = "the previous run was still running (overlap policy skip)"
+	msg := reason
+	if e.skipped > 1 {
+		msg = fmt.Sprintf("%d occurrences from this one to %s were skipped: %s",
+			e.skipped, e.skipTo.Format(time.RFC3339Nano), reason)
+	}
+	return s.missedRecords(e, []missedRun{{e.skipFrom, msg}}, 0, e.skipAt, 1)[0]
 }
 
 // claimLocked takes a handler slot for ex's first attempt when one is free
@@ -248,8 +334,10 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 	}
 }
 
-// commitAndLaunchLocked queues w for commit and starts a goroutine for each
-// new execution in it; each waits for the commit before it sends anything.
+// commitAndLaunchLocked queues w for commit and starts each new execution
+// in it: on the fast path (see async.go) the commit's callback sends it,
+// else a goroutine waits for the commit. Nothing is sent before the commit
+// is durable.
 // The caller holds s.mu, which orders this commit after every earlier
 // change to the same schedules.
 func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
@@ -259,13 +347,13 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
 			starts = append(starts, ex)
 		}
 	}
-	gate := newCommitGate()
-	s.db.CommitAsync(w, gate.settle)
-	s.lastGate = gate
+	gate := s.newCommitGate()
 	if s.stopping {
+		s.db.CommitAsync(w, gate.settle)
+		s.lastGate = gate
 		// Recorded pending; the next start dispatches them.
 		for _, ex := range starts {
-			ex.cancel(errStopping)
+			ex.abort(errStopping)
 			if ex.handler != nil {
 				ex.handler.release(0, false)
 			}
@@ -276,9 +364,22 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
 		}
 		return gate
 	}
+	// Everything about the executions is settled before the commit is
+	// queued: once it is durable, a fast one may run to its end at once
+	// (its end waits for s.mu, which is held here).
+	var slow []*execution
 	for _, ex := range starts {
 		s.running[ex.rec.ID] = ex
 		s.execWG.Add(1)
+		if fastPath(ex) {
+			gate.fast = append(gate.fast, ex)
+		} else {
+			slow = append(slow, ex)
+		}
+	}
+	s.db.CommitAsync(w, gate.settle)
+	s.lastGate = gate
+	for _, ex := range slow {
 		go s.run(ex, gate)
 	}
 	return gate
@@ -314,17 +415,18 @@ func (s *Scheduler) finishedLocked(ex *execution) {
 		return
 	}
 	delete(e.running, ex.rec.ID)
-	if len(e.running) == 0 {
-		e.skip, e.skipped = nil, 0
-	}
-	if len(e.running) > 0 || len(e.backlog) == 0 || s.entries[e.rec.ID] != e {
+	if len(e.running) > 0 {
 		return
 	}
-	item := e.backlog[0]
-	e.backlog = e.backlog[1:]
 	w := store.Writes{}
-	if next := s.admitLocked(e, item.occ, s.now(), true, &w); next != nil {
-		w.Executions = append(w.Executions, next.rec)
+	if len(e.backlog) > 0 && s.entries[e.rec.ID] == e {
+		item := e.backlog[0]
+		e.backlog = e.backlog[1:]
+		if next := s.admitLocked(e, item.occ, s.now(), true, &w); next != nil {
+			w.Executions = append(w.Executions, next.rec)
+		}
 	}
-	s.commitAndLaunchLocked(w)
+	if len(w.Executions) > 0 {
+		s.commitAndLaunchLocked(w)
+	}
 }

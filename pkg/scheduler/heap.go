@@ -24,12 +24,16 @@ type entry struct {
 	running map[string]*execution
 	backlog []backlogItem
 
-	// skip is the missed record of the occurrences skipped (overlap policy
-	// skip) while the current run lasts, skipped how many; one record is
-	// rewritten with the count, so a frequent schedule with a long run
-	// writes one record per run, not one per occurrence.
-	skip    *store.Execution
-	skipped int64
+	// skipped counts the occurrences skipped (overlap policy skip) and not
+	// yet written, from skipFrom to skipTo, the last at skipAt; they are
+	// written as one record (Scheduler.skipLocked).
+	skipped          int64
+	skipFrom, skipTo time.Time
+	skipAt           time.Time
+	// dirty says rec changed (skipped fires) and was not written since;
+	// flushing says the entry is in Scheduler.dirty, for flushSkipsLocked.
+	dirty    bool
+	flushing bool
 }
 
 // backlogItem is an occurrence waiting for the schedule's previous run.

@@ -350,7 +350,15 @@ func TestOverlap_Policies(t *testing.T) {
 // Many concurrent manual runs against overlap=skip: exactly one runs.
 func TestOverlap_SkipNeverRaces(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		h := &fakeHandler{fn: sleepFor(time.Hour)}
+		release := make(chan struct{})
+		h := &fakeHandler{fn: func(ctx context.Context, _ wire.Request) (wire.Reply, error) {
+			select {
+			case <-release:
+				return wire.Reply{Success: true, Raw: json.RawMessage(`{"success":true}`)}, nil
+			case <-ctx.Done():
+				return wire.Reply{}, ctx.Err()
+			}
+		}}
 		s := newSim(t, h)
 		s.add(api.ScheduleRequest{ID: "x", Trigger: json.RawMessage(`{"type":"interval","days":7}`), Policy: store.Policy{Overlap: store.OverlapSkip}})
 		synctest.Wait() // the first fire runs now and holds for an hour
@@ -369,15 +377,25 @@ func TestOverlap_SkipNeverRaces(t *testing.T) {
 		if calls, _, peak := h.stats(); calls != 1 || peak != 1 {
 			t.Fatalf("%d calls, peak %d; want exactly one run", calls, peak)
 		}
-		// One record, rewritten with the count, for every skip of one run.
-		var missed []store.Execution
-		for _, r := range s.history("x") {
-			if r.Status == store.StatusMissed {
-				missed = append(missed, r)
+		// One record for the skips, with the count, written within the
+		// flush interval.
+		missed := func() []store.Execution {
+			var out []store.Execution
+			for _, r := range s.history("x") {
+				if r.Status == store.StatusMissed {
+					out = append(out, r)
+				}
 			}
+			return out
 		}
-		if len(missed) != 1 || !strings.HasPrefix(missed[0].Error, "200 occurrences from this one to ") {
-			t.Fatalf("missed records for 200 skipped fires: %+v", missed)
+		if m := missed(); len(m) != 0 {
+			t.Fatalf("missed records while the run lasts: %+v", m)
+		}
+		close(release)
+		time.Sleep(10 * time.Second) // fake time: past the flush interval
+		synctest.Wait()
+		if m := missed(); len(m) != 1 || !strings.HasPrefix(m[0].Error, "200 occurrences from this one to ") {
+			t.Fatalf("missed records for 200 skipped fires: %+v", m)
 		}
 		if sch, err := s.eng.GetSchedule(context.Background(), "x"); err != nil || sch.MissedCount != 200 {
 			t.Fatalf("schedule missed count: %+v, %v; want 200", sch, err)

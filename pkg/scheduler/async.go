@@ -1,0 +1,176 @@
+package scheduler
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+)
+
+// The fast path. Most executions are a first attempt that got a handler
+// slot when it fired; once the commit that recorded it running is durable,
+// it is sent with wire.Conn.Go, its reply commits the result with
+// CommitAsync, and the commit's callback ends it. No goroutine waits for
+// it, and it has no context or timer of its own but the call's deadline:
+// with ten thousand executions in flight, their goroutine stacks and
+// contexts were what the garbage collector spent most of its time on.
+// Anything else (a failed or missing reply, a cancellation, a retry, a
+// handler that is not connected yet) continues on the goroutine path,
+// where it would have been all along.
+
+// asyncConn is a Conn that sends without a goroutine waiting (*wire.Conn
+// at protocol 3, through drainConn).
+type asyncConn interface {
+	Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (*wire.Pending, bool)
+}
+
+// fastPath reports whether ex can start on the fast path.
+func fastPath(ex *execution) bool {
+	if ex.conn == nil || ex.delay > 0 {
+		return false
+	}
+	_, ok := ex.conn.(asyncConn)
+	return ok
+}
+
+// dispatch sends the fast executions of g's commit, now durable. Those it
+// cannot send go to the goroutine path.
+func (s *Scheduler) dispatch(g *commitGate) {
+	for _, ex := range g.fast {
+		if g.err != nil || !s.send(ex) {
+			go s.run(ex, g)
+		}
+	}
+}
+
+// send starts ex's first attempt with Go and reports whether it did.
+func (s *Scheduler) send(ex *execution) bool {
+	ac, ok := ex.conn.(asyncConn)
+	if !ok {
+		return false
+	}
+	start := s.now()
+	req := s.request(ex, start)
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.cause != nil {
+		return false
+	}
+	p, ok := ac.Go(req, ex.timeout, func(r wire.Reply, err error) { s.replied(ex, req, start, r, err) })
+	if !ok {
+		return false
+	}
+	ex.pending = p
+	return true
+}
+
+// replied receives the outcome of the call send started, on a goroutine of
+// the connection: a success is committed here; anything else is handed to
+// a goroutine that records it and retries as the policy says.
+func (s *Scheduler) replied(ex *execution, req wire.Request, start time.Time, r wire.Reply, err error) {
+	ex.mu.Lock()
+	ex.pending = nil
+	ex.mu.Unlock()
+	if err != nil || !r.Success {
+		go s.resume(ex, req, start, r, err)
+		return
+	}
+	now := s.now()
+	h := ex.handler
+	ex.handler, ex.conn = nil, nil
+	h.release(now.Sub(start), false)
+	ex.rec.Status = store.StatusSucceeded
+	ex.rec.CompletedAt = now
+	ex.rec.DurationMS = float64(now.Sub(ex.rec.StartedAt)) / float64(time.Millisecond)
+	ex.rec.Result = bound(r.Raw)
+	ex.rec.Error = ""
+	s.db.CommitAsync(store.Writes{Executions: []store.Execution{ex.rec}}, func(err error) { s.complete(ex, err) })
+}
+
+// resume continues on the goroutine path an execution whose fast call did
+// not succeed.
+func (s *Scheduler) resume(ex *execution, req wire.Request, start time.Time, r wire.Reply, err error) {
+	defer s.ended(ex)
+	ctx := ex.context()
+	callCtx, cancel := context.WithDeadline(ctx, start.Add(ex.timeout))
+	defer cancel()
+	h, conn := ex.handler, ex.conn
+	ex.handler, ex.conn = nil, nil
+	s.drive(ctx, ex, func() (bool, bool) { return s.outcome(ctx, callCtx, ex, h, conn, req, start, r, err) })
+}
+
+// completion is a fast execution whose result commit has ended.
+type completion struct {
+	ex  *execution
+	err error
+}
+
+// complete is the result commit's callback, on the committer goroutine,
+// which must not wait for s.mu (a caller may hold it while it waits for a
+// commit): the completions queue up for drainCompletions, which runs
+// while there are any.
+func (s *Scheduler) complete(ex *execution, err error) {
+	s.compMu.Lock()
+	s.completions = append(s.completions, completion{ex, err})
+	start := !s.completing
+	s.completing = true
+	s.compMu.Unlock()
+	if start {
+		go s.drainCompletions()
+	}
+}
+
+func (s *Scheduler) drainCompletions() {
+	var batch []completion
+	for {
+		s.compMu.Lock()
+		batch, s.completions = s.completions, batch[:0]
+		if len(batch) == 0 {
+			s.completing = false
+			s.compMu.Unlock()
+			return
+		}
+		s.compMu.Unlock()
+		info := s.logger.Enabled(context.Background(), slog.LevelInfo)
+		for _, c := range batch {
+			switch {
+			case c.err != nil:
+				if s.execCtx.Err() == nil {
+					s.exLog(c.ex).Error("attempt result not recorded", "err", c.err)
+				}
+			default:
+				c.ex.final = c.ex.rec
+				if info {
+					s.exLog(c.ex).Info("attempt succeeded", "duration_ms", c.ex.rec.DurationMS)
+				}
+			}
+		}
+		s.mu.Lock()
+		for _, c := range batch {
+			s.finishedLocked(c.ex)
+		}
+		s.mu.Unlock()
+		for _, c := range batch {
+			close(c.ex.done)
+			s.execWG.Done()
+		}
+		clear(batch)
+	}
+}
+
+// abortRunning aborts every execution in flight (the stop budget is
+// spent): their contexts are not children of execCtx (see
+// execution.context), and those on the fast path have none.
+func (s *Scheduler) abortRunning(cause error) {
+	s.mu.Lock()
+	all := make([]*execution, 0, len(s.running))
+	for _, ex := range s.running {
+		all = append(all, ex)
+	}
+	s.mu.Unlock()
+	for _, ex := range all {
+		ex.abort(cause)
+	}
+}
