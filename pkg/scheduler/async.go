@@ -35,6 +35,39 @@ func fastPath(ex *execution) bool {
 	return ok
 }
 
+// queueDispatch hands g, whose commit is durable, to dispatchGates, and
+// starts one unless it runs. Under load one goroutine then sends commit
+// after commit, instead of a new goroutine (and stack) per commit.
+func (s *Scheduler) queueDispatch(g *commitGate) {
+	s.dispMu.Lock()
+	s.dispQ = append(s.dispQ, g)
+	start := !s.dispatching
+	s.dispatching = true
+	s.dispMu.Unlock()
+	if start {
+		go s.dispatchGates()
+	}
+}
+
+// dispatchGates dispatches queued gates until none is left.
+func (s *Scheduler) dispatchGates() {
+	var batch []*commitGate
+	for {
+		s.dispMu.Lock()
+		batch, s.dispQ = s.dispQ, batch[:0]
+		if len(batch) == 0 {
+			s.dispatching = false
+			s.dispMu.Unlock()
+			return
+		}
+		s.dispMu.Unlock()
+		for _, g := range batch {
+			s.dispatch(g)
+		}
+		clear(batch)
+	}
+}
+
 // dispatch sends the fast executions of g's commit, now durable. Those it
 // cannot send go to the goroutine path.
 func (s *Scheduler) dispatch(g *commitGate) {

@@ -79,6 +79,11 @@ type Scheduler struct {
 	dirty   []*entry
 	flushAt time.Time
 
+	// Durable commits with fast executions to send, for dispatchGates.
+	dispMu      sync.Mutex
+	dispQ       []*commitGate
+	dispatching bool // a dispatchGates goroutine runs
+
 	// Fast executions whose result commit ended, for drainCompletions.
 	compMu      sync.Mutex
 	completions []completion

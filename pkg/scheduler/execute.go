@@ -151,13 +151,12 @@ type commitGate struct {
 func (s *Scheduler) newCommitGate() *commitGate { return &commitGate{done: make(chan struct{}), s: s} }
 
 // settle is the commit's callback; it runs on the committer goroutine,
-// which must not wait: the fast executions are sent from a goroutine of
-// their own (one per commit, not per execution).
+// which must not wait: the fast executions are sent by dispatchGates.
 func (g *commitGate) settle(err error) {
 	g.err = err
 	close(g.done)
 	if len(g.fast) > 0 {
-		go g.s.dispatch(g)
+		g.s.queueDispatch(g)
 	}
 }
 
