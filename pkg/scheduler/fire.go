@@ -114,7 +114,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		e.rec.NextFire, e.rec.Done = time.Time{}, true
 	}
 	s.heap.place(e)
-	w.Schedules = append(w.Schedules, e.rec)
+	w.ScheduleStates = append(w.ScheduleStates, e.rec) // its firing state is all that changed
 	e.dirty = false // skips not written yet wait for flushSkipsLocked
 	s.commitAndLaunchLocked(w)
 }
@@ -152,7 +152,7 @@ func (s *Scheduler) skipFireLocked(e *entry, due []time.Time, extra int64, now t
 	s.heap.place(e)
 	s.skipLocked(e, due[0], due[len(due)-1], now, int64(len(due))+extra)
 	if e.rec.Done {
-		s.commitAndLaunchLocked(store.Writes{Schedules: []store.Schedule{e.rec}, Executions: []store.Execution{s.skipRecord(e)}})
+		s.commitAndLaunchLocked(store.Writes{ScheduleStates: []store.Schedule{e.rec}, Executions: []store.Execution{s.skipRecord(e)}})
 		e.skipped, e.dirty = 0, false
 	}
 }
@@ -293,7 +293,7 @@ func (s *Scheduler) flushSkipsLocked() {
 			continue // deleted
 		}
 		if e.dirty {
-			w.Schedules = append(w.Schedules, e.rec)
+			w.ScheduleStates = append(w.ScheduleStates, e.rec)
 		}
 		if e.skipped > 0 {
 			w.Executions = append(w.Executions, s.skipRecord(e))
@@ -302,7 +302,7 @@ func (s *Scheduler) flushSkipsLocked() {
 	}
 	clear(s.dirty)
 	s.dirty, s.flushAt = s.dirty[:0], time.Time{}
-	if len(w.Schedules) > 0 || len(w.Executions) > 0 {
+	if len(w.ScheduleStates) > 0 || len(w.Executions) > 0 {
 		s.commitAndLaunchLocked(w)
 	}
 }

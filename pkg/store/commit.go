@@ -15,6 +15,7 @@ import (
 type request struct {
 	w     Writes
 	sched [][]byte // encoded w.Schedules
+	state [][]byte // encoded w.ScheduleStates
 	exec  [][]byte // encoded w.Executions
 	keys  [][]byte // keys of w.Executions
 	size  int
@@ -24,7 +25,7 @@ type request struct {
 // prepare validates and encodes w. Validation here is what lets one bad
 // Writes fail alone instead of failing the group it would be committed with.
 func prepare(w Writes) (*request, error) {
-	r := &request{w: w, size: len(w.Schedules) + len(w.DeleteSchedules) + len(w.Executions)}
+	r := &request{w: w, size: len(w.Schedules) + len(w.DeleteSchedules) + len(w.ScheduleStates) + len(w.Executions)}
 	for i, s := range w.Schedules {
 		if err := validID("schedules["+itoa(i)+"].id", s.ID); err != nil {
 			return nil, err
@@ -39,6 +40,13 @@ func prepare(w Writes) (*request, error) {
 		if err := validID("delete_schedules["+itoa(i)+"]", id); err != nil {
 			return nil, err
 		}
+	}
+	for i := range w.ScheduleStates {
+		s := &w.ScheduleStates[i]
+		if err := validID("schedule_states["+itoa(i)+"].id", s.ID); err != nil {
+			return nil, err
+		}
+		r.state = append(r.state, encodeState(s))
 	}
 	for i := range w.Executions {
 		e := &w.Executions[i]
@@ -92,7 +100,8 @@ func validExecution(i int, e *Execution) error {
 // many callers share one fsync; Commit returns once w is durable.
 //
 // Schedules are stored (replacing any with the same ID), DeleteSchedules are
-// removed (a missing ID is not an error), and Executions are stored under
+// removed (a missing ID is not an error), ScheduleStates update the firing
+// state of existing schedules, and Executions are stored under
 // (ID, Attempt), replacing an earlier record of the same attempt (running,
 // then final). Invalid input fails with a *field.Error before anything is
 // queued and never affects other callers.
@@ -248,10 +257,24 @@ func applyAll(tx *bolt.Tx, batch []*request) (int, error) {
 			if err := w.sched.Put([]byte(s.ID), r.sched[i]); err != nil {
 				return 0, fmt.Errorf("schedule %q: %w", s.ID, err)
 			}
+			if err := w.state.Delete([]byte(s.ID)); err != nil { // the record has it all
+				return 0, fmt.Errorf("schedule %q: %w", s.ID, err)
+			}
 		}
 		for _, id := range r.w.DeleteSchedules {
 			if err := w.sched.Delete([]byte(id)); err != nil {
 				return 0, fmt.Errorf("schedule %q: %w", id, err)
+			}
+			if err := w.state.Delete([]byte(id)); err != nil {
+				return 0, fmt.Errorf("schedule %q: %w", id, err)
+			}
+		}
+		for i, s := range r.w.ScheduleStates {
+			if w.sched.Get([]byte(s.ID)) == nil {
+				continue // deleted meanwhile: its state goes with it
+			}
+			if err := w.state.Put([]byte(s.ID), r.state[i]); err != nil {
+				return 0, fmt.Errorf("schedule %q state: %w", s.ID, err)
 			}
 		}
 		for i := range r.w.Executions {

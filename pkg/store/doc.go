@@ -23,7 +23,7 @@
 // everything queued before it returns. A Commit whose ctx ends returns
 // early, but its Writes stay queued and may still land.
 //
-// # Bucket tree (schema version 2)
+// # Bucket tree (schema version 3)
 //
 // Values are JSON of the record types in record.go; adding a field needs no
 // migration. An execution key is the execution ID (a 26-character,
@@ -38,6 +38,9 @@
 //	                     duration sum, by status, by handler)
 //	schedules
 //	  <schedule id>   -> Schedule
+//	schedule_state
+//	  <schedule id>   -> the firing state written by fires (state.go):
+//	                     overrides those fields of the Schedule record
 //	handlers
 //	  <handler id>    -> Handler
 //	executions
@@ -74,7 +77,7 @@
 // file or a legacy one with schedules, handlers and executions but no meta,
 // indexes or counters; migration 0→1 creates the buckets and builds the
 // indexes and counters from the executions; migration 1→2 adds
-// idx_schedule_recent. A change that renames or
+// idx_schedule_recent, 2→3 schedule_state. A change that renames or
 // removes a field, or changes a key, appends a migration, updates the tree
 // above and adds a test.
 //

@@ -123,5 +123,9 @@ type HandlerStats struct {
 type Writes struct {
 	Schedules       []Schedule
 	DeleteSchedules []string
-	Executions      []Execution
+	// ScheduleStates stores only the firing state of these schedules
+	// (NextFire, LastFire, PausedAt, FireCount, MissedCount, Done); see
+	// state.go. A schedule that no longer exists is skipped.
+	ScheduleStates []Schedule
+	Executions     []Execution
 }

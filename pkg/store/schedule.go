@@ -24,6 +24,9 @@ func (db *DB) CreateSchedule(ctx context.Context, s Schedule, replace bool) erro
 		if !replace && b.Get([]byte(s.ID)) != nil {
 			return fmt.Errorf("schedule %q: %w", s.ID, ErrExists)
 		}
+		if err := tx.Bucket(bucketScheduleState).Delete([]byte(s.ID)); err != nil {
+			return fmt.Errorf("schedule %q: %w", s.ID, err)
+		}
 		return b.Put([]byte(s.ID), v)
 	})
 }
@@ -32,14 +35,34 @@ func (db *DB) CreateSchedule(ctx context.Context, s Schedule, replace bool) erro
 func (db *DB) GetSchedule(ctx context.Context, id string) (Schedule, error) {
 	var s Schedule
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketSchedules), "schedule", id, &s)
+		v := tx.Bucket(bucketSchedules).Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("schedule %q: %w", id, ErrNotFound)
+		}
+		var err error
+		s, err = readSchedule(tx, []byte(id), v)
+		return err
 	})
 	return s, err
 }
 
 // ListSchedules returns every schedule ordered by ID.
 func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
-	return listJSON[Schedule](ctx, db, bucketSchedules, "schedule")
+	out := []Schedule{}
+	err := db.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSchedules).ForEach(func(k, v []byte) error {
+			s, err := readSchedule(tx, k, v)
+			if err != nil {
+				return err
+			}
+			out = append(out, s)
+			return nil
+		})
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // UpdateSchedule reads schedule id, calls fn on it and stores the result,
@@ -50,7 +73,12 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) 
 	var s Schedule
 	err := db.update(ctx, func(tx *bolt.Tx) error {
 		b := tx.Bucket(bucketSchedules)
-		if err := getJSON(b, "schedule", id, &s); err != nil {
+		v := b.Get([]byte(id))
+		if v == nil {
+			return fmt.Errorf("schedule %q: %w", id, ErrNotFound)
+		}
+		var err error
+		if s, err = readSchedule(tx, []byte(id), v); err != nil {
 			return err
 		}
 		if err := fn(&s); err != nil {
@@ -59,8 +87,11 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) 
 		if s.ID != id {
 			return fmt.Errorf("schedule %q: update changed the id to %q", id, s.ID)
 		}
-		v, err := json.Marshal(s)
+		v, err = json.Marshal(s)
 		if err != nil {
+			return fmt.Errorf("schedule %q: %w", id, err)
+		}
+		if err := tx.Bucket(bucketScheduleState).Delete([]byte(id)); err != nil {
 			return fmt.Errorf("schedule %q: %w", id, err)
 		}
 		return b.Put([]byte(id), v)
@@ -75,7 +106,10 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) 
 // fails with ErrNotFound when there is none.
 func (db *DB) DeleteSchedule(ctx context.Context, id string) error {
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		return deleteKey(tx.Bucket(bucketSchedules), "schedule", id)
+		if err := deleteKey(tx.Bucket(bucketSchedules), "schedule", id); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketScheduleState).Delete([]byte(id))
 	})
 }
 

@@ -11,18 +11,19 @@ import (
 
 // Bucket and meta key names; the tree is drawn in doc.go.
 var (
-	bucketMeta       = []byte("meta")
-	bucketSchedules  = []byte("schedules")
-	bucketHandlers   = []byte("handlers")
-	bucketExecutions = []byte("executions")
-	bucketBySchedule = []byte("idx_schedule")
-	bucketByHandler  = []byte("idx_handler")
-	bucketUnfinished = []byte("idx_unfinished")
-	bucketRecent     = []byte("idx_schedule_recent")
-	keySchemaVersion = []byte("schema_version")
-	keyCounters      = []byte("counters")
-	executionBuckets = [][]byte{bucketExecutions, bucketBySchedule, bucketByHandler, bucketUnfinished, bucketRecent}
-	allBuckets       = append([][]byte{bucketMeta, bucketSchedules, bucketHandlers}, executionBuckets...)
+	bucketMeta          = []byte("meta")
+	bucketSchedules     = []byte("schedules")
+	bucketHandlers      = []byte("handlers")
+	bucketExecutions    = []byte("executions")
+	bucketBySchedule    = []byte("idx_schedule")
+	bucketByHandler     = []byte("idx_handler")
+	bucketUnfinished    = []byte("idx_unfinished")
+	bucketRecent        = []byte("idx_schedule_recent")
+	bucketScheduleState = []byte("schedule_state")
+	keySchemaVersion    = []byte("schema_version")
+	keyCounters         = []byte("counters")
+	executionBuckets    = [][]byte{bucketExecutions, bucketBySchedule, bucketByHandler, bucketUnfinished, bucketRecent}
+	allBuckets          = append([][]byte{bucketMeta, bucketSchedules, bucketScheduleState, bucketHandlers}, executionBuckets...)
 )
 
 const (
@@ -40,6 +41,7 @@ type migration struct {
 var migrations = []migration{
 	{"create buckets; index and count legacy executions", migrate0to1},
 	{"add the recent per-schedule index", migrate1to2},
+	{"add schedule_state", migrate2to3},
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -101,6 +103,15 @@ func migrate0to1(tx *bolt.Tx) error {
 func migrate1to2(tx *bolt.Tx) error {
 	if _, err := tx.CreateBucketIfNotExists(bucketRecent); err != nil {
 		return fmt.Errorf("bucket %s: %w", bucketRecent, err)
+	}
+	return nil
+}
+
+// migrate2to3 adds schedule_state, the schedules' firing state written on
+// its own (see state.go); without an entry the record is the state.
+func migrate2to3(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bucketScheduleState); err != nil {
+		return fmt.Errorf("bucket %s: %w", bucketScheduleState, err)
 	}
 	return nil
 }

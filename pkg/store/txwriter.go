@@ -99,7 +99,7 @@ type txWriter struct {
 	tx                          *bolt.Tx
 	meta, sched, exec           *bolt.Bucket
 	bySched, byHandler, unfinis *bolt.Bucket
-	recent                      *bolt.Bucket
+	recent, state               *bolt.Bucket
 	c                           *counters
 	dirty                       bool
 	recentAdded                 int // entries put in recent
@@ -115,8 +115,9 @@ func newTxWriter(tx *bolt.Tx) (*txWriter, error) {
 		byHandler: tx.Bucket(bucketByHandler),
 		unfinis:   tx.Bucket(bucketUnfinished),
 		recent:    tx.Bucket(bucketRecent),
+		state:     tx.Bucket(bucketScheduleState),
 	}
-	if w.meta == nil || w.sched == nil || w.exec == nil || w.bySched == nil || w.byHandler == nil || w.unfinis == nil || w.recent == nil {
+	if w.meta == nil || w.sched == nil || w.exec == nil || w.bySched == nil || w.byHandler == nil || w.unfinis == nil || w.recent == nil || w.state == nil {
 		return nil, fmt.Errorf("store buckets missing (file not migrated)")
 	}
 	// Keys arrive mostly in ascending order (time-sortable IDs), at the end

@@ -1,0 +1,89 @@
+package store
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// A schedule's firing state (next and last fire, counts, done, paused_at)
+// changes on every fire; the rest of it only when someone edits it. The
+// engine writes the firing state alone, as Writes.ScheduleStates, to
+// schedule_state: 42 bytes instead of the whole JSON record, so a group
+// commit of fires touches a few pages of small entries rather than one page
+// of schedules per fire, and encodes a few integers instead of the record.
+// A state entry overrides those fields of the record; writing the whole
+// record removes it.
+//
+// Layout: a version byte (1), a flags byte (done, and which of the three
+// times are set), then the big-endian Unix nanoseconds of next fire, last
+// fire and paused_at, the fire count and the missed count.
+
+const (
+	stateVersion  = 1
+	stateLen      = 2 + 5*8
+	stateDone     = 1 << 0
+	stateNext     = 1 << 1
+	stateLast     = 1 << 2
+	statePausedAt = 1 << 3
+)
+
+func encodeState(s *Schedule) []byte {
+	b := make([]byte, 2, stateLen)
+	b[0] = stateVersion
+	var flags byte
+	if s.Done {
+		flags |= stateDone
+	}
+	times := [3]time.Time{s.NextFire, s.LastFire, s.PausedAt}
+	for i, t := range times {
+		if !t.IsZero() {
+			flags |= stateNext << i
+		}
+		var n int64
+		if !t.IsZero() {
+			n = t.UnixNano()
+		}
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	b[1] = flags
+	b = binary.BigEndian.AppendUint64(b, uint64(s.FireCount))
+	return binary.BigEndian.AppendUint64(b, uint64(s.MissedCount))
+}
+
+// overlayState sets s's firing state from the entry v.
+func overlayState(s *Schedule, v []byte) error {
+	if len(v) != stateLen || v[0] != stateVersion {
+		return fmt.Errorf("schedule %q: state entry of %d bytes, version %d", s.ID, len(v), v[0])
+	}
+	flags := v[1]
+	s.Done = flags&stateDone != 0
+	times := [3]*time.Time{&s.NextFire, &s.LastFire, &s.PausedAt}
+	for i, t := range times {
+		*t = time.Time{}
+		if flags&(stateNext<<i) != 0 {
+			*t = time.Unix(0, int64(binary.BigEndian.Uint64(v[2+8*i:]))).UTC()
+		}
+	}
+	s.FireCount = int64(binary.BigEndian.Uint64(v[2+24:]))
+	s.MissedCount = int64(binary.BigEndian.Uint64(v[2+32:]))
+	return nil
+}
+
+// readSchedule decodes the record v of schedule id and overlays its state
+// entry, if it has one.
+func readSchedule(tx *bolt.Tx, id []byte, v []byte) (Schedule, error) {
+	var s Schedule
+	if err := json.Unmarshal(v, &s); err != nil {
+		return Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
+	}
+	if st := tx.Bucket(bucketScheduleState).Get(id); st != nil {
+		if err := overlayState(&s, st); err != nil {
+			return Schedule{}, err
+		}
+	}
+	return s, nil
+}
