@@ -34,7 +34,7 @@ type bundle struct {
 	zmq    string
 }
 
-func setup(t *testing.T, opts scheduler.Options) *bundle {
+func setup(t testing.TB, opts scheduler.Options) *bundle {
 	t.Helper()
 	db := opts.Store
 	if db == nil {
@@ -63,7 +63,7 @@ func setup(t *testing.T, opts scheduler.Options) *bundle {
 
 // serveHandler runs a Go handler named name with the given methods until the
 // test ends, and waits until the engine knows it.
-func (b *bundle) serveHandler(t *testing.T, name string, concurrency int, mux *handler.Mux) {
+func (b *bundle) serveHandler(t testing.TB, name string, concurrency int, mux *handler.Mux) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -94,7 +94,7 @@ func (b *bundle) serveHandler(t *testing.T, name string, concurrency int, mux *h
 }
 
 // await polls cond until it holds or 10 s pass.
-func (b *bundle) await(t *testing.T, what string, cond func() bool) {
+func (b *bundle) await(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {

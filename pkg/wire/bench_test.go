@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -84,4 +85,51 @@ func BenchmarkConnCallParallel(b *testing.B) {
 			})
 		}
 	}
+}
+
+// BenchmarkConnGo measures round trips per second through one protocol 3
+// Conn with Go and up to 2,048 calls in flight, as the scheduler's fast
+// path sends them: no goroutine waits for a reply.
+func BenchmarkConnGo(b *testing.B) {
+	ep := "ipc://" + b.TempDir() + "/bench.sock"
+	stop := echoRouter(b, ep)
+	defer stop()
+	c := wire.Dial(ep, wire.ProtocolBatched, nil)
+	defer c.Close()
+	req := wire.Request{Method: "quick_aling", Params: json.RawMessage(`{"n":1}`), ExecutionID: "e", Attempt: 1}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if _, err := c.Call(ctx, req); err != nil { // dial
+		b.Fatal(err)
+	}
+	cancel()
+	window := make(chan struct{}, 2048)
+	done := make(chan error, 1)
+	var left atomic.Int64
+	left.Store(int64(b.N))
+	b.ResetTimer()
+	start := time.Now()
+	for range b.N {
+		window <- struct{}{}
+		if _, ok := c.Go(req, 10*time.Second, func(r wire.Reply, err error) {
+			<-window
+			if err == nil && !r.Success {
+				err = fmt.Errorf("reply %s", r.Raw)
+			}
+			if err != nil {
+				select {
+				case done <- err:
+				default:
+				}
+			}
+			if left.Add(-1) == 0 {
+				done <- nil
+			}
+		}); !ok {
+			b.Fatal("Go refused")
+		}
+	}
+	if err := <-done; err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(b.N)/time.Since(start).Seconds(), "calls/s")
 }
