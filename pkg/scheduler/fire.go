@@ -115,7 +115,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	}
 	s.heap.place(e)
 	w.ScheduleStates = append(w.ScheduleStates, e.rec) // its firing state is all that changed
-	e.dirty = false // skips not written yet wait for flushSkipsLocked
+	e.dirty = false                                    // skips not written yet wait for flushSkipsLocked
 	s.commitAndLaunchLocked(w)
 }
 
