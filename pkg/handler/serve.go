@@ -62,7 +62,7 @@ var ErrShuttingDown = errors.New("handler shutting down")
 var ErrUnhealthy = errors.New("handler unhealthy")
 
 // Serve runs the handler until ctx is done: it binds the job socket,
-// registers with the scheduler (protocol 2), answers jobs with up to
+// registers with the scheduler (protocol 3), answers jobs with up to
 // Concurrency running at once, pings the scheduler and re-registers when
 // needed. On ctx done it stops taking jobs, waits for running ones (bounded
 // by ShutdownTimeout), reports "offline" and closes its sockets.

@@ -21,7 +21,7 @@ const dialTimeout = 5 * time.Second
 //
 // It uses one DEALER socket. At protocol 0 every request goes behind an
 // empty delimiter frame, exactly as a REQ socket sends it, so the original's
-// REP handlers accept it; at protocol 2 the request is a single frame, which
+// REP handlers accept it; from protocol 2 on the request is a single frame, which
 // our ROUTER runner accepts. At protocol 0 one call is in
 // flight at a time and a timed-out call throws the socket away, so a late
 // reply can never be taken for the next call's. At protocol >= 2 calls are
@@ -441,7 +441,7 @@ func (c *Conn) Cancel(ctx context.Context, executionID string, attempt int) erro
 	return nil
 }
 
-// MethodCancel is the protocol 2 request that cancels a running attempt.
+// MethodCancel is the request (protocol 2 and later) that cancels a running attempt.
 const MethodCancel = "sz.cancel"
 
 // Close closes the socket; calls in flight end with ErrTimeout.
