@@ -2,7 +2,7 @@ package scheduler
 
 import (
 	"context"
-	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -35,35 +35,42 @@ func fastPath(ex *execution) bool {
 	return ok
 }
 
-// queueDispatch hands g, whose commit is durable, to dispatchGates, and
-// starts one unless it runs. Under load one goroutine then sends commit
-// after commit, instead of a new goroutine (and stack) per commit.
-func (s *Scheduler) queueDispatch(g *commitGate) {
-	s.dispMu.Lock()
-	s.dispQ = append(s.dispQ, g)
-	start := !s.dispatching
-	s.dispatching = true
-	s.dispMu.Unlock()
+// drainer runs fn on the items pushed to it, from one goroutine that is
+// started by the first push and ends when nothing is left: under load one
+// goroutine works through batch after batch (no goroutine, and new stack,
+// per item), and when idle none waits. fn receives the items pushed since
+// its last call.
+type drainer[T any] struct {
+	fn func([]T)
+
+	mu      sync.Mutex
+	queue   []T
+	running bool
+}
+
+func (d *drainer[T]) push(x T) {
+	d.mu.Lock()
+	d.queue = append(d.queue, x)
+	start := !d.running
+	d.running = true
+	d.mu.Unlock()
 	if start {
-		go s.dispatchGates()
+		go d.drain()
 	}
 }
 
-// dispatchGates dispatches queued gates until none is left.
-func (s *Scheduler) dispatchGates() {
-	var batch []*commitGate
+func (d *drainer[T]) drain() {
+	var batch []T
 	for {
-		s.dispMu.Lock()
-		batch, s.dispQ = s.dispQ, batch[:0]
+		d.mu.Lock()
+		batch, d.queue = d.queue, batch[:0]
 		if len(batch) == 0 {
-			s.dispatching = false
-			s.dispMu.Unlock()
+			d.running = false
+			d.mu.Unlock()
 			return
 		}
-		s.dispMu.Unlock()
-		for _, g := range batch {
-			s.dispatch(g)
-		}
+		d.mu.Unlock()
+		d.fn(batch)
 		clear(batch)
 	}
 }
@@ -114,12 +121,10 @@ func (s *Scheduler) replied(ex *execution, req wire.Request, start time.Time, r 
 	h := ex.handler
 	ex.handler, ex.conn = nil, nil
 	h.release(now.Sub(start), false)
-	ex.rec.Status = store.StatusSucceeded
-	ex.rec.CompletedAt = now
-	ex.rec.DurationMS = float64(now.Sub(ex.rec.StartedAt)) / float64(time.Millisecond)
-	ex.rec.Result = bound(r.Raw)
-	ex.rec.Error = ""
-	s.db.CommitAsync(store.Writes{Executions: []store.Execution{ex.rec}}, func(err error) { s.complete(ex, err) })
+	ex.end(store.StatusSucceeded, bound(r.Raw), "", now)
+	s.db.CommitAsync(store.Writes{Executions: []store.Execution{ex.rec}}, func(err error) {
+		s.completions.push(completion{ex, err})
+	})
 }
 
 // resume continues on the goroutine path an execution whose fast call did
@@ -140,56 +145,24 @@ type completion struct {
 	err error
 }
 
-// complete is the result commit's callback, on the committer goroutine,
-// which must not wait for s.mu (a caller may hold it while it waits for a
-// commit): the completions queue up for drainCompletions, which runs
-// while there are any.
-func (s *Scheduler) complete(ex *execution, err error) {
-	s.compMu.Lock()
-	s.completions = append(s.completions, completion{ex, err})
-	start := !s.completing
-	s.completing = true
-	s.compMu.Unlock()
-	if start {
-		go s.drainCompletions()
+// complete ends fast executions whose result commit has ended. The
+// commit's callback runs on the committer goroutine, which must not wait
+// for s.mu (a caller may hold it while it waits for a commit), so the
+// callback only queues them for this, on s.completions' goroutine.
+func (s *Scheduler) complete(batch []completion) {
+	for _, c := range batch {
+		if s.recorded(c.ex, c.err) {
+			c.ex.final = c.ex.rec
+		}
 	}
-}
-
-func (s *Scheduler) drainCompletions() {
-	var batch []completion
-	for {
-		s.compMu.Lock()
-		batch, s.completions = s.completions, batch[:0]
-		if len(batch) == 0 {
-			s.completing = false
-			s.compMu.Unlock()
-			return
-		}
-		s.compMu.Unlock()
-		info := s.logger.Enabled(context.Background(), slog.LevelInfo)
-		for _, c := range batch {
-			switch {
-			case c.err != nil:
-				if s.execCtx.Err() == nil {
-					s.exLog(c.ex).Error("attempt result not recorded", "err", c.err)
-				}
-			default:
-				c.ex.final = c.ex.rec
-				if info {
-					s.exLog(c.ex).Info("attempt succeeded", "duration_ms", c.ex.rec.DurationMS)
-				}
-			}
-		}
-		s.mu.Lock()
-		for _, c := range batch {
-			s.finishedLocked(c.ex)
-		}
-		s.mu.Unlock()
-		for _, c := range batch {
-			close(c.ex.done)
-			s.execWG.Done()
-		}
-		clear(batch)
+	s.mu.Lock()
+	for _, c := range batch {
+		s.finishedLocked(c.ex)
+	}
+	s.mu.Unlock()
+	for _, c := range batch {
+		close(c.ex.done)
+		s.execWG.Done()
 	}
 }
 

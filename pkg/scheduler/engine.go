@@ -79,15 +79,11 @@ type Scheduler struct {
 	dirty   []*entry
 	flushAt time.Time
 
-	// Durable commits with fast executions to send, for dispatchGates.
-	dispMu      sync.Mutex
-	dispQ       []*commitGate
-	dispatching bool // a dispatchGates goroutine runs
-
-	// Fast executions whose result commit ended, for drainCompletions.
-	compMu      sync.Mutex
-	completions []completion
-	completing  bool // a drainCompletions goroutine runs
+	// The fast path's queues (async.go): durable commits whose fast
+	// executions are to be sent, and fast executions whose result commit
+	// ended.
+	dispatches  drainer[*commitGate]
+	completions drainer[completion]
 
 	wake      chan struct{}
 	heartbeat chan chan struct{}
@@ -158,6 +154,12 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		waitCtx:    waitCtx,
 		waitCancel: waitCancel,
 	}
+	s.dispatches.fn = func(gates []*commitGate) {
+		for _, g := range gates {
+			s.dispatch(g)
+		}
+	}
+	s.completions.fn = s.complete
 	s.reg = newRegistry(opts.Store, opts.Logger.With("component", "registry"), opts.NowFunc, opts.DialFunc)
 	s.reg.secrets = opts.HandlerSecrets
 	if err := s.reg.load(ctx); err != nil {

@@ -151,12 +151,13 @@ type commitGate struct {
 func (s *Scheduler) newCommitGate() *commitGate { return &commitGate{done: make(chan struct{}), s: s} }
 
 // settle is the commit's callback; it runs on the committer goroutine,
-// which must not wait: the fast executions are sent by dispatchGates.
+// which must not wait: the fast executions are sent from s.dispatches'
+// goroutine.
 func (g *commitGate) settle(err error) {
 	g.err = err
 	close(g.done)
 	if len(g.fast) > 0 {
-		g.s.queueDispatch(g)
+		g.s.dispatches.push(g)
 	}
 }
 
@@ -434,7 +435,12 @@ func (s *Scheduler) cancelOnHandler(conn Conn, ex *execution) {
 // finish records the end of ex's current attempt. It reports false when the
 // scheduler is stopping and the record could not be written.
 func (s *Scheduler) finish(ex *execution, status store.Status, result json.RawMessage, msg string) bool {
-	now := s.now()
+	ex.end(status, result, msg, s.now())
+	return s.recorded(ex, s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}))
+}
+
+// end sets the final fields of ex's current attempt, ended at now.
+func (ex *execution) end(status store.Status, result json.RawMessage, msg string, now time.Time) {
 	ex.rec.Status = status
 	ex.rec.CompletedAt = now
 	if !ex.rec.StartedAt.IsZero() {
@@ -442,18 +448,23 @@ func (s *Scheduler) finish(ex *execution, status store.Status, result json.RawMe
 	}
 	ex.rec.Result = result
 	ex.rec.Error = msg
-	if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil {
+}
+
+// recorded logs the end of ex's attempt once the commit of its record
+// returned err, and reports whether the record is durable.
+func (s *Scheduler) recorded(ex *execution, err error) bool {
+	if err != nil {
 		if s.execCtx.Err() == nil {
 			s.exLog(ex).Error("attempt result not recorded", "err", err)
 		}
 		return false
 	}
-	if status == store.StatusSucceeded {
+	if ex.rec.Status == store.StatusSucceeded {
 		if s.logger.Enabled(context.Background(), slog.LevelInfo) {
 			s.exLog(ex).Info("attempt succeeded", "duration_ms", ex.rec.DurationMS)
 		}
 	} else {
-		s.exLog(ex).Warn("attempt did not succeed", "status", string(status), "error", msg, "duration_ms", ex.rec.DurationMS)
+		s.exLog(ex).Warn("attempt did not succeed", "status", string(ex.rec.Status), "error", ex.rec.Error, "duration_ms", ex.rec.DurationMS)
 	}
 	return true
 }
