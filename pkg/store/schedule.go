@@ -35,12 +35,8 @@ func (db *DB) CreateSchedule(ctx context.Context, s Schedule, replace bool) erro
 func (db *DB) GetSchedule(ctx context.Context, id string) (Schedule, error) {
 	var s Schedule
 	err := db.view(ctx, func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketSchedules).Get([]byte(id))
-		if v == nil {
-			return fmt.Errorf("schedule %q: %w", id, ErrNotFound)
-		}
 		var err error
-		s, err = readSchedule(tx, []byte(id), v)
+		s, err = getSchedule(tx, id)
 		return err
 	})
 	return s, err
@@ -48,21 +44,7 @@ func (db *DB) GetSchedule(ctx context.Context, id string) (Schedule, error) {
 
 // ListSchedules returns every schedule ordered by ID.
 func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
-	out := []Schedule{}
-	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSchedules).ForEach(func(k, v []byte) error {
-			s, err := readSchedule(tx, k, v)
-			if err != nil {
-				return err
-			}
-			out = append(out, s)
-			return nil
-		})
-	})
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
+	return list(ctx, db, bucketSchedules, readSchedule)
 }
 
 // UpdateSchedule reads schedule id, calls fn on it and stores the result,
@@ -72,13 +54,8 @@ func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
 func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) error) (Schedule, error) {
 	var s Schedule
 	err := db.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSchedules)
-		v := b.Get([]byte(id))
-		if v == nil {
-			return fmt.Errorf("schedule %q: %w", id, ErrNotFound)
-		}
 		var err error
-		if s, err = readSchedule(tx, []byte(id), v); err != nil {
+		if s, err = getSchedule(tx, id); err != nil {
 			return err
 		}
 		if err := fn(&s); err != nil {
@@ -87,14 +64,14 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) 
 		if s.ID != id {
 			return fmt.Errorf("schedule %q: update changed the id to %q", id, s.ID)
 		}
-		v, err = json.Marshal(s)
+		v, err := json.Marshal(s)
 		if err != nil {
 			return fmt.Errorf("schedule %q: %w", id, err)
 		}
 		if err := tx.Bucket(bucketScheduleState).Delete([]byte(id)); err != nil {
 			return fmt.Errorf("schedule %q: %w", id, err)
 		}
-		return b.Put([]byte(id), v)
+		return tx.Bucket(bucketSchedules).Put([]byte(id), v)
 	})
 	if err != nil {
 		return Schedule{}, err
@@ -138,7 +115,13 @@ func (db *DB) GetHandler(ctx context.Context, id string) (Handler, error) {
 
 // ListHandlers returns every handler ordered by ID.
 func (db *DB) ListHandlers(ctx context.Context) ([]Handler, error) {
-	return listJSON[Handler](ctx, db, bucketHandlers, "handler")
+	return list(ctx, db, bucketHandlers, func(_ *bolt.Tx, k, v []byte) (Handler, error) {
+		var h Handler
+		if err := json.Unmarshal(v, &h); err != nil {
+			return Handler{}, fmt.Errorf("handler %q: %w", k, err)
+		}
+		return h, nil
+	})
 }
 
 // DeleteHandler removes handler id or fails with ErrNotFound.
@@ -166,13 +149,14 @@ func deleteKey(b *bolt.Bucket, kind, id string) error {
 	return b.Delete([]byte(id))
 }
 
-func listJSON[T any](ctx context.Context, db *DB, bucket []byte, kind string) ([]T, error) {
+// list decodes every entry of bucket, in key order.
+func list[T any](ctx context.Context, db *DB, bucket []byte, decode func(tx *bolt.Tx, k, v []byte) (T, error)) ([]T, error) {
 	out := []T{}
 	err := db.view(ctx, func(tx *bolt.Tx) error {
 		return tx.Bucket(bucket).ForEach(func(k, v []byte) error {
-			var x T
-			if err := json.Unmarshal(v, &x); err != nil {
-				return fmt.Errorf("%s %q: %w", kind, k, err)
+			x, err := decode(tx, k, v)
+			if err != nil {
+				return err
 			}
 			out = append(out, x)
 			return nil

@@ -73,6 +73,15 @@ func overlayState(s *Schedule, v []byte) error {
 	return nil
 }
 
+// getSchedule reads schedule id with its state, or fails with ErrNotFound.
+func getSchedule(tx *bolt.Tx, id string) (Schedule, error) {
+	v := tx.Bucket(bucketSchedules).Get([]byte(id))
+	if v == nil {
+		return Schedule{}, fmt.Errorf("schedule %q: %w", id, ErrNotFound)
+	}
+	return readSchedule(tx, []byte(id), v)
+}
+
 // readSchedule decodes the record v of schedule id and overlays its state
 // entry, if it has one.
 func readSchedule(tx *bolt.Tx, id []byte, v []byte) (Schedule, error) {

@@ -211,13 +211,7 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 	}
 	key := ""
 	if c.protocol >= ProtocolPipelined {
-		if req.ID == "" {
-			req.ID = strconv.FormatUint(c.nextID.Add(1), 36)
-		}
-		if req.V == 0 {
-			req.V = c.protocol
-		}
-		key = req.ID
+		key = c.stamp(&req)
 	}
 	payload, err := json.Marshal(req)
 	if err != nil {
@@ -285,6 +279,18 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 	}
 }
 
+// stamp gives a pipelined request its correlation id and the protocol
+// version, unless it has them, and returns the id.
+func (c *Conn) stamp(req *Request) string {
+	if req.ID == "" {
+		req.ID = strconv.FormatUint(c.nextID.Add(1), 36)
+	}
+	if req.V == 0 {
+		req.V = c.protocol
+	}
+	return req.ID
+}
+
 // Go sends req like Call without waiting: done receives the reply, or the
 // error Call would have returned, exactly once, on one of the Conn's
 // goroutines or a timer's, and must not block. timeout bounds the wait
@@ -304,10 +310,7 @@ func (c *Conn) Go(req Request, timeout time.Duration, done func(Reply, error)) (
 	if l == nil {
 		return nil, false
 	}
-	if req.ID == "" {
-		req.ID = strconv.FormatUint(c.nextID.Add(1), 36)
-	}
-	req.V = c.protocol
+	c.stamp(&req)
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return nil, false
