@@ -33,14 +33,7 @@ func TestDemo_MissingBinariesNamesBoth(t *testing.T) {
 // sockets, real bbolt; the handler is the governor's child (process
 // backend) and none of the three outlives the demo.
 func TestDemo_RealProcesses(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemons; skipped with -short")
-	}
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), "../schedulezero-scheduler", "../schedulezero-handler", "../schedulezero-governor")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Skipf("cannot build the daemons (still being written?): %v\n%s", err, out)
-	}
+	bin := buildDaemons(t)
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
 	tests := []struct {
 		name string
@@ -130,4 +123,19 @@ func demoAlive(pid int) bool {
 	}
 	i := strings.LastIndexByte(string(b), ')')
 	return i < 0 || i+2 >= len(b) || (b[i+2] != 'Z' && b[i+2] != 'X')
+}
+
+// buildDaemons builds the scheduler, handler and governor into a temporary
+// directory and returns it; with -short the test is skipped instead.
+func buildDaemons(t *testing.T) string {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("builds and runs the daemons; skipped with -short")
+	}
+	bin := t.TempDir()
+	build := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), "../schedulezero-scheduler", "../schedulezero-handler", "../schedulezero-governor")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Skipf("cannot build the daemons: %v\n%s", err, out)
+	}
+	return bin
 }

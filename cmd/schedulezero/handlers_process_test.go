@@ -109,14 +109,7 @@ func (r *procRig) awaitLog(t *testing.T, parts ...string) {
 }
 
 func TestHandlers_ProcessBackend_Lifecycle(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds and runs the daemons; skipped with -short")
-	}
-	bin := t.TempDir()
-	build := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), "../schedulezero-scheduler", "../schedulezero-handler", "../schedulezero-governor")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Skipf("cannot build the daemons (still being written?): %v\n%s", err, out)
-	}
+	bin := buildDaemons(t)
 	dir, err := os.MkdirTemp("", "szp-") // short: unix socket paths
 	if err != nil {
 		t.Fatal(err)

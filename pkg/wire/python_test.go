@@ -2,7 +2,9 @@ package wire_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
+	"io"
 	"os/exec"
 	"strings"
 	"testing"
@@ -29,6 +31,29 @@ func pythonWithZMQ(t *testing.T) string {
 	return ""
 }
 
+// pyHandler is testdata/original_handler.py, a handler written like the
+// original's, as a running process: it prints a line when it registered
+// (or was refused) and one when it stopped; closing stdin stops it.
+type pyHandler struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  *bufio.Scanner
+	stderr *strings.Builder
+}
+
+func startPython(ctx context.Context, t *testing.T, py, scheduler, addr string) *pyHandler {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, py, "testdata/original_handler.py", scheduler, addr, "py-handler")
+	stdin, _ := cmd.StdinPipe()
+	stdout, _ := cmd.StdoutPipe()
+	p := &pyHandler{cmd: cmd, stdin: stdin, lines: bufio.NewScanner(stdout), stderr: &strings.Builder{}}
+	cmd.Stderr = p.stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestOriginalPythonHandler runs a handler written like the original's
 // against our Server, serves a protocol 0 Conn call and stops cleanly.
 func TestOriginalPythonHandler(t *testing.T) {
@@ -37,15 +62,8 @@ func TestOriginalPythonHandler(t *testing.T) {
 	srv := wiretest.Serve(t, reg)
 	addr := wiretest.IPC(t, "py.sock")
 	ctx := ctxT(t, 30*time.Second)
-	cmd := exec.CommandContext(ctx, py, "testdata/original_handler.py", srv.Addr(), addr, "py-handler")
-	stdin, _ := cmd.StdinPipe()
-	stdout, _ := cmd.StdoutPipe()
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	lines := bufio.NewScanner(stdout)
+	p := startPython(ctx, t, py, srv.Addr(), addr)
+	cmd, stdin, lines, stderr := p.cmd, p.stdin, p.lines, p.stderr
 	if !lines.Scan() || lines.Text() != "READY registered" {
 		cmd.Process.Kill()
 		cmd.Wait()

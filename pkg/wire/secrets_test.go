@@ -1,11 +1,9 @@
 package wire_test
 
 import (
-	"bufio"
 	"encoding/json"
 	"errors"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -301,15 +299,8 @@ func TestOriginalPythonHandler_Secrets(t *testing.T) {
 			reg := newAuthRegistry(t, tc.secrets, false)
 			srv := wiretest.Serve(t, reg)
 			ctx := ctxT(t, 30*time.Second)
-			cmd := exec.CommandContext(ctx, py, "testdata/original_handler.py", srv.Addr(), wiretest.IPC(t, "py.sock"), "py-handler")
-			stdin, _ := cmd.StdinPipe()
-			stdout, _ := cmd.StdoutPipe()
-			var stderr strings.Builder
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			lines := bufio.NewScanner(stdout)
+			p := startPython(ctx, t, py, srv.Addr(), wiretest.IPC(t, "py.sock"))
+			cmd, stdin, lines, stderr := p.cmd, p.stdin, p.lines, p.stderr
 			lines.Scan()
 			got := lines.Text()
 			stdin.Close()

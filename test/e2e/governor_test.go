@@ -140,21 +140,11 @@ func (b *govBox) status(name string) (governor.HandlerInfo, error) {
 	return hi, json.Unmarshal([]byte(out), &hi)
 }
 
-// waitFor polls cond until it holds or d passes; cond describes the state
-// for the failure message. It returns when cond first held.
+// waitFor polls cond every govPoll until it holds or d passes, and
+// returns when it first held.
 func (b *govBox) waitFor(t *testing.T, what string, d time.Duration, cond func() (bool, string)) time.Time {
 	t.Helper()
-	deadline := time.Now().Add(d)
-	for {
-		ok, state := cond()
-		if ok {
-			return time.Now()
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %v; last state: %s", what, d, state)
-		}
-		time.Sleep(govPoll)
-	}
+	return waitFor(b.ctx, t, what, d, govPoll, cond)
 }
 
 // govEntry is one journal entry of the governor.

@@ -2,11 +2,13 @@ package e2e
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"os"
 	"strings"
 	"testing"
+	"time"
 )
 
 // What the three suites (package story, systemd, governor) share. Each
@@ -62,4 +64,26 @@ func parseJournal(out string) ([]map[string]any, error) {
 func journalField(e map[string]any, k string) string {
 	s, _ := e[k].(string)
 	return s
+}
+
+// waitFor polls cond every poll until it holds, for at most d (or until
+// ctx ends), and returns when it first held; cond describes the state it
+// saw for the failure message.
+func waitFor(ctx context.Context, t *testing.T, what string, d, poll time.Duration, cond func() (bool, string)) time.Time {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	tick := time.NewTicker(poll)
+	defer tick.Stop()
+	for {
+		ok, state := cond()
+		if ok {
+			return time.Now()
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not within %v; last state: %s", what, d, state)
+		case <-tick.C:
+		}
+	}
 }

@@ -107,25 +107,10 @@ func (b *pkgBox) must(ctx context.Context, t *testing.T, line string) string {
 	return strings.TrimSpace(out)
 }
 
-// waitFor polls cond until it holds or the deadline passes; cond returns a
-// description of the state for the failure message.
+// waitFor polls cond every pkgPoll until it holds or d passes.
 func (b *pkgBox) waitFor(ctx context.Context, t *testing.T, what string, d time.Duration, cond func() (bool, string)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(ctx, d)
-	defer cancel()
-	tick := time.NewTicker(pkgPoll)
-	defer tick.Stop()
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not within %v; last state: %s", what, d, state)
-		case <-tick.C:
-		}
-	}
+	waitFor(ctx, t, what, d, pkgPoll, cond)
 }
 
 // prop returns one systemctl show property of unit.

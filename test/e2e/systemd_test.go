@@ -130,25 +130,10 @@ func (b *sdBox) prop(unit, name string) string {
 	return strings.TrimSpace(out)
 }
 
-// waitFor polls cond until it holds or d passes; cond describes the state
-// it saw for the failure message.
+// waitFor polls cond every sdPoll until it holds or d passes.
 func (b *sdBox) waitFor(t *testing.T, what string, d time.Duration, cond func() (bool, string)) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(b.ctx, d)
-	defer cancel()
-	tick := time.NewTicker(sdPoll)
-	defer tick.Stop()
-	for {
-		ok, state := cond()
-		if ok {
-			return
-		}
-		select {
-		case <-ctx.Done():
-			t.Fatalf("%s: not within %v; last state: %s", what, d, state)
-		case <-tick.C:
-		}
-	}
+	waitFor(b.ctx, t, what, d, sdPoll, cond)
 }
 
 func (b *sdBox) waitActive(t *testing.T, units ...string) {
