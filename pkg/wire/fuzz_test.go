@@ -128,3 +128,34 @@ func lockedWithoutSecret(b []byte) bool {
 	}
 	return false
 }
+
+// FuzzBatch holds the one-pass batch decoder to the element-by-element
+// path it stands in for: whatever DecodeBatch accepts, SplitBatch and
+// DecodeRequest accept too, with the same requests.
+func FuzzBatch(f *testing.F) {
+	for _, s := range seeds {
+		f.Add([]byte(s))
+	}
+	f.Add([]byte(`[{"method":"a","id":"1","v":3},{"method":"b","params":{"x":1},"id":"2"}]`))
+	f.Add([]byte(`[{"method":"a"},{"method":""}]`))
+	f.Add([]byte(`[{"method":"a","params":null},{"method":"b","params":[1]}]`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		elems, splitErr := SplitBatch(b)
+		reqs, ok := DecodeBatch(b)
+		if !ok {
+			return
+		}
+		if splitErr != nil || len(elems) != len(reqs) {
+			t.Fatalf("DecodeBatch took %d requests, SplitBatch %d (%v)", len(reqs), len(elems), splitErr)
+		}
+		for i, e := range elems {
+			r, err := DecodeRequest(e)
+			if err != nil {
+				t.Fatalf("element %d: DecodeBatch accepted what DecodeRequest refuses: %v", i, err)
+			}
+			if r.Method != reqs[i].Method || r.ID != reqs[i].ID || string(r.Params) != string(reqs[i].Params) {
+				t.Fatalf("element %d: %+v one by one, %+v in one pass", i, r, reqs[i])
+			}
+		}
+	})
+}
