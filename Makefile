@@ -5,6 +5,11 @@ BIN       ?= bin
 VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS   := -s -w -X github.com/schedulezero/schedulezero/pkg/version.Version=$(VERSION)
 GOFLAGS   ?= -trimpath
+# Leave out what no binary uses and every one would carry, resident:
+# urfave/cli's Markdown and man generators (man pages come from --help,
+# packaging/genman) and net/http's HTTP/2 (the API is plain HTTP on a unix
+# socket or localhost). packaging/build-deb.sh builds with the same tags.
+TAGS      := urfave_cli_no_docs nethttpomithttp2
 CMDS      := schedulezero schedulezero-scheduler schedulezero-handler schedulezero-governor
 DESTDIR   ?=
 PREFIX    ?= /usr
@@ -16,7 +21,7 @@ help: ## list the targets
 
 build: ## build the binaries into ./bin
 	@mkdir -p $(BIN)
-	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
 
 test: ## vet, then every test with the race detector (no root needed)
 	$(GO) vet ./...

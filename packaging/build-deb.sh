@@ -49,7 +49,9 @@ cmds=(schedulezero schedulezero-scheduler schedulezero-handler schedulezero-gove
 if [ -n "${SZ_BIN_DIR:-}" ]; then
 	for c in "${cmds[@]}"; do cp "$SZ_BIN_DIR/$c" "$SZ_STAGE/bin/"; done
 else
+	# The Makefile's TAGS: what no binary uses (see there).
 	CGO_ENABLED=0 GOOS=linux GOARCH=$SZ_ARCH "$GO" build -trimpath -buildvcs=false \
+		-tags "urfave_cli_no_docs nethttpomithttp2" \
 		-ldflags "-s -w -buildid= -X github.com/schedulezero/schedulezero/pkg/version.Version=$SZ_VERSION" \
 		-o "$SZ_STAGE/bin/" "${cmds[@]/#/./cmd/}"
 fi

@@ -18,6 +18,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	"github.com/schedulezero/schedulezero/pkg/handler/config"
 	"github.com/schedulezero/schedulezero/pkg/sd"
+	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
 )
 
@@ -166,7 +167,7 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	path, _ := cutUnix(opts.APIListen)
-	lns, err := sd.Listen([]string{"unix:" + path})
+	lns, err := socket.Listen([]string{"unix:" + path})
 	if err != nil {
 		return nil, fmt.Errorf("api listen %s: %w", path, err)
 	}

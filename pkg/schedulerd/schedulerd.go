@@ -20,6 +20,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/sd"
+	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -134,7 +135,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.onStop("registration server", func(context.Context) error { return d.wire.Close() })
 
-	d.lns, err = sd.Listen(opts.HTTPListen)
+	d.lns, err = socket.Listen(opts.HTTPListen)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
