@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"syscall"
 
 	"github.com/urfave/cli/v2"
@@ -19,7 +20,20 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/version"
 )
 
-func main() { os.Exit(run(os.Args)) }
+func main() {
+	// GOGC in the environment still decides.
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(defaultGCPercent)
+	}
+	os.Exit(run(os.Args))
+}
+
+// defaultGCPercent is the handler's GOGC unless the environment sets one.
+// A handler's live heap is small (the jobs in flight), so the collector's
+// minimum goal, 4 MB at GOGC=100, is most of its memory: at 40 the goal is
+// 1.6 MB and the handler 9.5 MB instead of 12 at a thousand jobs a second,
+// for about 3% of throughput at saturation (docs/performance.md).
+const defaultGCPercent = 40
 
 func run(args []string) int {
 	app := &cli.App{

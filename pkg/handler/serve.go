@@ -422,14 +422,16 @@ func (r *runner) runJob(j jobReq) {
 	req := j.req
 	job := &Job{Method: req.Method, Params: req.Params, ExecutionID: req.ExecutionID, Attempt: req.Attempt,
 		ScheduleID: req.ScheduleID, Handler: r.opts.Name}
-	ctx, cancel := context.WithCancel(r.jobCtx)
-	defer cancel()
+	// One context per job: a second, nested one would cost another
+	// cancelCtx and its children map on every job.
+	ctx, cancel := r.jobCtx, context.CancelFunc(nil)
 	if req.DeadlineMS > 0 {
 		job.Deadline = time.UnixMilli(req.DeadlineMS)
-		var c2 context.CancelFunc
-		ctx, c2 = context.WithDeadline(ctx, job.Deadline)
-		defer c2()
+		ctx, cancel = context.WithDeadline(ctx, job.Deadline)
+	} else {
+		ctx, cancel = context.WithCancel(ctx)
 	}
+	defer cancel()
 	if job.ExecutionID != "" {
 		key := jobKey(job.ExecutionID, job.Attempt)
 		r.mu.Lock()
