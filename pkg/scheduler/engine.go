@@ -187,8 +187,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 }
 
 func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
-	return &entry{rec: rec, trig: trig, index: -1, offset: stableOffset(rec.ID, rec.Policy.RandomOffset),
-		running: make(map[string]*execution)}
+	return &entry{rec: rec, trig: trig, index: -1, offset: stableOffset(rec.ID, rec.Policy.RandomOffset)}
 }
 
 // stableOffset derives a schedule's fixed shift in [0, limit) from its id,

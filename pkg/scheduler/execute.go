@@ -531,7 +531,7 @@ func (s *Scheduler) recover(ctx context.Context) error {
 		ex.rec = rec
 		ex.entry = e
 		ex.policy = e.rec.Policy
-		e.running[rec.ID] = ex
+		e.addRunning(ex)
 		w.Executions = append(w.Executions, rec)
 		resumed++
 	}

@@ -153,7 +153,7 @@ func (s *Scheduler) skipFireLocked(e *entry, due []time.Time, extra int64, now t
 	s.skipLocked(e, due[0], due[len(due)-1], now, int64(len(due))+extra)
 	if e.rec.Done {
 		s.commitAndLaunchLocked(store.Writes{ScheduleStates: []store.Schedule{e.rec}, Executions: []store.Execution{s.skipRecord(e)}})
-		e.skipped, e.dirty = 0, false
+		e.skips, e.dirty = nil, false
 	}
 }
 
@@ -255,7 +255,7 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 	} else {
 		s.claimLocked(ex, now)
 	}
-	e.running[ex.rec.ID] = ex
+	e.addRunning(ex)
 	return ex
 }
 
@@ -267,11 +267,11 @@ const skipFlushInterval = 5 * time.Second
 // overlap policy. They are written as one record (skipRecord) with the
 // schedule's next write, or by flushSkipsLocked. The caller holds s.mu.
 func (s *Scheduler) skipLocked(e *entry, from, to, now time.Time, n int64) {
-	if e.skipped == 0 {
-		e.skipFrom = from
+	if e.skips == nil {
+		e.skips = &skips{from: from}
 	}
-	e.skipped += n
-	e.skipTo, e.skipAt = to, now
+	e.skips.n += n
+	e.skips.to, e.skips.at = to, now
 	e.dirty = true
 	if !e.flushing {
 		e.flushing = true
@@ -295,10 +295,10 @@ func (s *Scheduler) flushSkipsLocked() {
 		if e.dirty {
 			w.ScheduleStates = append(w.ScheduleStates, e.rec)
 		}
-		if e.skipped > 0 {
+		if e.skips != nil {
 			w.Executions = append(w.Executions, s.skipRecord(e))
 		}
-		e.skipped, e.dirty = 0, false
+		e.skips, e.dirty = nil, false
 	}
 	clear(s.dirty)
 	s.dirty, s.flushAt = s.dirty[:0], time.Time{}
@@ -312,11 +312,12 @@ func (s *Scheduler) flushSkipsLocked() {
 func (s *Scheduler) skipRecord(e *entry) store.Execution {
 	const reason = "the previous run was still running (overlap policy skip)"
 	msg := reason
-	if e.skipped > 1 {
+	sk := e.skips
+	if sk.n > 1 {
 		msg = fmt.Sprintf("%d occurrences from this one to %s were skipped: %s",
-			e.skipped, e.skipTo.Format(time.RFC3339Nano), reason)
+			sk.n, sk.to.Format(time.RFC3339Nano), reason)
 	}
-	return s.missedRecords(e, []missedRun{{e.skipFrom, msg}}, 0, e.skipAt, 1)[0]
+	return s.missedRecords(e, []missedRun{{sk.from, msg}}, 0, sk.at, 1)[0]
 }
 
 // claimLocked takes a handler slot for ex's first attempt when one is free
@@ -358,7 +359,7 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
 				ex.handler.release(0, false)
 			}
 			if ex.entry != nil {
-				delete(ex.entry.running, ex.rec.ID)
+				ex.entry.removeRunning(ex)
 			}
 			close(ex.done)
 		}
@@ -414,8 +415,8 @@ func (s *Scheduler) finishedLocked(ex *execution) {
 	if e == nil {
 		return
 	}
-	delete(e.running, ex.rec.ID)
-	if len(e.running) > 0 {
+	e.removeRunning(ex)
+	if e.running != nil {
 		return
 	}
 	w := store.Writes{}

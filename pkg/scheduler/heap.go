@@ -18,28 +18,52 @@ type entry struct {
 	index  int
 	offset time.Duration // the stable random offset (Policy.RandomOffset)
 
-	// running holds this schedule's executions in flight (overlap policy);
+	// running holds this schedule's executions in flight (overlap policy),
+	// nil when there are none: most schedules are idle most of the time,
+	// and an emptied map keeps its storage (docs/performance.md, Memory).
 	// backlog holds occurrences waiting to run one after another (overlap
 	// "queue", misfire "all", backfill).
 	running map[string]*execution
 	backlog []backlogItem
 
-	// skipped counts the occurrences skipped (overlap policy skip) and not
-	// yet written, from skipFrom to skipTo, the last at skipAt; they are
-	// written as one record (Scheduler.skipLocked).
-	skipped          int64
-	skipFrom, skipTo time.Time
-	skipAt           time.Time
+	// skips holds the occurrences skipped (overlap policy skip) and not
+	// yet written, nil when there are none (Scheduler.skipLocked).
+	skips *skips
 	// dirty says rec changed (skipped fires) and was not written since;
 	// flushing says the entry is in Scheduler.dirty, for flushSkipsLocked.
 	dirty    bool
 	flushing bool
 }
 
+// skips counts n occurrences skipped from from to to, the last at at;
+// they are written as one record. Apart from entry, which holds it only
+// between a skip and its write, so that idle schedules do not carry it.
+type skips struct {
+	n            int64
+	from, to, at time.Time
+}
+
 // backlogItem is an occurrence waiting for the schedule's previous run.
 type backlogItem struct {
 	occ    time.Time
 	reason string // why it waits: "queued", "catch-up", "backfill"
+}
+
+// addRunning puts ex in e's running set.
+func (e *entry) addRunning(ex *execution) {
+	if e.running == nil {
+		e.running = make(map[string]*execution, 1)
+	}
+	e.running[ex.rec.ID] = ex
+}
+
+// removeRunning takes ex out of e's running set, and drops the set when it
+// is empty.
+func (e *entry) removeRunning(ex *execution) {
+	delete(e.running, ex.rec.ID)
+	if len(e.running) == 0 {
+		e.running = nil
+	}
 }
 
 // due is when the engine fires the entry's next occurrence.
