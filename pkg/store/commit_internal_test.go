@@ -4,6 +4,9 @@ import (
 	"errors"
 	"path/filepath"
 	"testing"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // TestCommitBatch_FailureIsolated feeds the committer a batch in which one
@@ -59,5 +62,44 @@ func TestMeta_RoundTrip(t *testing.T) {
 		if _, ok := decodeMeta(b); ok {
 			t.Errorf("decodeMeta(%x) accepted", b)
 		}
+	}
+}
+
+// TestCommitLazy_SharesTransaction: a lazy write waits for the next urgent
+// one (here for up to an hour) and both are committed in one transaction.
+func TestCommitLazy_SharesTransaction(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "sz.db"), Options{NoSync: true, Linger: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	txid := func() int {
+		var id int
+		if err := db.bolt.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil }); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	before := txid()
+	lazyDone := make(chan error, 1)
+	db.CommitLazy(Writes{Executions: []Execution{{ID: "a", Attempt: 1, Status: StatusSucceeded, HandlerID: "h"}}},
+		func(err error) { lazyDone <- err })
+	// Time in which a committer that did not wait would commit the lazy
+	// write alone: there is no condition to await for something that must
+	// not happen.
+	time.Sleep(50 * time.Millisecond)
+	if err := db.Commit(t.Context(), Writes{Executions: []Execution{{ID: "b", Attempt: 1, Status: StatusRunning, HandlerID: "h"}}}); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-lazyDone:
+		if err != nil {
+			t.Fatal(err)
+		}
+	default:
+		t.Fatal("the urgent write is durable, the lazy one queued before it is not")
+	}
+	if n := txid() - before; n != 1 {
+		t.Errorf("a lazy and an urgent write took %d transactions, want 1", n)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -193,4 +194,45 @@ func TestDB_Close_CompletesPending(t *testing.T) {
 	if err != nil || st.Total != n {
 		t.Errorf("after reopen: Stats.Total = %d, %v; want %d", st.Total, err, n)
 	}
+}
+
+// TestDB_CommitLazy: alone, a lazy write is committed after Linger; a
+// closing DB commits it at once. (TestCommitLazy_SharesTransaction: with
+// company.)
+func TestDB_CommitLazy(t *testing.T) {
+	ctx := context.Background()
+	lazy := func(db *store.DB, i int) <-chan error {
+		ch := make(chan error, 1)
+		db.CommitLazy(store.Writes{Executions: []store.Execution{execution(i, 1, "s", "h", store.StatusSucceeded, 1)}},
+			func(err error) { ch <- err })
+		return ch
+	}
+	t.Run("alone, after linger", func(t *testing.T) {
+		db := openT(t, tempPath(t), store.Options{Linger: time.Millisecond})
+		defer db.Close()
+		select {
+		case err := <-lazy(db, 1):
+			if err != nil {
+				t.Fatal(err)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatal("a lone lazy write was never committed")
+		}
+	})
+	t.Run("at close", func(t *testing.T) {
+		path := tempPath(t)
+		db := openT(t, path, store.Options{Linger: time.Hour})
+		done := lazy(db, 1)
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		db = openT(t, path, store.Options{})
+		defer db.Close()
+		if got, err := db.GetExecution(ctx, xid(1)); err != nil || len(got) != 1 {
+			t.Fatalf("after reopen: GetExecution = %+v, %v", got, err)
+		}
+	})
 }

@@ -17,6 +17,7 @@ const (
 	DefaultOpenTimeout   = time.Second
 	DefaultPruneInterval = time.Minute
 	DefaultMaxBatch      = 2000
+	DefaultLinger        = 2 * time.Millisecond
 )
 
 // Options configures Open. The zero value is usable.
@@ -37,6 +38,9 @@ type Options struct {
 	// MaxBatch caps the records (executions, schedules and schedule
 	// deletions) applied in one group commit. Default DefaultMaxBatch.
 	MaxBatch int
+	// Linger is how long a write queued with CommitLazy may wait for
+	// another write to share its transaction. Default DefaultLinger.
+	Linger time.Duration
 	// Logger receives background errors (group-commit fallbacks, pruning).
 	// Default: discard.
 	Logger *slog.Logger
@@ -70,6 +74,8 @@ type DB struct {
 	cond     *sync.Cond
 	queue    []*request
 	queued   int // records in queue
+	urgent   int // requests in queue not queued by CommitLazy
+	linger   *time.Timer
 	closing  bool
 	closeErr error
 	closed   chan struct{} // closed when Close has finished
@@ -95,6 +101,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = DefaultMaxBatch
+	}
+	if opts.Linger <= 0 {
+		opts.Linger = DefaultLinger
 	}
 	if opts.mergeRecentAt <= 0 {
 		opts.mergeRecentAt = defaultMergeRecentAt
@@ -130,6 +139,12 @@ func Open(path string, opts Options) (*DB, error) {
 		closed: make(chan struct{}),
 	}
 	db.cond = sync.NewCond(&db.mu)
+	db.linger = time.AfterFunc(time.Hour, func() {
+		db.mu.Lock()
+		db.cond.Broadcast()
+		db.mu.Unlock()
+	})
+	db.linger.Stop()
 	if err := bdb.View(func(tx *bolt.Tx) error {
 		db.recentN = tx.Bucket(bucketRecent).Stats().KeyN
 		return nil
@@ -167,6 +182,7 @@ func (db *DB) Close() error {
 		db.stopPruner()
 	}
 	db.wg.Wait()
+	db.linger.Stop()
 	err := db.bolt.Close()
 	if err != nil {
 		err = fmt.Errorf("close %s: %w", db.path, err)
