@@ -123,8 +123,11 @@ func newTxWriter(tx *bolt.Tx) (*txWriter, error) {
 	// Keys arrive mostly in ascending order (time-sortable IDs), at the end
 	// of the bucket or of one ID's range in an index, so full pages are
 	// rarely split again; bbolt's default of half-full pages would double
-	// the pages written per commit.
-	for _, b := range []*bolt.Bucket{w.exec, w.bySched, w.byHandler, w.unfinis, w.recent} {
+	// the pages written per commit. Schedules and their firing states are
+	// mostly rewritten in place, at the same size (a state always is):
+	// half-full pages would only double the file pages a scheduler maps,
+	// 8 MB instead of 4 for 10,000 schedules.
+	for _, b := range []*bolt.Bucket{w.exec, w.bySched, w.byHandler, w.unfinis, w.recent, w.sched, w.state} {
 		b.FillPercent = fillPercent
 	}
 	return w, nil
