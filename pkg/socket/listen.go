@@ -1,14 +1,14 @@
 package socket
 
 import (
-	"errors"
 	"fmt"
-	"io/fs"
 	"net"
 	"os"
 	"strings"
 
 	"github.com/coreos/go-systemd/v22/activation"
+
+	"github.com/schedulezero/schedulezero/pkg/sockfile"
 )
 
 // Listen returns one listener per spec, in order. A spec is "unix:/path",
@@ -130,7 +130,7 @@ func listen(spec string) (net.Listener, error) {
 		if path == "" {
 			return nil, fmt.Errorf("listen %q: empty socket path: %w", spec, ErrBadListenSpec)
 		}
-		if err := removeStaleSocket(path); err != nil {
+		if err := sockfile.RemoveStale(path); err != nil {
 			return nil, err
 		}
 		l, err := net.Listen("unix", path)
@@ -151,28 +151,4 @@ func listen(spec string) (net.Listener, error) {
 		return nil, fmt.Errorf("listen %q: %w", spec, err)
 	}
 	return l, nil
-}
-
-// removeStaleSocket removes path if it is a socket nobody accepts on. A
-// live socket is left alone (the bind then fails with "address in use"),
-// and anything that is not a socket is never removed.
-func removeStaleSocket(path string) error {
-	fi, err := os.Lstat(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return fmt.Errorf("socket %q: %w", path, err)
-	}
-	if fi.Mode()&fs.ModeSocket == 0 {
-		return fmt.Errorf("socket %q: exists and is not a socket", path)
-	}
-	if c, err := net.Dial("unix", path); err == nil {
-		c.Close()
-		return nil
-	}
-	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
-		return fmt.Errorf("remove stale socket %q: %w", path, err)
-	}
-	return nil
 }
