@@ -9,6 +9,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -424,12 +425,13 @@ func (r *runner) runJob(j jobReq) {
 		ScheduleID: req.ScheduleID, Handler: r.opts.Name}
 	// One context per job: a second, nested one would cost another
 	// cancelCtx and its children map on every job.
-	ctx, cancel := r.jobCtx, context.CancelFunc(nil)
+	var ctx context.Context
+	var cancel context.CancelFunc
 	if req.DeadlineMS > 0 {
 		job.Deadline = time.UnixMilli(req.DeadlineMS)
-		ctx, cancel = context.WithDeadline(ctx, job.Deadline)
+		ctx, cancel = context.WithDeadline(r.jobCtx, job.Deadline)
 	} else {
-		ctx, cancel = context.WithCancel(ctx)
+		ctx, cancel = context.WithCancel(r.jobCtx)
 	}
 	defer cancel()
 	if job.ExecutionID != "" {
@@ -547,7 +549,7 @@ func (r *runner) writeLoop(stop <-chan struct{}) {
 				msgs = msgs[:0]
 				rest := taken[:0]
 				for _, o := range taken {
-					if len(msgs) < wire.MaxBatch && sameEnv(o.env, peer) {
+					if len(msgs) < wire.MaxBatch && slices.EqualFunc(o.env, peer, bytes.Equal) {
 						msgs = append(msgs, o.payload)
 					} else {
 						rest = append(rest, o)
@@ -571,18 +573,6 @@ func (r *runner) writeLoop(stop <-chan struct{}) {
 			return
 		}
 	}
-}
-
-func sameEnv(a, b [][]byte) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if !bytes.Equal(a[i], b[i]) {
-			return false
-		}
-	}
-	return true
 }
 
 // admitJob counts a job in unless the runner is draining.

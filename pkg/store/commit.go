@@ -292,11 +292,8 @@ func applyAll(tx *bolt.Tx, batch []*request) (int, error) {
 	}
 	for _, r := range batch {
 		for i, s := range r.w.Schedules {
-			if err := w.sched.Put([]byte(s.ID), r.sched[i]); err != nil {
-				return 0, fmt.Errorf("schedule %q: %w", s.ID, err)
-			}
-			if err := w.state.Delete([]byte(s.ID)); err != nil { // the record has it all
-				return 0, fmt.Errorf("schedule %q: %w", s.ID, err)
+			if err := putSchedule(w.sched, w.state, s.ID, r.sched[i]); err != nil {
+				return 0, err
 			}
 		}
 		for _, id := range r.w.DeleteSchedules {

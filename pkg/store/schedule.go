@@ -24,10 +24,7 @@ func (db *DB) CreateSchedule(ctx context.Context, s Schedule, replace bool) erro
 		if !replace && b.Get([]byte(s.ID)) != nil {
 			return fmt.Errorf("schedule %q: %w", s.ID, ErrExists)
 		}
-		if err := tx.Bucket(bucketScheduleState).Delete([]byte(s.ID)); err != nil {
-			return fmt.Errorf("schedule %q: %w", s.ID, err)
-		}
-		return b.Put([]byte(s.ID), v)
+		return putSchedule(b, tx.Bucket(bucketScheduleState), s.ID, v)
 	})
 }
 
@@ -68,10 +65,7 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) 
 		if err != nil {
 			return fmt.Errorf("schedule %q: %w", id, err)
 		}
-		if err := tx.Bucket(bucketScheduleState).Delete([]byte(id)); err != nil {
-			return fmt.Errorf("schedule %q: %w", id, err)
-		}
-		return tx.Bucket(bucketSchedules).Put([]byte(id), v)
+		return putSchedule(tx.Bucket(bucketSchedules), tx.Bucket(bucketScheduleState), id, v)
 	})
 	if err != nil {
 		return Schedule{}, err

@@ -40,11 +40,9 @@ func encodeState(s *Schedule) []byte {
 	}
 	times := [3]time.Time{s.NextFire, s.LastFire, s.PausedAt}
 	for i, t := range times {
-		if !t.IsZero() {
-			flags |= stateNext << i
-		}
 		var n int64
 		if !t.IsZero() {
+			flags |= stateNext << i
 			n = t.UnixNano()
 		}
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
@@ -70,6 +68,18 @@ func overlayState(s *Schedule, v []byte) error {
 	}
 	s.FireCount = int64(binary.BigEndian.Uint64(v[2+24:]))
 	s.MissedCount = int64(binary.BigEndian.Uint64(v[2+32:]))
+	return nil
+}
+
+// putSchedule stores v, the whole record of schedule id. Its state entry
+// goes: the record has that state in it.
+func putSchedule(sched, state *bolt.Bucket, id string, v []byte) error {
+	if err := sched.Put([]byte(id), v); err != nil {
+		return fmt.Errorf("schedule %q: %w", id, err)
+	}
+	if err := state.Delete([]byte(id)); err != nil {
+		return fmt.Errorf("schedule %q: %w", id, err)
+	}
 	return nil
 }
 

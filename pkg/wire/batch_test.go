@@ -17,8 +17,7 @@ import (
 // batches and answers each frame with one batch frame of replies, unless
 // its method is "hold", which is never answered.
 type batchPeer struct {
-	sock zmq4.Socket
-	done chan struct{}
+	close func()
 
 	mu      sync.Mutex
 	frames  int // request frames received
@@ -29,58 +28,40 @@ func startBatchPeer(t *testing.T) (*batchPeer, string) {
 	t.Helper()
 	ep := "ipc://" + t.TempDir() + "/b.sock"
 	sock := zmq4.NewRouter(context.Background())
-	if err := sock.Listen(ep); err != nil {
-		t.Fatal(err)
-	}
-	p := &batchPeer{sock: sock, done: make(chan struct{})}
-	go func() {
-		defer close(p.done)
-		for {
-			msg, err := sock.Recv()
-			if err != nil {
-				return
-			}
-			elems, err := wire.SplitBatch(msg.Frames[len(msg.Frames)-1])
+	p := &batchPeer{}
+	p.close = servePeer(t, sock, ep, func(msg zmq4.Msg) bool {
+		elems, err := wire.SplitBatch(msg.Frames[len(msg.Frames)-1])
+		if err != nil {
+			t.Errorf("peer: %v", err)
+			return false
+		}
+		p.mu.Lock()
+		p.frames++
+		p.largest = max(p.largest, len(elems))
+		p.mu.Unlock()
+		var replies [][]byte
+		for _, b := range elems {
+			req, err := wire.DecodeRequest(b)
 			if err != nil {
 				t.Errorf("peer: %v", err)
-				return
+				return false
 			}
-			p.mu.Lock()
-			p.frames++
-			p.largest = max(p.largest, len(elems))
-			p.mu.Unlock()
-			var replies [][]byte
-			for _, b := range elems {
-				req, err := wire.DecodeRequest(b)
-				if err != nil {
-					t.Errorf("peer: %v", err)
-					return
-				}
-				if req.V != wire.ProtocolBatched {
-					t.Errorf("peer: request v=%d, want %d", req.V, wire.ProtocolBatched)
-				}
-				if req.Method == "hold" {
-					continue
-				}
-				out, _ := json.Marshal(map[string]any{"success": true, "id": req.ID, "echo": req.ExecutionID})
-				replies = append(replies, out)
+			if req.V != wire.ProtocolBatched {
+				t.Errorf("peer: request v=%d, want %d", req.V, wire.ProtocolBatched)
 			}
-			if len(replies) == 0 {
+			if req.Method == "hold" {
 				continue
 			}
-			frames := append(append([][]byte{}, msg.Frames[:len(msg.Frames)-1]...), wire.AppendBatch(nil, replies))
-			if err := sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
-				return
-			}
+			out, _ := json.Marshal(map[string]any{"success": true, "id": req.ID, "echo": req.ExecutionID})
+			replies = append(replies, out)
 		}
-	}()
-	t.Cleanup(p.close)
+		if len(replies) == 0 {
+			return true
+		}
+		frames := append(append([][]byte{}, msg.Frames[:len(msg.Frames)-1]...), wire.AppendBatch(nil, replies))
+		return sock.Send(zmq4.NewMsgFrom(frames...)) == nil
+	})
 	return p, ep
-}
-
-func (p *batchPeer) close() {
-	p.sock.Close()
-	<-p.done
 }
 
 // connect makes c dial by one Call, so that Go has a link to use.

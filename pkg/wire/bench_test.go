@@ -16,31 +16,17 @@ import (
 // (protocol 3) gets one batch frame of replies.
 func echoRouter(b *testing.B, ep string) func() {
 	sock := zmq4.NewRouter(context.Background())
-	if err := sock.Listen(ep); err != nil {
-		b.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		for {
-			msg, err := sock.Recv()
-			if err != nil {
-				return
-			}
-			elems, _ := wire.SplitBatch(msg.Frames[len(msg.Frames)-1])
-			var outs [][]byte
-			for _, b := range elems {
-				req, _ := wire.DecodeRequest(b)
-				out, _ := json.Marshal(map[string]any{"success": true, "id": req.ID})
-				outs = append(outs, out)
-			}
-			frames := append(append([][]byte{}, msg.Frames[:len(msg.Frames)-1]...), wire.AppendBatch(nil, outs))
-			if sock.Send(zmq4.NewMsgFrom(frames...)) != nil {
-				return
-			}
+	return servePeer(b, sock, ep, func(msg zmq4.Msg) bool {
+		elems, _ := wire.SplitBatch(msg.Frames[len(msg.Frames)-1])
+		var outs [][]byte
+		for _, b := range elems {
+			req, _ := wire.DecodeRequest(b)
+			out, _ := json.Marshal(map[string]any{"success": true, "id": req.ID})
+			outs = append(outs, out)
 		}
-	}()
-	return func() { sock.Close(); <-done }
+		frames := append(append([][]byte{}, msg.Frames[:len(msg.Frames)-1]...), wire.AppendBatch(nil, outs))
+		return sock.Send(zmq4.NewMsgFrom(frames...)) == nil
+	})
 }
 
 // BenchmarkConnCallParallel measures round trips per second through one

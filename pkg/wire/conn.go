@@ -85,27 +85,26 @@ type queued struct {
 	payload []byte
 }
 
-// unqueue takes back the request key if the writer has not taken it yet,
-// and reports whether it did: such a request was never sent.
-func (l *link) unqueue(key string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.dequeue(key) {
-		delete(l.pending, key)
-		return true
-	}
-	return false
-}
-
-// dequeue removes key from the writer's queue; the caller holds l.mu.
-func (l *link) dequeue(key string) bool {
+// giveUpLocked ends the wait for the reply to request key: it forgets the
+// call and, when the writer has not taken the request yet, takes it back.
+// It returns what became of it: ErrUnavailable, never sent, or ErrTimeout,
+// sent with no known outcome. The caller holds l.mu.
+func (l *link) giveUpLocked(key string) error {
+	delete(l.pending, key)
 	for i, q := range l.out {
 		if q.key == key {
 			l.out = append(l.out[:i], l.out[i+1:]...)
-			return true
+			return ErrUnavailable
 		}
 	}
-	return false
+	return ErrTimeout
+}
+
+// giveUp is giveUpLocked for a caller that does not hold l.mu.
+func (l *link) giveUp(key string) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.giveUpLocked(key)
 }
 
 func (l *link) fail(err error) {
@@ -126,11 +125,7 @@ func (l *link) fail(err error) {
 		if p.fn == nil {
 			continue
 		}
-		delete(l.pending, key)
-		kind := ErrTimeout
-		if l.dequeue(key) {
-			kind = ErrUnavailable
-		}
+		kind := l.giveUpLocked(key)
 		gone = append(gone, p)
 		errs = append(errs, fmt.Errorf("call %s %q: %w (%w)", p.address, p.method, kind, err))
 	}
@@ -181,11 +176,7 @@ func (p *Pending) end(cause error) {
 		l.mu.Unlock()
 		return // answered, failed or ended already
 	}
-	delete(l.pending, p.key)
-	kind := ErrTimeout
-	if l.dequeue(p.key) {
-		kind = ErrUnavailable
-	}
+	kind := l.giveUpLocked(p.key)
 	l.mu.Unlock()
 	p.deliver(result{err: fmt.Errorf("call %s %q: %w (%w)", p.address, p.method, kind, cause)})
 }
@@ -352,24 +343,16 @@ func (c *Conn) await(ctx context.Context, l *link, key, method string, payload [
 		return res.r, res.err // a writer's error names the call already
 	case <-l.broken:
 		c.drop(l)
-		if l.unqueue(key) {
+		if errors.Is(l.giveUp(key), ErrUnavailable) {
 			return Reply{}, fmt.Errorf("call %s %q: %w: %w", c.address, method, ErrUnavailable, l.err)
 		}
-		l.forget(key)
 		return Reply{}, fmt.Errorf("call %s %q: %w (%w)", c.address, method, ErrTimeout, l.err)
 	case <-ctx.Done():
-		if l.unqueue(key) {
+		if errors.Is(l.giveUp(key), ErrUnavailable) {
 			return Reply{}, fmt.Errorf("call %s %q: not sent in time: %w (%w)", c.address, method, ErrUnavailable, ctx.Err())
 		}
-		l.forget(key)
 		return Reply{}, fmt.Errorf("call %s %q: %w (%w)", c.address, method, ErrTimeout, ctx.Err())
 	}
-}
-
-func (l *link) forget(key string) {
-	l.mu.Lock()
-	delete(l.pending, key)
-	l.mu.Unlock()
 }
 
 // write sends the requests queued on l, as many as are waiting (up to
