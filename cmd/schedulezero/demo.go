@@ -281,6 +281,13 @@ func startChild(name, bin, logPath string, echo io.Writer, args ...string) (*chi
 		cmd.Stdout, cmd.Stderr = lw, lw
 	}
 	cmd.WaitDelay = demoStopGrace // bounds the output copy if a grandchild keeps the pipe
+	// Ctrl-C signals the terminal's whole foreground process group. The
+	// demo stops its daemons itself, in order (stopChild); a daemon that
+	// took the signal too could exit before the demo saw its own, and the
+	// demo took that exit for a failure. So each daemon gets a process
+	// group of its own, and SIGTERM should the demo die without stopping
+	// it (kill -9, a closed terminal).
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
 	if err := cmd.Start(); err != nil {
 		logf.Close()
 		return nil, fmt.Errorf("starting %s: %w", name, err)

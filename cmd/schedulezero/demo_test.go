@@ -1,13 +1,16 @@
 package main
 
 import (
+	"bufio"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -138,4 +141,63 @@ func buildDaemons(t *testing.T) string {
 		t.Skipf("cannot build the daemons: %v\n%s", err, out)
 	}
 	return bin
+}
+
+// TestDemo_CtrlC: Ctrl-C in a terminal signals the demo's whole process
+// group. The demo stops its daemons itself, handler first; they must not
+// take the signal too, or the demo may see one exit before it sees its own
+// signal and report a failure ("scheduler exited", exit 1). A few rounds,
+// since that was a race.
+func TestDemo_CtrlC(t *testing.T) {
+	bin := buildDaemons(t)
+	if out, err := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), ".").CombinedOutput(); err != nil {
+		t.Skipf("cannot build schedulezero: %v\n%s", err, out)
+	}
+	for round := range 3 {
+		cmd := exec.Command(filepath.Join(bin, "schedulezero"), "demo")
+		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group of its own, like a terminal's job
+		var out syncBuffer
+		cmd.Stderr = &out
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		following := make(chan struct{})
+		copied := make(chan struct{})
+		go func() {
+			defer close(copied)
+			sc := bufio.NewScanner(stdout)
+			seen := false
+			for sc.Scan() {
+				fmt.Fprintln(&out, sc.Text())
+				if !seen && strings.Contains(sc.Text(), "following executions") {
+					seen = true
+					close(following)
+				}
+			}
+		}()
+		select {
+		case <-following:
+		case <-time.After(60 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Fatalf("round %d: the demo did not start:\n%s", round, out.String())
+		}
+		if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGINT); err != nil {
+			t.Fatal(err)
+		}
+		waited := make(chan error, 1)
+		go func() { <-copied; waited <- cmd.Wait() }()
+		select {
+		case err = <-waited:
+		case <-time.After(60 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			t.Fatalf("round %d: the demo did not stop on Ctrl-C:\n%s", round, out.String())
+		}
+		if err != nil || !strings.Contains(out.String(), "demo: stopping") || strings.Contains(out.String(), "exited") {
+			t.Fatalf("round %d: Ctrl-C: %v; want exit 0 and \"demo: stopping\":\n%s", round, err, out.String())
+		}
+	}
 }
