@@ -37,10 +37,10 @@ func main() {
 	flag.IntVar(&load.schedules, "schedules", 10000, "schedules of the throughput phase")
 	flag.Float64Var(&load.every, "every", 0.2, "interval in seconds of the throughput phase's schedules")
 	flag.BoolVar(&load.together, "together", false, "start the throughput phase's schedules at the same instant instead of spread over one interval")
-	only := flag.String("only", "", "run one phase: throughput or lateness")
+	only := flag.String("only", "", "run one phase: throughput, lateness or rest")
 	flag.Parse()
-	if *only != "" && *only != "throughput" && *only != "lateness" {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: use throughput or lateness\n", *only)
+	if *only != "" && *only != "throughput" && *only != "lateness" && *only != "rest" {
+		fmt.Fprintf(os.Stderr, "bench: -only %q: use throughput, lateness or rest\n", *only)
 		os.Exit(2)
 	}
 	if err := run(*bin, *window, load, *only); err != nil {
@@ -53,19 +53,26 @@ type row struct{ metric, value, target string }
 
 func run(bin string, window time.Duration, load shape, only string) error {
 	var rows []row
-	if only != "lateness" {
+	if only == "" || only == "throughput" {
 		tput, err := throughput(bin, window, load)
 		if err != nil {
 			return fmt.Errorf("throughput: %w", err)
 		}
 		rows = append(rows, tput...)
 	}
-	if only != "throughput" {
+	if only == "" || only == "lateness" {
 		lat, err := lateness(bin, window)
 		if err != nil {
 			return fmt.Errorf("lateness: %w", err)
 		}
 		rows = append(rows, lat...)
+	}
+	if only == "" || only == "rest" {
+		rest, err := atRest(bin, window)
+		if err != nil {
+			return fmt.Errorf("at rest: %w", err)
+		}
+		rows = append(rows, rest...)
 	}
 
 	host, _ := os.Hostname()
@@ -81,6 +88,7 @@ func run(bin string, window time.Duration, load shape, only string) error {
 // deployment is a scheduler and one handler as child processes.
 type deployment struct {
 	dir       string
+	zmq       string // the scheduler's registration endpoint
 	scheduler *child
 	handler   *child
 	c         *client.Client
@@ -99,26 +107,13 @@ func deploy(bin, handlerName string, concurrency int) (*deployment, error) {
 	if err != nil {
 		return nil, err
 	}
-	d := &deployment{dir: dir}
-	zmq := "ipc://" + filepath.Join(dir, "zmq.sock")
-	sock := filepath.Join(dir, "api.sock")
-	d.scheduler, err = spawn(dir, filepath.Join(bin, "schedulezero-scheduler"), "--db", filepath.Join(dir, "sz.db"),
-		"--zmq-bind", zmq, "--http-listen", "unix:"+sock, "--log-level", "error")
-	if err != nil {
+	d := &deployment{dir: dir, zmq: "ipc://" + filepath.Join(dir, "zmq.sock")}
+	if err := d.startScheduler(bin); err != nil {
 		d.close()
 		return nil, err
-	}
-	d.c, err = client.New("unix:"+sock, client.WithTimeout(30*time.Second))
-	if err != nil {
-		d.close()
-		return nil, err
-	}
-	if err := until(20*time.Second, func(ctx context.Context) bool { _, err := d.c.Health(ctx); return err == nil }); err != nil {
-		d.close()
-		return nil, fmt.Errorf("scheduler did not come up: %w", err)
 	}
 	d.handler, err = spawn(dir, filepath.Join(bin, "schedulezero-handler"), "--name", handlerName, "--kind", "dingaling",
-		"--scheduler", zmq, "--endpoint", "ipc://"+filepath.Join(dir, "h.sock"), "--concurrency", strconv.Itoa(concurrency),
+		"--scheduler", d.zmq, "--endpoint", "ipc://"+filepath.Join(dir, "h.sock"), "--concurrency", strconv.Itoa(concurrency),
 		"--log-level", "error")
 	if err != nil {
 		d.close()
@@ -132,6 +127,27 @@ func deploy(bin, handlerName string, concurrency int) (*deployment, error) {
 		return nil, fmt.Errorf("handler did not register: %w", err)
 	}
 	return d, nil
+}
+
+// startScheduler starts the scheduler on the deployment's file and waits
+// until its API answers.
+func (d *deployment) startScheduler(bin string) error {
+	sock := filepath.Join(d.dir, "api.sock")
+	var err error
+	d.scheduler, err = spawn(d.dir, filepath.Join(bin, "schedulezero-scheduler"), "--db", filepath.Join(d.dir, "sz.db"),
+		"--zmq-bind", d.zmq, "--http-listen", "unix:"+sock, "--log-level", "error")
+	if err != nil {
+		return err
+	}
+	if d.c == nil {
+		if d.c, err = client.New("unix:"+sock, client.WithTimeout(30*time.Second)); err != nil {
+			return err
+		}
+	}
+	if err := until(20*time.Second, func(ctx context.Context) bool { _, err := d.c.Health(ctx); return err == nil }); err != nil {
+		return fmt.Errorf("scheduler did not come up: %w", err)
+	}
+	return nil
 }
 
 func spawn(dir, path string, args ...string) (*child, error) {
@@ -161,16 +177,20 @@ func (d *deployment) close() {
 // stop ends the handler, then the scheduler, each with SIGTERM.
 func (d *deployment) stop() {
 	for _, c := range []*child{d.handler, d.scheduler} {
-		if c == nil {
-			continue
+		if c != nil {
+			c.stop()
 		}
-		_ = c.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-c.done:
-		case <-time.After(30 * time.Second):
-			_ = c.cmd.Process.Kill()
-			<-c.done
-		}
+	}
+}
+
+// stop ends c with SIGTERM, or SIGKILL after 30 s.
+func (c *child) stop() {
+	_ = c.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-c.done:
+	case <-time.After(30 * time.Second):
+		_ = c.cmd.Process.Kill()
+		<-c.done
 	}
 }
 
@@ -349,25 +369,58 @@ func lateness(bin string, window time.Duration) ([]row, error) {
 	}, nil
 }
 
-// memory is what /proc/PID/status says of a process: VmRSS, split into
-// RssAnon (the process's own memory) and RssFile (file pages: the binary's
-// and, in the scheduler, those of the mapped bbolt file, which the kernel
-// may drop at any time), in kB.
-type memory struct{ rss, anon, file int }
+// atRest creates 10,000 schedules that first fire in an hour, restarts the
+// scheduler and measures its memory once it has loaded them: what a
+// scheduler holding that many schedules costs when it is not firing, with
+// none of the garbage of creating them over the API.
+func atRest(bin string, window time.Duration) ([]row, error) {
+	d, err := deploy(bin, "bench", 16)
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
+	if err := addSchedules(d.c, "bench", "quick_aling", 10000, 3600, time.Now().Add(time.Hour), true); err != nil {
+		return nil, err
+	}
+	d.scheduler.stop()
+	if err := d.startScheduler(bin); err != nil {
+		return nil, err
+	}
+	mem := d.watchMemory(window)
+	return []row{{"scheduler peak RSS, 10,000 schedules at rest (after a restart)", mem.scheduler.String(), ""}}, nil
+}
+
+// memory is where a process's resident pages are, from /proc/PID/smaps,
+// in kB: anon is the process's own memory (heap, stacks, the runtime's);
+// binary the pages of its executable file that are mapped; store those of
+// the mapped bbolt file (the scheduler's); file any other file pages. The
+// file pages are the page cache, shared with every process that maps or
+// reads the same file and dropped by the kernel when memory is short;
+// fault-around maps them 64 kB at a time, so a file that is in the page
+// cache counts almost whole once the process has touched it here and
+// there. rss is the sum, what ps and top show.
+type memory struct{ rss, anon, binary, store, file int }
 
 func (m memory) String() string {
 	if m.rss == 0 {
 		return "n/a"
 	}
 	mb := func(kb int) float64 { return float64(kb) / 1024 }
-	return fmt.Sprintf("%.1f MB (anon %.1f, file %.1f)", mb(m.rss), mb(m.anon), mb(m.file))
+	s := fmt.Sprintf("%.1f MB (anon %.1f, binary %.1f", mb(m.rss), mb(m.anon), mb(m.binary))
+	if m.store > 0 {
+		s += fmt.Sprintf(", store %.1f", mb(m.store))
+	}
+	if m.file > 0 {
+		s += fmt.Sprintf(", file %.1f", mb(m.file))
+	}
+	return s + ")"
 }
 
-// peaks holds the largest VmRSS sample of each daemon.
+// peaks holds the largest sample of each daemon.
 type peaks struct{ scheduler, handler memory }
 
 // watchMemory samples both daemons' memory every 100 ms for d and returns
-// the sample with the largest VmRSS of each: the peak, not one moment.
+// the sample with the largest rss of each: the peak, not one moment.
 func (dep *deployment) watchMemory(d time.Duration) peaks {
 	var p peaks
 	tick := time.NewTicker(100 * time.Millisecond)
@@ -388,27 +441,52 @@ func (dep *deployment) watchMemory(d time.Duration) peaks {
 	}
 }
 
+// readMemory sums the Rss and Anonymous lines of each mapping in
+// /proc/PID/smaps by what the mapping is: the anonymous pages of a file
+// mapping (a binary's written data) are the process's own.
 func readMemory(pid int) memory {
-	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
+	exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid))
+	if err != nil {
+		return memory{}
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/smaps", pid))
 	if err != nil {
 		return memory{}
 	}
 	defer f.Close()
 	var m memory
+	var path string
+	var rss int
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		k, v, ok := strings.Cut(sc.Text(), ":")
-		if !ok {
+		line := sc.Text()
+		k, v, ok := strings.Cut(line, ":")
+		if !ok || strings.Contains(k, " ") {
+			// A mapping's header: address range, perms, offset,
+			// device, inode, then the path if it has one.
+			if fields := strings.Fields(line); len(fields) >= 6 {
+				path = fields[5]
+			} else {
+				path = ""
+			}
 			continue
 		}
 		n, _ := strconv.Atoi(strings.TrimSuffix(strings.TrimSpace(v), " kB"))
 		switch k {
-		case "VmRSS":
-			m.rss = n
-		case "RssAnon":
-			m.anon = n
-		case "RssFile":
-			m.file = n
+		case "Rss":
+			rss = n
+			m.rss += n
+		case "Anonymous":
+			m.anon += n
+			switch file := rss - n; {
+			case path == "" || strings.HasPrefix(path, "["):
+			case path == exe:
+				m.binary += file
+			case strings.HasSuffix(path, ".db"):
+				m.store += file
+			default:
+				m.file += file
+			}
 		}
 	}
 	return m
