@@ -55,7 +55,7 @@ func prepare(w Writes) (*request, error) {
 		if err := validExecution(i, e); err != nil {
 			return nil, err
 		}
-		v, err := appendExecution(make([]byte, 0, 448+len(e.Result)+len(e.Error)+len(e.ParamsSummary)), e)
+		v, err := appendExecution(make([]byte, 0, 160+len(e.Result)+len(e.Error)+len(e.ParamsSummary)), e)
 		if err != nil {
 			return nil, fmt.Errorf("execution %q attempt %d: %w", e.ID, e.Attempt, err)
 		}

@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"slices"
 	"time"
@@ -30,7 +29,7 @@ func (db *DB) GetExecution(ctx context.Context, id string) ([]Execution, error) 
 				continue // another id that starts with this one
 			}
 			var e Execution
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := decodeExecution(v, &e); err != nil {
 				return fmt.Errorf("execution %q: %w", id, err)
 			}
 			out = append(out, e)
@@ -79,7 +78,7 @@ func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Executio
 				return fmt.Errorf("index entry for execution key %x: execution missing", ek)
 			}
 			var e Execution
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := decodeExecution(v, &e); err != nil {
 				return fmt.Errorf("execution %x: %w", ek, err)
 			}
 			if !f.match(&e) {
@@ -180,7 +179,7 @@ func (db *DB) Unfinished(ctx context.Context) ([]Execution, error) {
 				return fmt.Errorf("unfinished index entry %x: execution missing", k)
 			}
 			var e Execution
-			if err := json.Unmarshal(v, &e); err != nil {
+			if err := decodeExecution(v, &e); err != nil {
 				return fmt.Errorf("execution %x: %w", k, err)
 			}
 			out = append(out, e)
@@ -268,7 +267,7 @@ func (db *DB) Prune(ctx context.Context, now time.Time) (int, error) {
 					break
 				}
 				var e Execution
-				if err := json.Unmarshal(v, &e); err != nil {
+				if err := decodeExecution(v, &e); err != nil {
 					return fmt.Errorf("execution %x: %w", k, err)
 				}
 				if !e.Status.Finished() {

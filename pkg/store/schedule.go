@@ -15,7 +15,7 @@ func (db *DB) CreateSchedule(ctx context.Context, s Schedule, replace bool) erro
 	if err := validID("id", s.ID); err != nil {
 		return err
 	}
-	v, err := json.Marshal(s)
+	v, err := appendSchedule(nil, &s)
 	if err != nil {
 		return fmt.Errorf("schedule %q: %w", s.ID, err)
 	}
@@ -44,6 +44,23 @@ func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
 	return list(ctx, db, bucketSchedules, readSchedule)
 }
 
+// EachSchedule calls fn with every schedule in ID order, in one read
+// transaction, and stops at fn's first error, which it returns. Unlike
+// ListSchedules it holds one record at a time: the scheduler loads its
+// schedules with it, and a slice of them all would be a transient copy as
+// large as what it keeps.
+func (db *DB) EachSchedule(ctx context.Context, fn func(Schedule) error) error {
+	return db.view(ctx, func(tx *bolt.Tx) error {
+		return tx.Bucket(bucketSchedules).ForEach(func(k, v []byte) error {
+			s, err := readSchedule(tx, k, v)
+			if err != nil {
+				return err
+			}
+			return fn(s)
+		})
+	})
+}
+
 // UpdateSchedule reads schedule id, calls fn on it and stores the result,
 // all in one write transaction, so concurrent updates never lose each
 // other's changes. fn's error aborts the update and is returned as is;
@@ -61,7 +78,7 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) 
 		if s.ID != id {
 			return fmt.Errorf("schedule %q: update changed the id to %q", id, s.ID)
 		}
-		v, err := json.Marshal(s)
+		v, err := appendSchedule(nil, &s)
 		if err != nil {
 			return fmt.Errorf("schedule %q: %w", id, err)
 		}

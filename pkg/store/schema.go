@@ -3,7 +3,6 @@ package store
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
@@ -42,6 +41,7 @@ var migrations = []migration{
 	{"create buckets; index and count legacy executions", migrate0to1},
 	{"add the recent per-schedule index", migrate1to2},
 	{"add schedule_state", migrate2to3},
+	{"write executions and schedules in the compact form", migrate3to4},
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -135,8 +135,8 @@ func rebuildIndexes(tx *bolt.Tx) error {
 	w.c = newCounters()
 	w.dirty = true
 	err = w.exec.ForEach(func(k, v []byte) error {
-		var m execMeta
-		if err := json.Unmarshal(v, &m); err != nil {
+		m, err := decodeMetaOf(v)
+		if err != nil {
 			return fmt.Errorf("execution %x: %w", k, err)
 		}
 		return w.index(k, m)
@@ -183,3 +183,9 @@ func prefixEnd(p []byte) []byte {
 	}
 	return nil
 }
+
+// migrate3to4 changes nothing in the file: from version 4 on, execution
+// and schedule records are written in the compact form (codec.go), and
+// records written as JSON before stay readable. The version keeps a build that
+// knows only JSON records from misreading the file (ErrNewerSchema).
+func migrate3to4(*bolt.Tx) error { return nil }

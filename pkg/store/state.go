@@ -2,7 +2,6 @@ package store
 
 import (
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -12,7 +11,7 @@ import (
 // A schedule's firing state (next and last fire, counts, done, paused_at)
 // changes on every fire; the rest of it only when someone edits it. The
 // engine writes the firing state alone, as Writes.ScheduleStates, to
-// schedule_state: 42 bytes instead of the whole JSON record, so a group
+// schedule_state: 42 bytes instead of the whole record, so a group
 // commit of fires touches a few pages of small entries rather than one page
 // of schedules per fire, and encodes a few integers instead of the record.
 // A state entry overrides those fields of the record; writing the whole
@@ -96,7 +95,7 @@ func getSchedule(tx *bolt.Tx, id string) (Schedule, error) {
 // entry, if it has one.
 func readSchedule(tx *bolt.Tx, id []byte, v []byte) (Schedule, error) {
 	var s Schedule
-	if err := json.Unmarshal(v, &s); err != nil {
+	if err := decodeSchedule(v, &s); err != nil {
 		return Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
 	}
 	if st := tx.Bucket(bucketScheduleState).Get(id); st != nil {

@@ -199,8 +199,8 @@ func (w *txWriter) stored(k []byte) (execMeta, bool, error) {
 	if v == nil {
 		return execMeta{}, false, nil
 	}
-	var m execMeta
-	if err := json.Unmarshal(v, &m); err != nil {
+	m, err := decodeMetaOf(v)
+	if err != nil {
 		return execMeta{}, false, fmt.Errorf("execution %x: stored record: %w", k, err)
 	}
 	return m, true, nil
@@ -291,8 +291,8 @@ func (w *txWriter) unindexSchedule(k []byte, id string) error {
 
 // deleteExecution removes the record at k whose value is v.
 func (w *txWriter) deleteExecution(k, v []byte) error {
-	var m execMeta
-	if err := json.Unmarshal(v, &m); err != nil {
+	m, err := decodeMetaOf(v)
+	if err != nil {
 		return fmt.Errorf("execution %x: %w", k, err)
 	}
 	if err := w.unindex(k, m); err != nil {
