@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash/fnv"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -166,13 +165,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		execCancel()
 		return nil, err
 	}
-	recs, err := s.db.ListSchedules(ctx)
-	if err != nil {
-		execCancel()
-		s.reg.close()
-		return nil, fmt.Errorf("load schedules: %w", err)
-	}
-	for _, rec := range recs {
+	err := s.db.EachSchedule(ctx, func(rec store.Schedule) error {
 		trig, err := s.compile(rec)
 		if err != nil {
 			// A schedule the store holds but we can no longer compile is
@@ -182,23 +175,14 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		e := newEntry(rec, trig)
 		s.entries[rec.ID] = e
 		s.heap.place(e)
+		return nil
+	})
+	if err != nil {
+		execCancel()
+		s.reg.close()
+		return nil, fmt.Errorf("load schedules: %w", err)
 	}
 	return s, nil
-}
-
-func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
-	return &entry{rec: rec, trig: trig, index: -1, offset: stableOffset(rec.ID, rec.Policy.RandomOffset)}
-}
-
-// stableOffset derives a schedule's fixed shift in [0, limit) from its id,
-// so that it is the same on every start (systemd's RandomizedOffsetSec=).
-func stableOffset(id string, limit time.Duration) time.Duration {
-	if limit <= 0 {
-		return 0
-	}
-	h := fnv.New64a()
-	_, _ = h.Write([]byte(id))
-	return time.Duration(h.Sum64() % uint64(limit))
 }
 
 func (s *Scheduler) now() time.Time { return s.opts.NowFunc() }

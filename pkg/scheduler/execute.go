@@ -530,7 +530,7 @@ func (s *Scheduler) recover(ctx context.Context) error {
 		rec.DurationMS, rec.Result, rec.Error = 0, nil, ""
 		ex.rec = rec
 		ex.entry = e
-		ex.policy = e.rec.Policy
+		ex.policy = e.policy()
 		e.addRunning(ex)
 		w.Executions = append(w.Executions, rec)
 		resumed++

@@ -13,27 +13,27 @@ import (
 // commits the schedule, the new attempts and the missed records together.
 // The caller holds s.mu.
 func (s *Scheduler) fireLocked(e *entry, now time.Time) {
-	pol := e.rec.Policy
+	pol := e.policy()
 	grace := pol.GraceTime
 	if grace <= 0 {
 		grace = DefaultGraceTime
 	}
 	first := e.rec.NextFire
 	if s.opts.LatenessFunc != nil {
-		s.opts.LatenessFunc(now.Sub(first.Add(e.offset)))
+		s.opts.LatenessFunc(now.Sub(first.Add(e.offset())))
 	}
 
 	// Every occurrence due by now, in order (bounded), and the first after.
 	due := []time.Time{first}
 	var extra int64 // due occurrences beyond the enumeration bound
 	next, ok := e.trig.Next(first)
-	for ok && !next.Add(e.offset).After(now) {
+	for ok && !next.Add(e.offset()).After(now) {
 		if len(due) < maxEnumerate {
 			due = append(due, next)
 		} else {
 			extra++
 			if extra > maxEnumerate { // a clock far in the future: stop walking
-				next, ok = e.trig.Next(now.Add(-e.offset))
+				next, ok = e.trig.Next(now.Add(-e.offset()))
 				break
 			}
 		}
@@ -46,7 +46,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	}
 
 	// Which run: the on-time one, or what the misfire policy says.
-	late := now.Sub(first.Add(e.offset)) > grace
+	late := now.Sub(first.Add(e.offset())) > grace
 	if s.busyLocked(e) && pol.Misfire != store.MisfireAll && (!late || s.missReason(e, first) == lateReason) {
 		s.skipFireLocked(e, due, extra, now)
 		return
@@ -67,7 +67,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 			each = 0
 		}
 		last := due[len(due)-1]
-		lastOnTime := now.Sub(last.Add(e.offset)) <= grace
+		lastOnTime := now.Sub(last.Add(e.offset())) <= grace
 		switch pol.Misfire {
 		case store.MisfireSkip:
 			if lastOnTime {
@@ -103,7 +103,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		e.rec.LastFire = occ
 		e.rec.FireCount++
 		if catchUp && i > 0 {
-			e.backlog = append(e.backlog, backlogItem{occ: occ, reason: "catch-up"})
+			e.queue(occ, "catch-up")
 			continue
 		}
 		if ex := s.admitLocked(e, occ, now, false, &w); ex != nil {
@@ -114,15 +114,19 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		e.rec.NextFire, e.rec.Done = time.Time{}, true
 	}
 	s.heap.place(e)
-	w.ScheduleStates = append(w.ScheduleStates, e.rec) // its firing state is all that changed
-	e.dirty = false                                    // skips not written yet wait for flushSkipsLocked
+	w.ScheduleStates = append(w.ScheduleStates, e.record()) // its firing state is all that changed
+	e.dirty = false                                         // skips not written yet wait for flushSkipsLocked
 	s.commitAndLaunchLocked(w)
 }
 
 // busyLocked reports whether a fire of e now would be skipped by the
 // overlap policy: its previous run is still going and the policy is skip.
 func (s *Scheduler) busyLocked(e *entry) bool {
-	return len(e.running) > 0 && (e.rec.Policy.Overlap == "" || e.rec.Policy.Overlap == store.OverlapSkip)
+	if len(e.running) == 0 {
+		return false
+	}
+	o := e.policy().Overlap
+	return o == "" || o == store.OverlapSkip
 }
 
 // skipFireLocked is fireLocked for a schedule whose run is still going
@@ -137,7 +141,7 @@ func (s *Scheduler) busyLocked(e *entry) bool {
 // while it was down: still recorded, under another reason. The caller
 // holds s.mu and has advanced e.rec.NextFire.
 func (s *Scheduler) skipFireLocked(e *entry, due []time.Time, extra int64, now time.Time) {
-	pol := e.rec.Policy
+	pol := e.policy()
 	if pol.MaxRuns <= 0 || e.rec.FireCount < pol.MaxRuns {
 		e.rec.LastFire = due[len(due)-1]
 		e.rec.FireCount++
@@ -152,8 +156,9 @@ func (s *Scheduler) skipFireLocked(e *entry, due []time.Time, extra int64, now t
 	s.heap.place(e)
 	s.skipLocked(e, due[0], due[len(due)-1], now, int64(len(due))+extra)
 	if e.rec.Done {
-		s.commitAndLaunchLocked(store.Writes{ScheduleStates: []store.Schedule{e.rec}, Executions: []store.Execution{s.skipRecord(e)}})
-		e.skips, e.dirty = nil, false
+		s.commitAndLaunchLocked(store.Writes{ScheduleStates: []store.Schedule{e.record()}, Executions: []store.Execution{s.skipRecord(e)}})
+		e.clearSkips()
+		e.dirty = false
 	}
 }
 
@@ -220,16 +225,17 @@ func (s *Scheduler) missedRecords(e *entry, missed []missedRun, extra int64, now
 // skipped (a skip is added to w as a missed record). force bypasses the
 // policy (run now --force). The caller holds s.mu.
 func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *store.Writes) *execution {
+	pol := e.policy()
 	if len(e.running) > 0 && !force {
-		switch e.rec.Policy.Overlap {
+		switch pol.Overlap {
 		case store.OverlapAllow:
 		case store.OverlapQueue:
-			limit := e.rec.Policy.QueueLimit
+			limit := pol.QueueLimit
 			if limit <= 0 {
 				limit = DefaultQueueLimit
 			}
-			if len(e.backlog) < limit {
-				e.backlog = append(e.backlog, backlogItem{occ: occ, reason: "queued"})
+			if e.queued() < limit {
+				e.queue(occ, "queued")
 				return nil
 			}
 			e.rec.MissedCount++
@@ -249,8 +255,8 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 	ex.rec.ScheduleID = e.rec.ID
 	ex.rec.ScheduledAt = occ
 	ex.entry = e
-	ex.policy = e.rec.Policy
-	if d := e.rec.Policy.RandomDelay; d > 0 {
+	ex.policy = pol
+	if d := pol.RandomDelay; d > 0 {
 		ex.delay = randDuration(d)
 	} else {
 		s.claimLocked(ex, now)
@@ -267,11 +273,7 @@ const skipFlushInterval = 5 * time.Second
 // overlap policy. They are written as one record (skipRecord) with the
 // schedule's next write, or by flushSkipsLocked. The caller holds s.mu.
 func (s *Scheduler) skipLocked(e *entry, from, to, now time.Time, n int64) {
-	if e.skips == nil {
-		e.skips = &skips{from: from}
-	}
-	e.skips.n += n
-	e.skips.to, e.skips.at = to, now
+	e.addSkips(from, to, now, n)
 	e.dirty = true
 	if !e.flushing {
 		e.flushing = true
@@ -293,12 +295,13 @@ func (s *Scheduler) flushSkipsLocked() {
 			continue // deleted
 		}
 		if e.dirty {
-			w.ScheduleStates = append(w.ScheduleStates, e.rec)
+			w.ScheduleStates = append(w.ScheduleStates, e.record())
 		}
-		if e.skips != nil {
+		if e.skipped() != nil {
 			w.Executions = append(w.Executions, s.skipRecord(e))
 		}
-		e.skips, e.dirty = nil, false
+		e.clearSkips()
+		e.dirty = false
 	}
 	clear(s.dirty)
 	s.dirty, s.flushAt = s.dirty[:0], time.Time{}
@@ -312,7 +315,7 @@ func (s *Scheduler) flushSkipsLocked() {
 func (s *Scheduler) skipRecord(e *entry) store.Execution {
 	const reason = "the previous run was still running (overlap policy skip)"
 	msg := reason
-	sk := e.skips
+	sk := e.skipped()
 	if sk.n > 1 {
 		msg = fmt.Sprintf("%d occurrences from this one to %s were skipped: %s",
 			sk.n, sk.to.Format(time.RFC3339Nano), reason)
@@ -420,9 +423,8 @@ func (s *Scheduler) finishedLocked(ex *execution) {
 		return
 	}
 	w := store.Writes{}
-	if len(e.backlog) > 0 && s.entries[e.rec.ID] == e {
-		item := e.backlog[0]
-		e.backlog = e.backlog[1:]
+	if e.queued() > 0 && s.entries[e.rec.ID] == e {
+		item := e.dequeue()
 		if next := s.admitLocked(e, item.occ, s.now(), true, &w); next != nil {
 			w.Executions = append(w.Executions, next.rec)
 		}

@@ -174,7 +174,7 @@ func (s *Scheduler) GetSchedule(_ context.Context, id string) (store.Schedule, e
 	if !ok {
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	return e.rec, nil
+	return e.record(), nil
 }
 
 // ListSchedules returns every schedule, by id.
@@ -182,7 +182,7 @@ func (s *Scheduler) ListSchedules(context.Context) ([]store.Schedule, error) {
 	s.mu.Lock()
 	out := make([]store.Schedule, 0, len(s.entries))
 	for _, e := range s.entries {
-		out = append(out, e.rec)
+		out = append(out, e.record())
 	}
 	s.mu.Unlock()
 	slices.SortFunc(out, func(a, b store.Schedule) int { return strings.Compare(a.ID, b.ID) })
@@ -236,7 +236,7 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	before := e.rec
+	before := e.record()
 	now := s.now()
 	if err := fn(e, now); err != nil {
 		s.mu.Unlock()
@@ -244,14 +244,14 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 	}
 	e.rec.UpdatedAt = now
 	s.heap.place(e)
-	rec := e.rec
+	rec := e.record()
 	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
 	s.mu.Unlock()
 	s.Nudge()
 	if err := <-done; err != nil {
 		s.mu.Lock()
 		if s.entries[id] == e {
-			e.rec = before
+			e.set(before)
 			s.heap.place(e)
 		}
 		s.mu.Unlock()
@@ -376,11 +376,10 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 		occs = append(occs, t)
 	}
 	for _, o := range occs {
-		e.backlog = append(e.backlog, backlogItem{occ: o, reason: "backfill"})
+		e.queue(o, "backfill")
 	}
-	if len(e.running) == 0 && len(e.backlog) > 0 {
-		item := e.backlog[0]
-		e.backlog = e.backlog[1:]
+	if len(e.running) == 0 && e.queued() > 0 {
+		item := e.dequeue()
 		w := store.Writes{}
 		if ex := s.admitLocked(e, item.occ, s.now(), true, &w); ex != nil {
 			w.Executions = append(w.Executions, ex.rec)
@@ -399,7 +398,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	rec := e.rec
+	rec := e.record()
 	s.mu.Unlock()
 
 	if u.Method != nil {
@@ -466,7 +465,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q changed during the edit: %w", id, store.ErrNotFound)
 	}
-	before := e.rec
+	before := e.record()
 	// Counters and state that moved meanwhile stay the engine's.
 	rec.FireCount, rec.MissedCount, rec.LastFire = e.rec.FireCount, e.rec.MissedCount, e.rec.LastFire
 	rec.Paused, rec.PausedAt = e.rec.Paused, e.rec.PausedAt
@@ -474,8 +473,8 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 		rec.NextFire, rec.Done = e.rec.NextFire, e.rec.Done
 	}
 	rec.UpdatedAt = now
-	e.rec, e.trig = rec, trig
-	e.offset = stableOffset(rec.ID, rec.Policy.RandomOffset)
+	e.set(rec)
+	e.trig = trig
 	s.heap.place(e)
 	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
 	s.mu.Unlock()
@@ -483,7 +482,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	if err := <-done; err != nil {
 		s.mu.Lock()
 		if s.entries[id] == e {
-			e.rec = before
+			e.set(before)
 			s.heap.place(e)
 		}
 		s.mu.Unlock()

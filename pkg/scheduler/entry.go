@@ -1,0 +1,233 @@
+package scheduler
+
+import (
+	"encoding/json"
+	"hash/fnv"
+	"reflect"
+	"time"
+	"unique"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/trigger"
+)
+
+// entry is one schedule as the engine holds it: the record (authoritative
+// in memory; the store has what was last committed) and its compiled
+// trigger. index is its place in the heap, or -1 when it is not due ever
+// (paused or done).
+//
+// The engine holds every schedule for as long as it runs, so an entry is
+// kept to 320 bytes (TestEntrySize; 480 before): what most schedules do
+// not have (a policy, executions in flight, occurrences waiting, skips not
+// yet written) is behind a pointer that is nil when they have none, and
+// the record is store.Schedule without its policy (docs/performance.md,
+// Memory).
+type entry struct {
+	rec  schedule
+	trig trigger.Trigger
+	tune *tuning // nil: the zero policy and no offset
+
+	// running holds this schedule's executions in flight (overlap policy),
+	// nil when there are none: an emptied map keeps its storage.
+	running map[string]*execution
+	wait    *waiting // nil: nothing queued, no skips to write
+
+	index int32
+	// dirty says rec changed (skipped fires) and was not written since;
+	// flushing says the entry is in Scheduler.dirty, for flushSkipsLocked.
+	dirty    bool
+	flushing bool
+}
+
+// schedule is store.Schedule without its Policy, in an order that packs
+// it (272 bytes against 400); entry.record puts them back together.
+// TestScheduleFields keeps the two in step.
+type schedule struct {
+	ID, HandlerID, Method, Timezone string
+	Params, Trigger                 json.RawMessage
+
+	PausedAt, NextFire, LastFire, CreatedAt, UpdatedAt time.Time
+
+	MaxAttempts            int
+	Timeout                time.Duration
+	FireCount, MissedCount int64
+	Paused, Done           bool
+}
+
+// tuning is a schedule's policy when it is not the zero one, and the
+// stable random offset it derives from it.
+type tuning struct {
+	policy store.Policy
+	offset time.Duration // Policy.RandomOffset, see stableOffset
+}
+
+// waiting is what a busy schedule holds until its running execution ends
+// or the skips are written: occurrences to run one after another (overlap
+// "queue", misfire "all", backfill) and the occurrences skipped.
+type waiting struct {
+	backlog []backlogItem
+	skips   *skips
+}
+
+// skips counts n occurrences skipped from from to to, the last at at;
+// they are written as one record.
+type skips struct {
+	n            int64
+	from, to, at time.Time
+}
+
+// backlogItem is an occurrence waiting for the schedule's previous run.
+type backlogItem struct {
+	occ    time.Time
+	reason string // why it waits: "queued", "catch-up", "backfill"
+}
+
+func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
+	e := &entry{trig: trig, index: -1}
+	e.set(rec)
+	return e
+}
+
+// set makes rec the entry's record. Handler, method and time zone are
+// interned: thousands of schedules name a few of each, and one copy of
+// each name is a string fewer per schedule to hold.
+func (e *entry) set(rec store.Schedule) {
+	e.rec = schedule{
+		ID:        rec.ID,
+		HandlerID: unique.Make(rec.HandlerID).Value(),
+		Method:    unique.Make(rec.Method).Value(),
+		Timezone:  unique.Make(rec.Timezone).Value(),
+		Params:    rec.Params, Trigger: rec.Trigger,
+		PausedAt: rec.PausedAt, NextFire: rec.NextFire, LastFire: rec.LastFire,
+		CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt,
+		MaxAttempts: rec.MaxAttempts, Timeout: rec.Timeout,
+		FireCount: rec.FireCount, MissedCount: rec.MissedCount,
+		Paused: rec.Paused, Done: rec.Done,
+	}
+	e.tune = nil
+	if !reflect.ValueOf(rec.Policy).IsZero() {
+		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset)}
+	}
+}
+
+// record returns the whole record, as the store and the API know it.
+func (e *entry) record() store.Schedule {
+	r := &e.rec
+	return store.Schedule{
+		ID: r.ID, HandlerID: r.HandlerID, Method: r.Method, Timezone: r.Timezone,
+		Params: r.Params, Trigger: r.Trigger,
+		PausedAt: r.PausedAt, NextFire: r.NextFire, LastFire: r.LastFire,
+		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
+		MaxAttempts: r.MaxAttempts, Timeout: r.Timeout,
+		FireCount: r.FireCount, MissedCount: r.MissedCount,
+		Paused: r.Paused, Done: r.Done,
+		Policy: e.policy(),
+	}
+}
+
+// policy is the schedule's policy.
+func (e *entry) policy() store.Policy {
+	if e.tune == nil {
+		return store.Policy{}
+	}
+	return e.tune.policy
+}
+
+// offset is the schedule's stable random offset (Policy.RandomOffset).
+func (e *entry) offset() time.Duration {
+	if e.tune == nil {
+		return 0
+	}
+	return e.tune.offset
+}
+
+// due is when the engine fires the entry's next occurrence.
+func (e *entry) due() time.Time { return e.rec.NextFire.Add(e.offset()) }
+
+// stableOffset derives a schedule's fixed shift in [0, limit) from its id,
+// so that it is the same on every start (systemd's RandomizedOffsetSec=).
+func stableOffset(id string, limit time.Duration) time.Duration {
+	if limit <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	_, _ = h.Write([]byte(id))
+	return time.Duration(h.Sum64() % uint64(limit))
+}
+
+// addRunning puts ex in e's running set.
+func (e *entry) addRunning(ex *execution) {
+	if e.running == nil {
+		e.running = make(map[string]*execution, 1)
+	}
+	e.running[ex.rec.ID] = ex
+}
+
+// removeRunning takes ex out of e's running set, and drops the set when it
+// is empty.
+func (e *entry) removeRunning(ex *execution) {
+	delete(e.running, ex.rec.ID)
+	if len(e.running) == 0 {
+		e.running = nil
+	}
+}
+
+// queue appends an occurrence to e's backlog.
+func (e *entry) queue(occ time.Time, reason string) {
+	if e.wait == nil {
+		e.wait = &waiting{}
+	}
+	e.wait.backlog = append(e.wait.backlog, backlogItem{occ: occ, reason: reason})
+}
+
+// queued is the length of e's backlog.
+func (e *entry) queued() int {
+	if e.wait == nil {
+		return 0
+	}
+	return len(e.wait.backlog)
+}
+
+// dequeue takes the first occurrence of e's non-empty backlog.
+func (e *entry) dequeue() backlogItem {
+	item := e.wait.backlog[0]
+	e.wait.backlog = e.wait.backlog[1:]
+	e.tidy()
+	return item
+}
+
+// skipped returns e's skips not yet written, or nil.
+func (e *entry) skipped() *skips {
+	if e.wait == nil {
+		return nil
+	}
+	return e.wait.skips
+}
+
+// addSkips counts n more occurrences skipped, from from to to, at now.
+func (e *entry) addSkips(from, to, now time.Time, n int64) {
+	if e.wait == nil {
+		e.wait = &waiting{}
+	}
+	if e.wait.skips == nil {
+		e.wait.skips = &skips{from: from}
+	}
+	sk := e.wait.skips
+	sk.n += n
+	sk.to, sk.at = to, now
+}
+
+// clearSkips forgets e's skips once they are written.
+func (e *entry) clearSkips() {
+	if e.wait != nil {
+		e.wait.skips = nil
+		e.tidy()
+	}
+}
+
+// tidy drops e.wait when it holds nothing.
+func (e *entry) tidy() {
+	if len(e.wait.backlog) == 0 && e.wait.skips == nil {
+		e.wait = nil
+	}
+}
