@@ -131,6 +131,9 @@ func scheduleKeys(tx *bolt.Tx, id string) func() []byte {
 	})
 	a, i := older(), len(fresh)-1
 	return func() []byte {
+		if i >= 0 && a != nil && bytes.Equal(fresh[i], a) {
+			i-- // in both buckets: a merge has not finished (mergeRecent)
+		}
 		if i >= 0 && (a == nil || bytes.Compare(fresh[i], a) > 0) {
 			i--
 			return fresh[i+1]

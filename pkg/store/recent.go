@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -15,9 +16,20 @@ import (
 // 30,000 entries).
 const defaultMergeRecentAt = 128 << 10
 
-// mergeRecent moves every entry of idx_schedule_recent into idx_schedule
-// in one transaction. Failure is logged and tried again after the next
-// commit: until then the entries stay where queries find them.
+// defaultMergeChunk is how many entries one transaction of a merge moves.
+// bbolt builds a node for every page a transaction touches and holds them
+// until it commits; the entries of a merge belong to every schedule, so in
+// one transaction they touched every page of idx_schedule, and under
+// saturation that transaction was most of the scheduler's heap (live 53
+// to 97 MB against 18 to 30 between merges; docs/performance.md). Sorted,
+// a chunk is one range of idx_schedule, and its transaction holds the
+// pages of that range only; each page is still written about once per
+// merge.
+const defaultMergeChunk = 16 << 10
+
+// mergeRecent moves every entry of idx_schedule_recent into idx_schedule.
+// Failure is logged and tried again after the next commit: until then the
+// entries stay where queries find them.
 //
 // Why two buckets: idx_schedule is ordered by schedule, so with many
 // schedules each new execution lands on a different page, and a group
@@ -26,13 +38,19 @@ const defaultMergeRecentAt = 128 << 10
 // ordered by execution key, which grows with time, so a commit appends to
 // its last page; the merge then puts its entries in index order, each page
 // of idx_schedule written once for all the entries it receives.
+//
+// The merge is one read transaction that collects and sorts the entries,
+// then one write transaction per chunk of them (mergeChunk), the last of
+// which empties idx_schedule_recent. Until that one, the merged entries are in
+// both buckets: scheduleKeys returns such an entry once, unindexSchedule
+// removes it from both, and no other writer runs (exclusive), so none
+// can delete an execution whose entry a later chunk would put back. A
+// merge cut short (an error, a crash) leaves entries in both; the next
+// one puts them again, which changes nothing.
 func (db *DB) mergeRecent() {
-	var n int
-	err := db.bolt.Update(func(tx *bolt.Tx) error {
-		var err error
-		n, err = mergeRecentTx(tx)
-		return err
-	})
+	db.exclusive.Lock()
+	defer db.exclusive.Unlock()
+	n, err := db.mergeRecentChunks()
 	if err != nil {
 		db.log.Error("merging the recent per-schedule index failed; will retry", "entries", db.recentN, "err", err)
 		return
@@ -41,30 +59,85 @@ func (db *DB) mergeRecent() {
 	db.log.Debug("merged the recent per-schedule index", "entries", n)
 }
 
-func mergeRecentTx(tx *bolt.Tx) (int, error) {
-	recent, by := tx.Bucket(bucketRecent), tx.Bucket(bucketBySchedule)
-	if recent == nil || by == nil {
-		return 0, fmt.Errorf("store buckets missing (file not migrated)")
-	}
-	var keys [][]byte
-	if err := recent.ForEach(func(k, v []byte) error {
-		keys = append(keys, indexKey(string(v), k))
-		return nil
-	}); err != nil {
+func (db *DB) mergeRecentChunks() (int, error) {
+	var keys indexKeys
+	err := db.bolt.View(func(tx *bolt.Tx) error {
+		recent := tx.Bucket(bucketRecent)
+		if recent == nil || tx.Bucket(bucketBySchedule) == nil {
+			return fmt.Errorf("store buckets missing (file not migrated)")
+		}
+		return recent.ForEach(func(k, v []byte) error {
+			keys.add(v, k)
+			return nil
+		})
+	})
+	if err != nil {
 		return 0, err
 	}
-	slices.SortFunc(keys, bytes.Compare)
-	by.FillPercent = fillPercent
-	for _, k := range keys {
-		if err := by.Put(k, nil); err != nil {
-			return 0, fmt.Errorf("idx_schedule: %w", err)
+	keys.sort()
+	for i, lo := 0, 0; lo < keys.len(); i, lo = i+1, lo+db.opts.mergeChunk {
+		if db.opts.mergeHook != nil {
+			if err := db.opts.mergeHook(i); err != nil {
+				return 0, err
+			}
+		}
+		hi := min(lo+db.opts.mergeChunk, keys.len())
+		err := db.bolt.Update(func(tx *bolt.Tx) error {
+			by := tx.Bucket(bucketBySchedule)
+			by.FillPercent = fillPercent
+			for j := lo; j < hi; j++ {
+				if err := by.Put(keys.at(j), nil); err != nil {
+					return fmt.Errorf("idx_schedule: %w", err)
+				}
+			}
+			if hi < keys.len() {
+				return nil
+			}
+			// The last chunk empties idx_schedule_recent: a merge of one
+			// chunk is one transaction.
+			if err := tx.DeleteBucket(bucketRecent); err != nil {
+				return fmt.Errorf("bucket %s: %w", bucketRecent, err)
+			}
+			if _, err := tx.CreateBucket(bucketRecent); err != nil {
+				return fmt.Errorf("bucket %s: %w", bucketRecent, err)
+			}
+			return nil
+		})
+		if err != nil {
+			return 0, err
 		}
 	}
-	if err := tx.DeleteBucket(bucketRecent); err != nil {
-		return 0, fmt.Errorf("bucket %s: %w", bucketRecent, err)
-	}
-	if _, err := tx.CreateBucket(bucketRecent); err != nil {
-		return 0, fmt.Errorf("bucket %s: %w", bucketRecent, err)
-	}
-	return len(keys), nil
+	return keys.len(), nil
+}
+
+// indexKeys holds idx_schedule keys in one buffer: a merge collects a
+// hundred thousand of them, and one allocation instead of one each keeps
+// that off the collector.
+type indexKeys struct {
+	buf   []byte
+	spans []keySpan
+}
+
+type keySpan struct{ lo, hi int }
+
+// add appends indexKey(id, ek).
+func (ks *indexKeys) add(id, ek []byte) {
+	lo := len(ks.buf)
+	ks.buf = binary.BigEndian.AppendUint16(ks.buf, uint16(len(id)))
+	ks.buf = append(ks.buf, id...)
+	ks.buf = append(ks.buf, ek...)
+	ks.spans = append(ks.spans, keySpan{lo, len(ks.buf)})
+}
+
+func (ks *indexKeys) len() int { return len(ks.spans) }
+
+func (ks *indexKeys) at(i int) []byte {
+	sp := ks.spans[i]
+	return ks.buf[sp.lo:sp.hi:sp.hi]
+}
+
+func (ks *indexKeys) sort() {
+	slices.SortFunc(ks.spans, func(a, b keySpan) int {
+		return bytes.Compare(ks.buf[a.lo:a.hi], ks.buf[b.lo:b.hi])
+	})
 }

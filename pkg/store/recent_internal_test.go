@@ -2,6 +2,7 @@ package store
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"path/filepath"
@@ -16,10 +17,45 @@ import (
 // in many commits with a merge every few entries, so that a schedule's
 // history is split between idx_schedule and idx_schedule_recent, and checks
 // after every commit, after deletions and after a reopen that a query by
-// schedule returns exactly that schedule's attempts, newest first.
+// schedule returns exactly that schedule's attempts, newest first: with a
+// merge in one transaction, in chunks of two entries, and in chunks with
+// every other merge cut short after its first chunk, which leaves entries
+// in both buckets until the next one.
 func TestRecentIndex_QueriesAcrossMerges(t *testing.T) {
+	// overlap: whether entries may (and, with merges cut short, must) be
+	// seen in both buckets; a query runs while the committer merges.
+	tests := []struct {
+		name     string
+		chunk    int
+		cutShort bool
+		overlap  func(bool) bool
+	}{
+		{name: "one transaction", chunk: 1 << 20, overlap: func(seen bool) bool { return !seen }},
+		{name: "chunks of two", chunk: 2, overlap: func(bool) bool { return true }},
+		{name: "every other merge cut short", chunk: 2, cutShort: true, overlap: func(seen bool) bool { return seen }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := Options{NoSync: true, mergeRecentAt: 7, mergeChunk: tt.chunk}
+			if tt.cutShort {
+				merges := 0
+				opts.mergeHook = func(chunk int) error {
+					if chunk == 0 {
+						merges++
+					}
+					if chunk == 1 && merges%2 == 1 {
+						return errors.New("cut short")
+					}
+					return nil
+				}
+			}
+			testRecentIndex(t, opts, tt.overlap)
+		})
+	}
+}
+
+func testRecentIndex(t *testing.T, opts Options, overlapOK func(bool) bool) {
 	path := filepath.Join(t.TempDir(), "sz.db")
-	opts := Options{NoSync: true, mergeRecentAt: 7}
 	db, err := Open(path, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -57,7 +93,7 @@ func TestRecentIndex_QueriesAcrossMerges(t *testing.T) {
 			}
 		}
 	}
-	merged := false
+	merged, overlap := false, false
 	for range 12 {
 		var ws Writes
 		for range 1 + rng.IntN(5) {
@@ -72,12 +108,19 @@ func TestRecentIndex_QueriesAcrossMerges(t *testing.T) {
 			t.Fatal(err)
 		}
 		check(fmt.Sprintf("after %d executions", n))
-		if keyN(t, db, bucketBySchedule) > 0 && keyN(t, db, bucketRecent) > 0 {
+		by, recent := keyN2(t, db, bucketBySchedule, bucketRecent)
+		if by > 0 && recent > 0 {
 			merged = true // the history is split between the two buckets
+		}
+		if by+recent > n {
+			overlap = true // entries in both: a merge was cut short
 		}
 	}
 	if !merged {
 		t.Fatal("the history was never split between the two buckets; the test does not test the merge")
+	}
+	if !overlapOK(overlap) {
+		t.Fatalf("entries seen in both buckets: %v", overlap)
 	}
 	// A retry of an old execution: its key sorts before merged entries.
 	old := fmt.Sprintf("%026d", 1)
@@ -100,10 +143,8 @@ func TestRecentIndex_QueriesAcrossMerges(t *testing.T) {
 	}
 	clear(want)
 	check("after clear")
-	for _, b := range [][]byte{bucketBySchedule, bucketRecent} {
-		if k := keyN(t, db, b); k != 0 {
-			t.Errorf("%s holds %d entries after clear", b, k)
-		}
+	if by, recent := keyN2(t, db, bucketBySchedule, bucketRecent); by != 0 || recent != 0 {
+		t.Errorf("after clear idx_schedule holds %d entries, idx_schedule_recent %d", by, recent)
 	}
 
 	// Entries left in the recent bucket survive a reopen and are counted.
@@ -120,22 +161,29 @@ func TestRecentIndex_QueriesAcrossMerges(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if db.recentN != 5 {
-		t.Errorf("recentN after reopen = %d, want 5", db.recentN)
+	if _, recent := keyN2(t, db, bucketBySchedule, bucketRecent); recent == 0 || db.recentN != recent {
+		t.Errorf("recentN after reopen = %d, idx_schedule_recent holds %d", db.recentN, recent)
 	}
 	check("after reopen")
 }
 
 func keyN(t *testing.T, db *DB, bucket []byte) int {
 	t.Helper()
-	var n int
+	n, _ := keyN2(t, db, bucket, bucket)
+	return n
+}
+
+// keyN2 counts the keys of two buckets, in one transaction.
+func keyN2(t *testing.T, db *DB, a, b []byte) (int, int) {
+	t.Helper()
+	var na, nb int
 	if err := db.bolt.View(func(tx *bolt.Tx) error {
-		n = tx.Bucket(bucket).Stats().KeyN
+		na, nb = tx.Bucket(a).Stats().KeyN, tx.Bucket(b).Stats().KeyN
 		return nil
 	}); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return na, nb
 }
 
 func commitOne(t *testing.T, db *DB, e Execution) {
@@ -188,5 +236,49 @@ func TestMigrate_1to2(t *testing.T) {
 	got, err = db.ListExecutions(t.Context(), ExecutionFilter{ScheduleID: "s"})
 	if err != nil || len(got) != 2 || got[0].ID != "e2" {
 		t.Fatalf("history after a new execution = %+v, %v", got, err)
+	}
+}
+
+// An execution whose index entry a cut-short merge left in both buckets
+// is pruned from both: a query by its schedule neither returns it nor
+// fails on an entry without a record.
+func TestRecentIndex_PruneAfterCutShortMerge(t *testing.T) {
+	db, err := Open(filepath.Join(t.TempDir(), "sz.db"), Options{
+		NoSync: true, mergeRecentAt: 3, mergeChunk: 1, Retention: Retention{MaxCount: 1},
+		mergeHook: func(chunk int) error {
+			if chunk == 2 {
+				return errors.New("cut short")
+			}
+			return nil
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	base := time.Date(2026, 11, 29, 0, 0, 0, 0, time.UTC)
+	for i := range 3 {
+		commitOne(t, db, Execution{ID: fmt.Sprintf("%026d", i), Attempt: 1, ScheduleID: "s", HandlerID: "h",
+			Status: StatusSucceeded, ScheduledAt: base.Add(time.Duration(i) * time.Second)})
+	}
+	// The committer tries the merge after the commit that reached
+	// mergeRecentAt, before it takes the next one: once this returns, the
+	// merge has been cut short (and is retried, and cut short again, after
+	// each commit; the buckets stay as they are).
+	if err := db.Commit(t.Context(), Writes{Schedules: []Schedule{{ID: "x"}}}); err != nil {
+		t.Fatal(err)
+	}
+	if by, recent := keyN2(t, db, bucketBySchedule, bucketRecent); by != 2 || recent != 3 {
+		t.Fatalf("after the cut-short merge idx_schedule holds %d, idx_schedule_recent %d; want 2 and 3", by, recent)
+	}
+	if n, err := db.Prune(t.Context(), base.Add(time.Hour)); err != nil || n != 2 {
+		t.Fatalf("Prune = %d, %v; want 2", n, err)
+	}
+	if by, recent := keyN2(t, db, bucketBySchedule, bucketRecent); by != 0 || recent != 1 {
+		t.Errorf("after pruning idx_schedule holds %d, idx_schedule_recent %d; want 0 and 1", by, recent)
+	}
+	got, err := db.ListExecutions(t.Context(), ExecutionFilter{ScheduleID: "s"})
+	if err != nil || len(got) != 1 || got[0].ID != fmt.Sprintf("%026d", 2) {
+		t.Fatalf("history of s = %+v, %v", got, err)
 	}
 }

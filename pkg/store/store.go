@@ -46,8 +46,13 @@ type Options struct {
 	Logger *slog.Logger
 
 	// mergeRecentAt is how many entries idx_schedule_recent may hold
-	// before the committer merges them; tests lower it.
+	// before the committer merges them, and mergeChunk how many one
+	// transaction of a merge moves; tests lower them. mergeHook, when set,
+	// is called before each chunk's transaction; an error it returns cuts
+	// the merge short, as a crash would.
 	mergeRecentAt int
+	mergeChunk    int
+	mergeHook     func(chunk int) error
 }
 
 // Retention bounds the execution history. A zero field means unlimited.
@@ -83,6 +88,10 @@ type DB struct {
 	// recentN counts the entries in idx_schedule_recent (deleted ones
 	// included until the next merge); the committer owns it.
 	recentN int
+	// exclusive is held by a merge for all its transactions, and by every
+	// write outside the group commit (update), which thus waits for a
+	// merge to end rather than run between two of its transactions.
+	exclusive sync.Mutex
 
 	wg         sync.WaitGroup // committer and pruner
 	stopPruner context.CancelFunc
@@ -107,6 +116,9 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.mergeRecentAt <= 0 {
 		opts.mergeRecentAt = defaultMergeRecentAt
+	}
+	if opts.mergeChunk <= 0 {
+		opts.mergeChunk = defaultMergeChunk
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -237,11 +249,14 @@ func (db *DB) view(ctx context.Context, fn func(*bolt.Tx) error) error {
 }
 
 // update runs fn in a write transaction (committed and fsynced on return)
-// after checking ctx.
+// after checking ctx. It waits for a merge of the recent index to end (see
+// mergeRecent).
 func (db *DB) update(ctx context.Context, fn func(*bolt.Tx) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
+	db.exclusive.Lock()
+	defer db.exclusive.Unlock()
 	return mapClosed(db.bolt.Update(fn))
 }
 

@@ -278,13 +278,16 @@ func (w *txWriter) indexSchedule(k []byte, id string) error {
 	return w.recent.Put(k, []byte(id))
 }
 
-// unindexSchedule removes k's entry under schedule id, wherever it is.
+// unindexSchedule removes k's entry under schedule id, wherever it is:
+// in either bucket, or in both while a merge has not finished.
 func (w *txWriter) unindexSchedule(k []byte, id string) error {
 	if id == "" {
 		return nil
 	}
 	if v := w.recent.Get(k); v != nil && string(v) == id {
-		return w.recent.Delete(k)
+		if err := w.recent.Delete(k); err != nil {
+			return err
+		}
 	}
 	return w.move(w.bySched, id, "", k)
 }
