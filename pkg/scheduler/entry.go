@@ -3,7 +3,6 @@ package scheduler
 import (
 	"encoding/json"
 	"hash/fnv"
-	"reflect"
 	"time"
 	"unique"
 
@@ -105,7 +104,7 @@ func (e *entry) set(rec store.Schedule) {
 		Paused: rec.Paused, Done: rec.Done,
 	}
 	e.tune = nil
-	if !reflect.ValueOf(rec.Policy).IsZero() {
+	if !rec.Policy.IsZero() {
 		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset)}
 	}
 }

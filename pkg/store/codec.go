@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"reflect"
 	"time"
 )
 
@@ -57,7 +56,7 @@ func appendSchedule(b []byte, s *Schedule) ([]byte, error) {
 		return nil, errors.New("trigger: invalid JSON")
 	}
 	var policy []byte
-	if !reflect.ValueOf(s.Policy).IsZero() {
+	if !s.Policy.IsZero() {
 		var err error
 		if policy, err = json.Marshal(s.Policy); err != nil { // rare, and small
 			return nil, fmt.Errorf("policy: %w", err)

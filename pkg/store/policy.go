@@ -1,6 +1,7 @@
 package store
 
 import (
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -46,6 +47,13 @@ type Policy struct {
 	Backoff    time.Duration `json:"backoff,omitempty"`
 	BackoffMax time.Duration `json:"backoff_max,omitempty"`
 	RetryOn    []string      `json:"retry_on,omitempty"`
+}
+
+// IsZero reports whether p is the zero policy, every default: most
+// schedules have it, so the store writes nothing for it and the engine
+// holds nothing for it. encoding/json's omitzero uses it too.
+func (p Policy) IsZero() bool {
+	return reflect.ValueOf(p).IsZero()
 }
 
 // Policy values.

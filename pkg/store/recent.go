@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/binary"
 	"fmt"
 	"slices"
 
@@ -123,9 +122,7 @@ type keySpan struct{ lo, hi int }
 // add appends indexKey(id, ek).
 func (ks *indexKeys) add(id, ek []byte) {
 	lo := len(ks.buf)
-	ks.buf = binary.BigEndian.AppendUint16(ks.buf, uint16(len(id)))
-	ks.buf = append(ks.buf, id...)
-	ks.buf = append(ks.buf, ek...)
+	ks.buf = appendIndexKey(ks.buf, id, ek)
 	ks.spans = append(ks.spans, keySpan{lo, len(ks.buf)})
 }
 

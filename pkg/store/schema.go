@@ -160,15 +160,18 @@ func executionKey(id string, attempt int) []byte {
 // keys are indexPrefix(id) + executionKey, so one id's entries are
 // contiguous and in time order, and no id is a prefix of another.
 func indexPrefix(id string) []byte {
-	p := make([]byte, 2+len(id))
-	binary.BigEndian.PutUint16(p, uint16(len(id)))
-	copy(p[2:], id)
-	return p
+	return appendIndexKey(make([]byte, 0, 2+len(id)), id, nil)
 }
 
 func indexKey(id string, ek []byte) []byte {
-	p := indexPrefix(id)
-	return append(p[:len(p):len(p)], ek...)
+	return appendIndexKey(make([]byte, 0, 2+len(id)+len(ek)), id, ek)
+}
+
+// appendIndexKey appends indexPrefix(id) and ek to b.
+func appendIndexKey[S ~string | ~[]byte](b []byte, id S, ek []byte) []byte {
+	b = binary.BigEndian.AppendUint16(b, uint16(len(id)))
+	b = append(b, id...)
+	return append(b, ek...)
 }
 
 // prefixEnd returns the smallest key greater than every key with prefix p,
