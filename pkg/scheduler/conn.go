@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"time"
@@ -31,6 +32,11 @@ func wireDial(logger *slog.Logger) DialFunc {
 // job), while a reply already on its way over the old one is still read:
 // a restarted handler at the same address may have answered a job sent
 // before its registration arrived.
+//
+// A call that begins after Close (its slot was taken just before the
+// handler registered again) sends nothing and returns errConnReplaced, which
+// wraps wire.ErrUnavailable: the engine sends it again on the handler's
+// current connection.
 type drainConn struct {
 	Conn
 	mu       sync.Mutex
@@ -39,8 +45,14 @@ type drainConn struct {
 	closed   bool
 }
 
+// errConnReplaced is a call on a drainConn that was closed before the call
+// began: the request was not sent.
+var errConnReplaced = fmt.Errorf("connection replaced by a newer registration of the handler: %w", wire.ErrUnavailable)
+
 func (c *drainConn) Call(ctx context.Context, req wire.Request) (wire.Reply, error) {
-	c.begin()
+	if !c.begin() {
+		return wire.Reply{}, errConnReplaced
+	}
 	defer c.end()
 	return c.Conn.Call(ctx, req)
 }
@@ -52,7 +64,9 @@ func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.R
 	if !ok {
 		return nil, false
 	}
-	c.begin()
+	if !c.begin() {
+		return nil, false // the goroutine path's Call says errConnReplaced
+	}
 	p, ok := ac.Go(req, timeout, func(r wire.Reply, err error) {
 		done(r, err)
 		c.endAsync()
@@ -64,15 +78,23 @@ func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.R
 }
 
 func (c *drainConn) Cancel(ctx context.Context, executionID string, attempt int) error {
-	c.begin()
+	if !c.begin() {
+		return errConnReplaced
+	}
 	defer c.end()
 	return c.Conn.Cancel(ctx, executionID, attempt)
 }
 
-func (c *drainConn) begin() {
+// begin counts a call in, unless the connection is closing: then it
+// reports false and the call must not use it.
+func (c *drainConn) begin() bool {
 	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		return false
+	}
 	c.inFlight++
-	c.mu.Unlock()
+	return true
 }
 
 func (c *drainConn) end() {

@@ -99,6 +99,10 @@ type Scheduler struct {
 	waitCtx    context.Context
 	waitCancel context.CancelFunc
 
+	// afterClaim, when set (by tests), runs each time claimLocked took a
+	// handler slot, under s.mu.
+	afterClaim func()
+
 	// execCtx ends every execution goroutine on Stop; execWG waits for them.
 	execCtx    context.Context
 	execCancel context.CancelFunc

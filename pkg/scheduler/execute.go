@@ -352,8 +352,15 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 	// A request that provably never left (the handler's socket is gone: it
 	// is restarting) is tried again within the same attempt and deadline:
 	// it cannot run twice, and a handler that comes back in time gets it.
-	for wait := unsentRetryMin; errors.Is(err, wire.ErrUnavailable) && callCtx.Err() == nil; wait = min(2*wait, unsentRetryMax) {
+	for wait := unsentRetryMin; errors.Is(err, wire.ErrUnavailable) && callCtx.Err() == nil; {
+		if next := h.current(conn); next != conn {
+			// It registered again since conn was taken: no reason to wait.
+			conn = next
+			reply, err = conn.Call(callCtx, req)
+			continue
+		}
 		t := time.NewTimer(wait)
+		wait = min(2*wait, unsentRetryMax)
 		select {
 		case <-callCtx.Done():
 		case <-s.waitCtx.Done():

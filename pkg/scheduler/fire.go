@@ -335,6 +335,9 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 		ex.handler, ex.conn = h, conn
 		ex.rec.Status = store.StatusRunning
 		ex.rec.StartedAt = now
+		if s.afterClaim != nil {
+			s.afterClaim()
+		}
 	}
 }
 
