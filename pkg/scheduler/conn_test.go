@@ -18,23 +18,39 @@ import (
 // wire.Conn (ErrClosed once closed).
 type genConn struct {
 	n int
+	// hang, when set, is called with each call's context and its error
+	// is the call's: the job outlives its deadline.
+	hang func(context.Context) error
 
-	mu     sync.Mutex
-	closed bool
-	calls  int
+	mu      sync.Mutex
+	closed  bool
+	calls   int
+	cancels int
 }
 
-func (c *genConn) Call(context.Context, wire.Request) (wire.Reply, error) {
+func (c *genConn) Call(ctx context.Context, _ wire.Request) (wire.Reply, error) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if c.closed {
+		c.mu.Unlock()
 		return wire.Reply{}, wire.ErrClosed
 	}
 	c.calls++
+	c.mu.Unlock()
+	if c.hang != nil {
+		return wire.Reply{}, c.hang(ctx)
+	}
 	return wire.Reply{Success: true, Raw: json.RawMessage(`{"success":true}`)}, nil
 }
 
-func (c *genConn) Cancel(context.Context, string, int) error { return nil }
+func (c *genConn) Cancel(context.Context, string, int) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return wire.ErrClosed
+	}
+	c.cancels++
+	return nil
+}
 
 func (c *genConn) Close() error {
 	c.mu.Lock()
@@ -49,7 +65,15 @@ func (c *genConn) count() int {
 	return c.calls
 }
 
+func (c *genConn) cancelCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.cancels
+}
+
 type dialer struct {
+	hang func(context.Context) error
+
 	mu    sync.Mutex
 	conns []*genConn
 }
@@ -57,7 +81,7 @@ type dialer struct {
 func (d *dialer) dial(string, int) Conn {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c := &genConn{n: len(d.conns)}
+	c := &genConn{n: len(d.conns), hang: d.hang}
 	d.conns = append(d.conns, c)
 	return c
 }
@@ -107,6 +131,49 @@ func TestReplacedConnection_CallGoesToTheNewOne(t *testing.T) {
 	}
 	if old, cur := d.get(0).count(), d.get(1).count(); old != 0 || cur != 1 {
 		t.Fatalf("calls on the replaced connection %d, on the new one %d; want 0 and 1", old, cur)
+	}
+}
+
+// A job that timed out after its handler registered again (a runner whose
+// pings failed does so while its jobs run) is cancelled on the handler's
+// new connection: the old one is closed by then.
+func TestReplacedConnection_CancelGoesToTheNewOne(t *testing.T) {
+	ctx := context.Background()
+	reg := wire.Registration{HandlerID: "h", Address: "ipc:///nowhere", Methods: []string{"m"}, Protocol: 2, Concurrency: 1}
+	var s *Scheduler
+	d := dialer{hang: func(ctx context.Context) error {
+		if _, err := s.reg.Register(ctx, reg); err != nil {
+			return err
+		}
+		<-ctx.Done()
+		return ctx.Err()
+	}}
+	s, err := New(ctx, Options{Store: storetest.New(t), DialFunc: d.dial, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.reg.Register(ctx, reg); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := s.Stop(sctx); err != nil {
+			t.Error(err)
+		}
+	}()
+	ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ex.Status != store.StatusTimedOut {
+		t.Fatalf("execution %+v, want timeout", ex)
+	}
+	if n := d.get(1).cancelCount(); n != 1 {
+		t.Fatalf("cancels on the new connection: %d, want 1", n)
 	}
 }
 

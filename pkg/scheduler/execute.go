@@ -391,11 +391,11 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 	case ctx.Err() != nil:
 		// Replaced: tell the handler, record it, never retry.
 		h.release(elapsed, false)
-		s.cancelOnHandler(conn, ex)
+		s.cancelOnHandler(h, conn, ex)
 		return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
 	case errors.Is(err, wire.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
 		h.release(elapsed, true)
-		s.cancelOnHandler(conn, ex)
+		s.cancelOnHandler(h, conn, ex)
 		msg := fmt.Sprintf("no reply within the %s timeout; the handler was told to cancel", ex.timeout)
 		if !errors.Is(err, context.DeadlineExceeded) {
 			msg = fmt.Sprintf("no reply (outcome unknown, not re-sent): %v", err)
@@ -432,11 +432,15 @@ func (s *Scheduler) unsend(ex *execution) bool {
 }
 
 // cancelOnHandler asks the handler to stop ex's attempt (the Go runner
-// cancels the job's context; the exec kind kills the process group).
-func (s *Scheduler) cancelOnHandler(conn Conn, ex *execution) {
+// cancels the job's context; the exec kind kills the process group), on
+// conn, or on h's current connection when h registered again since the
+// call: a runner whose pings failed registers again while its jobs run.
+func (s *Scheduler) cancelOnHandler(h *handlerState, conn Conn, ex *execution) {
 	ctx, cancel := context.WithTimeout(s.execCtx, time.Second)
 	defer cancel()
-	_ = conn.Cancel(ctx, ex.rec.ID, ex.rec.Attempt)
+	if err := conn.Cancel(ctx, ex.rec.ID, ex.rec.Attempt); errors.Is(err, errConnReplaced) {
+		_ = h.current(conn).Cancel(ctx, ex.rec.ID, ex.rec.Attempt)
+	}
 }
 
 // finish records the end of ex's current attempt. It reports false when the
