@@ -2,7 +2,7 @@
 // handler binary is a Mux of methods passed to Serve, which binds the job
 // socket, registers with the scheduler, runs jobs concurrently with their
 // deadlines and cancellation, keeps the registration alive across scheduler
-// restarts and reports "offline" on stop.
+// restarts and reports "stopping", then "offline", on stop.
 //
 // It exists so that writing a handler takes a few lines (see
 // docs/handlers.md) while every handler gets the fixes the original's

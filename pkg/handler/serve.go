@@ -65,7 +65,8 @@ var ErrUnhealthy = errors.New("handler unhealthy")
 // Serve runs the handler until ctx is done: it binds the job socket,
 // registers with the scheduler (protocol 3), answers jobs with up to
 // Concurrency running at once, pings the scheduler and re-registers when
-// needed. On ctx done it stops taking jobs, waits for running ones (bounded
+// needed. On ctx done it stops taking jobs (a job that arrives then is
+// answered "not_run"), reports "stopping", waits for running ones (bounded
 // by ShutdownTimeout), reports "offline" and closes its sockets.
 func Serve(ctx context.Context, h *Mux, opts Options) error {
 	s, err := NewServer(h, opts)
@@ -166,15 +167,15 @@ func (s *Server) Serve(ctx context.Context) error {
 	r.admit.Unlock()
 	stopAlive()
 	<-aliveDone
+	// "stopping" first, so that the scheduler holds new jobs for the next
+	// registration instead of sending them here to be refused; the
+	// connection it reads replies on stays open (see scheduler.registry).
+	reported := r.registered.Load() && r.report(opts.Name, StatusStopping)
 	r.drain(cancelJobs)
 	close(stopWrite) // the replies of the jobs that ended go out first
 	<-writeDone
-	if r.registered.Load() {
-		octx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		if err := r.client.ReportStatus(octx, opts.Name, "offline"); err != nil {
-			r.logger.Warn("report offline failed", "err", err)
-		}
-		cancel()
+	if reported {
+		r.report(opts.Name, StatusOffline)
 	}
 	r.client.Close()
 	r.sock.Close()
@@ -349,7 +350,7 @@ func (r *runner) handleRequest(env [][]byte, req wire.Request, batched bool) {
 	case req.Method == wire.MethodCancel:
 		r.reply(env, r.cancel(req), batched)
 	case !r.admitJob():
-		r.reply(env, failureReply(req.ID, ErrShuttingDown), batched)
+		r.reply(env, notRunReply(req.ID, ErrShuttingDown), batched)
 	default:
 		j := jobReq{env: env, req: req, batched: batched}
 		select {
@@ -575,6 +576,25 @@ func (r *runner) writeLoop(stop <-chan struct{}) {
 	}
 }
 
+// The statuses a runner reports as it stops: "stopping" when it stops
+// taking jobs, "offline" once the last reply went out.
+const (
+	StatusStopping = "stopping"
+	StatusOffline  = "offline"
+)
+
+// report tells the scheduler the handler's status and reports whether it
+// was heard; a scheduler that cannot be reached costs at most 2 s.
+func (r *runner) report(name, status string) bool {
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := r.client.ReportStatus(ctx, name, status); err != nil {
+		r.logger.Warn("report status failed", "status", status, "err", err)
+		return false
+	}
+	return true
+}
+
 // admitJob counts a job in unless the runner is draining.
 func (r *runner) admitJob() bool {
 	r.admit.Lock()
@@ -795,6 +815,13 @@ func failureReply(id string, err error) []byte {
 		m["retry"] = false
 	}
 	return encode(m, id)
+}
+
+// notRunReply is a failure with "not_run":true: the job was refused
+// before it started, so the scheduler may send it again, in the same
+// attempt, to this handler's next registration.
+func notRunReply(id string, err error) []byte {
+	return encode(map[string]any{"success": false, "error": err.Error(), "not_run": true}, id)
 }
 
 func encode(m map[string]any, id string) []byte {

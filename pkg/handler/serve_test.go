@@ -262,6 +262,48 @@ func TestServe_ReportsOfflineOnStop(t *testing.T) {
 	}
 }
 
+// On stop the handler says "stopping" before it waits for its running
+// jobs, and a job that still reaches it then is answered "not_run": the
+// scheduler may send it again to the handler's next registration.
+func TestServe_StoppingRefusesNewJobsAsNotRun(t *testing.T) {
+	f := newFixture(t, 2)
+	c := wire.Dial(f.addr, 2, nil)
+	defer c.Close()
+	running := make(chan wire.Reply, 1)
+	go func() {
+		r, err := c.Call(ctxT(t, 10*time.Second), wire.Request{Method: "wait"})
+		if err != nil {
+			t.Error(err)
+		}
+		running <- r
+	}()
+	<-f.started
+	stopped := make(chan struct{})
+	go func() { f.stop(); close(stopped) }()
+	err := f.reg.Await(ctxT(t, 10*time.Second), func(r *wiretest.Registry) bool {
+		_, st, _ := r.Handler("tester")
+		return st == handler.StatusStopping
+	})
+	if err != nil {
+		t.Fatal("no \"stopping\" report while a job runs:", err)
+	}
+	r, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "echo"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := body(t, r); got["success"] != false || got["not_run"] != true {
+		t.Fatalf("job sent to a stopping handler: %v, want success false and not_run true", got)
+	}
+	close(f.release)
+	<-stopped
+	if got := body(t, <-running); got["success"] != true || got["result"] != "released" {
+		t.Errorf("the job running at the stop: %v, want released", got)
+	}
+	if _, st, _ := f.reg.Handler("tester"); st != handler.StatusOffline {
+		t.Errorf("status after stop = %q, want offline", st)
+	}
+}
+
 func TestServe_NeedsName(t *testing.T) {
 	if err := handler.Serve(context.Background(), handler.NewMux(), handler.Options{}); err == nil {
 		t.Error("Serve without a name succeeded")

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -18,9 +19,8 @@ import (
 // wire.Conn (ErrClosed once closed).
 type genConn struct {
 	n int
-	// hang, when set, is called with each call's context and its error
-	// is the call's: the job outlives its deadline.
-	hang func(context.Context) error
+	// answer, when set, answers each call; else it succeeds.
+	answer func(context.Context, *genConn) (wire.Reply, error)
 
 	mu      sync.Mutex
 	closed  bool
@@ -36,8 +36,8 @@ func (c *genConn) Call(ctx context.Context, _ wire.Request) (wire.Reply, error) 
 	}
 	c.calls++
 	c.mu.Unlock()
-	if c.hang != nil {
-		return wire.Reply{}, c.hang(ctx)
+	if c.answer != nil {
+		return c.answer(ctx, c)
 	}
 	return wire.Reply{Success: true, Raw: json.RawMessage(`{"success":true}`)}, nil
 }
@@ -72,7 +72,7 @@ func (c *genConn) cancelCount() int {
 }
 
 type dialer struct {
-	hang func(context.Context) error
+	answer func(context.Context, *genConn) (wire.Reply, error)
 
 	mu    sync.Mutex
 	conns []*genConn
@@ -81,7 +81,7 @@ type dialer struct {
 func (d *dialer) dial(string, int) Conn {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	c := &genConn{n: len(d.conns), hang: d.hang}
+	c := &genConn{n: len(d.conns), answer: d.answer}
 	d.conns = append(d.conns, c)
 	return c
 }
@@ -92,36 +92,52 @@ func (d *dialer) get(n int) *genConn {
 	return d.conns[n]
 }
 
+// testReg is the one handler of these tests.
+var testReg = wire.Registration{HandlerID: "h", Address: "ipc:///nowhere", Methods: []string{"m"}, Protocol: 2, Concurrency: 1}
+
+// startEngine starts an engine that dials d, with testReg registered;
+// before, when not nil, runs before the engine starts. It stops when the
+// test ends.
+func startEngine(t *testing.T, d *dialer, before func(*Scheduler)) *Scheduler {
+	t.Helper()
+	ctx := context.Background()
+	s, err := New(ctx, Options{Store: storetest.New(t), DialFunc: d.dial, Location: time.UTC})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.reg.Register(ctx, testReg); err != nil {
+		t.Fatal(err)
+	}
+	if before != nil {
+		before(s)
+	}
+	if err := s.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		if err := s.Stop(sctx); err != nil {
+			t.Error(err)
+		}
+	})
+	return s
+}
+
 // A call whose slot was taken on a connection that a new registration of
 // the handler then replaced is sent on the new connection, within the same
 // attempt, instead of failing on the closed one (seen in CI: a handler
 // restarted while a run was committed got "wire: closed").
 func TestReplacedConnection_CallGoesToTheNewOne(t *testing.T) {
 	var d dialer
-	s, err := New(context.Background(), Options{Store: storetest.New(t), DialFunc: d.dial, Location: time.UTC})
-	if err != nil {
-		t.Fatal(err)
-	}
 	ctx := context.Background()
-	reg := wire.Registration{HandlerID: "h", Address: "ipc:///nowhere", Methods: []string{"m"}, Protocol: 2, Concurrency: 1}
-	if _, err := s.reg.Register(ctx, reg); err != nil {
-		t.Fatal(err)
-	}
-	s.afterClaim = func() {
-		if _, err := s.reg.Register(ctx, reg); err != nil {
-			t.Error(err)
+	s := startEngine(t, &d, func(s *Scheduler) {
+		s.afterClaim = func() {
+			if _, err := s.reg.Register(ctx, testReg); err != nil {
+				t.Error(err)
+			}
 		}
-	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := s.Stop(sctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	})
 	ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
@@ -139,32 +155,15 @@ func TestReplacedConnection_CallGoesToTheNewOne(t *testing.T) {
 // new connection: the old one is closed by then.
 func TestReplacedConnection_CancelGoesToTheNewOne(t *testing.T) {
 	ctx := context.Background()
-	reg := wire.Registration{HandlerID: "h", Address: "ipc:///nowhere", Methods: []string{"m"}, Protocol: 2, Concurrency: 1}
 	var s *Scheduler
-	d := dialer{hang: func(ctx context.Context) error {
-		if _, err := s.reg.Register(ctx, reg); err != nil {
-			return err
+	d := dialer{answer: func(ctx context.Context, _ *genConn) (wire.Reply, error) {
+		if _, err := s.reg.Register(ctx, testReg); err != nil {
+			return wire.Reply{}, err
 		}
 		<-ctx.Done()
-		return ctx.Err()
+		return wire.Reply{}, ctx.Err()
 	}}
-	s, err := New(ctx, Options{Store: storetest.New(t), DialFunc: d.dial, Location: time.UTC})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.reg.Register(ctx, reg); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-		defer cancel()
-		if err := s.Stop(sctx); err != nil {
-			t.Error(err)
-		}
-	}()
+	s = startEngine(t, &d, nil)
 	ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
@@ -174,6 +173,73 @@ func TestReplacedConnection_CancelGoesToTheNewOne(t *testing.T) {
 	}
 	if n := d.get(1).cancelCount(); n != 1 {
 		t.Fatalf("cancels on the new connection: %d, want 1", n)
+	}
+}
+
+// A job that a stopping handler refused before starting it ("not_run") is
+// sent again in the same attempt once the handler registers again, and
+// fails with the handler's reason if none does before the deadline.
+func TestNotRun_SentAgainToTheNextRegistration(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		comeBack   bool
+		wantStatus store.Status
+	}{
+		{"handler comes back", true, store.StatusSucceeded},
+		{"handler stays away", false, store.StatusFailed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			var s *Scheduler
+			refused := make(chan struct{}, 1)
+			d := dialer{answer: func(ctx context.Context, c *genConn) (wire.Reply, error) {
+				if c.n > 0 {
+					return wire.Reply{Success: true, Raw: json.RawMessage(`{"success":true}`)}, nil
+				}
+				// What a stopping runner does: says so, then refuses.
+				if err := s.reg.ReportStatus(ctx, "h", "stopping"); err != nil {
+					return wire.Reply{}, err
+				}
+				select {
+				case refused <- struct{}{}:
+				default:
+				}
+				return wire.Reply{Error: "handler shutting down", Raw: json.RawMessage(`{"success":false,"error":"handler shutting down","not_run":true}`)}, nil
+			}}
+			s = startEngine(t, &d, nil)
+			timeout := 10 * time.Second
+			if !tc.comeBack {
+				timeout = 200 * time.Millisecond
+			}
+			got := make(chan store.Execution, 1)
+			go func() {
+				ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: timeout})
+				if err != nil {
+					t.Error(err)
+				}
+				got <- ex
+			}()
+			<-refused
+			if tc.comeBack {
+				if _, err := s.reg.Register(ctx, testReg); err != nil {
+					t.Fatal(err)
+				}
+			}
+			ex := <-got
+			if ex.Status != tc.wantStatus || ex.Attempt != 1 {
+				t.Fatalf("execution %+v, want attempt 1 %s", ex, tc.wantStatus)
+			}
+			if n := d.get(0).count(); n != 1 {
+				t.Errorf("calls on the stopping handler: %d, want 1 (it said stopping: no resend there)", n)
+			}
+			if tc.comeBack {
+				if n := d.get(1).count(); n != 1 {
+					t.Errorf("calls after it came back: %d, want 1", n)
+				}
+			} else if !strings.Contains(ex.Error, "refused the job without starting it (handler shutting down)") {
+				t.Errorf("error %q does not say why", ex.Error)
+			}
+		})
 	}
 }
 

@@ -350,28 +350,41 @@ func (s *Scheduler) request(ex *execution, start time.Time) wire.Request {
 // deadline). A request that never left is first tried again.
 func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *handlerState, conn Conn, req wire.Request, start time.Time, reply wire.Reply, err error) (retry, ok bool) {
 	// A request that provably never left (the handler's socket is gone: it
-	// is restarting) is tried again within the same attempt and deadline:
-	// it cannot run twice, and a handler that comes back in time gets it.
+	// is restarting), or that the handler refused before starting it (it
+	// is stopping), is sent again within the same attempt and deadline: it
+	// cannot run twice, and a handler that comes back in time gets it.
+	err = notRun(reply, err)
 	for wait := unsentRetryMin; errors.Is(err, wire.ErrUnavailable) && callCtx.Err() == nil; {
-		if next := h.current(conn); next != conn {
+		if next, online := h.current(conn); next != conn && online {
 			// It registered again since conn was taken: no reason to wait.
 			conn = next
 			reply, err = conn.Call(callCtx, req)
+			err = notRun(reply, err)
 			continue
 		}
+		changed, unwatch := h.watch()
 		t := time.NewTimer(wait)
-		wait = min(2*wait, unsentRetryMax)
 		select {
 		case <-callCtx.Done():
 		case <-s.waitCtx.Done():
 			t.Stop()
+			unwatch()
 			h.release(0, false)
 			return false, s.unsend(ex)
+		case <-changed: // a registration or a status report: look again
 		case <-t.C:
-			conn = h.current(conn) // it may have re-registered elsewhere
-			reply, err = conn.Call(callCtx, req)
+			wait = min(2*wait, unsentRetryMax)
+			// Online: its socket may be back (a handler restarted at the
+			// same address before its registration arrived). Not online
+			// (stopping, offline): its registration wakes this loop.
+			if next, online := h.current(conn); online {
+				conn = next
+				reply, err = conn.Call(callCtx, req)
+				err = notRun(reply, err)
+			}
 		}
 		t.Stop()
+		unwatch()
 	}
 	elapsed := s.now().Sub(start)
 	switch {
@@ -411,6 +424,33 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 	}
 }
 
+// notRun turns a reply that says the handler refused the job before
+// starting it ("not_run":true, a handler that is stopping) into an error
+// wrapping wire.ErrUnavailable: like a request that never left, it may be
+// sent again.
+func notRun(reply wire.Reply, err error) error {
+	if err != nil || reply.Success {
+		return err
+	}
+	var r struct {
+		NotRun bool `json:"not_run"`
+	}
+	if json.Unmarshal(reply.Raw, &r) != nil || !r.NotRun {
+		return nil
+	}
+	return notRunError(reply.Error)
+}
+
+// notRunError is the handler's reason for refusing a job it did not
+// start. It is a wire.ErrUnavailable: the job may be sent again.
+type notRunError string
+
+func (e notRunError) Error() string {
+	return fmt.Sprintf("the handler refused the job without starting it (%s), and no handler took it before the deadline", string(e))
+}
+
+func (notRunError) Is(target error) bool { return target == wire.ErrUnavailable }
+
 // exLog is the logger of ex's current attempt. It is built when a line is
 // about to be written, not per execution: With copies its attributes, and
 // at the default level most executions log nothing.
@@ -439,7 +479,8 @@ func (s *Scheduler) cancelOnHandler(h *handlerState, conn Conn, ex *execution) {
 	ctx, cancel := context.WithTimeout(s.execCtx, time.Second)
 	defer cancel()
 	if err := conn.Cancel(ctx, ex.rec.ID, ex.rec.Attempt); errors.Is(err, errConnReplaced) {
-		_ = h.current(conn).Cancel(ctx, ex.rec.ID, ex.rec.Attempt)
+		cur, _ := h.current(conn)
+		_ = cur.Cancel(ctx, ex.rec.ID, ex.rec.Attempt)
 	}
 }
 

@@ -70,6 +70,7 @@ func (h *handlerState) acquire(ctx context.Context) (Conn, error) {
 			return c, nil
 		}
 		offline := h.rec.Status != handlerOnline
+		status := h.rec.Status
 		neverRegistered := h.rec.Address == ""
 		ch := h.changed
 		h.waiters++
@@ -87,21 +88,37 @@ func (h *handlerState) acquire(ctx context.Context) (Conn, error) {
 				return nil, fmt.Errorf("handler %q has not registered before the deadline: %w", id, wire.ErrUnavailable)
 			}
 			if offline {
-				return nil, fmt.Errorf("handler %q is offline and did not come back before the deadline: %w", id, wire.ErrUnavailable)
+				return nil, fmt.Errorf("handler %q is %s and did not come back before the deadline: %w", id, status, wire.ErrUnavailable)
 			}
 			return nil, fmt.Errorf("handler %q stayed at its concurrency limit until the deadline: %w", id, wire.ErrUnavailable)
 		}
 	}
 }
 
-// current returns the handler's connection now, or old if it has none.
-func (h *handlerState) current(old Conn) Conn {
+// current returns the handler's connection now, or old if it has none,
+// and whether the handler is online.
+func (h *handlerState) current(old Conn) (Conn, bool) {
 	h.mu.Lock()
 	defer h.mu.Unlock()
+	online := h.rec.Status == handlerOnline
 	if h.conn != nil {
-		return h.conn
+		return h.conn, online
 	}
-	return old
+	return old, online
+}
+
+// watch returns a channel that is closed at h's next change (a
+// registration, a status report); the caller calls stop when it no longer
+// waits on it.
+func (h *handlerState) watch() (changed <-chan struct{}, stop func()) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.waiters++
+	return h.changed, func() {
+		h.mu.Lock()
+		h.waiters--
+		h.mu.Unlock()
+	}
 }
 
 // tryAcquire takes a slot if the handler is online with one free.

@@ -540,3 +540,76 @@ func TestScheduler_ReRegistrationDuringCallKeepsReply(t *testing.T) {
 		t.Fatalf("status %s (%s), want success", ex.Status, ex.Error)
 	}
 }
+
+// A handler restarted while it runs a job (systemctl restart) fails no
+// job: it says "stopping" before it waits for the running one, the job
+// that fires meanwhile waits for the next registration, and both succeed.
+func TestScheduler_HandlerRestartFailsNoJob(t *testing.T) {
+	b := setup(t, scheduler.Options{})
+	started, release := make(chan struct{}), make(chan struct{})
+	mux := handler.NewMux()
+	mux.HandleFunc("slow", func(ctx context.Context, _ *handler.Job) (any, error) {
+		close(started)
+		select {
+		case <-release:
+			return "slow done", nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	})
+	mux.HandleFunc("fast", func(context.Context, *handler.Job) (any, error) { return "fast done", nil })
+	serve := func(endpoint string) (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- handler.Serve(ctx, mux, handler.Options{Name: "restarted", Endpoint: endpoint, Scheduler: b.zmq,
+				Concurrency: 2, Logger: slog.New(slog.DiscardHandler)})
+		}()
+		var once sync.Once
+		stop = func() {
+			once.Do(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Errorf("handler at %s: %v", endpoint, err)
+				}
+			})
+		}
+		t.Cleanup(stop)
+		return stop
+	}
+	runs := func(method string) chan store.Execution {
+		ch := make(chan store.Execution, 1)
+		go func() {
+			ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "restarted", Method: method, Timeout: 10 * time.Second})
+			if err != nil {
+				t.Error(err)
+			}
+			ch <- ex
+		}()
+		return ch
+	}
+	status := func(want string) func() bool {
+		return func() bool {
+			hs, _ := b.engine.Handlers(context.Background())
+			return len(hs) == 1 && hs[0].Status == want
+		}
+	}
+
+	first := wiretest.IPC(t, "first.sock")
+	stopFirst := serve(first)
+	b.await(t, "the handler online", status("online"))
+	slow := runs("slow")
+	<-started
+	stopped := make(chan struct{})
+	go func() { stopFirst(); close(stopped) }()
+	b.await(t, "the handler to say it is stopping", status(handler.StatusStopping))
+	fast := runs("fast")
+	close(release)
+	<-stopped
+	serve(wiretest.IPC(t, "second.sock"))
+	for name, ch := range map[string]chan store.Execution{"running at the stop": slow, "fired during the stop": fast} {
+		if ex := <-ch; ex.Status != store.StatusSucceeded || ex.Attempt != 1 {
+			t.Errorf("job %s: %s at attempt %d (%s), want success at attempt 1", name, ex.Status, ex.Attempt, ex.Error)
+		}
+	}
+}

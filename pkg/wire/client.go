@@ -85,9 +85,9 @@ func (c *Client) Ping(ctx context.Context) error {
 	return nil
 }
 
-// ReportStatus tells the scheduler the handler's status ("offline" on
-// stop), with the secret of the last Register when it was for handlerID.
-// An unknown handler gives an error wrapping ErrUnknownHandler.
+// ReportStatus tells the scheduler the handler's status ("stopping", then
+// "offline", on stop), with the secret of the last Register when it was for
+// handlerID. An unknown handler gives an error wrapping ErrUnknownHandler.
 func (c *Client) ReportStatus(ctx context.Context, handlerID, status string) error {
 	c.mu.Lock()
 	secret := ""
