@@ -67,6 +67,9 @@ type link struct {
 	pending map[string]*Pending
 	broken  chan struct{}
 	err     error
+	// unread: the peer said it reads nothing more (Closing) after its
+	// last reply, so a request still without one was not read.
+	unread bool
 
 	// Protocol >= 3: encoded requests waiting for the link's writer, which
 	// sends all that are queued as one batch frame.
@@ -87,8 +90,9 @@ type queued struct {
 
 // giveUpLocked ends the wait for the reply to request key: it forgets the
 // call and, when the writer has not taken the request yet, takes it back.
-// It returns what became of it: ErrUnavailable, never sent, or ErrTimeout,
-// sent with no known outcome. The caller holds l.mu.
+// It returns what became of it: ErrUnavailable, never sent (or, after
+// Closing, never read), or ErrTimeout, sent with no known outcome. The
+// caller holds l.mu.
 func (l *link) giveUpLocked(key string) error {
 	delete(l.pending, key)
 	for i, q := range l.out {
@@ -96,6 +100,9 @@ func (l *link) giveUpLocked(key string) error {
 			l.out = append(l.out[:i], l.out[i+1:]...)
 			return ErrUnavailable
 		}
+	}
+	if l.unread {
+		return ErrUnavailable
 	}
 	return ErrTimeout
 }
@@ -250,15 +257,21 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 		err = l.sock.Send(zmq4.NewMsg(payload))
 	}
 	if err != nil {
-		l.fail(err)
-		c.drop(l)
-		return Reply{}, fmt.Errorf("call %s %q: send: %w: %w", c.address, req.Method, ErrUnavailable, err)
+		select {
+		case res := <-ch: // the reply beat the error: it was sent
+			return res.r, nil
+		default:
+		}
+		return Reply{}, fmt.Errorf("call %s %q: send: %w (%w)", c.address, req.Method, c.sendFailed(l, err), err)
 	}
 	select {
 	case res := <-ch:
 		return res.r, nil
 	case <-l.broken:
 		c.drop(l)
+		if errors.Is(l.giveUp(key), ErrUnavailable) { // the peer said Closing
+			return Reply{}, fmt.Errorf("call %s %q: %w: %w", c.address, req.Method, ErrUnavailable, l.err)
+		}
 		return Reply{}, fmt.Errorf("call %s %q: %w (%w)", c.address, req.Method, ErrTimeout, l.err)
 	case <-ctx.Done():
 		if c.protocol < ProtocolPipelined {
@@ -387,7 +400,8 @@ func (c *Conn) write(l *link) {
 			}
 			frame = AppendBatch(frame[:0], msgs)
 			if err := l.sock.Send(zmq4.NewMsg(frame)); err != nil {
-				// Not sent: its callers learn it, as at protocol 2.
+				// Its callers learn it, as at protocol 2 (a reply that
+				// arrived meanwhile was delivered already).
 				var failed []*Pending
 				l.mu.Lock()
 				for _, q := range batch {
@@ -397,11 +411,10 @@ func (c *Conn) write(l *link) {
 					}
 				}
 				l.mu.Unlock()
+				kind := c.sendFailed(l, err)
 				for _, p := range failed {
-					p.deliver(result{err: fmt.Errorf("call %s %q: send: %w: %w", c.address, p.method, ErrUnavailable, err)})
+					p.deliver(result{err: fmt.Errorf("call %s %q: send: %w (%w)", c.address, p.method, kind, err)})
 				}
-				l.fail(err)
-				c.drop(l)
 				return
 			}
 			if cap(frame) > 1<<20 {
@@ -409,6 +422,31 @@ func (c *Conn) write(l *link) {
 			}
 		}
 	}
+}
+
+// sendFailed breaks l after a send on it returned err, and says what
+// became of the request: ErrUnavailable, it cannot have reached the peer,
+// or ErrTimeout, it may have. A send that fails on a whole link failed in
+// the writing, so the peer has no complete frame. But zmq4 reports the
+// cancellation of a link that broke meanwhile (its reader lost the
+// connection) even when the bytes went out: then only a peer that said
+// Closing proves the request was not read.
+func (c *Conn) sendFailed(l *link, err error) error {
+	l.mu.Lock()
+	var broke bool
+	select {
+	case <-l.broken:
+		broke = true
+	default:
+	}
+	unread := l.unread
+	l.mu.Unlock()
+	l.fail(err)
+	c.drop(l)
+	if broke && !unread {
+		return ErrTimeout
+	}
+	return ErrUnavailable
 }
 
 // Cancel asks a protocol >= 2 handler to cancel a running attempt.
@@ -546,6 +584,7 @@ func (c *Conn) read(l *link) {
 			}
 		}
 		ready = ready[:0]
+		closing := false
 		l.mu.Lock()
 		for _, b := range elems {
 			r, err := DecodeReply(b)
@@ -556,6 +595,13 @@ func (c *Conn) read(l *link) {
 			key := ""
 			if c.protocol >= ProtocolPipelined {
 				key = r.ID
+				if key == "" && IsClosing(r) {
+					// Every reply the peer will send came before this:
+					// what still waits for one was not read.
+					l.unread = true
+					closing = true
+					break
+				}
 			}
 			p, ok := l.pending[key]
 			if !ok {
@@ -570,5 +616,10 @@ func (c *Conn) read(l *link) {
 			d.p.deliver(result{r: d.r})
 		}
 		clear(ready)
+		if closing {
+			l.fail(errPeerClosing)
+			c.drop(l)
+			return
+		}
 	}
 }

@@ -26,4 +26,7 @@ var (
 	// ErrProtocol is returned when a peer sends something that is not a
 	// valid message, or when an operation needs a newer protocol.
 	ErrProtocol = errors.New("wire: protocol error")
+
+	// errPeerClosing ends the calls on a link whose peer sent Closing.
+	errPeerClosing = errors.New("the handler closed its socket and read none of the requests still without a reply")
 )

@@ -88,6 +88,25 @@ type Reply struct {
 	ID string
 }
 
+// Closing is the frame a handler (protocol 2 and later) sends each
+// pipelining peer right before it closes its job socket, after its last
+// reply to that peer: it reads nothing after it, so a request of the peer
+// that has no reply yet was not read and may be sent elsewhere (Conn fails
+// it with ErrUnavailable, not ErrTimeout). It has no "id": a peer that does
+// not know it drops it as a reply nobody waits for.
+var Closing = []byte(`{"success":false,"error":"handler closing: it read no request after its last reply","closing":true}`)
+
+// IsClosing reports whether r is the Closing frame.
+func IsClosing(r Reply) bool {
+	if r.ID != "" || r.Success || !bytes.Contains(r.Raw, []byte(`"closing"`)) {
+		return false
+	}
+	var v struct {
+		Closing bool `json:"closing"`
+	}
+	return json.Unmarshal(r.Raw, &v) == nil && v.Closing
+}
+
 // DecodeRequest parses one request frame. It must be a JSON object with a
 // non-empty string "method"; "params", when present, must be an object or
 // null.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -347,5 +348,90 @@ func TestConn_Closed(t *testing.T) {
 	c.Close()
 	if _, err := c.Call(context.Background(), wire.Request{Method: "x"}); !errors.Is(err, wire.ErrClosed) {
 		t.Errorf("call after close: %v", err)
+	}
+}
+
+// A peer that sends wire.Closing read none of the requests still without a
+// reply: those fail with ErrUnavailable (not sent, so the scheduler may
+// send them elsewhere) instead of ErrTimeout, the replies before it still
+// arrive, and the next call dials again.
+func TestConn_PeerClosing(t *testing.T) {
+	for _, proto := range []int{wire.ProtocolPipelined, wire.ProtocolBatched} {
+		t.Run(fmt.Sprint("protocol ", proto), func(t *testing.T) {
+			ep := wiretest.IPC(t, "closing.sock")
+			sock := zmq4.NewRouter(context.Background())
+			var held [][]byte // the envelope of "unread"
+			holding := make(chan struct{})
+			closed := false
+			servePeer(t, sock, ep, func(msg zmq4.Msg) bool {
+				env := msg.Frames[:len(msg.Frames)-1]
+				elems, _ := wire.SplitBatch(msg.Frames[len(msg.Frames)-1])
+				for _, b := range elems {
+					req, _ := wire.DecodeRequest(b)
+					send := func(frame []byte) bool {
+						return sock.Send(zmq4.NewMsgFrom(append(slices.Clone(env), frame)...)) == nil
+					}
+					switch {
+					case req.Method == "unread" && !closed:
+						held = env
+						close(holding)
+					case req.Method == "answered" && held != nil && !closed:
+						// Its reply, then Closing: "unread" stays without one.
+						out, _ := json.Marshal(map[string]any{"success": true, "id": req.ID})
+						closed = send(out) && send(wire.Closing)
+					default:
+						out, _ := json.Marshal(map[string]any{"success": true, "id": req.ID})
+						if !send(out) {
+							return false
+						}
+					}
+				}
+				return true
+			})
+			c := wire.Dial(ep, proto, nil)
+			defer c.Close()
+			unread := make(chan error, 1)
+			go func() {
+				_, err := c.Call(ctxT(t, 10*time.Second), wire.Request{Method: "unread"})
+				unread <- err
+			}()
+			select {
+			case <-holding:
+			case <-time.After(10 * time.Second):
+				t.Fatal("the peer never got the request")
+			}
+			if r, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "answered"}); err != nil || !r.Success {
+				t.Fatalf("answered before Closing: %+v %v", r, err)
+			}
+			if err := <-unread; !errors.Is(err, wire.ErrUnavailable) || errors.Is(err, wire.ErrTimeout) {
+				t.Fatalf("call the peer did not read before Closing: %v, want ErrUnavailable", err)
+			}
+			if r, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "after"}); err != nil || !r.Success {
+				t.Fatalf("call after Closing: %+v %v, want a reply on a new connection", r, err)
+			}
+		})
+	}
+}
+
+func TestIsClosing(t *testing.T) {
+	for _, tc := range []struct {
+		frame string
+		want  bool
+	}{
+		{string(wire.Closing), true},
+		{`{"success":false,"closing":true}`, true},
+		{`{"success":false,"closing":true,"id":"7"}`, false},
+		{`{"success":true,"closing":true}`, false},
+		{`{"success":false,"closing":false}`, false},
+		{`{"success":false,"error":"closing"}`, false},
+		{`{"success":false}`, false},
+	} {
+		r, err := wire.DecodeReply([]byte(tc.frame))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := wire.IsClosing(r); got != tc.want {
+			t.Errorf("IsClosing(%s) = %v, want %v", tc.frame, got, tc.want)
+		}
 	}
 }
