@@ -112,6 +112,7 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		logger:  opts.Logger.With("handler", opts.Name),
 		slots:   make(chan struct{}, opts.Concurrency),
 		running: map[string]context.CancelFunc{},
+		peers:   map[string][][]byte{},
 		work:    make(chan jobReq),
 		quit:    make(chan struct{}),
 		outWake: make(chan struct{}, 1),
@@ -171,12 +172,13 @@ func (s *Server) Serve(ctx context.Context) error {
 	// registration instead of sending them here to be refused; the
 	// connection it reads replies on stays open (see scheduler.registry).
 	reported := r.registered.Load() && r.report(opts.Name, StatusStopping)
-	r.drain(cancelJobs)
+	answeredAll := r.drain(cancelJobs)
 	close(stopWrite) // the replies of the jobs that ended go out first
 	<-writeDone
 	if reported {
 		r.report(opts.Name, StatusOffline)
 	}
+	r.sayClosing(answeredAll)
 	r.client.Close()
 	r.sock.Close()
 	<-recvDone
@@ -257,6 +259,13 @@ type runner struct {
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
 
+	// gate orders the recv loop's handling of each message against
+	// sayClosing: once closing is set, what is read is dropped. peers are
+	// the pipelining (DEALER) peers seen, by identity, under gate.
+	gate    sync.Mutex
+	closing bool
+	peers   map[string][][]byte
+
 	// Jobs are handed to idle workers (work), which wait workerIdle for
 	// the next one; a job that finds none starts a new worker. A warm
 	// worker has its stack grown already.
@@ -312,21 +321,53 @@ func (r *runner) recvLoop() {
 		if len(msg.Frames) < 2 {
 			continue
 		}
-		env := msg.Frames[:len(msg.Frames)-1]
-		if reqs, ok := wire.DecodeBatch(msg.Frames[len(msg.Frames)-1]); ok {
-			for _, req := range reqs {
-				r.handleRequest(env, req, true)
-			}
-			continue
+		r.gate.Lock()
+		if !r.closing {
+			r.serveMsg(msg.Frames[:len(msg.Frames)-1], msg.Frames[len(msg.Frames)-1])
 		}
-		elems, err := wire.SplitBatch(msg.Frames[len(msg.Frames)-1])
-		if err != nil {
-			r.reply(env, failureReply("", fmt.Errorf("invalid request: %w", err)), false)
-			continue
+		r.gate.Unlock()
+	}
+}
+
+// serveMsg answers or starts the requests of one message from the peer at
+// env. The caller holds r.gate.
+func (r *runner) serveMsg(env [][]byte, frame []byte) {
+	if len(env) == 1 { // a DEALER: no empty delimiter frame, unlike REQ
+		if _, seen := r.peers[string(env[0])]; !seen {
+			r.peers[string(env[0])] = [][]byte{bytes.Clone(env[0])}
 		}
-		for _, b := range elems {
-			r.handle(env, b, len(elems) > 1)
+	}
+	if reqs, ok := wire.DecodeBatch(frame); ok {
+		for _, req := range reqs {
+			r.handleRequest(env, req, true)
 		}
+		return
+	}
+	elems, err := wire.SplitBatch(frame)
+	if err != nil {
+		r.reply(env, failureReply("", fmt.Errorf("invalid request: %w", err)), false)
+		return
+	}
+	for _, b := range elems {
+		r.handle(env, b, len(elems) > 1)
+	}
+}
+
+// sayClosing makes the recv loop drop whatever it reads from now on and,
+// when every job admitted was answered, sends wire.Closing to each
+// pipelining peer: a request of theirs still without a reply was not read,
+// so the scheduler may send it elsewhere instead of recording its outcome
+// unknown. A job that ignored its cancellation may still answer, so then
+// nothing is said.
+func (r *runner) sayClosing(answeredAll bool) {
+	r.gate.Lock()
+	defer r.gate.Unlock()
+	r.closing = true
+	if !answeredAll {
+		return
+	}
+	for _, env := range r.peers {
+		r.send(env, wire.Closing)
 	}
 }
 
@@ -606,14 +647,16 @@ func (r *runner) admitJob() bool {
 	return true
 }
 
-func (r *runner) drain(cancelJobs context.CancelFunc) {
+// drain waits for the admitted jobs, cancels them after ShutdownTimeout,
+// and reports whether they all ended (and so were answered).
+func (r *runner) drain(cancelJobs context.CancelFunc) bool {
 	done := make(chan struct{})
 	go func() { r.jobs.Wait(); close(done) }()
 	t := time.NewTimer(r.opts.ShutdownTimeout)
 	defer t.Stop()
 	select {
 	case <-done:
-		return
+		return true
 	case <-t.C:
 	}
 	r.logger.Warn("jobs still running at shutdown timeout; canceling", "running", r.active.Load())
@@ -621,8 +664,10 @@ func (r *runner) drain(cancelJobs context.CancelFunc) {
 	t.Reset(2 * time.Second)
 	select {
 	case <-done:
+		return true
 	case <-t.C:
 		r.logger.Error("jobs ignored cancellation; abandoning them", "running", r.active.Load())
+		return false
 	}
 }
 

@@ -304,6 +304,54 @@ func TestServe_StoppingRefusesNewJobsAsNotRun(t *testing.T) {
 	}
 }
 
+// The last frame a stopping handler sends a pipelining peer is
+// wire.Closing, after its replies: a request of that peer still without a
+// reply was not read.
+func TestServe_SaysClosingToPipeliningPeers(t *testing.T) {
+	f := newFixture(t, 2)
+	peer := zmq4.NewDealer(context.Background(), zmq4.WithTimeout(5*time.Second))
+	defer peer.Close()
+	if err := peer.Dial(f.addr); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.Send(zmq4.NewMsgString(`{"method":"echo","id":"1","v":2}`)); err != nil {
+		t.Fatal(err)
+	}
+	recv := func() wire.Reply {
+		t.Helper()
+		type received struct {
+			m   zmq4.Msg
+			err error
+		}
+		got := make(chan received, 1)
+		go func() {
+			m, err := peer.Recv()
+			got <- received{m, err}
+		}()
+		select {
+		case g := <-got:
+			if g.err != nil || len(g.m.Frames) == 0 {
+				t.Fatalf("no frame from the handler: %v", g.err)
+			}
+			r, err := wire.DecodeReply(g.m.Frames[len(g.m.Frames)-1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		case <-time.After(10 * time.Second):
+			t.Fatal("no frame from the handler")
+			return wire.Reply{}
+		}
+	}
+	if r := recv(); !r.Success || r.ID != "1" {
+		t.Fatalf("reply %s, want success for id 1", r.Raw)
+	}
+	f.stop()
+	if r := recv(); !wire.IsClosing(r) {
+		t.Fatalf("after the stop: %s, want wire.Closing", r.Raw)
+	}
+}
+
 func TestServe_NeedsName(t *testing.T) {
 	if err := handler.Serve(context.Background(), handler.NewMux(), handler.Options{}); err == nil {
 		t.Error("Serve without a name succeeded")
