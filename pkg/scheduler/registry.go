@@ -219,12 +219,20 @@ func (r *registry) load(ctx context.Context) error {
 // get returns a handler that has registered (now or in an earlier run).
 func (r *registry) get(id string) (*handlerState, bool) {
 	r.mu.Lock()
-	defer r.mu.Unlock()
 	h, ok := r.handlers[id]
-	if !ok || h.rec.Address == "" {
+	r.mu.Unlock()
+	if !ok || !h.registered() {
 		return nil, false
 	}
 	return h, true
+}
+
+// registered reports whether the handler has an address: it is not a
+// placeholder that attempts wait on. h.rec is guarded by h.mu, not r.mu.
+func (h *handlerState) registered() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rec.Address != ""
 }
 
 // await returns the state of handler id, creating an offline placeholder
@@ -253,7 +261,7 @@ func (r *registry) Register(ctx context.Context, reg wire.Registration) (bool, e
 	now := r.now()
 	r.mu.Lock()
 	h, existed := r.handlers[reg.HandlerID]
-	if existed && h.rec.Address == "" {
+	if existed && !h.registered() {
 		existed = false // a placeholder that attempts wait on
 	}
 	if h == nil {
