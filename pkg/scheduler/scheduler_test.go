@@ -613,3 +613,103 @@ func TestScheduler_HandlerRestartFailsNoJob(t *testing.T) {
 		}
 	}
 }
+
+// A handler restarted over and over, gracefully as systemd does, while
+// callers keep running jobs on it: every job succeeds at its first
+// attempt and runs once.
+func TestScheduler_HandlerChurnRunsEveryJobOnce(t *testing.T) {
+	b := setup(t, scheduler.Options{})
+	var (
+		mu   sync.Mutex
+		runs = map[string]int{}
+		done atomic.Int64
+	)
+	mux := handler.NewMux()
+	mux.HandleFunc("work", func(ctx context.Context, j *handler.Job) (any, error) {
+		mu.Lock()
+		runs[j.ExecutionID]++
+		mu.Unlock()
+		// Some work, so that stops find jobs running.
+		work := time.NewTimer(time.Duration(j.ExecutionID[len(j.ExecutionID)-1]%7) * time.Millisecond)
+		defer work.Stop()
+		select {
+		case <-work.C:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+		done.Add(1)
+		return "ok", nil
+	})
+	endpoint := wiretest.IPC(t, "churn.sock")
+	start := func() (stop func() error) {
+		ctx, cancel := context.WithCancel(context.Background())
+		served := make(chan error, 1)
+		go func() {
+			served <- handler.Serve(ctx, mux, handler.Options{Name: "churn", Endpoint: endpoint, Scheduler: b.zmq,
+				Concurrency: 4, Logger: slog.New(slog.DiscardHandler)})
+		}()
+		return func() error { cancel(); return <-served }
+	}
+	stop := start()
+	b.await(t, "the handler online", func() bool {
+		h, ok := b.handler(t, "churn")
+		return ok && h.Status == "online"
+	})
+	churning := make(chan struct{})
+	var results sync.Map // execution id → store.Execution
+	var callers sync.WaitGroup
+	for range 4 {
+		callers.Add(1)
+		go func() {
+			defer callers.Done()
+			for {
+				select {
+				case <-churning:
+					return
+				default:
+				}
+				ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "churn", Method: "work", Timeout: 10 * time.Second})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				results.Store(ex.ID, ex)
+			}
+		}()
+	}
+	const restarts = 8
+	for i := range restarts {
+		from := done.Load()
+		b.await(t, fmt.Sprintf("instance %d to finish 20 jobs", i), func() bool { return done.Load() >= from+20 })
+		if err := stop(); err != nil {
+			t.Fatalf("instance %d: %v", i, err)
+		}
+		stop = start()
+	}
+	close(churning)
+	callers.Wait() // their last jobs run on the last instance
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+
+	n := 0
+	results.Range(func(_, v any) bool {
+		n++
+		ex := v.(store.Execution)
+		if ex.Status != store.StatusSucceeded || ex.Attempt != 1 {
+			t.Errorf("execution %s: %s at attempt %d (%s), want success at attempt 1", ex.ID, ex.Status, ex.Attempt, ex.Error)
+		}
+		return true
+	})
+	mu.Lock()
+	defer mu.Unlock()
+	for id, k := range runs {
+		if k != 1 {
+			t.Errorf("execution %s ran %d times", id, k)
+		}
+	}
+	if n < restarts*20 {
+		t.Errorf("%d jobs over %d restarts, want at least %d", n, restarts, restarts*20)
+	}
+	t.Logf("%d jobs over %d graceful restarts of their handler", n, restarts)
+}
