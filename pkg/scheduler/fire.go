@@ -327,6 +327,12 @@ func (s *Scheduler) skipRecord(e *entry) store.Execution {
 // now, so that the attempt is recorded running in the same commit that
 // records the fire, and sent as soon as that commit is durable.
 func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
+	if s.stopping {
+		// Nothing is launched (commitAndLaunchLocked): the fire must be
+		// recorded pending, to be dispatched after the restart, not
+		// running, which the restart would take for interrupted.
+		return
+	}
 	h, ok := s.reg.get(ex.rec.HandlerID)
 	if !ok {
 		return
