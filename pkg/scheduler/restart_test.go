@@ -1,0 +1,162 @@
+package scheduler_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/handler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+	"github.com/schedulezero/schedulezero/pkg/wiretest"
+)
+
+// The scheduler stopped and started again, gracefully, six times on one
+// store while ten schedules fire 50 times a second each on a handler that
+// stays up: every recorded execution succeeded, once, and the handler ran
+// no attempt twice.
+func TestScheduler_GracefulRestartsRunEveryFireOnce(t *testing.T) {
+	db := storetest.New(t)
+	ep := wiretest.IPC(t, "sched.sock")
+	var (
+		mu   sync.Mutex
+		runs = map[string]int{} // execution id/attempt → runs
+		done atomic.Int64
+	)
+	mux := handler.NewMux()
+	mux.HandleFunc("work", func(_ context.Context, j *handler.Job) (any, error) {
+		mu.Lock()
+		runs[j.ExecutionID+"/"+strconv.Itoa(j.Attempt)]++
+		mu.Unlock()
+		done.Add(1)
+		return "ok", nil
+	})
+	start := func() (*scheduler.Scheduler, func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		eng, err := scheduler.New(ctx, scheduler.Options{Store: db})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv, err := wire.Listen(ctx, ep, eng.Registry(), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		served := make(chan struct{})
+		go func() { defer close(served); _ = srv.Serve(ctx) }()
+		if err := eng.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		return eng, func() {
+			sctx, scancel := context.WithTimeout(context.Background(), 5*time.Second)
+			defer scancel()
+			if err := eng.Stop(sctx); err != nil {
+				t.Errorf("stop: %v", err)
+			}
+			cancel()
+			<-served
+		}
+	}
+	await := func(what string, cond func() bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond() {
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s", what)
+			}
+			time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
+		}
+	}
+	online := func(eng *scheduler.Scheduler) func() bool {
+		return func() bool {
+			hs, _ := eng.Handlers(context.Background())
+			return len(hs) == 1 && hs[0].Status == "online"
+		}
+	}
+
+	eng, stop := start()
+	hctx, hcancel := context.WithCancel(context.Background())
+	hdone := make(chan error, 1)
+	go func() {
+		hdone <- handler.Serve(hctx, mux, handler.Options{Name: "w", Endpoint: wiretest.IPC(t, "w.sock"), Scheduler: ep,
+			Concurrency: 4, PingInterval: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+	}()
+	defer func() {
+		hcancel()
+		if err := <-hdone; err != nil {
+			t.Errorf("handler: %v", err)
+		}
+	}()
+	await("the handler online", online(eng))
+	const schedules = 10
+	for i := range schedules {
+		if _, err := eng.AddSchedule(context.Background(), api.ScheduleRequest{ID: fmt.Sprint("s", i), HandlerID: "w", Method: "work",
+			Trigger: json.RawMessage(`{"type":"interval","seconds":0.02}`)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	const restarts = 6
+	for i := range restarts {
+		from := done.Load()
+		await(fmt.Sprintf("100 runs before restart %d", i), func() bool { return done.Load() >= from+100 })
+		stop()
+		eng, stop = start()
+	}
+	from := done.Load()
+	await("100 runs after the last restart", func() bool { return done.Load() >= from+100 })
+	for i := range schedules {
+		if _, err := eng.PauseSchedule(context.Background(), fmt.Sprint("s", i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	unfinished := func() int {
+		n := 0
+		for _, st := range []store.Status{store.StatusPending, store.StatusRunning} {
+			recs, err := db.ListExecutions(context.Background(), store.ExecutionFilter{Status: st})
+			if err != nil {
+				t.Fatal(err)
+			}
+			n += len(recs)
+		}
+		return n
+	}
+	await("every fire to end", func() bool { return unfinished() == 0 })
+	stop()
+
+	recs, err := db.ListExecutions(context.Background(), store.ExecutionFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	byStatus := map[store.Status]int{}
+	mu.Lock()
+	defer mu.Unlock()
+	for _, r := range recs {
+		byStatus[r.Status]++
+		switch r.Status {
+		case store.StatusSucceeded:
+			if runs[r.ID+"/"+strconv.Itoa(r.Attempt)] != 1 {
+				t.Errorf("execution %s attempt %d recorded success, ran %d times", r.ID, r.Attempt, runs[r.ID+"/"+strconv.Itoa(r.Attempt)])
+			}
+		case store.StatusMissed: // fires due while no scheduler ran, by the misfire policy
+		default:
+			t.Errorf("execution %s attempt %d: %s (%s); the handler ran it %d times", r.ID, r.Attempt, r.Status, r.Error, runs[r.ID+"/"+strconv.Itoa(r.Attempt)])
+		}
+	}
+	for key, n := range runs {
+		if n != 1 {
+			t.Errorf("attempt %s ran %d times", key, n)
+		}
+	}
+	if byStatus[store.StatusSucceeded] != len(runs) {
+		t.Errorf("%d successes recorded, %d attempts run", byStatus[store.StatusSucceeded], len(runs))
+	}
+	t.Logf("%d restarts: %v", restarts, byStatus)
+}
