@@ -49,7 +49,7 @@ func TestFastPath_TimeoutRetriesAndNeverResends(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	b.await(t, "two timed-out attempts", func() bool {
+	await(t, "two timed-out attempts", func() bool {
 		return countStatus(b.executions(t, store.ExecutionFilter{ScheduleID: "s"}), store.StatusTimedOut) == 2
 	})
 	if got := slow.Load(); got != 2 {
@@ -88,7 +88,7 @@ func TestFastPath_ReplaceCancelsTheCallOnTheHandler(t *testing.T) {
 	case <-time.After(10 * time.Second):
 		t.Fatal("the replaced job was not cancelled on the handler")
 	}
-	b.await(t, "the replaced attempt recorded cancelled", func() bool {
+	await(t, "the replaced attempt recorded cancelled", func() bool {
 		recs := b.executions(t, store.ExecutionFilter{ExecutionID: first})
 		return len(recs) == 1 && recs[0].Status == store.StatusCancelled && strings.Contains(recs[0].Error, "replaced")
 	})

@@ -65,16 +65,6 @@ func TestScheduler_GracefulRestartsRunEveryFireOnce(t *testing.T) {
 			<-served
 		}
 	}
-	await := func(what string, cond func() bool) {
-		t.Helper()
-		deadline := time.Now().Add(10 * time.Second)
-		for !cond() {
-			if time.Now().After(deadline) {
-				t.Fatalf("timed out waiting for %s", what)
-			}
-			time.Sleep(5 * time.Millisecond) // polling a condition with a deadline
-		}
-	}
 	online := func(eng *scheduler.Scheduler) func() bool {
 		return func() bool {
 			hs, _ := eng.Handlers(context.Background())
@@ -95,7 +85,7 @@ func TestScheduler_GracefulRestartsRunEveryFireOnce(t *testing.T) {
 			t.Errorf("handler: %v", err)
 		}
 	}()
-	await("the handler online", online(eng))
+	await(t, "the handler online", online(eng))
 	const schedules = 10
 	for i := range schedules {
 		if _, err := eng.AddSchedule(context.Background(), api.ScheduleRequest{ID: fmt.Sprint("s", i), HandlerID: "w", Method: "work",
@@ -106,12 +96,12 @@ func TestScheduler_GracefulRestartsRunEveryFireOnce(t *testing.T) {
 	const restarts = 6
 	for i := range restarts {
 		from := done.Load()
-		await(fmt.Sprintf("100 runs before restart %d", i), func() bool { return done.Load() >= from+100 })
+		await(t, fmt.Sprintf("100 runs before restart %d", i), func() bool { return done.Load() >= from+100 })
 		stop()
 		eng, stop = start()
 	}
 	from := done.Load()
-	await("100 runs after the last restart", func() bool { return done.Load() >= from+100 })
+	await(t, "100 runs after the last restart", func() bool { return done.Load() >= from+100 })
 	for i := range schedules {
 		if _, err := eng.PauseSchedule(context.Background(), fmt.Sprint("s", i)); err != nil {
 			t.Fatal(err)
@@ -128,7 +118,7 @@ func TestScheduler_GracefulRestartsRunEveryFireOnce(t *testing.T) {
 		}
 		return n
 	}
-	await("every fire to end", func() bool { return unfinished() == 0 })
+	await(t, "every fire to end", func() bool { return unfinished() == 0 })
 	stop()
 
 	recs, err := db.ListExecutions(context.Background(), store.ExecutionFilter{})

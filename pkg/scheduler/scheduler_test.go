@@ -82,7 +82,7 @@ func (b *bundle) serveHandler(t testing.TB, name string, concurrency int, mux *h
 			t.Errorf("handler %s: %v", name, err)
 		}
 	})
-	b.await(t, fmt.Sprintf("handler %s online", name), func() bool {
+	await(t, fmt.Sprintf("handler %s online", name), func() bool {
 		hs, _ := b.engine.Handlers(context.Background())
 		for _, h := range hs {
 			if h.ID == name && h.Status == "online" {
@@ -94,7 +94,7 @@ func (b *bundle) serveHandler(t testing.TB, name string, concurrency int, mux *h
 }
 
 // await polls cond until it holds or 10 s pass.
-func (b *bundle) await(t testing.TB, what string, cond func() bool) {
+func await(t testing.TB, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -149,7 +149,7 @@ func TestScheduler_IntervalFiresAndRecordsEveryAttempt(t *testing.T) {
 	if s.NextFire.IsZero() {
 		t.Fatal("new interval schedule has no next fire time")
 	}
-	b.await(t, "3 successful executions", func() bool {
+	await(t, "3 successful executions", func() bool {
 		return countStatus(b.executions(t, store.ExecutionFilter{ScheduleID: "tick"}), store.StatusSucceeded) >= 3
 	})
 	for _, r := range b.executions(t, store.ExecutionFilter{ScheduleID: "tick", Status: store.StatusSucceeded}) {
@@ -174,11 +174,11 @@ func TestScheduler_DateFiresOnceThenCompletes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.await(t, "the date schedule to complete", func() bool {
+	await(t, "the date schedule to complete", func() bool {
 		s, err := b.engine.GetSchedule(context.Background(), "once")
 		return err == nil && s.Done
 	})
-	b.await(t, "its execution to succeed", func() bool {
+	await(t, "its execution to succeed", func() bool {
 		return countStatus(b.executions(t, store.ExecutionFilter{ScheduleID: "once"}), store.StatusSucceeded) == 1
 	})
 	s, _ := b.engine.GetSchedule(context.Background(), "once")
@@ -276,7 +276,7 @@ func TestScheduler_ConcurrencyLimitPerHandler(t *testing.T) {
 			_, _ = b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "narrow", Method: "hold", Timeout: 10 * time.Second})
 		}()
 	}
-	b.await(t, "two jobs running", func() bool { return cur.Load() == 2 })
+	await(t, "two jobs running", func() bool { return cur.Load() == 2 })
 	close(gate)
 	wg.Wait()
 	if p := peak.Load(); p != 2 {
@@ -302,7 +302,7 @@ func TestScheduler_RecoversInterruptedAttempt(t *testing.T) {
 	b := setup(t, scheduler.Options{Store: db})
 	var calls atomic.Int64
 	b.serveHandler(t, "h1", 1, okMux(&calls))
-	b.await(t, "the retry to succeed", func() bool {
+	await(t, "the retry to succeed", func() bool {
 		return countStatus(b.executions(t, store.ExecutionFilter{ExecutionID: crashed.ID}), store.StatusSucceeded) == 1
 	})
 	recs := b.executions(t, store.ExecutionFilter{ExecutionID: crashed.ID})
@@ -407,7 +407,7 @@ func TestScheduler_PauseStopsFiringResumeRearms(t *testing.T) {
 		Trigger: json.RawMessage(`{"type":"interval","hours":1}`)}); err != nil {
 		t.Fatal(err)
 	}
-	b.await(t, "the first fire", func() bool { return calls.Load() == 1 })
+	await(t, "the first fire", func() bool { return calls.Load() == 1 })
 	s, err := b.engine.PauseSchedule(ctx, "p")
 	if err != nil || !s.Paused {
 		t.Fatalf("pause: %+v %v", s, err)
@@ -424,7 +424,7 @@ func TestScheduler_PauseStopsFiringResumeRearms(t *testing.T) {
 	if err != nil || id == "" {
 		t.Fatalf("trigger: %q %v", id, err)
 	}
-	b.await(t, "the manual run", func() bool { return calls.Load() == 2 })
+	await(t, "the manual run", func() bool { return calls.Load() == 2 })
 }
 
 func TestScheduler_HealthAndSummary(t *testing.T) {
@@ -462,7 +462,7 @@ func TestScheduler_StopLeavesWaitingAttemptPending(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b.await(t, "a pending attempt", func() bool {
+	await(t, "a pending attempt", func() bool {
 		return countStatus(b.executions(t, store.ExecutionFilter{ScheduleID: "waits"}), store.StatusPending) == 1
 	})
 	stopped := make(chan struct{})
@@ -597,12 +597,12 @@ func TestScheduler_HandlerRestartFailsNoJob(t *testing.T) {
 
 	first := wiretest.IPC(t, "first.sock")
 	stopFirst := serve(first)
-	b.await(t, "the handler online", status("online"))
+	await(t, "the handler online", status("online"))
 	slow := runs("slow")
 	<-started
 	stopped := make(chan struct{})
 	go func() { stopFirst(); close(stopped) }()
-	b.await(t, "the handler to say it is stopping", status(handler.StatusStopping))
+	await(t, "the handler to say it is stopping", status(handler.StatusStopping))
 	fast := runs("fast")
 	close(release)
 	<-stopped
@@ -651,7 +651,7 @@ func TestScheduler_HandlerChurnRunsEveryJobOnce(t *testing.T) {
 		return func() error { cancel(); return <-served }
 	}
 	stop := start()
-	b.await(t, "the handler online", func() bool {
+	await(t, "the handler online", func() bool {
 		h, ok := b.handler(t, "churn")
 		return ok && h.Status == "online"
 	})
@@ -680,7 +680,7 @@ func TestScheduler_HandlerChurnRunsEveryJobOnce(t *testing.T) {
 	const restarts = 8
 	for i := range restarts {
 		from := done.Load()
-		b.await(t, fmt.Sprintf("instance %d to finish 20 jobs", i), func() bool { return done.Load() >= from+20 })
+		await(t, fmt.Sprintf("instance %d to finish 20 jobs", i), func() bool { return done.Load() >= from+20 })
 		if err := stop(); err != nil {
 			t.Fatalf("instance %d: %v", i, err)
 		}

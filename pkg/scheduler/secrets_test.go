@@ -93,7 +93,7 @@ func (b *bundle) handler(t *testing.T, id string) (api.HandlerStatus, bool) {
 
 func (b *bundle) awaitOnline(t *testing.T, id, address string) {
 	t.Helper()
-	b.await(t, "handler "+id+" online at "+address, func() bool {
+	await(t, "handler "+id+" online at "+address, func() bool {
 		h, ok := b.handler(t, id)
 		return ok && h.Status == "online" && h.Address == address
 	})
