@@ -262,9 +262,10 @@ type runner struct {
 	// gate orders the recv loop's handling of each message against
 	// sayClosing: once closing is set, what is read is dropped. peers are
 	// the pipelining (DEALER) peers seen, by identity, under gate.
-	gate    sync.Mutex
-	closing bool
-	peers   map[string][][]byte
+	gate     sync.Mutex
+	closing  bool
+	sayClose bool // Closing was sent; a peer first heard from later gets it too
+	peers    map[string][][]byte
 
 	// Jobs are handed to idle workers (work), which wait workerIdle for
 	// the next one; a job that finds none starts a new worker. A warm
@@ -321,9 +322,14 @@ func (r *runner) recvLoop() {
 		if len(msg.Frames) < 2 {
 			continue
 		}
+		env := msg.Frames[:len(msg.Frames)-1]
 		r.gate.Lock()
 		if !r.closing {
-			r.serveMsg(msg.Frames[:len(msg.Frames)-1], msg.Frames[len(msg.Frames)-1])
+			r.serveMsg(env, msg.Frames[len(msg.Frames)-1])
+		} else if r.sayClose && r.newPeer(env) {
+			// First heard from after Closing went out (a scheduler that
+			// dialed just now): dropped unread, and it is told so.
+			r.send(env, wire.Closing)
 		}
 		r.gate.Unlock()
 	}
@@ -332,11 +338,7 @@ func (r *runner) recvLoop() {
 // serveMsg answers or starts the requests of one message from the peer at
 // env. The caller holds r.gate.
 func (r *runner) serveMsg(env [][]byte, frame []byte) {
-	if len(env) == 1 { // a DEALER: no empty delimiter frame, unlike REQ
-		if _, seen := r.peers[string(env[0])]; !seen {
-			r.peers[string(env[0])] = [][]byte{bytes.Clone(env[0])}
-		}
-	}
+	r.newPeer(env)
 	if reqs, ok := wire.DecodeBatch(frame); ok {
 		for _, req := range reqs {
 			r.handleRequest(env, req, true)
@@ -353,6 +355,20 @@ func (r *runner) serveMsg(env [][]byte, frame []byte) {
 	}
 }
 
+// newPeer records the peer at env when it pipelines (a DEALER: no empty
+// delimiter frame, unlike REQ) and reports whether it was not known. The
+// caller holds r.gate.
+func (r *runner) newPeer(env [][]byte) bool {
+	if len(env) != 1 {
+		return false
+	}
+	if _, seen := r.peers[string(env[0])]; seen {
+		return false
+	}
+	r.peers[string(env[0])] = [][]byte{bytes.Clone(env[0])}
+	return true
+}
+
 // sayClosing makes the recv loop drop whatever it reads from now on and,
 // when every job admitted was answered, sends wire.Closing to each
 // pipelining peer: a request of theirs still without a reply was not read,
@@ -363,6 +379,7 @@ func (r *runner) sayClosing(answeredAll bool) {
 	r.gate.Lock()
 	defer r.gate.Unlock()
 	r.closing = true
+	r.sayClose = answeredAll
 	if !answeredAll {
 		return
 	}

@@ -617,7 +617,7 @@ func (c *Conn) read(l *link) {
 		}
 		clear(ready)
 		if closing {
-			l.fail(errPeerClosing)
+			l.fail(ErrPeerClosing)
 			c.drop(l)
 			return
 		}

@@ -27,6 +27,8 @@ var (
 	// valid message, or when an operation needs a newer protocol.
 	ErrProtocol = errors.New("wire: protocol error")
 
-	// errPeerClosing ends the calls on a link whose peer sent Closing.
-	errPeerClosing = errors.New("the handler closed its socket and read none of the requests still without a reply")
+	// ErrPeerClosing is wrapped, with ErrUnavailable, by the calls a peer
+	// did not read before it sent Closing: the process at the address is
+	// going away.
+	ErrPeerClosing = errors.New("the handler closed its socket and read none of the requests still without a reply")
 )
