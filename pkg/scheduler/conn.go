@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -37,24 +38,47 @@ func wireDial(logger *slog.Logger) DialFunc {
 // handler registered again) sends nothing and returns errConnReplaced, which
 // wraps wire.ErrUnavailable: the engine sends it again on the handler's
 // current connection.
+//
+// Once the handler said it is closing (wire.ErrPeerClosing), the process
+// this registration belongs to is going away: later calls send nothing
+// and return errHandlerGone (a wire.ErrUnavailable too) instead of dialing
+// a socket that is about to close, until its next registration replaces
+// the connection.
 type drainConn struct {
 	Conn
 	mu       sync.Mutex
 	inFlight int
 	closing  bool
 	closed   bool
+	gone     bool
 }
 
-// errConnReplaced is a call on a drainConn that was closed before the call
-// began: the request was not sent.
-var errConnReplaced = fmt.Errorf("connection replaced by a newer registration of the handler: %w", wire.ErrUnavailable)
+var (
+	// errConnReplaced is a call on a drainConn that was closed before the
+	// call began: the request was not sent.
+	errConnReplaced = fmt.Errorf("connection replaced by a newer registration of the handler: %w", wire.ErrUnavailable)
+	// errHandlerGone is a call on a drainConn whose handler said it is
+	// closing: the request was not sent.
+	errHandlerGone = fmt.Errorf("the handler closed its socket; waiting for it to register again: %w", wire.ErrUnavailable)
+)
 
 func (c *drainConn) Call(ctx context.Context, req wire.Request) (wire.Reply, error) {
-	if !c.begin() {
-		return wire.Reply{}, errConnReplaced
+	if err := c.begin(); err != nil {
+		return wire.Reply{}, err
 	}
 	defer c.end()
-	return c.Conn.Call(ctx, req)
+	r, err := c.Conn.Call(ctx, req)
+	c.note(err)
+	return r, err
+}
+
+// note marks the connection gone when err says the handler is closing.
+func (c *drainConn) note(err error) {
+	if err != nil && errors.Is(err, wire.ErrPeerClosing) {
+		c.mu.Lock()
+		c.gone = true
+		c.mu.Unlock()
+	}
 }
 
 // Go is Call without a goroutine waiting, when the connection can (see
@@ -64,10 +88,11 @@ func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.R
 	if !ok {
 		return nil, false
 	}
-	if !c.begin() {
-		return nil, false // the goroutine path's Call says errConnReplaced
+	if c.begin() != nil {
+		return nil, false // the goroutine path's Call says why
 	}
 	p, ok := ac.Go(req, timeout, func(r wire.Reply, err error) {
+		c.note(err)
 		done(r, err)
 		c.endAsync()
 	})
@@ -78,23 +103,26 @@ func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.R
 }
 
 func (c *drainConn) Cancel(ctx context.Context, executionID string, attempt int) error {
-	if !c.begin() {
-		return errConnReplaced
+	if err := c.begin(); err != nil {
+		return err
 	}
 	defer c.end()
 	return c.Conn.Cancel(ctx, executionID, attempt)
 }
 
-// begin counts a call in, unless the connection is closing: then it
-// reports false and the call must not use it.
-func (c *drainConn) begin() bool {
+// begin counts a call in, unless the connection is closing or its handler
+// gone: then it returns why, and the call must not use it.
+func (c *drainConn) begin() error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.closing {
-		return false
+	switch {
+	case c.closing:
+		return errConnReplaced
+	case c.gone:
+		return errHandlerGone
 	}
 	c.inFlight++
-	return true
+	return nil
 }
 
 func (c *drainConn) end() {

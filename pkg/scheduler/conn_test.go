@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"sync"
 	"testing"
@@ -260,5 +261,25 @@ func TestDrainConn_CallAfterCloseSendsNothing(t *testing.T) {
 	}
 	if n := inner.count(); n != 0 {
 		t.Fatalf("%d calls reached the closed connection", n)
+	}
+}
+
+// Once a call learns that the handler is closing, the connection sends
+// nothing more (no dial to a socket about to close) until the next
+// registration replaces it.
+func TestDrainConn_HandlerClosingEndsIt(t *testing.T) {
+	inner := &genConn{answer: func(context.Context, *genConn) (wire.Reply, error) {
+		return wire.Reply{}, fmt.Errorf("call: %w: %w", wire.ErrUnavailable, wire.ErrPeerClosing)
+	}}
+	c := &drainConn{Conn: inner}
+	if _, err := c.Call(context.Background(), wire.Request{Method: "m"}); !errors.Is(err, wire.ErrPeerClosing) {
+		t.Fatalf("first call: %v", err)
+	}
+	_, err := c.Call(context.Background(), wire.Request{Method: "m"})
+	if !errors.Is(err, errHandlerGone) || !errors.Is(err, wire.ErrUnavailable) {
+		t.Fatalf("call after Closing: %v, want errHandlerGone (unavailable)", err)
+	}
+	if n := inner.count(); n != 1 {
+		t.Fatalf("%d calls reached the connection, want 1", n)
 	}
 }

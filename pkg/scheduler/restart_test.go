@@ -20,11 +20,25 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wiretest"
 )
 
-// The scheduler stopped and started again, gracefully, six times on one
-// store while ten schedules fire 50 times a second each on a handler that
-// stays up: every recorded execution succeeded, once, and the handler ran
-// no attempt twice.
+// Ten schedules fire 50 times a second each while the scheduler, its
+// handler, or both at once are stopped and started again, gracefully: every
+// recorded execution succeeded (or was missed while no scheduler ran), and
+// the handler ran no attempt twice and none that is not recorded.
 func TestScheduler_GracefulRestartsRunEveryFireOnce(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		rounds int
+		// restart says what round i restarts: the scheduler, the handler.
+		restart func(i int) (scheduler, handler bool)
+	}{
+		{"scheduler", 6, func(int) (bool, bool) { return true, false }},
+		{"scheduler, handler, both", 12, func(i int) (bool, bool) { return i%3 != 1, i%3 != 0 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) { restartRounds(t, tc.rounds, tc.restart) })
+	}
+}
+
+func restartRounds(t *testing.T, rounds int, restart func(int) (bool, bool)) {
 	db := storetest.New(t)
 	ep := wiretest.IPC(t, "sched.sock")
 	var (
@@ -72,19 +86,25 @@ func TestScheduler_GracefulRestartsRunEveryFireOnce(t *testing.T) {
 		}
 	}
 
-	eng, stop := start()
-	hctx, hcancel := context.WithCancel(context.Background())
-	hdone := make(chan error, 1)
-	go func() {
-		hdone <- handler.Serve(hctx, mux, handler.Options{Name: "w", Endpoint: wiretest.IPC(t, "w.sock"), Scheduler: ep,
-			Concurrency: 4, PingInterval: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
-	}()
-	defer func() {
-		hcancel()
-		if err := <-hdone; err != nil {
-			t.Errorf("handler: %v", err)
+	hep := wiretest.IPC(t, "w.sock")
+	startHandler := func() (stop func()) {
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		go func() {
+			done <- handler.Serve(ctx, mux, handler.Options{Name: "w", Endpoint: hep, Scheduler: ep,
+				Concurrency: 4, PingInterval: 20 * time.Millisecond, Logger: slog.New(slog.DiscardHandler)})
+		}()
+		return func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("handler: %v", err)
+			}
 		}
-	}()
+	}
+
+	eng, stop := start()
+	stopHandler := startHandler()
+	defer func() { stopHandler() }()
 	await(t, "the handler online", online(eng))
 	const schedules = 10
 	for i := range schedules {
@@ -93,12 +113,23 @@ func TestScheduler_GracefulRestartsRunEveryFireOnce(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	const restarts = 6
-	for i := range restarts {
+	for i := range rounds {
 		from := done.Load()
-		await(t, fmt.Sprintf("100 runs before restart %d", i), func() bool { return done.Load() >= from+100 })
-		stop()
-		eng, stop = start()
+		await(t, fmt.Sprintf("100 runs before round %d", i), func() bool { return done.Load() >= from+100 })
+		sched, hand := restart(i)
+		handlerBack := make(chan struct{})
+		go func() { // at the same time as the scheduler's
+			defer close(handlerBack)
+			if hand {
+				stopHandler()
+				stopHandler = startHandler()
+			}
+		}()
+		if sched {
+			stop()
+			eng, stop = start()
+		}
+		<-handlerBack
 	}
 	from := done.Load()
 	await(t, "100 runs after the last restart", func() bool { return done.Load() >= from+100 })
@@ -148,5 +179,5 @@ func TestScheduler_GracefulRestartsRunEveryFireOnce(t *testing.T) {
 	if byStatus[store.StatusSucceeded] != len(runs) {
 		t.Errorf("%d successes recorded, %d attempts run", byStatus[store.StatusSucceeded], len(runs))
 	}
-	t.Logf("%d restarts: %v", restarts, byStatus)
+	t.Logf("%d rounds: %v", rounds, byStatus)
 }
