@@ -426,11 +426,11 @@ func (c *Conn) write(l *link) {
 
 // sendFailed breaks l after a send on it returned err, and says what
 // became of the request: ErrUnavailable, it cannot have reached the peer,
-// or ErrTimeout, it may have. A send that fails on a whole link failed in
-// the writing, so the peer has no complete frame. But zmq4 reports the
-// cancellation of a link that broke meanwhile (its reader lost the
-// connection) even when the bytes went out: then only a peer that said
-// Closing proves the request was not read.
+// or ErrTimeout, it may have. A write that failed (a broken pipe, a reset)
+// left the peer no complete frame. But zmq4 also returns the cancellation
+// of a link that broke meanwhile (its reader lost the connection) when the
+// bytes went out: then only a peer that said Closing proves the request
+// was not read.
 func (c *Conn) sendFailed(l *link, err error) error {
 	l.mu.Lock()
 	var broke bool
@@ -443,7 +443,7 @@ func (c *Conn) sendFailed(l *link, err error) error {
 	l.mu.Unlock()
 	l.fail(err)
 	c.drop(l)
-	if broke && !unread {
+	if broke && !unread && errors.Is(err, context.Canceled) {
 		return ErrTimeout
 	}
 	return ErrUnavailable
