@@ -36,6 +36,7 @@ type execution struct {
 	policy  store.Policy
 	entry   *entry        // nil for one-off runs
 	delay   time.Duration // random delay before the first attempt
+	retryIn time.Duration // backoff before the current attempt, a retry
 	done    chan struct{} // closed when the final attempt is recorded
 	final   store.Execution
 
@@ -211,29 +212,17 @@ func (s *Scheduler) drive(ctx context.Context, ex *execution, first func() (retr
 		if !ok {
 			return // stopping: the attempt stays unfinished in the store
 		}
-		if !retry || ex.rec.Attempt >= ex.rec.MaxAttempts {
+		if !retry {
 			ex.final = ex.rec
 			return
 		}
-		// The next attempt is recorded pending before the backoff, so that
-		// a stop during the wait leaves it to be dispatched after restart.
-		delay := s.backoff(ex.policy, ex.rec.Attempt)
-		next := ex.rec
-		next.Attempt++
-		next.Status = store.StatusPending
-		next.ScheduledAt = s.now().Add(delay)
-		next.StartedAt, next.CompletedAt = time.Time{}, time.Time{}
-		next.DurationMS, next.Result, next.Error = 0, nil, ""
-		if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{next}}); err != nil {
-			s.exLog(ex).Error("retry not recorded; giving up", "err", err)
-			ex.final = ex.rec
-			return
-		}
-		ex.rec = next
+		// ex.rec is the next attempt, recorded pending with the end of the
+		// last one (finishRetry), so that a stop or a crash during the
+		// wait leaves it to be dispatched after the restart.
 		if s.logger.Enabled(context.Background(), slog.LevelInfo) {
-			s.exLog(ex).Info("attempt failed; retrying", "retry_in", delay.String())
+			s.exLog(ex).Info("attempt failed; retrying", "retry_in", ex.retryIn.String())
 		}
-		if !s.sleep(ctx, ex, delay) {
+		if !s.sleep(ctx, ex, ex.retryIn) {
 			return
 		}
 	}
@@ -312,7 +301,7 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 			if ctx.Err() != nil {
 				return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
 			}
-			return retries(ex.policy, store.RetryOnUnavailable), s.finish(ex, store.StatusFailed, nil, err.Error())
+			return s.finishRetry(ex, retries(ex.policy, store.RetryOnUnavailable), store.StatusFailed, nil, err.Error())
 		}
 		ex.rec.Status = store.StatusRunning
 		ex.rec.StartedAt = s.now()
@@ -397,7 +386,7 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 		if msg == "" {
 			msg = "handler answered success=false"
 		}
-		return retryable(reply.Raw) && retries(ex.policy, store.RetryOnError), s.finish(ex, store.StatusFailed, bound(reply.Raw), msg)
+		return s.finishRetry(ex, retryable(reply.Raw) && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
 	case s.execCtx.Err() != nil:
 		h.release(elapsed, false)
 		return false, false
@@ -413,14 +402,14 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 		if !errors.Is(err, context.DeadlineExceeded) {
 			msg = fmt.Sprintf("no reply (outcome unknown, not re-sent): %v", err)
 		}
-		return retries(ex.policy, store.RetryOnTimeout), s.finish(ex, store.StatusTimedOut, nil, msg)
+		return s.finishRetry(ex, retries(ex.policy, store.RetryOnTimeout), store.StatusTimedOut, nil, msg)
 	default:
 		h.release(elapsed, true)
 		outcome := store.RetryOnError
 		if errors.Is(err, wire.ErrUnavailable) {
 			outcome = store.RetryOnUnavailable
 		}
-		return retries(ex.policy, outcome), s.finish(ex, store.StatusFailed, nil, err.Error())
+		return s.finishRetry(ex, retries(ex.policy, outcome), store.StatusFailed, nil, err.Error())
 	}
 }
 
@@ -487,8 +476,38 @@ func (s *Scheduler) cancelOnHandler(h *handlerState, conn Conn, ex *execution) {
 // finish records the end of ex's current attempt. It reports false when the
 // scheduler is stopping and the record could not be written.
 func (s *Scheduler) finish(ex *execution, status store.Status, result json.RawMessage, msg string) bool {
+	_, ok := s.finishRetry(ex, false, status, result, msg)
+	return ok
+}
+
+// finishRetry is finish, and, when retry holds and attempts are left, the
+// next attempt recorded pending in the same commit: a crash between two
+// commits would leave the execution ended although its policy retries
+// it. It reports whether the next attempt was recorded (ex.rec is then
+// that attempt, due after ex.retryIn), and false in ok when the scheduler
+// is stopping and nothing could be written.
+func (s *Scheduler) finishRetry(ex *execution, retry bool, status store.Status, result json.RawMessage, msg string) (retried, ok bool) {
 	ex.end(status, result, msg, s.now())
-	return s.recorded(ex, s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}))
+	w := store.Writes{Executions: []store.Execution{ex.rec}}
+	retry = retry && ex.rec.Attempt < ex.rec.MaxAttempts
+	var next store.Execution
+	if retry {
+		ex.retryIn = s.backoff(ex.policy, ex.rec.Attempt)
+		next = ex.rec
+		next.Attempt++
+		next.Status = store.StatusPending
+		next.ScheduledAt = s.now().Add(ex.retryIn)
+		next.StartedAt, next.CompletedAt = time.Time{}, time.Time{}
+		next.DurationMS, next.Result, next.Error = 0, nil, ""
+		w.Executions = append(w.Executions, next)
+	}
+	if !s.recorded(ex, s.db.Commit(s.execCtx, w)) {
+		return false, false
+	}
+	if retry {
+		ex.rec = next
+	}
+	return retry, true
 }
 
 // end sets the final fields of ex's current attempt, ended at now.
