@@ -178,7 +178,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	if reported {
 		r.report(opts.Name, StatusOffline)
 	}
-	r.sayClosing(answeredAll)
+	if r.sayClosing(answeredAll) {
+		r.linger(closeQuiet, closeLinger)
+	}
 	r.client.Close()
 	r.sock.Close()
 	<-recvDone
@@ -290,6 +292,7 @@ type runner struct {
 	refused atomic.Pointer[error]
 
 	recvAlive atomic.Bool
+	lastMsg   atomic.Int64 // when the last message was read, as an offset from epoch
 	// backBy is when the registration loop promised to turn again, as an
 	// offset from epoch on the monotonic clock (the one its timers and
 	// systemd's watchdog use: a wall clock step must not fail Health).
@@ -323,6 +326,7 @@ func (r *runner) recvLoop() {
 			continue
 		}
 		env := msg.Frames[:len(msg.Frames)-1]
+		r.lastMsg.Store(int64(time.Since(r.epoch)))
 		r.gate.Lock()
 		if !r.closing {
 			r.serveMsg(env, msg.Frames[len(msg.Frames)-1])
@@ -375,16 +379,41 @@ func (r *runner) newPeer(env [][]byte) bool {
 // so the scheduler may send it elsewhere instead of recording its outcome
 // unknown. A job that ignored its cancellation may still answer, so then
 // nothing is said.
-func (r *runner) sayClosing(answeredAll bool) {
+func (r *runner) sayClosing(answeredAll bool) (said bool) {
 	r.gate.Lock()
 	defer r.gate.Unlock()
 	r.closing = true
 	r.sayClose = answeredAll
 	if !answeredAll {
-		return
+		return false
 	}
 	for _, env := range r.peers {
 		r.send(env, wire.Closing)
+	}
+	return true
+}
+
+// After Closing, the socket stays open closeQuiet, and then until no
+// message came for closeQuiet (at most closeLinger in all): a scheduler
+// that dials in the meantime (one that restarted just now) gets Closing
+// in answer to its first message instead of losing it unread with the
+// socket, which it could only record as an unknown outcome.
+const (
+	closeQuiet  = 25 * time.Millisecond
+	closeLinger = 250 * time.Millisecond
+)
+
+// linger waits, after Closing, as the constants above say.
+func (r *runner) linger(quiet, limit time.Duration) {
+	start := time.Since(r.epoch)
+	for {
+		now := time.Since(r.epoch)
+		wait := max(start+quiet, time.Duration(r.lastMsg.Load())+quiet) - now
+		if wait <= 0 || now-start >= limit {
+			return
+		}
+		t := time.NewTimer(min(wait, start+limit-now))
+		<-t.C
 	}
 }
 
