@@ -112,7 +112,7 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		logger:  opts.Logger.With("handler", opts.Name),
 		slots:   make(chan struct{}, opts.Concurrency),
 		running: map[string]context.CancelFunc{},
-		peers:   map[string][][]byte{},
+		peers:   map[string]struct{}{},
 		work:    make(chan jobReq),
 		quit:    make(chan struct{}),
 		outWake: make(chan struct{}, 1),
@@ -263,11 +263,11 @@ type runner struct {
 
 	// gate orders the recv loop's handling of each message against
 	// sayClosing: once closing is set, what is read is dropped. peers are
-	// the pipelining (DEALER) peers seen, by identity, under gate.
+	// the pipelining (DEALER) peers seen, under gate.
 	gate     sync.Mutex
 	closing  bool
-	sayClose bool // Closing was sent; a peer first heard from later gets it too
-	peers    map[string][][]byte
+	sayClose bool                // Closing was sent; a peer first heard from later gets it too
+	peers    map[string]struct{} // by identity
 
 	// Jobs are handed to idle workers (work), which wait workerIdle for
 	// the next one; a job that finds none starts a new worker. A warm
@@ -292,7 +292,7 @@ type runner struct {
 	refused atomic.Pointer[error]
 
 	recvAlive atomic.Bool
-	lastMsg   atomic.Int64 // when the last message was read, as an offset from epoch
+	lastMsg   atomic.Int64 // when the last message after Closing was read, as an offset from epoch
 	// backBy is when the registration loop promised to turn again, as an
 	// offset from epoch on the monotonic clock (the one its timers and
 	// systemd's watchdog use: a wall clock step must not fail Health).
@@ -326,14 +326,16 @@ func (r *runner) recvLoop() {
 			continue
 		}
 		env := msg.Frames[:len(msg.Frames)-1]
-		r.lastMsg.Store(int64(time.Since(r.epoch)))
 		r.gate.Lock()
 		if !r.closing {
 			r.serveMsg(env, msg.Frames[len(msg.Frames)-1])
-		} else if r.sayClose && r.newPeer(env) {
-			// First heard from after Closing went out (a scheduler that
-			// dialed just now): dropped unread, and it is told so.
-			r.send(env, wire.Closing)
+		} else {
+			r.lastMsg.Store(int64(time.Since(r.epoch))) // for linger
+			if r.sayClose && r.newPeer(env) {
+				// First heard from after Closing went out (a scheduler
+				// that dialed just now): dropped unread, and told so.
+				r.send(env, wire.Closing)
+			}
 		}
 		r.gate.Unlock()
 	}
@@ -369,7 +371,7 @@ func (r *runner) newPeer(env [][]byte) bool {
 	if _, seen := r.peers[string(env[0])]; seen {
 		return false
 	}
-	r.peers[string(env[0])] = [][]byte{bytes.Clone(env[0])}
+	r.peers[string(env[0])] = struct{}{}
 	return true
 }
 
@@ -387,8 +389,8 @@ func (r *runner) sayClosing(answeredAll bool) (said bool) {
 	if !answeredAll {
 		return false
 	}
-	for _, env := range r.peers {
-		r.send(env, wire.Closing)
+	for id := range r.peers {
+		r.send([][]byte{[]byte(id)}, wire.Closing)
 	}
 	return true
 }
