@@ -343,15 +343,22 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 	// is stopping), is sent again within the same attempt and deadline: it
 	// cannot run twice, and a handler that comes back in time gets it.
 	err = notRun(reply, err)
+	due := false // the pause after a call that did not leave has passed
 	for wait := unsentRetryMin; errors.Is(err, wire.ErrUnavailable) && callCtx.Err() == nil; {
-		if next, online := h.current(conn); next != conn && online {
-			// It registered again since conn was taken: no reason to wait.
-			conn = next
+		// Watch before looking, so that a change in between wakes us.
+		changed, unwatch := h.watch()
+		// Send again at once when the handler registered again since
+		// conn was taken, and after the pause when it is online (its
+		// socket may be back: restarted at the same address before its
+		// registration arrived). Not online (stopping, offline): its
+		// registration wakes this loop.
+		if next, online := h.current(conn); online && (next != conn || due) {
+			unwatch()
+			conn, due = next, false
 			reply, err = conn.Call(callCtx, req)
 			err = notRun(reply, err)
 			continue
 		}
-		changed, unwatch := h.watch()
 		t := time.NewTimer(wait)
 		select {
 		case <-callCtx.Done():
@@ -363,14 +370,7 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 		case <-changed: // a registration or a status report: look again
 		case <-t.C:
 			wait = min(2*wait, unsentRetryMax)
-			// Online: its socket may be back (a handler restarted at the
-			// same address before its registration arrived). Not online
-			// (stopping, offline): its registration wakes this loop.
-			if next, online := h.current(conn); online {
-				conn = next
-				reply, err = conn.Call(callCtx, req)
-				err = notRun(reply, err)
-			}
+			due = true
 		}
 		t.Stop()
 		unwatch()
