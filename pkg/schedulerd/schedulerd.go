@@ -54,6 +54,12 @@ type Options struct {
 	// HandlerSecrets are the handlers' registration secrets
 	// (wire.LoadHandlerSecrets); nil: handlers register without one.
 	HandlerSecrets *wire.HandlerSecrets
+	// MinInterval is the floor of a schedule's repetition (see
+	// scheduler.Options); zero: trigger.DefaultMinInterval.
+	MinInterval time.Duration
+	// HTTP bounds what one API client can hold; zero fields take the
+	// defaults of HTTPLimits.
+	HTTP HTTPLimits
 }
 
 // Daemon is a running scheduler.
@@ -120,6 +126,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
 		LatenessFunc:       opts.LatenessFunc,
 		HandlerSecrets:     opts.HandlerSecrets,
+		MinInterval:        opts.MinInterval,
 	})
 	if err != nil {
 		return nil, err
@@ -141,17 +148,24 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.onStop("registration server", func(context.Context) error { return d.wire.Close() })
 
-	d.lns, err = socket.Listen(opts.HTTPListen)
+	lns, err := socket.Listen(opts.HTTPListen)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
+	limits := opts.HTTP.withDefaults()
+	d.lns = limitListeners(lns, limits.MaxConns)
+	warnOpenTCP(opts.Logger.With("component", "api"), d.lns, len(opts.Tokens))
 	d.http = &http.Server{
 		Handler: api.New(api.Options{
 			Backend: d.engine,
 			Logger:  opts.Logger.With("component", "api"),
 			Tokens:  opts.Tokens,
 		}),
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: limits.ReadHeaderTimeout,
+		ReadTimeout:       limits.ReadTimeout,
+		IdleTimeout:       limits.IdleTimeout,
+		// No WriteTimeout: it runs while a handler waits for its job
+		// (run_now) and would cut the answer off.
 	}
 	d.onStop("api", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
