@@ -58,8 +58,8 @@ type Options struct {
 	// scheduler.Options); zero: trigger.DefaultMinInterval.
 	MinInterval time.Duration
 	// HTTP bounds what one API client can hold; zero fields take the
-	// defaults of HTTPLimits.
-	HTTP HTTPLimits
+	// defaults of socket.HTTPLimits.
+	HTTP socket.HTTPLimits
 }
 
 // Daemon is a running scheduler.
@@ -152,21 +152,13 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	limits := opts.HTTP.withDefaults()
-	d.lns = limitListeners(lns, limits.MaxConns)
+	d.lns = opts.HTTP.Limit(lns)
 	warnOpenTCP(opts.Logger.With("component", "api"), d.lns, len(opts.Tokens))
-	d.http = &http.Server{
-		Handler: api.New(api.Options{
-			Backend: d.engine,
-			Logger:  opts.Logger.With("component", "api"),
-			Tokens:  opts.Tokens,
-		}),
-		ReadHeaderTimeout: limits.ReadHeaderTimeout,
-		ReadTimeout:       limits.ReadTimeout,
-		IdleTimeout:       limits.IdleTimeout,
-		// No WriteTimeout: it runs while a handler waits for its job
-		// (run_now) and would cut the answer off.
-	}
+	d.http = opts.HTTP.Server(api.New(api.Options{
+		Backend: d.engine,
+		Logger:  opts.Logger.With("component", "api"),
+		Tokens:  opts.Tokens,
+	}))
 	d.onStop("api", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()

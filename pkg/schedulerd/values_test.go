@@ -20,6 +20,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
+	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/wiretest"
 )
@@ -286,7 +287,7 @@ func (c *slowConn) awaitClosed(t *testing.T, what string, limit time.Duration) t
 // the server closes each at its deadline. Once MaxConns connections hang,
 // a new one is served only when the deadline has freed a slot.
 func TestDaemon_SlowClientsCannotHoldTheAPI(t *testing.T) {
-	limits := schedulerd.HTTPLimits{
+	limits := socket.HTTPLimits{
 		ReadHeaderTimeout: 300 * time.Millisecond,
 		ReadTimeout:       300 * time.Millisecond,
 		IdleTimeout:       300 * time.Millisecond,
@@ -352,7 +353,7 @@ func TestDaemon_SlowClientsCannotHoldTheAPI(t *testing.T) {
 // only, so the call still gets the handler's answer.
 func TestDaemon_RunNowOutlivesReadTimeout(t *testing.T) {
 	const readTimeout = 200 * time.Millisecond
-	d := daemon(t, schedulerd.Options{HTTP: schedulerd.HTTPLimits{ReadTimeout: readTimeout}})
+	d := daemon(t, schedulerd.Options{HTTP: socket.HTTPLimits{ReadTimeout: readTimeout}})
 	mux := handler.NewMux()
 	mux.HandleFunc("nap", func(ctx context.Context, _ *handler.Job) (any, error) {
 		select {

@@ -1,8 +1,8 @@
-package schedulerd
+package socket
 
 import (
-	"log/slog"
 	"net"
+	"net/http"
 	"time"
 
 	"golang.org/x/net/netutil"
@@ -16,8 +16,9 @@ const (
 	DefaultMaxConns          = 512
 )
 
-// HTTPLimits bound what one client can hold of the API, so that a slow or
-// idle client cannot keep connections from the others.
+// HTTPLimits bound what one client can hold of an HTTP API (the
+// scheduler's, the governor's), so that a slow or idle client cannot keep
+// connections from the others. Zero fields take the defaults above.
 type HTTPLimits struct {
 	// ReadHeaderTimeout is how long a client has to send a request's
 	// headers.
@@ -38,6 +39,31 @@ type HTTPLimits struct {
 	MaxConns int
 }
 
+// Server returns a server for h with the read and idle deadlines of l.
+// It has no WriteTimeout: that one runs while a handler waits for its job
+// (run_now) and would cut the answer off.
+func (l HTTPLimits) Server(h http.Handler) *http.Server {
+	l = l.withDefaults()
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: l.ReadHeaderTimeout,
+		ReadTimeout:       l.ReadTimeout,
+		IdleTimeout:       l.IdleTimeout,
+	}
+}
+
+// Limit caps each listener at l.MaxConns connections open at once
+// (netutil.LimitListener: Accept waits for a free slot, so the kernel's
+// backlog holds the rest rather than the server refusing them).
+func (l HTTPLimits) Limit(lns []net.Listener) []net.Listener {
+	max := l.withDefaults().MaxConns
+	out := make([]net.Listener, len(lns))
+	for i, ln := range lns {
+		out[i] = netutil.LimitListener(ln, max)
+	}
+	return out
+}
+
 func (l HTTPLimits) withDefaults() HTTPLimits {
 	if l.ReadHeaderTimeout <= 0 {
 		l.ReadHeaderTimeout = DefaultReadHeaderTimeout
@@ -52,30 +78,4 @@ func (l HTTPLimits) withDefaults() HTTPLimits {
 		l.MaxConns = DefaultMaxConns
 	}
 	return l
-}
-
-// limitListeners caps each listener at max connections.
-func limitListeners(lns []net.Listener, max int) []net.Listener {
-	out := make([]net.Listener, len(lns))
-	for i, ln := range lns {
-		out[i] = netutil.LimitListener(ln, max)
-	}
-	return out
-}
-
-// warnOpenTCP says, for each TCP listener, that it serves the API to whoever
-// can connect when no token is configured: the defaults do that, and a
-// scheduler started by hand should not do it silently.
-func warnOpenTCP(logger *slog.Logger, lns []net.Listener, tokens int) {
-	if tokens > 0 {
-		return
-	}
-	for _, ln := range lns {
-		if ln.Addr().Network() != "tcp" {
-			continue
-		}
-		logger.Warn("the API listens on TCP without a token: anyone who can connect can add schedules and run jobs",
-			"listener", ln.Addr().String(),
-			"fix", "give --api-token-file FILE (or the systemd credential api-token), or listen on unix:/PATH only")
-	}
 }
