@@ -52,7 +52,7 @@ func checkMin(trig Trigger, now time.Time, min time.Duration, key string) error 
 	if min <= 0 {
 		return nil
 	}
-	gap, ok := MinGap(trig, now)
+	gap, ok := minGap(trig, now, min)
 	if !ok || gap >= min {
 		return nil
 	}
@@ -65,6 +65,11 @@ func checkMin(trig Trigger, now time.Time, min time.Duration, key string) error 
 // interval's gap is its period; a cron or calendar trigger is sampled (see
 // floorSampleFires).
 func MinGap(trig Trigger, now time.Time) (time.Duration, bool) {
+	return minGap(trig, now, 0)
+}
+
+// minGap is MinGap that stops sampling at the first gap below stop.
+func minGap(trig Trigger, now time.Time, stop time.Duration) (time.Duration, bool) {
 	switch t := trig.(type) {
 	case Date:
 		return 0, false
@@ -86,7 +91,7 @@ func MinGap(trig Trigger, now time.Time) (time.Duration, bool) {
 		if d := next.Sub(prev); !found || d < gap {
 			gap, found = d, true
 		}
-		if next.Sub(first) > floorSampleSpan {
+		if gap < stop || next.Sub(first) > floorSampleSpan {
 			break
 		}
 		prev = next

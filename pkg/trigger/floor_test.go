@@ -65,3 +65,29 @@ func TestParseMin(t *testing.T) {
 		})
 	}
 }
+
+func TestMinGap(t *testing.T) {
+	tests := []struct {
+		raw  string
+		want time.Duration // 0: no repetition
+	}{
+		{`{"type":"interval","minutes":5}`, 5 * time.Minute},
+		{`{"type":"cron","expr":"@every 90s"}`, 90 * time.Second},
+		{`{"type":"cron","expr":"*/15 * * * *"}`, 15 * time.Minute},
+		{`{"type":"cron","expr":"0 9,17 * * *"}`, 8 * time.Hour},
+		{`{"type":"calendar","expr":"*:*:0..58,59.5"}`, 500 * time.Millisecond},
+		{`{"type":"calendar","expr":"*-*-* 00,23:00,59:00"}`, time.Minute},
+		{`{"type":"calendar","expr":"daily"}`, 24 * time.Hour},
+		{`{"type":"date","run_date":"2026-01-02T03:04:06"}`, 0},
+	}
+	for _, tt := range tests {
+		trig, _, err := Parse(json.RawMessage(tt.raw), parseNow, time.UTC)
+		if err != nil {
+			t.Fatalf("Parse(%s): %v", tt.raw, err)
+		}
+		got, ok := MinGap(trig, parseNow)
+		if ok != (tt.want != 0) || got != tt.want {
+			t.Errorf("MinGap(%s) = %s, %v; want %s", tt.raw, got, ok, tt.want)
+		}
+	}
+}
