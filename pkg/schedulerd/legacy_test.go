@@ -32,6 +32,33 @@ type rest struct {
 // "fail_aling", which always fails, until the test ends.
 func startRest(t *testing.T, opts schedulerd.Options) *rest {
 	t.Helper()
+	r, zmq, dir := startDaemon(t, opts)
+	mux := handler.NewMux()
+	dingaling.New(nil).Register(mux)
+	mux.HandleFunc("fail_aling", func(context.Context, *handler.Job) (any, error) {
+		return nil, errors.New("no bell")
+	})
+	hctx, cancel := context.WithCancel(context.Background())
+	ready, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		done <- handler.Serve(hctx, mux, handler.Options{Name: "dingaling", Endpoint: "ipc://" + filepath.Join(dir, "h.sock"),
+			Scheduler: zmq, ReadyFunc: func() { close(ready) }})
+	}()
+	t.Cleanup(func() { cancel(); <-done }) // runs before the daemon's Stop
+	select {
+	case <-ready:
+	case err := <-done:
+		t.Fatalf("handler: %v", err)
+	case <-time.After(10 * time.Second):
+		t.Fatal("handler did not register within 10s")
+	}
+	return r
+}
+
+// startDaemon runs the daemon until the test ends and returns its API, its
+// registration endpoint and its directory.
+func startDaemon(t *testing.T, opts schedulerd.Options) (*rest, string, string) {
+	t.Helper()
 	dir := t.TempDir()
 	opts.DBPath = filepath.Join(dir, "sz.db")
 	opts.ZMQBind = "ipc://" + filepath.Join(dir, "zmq.sock")
@@ -52,31 +79,12 @@ func startRest(t *testing.T, opts schedulerd.Options) *rest {
 		}
 	})
 
-	mux := handler.NewMux()
-	dingaling.New(nil).Register(mux)
-	mux.HandleFunc("fail_aling", func(context.Context, *handler.Job) (any, error) {
-		return nil, errors.New("no bell")
-	})
-	hctx, cancel := context.WithCancel(ctx)
-	ready, done := make(chan struct{}), make(chan error, 1)
-	go func() {
-		done <- handler.Serve(hctx, mux, handler.Options{Name: "dingaling", Endpoint: "ipc://" + filepath.Join(dir, "h.sock"),
-			Scheduler: d.ZMQAddr(), ReadyFunc: func() { close(ready) }})
-	}()
-	t.Cleanup(func() { cancel(); <-done }) // runs before the daemon's Stop
-	select {
-	case <-ready:
-	case err := <-done:
-		t.Fatalf("handler: %v", err)
-	case <-time.After(10 * time.Second):
-		t.Fatal("handler did not register within 10s")
-	}
 	r := &rest{url: "http://" + d.HTTPAddrs()[0].String(), c: &http.Client{Timeout: 20 * time.Second}}
 	if len(opts.Tokens) > 0 {
 		r.token = opts.Tokens[0]
 	}
 	t.Cleanup(r.c.CloseIdleConnections)
-	return r
+	return r, d.ZMQAddr(), dir
 }
 
 // do sends a request (body "" for none) with the token, if any, and returns
