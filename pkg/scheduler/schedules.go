@@ -112,12 +112,16 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		rec.ID = s.freeIDLocked(fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, now.Unix()))
 	}
 	old, exists := s.entries[rec.ID]
-	if exists && !req.Replace {
+	// A finished schedule (a date that fired) is not live: a new one may
+	// take its id, the way the original's fired one-shot jobs were gone.
+	if exists && !req.Replace && !old.rec.Done {
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", rec.ID, store.ErrExists)
 	}
 	if exists {
-		rec.CreatedAt = old.rec.CreatedAt
+		if !old.rec.Done {
+			rec.CreatedAt = old.rec.CreatedAt
+		}
 		old.rec.Paused = true // take it out of the heap
 		s.heap.place(old)
 	}
@@ -298,8 +302,8 @@ func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execu
 	if req.Method == "" {
 		return store.Execution{}, field.Errorf("job_method", "is required")
 	}
-	if _, ok := s.reg.get(req.HandlerID); !ok {
-		return store.Execution{}, fmt.Errorf("handler %q: %w", req.HandlerID, store.ErrNotFound)
+	if err := s.checkMethod(req.HandlerID, req.Method); err != nil {
+		return store.Execution{}, err
 	}
 	if req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit {
 		return store.Execution{}, field.Errorf("max_attempts", "is %d", req.MaxAttempts).WithFix("use 1 to %d", maxAttemptsLimit)

@@ -8,6 +8,7 @@
 package schedulerd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,6 +47,7 @@ type Options struct {
 	DefaultMaxAttempts int
 	Retention          store.Retention
 	Tokens             []string      // API bearer tokens; empty: no authentication
+	CORSOrigins        []string      // origins whose web pages may call the API; empty: none
 	StopTimeout        time.Duration // how long running attempts may finish on stop
 	Logger             *slog.Logger
 	Notifier           *sd.Notifier
@@ -147,9 +149,11 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.http = &http.Server{
 		Handler: api.New(api.Options{
-			Backend: d.engine,
-			Logger:  opts.Logger.With("component", "api"),
-			Tokens:  opts.Tokens,
+			Backend:     d.engine,
+			Logger:      opts.Logger.With("component", "api"),
+			Tokens:      opts.Tokens,
+			CORSOrigins: opts.CORSOrigins,
+			Config:      d.config(),
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
 	}
@@ -163,6 +167,37 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return err
 	})
 	return d, nil
+}
+
+// config is the effective configuration GET /api/config shows: the values
+// in force after defaults, and of the secrets only how many there are.
+func (d *Daemon) config() map[string]any {
+	o := d.opts
+	loc := o.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	return map[string]any{
+		"db":                   o.DBPath,
+		"zmq_bind":             o.ZMQBind,
+		"http_listen":          o.HTTPListen,
+		"timezone":             loc.String(),
+		"default_timeout":      cmp.Or(o.DefaultTimeout, scheduler.DefaultTimeout).String(),
+		"default_max_attempts": cmp.Or(o.DefaultMaxAttempts, scheduler.DefaultMaxAttempts),
+		"retention_count":      o.Retention.MaxCount,
+		"retention_age":        o.Retention.MaxAge.String(),
+		"stop_timeout":         o.StopTimeout.String(),
+		"handler_secrets":      o.HandlerSecrets != nil,
+		"cors_origins":         nonNil(o.CORSOrigins),
+		"api_authentication":   len(o.Tokens) > 0,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func (d *Daemon) onStop(name string, fn func(context.Context) error) {

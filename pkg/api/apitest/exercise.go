@@ -287,6 +287,9 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 		if _, err := tb.b.RunNow(tb.ctx, api.RunRequest{HandlerID: "ghost", Method: "work"}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("RunNow ghost: %v, want ErrNotFound", err)
 		}
+		// A method the handler does not offer is refused before any call.
+		_, err = tb.b.RunNow(tb.ctx, api.RunRequest{HandlerID: "h1", Method: "nope"})
+		checkErr(t, err, false, "job_method")
 	})
 
 	t.Run("Backfill", func(t *testing.T) {
