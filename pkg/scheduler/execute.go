@@ -25,6 +25,9 @@ const (
 var (
 	errReplaced = errors.New("cancelled: replaced by a newer fire (overlap policy replace)")
 	errStopping = errors.New("the scheduler is stopping")
+	// errHandlerRemoved ends an attempt whose handler was removed while it
+	// waited: nothing will take it.
+	errHandlerRemoved = errors.New("removed (schedulezero handlers remove)")
 )
 
 // execution is one fire in flight: its current attempt record, what to send,
@@ -301,10 +304,14 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 			if ctx.Err() != nil {
 				return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
 			}
+			if errors.Is(err, errHandlerRemoved) {
+				return false, s.finish(ex, store.StatusFailed, nil, err.Error()+": not sent, and not retried")
+			}
 			return s.finishRetry(ex, retries(ex.policy, store.RetryOnUnavailable), store.StatusFailed, nil, err.Error())
 		}
 		ex.rec.Status = store.StatusRunning
 		ex.rec.StartedAt = s.now()
+		ex.rec.Error = "" // the reason it was waiting
 		if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil {
 			h.release(0, false)
 			if s.execCtx.Err() != nil {
