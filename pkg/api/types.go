@@ -29,10 +29,10 @@ type Schedule struct {
 	// HandlerState is the handler's state as the scheduler knows it
 	// ("online", "offline", "stopping", "removed"), or "unknown" when it
 	// does not know the handler; empty where it was not looked up.
-	HandlerState string `json:"handler_state,omitempty"`
-	Policy      *Policy         `json:"policy,omitempty"`
-	CreatedAt   time.Time       `json:"created_at,omitzero"`
-	UpdatedAt   time.Time       `json:"updated_at,omitzero"`
+	HandlerState string    `json:"handler_state,omitempty"`
+	Policy       *Policy   `json:"policy,omitempty"`
+	CreatedAt    time.Time `json:"created_at,omitzero"`
+	UpdatedAt    time.Time `json:"updated_at,omitzero"`
 }
 
 // ScheduleFromStore renders s for /api/v1.
