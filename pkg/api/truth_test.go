@@ -158,3 +158,107 @@ func TestAPI_RunScheduleSaysWhatHappened(t *testing.T) {
 		t.Fatalf("forced run answered %+v", got)
 	}
 }
+
+// A handler that is offline: the attempt waiting for it says so, the next
+// fires are missed because the previous run waits for the handler (not
+// because it "was still running"), and stats count the missed occurrences
+// as the schedule does. Before, the attempt was pending without a reason,
+// and stats counted one record where the schedule counted every skip.
+func TestAPI_OfflineHandlerRecordsSayWhy(t *testing.T) {
+	tb := newTruth(t)
+	if err := tb.eng.Registry().ReportStatus(context.Background(), "h", "offline"); err != nil {
+		t.Fatal(err)
+	}
+	body := `{"job_id":"off","handler_id":"h","job_method":"hold","trigger":{"type":"interval","seconds":1}}`
+	if code := tb.do(t, "POST", "/api/v1/schedules", body, nil); code != http.StatusCreated {
+		t.Fatalf("add: %d", code)
+	}
+	const waiting = `waiting for handler "h" (offline since `
+	var first store.Execution
+	tb.await(t, "the first attempt recorded pending", func() bool {
+		var l api.ExecutionList
+		tb.do(t, "GET", "/api/v1/schedules/off/executions?status=pending", "", &l)
+		if l.Count == 0 {
+			return false
+		}
+		first = l.Executions[0]
+		return true
+	})
+	if !strings.Contains(first.Error, waiting) {
+		t.Fatalf("pending attempt's reason %q, want %q...", first.Error, waiting)
+	}
+
+	var got api.Triggered
+	tb.do(t, "POST", "/api/v1/schedules/off/run", "", &got)
+	want := "the previous run (" + first.ID + ") has not started: " + waiting
+	if got.Outcome != api.OutcomeSkipped || !strings.HasPrefix(got.Reason, want) {
+		t.Fatalf("run while the handler is offline: %+v, want a skip with reason %q...", got, want)
+	}
+	// The timer's skips are written within the flush interval (5 s), one
+	// record for them all, with the same reason.
+	tb.await(t, "the timer's skips recorded", func() bool {
+		var l api.ExecutionList
+		tb.do(t, "GET", "/api/v1/schedules/off/executions?status=missed", "", &l)
+		for _, e := range l.Executions {
+			if e.ID != got.ExecutionID {
+				if !strings.Contains(e.Error, want) || strings.Contains(e.Error, "still running") {
+					t.Fatalf("timer skip recorded %q, want %q...", e.Error, want)
+				}
+				return true
+			}
+		}
+		return false
+	})
+	if code := tb.do(t, "POST", "/api/v1/schedules/off/pause", "", nil); code != http.StatusOK {
+		t.Fatalf("pause: %d", code)
+	}
+	var sch api.Schedule
+	var st api.Stats
+	tb.do(t, "GET", "/api/v1/schedules/off", "", &sch)
+	tb.do(t, "GET", "/api/v1/stats", "", &st)
+	if sch.MissedCount < 2 || st.Missed != sch.MissedCount {
+		t.Fatalf("stats say missed %d, the schedule %d (records: %d)", st.Missed, sch.MissedCount, st.ByStatus[store.StatusMissed])
+	}
+	if sch.HandlerState != "offline" {
+		t.Errorf("schedule's handler_state %q, want offline", sch.HandlerState)
+	}
+}
+
+// A removed handler leaves the handler list; its schedules say so, and
+// their fires are recorded missed with the reason at once instead of
+// waiting for a handler that will not come. Before, the scheduler had no
+// way to learn of the removal and kept the handler offline forever.
+func TestAPI_RemovedHandler(t *testing.T) {
+	tb := newTruth(t)
+	start := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
+	body := `{"job_id":"orphan","handler_id":"h","job_method":"hold","trigger":{"type":"interval","hours":1,"start_time":"` + start + `"}}`
+	if code := tb.do(t, "POST", "/api/v1/schedules", body, nil); code != http.StatusCreated {
+		t.Fatalf("add: %d", code)
+	}
+	if code := tb.do(t, "DELETE", "/api/v1/handlers/h", "", nil); code != http.StatusNoContent {
+		t.Fatalf("DELETE /api/v1/handlers/h: %d, want 204", code)
+	}
+	if code := tb.do(t, "DELETE", "/api/v1/handlers/h", "", nil); code != http.StatusNotFound {
+		t.Errorf("second DELETE: %d, want 404", code)
+	}
+	var hl api.HandlerList
+	tb.do(t, "GET", "/api/v1/handlers", "", &hl)
+	if len(hl.Handlers) != 0 {
+		t.Errorf("handlers after removal: %+v", hl.Handlers)
+	}
+	var sl api.ScheduleList
+	tb.do(t, "GET", "/api/v1/schedules", "", &sl)
+	if len(sl.Schedules) != 1 || sl.Schedules[0].HandlerState != api.HandlerRemoved {
+		t.Fatalf("schedules after removal: %+v", sl.Schedules)
+	}
+	var got api.Triggered
+	tb.do(t, "POST", "/api/v1/schedules/orphan/run", "", &got)
+	if got.Outcome != api.OutcomeSkipped || got.Status != store.StatusMissed || !strings.Contains(got.Reason, `handler "h" was removed`) {
+		t.Fatalf("run of a removed handler's schedule: %+v", got)
+	}
+	var l api.ExecutionList
+	tb.do(t, "GET", "/api/v1/schedules/orphan/executions", "", &l)
+	if l.Count != 1 || l.Executions[0].Status != store.StatusMissed {
+		t.Fatalf("history: %+v; want one missed record and nothing pending", l.Executions)
+	}
+}
