@@ -43,7 +43,13 @@ func (s *server) handlers(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, HandlerList{Handlers: nonNil(hs)})
+	listed := make([]HandlerStatus, 0, len(hs))
+	for _, h := range hs {
+		if h.Status != HandlerRemoved {
+			listed = append(listed, h)
+		}
+	}
+	s.writeJSON(w, http.StatusOK, HandlerList{Handlers: listed})
 }
 
 func (s *server) legacySchedule(w http.ResponseWriter, r *http.Request) {
