@@ -62,6 +62,7 @@ func flags() []cli.Flag {
 		&cli.DurationFlag{Name: "min-interval", Value: trigger.DefaultMinInterval, EnvVars: []string{"SZ_MIN_INTERVAL"}, Usage: "refuse schedules that repeat more often than this (docs/scheduling.md)"},
 		&cli.DurationFlag{Name: "stop-timeout", Value: schedulerd.DefaultStopTimeout, EnvVars: []string{"SZ_STOP_TIMEOUT"}, Usage: "how long running attempts may finish on stop"},
 		&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, Usage: "bearer tokens, one a line (default: $CREDENTIALS_DIRECTORY/api-token when present)"},
+		&cli.StringSliceFlag{Name: "cors-origin", EnvVars: []string{"SZ_CORS_ORIGIN"}, Usage: "`ORIGIN` (https://host[:port]) whose web pages may call the API; repeat or comma-separate (default: none)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
 	}
@@ -85,6 +86,10 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	origins, err := api.ParseOrigins(c.StringSlice("cors-origin"))
+	if err != nil {
+		return fmt.Errorf("--cors-origin: %w", err)
+	}
 	secrets, err := loadHandlerSecrets(c, logger)
 	if err != nil {
 		return err
@@ -100,6 +105,7 @@ func serve(c *cli.Context) error {
 		DefaultMaxAttempts: c.Int("default-max-attempts"),
 		Retention:          store.Retention{MaxCount: c.Int("retention-count"), MaxAge: c.Duration("retention-age")},
 		Tokens:             tokens,
+		CORSOrigins:        origins,
 		StopTimeout:        c.Duration("stop-timeout"),
 		Logger:             logger,
 		HandlerSecrets:     secrets,

@@ -159,6 +159,7 @@ func (s *server) scheduleRequest(b CreateScheduleRequest) (ScheduleRequest, erro
 		return ScheduleRequest{}, fieldErr(http.StatusBadRequest, "trigger", "trigger must be a JSON object",
 			`send "trigger": {"type":"interval","seconds":10} (types: date, interval, cron, calendar)`)
 	}
+	trig = lowerType(trig)
 	id := b.ID
 	if id == "" {
 		id = b.JobID
@@ -187,4 +188,21 @@ func intQuery(r *http.Request, name string, def, maxVal int) (int, error) {
 		return 0, fieldErr(http.StatusBadRequest, name, fmt.Sprintf("%s %q is not a positive integer", name, v), fmt.Sprintf("use 1 to %d", maxVal))
 	}
 	return min(n, maxVal), nil
+}
+
+// lowerType lower-cases the trigger's "type", as the original did before
+// checking it ("Interval" works). Anything else is left for the trigger
+// parser to judge.
+func lowerType(trig json.RawMessage) json.RawMessage {
+	var obj map[string]json.RawMessage
+	var typ string
+	if json.Unmarshal(trig, &obj) != nil || json.Unmarshal(obj["type"], &typ) != nil || typ == strings.ToLower(typ) {
+		return trig
+	}
+	obj["type"], _ = json.Marshal(strings.ToLower(typ))
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return trig
+	}
+	return out
 }

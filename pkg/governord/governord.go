@@ -162,6 +162,7 @@ func New(opts Options) (*Daemon, error) {
 		}
 		d.sched = c
 		gopts.SchedulerViewFunc = d.schedulerView
+		gopts.SchedulerRemoveFunc = d.schedulerRemove
 	}
 	if d.sup, err = governor.New(gopts); err != nil {
 		return nil, err
@@ -249,6 +250,16 @@ func (d *Daemon) backendUnits() (governor.UnitManager, error) {
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir()
+}
+
+// schedulerRemove tells the scheduler that handler name was removed. A
+// scheduler that never knew it has nothing to forget.
+func (d *Daemon) schedulerRemove(ctx context.Context, name string) error {
+	err := d.sched.RemoveHandler(ctx, name)
+	if ae, ok := errors.AsType[*client.APIError](err); ok && ae.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
 }
 
 // schedulerView reads the scheduler's registry: handler id → status.

@@ -423,9 +423,9 @@ func TestScheduler_PauseStopsFiringResumeRearms(t *testing.T) {
 	if err != nil || s.Paused || s.NextFire.IsZero() {
 		t.Fatalf("resume: %+v %v", s, err)
 	}
-	id, err := b.engine.TriggerSchedule(ctx, "p", false)
-	if err != nil || id == "" {
-		t.Fatalf("trigger: %q %v", id, err)
+	run, err := b.engine.TriggerSchedule(ctx, "p", false)
+	if err != nil || run.ID == "" || run.Status == store.StatusMissed {
+		t.Fatalf("trigger: %+v %v", run, err)
 	}
 	await(t, "the manual run", func() bool { return calls.Load() == 2 })
 }

@@ -117,12 +117,16 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		rec.ID = s.freeIDLocked(base[:min(len(base), store.MaxScheduleIDLen-8)])
 	}
 	old, exists := s.entries[rec.ID]
-	if exists && !req.Replace {
+	// A finished schedule (a date that fired) is not live: a new one may
+	// take its id, the way the original's fired one-shot jobs were gone.
+	if exists && !req.Replace && !old.rec.Done {
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", rec.ID, store.ErrExists)
 	}
 	if exists {
-		rec.CreatedAt = old.rec.CreatedAt
+		if !old.rec.Done {
+			rec.CreatedAt = old.rec.CreatedAt
+		}
 		old.rec.Paused = true // take it out of the heap
 		s.heap.place(old)
 	}
@@ -266,33 +270,56 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 }
 
 // TriggerSchedule fires a schedule now, outside its trigger. The overlap
-// policy applies unless force is set.
-func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) (string, error) {
+// policy applies unless force is set. It answers with what was decided,
+// once it is durable: the new execution's first attempt (pending or
+// running) when the run started; its missed record, with the reason, when
+// it was skipped (the previous run still goes, the queue is full, the
+// handler was removed); or, when it was queued behind the running one, a
+// record that is not stored: no ID, status pending, the reason in Error.
+func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) (store.Execution, error) {
 	s.mu.Lock()
 	e, ok := s.entries[id]
 	if !ok {
 		s.mu.Unlock()
-		return "", fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return store.Execution{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
 	now := s.now()
 	w := store.Writes{}
-	ex := s.admitLocked(e, now, now, force, &w)
-	if ex != nil {
-		w.Executions = append(w.Executions, ex.rec)
+	var ex *execution
+	var answer store.Execution // copied now: once launched, ex.rec is its goroutine's
+	pol := e.policy()
+	switch {
+	case !force && len(e.running) > 0 && (pol.Overlap == "" || pol.Overlap == store.OverlapSkip):
+		// A skip asked for by hand is written at once, with its own
+		// record, so that the answer can name it; timer fires batch
+		// theirs (skipLocked).
+		e.rec.MissedCount++
+		w.Executions = s.missedRecords(e, []missedRun{{now, s.busyReasonLocked(e) + " (overlap policy skip; --force runs it anyway)"}}, 0, now, 1)
+	default:
+		before := e.queued()
+		if ex = s.admitLocked(e, now, now, force, &w); ex != nil {
+			w.Executions = append(w.Executions, ex.rec)
+			answer = ex.rec
+		} else if len(w.Executions) == 0 && e.queued() > before {
+			answer = store.Execution{
+				ScheduleID: id, HandlerID: e.rec.HandlerID, Method: e.rec.Method, Status: store.StatusPending, ScheduledAt: now,
+				Error: fmt.Sprintf("queued behind %s (overlap policy queue; %d waiting)", strings.TrimPrefix(s.busyReasonLocked(e), "the "), e.queued()),
+			}
+		}
+	}
+	if ex == nil {
+		w.ScheduleStates = append(w.ScheduleStates, e.record()) // its missed count
 	}
 	gate := s.commitAndLaunchLocked(w)
 	s.mu.Unlock()
-	// The id is acknowledged only once its record is durable.
+	// The answer is given only once its record is durable.
 	if err := gate.wait(ctx); err != nil {
-		return "", fmt.Errorf("schedule %q: run now: %w", id, err)
+		return store.Execution{}, fmt.Errorf("schedule %q: run now: %w", id, err)
 	}
-	switch {
-	case ex != nil:
-		return ex.rec.ID, nil
-	case len(w.Executions) > 0:
-		return w.Executions[0].ID, nil // recorded as missed, with the reason
+	if ex == nil && len(w.Executions) > 0 {
+		return w.Executions[0], nil // recorded as missed, with the reason
 	}
-	return "", nil // queued behind the running one
+	return answer, nil
 }
 
 // RunNow calls a handler once, records it, and waits for the final attempt.
@@ -303,8 +330,8 @@ func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execu
 	if req.Method == "" {
 		return store.Execution{}, field.Errorf("job_method", "is required")
 	}
-	if _, ok := s.reg.get(req.HandlerID); !ok {
-		return store.Execution{}, fmt.Errorf("handler %q: %w", req.HandlerID, store.ErrNotFound)
+	if err := s.checkMethod(req.HandlerID, req.Method); err != nil {
+		return store.Execution{}, err
 	}
 	if req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit {
 		return store.Execution{}, field.Errorf("max_attempts", "is %d", req.MaxAttempts).WithFix("use 1 to %d", maxAttemptsLimit)
@@ -331,7 +358,15 @@ func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execu
 	}
 }
 
-// Handlers lists every known handler with its live health.
+// RemoveHandler forgets handler id (schedulezero handlers remove, after the
+// governor stopped it): it is no longer listed or sent jobs, and fires of
+// its schedules are recorded missed, saying so, until it registers again.
+func (s *Scheduler) RemoveHandler(ctx context.Context, id string) error {
+	return s.reg.Remove(ctx, id)
+}
+
+// Handlers lists every known handler with its live health, removed ones
+// included (Status "removed"), so that their schedules can be flagged.
 func (s *Scheduler) Handlers(context.Context) ([]api.HandlerStatus, error) {
 	views := s.reg.snapshot()
 	out := make([]api.HandlerStatus, len(views))

@@ -97,11 +97,16 @@ func (b *Backend) Advance(d time.Duration) {
 	b.now = b.now.Add(d)
 }
 
-// AddExecution appends a history record as the engine would.
+// AddExecution appends a history record as the engine would: a missed
+// record counts one occurrence in its schedule's missed_count.
 func (b *Backend) AddExecution(e store.Execution) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.execs = append(b.execs, e)
+	if s, ok := b.schedules[e.ScheduleID]; ok && e.Status == store.StatusMissed {
+		s.MissedCount++
+		b.schedules[e.ScheduleID] = s
+	}
 }
 
 func (b *Backend) failed(method string) error { return b.fail[method] }
@@ -290,22 +295,32 @@ func (b *Backend) setPaused(id string, paused bool, op string) (store.Schedule, 
 }
 
 // TriggerSchedule runs schedule id once, synchronously, and returns the
-// execution id.
-func (b *Backend) TriggerSchedule(ctx context.Context, id string, _ bool) (string, error) {
+// execution's record.
+func (b *Backend) TriggerSchedule(ctx context.Context, id string, _ bool) (store.Execution, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("TriggerSchedule"); err != nil {
-		return "", err
+		return store.Execution{}, err
 	}
 	s, ok := b.schedules[id]
 	if !ok {
-		return "", fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return store.Execution{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	e, err := b.call(ctx, id, s.HandlerID, s.Method, s.Params, s.MaxAttempts, b.now)
-	if err != nil {
-		return "", err
+	return b.call(ctx, id, s.HandlerID, s.Method, s.Params, s.MaxAttempts, b.now)
+}
+
+// RemoveHandler drops handler id.
+func (b *Backend) RemoveHandler(_ context.Context, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.failed("RemoveHandler"); err != nil {
+		return err
 	}
-	return e.ID, nil
+	if _, ok := b.handlers[id]; !ok {
+		return fmt.Errorf("handler %q: %w", id, store.ErrNotFound)
+	}
+	delete(b.handlers, id)
+	return nil
 }
 
 // RunNow calls the RunFunc once and records the attempt.

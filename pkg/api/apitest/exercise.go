@@ -273,17 +273,18 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 	t.Run("TriggerRunsAndRecords", func(t *testing.T) {
 		tb := setup(t)
 		add(t, tb, req("a"))
-		eid, err := tb.b.TriggerSchedule(tb.ctx, "a", false)
-		if err != nil || eid == "" {
-			t.Fatalf("TriggerSchedule = %q, %v", eid, err)
+		run, err := tb.b.TriggerSchedule(tb.ctx, "a", false)
+		eid := run.ID
+		if err != nil || eid == "" || run.Status.Finished() && run.Status != store.StatusSucceeded {
+			t.Fatalf("TriggerSchedule = %+v, %v", run, err)
 		}
 		e := awaitStatus(t, tb.b, store.ExecutionFilter{ExecutionID: eid}, store.StatusSucceeded, 1)[0]
 		if e.ScheduleID != "a" || e.HandlerID != "h1" || e.Method != "work" || e.Attempt != 1 {
 			t.Errorf("execution = %+v", e)
 		}
 		forced, err := tb.b.TriggerSchedule(tb.ctx, "a", true)
-		if err != nil || forced == "" || forced == eid {
-			t.Fatalf("TriggerSchedule force = %q, %v", forced, err)
+		if err != nil || forced.ID == "" || forced.ID == eid {
+			t.Fatalf("TriggerSchedule force = %+v, %v", forced, err)
 		}
 		awaitStatus(t, tb.b, store.ExecutionFilter{ScheduleID: "a"}, store.StatusSucceeded, 2)
 		if _, err := tb.b.TriggerSchedule(tb.ctx, "ghost", false); !errors.Is(err, store.ErrNotFound) {
@@ -300,6 +301,9 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 		if _, err := tb.b.RunNow(tb.ctx, api.RunRequest{HandlerID: "ghost", Method: "work"}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("RunNow ghost: %v, want ErrNotFound", err)
 		}
+		// A method the handler does not offer is refused before any call.
+		_, err = tb.b.RunNow(tb.ctx, api.RunRequest{HandlerID: "h1", Method: "nope"})
+		checkErr(t, err, false, "job_method")
 	})
 
 	t.Run("Backfill", func(t *testing.T) {
