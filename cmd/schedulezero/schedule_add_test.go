@@ -32,6 +32,8 @@ func TestScheduleAdd_Golden(t *testing.T) {
 		{name: "add_bad_policy", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--misfire", "sometimes"}, code: exitUsage},
 		{name: "add_bad_retry_on", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--retry-on", "always"}, code: exitUsage},
 		{name: "add_bad_flag", args: []string{"schedule", "add", "--every", "soon"}, code: exitUsage},
+		{name: "add_too_fast", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1ns"}, code: exitUsage},
+		{name: "add_bad_id", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--id", "a/../../b c?d#e"}, code: exitUsage},
 	})
 }
 

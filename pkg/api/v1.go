@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -74,7 +75,8 @@ func (s *server) v1CreateSchedule(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, policyError(err))
 		return
 	}
-	w.Header().Set("Location", "/api/v1/schedules/"+sch.ID)
+	// Escaped: an id stored before the id rule may hold anything.
+	w.Header().Set("Location", "/api/v1/schedules/"+url.PathEscape(sch.ID))
 	s.writeJSON(w, http.StatusCreated, ScheduleFromStore(sch))
 }
 

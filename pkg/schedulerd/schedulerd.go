@@ -24,6 +24,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
@@ -56,6 +57,12 @@ type Options struct {
 	// HandlerSecrets are the handlers' registration secrets
 	// (wire.LoadHandlerSecrets); nil: handlers register without one.
 	HandlerSecrets *wire.HandlerSecrets
+	// MinInterval is the floor of a schedule's repetition (see
+	// scheduler.Options); zero: trigger.DefaultMinInterval.
+	MinInterval time.Duration
+	// HTTP bounds what one API client can hold; zero fields take the
+	// defaults of socket.HTTPLimits.
+	HTTP socket.HTTPLimits
 }
 
 // Daemon is a running scheduler.
@@ -122,6 +129,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
 		LatenessFunc:       opts.LatenessFunc,
 		HandlerSecrets:     opts.HandlerSecrets,
+		MinInterval:        opts.MinInterval,
 	})
 	if err != nil {
 		return nil, err
@@ -143,20 +151,19 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.onStop("registration server", func(context.Context) error { return d.wire.Close() })
 
-	d.lns, err = socket.Listen(opts.HTTPListen)
+	lns, err := socket.Listen(opts.HTTPListen)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	d.http = &http.Server{
-		Handler: api.New(api.Options{
-			Backend:     d.engine,
-			Logger:      opts.Logger.With("component", "api"),
-			Tokens:      opts.Tokens,
-			CORSOrigins: opts.CORSOrigins,
-			Config:      d.config(),
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	d.lns = opts.HTTP.Limit(lns)
+	warnOpenTCP(opts.Logger.With("component", "api"), d.lns, len(opts.Tokens))
+	d.http = opts.HTTP.Server(api.New(api.Options{
+		Backend:     d.engine,
+		Logger:      opts.Logger.With("component", "api"),
+		Tokens:      opts.Tokens,
+		CORSOrigins: opts.CORSOrigins,
+		Config:      d.config(),
+	}))
 	d.onStop("api", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -187,6 +194,7 @@ func (d *Daemon) config() map[string]any {
 		"retention_count":      o.Retention.MaxCount,
 		"retention_age":        o.Retention.MaxAge.String(),
 		"stop_timeout":         o.StopTimeout.String(),
+		"min_interval":         cmp.Or(o.MinInterval, trigger.DefaultMinInterval).String(),
 		"handler_secrets":      o.HandlerSecrets != nil,
 		"cors_origins":         nonNil(o.CORSOrigins),
 		"api_authentication":   len(o.Tokens) > 0,
