@@ -9,6 +9,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/secretfile"
 )
 
@@ -149,21 +150,11 @@ func (c HandlerConfig) Validate() error {
 	return nil
 }
 
-// ValidName checks that name is a handler name: what a systemd instance
-// name allows unescaped, so the unit name and the config file name agree.
+// ValidName checks that name is a handler name (handlername.Check, the
+// one rule the scheduler and the handler config apply too) and names the
+// field "name".
 func ValidName(name string) error {
-	if name == "" {
-		return field.Errorf("name", "is empty").WithFix("give the handler a name such as dingaling2")
-	}
-	if name == "." || name == ".." || len(name) > 200 {
-		return field.Errorf("name", "%q is not a valid handler name", name).WithFix("use letters, digits and :_.-")
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":_.-", r)) {
-			return field.Errorf("name", "%q holds %q", name, r).WithFix("use letters, digits and :_.-")
-		}
-	}
-	return nil
+	return field.Prefix("name", handlername.Check(name))
 }
 
 // UnitPrefix and UnitSuffix frame every unit the governor may touch.

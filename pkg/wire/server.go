@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
+
+	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // Registration is what a handler sends in a register request.
@@ -242,6 +245,12 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 			return mustJSON(errorReply{Error: "register: params.handler_id is required"})
 		case p.Address == nil || *p.Address == "":
 			return mustJSON(errorReply{Error: "register: params.address is required"})
+		}
+		if err := handlername.Check(*p.HandlerID); err != nil {
+			return mustJSON(errorReply{Error: "register: " + field.Prefix("params.handler_id", err).Error()})
+		}
+		if err := handlername.CheckEndpoint(*p.Address); err != nil {
+			return mustJSON(errorReply{Error: "register " + *p.HandlerID + ": " + field.Prefix("params.address", err).Error()})
 		}
 		if p.Methods == nil {
 			p.Methods = []string{}

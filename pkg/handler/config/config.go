@@ -23,6 +23,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/handler/dingaling"
 	"github.com/schedulezero/schedulezero/pkg/handler/exec"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/secretfile"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -149,24 +150,11 @@ func decode(b []byte, f *File) error {
 	return nil
 }
 
-// validName allows what a systemd instance name allows.
-func validName(s string) bool {
-	if s == "" || s == "." || s == ".." {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":_.@-", r)) {
-			return false
-		}
-	}
-	return true
-}
-
 // Options builds the handler's Mux and Options from flags, the config file
 // and the environment.
 func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handler.Mux, handler.Options, error) {
-	if !validName(fl.Name) {
-		return nil, handler.Options{}, field.Errorf("name", "%q is not a valid handler name", fl.Name).WithFix("use letters, digits and :_.@-")
+	if err := handlername.Check(fl.Name); err != nil {
+		return nil, handler.Options{}, field.Prefix("name", err)
 	}
 	path := Path(fl.Name, fl.ConfigPath, getenv)
 	f, err := Load(path)
