@@ -33,6 +33,10 @@ type Registration struct {
 	// Secret is "secret". The Server checks it before Register when the
 	// Registry is an Authenticator; Register itself may ignore it.
 	Secret string
+	// JobToken is "job_token" (protocol 4): the scheduler sends it back in
+	// every request on the handler's job socket (WithJobToken). Like the
+	// secret it is never logged or stored.
+	JobToken string
 }
 
 // Registry is the scheduler side of registration, implemented by the
@@ -172,6 +176,9 @@ type (
 		Methods   []string `json:"methods"`
 		Message   string   `json:"message"`
 		Instance  string   `json:"instance,omitempty"`
+		// Protocol is the version the scheduler speaks with this handler
+		// (for a handler that announced 2 or more).
+		Protocol int `json:"protocol,omitempty"`
 	}
 	statusReply struct {
 		Success   bool   `json:"success"`
@@ -187,6 +194,7 @@ type registerParams struct {
 	Protocol    int      `json:"protocol"`
 	Concurrency int      `json:"concurrency"`
 	Secret      string   `json:"secret"`
+	JobToken    string   `json:"job_token"`
 }
 
 type statusParams struct {
@@ -252,6 +260,9 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 		if err := handlername.CheckEndpoint(*p.Address); err != nil {
 			return mustJSON(errorReply{Error: "register " + *p.HandlerID + ": " + field.Prefix("params.address", err).Error()})
 		}
+		if err := checkJobToken(p.JobToken); err != nil {
+			return mustJSON(errorReply{Error: "register " + *p.HandlerID + ": " + err.Error()})
+		}
 		if p.Methods == nil {
 			p.Methods = []string{}
 		}
@@ -259,7 +270,7 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 			return out
 		}
 		r := Registration{HandlerID: *p.HandlerID, Address: *p.Address, Methods: p.Methods,
-			Protocol: p.Protocol, Concurrency: p.Concurrency, Secret: p.Secret}
+			Protocol: p.Protocol, Concurrency: p.Concurrency, Secret: p.Secret, JobToken: p.JobToken}
 		again, err := reg.Register(ctx, r)
 		if err != nil {
 			return mustJSON(errorReply{Error: "register " + r.HandlerID + ": " + err.Error()})
@@ -273,6 +284,7 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 		}
 		if r.Protocol >= ProtocolPipelined {
 			out.Instance = instance
+			out.Protocol = min(r.Protocol, ProtocolLatest)
 		}
 		return mustJSON(out)
 	case "report_status":

@@ -155,7 +155,7 @@ func TestRun_ExecEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, _, _ := reg.Handler("scripts")
-	c := wire.Dial(h.Address, h.Protocol, nil)
+	c := wire.Dial(h.Address, h.Protocol, nil, wire.WithJobToken(h.JobToken))
 	defer c.Close()
 	for _, tc := range []struct{ method, want string }{
 		{"hello", `{"exit_code":0,"stderr":"","stdout":"hello you\n","success":true}`},
