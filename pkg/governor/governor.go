@@ -143,11 +143,29 @@ func (c HandlerConfig) Validate() error {
 			if err := secretfile.CheckName(name); err != nil {
 				return field.Errorf("extra.secret_file", "%v", err).WithFix("give an absolute path, or the name of a credential of the handler's unit")
 			}
+		case "allow_non_loopback":
+			var b bool
+			if err := json.Unmarshal(v, &b); err != nil {
+				return field.Errorf("extra."+k, "is not true or false").WithFix("use true to let the endpoint listen beyond loopback")
+			}
 		default:
-			return field.Errorf("extra."+k, "unknown handler config key").WithFix("use ping_interval or secret_file")
+			return field.Errorf("extra."+k, "unknown handler config key").WithFix("use ping_interval, secret_file or allow_non_loopback")
+		}
+	}
+	if c.Endpoint != "" {
+		if err := handlername.CheckBind(c.Endpoint, c.allowNonLoopback()); err != nil {
+			return field.Prefix("endpoint", err)
 		}
 	}
 	return nil
+}
+
+// allowNonLoopback is extra.allow_non_loopback: the handler's endpoint may
+// listen on more than loopback (see handlername.CheckBind).
+func (c HandlerConfig) allowNonLoopback() bool {
+	var b bool
+	_ = json.Unmarshal(c.Extra["allow_non_loopback"], &b)
+	return b
 }
 
 // ValidName checks that name is a handler name (handlername.Check, the

@@ -81,7 +81,7 @@ func CheckBind(endpoint string, nonLoopback bool) error {
 		return nil
 	}
 	return field.Errorf("", "%q listens beyond this host (%s is not a loopback address)", endpoint, host).
-		WithFix("bind tcp://127.0.0.1:PORT or an ipc:// path; to reach the handler from another host, tunnel it (see docs/security.md), or set allow_non_loopback to true")
+		WithFix("bind tcp://127.0.0.1:PORT or an ipc:// path; to reach the handler from another host, tunnel it (see docs/security.md), or set allow_non_loopback to true in the handler config (extra.allow_non_loopback for the governor)")
 }
 
 func check(endpoint string, bind bool) error {

@@ -58,6 +58,9 @@ type File struct {
 	PingInterval exec.Duration           `json:"ping_interval"`
 	SecretFile   string                  `json:"secret_file"`
 	Methods      map[string]exec.Command `json:"methods"`
+	// AllowNonLoopback lets Endpoint listen beyond loopback (a wildcard
+	// or another interface): see handlername.CheckBind.
+	AllowNonLoopback bool `json:"allow_non_loopback"`
 }
 
 // Flags are the command-line overrides; zero values leave the file's.
@@ -110,7 +113,8 @@ func decode(b []byte, f *File) error {
 		return field.Errorf("", "not a JSON object: %v", err)
 	}
 	known := map[string]any{"kind": &f.Kind, "endpoint": &f.Endpoint, "scheduler": &f.Scheduler,
-		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile}
+		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile,
+		"allow_non_loopback": &f.AllowNonLoopback}
 	keys := make([]string, 0, len(top))
 	for k := range top {
 		keys = append(keys, k)
@@ -122,7 +126,7 @@ func decode(b []byte, f *File) error {
 		}
 		dst, ok := known[k]
 		if !ok {
-			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file or methods")
+			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file, allow_non_loopback or methods")
 		}
 		if err := json.Unmarshal(top[k], dst); err != nil {
 			return field.Errorf(k, "%v", err)
@@ -185,6 +189,14 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 		}
 		if f.Scheduler == "" {
 			f.Scheduler = "ipc://" + filepath.Join(dir, SchedulerSocket)
+		}
+	}
+	if f.Endpoint != "" {
+		if err := handlername.CheckBind(f.Endpoint, f.AllowNonLoopback); err != nil {
+			if fl.Endpoint != "" {
+				return nil, handler.Options{}, field.Prefix("--endpoint", err)
+			}
+			return nil, handler.Options{}, fmt.Errorf("handler config %s: %w", path, field.Prefix("endpoint", err))
 		}
 	}
 	kindLogger := logger.With("handler", fl.Name) // Serve adds the key to its own lines
