@@ -117,3 +117,44 @@ func TestServe_RefusesJobsWithoutItsToken(t *testing.T) {
 		t.Errorf("the method ran %d times, want 2 (the requests with the token)", n)
 	}
 }
+
+// A scheduler older than protocol 4 sends no job token, and says no
+// "protocol" in its register reply: the runner it registered with then
+// runs its jobs without a token, so that a handler upgraded before its
+// scheduler keeps working.
+func TestServe_OlderSchedulerNeedsNoToken(t *testing.T) {
+	ep := wiretest.IPC(t, "old-scheduler.sock")
+	old := zmq4.NewRouter(context.Background(), zmq4.WithTimeout(5*time.Second))
+	if err := old.Listen(ep); err != nil {
+		t.Fatal(err)
+	}
+	served := make(chan struct{})
+	go func() {
+		defer close(served)
+		for {
+			m, err := old.Recv()
+			if err != nil {
+				return
+			}
+			// The reply of a scheduler before protocol 4: no "protocol".
+			frames := append(m.Frames[:len(m.Frames)-1:len(m.Frames)-1], []byte(`{"success":true,"status":"registered","message":"pong"}`))
+			_ = old.Send(zmq4.NewMsgFrom(frames...))
+		}
+	}()
+	t.Cleanup(func() { old.Close(); <-served })
+
+	var calls atomic.Int64
+	mux := handler.NewMux()
+	mux.HandleFunc("work", func(context.Context, *handler.Job) (any, error) {
+		calls.Add(1)
+		return "done", nil
+	})
+	hep := wiretest.IPC(t, "h.sock")
+	startHandler(t, mux, handler.Options{Name: "upgraded", Endpoint: hep, Scheduler: ep, PingInterval: time.Hour})
+	c := wire.Dial(hep, wire.ProtocolBatched, nil) // the old scheduler's Conn: no token
+	defer c.Close()
+	r, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "work", ExecutionID: "e1", Attempt: 1})
+	if err != nil || !r.Success || calls.Load() != 1 {
+		t.Fatalf("a job of an older scheduler: %s %v (%d calls), want it run", r.Raw, err, calls.Load())
+	}
+}
