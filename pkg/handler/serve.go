@@ -63,7 +63,8 @@ var ErrShuttingDown = errors.New("handler shutting down")
 var ErrUnhealthy = errors.New("handler unhealthy")
 
 // Serve runs the handler until ctx is done: it binds the job socket,
-// registers with the scheduler (protocol 3), answers jobs with up to
+// registers with the scheduler (protocol 4, with a job token that every job
+// request must then carry), answers jobs with up to
 // Concurrency running at once, pings the scheduler and re-registers when
 // needed. On ctx done it stops taking jobs (a job that arrives then is
 // answered "not_run"), reports "stopping", waits for running ones (bounded

@@ -2,9 +2,11 @@ package wire_test
 
 import (
 	"encoding/json"
+	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/schedulezero/schedulezero/pkg/wire"
 	"github.com/schedulezero/schedulezero/pkg/wiretest"
 )
 
@@ -56,4 +58,15 @@ func unquote(t *testing.T, reply string) string {
 		t.Fatalf("reply %s: %v", reply, err)
 	}
 	return v.Error
+}
+
+// A Registration in a log line shows neither its secret nor its job token.
+func TestRegistration_LogValueHidesSecrets(t *testing.T) {
+	var buf strings.Builder
+	logger := slog.New(slog.NewTextHandler(&buf, nil))
+	token := wire.NewJobToken()
+	logger.Info("x", "reg", wire.Registration{HandlerID: "h", Address: "ipc:///h.sock", Secret: "s3cret-s3cret-s3cret", JobToken: token})
+	if out := buf.String(); strings.Contains(out, "s3cret") || strings.Contains(out, token) || !strings.Contains(out, "reg.handler=h") {
+		t.Errorf("log line %q", out)
+	}
 }

@@ -39,6 +39,14 @@ type Registration struct {
 	JobToken string
 }
 
+// LogValue implements slog.LogValuer: a Registration in a log line never
+// shows its secret or its job token.
+func (r Registration) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("handler", r.HandlerID), slog.String("address", r.Address),
+		slog.Int("methods", len(r.Methods)), slog.Int("protocol", r.Protocol),
+		slog.Bool("secret", r.Secret != ""), slog.Bool("job_token", r.JobToken != ""))
+}
+
 // Registry is the scheduler side of registration, implemented by the
 // engine.
 type Registry interface {
