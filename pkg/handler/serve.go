@@ -798,6 +798,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 		case <-r.poke:
 		}
 		if gap := pokeGap - time.Since(lastCall); gap > 0 {
+			r.promise(gap)
 			t.Reset(gap)
 			select {
 			case <-ctx.Done():
