@@ -288,6 +288,11 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 		return res.r, nil
 	case <-l.broken:
 		c.drop(l)
+		select {
+		case res := <-ch: // it came before the link broke (select picks either)
+			return res.r, nil
+		default:
+		}
 		if errors.Is(l.giveUp(key), ErrUnavailable) { // the peer said Closing
 			return Reply{}, fmt.Errorf("call %s %q: %w: %w", c.address, req.Method, ErrUnavailable, l.err)
 		}
@@ -378,6 +383,11 @@ func (c *Conn) await(ctx context.Context, l *link, key, method string, payload [
 		return res.r, res.err // a writer's error names the call already
 	case <-l.broken:
 		c.drop(l)
+		select {
+		case res := <-ch: // it came before the link broke (select picks either)
+			return res.r, res.err
+		default:
+		}
 		if errors.Is(l.giveUp(key), ErrUnavailable) {
 			return Reply{}, fmt.Errorf("call %s %q: %w: %w", c.address, method, ErrUnavailable, l.err)
 		}
