@@ -31,6 +31,7 @@ const dialTimeout = 5 * time.Second
 type Conn struct {
 	address  string
 	protocol int
+	token    string // protocol 4: put in every request (Request.JobToken)
 	logger   *slog.Logger
 
 	turn   chan struct{} // protocol 0: the one call in flight
@@ -46,16 +47,31 @@ type Conn struct {
 
 // Dial returns a Conn to address. It does not connect: the first Call does,
 // and reconnects after a failure.
-func Dial(address string, protocol int, logger *slog.Logger) *Conn {
+func Dial(address string, protocol int, logger *slog.Logger, opts ...DialOption) *Conn {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Conn{
+	c := &Conn{
 		address:  address,
-		protocol: min(protocol, ProtocolBatched), // a newer peer speaks ours too
+		protocol: min(protocol, ProtocolLatest), // a newer peer speaks ours too
 		logger:   logger.With("component", "wire", "address", address),
 		turn:     make(chan struct{}, 1),
 	}
+	for _, o := range opts {
+		o(c)
+	}
+	return c
+}
+
+// A DialOption configures a Conn.
+type DialOption func(*Conn)
+
+// WithJobToken makes the Conn put token, the job token the handler sent
+// when it registered, in every request it sends (pings and cancels
+// included): a protocol 4 handler refuses the rest. The original's
+// handlers send no token and get none.
+func WithJobToken(token string) DialOption {
+	return func(c *Conn) { c.token = token }
 }
 
 // link is one socket with its reader goroutine.
@@ -211,6 +227,9 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 	if c.protocol >= ProtocolPipelined {
 		key = c.stamp(&req)
 	}
+	if req.JobToken == "" {
+		req.JobToken = c.token
+	}
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return Reply{}, fmt.Errorf("call %s %q: encode: %w", c.address, req.Method, err)
@@ -269,6 +288,11 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 		return res.r, nil
 	case <-l.broken:
 		c.drop(l)
+		select {
+		case res := <-ch: // it came before the link broke (select picks either)
+			return res.r, nil
+		default:
+		}
 		if errors.Is(l.giveUp(key), ErrUnavailable) { // the peer said Closing
 			return Reply{}, fmt.Errorf("call %s %q: %w: %w", c.address, req.Method, ErrUnavailable, l.err)
 		}
@@ -315,6 +339,9 @@ func (c *Conn) Go(req Request, timeout time.Duration, done func(Reply, error)) (
 		return nil, false
 	}
 	c.stamp(&req)
+	if req.JobToken == "" {
+		req.JobToken = c.token
+	}
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return nil, false
@@ -356,6 +383,11 @@ func (c *Conn) await(ctx context.Context, l *link, key, method string, payload [
 		return res.r, res.err // a writer's error names the call already
 	case <-l.broken:
 		c.drop(l)
+		select {
+		case res := <-ch: // it came before the link broke (select picks either)
+			return res.r, res.err
+		default:
+		}
 		if errors.Is(l.giveUp(key), ErrUnavailable) {
 			return Reply{}, fmt.Errorf("call %s %q: %w: %w", c.address, method, ErrUnavailable, l.err)
 		}

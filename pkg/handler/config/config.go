@@ -23,6 +23,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/handler/dingaling"
 	"github.com/schedulezero/schedulezero/pkg/handler/exec"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/secretfile"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -57,6 +58,9 @@ type File struct {
 	PingInterval exec.Duration           `json:"ping_interval"`
 	SecretFile   string                  `json:"secret_file"`
 	Methods      map[string]exec.Command `json:"methods"`
+	// AllowNonLoopback lets Endpoint listen beyond loopback (a wildcard
+	// or another interface): see handlername.CheckBind.
+	AllowNonLoopback bool `json:"allow_non_loopback"`
 }
 
 // Flags are the command-line overrides; zero values leave the file's.
@@ -109,7 +113,8 @@ func decode(b []byte, f *File) error {
 		return field.Errorf("", "not a JSON object: %v", err)
 	}
 	known := map[string]any{"kind": &f.Kind, "endpoint": &f.Endpoint, "scheduler": &f.Scheduler,
-		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile}
+		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile,
+		"allow_non_loopback": &f.AllowNonLoopback}
 	keys := make([]string, 0, len(top))
 	for k := range top {
 		keys = append(keys, k)
@@ -121,7 +126,7 @@ func decode(b []byte, f *File) error {
 		}
 		dst, ok := known[k]
 		if !ok {
-			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file or methods")
+			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file, allow_non_loopback or methods")
 		}
 		if err := json.Unmarshal(top[k], dst); err != nil {
 			return field.Errorf(k, "%v", err)
@@ -149,24 +154,11 @@ func decode(b []byte, f *File) error {
 	return nil
 }
 
-// validName allows what a systemd instance name allows.
-func validName(s string) bool {
-	if s == "" || s == "." || s == ".." {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":_.@-", r)) {
-			return false
-		}
-	}
-	return true
-}
-
 // Options builds the handler's Mux and Options from flags, the config file
 // and the environment.
 func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handler.Mux, handler.Options, error) {
-	if !validName(fl.Name) {
-		return nil, handler.Options{}, field.Errorf("name", "%q is not a valid handler name", fl.Name).WithFix("use letters, digits and :_.@-")
+	if err := handlername.Check(fl.Name); err != nil {
+		return nil, handler.Options{}, field.Prefix("name", err)
 	}
 	path := Path(fl.Name, fl.ConfigPath, getenv)
 	f, err := Load(path)
@@ -197,6 +189,14 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 		}
 		if f.Scheduler == "" {
 			f.Scheduler = "ipc://" + filepath.Join(dir, SchedulerSocket)
+		}
+	}
+	if f.Endpoint != "" {
+		if err := handlername.CheckBind(f.Endpoint, f.AllowNonLoopback); err != nil {
+			if fl.Endpoint != "" {
+				return nil, handler.Options{}, field.Prefix("--endpoint", err)
+			}
+			return nil, handler.Options{}, fmt.Errorf("handler config %s: %w", path, field.Prefix("endpoint", err))
 		}
 	}
 	kindLogger := logger.With("handler", fl.Name) // Serve adds the key to its own lines

@@ -101,6 +101,20 @@ func TestOptions(t *testing.T) {
 		t.Errorf("options %+v", opts)
 	}
 
+	// A wildcard or non-loopback endpoint in a config file is refused,
+	// naming the file, the key and the knob, unless the knob is set.
+	t.Run("wildcard endpoint in the file", func(t *testing.T) {
+		path := write(t, `{"kind":"dingaling","endpoint":"tcp://0.0.0.0:1"}`)
+		_, _, err := config.Options(config.Flags{Name: "ding", ConfigPath: path}, logger, env())
+		var fe *field.Error
+		if !errors.As(err, &fe) || fe.Field != "endpoint" || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "allow_non_loopback") {
+			t.Errorf("err = %v, want the file, field endpoint and the allow_non_loopback knob", err)
+		}
+		path = write(t, `{"kind":"dingaling","endpoint":"tcp://0.0.0.0:1","allow_non_loopback":true}`)
+		if _, opts, err := config.Options(config.Flags{Name: "ding", ConfigPath: path}, logger, env()); err != nil || opts.Endpoint != "tcp://0.0.0.0:1" {
+			t.Errorf("with allow_non_loopback: %v %q", err, opts.Endpoint)
+		}
+	})
 	t.Run("missing file with --kind", func(t *testing.T) {
 		mux, _, err := config.Options(config.Flags{Name: "ding", Kind: "dingaling"}, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
 		if err != nil || len(mux.Methods()) != 7 {
@@ -121,6 +135,8 @@ func TestOptions(t *testing.T) {
 		{"bad name", config.Flags{Name: "../x", Kind: "dingaling"}, "name"},
 		{"bad kind", config.Flags{Name: "x", Kind: "python"}, "kind"},
 		{"exec without methods", config.Flags{Name: "x", Kind: "exec"}, "methods"},
+		{"at sign in name", config.Flags{Name: "a@b", Kind: "dingaling"}, "name"},
+		{"wildcard --endpoint", config.Flags{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1"}, "--endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := config.Options(tc.fl, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
@@ -155,7 +171,7 @@ func TestRun_ExecEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, _, _ := reg.Handler("scripts")
-	c := wire.Dial(h.Address, h.Protocol, nil)
+	c := wire.Dial(h.Address, h.Protocol, nil, wire.WithJobToken(h.JobToken))
 	defer c.Close()
 	for _, tc := range []struct{ method, want string }{
 		{"hello", `{"exit_code":0,"stderr":"","stdout":"hello you\n","success":true}`},
