@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -52,7 +51,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // executeApp runs app and maps its error to a message on stderr and an exit
 // code.
 func executeApp(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
-	err := app.RunContext(ctx, args)
+	args, err := arrangeArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	if err == nil {
 		return 0
 	}
@@ -139,6 +141,9 @@ func newClient(c *cli.Context) (*client.Client, error) {
 			addr = "unix:" + defaultAPISocket
 		}
 	}
+	if d := r.Duration("timeout"); d <= 0 {
+		return nil, usagef("--timeout %s: the bound of each API call must be positive, e.g. --timeout 30s", d)
+	}
 	opts := []client.Option{client.WithTimeout(r.Duration("timeout"))}
 	token, err := apiToken(r.String("api-token-file"))
 	if err != nil {
@@ -209,55 +214,4 @@ func fmtTime(t time.Time) string {
 		return "-"
 	}
 	return t.Format("2006-01-02 15:04:05Z07:00")
-}
-
-// interspersed lets flags follow the positional argument, as in
-// "schedule edit ID --every 1m" (urfave/cli v2 stops parsing flags at the
-// first argument). The command sets SkipFlagParsing; action gets a context
-// whose flags were parsed from anywhere in the arguments.
-func interspersed(action cli.ActionFunc) cli.ActionFunc {
-	return func(c *cli.Context) error {
-		set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-		set.SetOutput(io.Discard)
-		for _, f := range c.Command.Flags {
-			if err := f.Apply(set); err != nil {
-				return err
-			}
-		}
-		if set.Lookup("help") == nil {
-			set.Bool("help", false, "")
-		}
-		if set.Lookup("h") == nil {
-			set.Bool("h", false, "")
-		}
-		var pos []string
-		rest := c.Args().Slice()
-		for {
-			if err := set.Parse(rest); err != nil {
-				return usagef("%s: %v", strings.TrimPrefix(c.Command.HelpName, c.App.Name+" "), err)
-			}
-			rest = set.Args()
-			if len(rest) == 0 {
-				break
-			}
-			if rest[0] == "--" {
-				pos = append(pos, rest[1:]...)
-				break
-			}
-			pos = append(pos, rest[0])
-			rest = rest[1:]
-		}
-		if set.Lookup("help").Value.String() == "true" || set.Lookup("h").Value.String() == "true" {
-			if l := c.Lineage(); len(l) > 1 {
-				return cli.ShowCommandHelp(l[1], c.Command.Name)
-			}
-			return cli.ShowSubcommandHelp(c)
-		}
-		if err := set.Parse(append([]string{"--"}, pos...)); err != nil {
-			return err
-		}
-		nc := cli.NewContext(c.App, set, c)
-		nc.Command = c.Command
-		return action(nc)
-	}
 }

@@ -32,7 +32,7 @@ const statusUnregistered = "unregistered"
 func handlersGovernedCommand() *cli.Command {
 	nameCmd := func(name, usage string, action cli.ActionFunc, flags ...cli.Flag) *cli.Command {
 		return &cli.Command{Name: name, Usage: usage, ArgsUsage: "NAME", Flags: flags,
-			Action: interspersed(action), SkipFlagParsing: true, HideHelpCommand: true}
+			Action: action}
 	}
 	stopTimeout := &cli.DurationFlag{Name: "stop-timeout", Usage: "SIGTERM to SIGKILL wait (0: the governor's default)"}
 	return &cli.Command{
@@ -62,7 +62,7 @@ func handlersGovernedCommand() *cli.Command {
 					&cli.DurationFlag{Name: "ping-interval", Usage: "the handler's heartbeat to the scheduler (0: its default)"},
 					&cli.StringFlag{Name: "secret-file", Usage: "file with the handler's shared secret"},
 				},
-				Action: interspersed(handlersAdd), SkipFlagParsing: true, HideHelpCommand: true,
+				Action: handlersAdd,
 			},
 			nameCmd("remove", "stop a handler, disable it and delete its configuration", handlersRemove, stopTimeout),
 			nameCmd("start", "start a handler; resets its restart budget", handlersStart),

@@ -68,7 +68,10 @@ func addRequest(c *cli.Context, now time.Time) (api.CreateScheduleRequest, error
 		}
 		req.Params = json.RawMessage(p)
 	}
-	if d := c.Duration("timeout"); d > 0 {
+	switch d := c.Duration("timeout"); {
+	case d < 0:
+		return req, usagef("schedule add: --timeout %s: a job timeout must be positive (0 or no flag: the scheduler's default)", d)
+	case d > 0:
 		req.Timeout = d.String()
 	}
 	trig, err := triggerFromFlags(c, now, "schedule add")

@@ -17,9 +17,7 @@ func scheduleBackfillCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", Usage: "first instant of the range (included)"},
 			&cli.StringFlag{Name: "to", Usage: "last instant of the range (included)"},
 		},
-		Action:          interspersed(scheduleBackfill),
-		SkipFlagParsing: true,
-		HideHelpCommand: true,
+		Action: scheduleBackfill,
 	}
 }
 

@@ -25,9 +25,7 @@ func scheduleEditCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-attempts", Usage: "attempts per fire, retries included (0: scheduler default)"},
 			&cli.DurationFlag{Name: "timeout", Usage: "job timeout (0: scheduler default)"},
 		}, policyFlags()),
-		Action:          interspersed(scheduleEdit),
-		SkipFlagParsing: true,
-		HideHelpCommand: true,
+		Action: scheduleEdit,
 	}
 }
 
@@ -80,6 +78,9 @@ func editRequest(c *cli.Context, now time.Time) (api.UpdateScheduleRequest, erro
 		req.MaxAttempts = &n
 	}
 	if c.IsSet("timeout") {
+		if c.Duration("timeout") < 0 {
+			return req, usagef("schedule edit: --timeout %s: a job timeout must be positive (0: the scheduler's default)", c.Duration("timeout"))
+		}
 		d := c.Duration("timeout").String()
 		req.Timeout = &d
 	}
