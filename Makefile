@@ -2,8 +2,12 @@
 
 GO        ?= go
 BIN       ?= bin
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/schedulezero/schedulezero/pkg/version.Version=$(VERSION)
+# The release (the VERSION file, or the tag: packaging/version.sh, as the
+# package); the commit is build information next to it.
+VERSION   ?= $(shell packaging/version.sh 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)
+LDFLAGS   := -s -w -X github.com/schedulezero/schedulezero/pkg/version.Version=$(VERSION) \
+	-X github.com/schedulezero/schedulezero/pkg/version.Commit=$(COMMIT)
 GOFLAGS   ?= -trimpath
 # Leave out what no binary uses and every one would carry, resident:
 # urfave/cli's Markdown and man generators (man pages come from --help,

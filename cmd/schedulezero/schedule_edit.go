@@ -50,7 +50,7 @@ func scheduleEdit(c *cli.Context) error {
 	if jsonOutput(c) {
 		return printJSON(c.App.Writer, s)
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "edited %s: %s.%s %s, next fire %s\n", s.ID, s.HandlerID, s.Method, describeTrigger(s.Trigger), fmtTime(s.NextFire))
+	_, err = fmt.Fprintf(c.App.Writer, "edited %s: %s.%s %s, next fire %s\n", escapeText(s.ID), escapeText(s.HandlerID), escapeText(s.Method), escapeText(describeTrigger(s.Trigger)), fmtTime(s.NextFire))
 	return err
 }
 

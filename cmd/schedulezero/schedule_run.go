@@ -38,9 +38,9 @@ func scheduleRun(c *cli.Context) error {
 		return printJSON(c.App.Writer, api.Triggered{ScheduleID: id, ExecutionID: eid})
 	}
 	if eid == "" {
-		_, err = fmt.Fprintf(c.App.Writer, "queued %s behind its running execution (overlap policy queue; --force runs it now)\n", id)
+		_, err = fmt.Fprintf(c.App.Writer, "queued %s behind its running execution (overlap policy queue; --force runs it now)\n", escapeText(id))
 		return err
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "fired %s: execution %s (see: schedulezero history --schedule %s)\n", id, eid, id)
+	_, err = fmt.Fprintf(c.App.Writer, "fired %s: execution %s (see: schedulezero history show %s)\n", escapeText(id), escapeText(eid), shellQuote(eid))
 	return err
 }
