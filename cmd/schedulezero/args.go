@@ -62,8 +62,12 @@ func arrangeArgs(app *cli.App, args []string) ([]string, error) {
 				break
 			}
 			if sub := findCommand(cur.subs, a); sub != nil {
-				levels = append(levels, &level{words: []string{a}, flags: sub.Flags, path: cur.path + " " + sub.Name,
-					subs: sub.Subcommands, hasArgs: sub.Action != nil})
+				l := &level{words: []string{a}, flags: sub.Flags, path: cur.path + " " + sub.Name, subs: sub.Subcommands, hasArgs: sub.Action != nil}
+				levels = append(levels, l)
+				if sub.SkipFlagParsing { // it reads its arguments as they are (the completion helper)
+					l.words = append(l.words, args[i+1:]...)
+					break
+				}
 				continue
 			}
 			if !cur.hasArgs {

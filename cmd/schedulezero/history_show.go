@@ -10,14 +10,18 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/client"
 )
 
 func historyShowCommand() *cli.Command {
 	return &cli.Command{
 		Name:      "show",
-		Usage:     "every attempt of one execution: timing, status, reason, result, captured output, and where its logs are",
-		ArgsUsage: "EXECUTION_ID",
-		Action:    historyShow,
+		Usage:     "every attempt of one execution (default: the latest, of --schedule if given): timing, status, reason, result, captured output, and where its logs are",
+		ArgsUsage: "[EXECUTION_ID]",
+		Flags: []cli.Flag{
+			&cli.StringFlag{Name: "schedule", Usage: "without EXECUTION_ID: the latest execution of this schedule"},
+		},
+		Action: historyShow,
 	}
 }
 
@@ -29,15 +33,35 @@ type execResult struct {
 }
 
 func historyShow(c *cli.Context) error {
-	id, err := oneArg(c, "execution ID")
-	if err != nil {
-		return err
+	if c.NArg() > 1 {
+		return usagef("history show: expected at most one EXECUTION_ID argument")
+	}
+	id := c.Args().First()
+	if id != "" && c.IsSet("schedule") {
+		return usagef("history show: give an EXECUTION_ID or --schedule, not both")
 	}
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
+	if id == "" {
+		q := client.ExecutionQuery{ScheduleID: c.String("schedule"), Limit: 1}
+		recs, err := cl.Executions(c.Context, q)
+		if err != nil {
+			return apiFailure(err)
+		}
+		if len(recs) == 0 {
+			if err := knownFilters(c, cl, q); err != nil {
+				return err
+			}
+			if q.ScheduleID != "" {
+				return cli.Exit("history show: schedule "+shellQuote(q.ScheduleID)+" has no execution yet", exitNotFound)
+			}
+			return cli.Exit("history show: no execution recorded yet", exitNotFound)
+		}
+		id = recs[0].ID
+	}
 	attempts, err := cl.Execution(c.Context, id)
 	if err != nil {
 		return apiFailure(err)

@@ -30,7 +30,10 @@ func TestHistory(t *testing.T) {
 		{name: "history_show", args: []string{"history", "show", "ex-9000"}, seed: true},
 		{name: "history_show_json", args: []string{"history", "show", "ex-9001", "--json"}, seed: true},
 		{name: "history_show_missing", args: []string{"history", "show", "ghost"}, seed: true, code: exitNotFound},
-		{name: "history_show_no_arg", args: []string{"history", "show"}, code: exitUsage},
+		{name: "history_show_latest", args: []string{"history", "show"}, seed: true},
+		{name: "history_show_latest_of", args: []string{"history", "show", "--schedule", "counter"}, seed: true},
+		{name: "history_show_none", args: []string{"history", "show"}, code: exitNotFound},
+		{name: "history_show_both", args: []string{"history", "show", "ex-9000", "--schedule", "counter"}, code: exitUsage},
 		{name: "history_stray_arg", args: []string{"history", "ex-9000"}, code: exitUsage},
 	})
 }
