@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"path/filepath"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -112,8 +113,13 @@ func historyShow(c *cli.Context) error {
 			}
 		}
 	}
-	fmt.Fprintf(w, "\nlogs: journalctl SZ_EXECUTION_ID=%s   (scheduler and handler, under systemd; the demo keeps them in its directory)\n", shellQuote(id))
-	return nil
+	if f, ok := readDemoFile(); ok && root(c).String("api") == "" { // the demo's daemons log to files
+		_, err = fmt.Fprintf(w, "\nlogs: grep %s %s %s   (the demo's; under systemd: journalctl SZ_EXECUTION_ID=%s)\n",
+			shellQuote(id), shellQuote(filepath.Join(f.Dir, "scheduler.log")), shellQuote(filepath.Join(f.Dir, "governor.log")), shellQuote(id))
+		return err
+	}
+	_, err = fmt.Fprintf(w, "\nlogs: journalctl SZ_EXECUTION_ID=%s   (scheduler and handler lines of this execution)\n", shellQuote(id))
+	return err
 }
 
 // withoutOutput drops stdout and stderr from a result object: they are

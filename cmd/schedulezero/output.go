@@ -79,6 +79,11 @@ func describeTrigger(raw json.RawMessage) string {
 			return t.Type + " " + t.Expr
 		}
 	case "date":
+		if s, ok := t.RunDate.(string); ok {
+			if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return "at " + fmtTime(at)
+			}
+		}
 		if t.RunDate != nil {
 			return fmt.Sprint("at ", t.RunDate)
 		}
@@ -115,7 +120,7 @@ func fmtLeft(t, now time.Time) string {
 	switch {
 	case t.IsZero():
 		return "-"
-	case t.Sub(now).Abs() < 500*time.Millisecond:
+	case t.Sub(now).Abs() < 50*time.Millisecond:
 		return "now"
 	case t.Before(now):
 		return fmtDur(now.Sub(t).Truncate(time.Second)) + " ago"
