@@ -57,9 +57,20 @@ func arrangeArgs(app *cli.App, args []string) ([]string, error) {
 			continue
 		}
 		if len(pos) == 0 && len(cur.subs) > 0 {
-			if a == "help" || a == "h" { // urfave's own help command: leave the rest to it
-				pos = append(pos, args[i:]...)
-				break
+			if a == "help" || a == "h" {
+				rest := args[i+1:]
+				if len(rest) == 0 || strings.HasPrefix(rest[0], "-") { // urfave's own help command
+					pos = append(pos, args[i:]...)
+					break
+				}
+				if findCommand(cur.subs, rest[0]) == nil {
+					return nil, usagef("%s: unknown command %q (see %s --help)", cur.path, rest[0], cur.path)
+				}
+				// "help history show" is "history show --help": urfave's help
+				// command shows a command with subcommands without its flags.
+				args = slices.Concat(args[:i], rest, []string{"--help"})
+				i--
+				continue
 			}
 			if sub := findCommand(cur.subs, a); sub != nil {
 				l := &level{words: []string{a}, flags: sub.Flags, path: cur.path + " " + sub.Name, subs: sub.Subcommands, hasArgs: sub.Action != nil}

@@ -21,7 +21,8 @@ func TestArrangeArgs(t *testing.T) {
 		{"own flag wins over global", []string{"schedule", "add", "--timeout", "5s", "--json"}, []string{"--json", "schedule", "add", "--timeout", "5s"}},
 		{"double dash ends flags", []string{"calendar", "-n", "2", "--", "-n"}, []string{"calendar", "-n", "2", "--", "-n"}},
 		{"value equal to a command name", []string{"handlers", "add", "x", "--kind", "list"}, []string{"handlers", "add", "--kind", "list", "x"}},
-		{"help command untouched", []string{"help", "schedule"}, []string{"help", "schedule"}},
+		{"help command", []string{"help", "schedule", "add"}, []string{"schedule", "add", "--help"}},
+		{"help alone", []string{"help"}, []string{"help"}},
 		{"alias", []string{"schedule", "ls", "--json"}, []string{"--json", "schedule", "ls"}},
 	}
 	for _, tc := range tests {
@@ -54,6 +55,8 @@ func TestFlagsAnywhere(t *testing.T) {
 		{"unknown flag", []string{"history", "--jsonx"}, exitUsage, "", "unknown flag --jsonx (see schedulezero history --help)"},
 		{"unknown command", []string{"foo"}, exitUsage, "", `unknown command "foo" (see schedulezero --help)`},
 		{"unknown subcommand", []string{"schedule", "foo"}, exitUsage, "", `schedulezero schedule: unknown command "foo"`},
+		{"help of an unknown command", []string{"help", "foo"}, exitUsage, "", `unknown command "foo"`},
+		{"help of a command", []string{"help", "history"}, 0, "--since", ""},
 		{"negative API timeout", []string{"--timeout", "-1s", "schedule", "list"}, exitUsage, "", "--timeout -1s"},
 		{"negative job timeout", []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--timeout", "-1s"}, exitUsage, "", "--timeout -1s: a job timeout must be positive"},
 		{"negative job timeout on edit", []string{"schedule", "edit", "counter", "--timeout", "-1s"}, exitUsage, "", "--timeout -1s"},
