@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
@@ -34,7 +35,11 @@ func scheduleList(c *cli.Context) error {
 	now := appClock(c).now()
 	rows := make([][]string, 0, len(list))
 	for _, s := range list {
-		rows = append(rows, []string{s.ID, s.HandlerID + "." + s.Method, describeSchedule(s), fmtTime(s.NextFire), fmtLeft(s.NextFire, now),
+		next := s.NextFire
+		if s.Paused || s.Done { // it will not fire there
+			next = time.Time{}
+		}
+		rows = append(rows, []string{s.ID, s.HandlerID + "." + s.Method, describeSchedule(s), fmtTime(next), fmtLeft(next, now),
 			fmtTime(s.LastFire), attemptResult(last[s.ID]), state(s)})
 	}
 	return table(c.App.Writer, []string{"ID", "JOB", "TRIGGER", "NEXT", "LEFT", "LAST", "LAST RESULT", "STATE"}, rows)

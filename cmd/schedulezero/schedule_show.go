@@ -86,7 +86,7 @@ func scheduleShow(c *cli.Context) error {
 	}
 	rows = append(rows, describePolicy(s.Policy)...)
 	rows = append(rows, [][]string{
-		{"next fire", fmtTime(s.NextFire) + " (" + fmtLeft(s.NextFire, now) + ")"}, {"last fire", fmtTime(s.LastFire)},
+		{"next fire", nextFireText(s, now)}, {"last fire", fmtTime(s.LastFire)},
 		{"fires", strconv.FormatInt(s.FireCount, 10)},
 		{"missed", missed}, {"created", fmtTime(s.CreatedAt)}, {"updated", fmtTime(s.UpdatedAt)},
 	}...)
@@ -121,7 +121,7 @@ func showRuns(w io.Writer, fires []time.Time, runs []store.Execution, now time.T
 // its trigger computes them (random delays and offsets of the policy are
 // drawn at fire time and not included).
 func nextFires(s api.Schedule, n int) []time.Time {
-	if s.NextFire.IsZero() || s.Done || n == 0 {
+	if s.NextFire.IsZero() || s.Done || s.Paused || n == 0 {
 		return nil
 	}
 	loc := time.Local
@@ -150,4 +150,14 @@ func attemptText(e store.Execution) string {
 		return fmt.Sprintf("%d/%d", e.Attempt, e.MaxAttempts)
 	}
 	return strconv.Itoa(e.Attempt)
+}
+
+func nextFireText(s api.Schedule, now time.Time) string {
+	switch {
+	case s.Paused:
+		return "- (paused; schedulezero schedule resume " + shellQuote(s.ID) + ")"
+	case s.NextFire.IsZero():
+		return "-"
+	}
+	return fmtTime(s.NextFire) + " (" + fmtLeft(s.NextFire, now) + ")"
 }

@@ -40,3 +40,17 @@ func TestSchedule_Commands(t *testing.T) {
 		{name: "backfill_missing", args: []string{"schedule", "backfill", "ghost", "--from", "2026-01-02T03:04:05Z", "--to", "2026-01-03T00:00:00Z"}, code: exitNotFound},
 	})
 }
+
+// TestSchedule_Paused: a paused schedule shows no next fire (it will not
+// fire there) and says how to resume it.
+func TestSchedule_Paused(t *testing.T) {
+	tb := setup(t)
+	tb.seed(t)
+	if _, errOut, code := tb.cli(t, "schedule", "pause", "nightly"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for name, args := range map[string][]string{"list_paused": {"schedule", "list"}, "show_paused": {"schedule", "show", "nightly", "-n", "2"}} {
+		out, errOut, code := tb.cli(t, args...)
+		golden(t, name, args, out, errOut, code)
+	}
+}
