@@ -3,7 +3,6 @@ package main
 import (
 	"os"
 	"os/exec"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -56,13 +55,9 @@ func TestComplete(t *testing.T) {
 	}
 }
 
-// TestCompletion_Bash sources the generated bash script in a real bash and
-// completes through the real binary.
-func TestCompletion_Bash(t *testing.T) {
-	bash, err := exec.LookPath("bash")
-	if err != nil {
-		t.Skip("bash is not installed")
-	}
+// TestCompletion_Shells loads each generated script in its real shell
+// (where installed) and completes through the real binary.
+func TestCompletion_Shells(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds the binary")
 	}
@@ -70,30 +65,43 @@ func TestCompletion_Bash(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("build: %v\n%s", err, out)
 	}
-	script, err := exec.Command(filepath.Join(bin, "schedulezero"), "completion", "bash").Output()
-	if err != nil {
-		t.Fatal(err)
+	// Each harness loads the script and completes the words "$@" (the
+	// program first, the word being typed last) as the shell would:
+	// bash's complete -F and zsh's compadd need no completion system when
+	// called like this, fish has complete -C.
+	harnesses := map[string]string{
+		"bash": `source <(schedulezero completion bash); COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _schedulezero; printf '%s\n' "${COMPREPLY[@]}"`,
+		"zsh": `compdef() { :; }; source <(schedulezero completion zsh); compadd() { shift 2; print -l -- "$@"; }; _files() { print FILES; }
+			words=("$@"); CURRENT=$#; _schedulezero`,
+		"fish": `schedulezero completion fish | source; complete -C "$argv"`,
 	}
-	path := filepath.Join(t.TempDir(), "schedulezero.bash")
-	if err := os.WriteFile(path, script, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	// complete -F needs no bash-completion package; call the function as
-	// readline would.
-	harness := `source "$1"; shift; COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); _schedulezero; printf '%s\n' "${COMPREPLY[@]}"`
-	for _, tc := range []struct {
+	cases := []struct {
 		words []string
 		want  string
 	}{
 		{[]string{"schedulezero", "sched"}, "schedule"},
 		{[]string{"schedulezero", "schedule", "add", "--overlap", "rep"}, "replace"},
 		{[]string{"schedulezero", "calendar", "--tz", "Asia/Tok"}, "Asia/Tokyo"},
-	} {
-		cmd := exec.Command(bash, append([]string{"-c", harness, "bash", path}, tc.words...)...)
-		cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
-		out, err := cmd.Output()
-		if err != nil || strings.TrimSpace(string(out)) != tc.want {
-			t.Errorf("%v: %q, %v; want %q", tc.words, out, err, tc.want)
-		}
+		{[]string{"schedulezero", "history", "--status", "miss"}, "missed"},
+	}
+	for shell, harness := range harnesses {
+		t.Run(shell, func(t *testing.T) {
+			path, err := exec.LookPath(shell)
+			if err != nil {
+				t.Skipf("%s is not installed", shell)
+			}
+			for _, tc := range cases {
+				args := append([]string{"-c", harness, shell}, tc.words...)
+				if shell == "fish" { // fish -c takes no $0
+					args = append([]string{"-c", harness}, tc.words...)
+				}
+				cmd := exec.Command(path, args...)
+				cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), "HOME="+t.TempDir(), "XDG_CONFIG_HOME="+t.TempDir())
+				out, err := cmd.Output()
+				if err != nil || strings.TrimSpace(string(out)) != tc.want {
+					t.Errorf("%v: %q, %v; want %q", tc.words, out, err, tc.want)
+				}
+			}
+		})
 	}
 }
