@@ -15,7 +15,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "handler-bin", Usage: "schedulezero-handler executable for the process backend", EnvVars: []string{"SZ_HANDLER_BIN"}},
 		&cli.StringFlag{Name: "scheduler", Value: governor.DefaultScheduler, Usage: "scheduler ZeroMQ endpoint given to handlers", EnvVars: []string{"SZ_SCHEDULER"}},
 		&cli.StringFlag{Name: "api-listen", Usage: "API unix socket (default $RUNTIME_DIRECTORY/governor.sock or ./governor.sock)", EnvVars: []string{"SZ_GOVERNOR_LISTEN"}},
-		&cli.StringFlag{Name: "scheduler-api", Value: "unix:/run/schedulezero/api.sock", Usage: "scheduler REST API for its view of handlers (empty: skip)", EnvVars: []string{"SZ_SCHEDULER_API"}},
+		&cli.StringFlag{Name: "scheduler-api", Value: "unix:/run/schedulezero/api.sock", Usage: "scheduler REST API, read for its view of handlers and told of removed ones (empty: skip)", EnvVars: []string{"SZ_SCHEDULER_API"}},
 		&cli.DurationFlag{Name: "check-interval", Value: governor.DefaultCheckInterval, Usage: "how often every handler is pinged", EnvVars: []string{"SZ_GOVERNOR_CHECK_INTERVAL"}},
 		&cli.IntFlag{Name: "failed-checks", Value: governor.DefaultFailedChecks, Usage: "consecutive failed pings that make a handler hung", EnvVars: []string{"SZ_GOVERNOR_FAILED_CHECKS"}},
 		&cli.DurationFlag{Name: "stop-timeout", Value: governor.DefaultStopTimeout, Usage: "SIGTERM to SIGKILL wait", EnvVars: []string{"SZ_GOVERNOR_STOP_TIMEOUT"}},

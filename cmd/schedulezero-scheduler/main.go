@@ -16,6 +16,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/version"
 )
 
@@ -58,8 +59,10 @@ func flags() []cli.Flag {
 		&cli.IntFlag{Name: "default-max-attempts", EnvVars: []string{"SZ_DEFAULT_MAX_ATTEMPTS"}, Usage: "attempts of schedules that set none (default 3)"},
 		&cli.IntFlag{Name: "retention-count", Value: 100000, EnvVars: []string{"SZ_RETENTION_COUNT"}, Usage: "keep at most `N` execution records (0: no limit)"},
 		&cli.DurationFlag{Name: "retention-age", Value: 30 * 24 * time.Hour, EnvVars: []string{"SZ_RETENTION_AGE"}, Usage: "drop execution records older than this (0: no limit)"},
+		&cli.DurationFlag{Name: "min-interval", Value: trigger.DefaultMinInterval, EnvVars: []string{"SZ_MIN_INTERVAL"}, Usage: "refuse schedules that repeat more often than this (docs/scheduling.md)"},
 		&cli.DurationFlag{Name: "stop-timeout", Value: schedulerd.DefaultStopTimeout, EnvVars: []string{"SZ_STOP_TIMEOUT"}, Usage: "how long running attempts may finish on stop"},
 		&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, Usage: "bearer tokens, one a line (default: $CREDENTIALS_DIRECTORY/api-token when present)"},
+		&cli.StringSliceFlag{Name: "cors-origin", EnvVars: []string{"SZ_CORS_ORIGIN"}, Usage: "`ORIGIN` (https://host[:port]) whose web pages may call the API; repeat or comma-separate (default: none)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
 	}
@@ -76,9 +79,16 @@ func serve(c *cli.Context) error {
 			return fmt.Errorf("--timezone %q: %w", z, err)
 		}
 	}
+	if c.Duration("min-interval") <= 0 {
+		return fmt.Errorf("--min-interval %s: must be positive (the default is %s)", c.Duration("min-interval"), trigger.DefaultMinInterval)
+	}
 	tokens, err := api.LoadTokens(c.String("api-token-file"))
 	if err != nil {
 		return err
+	}
+	origins, err := api.ParseOrigins(c.StringSlice("cors-origin"))
+	if err != nil {
+		return fmt.Errorf("--cors-origin: %w", err)
 	}
 	secrets, err := loadHandlerSecrets(c, logger)
 	if err != nil {
@@ -95,9 +105,11 @@ func serve(c *cli.Context) error {
 		DefaultMaxAttempts: c.Int("default-max-attempts"),
 		Retention:          store.Retention{MaxCount: c.Int("retention-count"), MaxAge: c.Duration("retention-age")},
 		Tokens:             tokens,
+		CORSOrigins:        origins,
 		StopTimeout:        c.Duration("stop-timeout"),
 		Logger:             logger,
 		HandlerSecrets:     secrets,
+		MinInterval:        c.Duration("min-interval"),
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

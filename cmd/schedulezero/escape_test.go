@@ -39,18 +39,20 @@ func TestEscapeText(t *testing.T) {
 }
 
 // hostile seeds a schedule, a handler and attempts whose names, errors and
-// output carry terminal control sequences and newlines.
+// output carry terminal control sequences and newlines (the schedule id
+// itself must follow the id rule of the API; an execution record, a
+// handler's name and output come from elsewhere).
 func hostile(t *testing.T) *testBundle {
 	t.Helper()
 	tb := setup(t)
 	const evil = "x\x1b[2J\x1b]0;owned\x07\nFORGED ROW"
 	tb.b.AddHandler(api.HandlerStatus{Handler: store.Handler{ID: "h" + evil, Methods: []string{"m" + evil}, Status: "online", LastSeen: apitest.Epoch}})
-	if _, err := tb.b.AddSchedule(context.Background(), api.ScheduleRequest{ID: "s" + evil, HandlerID: "h" + evil, Method: "m" + evil,
+	if _, err := tb.b.AddSchedule(context.Background(), api.ScheduleRequest{ID: "s-evil", HandlerID: "h" + evil, Method: "m" + evil,
 		Trigger: json.RawMessage(`{"type":"interval","seconds":60}`)}); err != nil {
 		t.Fatal(err)
 	}
 	out, _ := json.Marshal(map[string]any{"success": false, "exit_code": 3, "stdout": "ok\n\x1b[31mred" + evil + "\n", "stderr": "warn\r\x1b[Kgone"})
-	tb.b.AddExecution(store.Execution{ID: "e" + evil, Attempt: 1, MaxAttempts: 2, ScheduleID: "s" + evil, HandlerID: "h" + evil, Method: "m" + evil,
+	tb.b.AddExecution(store.Execution{ID: "e" + evil, Attempt: 1, MaxAttempts: 2, ScheduleID: "s-evil", HandlerID: "h" + evil, Method: "m" + evil,
 		Status: store.StatusFailed, StartedAt: apitest.Epoch.Add(time.Second), CompletedAt: apitest.Epoch.Add(2 * time.Second), DurationMS: 1000,
 		Error: "boom" + evil, Result: out})
 	return tb
@@ -69,7 +71,7 @@ func TestOutputEscaped(t *testing.T) {
 		{"schedule list", []string{"schedule", "list"}, 2},
 		{"history", []string{"history"}, 2},
 		{"history show", []string{"history", "show", "e" + evilID}, 0},
-		{"schedule show", []string{"schedule", "show", "s" + evilID}, 0},
+		{"schedule show", []string{"schedule", "show", "s-evil"}, 0},
 		{"handlers", []string{"handlers", "--governor", "unix:/nonexistent/governor.sock"}, 3},
 		{"stats", []string{"stats"}, 0},
 	}

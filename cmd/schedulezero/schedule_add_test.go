@@ -37,6 +37,8 @@ func TestScheduleAdd_Golden(t *testing.T) {
 		{name: "add_bad_int", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--max-attempts", "many"}, code: exitUsage},
 		{name: "add_past_at", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--at", "2020-01-01T00:00:00Z"}, code: exitUsage},
 		{name: "add_past_at_allowed", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--at", "2020-01-01T00:00:00Z", "--allow-past", "--id", "late"}},
+		{name: "add_too_fast", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1ns"}, code: exitUsage},
+		{name: "add_bad_id", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--id", "a/../../b c?d#e"}, code: exitUsage},
 	})
 }
 

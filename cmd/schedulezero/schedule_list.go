@@ -97,12 +97,18 @@ func describeSchedule(s api.Schedule) string {
 	return d
 }
 
+// state is active, paused or done, with the handler's state when it
+// cannot run the schedule's fires ("active, handler removed").
 func state(s api.Schedule) string {
+	st := "active"
 	switch {
 	case s.Done:
 		return "done"
 	case s.Paused:
-		return "paused"
+		st = "paused"
 	}
-	return "active"
+	if h := s.HandlerState; h != "" && h != "online" {
+		st += ", handler " + h
+	}
+	return st
 }

@@ -30,17 +30,20 @@ func scheduleRun(c *cli.Context) error {
 		return err
 	}
 	defer cl.Close()
-	eid, err := cl.RunSchedule(c.Context, id, c.Bool("force"))
+	t, err := cl.RunSchedule(c.Context, id, c.Bool("force"))
 	if err != nil {
 		return apiFailure(err)
 	}
 	if jsonOutput(c) {
-		return printJSON(c.App.Writer, api.Triggered{ScheduleID: id, ExecutionID: eid})
+		return printJSON(c.App.Writer, t)
 	}
-	if eid == "" {
-		_, err = fmt.Fprintf(c.App.Writer, "queued %s behind its running execution (overlap policy queue; --force runs it now)\n", escapeText(id))
-		return err
+	switch t.Outcome {
+	case api.OutcomeSkipped:
+		_, err = fmt.Fprintf(c.App.Writer, "skipped %s: %s (recorded missed: %s)\n", escapeText(id), escapeText(t.Reason), escapeText(t.ExecutionID))
+	case api.OutcomeQueued:
+		_, err = fmt.Fprintf(c.App.Writer, "queued %s: %s; --force runs it now\n", escapeText(id), escapeText(t.Reason))
+	default:
+		_, err = fmt.Fprintf(c.App.Writer, "fired %s: execution %s (see: schedulezero history show %s)\n", escapeText(id), escapeText(t.ExecutionID), shellQuote(t.ExecutionID))
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "fired %s: execution %s (see: schedulezero history show %s)\n", escapeText(id), escapeText(eid), shellQuote(eid))
 	return err
 }

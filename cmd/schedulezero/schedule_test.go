@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/schedulezero/schedulezero/pkg/api"
+)
 
 func TestSchedule_Commands(t *testing.T) {
 	runGolden(t, []cliCase{
@@ -52,5 +56,23 @@ func TestSchedule_Paused(t *testing.T) {
 	for name, args := range map[string][]string{"list_paused": {"schedule", "list"}, "show_paused": {"schedule", "show", "nightly", "-n", "2"}} {
 		out, errOut, code := tb.cli(t, args...)
 		golden(t, name, args, out, errOut, code)
+	}
+}
+
+func TestState(t *testing.T) {
+	tests := []struct {
+		s    api.Schedule
+		want string
+	}{
+		{api.Schedule{}, "active"},
+		{api.Schedule{HandlerState: "online"}, "active"},
+		{api.Schedule{HandlerState: api.HandlerRemoved}, "active, handler removed"},
+		{api.Schedule{Paused: true, HandlerState: "offline"}, "paused, handler offline"},
+		{api.Schedule{Done: true, HandlerState: api.HandlerRemoved}, "done"},
+	}
+	for _, tc := range tests {
+		if got := state(tc.s); got != tc.want {
+			t.Errorf("state(%+v) = %q, want %q", tc.s, got, tc.want)
+		}
 	}
 }

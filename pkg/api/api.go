@@ -33,6 +33,14 @@ type Options struct {
 	// otherwise every endpoint but the health checks needs
 	// "Authorization: Bearer <token>".
 	Tokens []string
+	// CORSOrigins are the origins (scheme://host[:port], or "*") whose
+	// pages may call the API from a browser: their requests get
+	// Access-Control-Allow-Origin and their preflights an answer. Empty:
+	// none (see cors).
+	CORSOrigins []string
+	// Config is the daemon's effective configuration, answered by
+	// GET /api/config as JSON; it must hold no secrets.
+	Config any
 }
 
 type server struct {
@@ -41,6 +49,8 @@ type server struct {
 	maxBody  int64
 	maxParam int
 	tokens   [][]byte
+	cors     cors
+	cfg      any
 }
 
 // New returns the handler serving the original endpoints under /api and the
@@ -50,7 +60,8 @@ func New(opts Options) http.Handler {
 	if opts.Backend == nil {
 		panic("api.New: Options.Backend is nil")
 	}
-	s := &server{b: opts.Backend, log: opts.Logger, maxBody: opts.MaxBodyBytes, maxParam: opts.MaxParamsBytes}
+	s := &server{b: opts.Backend, log: opts.Logger, maxBody: opts.MaxBodyBytes, maxParam: opts.MaxParamsBytes,
+		cors: cors{origins: splitOrigins(opts.CORSOrigins)}, cfg: opts.Config}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -68,6 +79,7 @@ func New(opts Options) http.Handler {
 	mux := http.NewServeMux()
 	s.legacyRoutes(mux)
 	s.v1Routes(mux)
+	s.portalRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, fieldErr(http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), "see GET /api/v1/health and the API documentation"))
 	})
@@ -104,6 +116,11 @@ func (s *server) middleware(next http.Handler) http.Handler {
 			s.log.Debug("http request", "method", r.Method, "path", r.URL.Path, "status", sw.status,
 				"duration_ms", float64(time.Since(start).Microseconds())/1000, "remote", r.RemoteAddr)
 		}()
+		// A preflight carries no credentials: it is answered before
+		// authentication.
+		if s.cors.handle(sw, r) {
+			return
+		}
 		if !s.authorized(r) {
 			sw.Header().Set("WWW-Authenticate", `Bearer realm="schedulezero"`)
 			s.writeErr(sw, r, fieldErr(http.StatusUnauthorized, "", "missing or invalid bearer token", "send Authorization: Bearer <token>"))
@@ -113,10 +130,11 @@ func (s *server) middleware(next http.Handler) http.Handler {
 	})
 }
 
-// authorized checks the bearer token. Health checks stay open so that
-// probes need no secret.
+// authorized checks the bearer token. Health checks and the static page at
+// / (the original's readiness probe) stay open so that probes need no
+// secret.
 func (s *server) authorized(r *http.Request) bool {
-	if len(s.tokens) == 0 || r.URL.Path == "/api/health" || r.URL.Path == "/api/v1/health" {
+	if len(s.tokens) == 0 || r.URL.Path == "/api/health" || r.URL.Path == "/api/v1/health" || r.URL.Path == "/" {
 		return true
 	}
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

@@ -133,7 +133,7 @@ func TestAPI_OriginalShapes(t *testing.T) {
 	}{
 		{"health", "GET", "/api/health", "", false, 200},
 		{"handlers", "GET", "/api/handlers", "", false, 200},
-		{"schedule_created", "POST", "/api/schedule", `{"handler_id":"dingaling","job_method":"quick_aling","trigger":{"type":"interval","seconds":2}}`, false, 201},
+		{"schedule_created", "POST", "/api/schedule", `{"handler_id":"dingaling","job_method":"quick_aling","job_params":{},"trigger":{"type":"interval","seconds":2}}`, false, 201},
 		{"run_now_success", "POST", "/api/run_now", `{"handler_id":"dingaling","job_method":"ping","job_params":{}}`, false, 200},
 		{"schedules", "GET", "/api/schedules", "", true, 200},
 		{"schedules_empty", "GET", "/api/schedules", "", false, 200},
@@ -156,7 +156,7 @@ func TestAPI_OriginalShapes(t *testing.T) {
 		{"v1_patch", "PATCH", "/api/v1/schedules/counter", `{"job_method":"ping","job_params":{"b":2},"trigger":{"type":"cron","expr":"0 3 * * *"},"timezone":"Europe/Berlin","max_attempts":5,"timeout":"1m","policy":{"misfire":"all","misfire_limit":3,"grace_time":"30s"}}`, true, 200},
 		{"v1_backfill", "POST", "/api/v1/schedules/counter/backfill", `{"from":"2026-01-02T03:04:05Z","to":"2026-01-02T03:04:14Z"}`, true, 202},
 		{"v1_trigger_force", "POST", "/api/v1/schedules/counter/run?force=true", "", true, 202},
-		{"legacy_create_policy", "POST", "/api/schedule", `{"job_id":"lp","handler_id":"dingaling","job_method":"ping","trigger":{"type":"interval","seconds":2},"policy":{"overlap":"queue","queue_limit":2,"colour":"red"}}`, false, 201},
+		{"legacy_create_policy", "POST", "/api/schedule", `{"job_id":"lp","handler_id":"dingaling","job_method":"ping","job_params":{},"trigger":{"type":"interval","seconds":2},"policy":{"overlap":"queue","queue_limit":2,"colour":"red"}}`, false, 201},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -173,13 +173,15 @@ func TestAPI_OriginalShapes(t *testing.T) {
 	}
 }
 
-func TestAPI_RunNow_HandlerFailureIs200WithStatusError(t *testing.T) {
+// TestAPI_RunNow_HandlerFailureIs500 pins the original's answer to a handler
+// that replied success=false: 500 "Failed to execute job: ...".
+func TestAPI_RunNow_HandlerFailureIs500(t *testing.T) {
 	tb := setup(t, api.Options{})
 	tb.b.SetRunFunc(func(context.Context, string, string, json.RawMessage) (json.RawMessage, error) {
 		return json.RawMessage(`{"success":false,"error":"no bell"}`), nil
 	})
-	code, body := tb.do(t, "POST", "/api/run_now", `{"handler_id":"dingaling","job_method":"ping"}`)
-	if code != 200 {
+	code, body := tb.do(t, "POST", "/api/run_now", `{"handler_id":"dingaling","job_method":"ping","job_params":{}}`)
+	if code != 500 {
 		t.Fatalf("status %d: %s", code, body)
 	}
 	golden(t, "run_now_error", body)
@@ -190,7 +192,7 @@ const fullPolicy = `{"misfire":"all","misfire_limit":5,"grace_time":"30s","overl
 
 // TestAPI_Errors covers every error path: status, field and the envelope.
 func TestAPI_Errors(t *testing.T) {
-	const ok = `"handler_id":"dingaling","job_method":"quick_aling","trigger":{"type":"interval","seconds":2}`
+	const ok = `"handler_id":"dingaling","job_method":"quick_aling","job_params":{},"trigger":{"type":"interval","seconds":2}`
 	tests := []struct {
 		name         string
 		opts         api.Options
@@ -215,14 +217,14 @@ func TestAPI_Errors(t *testing.T) {
 		{name: "body too large", opts: api.Options{MaxBodyBytes: 32}, method: "POST", path: "/api/v1/schedules", body: `{` + ok + `}`, want: 413, field: "body"},
 		{name: "missing handler", method: "POST", path: "/api/v1/schedules", body: `{"job_method":"x","trigger":{"type":"interval","seconds":1}}`, want: 400, field: "handler_id"},
 		{name: "missing method", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","trigger":{"type":"interval","seconds":1}}`, want: 400, field: "job_method"},
-		{name: "missing trigger", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"ping"}`, want: 400, field: "trigger"},
-		{name: "trigger not object", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"ping","trigger":"daily"}`, want: 400, field: "trigger"},
-		{name: "bad trigger type", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"ping","trigger":{"type":"weekly"}}`, want: 400, field: "trigger.type", msg: "Unsupported trigger type"},
+		{name: "missing trigger", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"ping","job_params":{}}`, want: 400, field: "trigger"},
+		{name: "trigger not object", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"ping","job_params":{},"trigger":"daily"}`, want: 400, field: "trigger"},
+		{name: "bad trigger type", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"ping","job_params":{},"trigger":{"type":"weekly"}}`, want: 400, field: "trigger.type", msg: "Unsupported trigger type"},
 		{name: "bad timeout", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"timeout":"soon"}`, want: 400, field: "timeout"},
 		{name: "negative attempts", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"max_attempts":-1}`, want: 400, field: "max_attempts"},
 		{name: "id and job_id differ", method: "POST", path: "/api/v1/schedules", body: `{` + ok + `,"id":"a","job_id":"b"}`, want: 400, field: "job_id"},
-		{name: "unknown method", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"nope","trigger":{"type":"interval","seconds":1}}`, want: 400, field: "job_method"},
-		{name: "unknown handler", method: "POST", path: "/api/schedule", body: `{"handler_id":"ghost","job_method":"ping","trigger":{"type":"interval","seconds":1}}`, want: 404},
+		{name: "unknown method", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"nope","job_params":{},"trigger":{"type":"interval","seconds":1}}`, want: 400, field: "job_method"},
+		{name: "unknown handler", method: "POST", path: "/api/schedule", body: `{"handler_id":"ghost","job_method":"ping","job_params":{},"trigger":{"type":"interval","seconds":1}}`, want: 404},
 		{name: "duplicate job_id", prep: func(t *testing.T, tb *testBundle) { seed(t, tb) }, method: "POST", path: "/api/schedule", body: `{` + ok + `,"job_id":"counter"}`, want: 409},
 		{name: "delete unknown legacy", method: "DELETE", path: "/api/schedules/ghost", want: 404},
 		{name: "delete unknown v1", method: "DELETE", path: "/api/v1/schedules/ghost", want: 404},
@@ -234,11 +236,11 @@ func TestAPI_Errors(t *testing.T) {
 		{name: "bad limit", method: "GET", path: "/api/executions?limit=abc", want: 400, field: "limit"},
 		{name: "zero limit", method: "GET", path: "/api/executions/errors?limit=0", want: 400, field: "limit"},
 		{name: "bad status", method: "GET", path: "/api/v1/executions?status=weird", want: 400, field: "status"},
-		{name: "run_now unknown handler", method: "POST", path: "/api/run_now", body: `{"handler_id":"ghost","job_method":"ping"}`, want: 404},
+		{name: "run_now unknown handler", method: "POST", path: "/api/run_now", body: `{"handler_id":"ghost","job_method":"ping","job_params":{}}`, want: 404},
 		{name: "run unknown key", method: "POST", path: "/api/v1/run", body: `{"handler_id":"dingaling","job_method":"ping","x":1}`, want: 400, field: "x"},
 		{name: "unavailable", prep: func(t *testing.T, tb *testBundle) {
 			tb.b.Fail("RunNow", fmt.Errorf("handler dingaling: %w", wire.ErrUnavailable))
-		}, method: "POST", path: "/api/run_now", body: `{"handler_id":"dingaling","job_method":"ping"}`, want: 503},
+		}, method: "POST", path: "/api/run_now", body: `{"handler_id":"dingaling","job_method":"ping","job_params":{}}`, want: 503},
 		{name: "wire timeout", prep: func(t *testing.T, tb *testBundle) { tb.b.Fail("RunNow", fmt.Errorf("job: %w", wire.ErrTimeout)) }, method: "POST", path: "/api/v1/run", body: `{"handler_id":"dingaling","job_method":"ping"}`, want: 504},
 		{name: "deadline", prep: func(t *testing.T, tb *testBundle) { tb.b.Fail("Stats", context.DeadlineExceeded) }, method: "GET", path: "/api/v1/stats", want: 504},
 		{name: "internal hidden", prep: func(t *testing.T, tb *testBundle) { tb.b.Fail("ListSchedules", errors.New("disk on fire")) }, method: "GET", path: "/api/schedules", want: 500, msg: "internal error"},
@@ -305,7 +307,7 @@ func TestAPI_Errors(t *testing.T) {
 func seedT(t *testing.T, tb *testBundle) { seed(t, tb) }
 
 func TestAPI_Success(t *testing.T) {
-	const body = `{"handler_id":"dingaling","job_method":"quick_aling","trigger":{"type":"interval","seconds":2},"job_id":"counter","replace":true}`
+	const body = `{"handler_id":"dingaling","job_method":"quick_aling","job_params":{},"trigger":{"type":"interval","seconds":2},"job_id":"counter","replace":true}`
 	tests := []struct {
 		name         string
 		method, path string
@@ -324,7 +326,7 @@ func TestAPI_Success(t *testing.T) {
 					t.Errorf("after replace: %+v %v", s, err)
 				}
 			}},
-		{name: "legacy ignores unknown keys", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"ping","trigger":{"type":"interval","seconds":2},"extra":true}`, want: 201},
+		{name: "legacy ignores unknown keys", method: "POST", path: "/api/schedule", body: `{"handler_id":"dingaling","job_method":"ping","job_params":{},"trigger":{"type":"interval","seconds":2},"extra":true}`, want: 201},
 		{name: "limit clamped", method: "GET", path: "/api/executions?limit=5000", want: 200,
 			check: func(t *testing.T, _ *testBundle, b []byte) {
 				if !bytes.Contains(b, []byte(`"limit":1000`)) {

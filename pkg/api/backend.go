@@ -23,18 +23,26 @@ type Backend interface {
 	// UpdateSchedule edits a schedule in place (trigger, params, policy...);
 	// its id, counters and history stay.
 	UpdateSchedule(ctx context.Context, id string, u ScheduleUpdate) (store.Schedule, error)
-	// TriggerSchedule fires schedule id now, outside its trigger, and returns
-	// the new execution's id without waiting for it to finish. The overlap
-	// policy applies unless force: a skipped run returns the id of its
-	// "missed" record, a queued one an empty id.
-	TriggerSchedule(ctx context.Context, id string, force bool) (string, error)
+	// TriggerSchedule fires schedule id now, outside its trigger, without
+	// waiting for it to finish, and answers with what the engine decided,
+	// once durable. The overlap policy applies unless force: a run that
+	// started returns its first attempt (status pending or running); a
+	// skipped one its "missed" record (the reason in Error); a queued one
+	// a record without ID, status pending, the reason in Error.
+	TriggerSchedule(ctx context.Context, id string, force bool) (store.Execution, error)
 	// Backfill runs every occurrence of schedule id in [from, to], in order,
 	// one after another.
 	Backfill(ctx context.Context, id string, from, to time.Time) (BackfillResult, error)
 	// RunNow calls method on a handler once and waits for the final attempt
 	// (the original's /api/run_now). The execution is recorded in history.
 	RunNow(ctx context.Context, req RunRequest) (store.Execution, error)
+	// Handlers lists the known handlers, removed ones included (status
+	// "removed"): the API lists only the others, and flags the schedules
+	// of every handler that is not online.
 	Handlers(ctx context.Context) ([]HandlerStatus, error)
+	// RemoveHandler forgets a handler (schedulezero handlers remove): no
+	// more jobs, fires of its schedules recorded missed with the reason.
+	RemoveHandler(ctx context.Context, id string) error
 	Executions(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error)
 	Stats(ctx context.Context) (store.Stats, error)
 	ClearExecutions(ctx context.Context) error

@@ -159,6 +159,7 @@ func (s *server) scheduleRequest(b CreateScheduleRequest) (ScheduleRequest, erro
 		return ScheduleRequest{}, fieldErr(http.StatusBadRequest, "trigger", "trigger must be a JSON object",
 			`send "trigger": {"type":"interval","seconds":10} (types: date, interval, cron, calendar)`)
 	}
+	trig = lowerType(trig)
 	id := b.ID
 	if id == "" {
 		id = b.JobID
@@ -200,4 +201,21 @@ func timeQuery(r *http.Request, name string) (time.Time, error) {
 		return time.Time{}, fieldErr(http.StatusBadRequest, name, fmt.Sprintf("%s %q is not an RFC 3339 time", name, v), "use e.g. 2026-01-02T15:04:05Z")
 	}
 	return t, nil
+}
+
+// lowerType lower-cases the trigger's "type", as the original did before
+// checking it ("Interval" works). Anything else is left for the trigger
+// parser to judge.
+func lowerType(trig json.RawMessage) json.RawMessage {
+	var obj map[string]json.RawMessage
+	var typ string
+	if json.Unmarshal(trig, &obj) != nil || json.Unmarshal(obj["type"], &typ) != nil || typ == strings.ToLower(typ) {
+		return trig
+	}
+	obj["type"], _ = json.Marshal(strings.ToLower(typ))
+	out, err := json.Marshal(obj)
+	if err != nil {
+		return trig
+	}
+	return out
 }

@@ -51,25 +51,28 @@
 //
 // where field and fix are present when the problem is one input field.
 //
-// Choices where the original was silent or ambiguous (kept stable by golden
-// tests in testdata/):
+// The original's endpoints follow its behaviour (docs/protocol.md, "The
+// REST API", lists it with the deliberate differences; golden tests in
+// testdata/ pin the shapes):
 //
-//   - POST /api/run_now answers 200 whenever the call reached a final state;
-//     "status" is "success" when the handler answered success=true and "error"
-//     otherwise (then "error" carries the reason), "result" is the handler's
-//     reply object as it sent it, and "execution_id" names the history record.
-//     Errors before the handler answered (unknown handler 404, handler
-//     unreachable 503, deadline 504) are error responses.
-//   - GET /api/schedules renders "trigger" as the trigger object and "args" as
-//     [handler_id, job_method, job_params], the arguments the original passed
-//     to its job function.
-//   - GET /api/executions/stats answers total_executions, success_count,
-//     error_count (every finished state other than success), success_rate (a
-//     percentage rounded to two decimals), avg_duration_ms and by_handler
-//     ({"total","success","error","avg_duration_ms"} per handler), plus
-//     by_status.
-//   - GET /api/schedules gives next_fire_time null for a paused or finished
-//     schedule.
+//   - POST /api/schedule and /api/run_now require handler_id, job_method and
+//     job_params ("Missing required fields: ['job_params']"), lower-case the
+//     trigger type, and answer "Method 'X' not exposed by handler 'H'" (400)
+//     for a method the handler lacks.
+//   - POST /api/run_now answers 200 with the handler's reply when the final
+//     attempt succeeded and 500 "Failed to execute job: ..." otherwise;
+//     errors before an end state (unknown handler 404, handler unreachable
+//     503, deadline 504) keep their statuses.
+//   - GET /api/schedules lists live schedules only (a fired date is gone and
+//     its id free), "trigger" is APScheduler 4's str() of the trigger and
+//     "args" [handler_id, job_method, job_params, job_id].
+//   - The history endpoints show one record per execution, folded from its
+//     attempts (legacy_history.go), over the newest 1000 executions as the
+//     original's buffer did; /api/v1 shows every attempt.
+//   - GET / is a small static page, open without a token like the health
+//     checks (the original's tests probe it); GET /api/readme a text about
+//     the API; GET /api/config Options.Config.
+//   - CORS headers only for Options.CORSOrigins (cors.go).
 //   - The original endpoints ignore unknown body keys as the original did; the
 //     /api/v1 endpoints reject them. Both accept the v1 fields (timezone,
 //     max_attempts, timeout, replace, policy) and both spellings of the id (id,

@@ -6,9 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"slices"
 	"strings"
 
+	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -43,7 +43,13 @@ func (s *server) handlers(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, HandlerList{Handlers: nonNil(hs)})
+	listed := make([]HandlerStatus, 0, len(hs))
+	for _, h := range hs {
+		if h.Status != HandlerRemoved {
+			listed = append(listed, h)
+		}
+	}
+	s.writeJSON(w, http.StatusOK, HandlerList{Handlers: listed})
 }
 
 func (s *server) legacySchedule(w http.ResponseWriter, r *http.Request) {
@@ -54,7 +60,7 @@ func (s *server) legacySchedule(w http.ResponseWriter, r *http.Request) {
 	}
 	sch, err := s.b.AddSchedule(r.Context(), req)
 	if err != nil {
-		s.writeErr(w, r, policyError(err))
+		s.writeErr(w, r, legacyMethodErr(policyError(err), req.HandlerID, req.Method))
 		return
 	}
 	s.writeJSON(w, http.StatusCreated, map[string]string{
@@ -84,6 +90,11 @@ func (s *server) decodeSchedule(w http.ResponseWriter, r *http.Request, strict b
 		}
 		return ScheduleRequest{}, err
 	}
+	if !strict {
+		if err := missingFields(body); err != nil {
+			return ScheduleRequest{}, err
+		}
+	}
 	return s.scheduleRequest(b)
 }
 
@@ -96,6 +107,11 @@ func (s *server) decodeRun(w http.ResponseWriter, r *http.Request, strict bool) 
 	if err := decodeJSON(body, &b, strict); err != nil {
 		return RunRequest{}, err
 	}
+	if !strict {
+		if err := missingFields(body); err != nil {
+			return RunRequest{}, err
+		}
+	}
 	params, timeout, err := s.checkCall(b.HandlerID, b.Method, b.Params, b.MaxAttempts, b.Timeout)
 	if err != nil {
 		return RunRequest{}, err
@@ -103,8 +119,9 @@ func (s *server) decodeRun(w http.ResponseWriter, r *http.Request, strict bool) 
 	return RunRequest{HandlerID: b.HandlerID, Method: b.Method, Params: params, MaxAttempts: b.MaxAttempts, Timeout: timeout}, nil
 }
 
-// legacyRunNow answers 200 for every finished call; "status" says whether the
-// handler succeeded (see the package documentation).
+// legacyRunNow answers as the original did: 200 with the handler's reply when
+// it succeeded, 500 "Failed to execute job: ..." when the final attempt did
+// not (see the package documentation).
 func (s *server) legacyRunNow(w http.ResponseWriter, r *http.Request) {
 	req, err := s.decodeRun(w, r, false)
 	if err != nil {
@@ -113,23 +130,64 @@ func (s *server) legacyRunNow(w http.ResponseWriter, r *http.Request) {
 	}
 	ex, err := s.b.RunNow(r.Context(), req)
 	if err != nil {
-		s.writeErr(w, r, err)
+		s.writeErr(w, r, legacyMethodErr(err, req.HandlerID, req.Method))
 		return
 	}
-	resp := map[string]any{
+	if ex.Status != store.StatusSucceeded {
+		reason := cmp.Or(ex.Error, string(ex.Status))
+		if ex.Status == store.StatusFailed && len(ex.Result) > 0 {
+			reason = "Handler returned error: " + reason // the handler answered success=false
+		}
+		s.writeJSON(w, http.StatusInternalServerError, ErrorBody{Error: ErrorDetail{
+			Code: http.StatusInternalServerError, Message: "Failed to execute job: " + reason}})
+		return
+	}
+	s.writeJSON(w, http.StatusOK, map[string]any{
 		"status":       "success",
 		"result":       rawOrNull(ex.Result),
 		"message":      fmt.Sprintf("Executed %s.%s", req.HandlerID, req.Method),
 		"execution_id": ex.ID,
-	}
-	if ex.Status != store.StatusSucceeded {
-		resp["status"] = "error"
-		resp["error"] = cmp.Or(ex.Error, string(ex.Status))
-		resp["message"] = fmt.Sprintf("%s.%s failed: %s", req.HandlerID, req.Method, resp["error"])
-	}
-	s.writeJSON(w, http.StatusOK, resp)
+	})
 }
 
+// legacyMethodErr words a method the handler does not offer as the original
+// did.
+func legacyMethodErr(err error, handlerID, method string) error {
+	var fe *field.Error
+	if errors.As(err, &fe) && fe.Field == "job_method" && method != "" {
+		return fieldErr(http.StatusBadRequest, "job_method",
+			fmt.Sprintf("Method '%s' not exposed by handler '%s'", method, handlerID), fe.Fix)
+	}
+	return err
+}
+
+// legacyRequired are the keys the original required in the bodies of
+// POST /api/schedule and POST /api/run_now.
+var legacyRequired = []string{"handler_id", "job_method", "job_params"}
+
+// missingFields is the original's 400 for absent keys, the list written as
+// Python prints a list of strings: Missing required fields: ['job_params'].
+func missingFields(body []byte) error {
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(body, &keys) != nil {
+		return nil // decodeJSON has judged the body
+	}
+	var miss []string
+	for _, k := range legacyRequired {
+		if _, ok := keys[k]; !ok {
+			miss = append(miss, "'"+k+"'")
+		}
+	}
+	if len(miss) == 0 {
+		return nil
+	}
+	return fieldErr(http.StatusBadRequest, strings.Trim(miss[0], "'"),
+		fmt.Sprintf("Missing required fields: [%s]", strings.Join(miss, ", ")),
+		`send "handler_id", "job_method" and "job_params" (an object; {} for none)`)
+}
+
+// legacySchedules lists the live schedules: a finished one (a date that
+// fired) is gone, as in the original, where APScheduler removed it.
 func (s *server) legacyListSchedules(w http.ResponseWriter, r *http.Request) {
 	list, err := s.b.ListSchedules(r.Context())
 	if err != nil {
@@ -137,17 +195,20 @@ func (s *server) legacyListSchedules(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	type legacySchedule struct {
-		ID       string          `json:"id"`
-		NextFire *string         `json:"next_fire_time"`
-		Trigger  json.RawMessage `json:"trigger"`
-		Args     []any           `json:"args"`
+		ID       string  `json:"id"`
+		NextFire *string `json:"next_fire_time"`
+		Trigger  string  `json:"trigger"`
+		Args     []any   `json:"args"`
 	}
 	out := make([]legacySchedule, 0, len(list))
 	for _, sc := range list {
-		ls := legacySchedule{ID: sc.ID, Trigger: rawOrNull(sc.Trigger), Args: []any{sc.HandlerID, sc.Method, rawOrEmpty(sc.Params)}}
+		if sc.Done {
+			continue
+		}
+		ls := legacySchedule{ID: sc.ID, Trigger: legacyTrigger(sc.Trigger, sc.CreatedAt),
+			Args: []any{sc.HandlerID, sc.Method, rawOrEmpty(sc.Params), sc.ID}}
 		if !sc.NextFire.IsZero() && !sc.Paused {
-			t := sc.NextFire.Format("2006-01-02T15:04:05.999999Z07:00")
-			ls.NextFire = &t
+			ls.NextFire = legacyTime(sc.NextFire)
 		}
 		out = append(out, ls)
 	}
@@ -165,82 +226,58 @@ func (s *server) legacyDelete(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// legacyExecutions lists the window's executions, one record each, newest
+// first.
 func (s *server) legacyExecutions(w http.ResponseWriter, r *http.Request) {
 	limit, err := intQuery(r, "limit", legacyExecDefault, legacyExecMax)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	q := r.URL.Query()
-	recs, err := s.b.Executions(r.Context(), store.ExecutionFilter{
-		HandlerID: q.Get("handler_id"), ScheduleID: q.Get("job_id"), Status: store.Status(q.Get("status")), Limit: limit,
-	})
+	window, _, err := s.legacyWindow(r.Context())
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	recs = nonNil(recs)
+	q := r.URL.Query()
+	recs := legacyFilter(window, q.Get("handler_id"), q.Get("job_id"), q.Get("status"), limit)
 	s.writeJSON(w, http.StatusOK, map[string]any{"count": len(recs), "limit": limit, "records": recs})
 }
 
-// legacyStatsBody is the original's stats shape.
-type legacyStatsBody struct {
-	TotalExecutions int64                         `json:"total_executions"`
-	SuccessCount    int64                         `json:"success_count"`
-	ErrorCount      int64                         `json:"error_count"`
-	SuccessRate     float64                       `json:"success_rate"`
-	AvgDurationMS   float64                       `json:"avg_duration_ms"`
-	ByHandler       map[string]store.HandlerStats `json:"by_handler"`
-	ByStatus        map[store.Status]int64        `json:"by_status"`
-}
-
 func (s *server) legacyStats(w http.ResponseWriter, r *http.Request) {
-	st, err := s.b.Stats(r.Context())
+	window, full, err := s.legacyWindow(r.Context())
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	ok := st.ByStatus[store.StatusSucceeded]
-	body := legacyStatsBody{
-		TotalExecutions: st.Total, SuccessCount: ok, ErrorCount: st.Total - ok,
-		SuccessRate: successRate(st), AvgDurationMS: st.AvgDurationMS,
-		ByHandler: nonNilMap(st.ByHandler), ByStatus: nonNilMap(st.ByStatus),
+	body := legacyStats(window)
+	if body.LifetimeExecutions, err = s.lifetime(r.Context(), window, full); err != nil {
+		s.writeErr(w, r, err)
+		return
 	}
 	s.writeJSON(w, http.StatusOK, body)
 }
 
-// errorStatuses are the finished states the original reported as errors.
-var errorStatuses = []store.Status{store.StatusFailed, store.StatusTimedOut, store.StatusInterrupted, store.StatusCancelled, store.StatusMissed}
-
+// legacyErrors lists the window's executions that ended in an error state,
+// newest first.
 func (s *server) legacyErrors(w http.ResponseWriter, r *http.Request) {
 	limit, err := intQuery(r, "limit", legacyErrorsDefault, legacyErrorsMax)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	var all []store.Execution
-	for _, st := range errorStatuses {
-		recs, err := s.b.Executions(r.Context(), store.ExecutionFilter{Status: st, Limit: limit})
-		if err != nil {
-			s.writeErr(w, r, err)
-			return
+	window, _, err := s.legacyWindow(r.Context())
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	out := []legacyRecord{}
+	for _, rec := range window {
+		if len(out) < limit && isLegacyError(rec) {
+			out = append(out, rec)
 		}
-		all = append(all, recs...)
 	}
-	slices.SortStableFunc(all, func(a, b store.Execution) int { return newestFirst(a, b) })
-	if len(all) > limit {
-		all = all[:limit]
-	}
-	all = nonNil(all)
-	s.writeJSON(w, http.StatusOK, map[string]any{"count": len(all), "limit": limit, "errors": all})
-}
-
-func newestFirst(a, b store.Execution) int {
-	ta, tb := cmp.Or(a.StartedAt, a.ScheduledAt), cmp.Or(b.StartedAt, b.ScheduledAt)
-	if c := tb.Compare(ta); c != 0 {
-		return c
-	}
-	return cmp.Compare(b.ID, a.ID)
+	s.writeJSON(w, http.StatusOK, map[string]any{"count": len(out), "limit": limit, "errors": out})
 }
 
 func (s *server) legacyClear(w http.ResponseWriter, r *http.Request) {

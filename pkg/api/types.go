@@ -26,9 +26,13 @@ type Schedule struct {
 	FireCount   int64           `json:"fire_count"`
 	MissedCount int64           `json:"missed_count"`
 	Done        bool            `json:"done"`
-	Policy      *Policy         `json:"policy,omitempty"`
-	CreatedAt   time.Time       `json:"created_at,omitzero"`
-	UpdatedAt   time.Time       `json:"updated_at,omitzero"`
+	// HandlerState is the handler's state as the scheduler knows it
+	// ("online", "offline", "stopping", "removed"), or "unknown" when it
+	// does not know the handler; empty where it was not looked up.
+	HandlerState string    `json:"handler_state,omitempty"`
+	Policy       *Policy   `json:"policy,omitempty"`
+	CreatedAt    time.Time `json:"created_at,omitzero"`
+	UpdatedAt    time.Time `json:"updated_at,omitzero"`
 }
 
 // ScheduleFromStore renders s for /api/v1.
@@ -72,19 +76,58 @@ type HandlerList struct {
 }
 
 // Stats is the body of GET /api/v1/stats: the store's summary plus the
-// success rate in percent and the number of missed occurrences (also in
-// by_status as "missed"). Total counts missed records; the success rate does
-// not, since a missed occurrence never ran.
+// success rate in percent and the number of missed occurrences. Missed is
+// the sum of the schedules' missed_count, so that it agrees with what
+// each schedule shows; by_status.missed counts missed records, one of
+// which may cover many skipped occurrences ("N occurrences ... were
+// skipped"), and is kept with the history of deleted schedules. Total
+// counts missed records; the success rate does not, since a missed
+// occurrence never ran.
 type Stats struct {
 	store.Stats
 	Missed      int64   `json:"missed"`
 	SuccessRate float64 `json:"success_rate"`
 }
 
-// Triggered is the body of POST /api/v1/schedules/{id}/run.
+// Triggered is the body of POST /api/v1/schedules/{id}/run: what the engine
+// decided. Outcome is "started" (ExecutionID is the new execution),
+// "skipped" (the overlap policy, or a removed handler, kept it from running:
+// ExecutionID is its missed record, Reason says why) or "queued" (it runs
+// after the running one; no ExecutionID yet).
 type Triggered struct {
-	ScheduleID  string `json:"schedule_id"`
-	ExecutionID string `json:"execution_id"`
+	ScheduleID  string       `json:"schedule_id"`
+	ExecutionID string       `json:"execution_id"`
+	Outcome     string       `json:"outcome"`
+	Status      store.Status `json:"status,omitempty"`
+	Reason      string       `json:"reason,omitempty"`
+}
+
+// Handler states the API adds to the scheduler's ("online", "offline",
+// "stopping"): a removed handler is not listed, and its schedules show
+// HandlerRemoved; a handler the scheduler does not know shows
+// HandlerUnknown.
+const (
+	HandlerRemoved = "removed"
+	HandlerUnknown = "unknown"
+)
+
+// Outcomes of a run asked for by hand (Triggered.Outcome).
+const (
+	OutcomeStarted = "started"
+	OutcomeSkipped = "skipped"
+	OutcomeQueued  = "queued"
+)
+
+// TriggeredFrom renders the engine's answer to a run of schedule id.
+func TriggeredFrom(id string, e store.Execution) Triggered {
+	t := Triggered{ScheduleID: id, ExecutionID: e.ID, Status: e.Status, Outcome: OutcomeStarted}
+	switch {
+	case e.Status == store.StatusMissed:
+		t.Outcome, t.Reason = OutcomeSkipped, e.Error
+	case e.ID == "":
+		t.Outcome, t.Reason = OutcomeQueued, e.Error
+	}
+	return t
 }
 
 // Health is the body of GET /api/v1/health.

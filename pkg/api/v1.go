@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -23,6 +24,7 @@ const v1ExecDefault, v1ExecMax, v1ExecScan = 100, 1000, 10000
 func (s *server) v1Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/health", s.v1Health)
 	mux.HandleFunc("GET /api/v1/handlers", s.handlers)
+	mux.HandleFunc("DELETE /api/v1/handlers/{id}", s.v1RemoveHandler)
 	mux.HandleFunc("GET /api/v1/schedules", s.v1ListSchedules)
 	mux.HandleFunc("POST /api/v1/schedules", s.v1CreateSchedule)
 	mux.HandleFunc("GET /api/v1/schedules/{id}", s.v1GetSchedule)
@@ -49,9 +51,16 @@ func (s *server) v1ListSchedules(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
+	states, err := s.handlerStates(r.Context())
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
 	out := ScheduleList{Schedules: make([]Schedule, 0, len(list))}
 	for _, sc := range list {
-		out.Schedules = append(out.Schedules, ScheduleFromStore(sc))
+		v := ScheduleFromStore(sc)
+		v.HandlerState = handlerState(states, sc.HandlerID)
+		out.Schedules = append(out.Schedules, v)
 	}
 	out.Count = len(out.Schedules)
 	s.writeJSON(w, http.StatusOK, out)
@@ -68,7 +77,8 @@ func (s *server) v1CreateSchedule(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, policyError(err))
 		return
 	}
-	w.Header().Set("Location", "/api/v1/schedules/"+sch.ID)
+	// Escaped: an id stored before the id rule may hold anything.
+	w.Header().Set("Location", "/api/v1/schedules/"+url.PathEscape(sch.ID))
 	s.writeJSON(w, http.StatusCreated, ScheduleFromStore(sch))
 }
 
@@ -90,7 +100,43 @@ func (s *server) scheduleOp(w http.ResponseWriter, r *http.Request, op func(ctx 
 		s.writeErr(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusOK, ScheduleFromStore(sch))
+	states, err := s.handlerStates(r.Context())
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	v := ScheduleFromStore(sch)
+	v.HandlerState = handlerState(states, sch.HandlerID)
+	s.writeJSON(w, http.StatusOK, v)
+}
+
+// handlerStates maps each handler the backend knows, removed ones too, to
+// its state.
+func (s *server) handlerStates(ctx context.Context) (map[string]string, error) {
+	hs, err := s.b.Handlers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	m := make(map[string]string, len(hs))
+	for _, h := range hs {
+		m[h.ID] = h.Status
+	}
+	return m, nil
+}
+
+func handlerState(states map[string]string, id string) string {
+	if st, ok := states[id]; ok && st != "" {
+		return st
+	}
+	return HandlerUnknown
+}
+
+func (s *server) v1RemoveHandler(w http.ResponseWriter, r *http.Request) {
+	if err := s.b.RemoveHandler(r.Context(), r.PathValue("id")); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
 }
 
 func (s *server) v1DeleteSchedule(w http.ResponseWriter, r *http.Request) {
@@ -277,12 +323,12 @@ func (s *server) v1Backfill(w http.ResponseWriter, r *http.Request) {
 func (s *server) v1Trigger(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
 	force := r.URL.Query().Get("force") == "true"
-	eid, err := s.b.TriggerSchedule(r.Context(), id, force)
+	e, err := s.b.TriggerSchedule(r.Context(), id, force)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	s.writeJSON(w, http.StatusAccepted, Triggered{ScheduleID: id, ExecutionID: eid})
+	s.writeJSON(w, http.StatusAccepted, TriggeredFrom(id, e))
 }
 
 func (s *server) v1ScheduleExecutions(w http.ResponseWriter, r *http.Request) {
@@ -367,7 +413,18 @@ func (s *server) v1Stats(w http.ResponseWriter, r *http.Request) {
 	}
 	st.ByStatus = nonNilMap(st.ByStatus)
 	st.ByHandler = nonNilMap(st.ByHandler)
-	s.writeJSON(w, http.StatusOK, Stats{Stats: st, Missed: st.ByStatus[store.StatusMissed], SuccessRate: successRate(st)})
+	// Missed counts occurrences, as each schedule's missed_count does (a
+	// record of skips counts many): the schedules are its source.
+	list, err := s.b.ListSchedules(r.Context())
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	var missed int64
+	for _, sc := range list {
+		missed += sc.MissedCount
+	}
+	s.writeJSON(w, http.StatusOK, Stats{Stats: st, Missed: missed, SuccessRate: successRate(st)})
 }
 
 func (s *server) v1Run(w http.ResponseWriter, r *http.Request) {

@@ -215,17 +215,24 @@ func (c *Client) UpdateSchedule(ctx context.Context, id string, req api.UpdateSc
 	return s, c.do(ctx, http.MethodPatch, "/api/v1/schedules/"+url.PathEscape(id), req, &s)
 }
 
-// RunSchedule fires schedule id now and returns the execution id without
-// waiting for it to finish. The schedule's overlap policy applies unless
-// force: a run skipped by it returns the id of its "missed" record, a queued
-// one an empty id.
-func (c *Client) RunSchedule(ctx context.Context, id string, force bool) (string, error) {
+// RunSchedule fires schedule id now, without waiting for it to finish, and
+// returns what the scheduler decided (see api.Triggered): started, with
+// the execution id; skipped, with the id of its "missed" record and the
+// reason; or queued behind the running one. The schedule's overlap policy
+// applies unless force.
+func (c *Client) RunSchedule(ctx context.Context, id string, force bool) (api.Triggered, error) {
 	path := "/api/v1/schedules/" + url.PathEscape(id) + "/run"
 	if force {
 		path += "?force=true"
 	}
 	var t api.Triggered
-	return t.ExecutionID, c.do(ctx, http.MethodPost, path, nil, &t)
+	return t, c.do(ctx, http.MethodPost, path, nil, &t)
+}
+
+// RemoveHandler tells the scheduler that handler id was removed: it is no
+// longer listed, and fires of its schedules are recorded missed.
+func (c *Client) RemoveHandler(ctx context.Context, id string) error {
+	return c.do(ctx, http.MethodDelete, "/api/v1/handlers/"+url.PathEscape(id), nil, nil)
 }
 
 // Backfill queues every occurrence of schedule id's trigger in [from, to]

@@ -82,9 +82,10 @@ func TestClient_RoundTrip(t *testing.T) {
 			if s, err := c.ResumeSchedule(ctx, "q"); err != nil || s.Paused {
 				t.Fatalf("Resume = %+v, %v", s, err)
 			}
-			eid, err := c.RunSchedule(ctx, "q", false)
-			if err != nil || eid == "" {
-				t.Fatalf("RunSchedule = %q, %v", eid, err)
+			run, err := c.RunSchedule(ctx, "q", false)
+			eid := run.ExecutionID
+			if err != nil || eid == "" || run.Outcome != api.OutcomeStarted {
+				t.Fatalf("RunSchedule = %+v, %v", run, err)
 			}
 			attempts := 4
 			s, err = c.UpdateSchedule(ctx, "q", api.UpdateScheduleRequest{MaxAttempts: &attempts, Policy: json.RawMessage(`{"misfire":"skip","backoff":"2s"}`)})

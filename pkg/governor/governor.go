@@ -9,6 +9,7 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/secretfile"
 )
 
 // Governor is the original's governor interface, context first. Both
@@ -130,9 +131,17 @@ func (c HandlerConfig) Validate() error {
 	if c.RestartDelay < 0 {
 		return field.Errorf("restart_delay", "is negative").WithFix(`use a duration such as "1s"`)
 	}
-	for k := range c.Extra {
+	for k, v := range c.Extra {
 		switch k {
-		case "ping_interval", "secret_file":
+		case "ping_interval":
+		case "secret_file":
+			var name string
+			if err := json.Unmarshal(v, &name); err != nil {
+				return field.Errorf("extra.secret_file", "must be a string").WithFix("give an absolute path, or the name of a credential of the handler's unit")
+			}
+			if err := secretfile.CheckName(name); err != nil {
+				return field.Errorf("extra.secret_file", "%v", err).WithFix("give an absolute path, or the name of a credential of the handler's unit")
+			}
 		default:
 			return field.Errorf("extra."+k, "unknown handler config key").WithFix("use ping_interval or secret_file")
 		}

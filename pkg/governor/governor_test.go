@@ -10,6 +10,10 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/governor"
 )
 
+func secretFile(raw string) governor.HandlerConfig {
+	return governor.HandlerConfig{Name: "x", Kind: "dingaling", Extra: map[string]json.RawMessage{"secret_file": json.RawMessage(raw)}}
+}
+
 func TestHandlerConfig_Validate(t *testing.T) {
 	exec := map[string]json.RawMessage{"hello": json.RawMessage(`{"command":["/bin/echo","hi"]}`)}
 	tests := []struct {
@@ -29,6 +33,12 @@ func TestHandlerConfig_Validate(t *testing.T) {
 		{"negative budget", governor.HandlerConfig{Name: "x", Kind: "dingaling", MaxRestarts: -1}, "max_restarts"},
 		{"negative delay", governor.HandlerConfig{Name: "x", Kind: "dingaling", RestartDelay: -1}, "restart_delay"},
 		{"unknown extra", governor.HandlerConfig{Name: "x", Kind: "dingaling", Extra: map[string]json.RawMessage{"port": json.RawMessage("1")}}, "extra.port"},
+		{"secret credential name", secretFile(`"handler-secret"`), ""},
+		{"secret absolute", secretFile(`"/etc/schedulezero/ding.secret"`), ""},
+		{"secret climbs out", secretFile(`"../../etc/shadow"`), "extra.secret_file"},
+		{"secret absolute with ..", secretFile(`"/etc/schedulezero/../shadow"`), "extra.secret_file"},
+		{"secret not a string", secretFile(`42`), "extra.secret_file"},
+		{"secret empty", secretFile(`""`), "extra.secret_file"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -78,18 +78,20 @@ type procBundle struct {
 	logs *logBuf
 	dir  string
 	ctx  context.Context
+	told chan string // the handlers the scheduler was told were removed
 }
 
 // setupProcess starts a Supervisor over real handler processes that
 // register with a real wire server.
 func setupProcess(t *testing.T, bin string) *procBundle {
 	t.Helper()
-	b := &procBundle{reg: wiretest.NewRegistry(), logs: &logBuf{}, dir: t.TempDir()}
+	b := &procBundle{reg: wiretest.NewRegistry(), logs: &logBuf{}, dir: t.TempDir(), told: make(chan string, 8)}
 	b.srv = wiretest.Serve(t, b.reg)
 	b.pm = newProcessManager(t, bin, b.dir)
 	sup, err := governor.New(governor.Options{Units: b.pm, Backend: "process", ConfigDir: b.dir,
 		Scheduler: b.srv.Addr(), CheckInterval: 100 * time.Millisecond, PingTimeout: 300 * time.Millisecond,
-		FailedChecks: 3, StopTimeout: 2 * time.Second, OwnsHandlers: true, Logger: newLogger(b.logs)})
+		FailedChecks: 3, StopTimeout: 2 * time.Second, OwnsHandlers: true, Logger: newLogger(b.logs),
+		SchedulerRemoveFunc: func(_ context.Context, name string) error { b.told <- name; return nil }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,6 +243,14 @@ func TestSupervisor_Process_Lifecycle(t *testing.T) {
 		}
 		if alive(pid) {
 			t.Fatalf("pid %d alive after remove", pid)
+		}
+		select {
+		case name := <-b.told:
+			if name != "ding" {
+				t.Fatalf("scheduler told %q was removed, want ding", name)
+			}
+		default:
+			t.Fatal("the scheduler was not told of the removal: it would keep the handler offline forever")
 		}
 		if _, err := b.sup.HandlerStatus(b.ctx, "ding"); !errors.Is(err, governor.ErrNotFound) {
 			t.Fatalf("status after remove = %v, want ErrNotFound", err)

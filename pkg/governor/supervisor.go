@@ -56,6 +56,11 @@ type Options struct {
 	// SchedulerViewFunc returns the scheduler's status of each registered
 	// handler by id; nil or an error skips that view.
 	SchedulerViewFunc func(ctx context.Context) (map[string]string, error)
+	// SchedulerRemoveFunc tells the scheduler that a handler was removed
+	// (RemoveHandler), so that it stops listing it and records the fires
+	// of its schedules as missed; nil tells nobody. Its error is logged:
+	// the removal stands either way.
+	SchedulerRemoveFunc func(ctx context.Context, name string) error
 	// EndpointFunc picks a job endpoint for a handler added without one;
 	// default: a free TCP port on 127.0.0.1.
 	EndpointFunc func(name string) (string, error)
@@ -381,6 +386,11 @@ func (s *Supervisor) RemoveHandler(ctx context.Context, name string, timeout tim
 	}
 	s.mu.Unlock()
 	s.logger.Info("handler removed", "handler", name)
+	if s.opts.SchedulerRemoveFunc != nil {
+		if err := s.opts.SchedulerRemoveFunc(ctx, name); err != nil {
+			s.logger.Warn("scheduler not told of the removal; it keeps the handler offline", "handler", name, "err", err)
+		}
+	}
 	return nil
 }
 

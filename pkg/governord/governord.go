@@ -162,6 +162,7 @@ func New(opts Options) (*Daemon, error) {
 		}
 		d.sched = c
 		gopts.SchedulerViewFunc = d.schedulerView
+		gopts.SchedulerRemoveFunc = d.schedulerRemove
 	}
 	if d.sup, err = governor.New(gopts); err != nil {
 		return nil, err
@@ -171,11 +172,12 @@ func New(opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api listen %s: %w", path, err)
 	}
-	d.ln = lns[0]
+	var limits socket.HTTPLimits // the same bounds on clients as the scheduler's API
+	d.ln = limits.Limit(lns[:1])[0]
 	for _, l := range lns[1:] {
 		l.Close() //nolint:errcheck // only one was asked for
 	}
-	d.srv = &http.Server{Handler: NewAPI(d.sup, opts.Logger), ReadHeaderTimeout: 10 * time.Second}
+	d.srv = limits.Server(NewAPI(d.sup, opts.Logger))
 	return d, nil
 }
 
@@ -248,6 +250,16 @@ func (d *Daemon) backendUnits() (governor.UnitManager, error) {
 func fileExists(p string) bool {
 	fi, err := os.Stat(p)
 	return err == nil && !fi.IsDir()
+}
+
+// schedulerRemove tells the scheduler that handler name was removed. A
+// scheduler that never knew it has nothing to forget.
+func (d *Daemon) schedulerRemove(ctx context.Context, name string) error {
+	err := d.sched.RemoveHandler(ctx, name)
+	if ae, ok := errors.AsType[*client.APIError](err); ok && ae.Status == http.StatusNotFound {
+		return nil
+	}
+	return err
 }
 
 // schedulerView reads the scheduler's registry: handler id → status.

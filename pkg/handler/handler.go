@@ -121,6 +121,30 @@ func IsPermanent(err error) bool {
 	return errors.As(err, &p)
 }
 
+type timeoutError struct{ err error }
+
+func (e *timeoutError) Error() string { return e.err.Error() }
+func (e *timeoutError) Unwrap() error { return e.err }
+
+// Timeout marks err as the job running out of time: the reply carries
+// "timeout":true and the scheduler records the attempt "timeout", retried
+// when the schedule's retry_on has "timeout". A job that returns an error
+// wrapping context.DeadlineExceeded after its own deadline passed (ctx.Err())
+// is marked so without it; Timeout is for deadlines of the job's own making,
+// such as the exec kind's per-method timeout.
+func Timeout(err error) error {
+	if err == nil {
+		return nil
+	}
+	return &timeoutError{err: err}
+}
+
+// IsTimeout reports whether err was marked with Timeout.
+func IsTimeout(err error) bool {
+	var t *timeoutError
+	return errors.As(err, &t)
+}
+
 // ResultError is an error that also carries a result, merged into the
 // failure reply (the exec kind returns its exit code and output this way).
 type ResultError interface {

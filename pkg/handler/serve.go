@@ -540,6 +540,9 @@ func (r *runner) runJob(j jobReq) {
 	var out []byte
 	if err != nil {
 		r.failed.Add(1)
+		if errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+			err = Timeout(err) // the job's own deadline passed
+		}
 		out = failureReply(req.ID, err)
 	} else {
 		r.done.Add(1)
@@ -888,7 +891,8 @@ func hasKey(obj []byte, key string) bool {
 }
 
 // failureReply is {"success":false,"error":...}, with "retry":false for a
-// Permanent error and the fields of a ResultError's result.
+// Permanent error, "timeout":true for a Timeout one, and the fields of a
+// ResultError's result.
 func failureReply(id string, err error) []byte {
 	m := map[string]any{}
 	var re ResultError
@@ -906,6 +910,9 @@ func failureReply(id string, err error) []byte {
 	m["error"] = err.Error()
 	if IsPermanent(err) {
 		m["retry"] = false
+	}
+	if IsTimeout(err) {
+		m["timeout"] = true
 	}
 	return encode(m, id)
 }

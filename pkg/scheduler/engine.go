@@ -54,6 +54,10 @@ type Options struct {
 	// HandlerSecrets are the handlers' registration secrets, checked by
 	// Registry (a wire.Authenticator); nil checks none.
 	HandlerSecrets *wire.HandlerSecrets
+	// MinInterval is the floor of a schedule's repetition: a trigger whose
+	// consecutive fires can be closer is refused. Default
+	// trigger.DefaultMinInterval; negative: no floor (tests).
+	MinInterval time.Duration
 }
 
 // Scheduler is the engine. Create it with New, then Start it; Stop ends it.
@@ -136,6 +140,9 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 	if opts.NowFunc == nil {
 		opts.NowFunc = time.Now
 	}
+	if opts.MinInterval == 0 {
+		opts.MinInterval = trigger.DefaultMinInterval
+	}
 	if opts.DialFunc == nil {
 		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"))
 	}
@@ -207,6 +214,14 @@ func (s *Scheduler) compile(rec store.Schedule) (trigger.Trigger, error) {
 	trig, _, err := trigger.Parse(rec.Trigger, rec.CreatedAt, loc)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: trigger: %w", rec.ID, err)
+	}
+	// A schedule stored before the floor existed, or under a lower one,
+	// would keep the engine busy. Only intervals are checked here: the
+	// check is free for them, and crons cannot go below a second.
+	if iv, ok := trig.(trigger.Interval); ok {
+		if err := trigger.CheckMin(iv, rec.CreatedAt, s.opts.MinInterval); err != nil {
+			return nil, fmt.Errorf("schedule %q: %w; edit its trigger or lower the scheduler's minimum interval", rec.ID, err)
+		}
 	}
 	return trig, nil
 }

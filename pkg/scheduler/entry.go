@@ -73,6 +73,7 @@ type waiting struct {
 type skips struct {
 	n            int64
 	from, to, at time.Time
+	why          string // the reason of the first skip (busyReasonLocked)
 }
 
 // backlogItem is an occurrence waiting for the schedule's previous run.
@@ -203,13 +204,14 @@ func (e *entry) skipped() *skips {
 	return e.wait.skips
 }
 
-// addSkips counts n more occurrences skipped, from from to to, at now.
-func (e *entry) addSkips(from, to, now time.Time, n int64) {
+// addSkips counts n more occurrences skipped, from from to to, at now,
+// because of why.
+func (e *entry) addSkips(from, to, now time.Time, n int64, why string) {
 	if e.wait == nil {
 		e.wait = &waiting{}
 	}
 	if e.wait.skips == nil {
-		e.wait.skips = &skips{from: from}
+		e.wait.skips = &skips{from: from, why: why}
 	}
 	sk := e.wait.skips
 	sk.n += n

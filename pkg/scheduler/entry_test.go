@@ -83,8 +83,8 @@ func TestEntry_Waiting(t *testing.T) {
 	e := newEntry(store.Schedule{ID: "s"}, nil)
 	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 	e.queue(at, "queued")
-	e.addSkips(at, at.Add(time.Second), at.Add(2*time.Second), 2)
-	e.addSkips(at.Add(3*time.Second), at.Add(4*time.Second), at.Add(5*time.Second), 1)
+	e.addSkips(at, at.Add(time.Second), at.Add(2*time.Second), 2, "busy")
+	e.addSkips(at.Add(3*time.Second), at.Add(4*time.Second), at.Add(5*time.Second), 1, "")
 	if e.queued() != 1 {
 		t.Fatalf("queued %d", e.queued())
 	}

@@ -25,6 +25,9 @@ const (
 var (
 	errReplaced = errors.New("cancelled: replaced by a newer fire (overlap policy replace)")
 	errStopping = errors.New("the scheduler is stopping")
+	// errHandlerRemoved ends an attempt whose handler was removed while it
+	// waited: nothing will take it.
+	errHandlerRemoved = errors.New("removed (schedulezero handlers remove)")
 )
 
 // execution is one fire in flight: its current attempt record, what to send,
@@ -301,10 +304,14 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 			if ctx.Err() != nil {
 				return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
 			}
+			if errors.Is(err, errHandlerRemoved) {
+				return false, s.finish(ex, store.StatusFailed, nil, err.Error()+": not sent, and not retried")
+			}
 			return s.finishRetry(ex, retries(ex.policy, store.RetryOnUnavailable), store.StatusFailed, nil, err.Error())
 		}
 		ex.rec.Status = store.StatusRunning
 		ex.rec.StartedAt = s.now()
+		ex.rec.Error = "" // the reason it was waiting
 		if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil {
 			h.release(0, false)
 			if s.execCtx.Err() != nil {
@@ -386,7 +393,13 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 		if msg == "" {
 			msg = "handler answered success=false"
 		}
-		return s.finishRetry(ex, retryable(reply.Raw) && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
+		f := failureOf(reply.Raw)
+		if f.Timeout {
+			// The handler ended the job at its deadline and said so
+			// ("timeout":true): the outcome is known, nothing to cancel.
+			return s.finishRetry(ex, f.retry() && retries(ex.policy, store.RetryOnTimeout), store.StatusTimedOut, bound(reply.Raw), "timed out on the handler: "+msg)
+		}
+		return s.finishRetry(ex, f.retry() && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
 	case s.execCtx.Err() != nil:
 		h.release(elapsed, false)
 		return false, false
@@ -540,16 +553,25 @@ func (s *Scheduler) recorded(ex *execution, err error) bool {
 	return true
 }
 
-// retryable reads the runner's "retry": false (handler.Permanent).
-func retryable(raw json.RawMessage) bool {
-	var r struct {
-		Retry *bool `json:"retry"`
-	}
-	if json.Unmarshal(raw, &r) == nil && r.Retry != nil {
-		return *r.Retry
-	}
-	return true
+// failure is what a failure reply says beyond "error": the runner's
+// "retry": false (handler.Permanent) and "timeout": true (the job's
+// deadline passed on the handler, handler.Timeout). The original's
+// handlers send neither.
+type failure struct {
+	Retry   *bool `json:"retry"`
+	Timeout bool  `json:"timeout"`
 }
+
+func failureOf(raw json.RawMessage) failure {
+	var f failure
+	if json.Unmarshal(raw, &f) != nil {
+		return failure{}
+	}
+	return f
+}
+
+// retry reports whether the handler left the retry to the policy.
+func (f failure) retry() bool { return f.Retry == nil || *f.Retry }
 
 func bound(raw json.RawMessage) json.RawMessage {
 	if len(raw) <= maxResultBytes {

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -226,6 +227,13 @@ func (s *Scheduler) missedRecords(e *entry, missed []missedRun, extra int64, now
 // policy (run now --force). The caller holds s.mu.
 func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *store.Writes) *execution {
 	pol := e.policy()
+	if h, ok := s.reg.get(e.rec.HandlerID); ok && h.removed() {
+		// Nothing will ever take it: say so now rather than wait for a
+		// deadline, and keep no attempt waiting.
+		e.rec.MissedCount++
+		w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, removedReason(e.rec.HandlerID)}}, 0, now, 1)...)
+		return nil
+	}
 	if len(e.running) > 0 && !force {
 		switch pol.Overlap {
 		case store.OverlapAllow:
@@ -239,7 +247,7 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 				return nil
 			}
 			e.rec.MissedCount++
-			w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, fmt.Sprintf("the previous run was still running and the queue was full (%d)", limit)}}, 0, now, 1)...)
+			w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, fmt.Sprintf("%s and the queue was full (%d)", s.busyReasonLocked(e), limit)}}, 0, now, 1)...)
 			return nil
 		case store.OverlapReplace:
 			for _, ex := range e.running {
@@ -271,9 +279,14 @@ const skipFlushInterval = 5 * time.Second
 
 // skipLocked counts n occurrences, from from to to, as skipped by the
 // overlap policy. They are written as one record (skipRecord) with the
-// schedule's next write, or by flushSkipsLocked. The caller holds s.mu.
+// schedule's next write, or by flushSkipsLocked; its reason is taken at
+// the first skip (an overloaded engine skips often). The caller holds s.mu.
 func (s *Scheduler) skipLocked(e *entry, from, to, now time.Time, n int64) {
-	e.addSkips(from, to, now, n)
+	why := ""
+	if e.skipped() == nil {
+		why = s.busyReasonLocked(e)
+	}
+	e.addSkips(from, to, now, n, why)
 	e.dirty = true
 	if !e.flushing {
 		e.flushing = true
@@ -313,14 +326,38 @@ func (s *Scheduler) flushSkipsLocked() {
 // skipRecord is the missed record of the occurrences e skipped during its
 // last run.
 func (s *Scheduler) skipRecord(e *entry) store.Execution {
-	const reason = "the previous run was still running (overlap policy skip)"
-	msg := reason
 	sk := e.skipped()
+	reason := sk.why + " (overlap policy skip)"
+	msg := reason
 	if sk.n > 1 {
 		msg = fmt.Sprintf("%d occurrences from this one to %s were skipped: %s",
 			sk.n, sk.to.Format(time.RFC3339Nano), reason)
 	}
 	return s.missedRecords(e, []missedRun{{sk.from, msg}}, 0, sk.at, 1)[0]
+}
+
+// busyReasonLocked says why e's previous run keeps a new fire from
+// starting: it is running, or it has not started because its handler is
+// offline, removed or at its limit. The caller holds s.mu.
+func (s *Scheduler) busyReasonLocked(e *entry) string {
+	id := ""
+	for k := range e.running {
+		if id == "" || k < id {
+			id = k
+		}
+	}
+	if h, ok := s.reg.get(e.rec.HandlerID); ok {
+		if why := h.waitReason(); why != "" && !strings.HasPrefix(why, "waiting for a free slot") {
+			return fmt.Sprintf("the previous run (%s) has not started: %s", id, why)
+		}
+	}
+	return fmt.Sprintf("the previous run (%s) was still running", id)
+}
+
+// removedReason is the reason recorded for a fire of a schedule whose
+// handler was removed.
+func removedReason(handler string) string {
+	return fmt.Sprintf("handler %q was removed (schedulezero handlers remove); add it again or delete the schedule", handler)
 }
 
 // claimLocked takes a handler slot for ex's first attempt when one is free
@@ -335,15 +372,20 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 	}
 	h, ok := s.reg.get(ex.rec.HandlerID)
 	if !ok {
+		// Recorded pending with the reason; attempt waits for it.
+		ex.rec.Error = fmt.Sprintf("waiting for handler %q, which has not registered", ex.rec.HandlerID)
 		return
 	}
-	if conn := h.tryAcquire(); conn != nil {
-		ex.handler, ex.conn = h, conn
-		ex.rec.Status = store.StatusRunning
-		ex.rec.StartedAt = now
-		if s.afterClaim != nil {
-			s.afterClaim()
-		}
+	conn := h.tryAcquire()
+	if conn == nil {
+		ex.rec.Error = h.waitReason()
+		return
+	}
+	ex.handler, ex.conn = h, conn
+	ex.rec.Status = store.StatusRunning
+	ex.rec.StartedAt = now
+	if s.afterClaim != nil {
+		s.afterClaim()
 	}
 }
 

@@ -13,10 +13,13 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// Handler states as the REST API shows them.
+// Handler states as the REST API shows them. A removed handler (schedulezero
+// handlers remove) is kept in the store with its state, so that its
+// schedules can say so after a restart; it is not listed.
 const (
 	handlerOnline  = "online"
 	handlerOffline = "offline"
+	handlerRemoved = "removed"
 )
 
 // ewmaWeight is the weight of the newest sample in the latency and error
@@ -69,6 +72,11 @@ func (h *handlerState) acquire(ctx context.Context) (Conn, error) {
 			h.mu.Unlock()
 			return c, nil
 		}
+		if h.rec.Status == handlerRemoved {
+			id := h.rec.ID
+			h.mu.Unlock()
+			return nil, fmt.Errorf("handler %q: %w", id, errHandlerRemoved)
+		}
 		offline := h.rec.Status != handlerOnline
 		status := h.rec.Status
 		neverRegistered := h.rec.Address == ""
@@ -93,6 +101,38 @@ func (h *handlerState) acquire(ctx context.Context) (Conn, error) {
 			return nil, fmt.Errorf("handler %q stayed at its concurrency limit until the deadline: %w", id, wire.ErrUnavailable)
 		}
 	}
+}
+
+// waitReason says why an attempt for h cannot be sent now: it is not
+// online, never registered, or at its concurrency limit; "" when it has a
+// free slot.
+func (h *handlerState) waitReason() string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	switch {
+	case h.rec.Address == "":
+		return fmt.Sprintf("waiting for handler %q, which has not registered", h.rec.ID)
+	case h.rec.Status == handlerRemoved:
+		return fmt.Sprintf("handler %q was removed", h.rec.ID)
+	case h.rec.Status != handlerOnline:
+		since := ""
+		if !h.rec.LastSeen.IsZero() {
+			since = " since " + h.rec.LastSeen.UTC().Format(time.RFC3339)
+		}
+		return fmt.Sprintf("waiting for handler %q (%s%s)", h.rec.ID, h.rec.Status, since)
+	case h.conn == nil:
+		return fmt.Sprintf("waiting for handler %q to be reachable", h.rec.ID)
+	case h.inFlight >= h.limit:
+		return fmt.Sprintf("waiting for a free slot of handler %q (%d running, its limit)", h.rec.ID, h.inFlight)
+	}
+	return ""
+}
+
+// removed reports whether the handler was removed.
+func (h *handlerState) removed() bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return h.rec.Status == handlerRemoved
 }
 
 // current returns the handler's connection now, or old if it has none,
@@ -312,6 +352,12 @@ func (r *registry) ReportStatus(ctx context.Context, handlerID, status string) e
 	// throw them away. The status alone keeps new attempts from it, and
 	// the next registration replaces the connection.
 	h.mu.Lock()
+	if h.rec.Status == handlerRemoved {
+		// A late report of a handler removed meanwhile: it stays removed
+		// until it registers again.
+		h.mu.Unlock()
+		return fmt.Errorf("handler %q: %w", handlerID, wire.ErrUnknownHandler)
+	}
 	h.rec.Status = status
 	h.rec.LastSeen = r.now()
 	rec := h.rec
@@ -320,6 +366,36 @@ func (r *registry) ReportStatus(ctx context.Context, handlerID, status string) e
 	r.logger.Info("handler status", "handler", handlerID, "status", status)
 	if err := r.db.PutHandler(ctx, rec); err != nil {
 		return fmt.Errorf("handler %q status: %w", handlerID, err)
+	}
+	return nil
+}
+
+// Remove marks handler id removed: it gets no more jobs, attempts waiting
+// for it fail, it is not listed, and fires of its schedules are recorded
+// missed. It stays in the store in that state, so that this holds after a
+// restart, until a handler registers again under its id.
+func (r *registry) Remove(ctx context.Context, id string) error {
+	h, ok := r.get(id)
+	if ok && h.removed() {
+		ok = false
+	}
+	if !ok {
+		return fmt.Errorf("handler %q: %w", id, store.ErrNotFound)
+	}
+	h.mu.Lock()
+	h.rec.Status = handlerRemoved
+	h.rec.LastSeen = r.now()
+	conn := h.conn
+	h.conn = nil
+	rec := h.rec
+	h.broadcast()
+	h.mu.Unlock()
+	if conn != nil {
+		_ = conn.Close() // a call still on it ends first (drainConn)
+	}
+	r.logger.Info("handler removed", "handler", id)
+	if err := r.db.PutHandler(ctx, rec); err != nil {
+		return fmt.Errorf("remove handler %q: %w", id, err)
 	}
 	return nil
 }

@@ -44,6 +44,9 @@ func setup(t testing.TB, opts scheduler.Options) *bundle {
 	if opts.BackoffBase == 0 {
 		opts.BackoffBase = 10 * time.Millisecond
 	}
+	if opts.MinInterval == 0 {
+		opts.MinInterval = 10 * time.Millisecond // tests fire every few ms
+	}
 	ctx := context.Background()
 	eng, err := scheduler.New(ctx, opts)
 	if err != nil {
@@ -420,9 +423,9 @@ func TestScheduler_PauseStopsFiringResumeRearms(t *testing.T) {
 	if err != nil || s.Paused || s.NextFire.IsZero() {
 		t.Fatalf("resume: %+v %v", s, err)
 	}
-	id, err := b.engine.TriggerSchedule(ctx, "p", false)
-	if err != nil || id == "" {
-		t.Fatalf("trigger: %q %v", id, err)
+	run, err := b.engine.TriggerSchedule(ctx, "p", false)
+	if err != nil || run.ID == "" || run.Status == store.StatusMissed {
+		t.Fatalf("trigger: %+v %v", run, err)
 	}
 	await(t, "the manual run", func() bool { return calls.Load() == 2 })
 }

@@ -19,7 +19,6 @@ import (
 // Limits on schedule fields.
 const (
 	maxAttemptsLimit = 100
-	maxIDLength      = 200
 )
 
 var _ api.Backend = (*Scheduler)(nil)
@@ -55,8 +54,10 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 	if p := bytes.TrimSpace(req.Params); len(p) > 0 && p[0] != '{' && !bytes.Equal(p, []byte("null")) {
 		return store.Schedule{}, field.Errorf("job_params", "must be a JSON object").WithFix(`for example {"message": "hi"}`)
 	}
-	if len(req.ID) > maxIDLength {
-		return store.Schedule{}, field.Errorf("job_id", "is %d characters long", len(req.ID)).WithFix("use at most %d", maxIDLength)
+	if req.ID != "" {
+		if err := store.CheckScheduleID(req.ID); err != nil {
+			return store.Schedule{}, err
+		}
 	}
 	if req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit {
 		return store.Schedule{}, field.Errorf("max_attempts", "is %d", req.MaxAttempts).WithFix("use 1 to %d, or 0 for the default (%d)", maxAttemptsLimit, s.opts.DefaultMaxAttempts)
@@ -75,7 +76,7 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		return store.Schedule{}, field.Errorf("trigger", "is required").WithFix(`for example {"type": "interval", "seconds": 10}`)
 	}
 	now := s.now()
-	trig, normalized, err := trigger.Parse(req.Trigger, now, loc)
+	trig, normalized, err := trigger.ParseMin(req.Trigger, now, loc, s.opts.MinInterval)
 	if err != nil {
 		return store.Schedule{}, field.Prefix("trigger", err)
 	}
@@ -109,15 +110,23 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 
 	s.mu.Lock()
 	if rec.ID == "" {
-		rec.ID = s.freeIDLocked(fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, now.Unix()))
+		// The original's default, <handler>_<method>_<epoch>, made to obey
+		// the id rule whatever the names hold, with room for freeIDLocked's
+		// "-N".
+		base := store.ScheduleIDFrom(fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, now.Unix()))
+		rec.ID = s.freeIDLocked(base[:min(len(base), store.MaxScheduleIDLen-8)])
 	}
 	old, exists := s.entries[rec.ID]
-	if exists && !req.Replace {
+	// A finished schedule (a date that fired) is not live: a new one may
+	// take its id, the way the original's fired one-shot jobs were gone.
+	if exists && !req.Replace && !old.rec.Done {
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", rec.ID, store.ErrExists)
 	}
 	if exists {
-		rec.CreatedAt = old.rec.CreatedAt
+		if !old.rec.Done {
+			rec.CreatedAt = old.rec.CreatedAt
+		}
 		old.rec.Paused = true // take it out of the heap
 		s.heap.place(old)
 	}
@@ -261,33 +270,56 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 }
 
 // TriggerSchedule fires a schedule now, outside its trigger. The overlap
-// policy applies unless force is set.
-func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) (string, error) {
+// policy applies unless force is set. It answers with what was decided,
+// once it is durable: the new execution's first attempt (pending or
+// running) when the run started; its missed record, with the reason, when
+// it was skipped (the previous run still goes, the queue is full, the
+// handler was removed); or, when it was queued behind the running one, a
+// record that is not stored: no ID, status pending, the reason in Error.
+func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) (store.Execution, error) {
 	s.mu.Lock()
 	e, ok := s.entries[id]
 	if !ok {
 		s.mu.Unlock()
-		return "", fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return store.Execution{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
 	now := s.now()
 	w := store.Writes{}
-	ex := s.admitLocked(e, now, now, force, &w)
-	if ex != nil {
-		w.Executions = append(w.Executions, ex.rec)
+	var ex *execution
+	var answer store.Execution // copied now: once launched, ex.rec is its goroutine's
+	pol := e.policy()
+	switch {
+	case !force && len(e.running) > 0 && (pol.Overlap == "" || pol.Overlap == store.OverlapSkip):
+		// A skip asked for by hand is written at once, with its own
+		// record, so that the answer can name it; timer fires batch
+		// theirs (skipLocked).
+		e.rec.MissedCount++
+		w.Executions = s.missedRecords(e, []missedRun{{now, s.busyReasonLocked(e) + " (overlap policy skip; --force runs it anyway)"}}, 0, now, 1)
+	default:
+		before := e.queued()
+		if ex = s.admitLocked(e, now, now, force, &w); ex != nil {
+			w.Executions = append(w.Executions, ex.rec)
+			answer = ex.rec
+		} else if len(w.Executions) == 0 && e.queued() > before {
+			answer = store.Execution{
+				ScheduleID: id, HandlerID: e.rec.HandlerID, Method: e.rec.Method, Status: store.StatusPending, ScheduledAt: now,
+				Error: fmt.Sprintf("queued behind %s (overlap policy queue; %d waiting)", strings.TrimPrefix(s.busyReasonLocked(e), "the "), e.queued()),
+			}
+		}
+	}
+	if ex == nil {
+		w.ScheduleStates = append(w.ScheduleStates, e.record()) // its missed count
 	}
 	gate := s.commitAndLaunchLocked(w)
 	s.mu.Unlock()
-	// The id is acknowledged only once its record is durable.
+	// The answer is given only once its record is durable.
 	if err := gate.wait(ctx); err != nil {
-		return "", fmt.Errorf("schedule %q: run now: %w", id, err)
+		return store.Execution{}, fmt.Errorf("schedule %q: run now: %w", id, err)
 	}
-	switch {
-	case ex != nil:
-		return ex.rec.ID, nil
-	case len(w.Executions) > 0:
-		return w.Executions[0].ID, nil // recorded as missed, with the reason
+	if ex == nil && len(w.Executions) > 0 {
+		return w.Executions[0], nil // recorded as missed, with the reason
 	}
-	return "", nil // queued behind the running one
+	return answer, nil
 }
 
 // RunNow calls a handler once, records it, and waits for the final attempt.
@@ -298,8 +330,8 @@ func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execu
 	if req.Method == "" {
 		return store.Execution{}, field.Errorf("job_method", "is required")
 	}
-	if _, ok := s.reg.get(req.HandlerID); !ok {
-		return store.Execution{}, fmt.Errorf("handler %q: %w", req.HandlerID, store.ErrNotFound)
+	if err := s.checkMethod(req.HandlerID, req.Method); err != nil {
+		return store.Execution{}, err
 	}
 	if req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit {
 		return store.Execution{}, field.Errorf("max_attempts", "is %d", req.MaxAttempts).WithFix("use 1 to %d", maxAttemptsLimit)
@@ -326,7 +358,15 @@ func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execu
 	}
 }
 
-// Handlers lists every known handler with its live health.
+// RemoveHandler forgets handler id (schedulezero handlers remove, after the
+// governor stopped it): it is no longer listed or sent jobs, and fires of
+// its schedules are recorded missed, saying so, until it registers again.
+func (s *Scheduler) RemoveHandler(ctx context.Context, id string) error {
+	return s.reg.Remove(ctx, id)
+}
+
+// Handlers lists every known handler with its live health, removed ones
+// included (Status "removed"), so that their schedules can be flagged.
 func (s *Scheduler) Handlers(context.Context) ([]api.HandlerStatus, error) {
 	views := s.reg.snapshot()
 	out := make([]api.HandlerStatus, len(views))
@@ -448,7 +488,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 		return store.Schedule{}, field.Errorf("timezone", "%q is not a known time zone", rec.Timezone)
 	}
 	now := s.now()
-	trig, normalized, err := trigger.Parse(trigRaw, now, loc)
+	trig, normalized, err := trigger.ParseMin(trigRaw, now, loc, s.opts.MinInterval)
 	if err != nil {
 		return store.Schedule{}, field.Prefix("trigger", err)
 	}

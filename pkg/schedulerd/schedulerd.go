@@ -8,6 +8,7 @@
 package schedulerd
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -23,6 +24,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
@@ -46,6 +48,7 @@ type Options struct {
 	DefaultMaxAttempts int
 	Retention          store.Retention
 	Tokens             []string      // API bearer tokens; empty: no authentication
+	CORSOrigins        []string      // origins whose web pages may call the API; empty: none
 	StopTimeout        time.Duration // how long running attempts may finish on stop
 	Logger             *slog.Logger
 	Notifier           *sd.Notifier
@@ -54,6 +57,12 @@ type Options struct {
 	// HandlerSecrets are the handlers' registration secrets
 	// (wire.LoadHandlerSecrets); nil: handlers register without one.
 	HandlerSecrets *wire.HandlerSecrets
+	// MinInterval is the floor of a schedule's repetition (see
+	// scheduler.Options); zero: trigger.DefaultMinInterval.
+	MinInterval time.Duration
+	// HTTP bounds what one API client can hold; zero fields take the
+	// defaults of socket.HTTPLimits.
+	HTTP socket.HTTPLimits
 }
 
 // Daemon is a running scheduler.
@@ -120,6 +129,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
 		LatenessFunc:       opts.LatenessFunc,
 		HandlerSecrets:     opts.HandlerSecrets,
+		MinInterval:        opts.MinInterval,
 	})
 	if err != nil {
 		return nil, err
@@ -141,18 +151,19 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.onStop("registration server", func(context.Context) error { return d.wire.Close() })
 
-	d.lns, err = socket.Listen(opts.HTTPListen)
+	lns, err := socket.Listen(opts.HTTPListen)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	d.http = &http.Server{
-		Handler: api.New(api.Options{
-			Backend: d.engine,
-			Logger:  opts.Logger.With("component", "api"),
-			Tokens:  opts.Tokens,
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	d.lns = opts.HTTP.Limit(lns)
+	warnOpenTCP(opts.Logger.With("component", "api"), d.lns, len(opts.Tokens))
+	d.http = opts.HTTP.Server(api.New(api.Options{
+		Backend:     d.engine,
+		Logger:      opts.Logger.With("component", "api"),
+		Tokens:      opts.Tokens,
+		CORSOrigins: opts.CORSOrigins,
+		Config:      d.config(),
+	}))
 	d.onStop("api", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -163,6 +174,38 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return err
 	})
 	return d, nil
+}
+
+// config is the effective configuration GET /api/config shows: the values
+// in force after defaults, and of the secrets only how many there are.
+func (d *Daemon) config() map[string]any {
+	o := d.opts
+	loc := o.Location
+	if loc == nil {
+		loc = time.Local
+	}
+	return map[string]any{
+		"db":                   o.DBPath,
+		"zmq_bind":             o.ZMQBind,
+		"http_listen":          o.HTTPListen,
+		"timezone":             loc.String(),
+		"default_timeout":      cmp.Or(o.DefaultTimeout, scheduler.DefaultTimeout).String(),
+		"default_max_attempts": cmp.Or(o.DefaultMaxAttempts, scheduler.DefaultMaxAttempts),
+		"retention_count":      o.Retention.MaxCount,
+		"retention_age":        o.Retention.MaxAge.String(),
+		"stop_timeout":         o.StopTimeout.String(),
+		"min_interval":         cmp.Or(o.MinInterval, trigger.DefaultMinInterval).String(),
+		"handler_secrets":      o.HandlerSecrets != nil,
+		"cors_origins":         nonNil(o.CORSOrigins),
+		"api_authentication":   len(o.Tokens) > 0,
+	}
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
 }
 
 func (d *Daemon) onStop(name string, fn func(context.Context) error) {

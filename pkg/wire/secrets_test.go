@@ -58,8 +58,10 @@ func TestLoadHandlerSecrets(t *testing.T) {
 	}{
 		{name: "dir: every file is a handler", files: map[string]string{"ding": dingSecret + "\n", "other": otherSecret, ".hidden": "x", "sub/": ""},
 			mode: 0o600, want: []string{"ding", "other"}},
-		{name: "dir: group-readable is fine", files: map[string]string{"ding": dingSecret}, mode: 0o640, want: []string{"ding"}},
-		{name: "dir: world-readable refused", files: map[string]string{"ding": dingSecret}, mode: 0o644, wantErr: "readable by others"},
+		{name: "dir: group-readable refused", files: map[string]string{"ding": dingSecret}, mode: 0o640, wantErr: "chmod 600"},
+		{name: "dir: world-readable refused", files: map[string]string{"ding": dingSecret}, mode: 0o644, wantErr: "readable by its group or others"},
+		{name: "credentials: systemd's modes are not checked", creds: true, mode: 0o440,
+			files: map[string]string{"handler-secret.ding": dingSecret}, want: []string{"ding"}},
 		{name: "dir: short secret", files: map[string]string{"ding": "short"}, mode: 0o600, wantErr: "use at least 16"},
 		{name: "dir: empty secret", files: map[string]string{"ding": " \n"}, mode: 0o600, wantErr: "the secret is empty"},
 		{name: "dir: empty, not required", files: map[string]string{}, wantNil: true},

@@ -69,7 +69,7 @@ func TestKill9Scheduler_LosesNoScheduleAndNoExecution(t *testing.T) {
 			defer wg.Done()
 			for i := range work {
 				body := map[string]any{
-					"job_id": fmt.Sprintf("job-%04d", i), "handler_id": "dingaling", "job_method": "quick_aling",
+					"job_id": fmt.Sprintf("job-%04d", i), "handler_id": "dingaling", "job_method": "quick_aling", "job_params": map[string]any{},
 					"trigger": map[string]any{"type": "interval", "seconds": 1},
 				}
 				if i < 20 {

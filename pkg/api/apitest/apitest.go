@@ -97,11 +97,16 @@ func (b *Backend) Advance(d time.Duration) {
 	b.now = b.now.Add(d)
 }
 
-// AddExecution appends a history record as the engine would.
+// AddExecution appends a history record as the engine would: a missed
+// record counts one occurrence in its schedule's missed_count.
 func (b *Backend) AddExecution(e store.Execution) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.execs = append(b.execs, e)
+	if s, ok := b.schedules[e.ScheduleID]; ok && e.Status == store.StatusMissed {
+		s.MissedCount++
+		b.schedules[e.ScheduleID] = s
+	}
 }
 
 func (b *Backend) failed(method string) error { return b.fail[method] }
@@ -122,6 +127,11 @@ func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store
 	if err := b.checkMethod(req.HandlerID, req.Method); err != nil {
 		return store.Schedule{}, err
 	}
+	if req.ID != "" {
+		if err := store.CheckScheduleID(req.ID); err != nil {
+			return store.Schedule{}, err
+		}
+	}
 	if err := checkLimits(req.MaxAttempts, req.Timeout, req.Policy); err != nil {
 		return store.Schedule{}, err
 	}
@@ -132,7 +142,7 @@ func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store
 	if len(bytes.TrimSpace(req.Trigger)) == 0 {
 		return store.Schedule{}, field.Errorf("trigger", "is required").WithFix(`for example {"type": "interval", "seconds": 10}`)
 	}
-	trig, normalized, err := trigger.Parse(req.Trigger, b.now, loc)
+	trig, normalized, err := trigger.ParseMin(req.Trigger, b.now, loc, trigger.DefaultMinInterval)
 	if err != nil {
 		return store.Schedule{}, field.Prefix("trigger", err)
 	}
@@ -145,7 +155,7 @@ func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store
 	}
 	id := req.ID
 	if id == "" {
-		base := fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, b.now.Unix())
+		base := store.ScheduleIDFrom(fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, b.now.Unix()))
 		id = base
 		for n := 2; ; n++ {
 			if _, taken := b.schedules[id]; !taken {
@@ -285,22 +295,32 @@ func (b *Backend) setPaused(id string, paused bool, op string) (store.Schedule, 
 }
 
 // TriggerSchedule runs schedule id once, synchronously, and returns the
-// execution id.
-func (b *Backend) TriggerSchedule(ctx context.Context, id string, _ bool) (string, error) {
+// execution's record.
+func (b *Backend) TriggerSchedule(ctx context.Context, id string, _ bool) (store.Execution, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("TriggerSchedule"); err != nil {
-		return "", err
+		return store.Execution{}, err
 	}
 	s, ok := b.schedules[id]
 	if !ok {
-		return "", fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return store.Execution{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	e, err := b.call(ctx, id, s.HandlerID, s.Method, s.Params, s.MaxAttempts, b.now)
-	if err != nil {
-		return "", err
+	return b.call(ctx, id, s.HandlerID, s.Method, s.Params, s.MaxAttempts, b.now)
+}
+
+// RemoveHandler drops handler id.
+func (b *Backend) RemoveHandler(_ context.Context, id string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if err := b.failed("RemoveHandler"); err != nil {
+		return err
 	}
-	return e.ID, nil
+	if _, ok := b.handlers[id]; !ok {
+		return fmt.Errorf("handler %q: %w", id, store.ErrNotFound)
+	}
+	delete(b.handlers, id)
+	return nil
 }
 
 // RunNow calls the RunFunc once and records the attempt.
@@ -463,7 +483,7 @@ func (b *Backend) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpd
 	if err != nil {
 		return store.Schedule{}, err
 	}
-	trig, normalized, err := trigger.Parse(raw, b.now, loc)
+	trig, normalized, err := trigger.ParseMin(raw, b.now, loc, trigger.DefaultMinInterval)
 	if err != nil {
 		return store.Schedule{}, field.Prefix("trigger", err)
 	}

@@ -24,6 +24,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/handler/dingaling"
 	"github.com/schedulezero/schedulezero/pkg/handler/exec"
 	"github.com/schedulezero/schedulezero/pkg/sd"
+	"github.com/schedulezero/schedulezero/pkg/secretfile"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -228,12 +229,17 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	return mux, opts, nil
 }
 
+// maxSecretFile bounds what is read from a secret file.
+const maxSecretFile = 4096
+
 // secret finds the handler's registration secret: the file of --secret-file
-// (flag), else the config file's secret_file (file; relative to
-// $CREDENTIALS_DIRECTORY when set), else the credential handler-secret when
-// systemd passed one (LoadCredential=handler-secret:...). No secret at all
-// is fine: the scheduler decides whether this handler needs one. The
-// secret itself is never logged.
+// (flag), else the config file's secret_file (file: an absolute path, or a
+// name inside $CREDENTIALS_DIRECTORY; never relative to the working
+// directory, and no ".."), else the credential handler-secret when systemd
+// passed one (LoadCredential=handler-secret:...). No secret at all is fine:
+// the scheduler decides whether this handler needs one. A file outside the
+// credentials directory must not be accessible to its group or others
+// (secretfile). The secret itself is never logged.
 func secret(flag, file string, getenv func(string) string) (string, error) {
 	creds := getenv("CREDENTIALS_DIRECTORY")
 	var key, p string
@@ -241,9 +247,10 @@ func secret(flag, file string, getenv func(string) string) (string, error) {
 	case flag != "":
 		key, p = "--secret-file", flag
 	case file != "":
-		key, p = "secret_file", file
-		if !filepath.IsAbs(p) && creds != "" {
-			p = filepath.Join(creds, p)
+		key = "secret_file"
+		var err error
+		if p, err = secretfile.Resolve(file, creds); err != nil {
+			return "", field.Errorf(key, "%v", err).WithFix("give an absolute path, or the name of a credential of the handler's unit")
 		}
 	case creds != "":
 		p = filepath.Join(creds, wire.HandlerSecretCredential)
@@ -254,11 +261,10 @@ func secret(flag, file string, getenv func(string) string) (string, error) {
 	default:
 		return "", nil
 	}
-	b, err := os.ReadFile(p)
+	s, err := secretfile.Read(p, creds, maxSecretFile)
 	if err != nil {
-		return "", field.Errorf(key, "%v", err).WithFix("create the file with the handler's secret, or leave %s out", key)
+		return "", field.Errorf(key, "%v", err).WithFix("create the file with the handler's secret (chmod 600), or leave %s out", key)
 	}
-	s := strings.TrimSpace(string(b))
 	if s == "" {
 		return "", field.Errorf(key, "%s is empty", p).WithFix("write the handler's registration secret into it")
 	}

@@ -156,6 +156,11 @@ func (r *Runner) run(ctx context.Context, c Command, job *handler.Job) (any, err
 	if timeout == 0 {
 		timeout = DefaultTimeout
 	}
+	// Which deadline ends the run, to say so when it does.
+	limit := fmt.Sprintf("killed after the method's %s timeout", timeout)
+	if d, ok := ctx.Deadline(); ok && time.Until(d) < timeout {
+		limit = "killed at the job's deadline"
+	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
 
@@ -210,6 +215,10 @@ func (r *Runner) run(ctx context.Context, c Command, job *handler.Job) (any, err
 		log.Info("command stderr", "output", res.Stderr)
 	}
 	switch {
+	case errors.Is(ctx.Err(), context.DeadlineExceeded):
+		// The method's timeout or the job's deadline: the scheduler
+		// records "timeout".
+		return nil, handler.Timeout(&RunError{Method: job.Method, Res: res, Err: fmt.Errorf("%s: %w", limit, context.Cause(ctx))})
 	case ctx.Err() != nil:
 		return nil, &RunError{Method: job.Method, Res: res, Err: fmt.Errorf("killed: %w", context.Cause(ctx))}
 	case werr != nil:

@@ -112,8 +112,11 @@ func TestRun_TimeoutKillsProcessGroup(t *testing.T) {
 	c.Timeout = exec.Duration(300 * time.Millisecond)
 	start := time.Now()
 	res, err := run(t, c, handler.Job{})
-	if err == nil || !strings.Contains(err.Error(), "killed") {
-		t.Fatalf("err = %v, want killed", err)
+	if err == nil || !strings.Contains(err.Error(), "killed after the method's 300ms timeout") {
+		t.Fatalf("err = %v, want killed after the method's timeout", err)
+	}
+	if !handler.IsTimeout(err) {
+		t.Errorf("err = %v is not marked handler.Timeout: the scheduler would record error, not timeout", err)
 	}
 	if el := time.Since(start); el > 8*time.Second {
 		t.Errorf("run took %v", el)
