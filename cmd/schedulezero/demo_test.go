@@ -163,8 +163,9 @@ func TestDemo_CtrlC(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), ".").CombinedOutput(); err != nil {
 		t.Skipf("cannot build schedulezero: %v\n%s", err, out)
 	}
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // the demo file of this test only
 	for round := range 3 {
-		cmd := exec.Command(filepath.Join(bin, "schedulezero"), "demo")
+		cmd := exec.Command(filepath.Join(bin, "schedulezero"), "demo", "--zmq-bind", "ipc://"+filepath.Join(t.TempDir(), "zmq.sock"))
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group of its own, like a terminal's job
 		var out syncBuffer
 		cmd.Stderr = &out
