@@ -37,6 +37,8 @@ type Conn struct {
 
 	closed         int32
 	onCloseErrorCB func(c *Conn)
+
+	maxMsgSize int64 // inbound limit in bytes; negative: none
 }
 
 func (c *Conn) Close() error {
@@ -65,6 +67,12 @@ func (c *Conn) Write(p []byte) (int, error) {
 // An optional onCloseErrorCB can be provided to inform the caller when this Conn is closed.
 // Open performs a complete ZMTP handshake.
 func Open(rw net.Conn, sec Security, sockType SocketType, sockID SocketIdentity, server bool, onCloseErrorCB func(c *Conn)) (*Conn, error) {
+	return open(rw, sec, sockType, sockID, server, onCloseErrorCB, -1)
+}
+
+// open is Open with an inbound message size limit (see WithMaxMsgSize),
+// in force from the handshake on.
+func open(rw net.Conn, sec Security, sockType SocketType, sockID SocketIdentity, server bool, onCloseErrorCB func(c *Conn), maxMsgSize int64) (*Conn, error) {
 	if rw == nil {
 		return nil, fmt.Errorf("zmq4: invalid nil read-writer")
 	}
@@ -82,6 +90,7 @@ func Open(rw net.Conn, sec Security, sockType SocketType, sockID SocketIdentity,
 		Meta:           make(Metadata),
 		topics:         make(map[string]struct{}),
 		onCloseErrorCB: onCloseErrorCB,
+		maxMsgSize:     maxMsgSize,
 	}
 	conn.Meta[sysSockType] = string(conn.typ)
 	conn.Meta[sysSockID] = conn.id.String()
@@ -372,6 +381,7 @@ func (c *Conn) read() Msg {
 		header  [2]byte
 		longHdr [8]byte
 		msg     Msg
+		total   int64 // bytes of msg on the wire so far
 
 		hasMore = true
 		isCmd   = false
@@ -393,6 +403,7 @@ func (c *Conn) read() Msg {
 
 		// Determine the actual length of the body
 		size := uint64(header[1])
+		total += int64(len(header))
 		if fl.isLong() {
 			// We read 2 bytes of the header already
 			// In case of a long message, the length is bytes 2-8 of the header
@@ -406,12 +417,20 @@ func (c *Conn) read() Msg {
 			}
 
 			size = binary.BigEndian.Uint64(longHdr[:])
+			total += int64(len(longHdr) - 1)
 		}
 
 		if size > uint64(maxInt64) {
 			msg.err = errOverflow
 			return msg
 		}
+		// Refuse before allocating: the peer announced the size.
+		if c.maxMsgSize >= 0 && (total > c.maxMsgSize || size > uint64(c.maxMsgSize-total)) {
+			msg.err = fmt.Errorf("%w: more than %d bytes", ErrMsgTooLarge, c.maxMsgSize)
+			c.SetClosed()
+			return msg
+		}
+		total += int64(size)
 
 		body := make([]byte, size)
 		_, msg.err = io.ReadFull(c.rw, body)

@@ -74,6 +74,29 @@ func WithAutomaticReconnect(automaticReconnect bool) Option {
 	}
 }
 
+// WithMaxMsgSize limits the size of an inbound message, like libzmq's
+// ZMQ_MAXMSGSIZE: the bytes its frames take on the wire, headers
+// included, so that a message of many small frames is bounded too. A peer
+// that sends a larger message, or announces a larger frame, is disconnected
+// before the body is read (its reader returns ErrMsgTooLarge); the socket
+// and its other connections go on. The limit applies to the handshake's
+// commands too. A negative size, the default, means no limit.
+func WithMaxMsgSize(size int64) Option {
+	return func(s *socket) {
+		s.maxMsgSize = size
+	}
+}
+
+// WithHandshakeTimeout bounds the ZMTP handshake (greeting and security
+// mechanism) of each new connection, like libzmq's ZMQ_HANDSHAKE_IVL: a
+// peer that has not completed it in time is disconnected. Zero means no
+// limit. The default is 30s.
+func WithHandshakeTimeout(timeout time.Duration) Option {
+	return func(s *socket) {
+		s.handshakeTimeout = timeout
+	}
+}
+
 /*
 // TODO(sbinet)
 

@@ -26,6 +26,11 @@ var (
 	errEmptyAppMDKey = errors.New("zmq4: empty application metadata key")
 	errDupAppMDKey   = errors.New("zmq4: duplicate application metadata key")
 	errBoolCnv       = errors.New("zmq4: invalid byte to bool conversion")
+
+	// ErrMsgTooLarge is returned by the reader of a connection whose peer
+	// sent a message larger than the socket's WithMaxMsgSize; that
+	// connection is closed.
+	ErrMsgTooLarge = errors.New("zmq4: message too large")
 )
 
 const (

@@ -21,6 +21,8 @@ const (
 	defaultRetry      = 250 * time.Millisecond
 	defaultTimeout    = 5 * time.Minute
 	defaultMaxRetries = 10
+
+	defaultHandshakeTimeout = 30 * time.Second // as libzmq's ZMQ_HANDSHAKE_IVL
 )
 
 var (
@@ -41,6 +43,11 @@ type socket struct {
 	subTopics     func() []string
 	autoReconnect bool
 	timeout       time.Duration
+
+	maxMsgSize       int64
+	handshakeTimeout time.Duration
+	hsMu             sync.Mutex     // orders handshakes.Add before Close's Wait
+	handshakes       sync.WaitGroup // handshakes of accepted connections
 
 	mu    sync.RWMutex
 	conns []*Conn // ZMTP connections
@@ -70,6 +77,10 @@ func newDefaultSocket(ctx context.Context, sockType SocketType) *socket {
 		maxRetries: defaultMaxRetries,
 		timeout:    defaultTimeout,
 		sec:        nullSecurity{},
+
+		maxMsgSize:       -1,
+		handshakeTimeout: defaultHandshakeTimeout,
+
 		conns:      nil,
 		r:          newQReader(ctx),
 		w:          newMWriter(ctx),
@@ -130,6 +141,11 @@ func (sck *socket) Close() error {
 	if sck.listener != nil {
 		defer sck.listener.Close()
 	}
+	// The canceled life-line ends the handshakes under way; the connections
+	// they opened are added by now, and closed below.
+	sck.hsMu.Lock()
+	sck.hsMu.Unlock()
+	sck.handshakes.Wait()
 
 	sck.mu.RLock()
 	defer sck.mu.RUnlock()
@@ -221,16 +237,52 @@ func (sck *socket) accept() {
 				continue
 			}
 
-			zconn, err := Open(conn, sck.sec, sck.typ, sck.id, true, sck.scheduleRmConn)
-			if err != nil {
-				// FIXME(sbinet): maybe bubble up this error to application code?
-				sck.log.Printf("could not open a ZMTP connection with %q: %+v", sck.ep, err)
-				continue
+			// The handshake waits on the peer: do it off the accept loop,
+			// so that a peer that never completes it delays no other.
+			sck.hsMu.Lock()
+			if ctx.Err() != nil {
+				sck.hsMu.Unlock()
+				conn.Close()
+				return
 			}
-
-			sck.addConn(zconn)
+			sck.handshakes.Add(1)
+			sck.hsMu.Unlock()
+			go func() {
+				defer sck.handshakes.Done()
+				zconn, err := sck.open(conn, true)
+				if err != nil {
+					// FIXME(sbinet): maybe bubble up this error to application code?
+					sck.log.Printf("could not open a ZMTP connection with %q: %+v", sck.ep, err)
+					return
+				}
+				sck.addConn(zconn)
+			}()
 		}
 	}
+}
+
+// open performs the ZMTP handshake over conn within the socket's handshake
+// timeout, and closes conn when it fails or the socket is closed meanwhile.
+func (sck *socket) open(conn net.Conn, server bool) (*Conn, error) {
+	if sck.handshakeTimeout > 0 {
+		if err := conn.SetDeadline(time.Now().Add(sck.handshakeTimeout)); err != nil {
+			conn.Close()
+			return nil, fmt.Errorf("zmq4: could not set handshake deadline: %w", err)
+		}
+	}
+	stop := context.AfterFunc(sck.ctx, func() { conn.Close() })
+	zconn, err := open(conn, sck.sec, sck.typ, sck.id, server, sck.scheduleRmConn, sck.maxMsgSize)
+	if !stop() && err == nil {
+		err = sck.ctx.Err()
+	}
+	if err == nil && sck.handshakeTimeout > 0 {
+		err = conn.SetDeadline(time.Time{})
+	}
+	if err != nil {
+		conn.Close()
+		return nil, err
+	}
+	return zconn, nil
 }
 
 // Dial connects a remote endpoint to the Socket.
@@ -267,7 +319,7 @@ connect:
 		return fmt.Errorf("zmq4: got a nil dial-conn to %q", endpoint)
 	}
 
-	zconn, err := Open(conn, sck.sec, sck.typ, sck.id, false, sck.scheduleRmConn)
+	zconn, err := sck.open(conn, false)
 	if err != nil {
 		return fmt.Errorf("zmq4: could not open a ZMTP connection: %w", err)
 	}
