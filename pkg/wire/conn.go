@@ -32,6 +32,7 @@ type Conn struct {
 	address  string
 	protocol int
 	logger   *slog.Logger
+	limits   Limits
 
 	turn   chan struct{} // protocol 0: the one call in flight
 	nextID atomic.Uint64
@@ -45,8 +46,10 @@ type Conn struct {
 }
 
 // Dial returns a Conn to address. It does not connect: the first Call does,
-// and reconnects after a failure.
-func Dial(address string, protocol int, logger *slog.Logger) *Conn {
+// and reconnects after a failure. The peer is held to the default Limits
+// unless an option sets others: a reply too large, or a handshake too
+// slow, breaks the connection, not the process.
+func Dial(address string, protocol int, logger *slog.Logger, opts ...Option) *Conn {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -55,6 +58,7 @@ func Dial(address string, protocol int, logger *slog.Logger) *Conn {
 		protocol: min(protocol, ProtocolBatched), // a newer peer speaks ours too
 		logger:   logger.With("component", "wire", "address", address),
 		turn:     make(chan struct{}, 1),
+		limits:   limitsOf(opts),
 	}
 }
 
@@ -387,7 +391,7 @@ func (c *Conn) write(l *link) {
 		}
 		for {
 			l.mu.Lock()
-			n := min(len(l.out), MaxBatch)
+			n := batchLen(l.out)
 			batch = append(batch[:0], l.out[:n]...)
 			l.out = append(l.out[:0], l.out[n:]...)
 			l.mu.Unlock()
@@ -422,6 +426,22 @@ func (c *Conn) write(l *link) {
 			}
 		}
 	}
+}
+
+// batchLen is how many of the queued requests go in the next batch frame:
+// up to MaxBatch, and no more than MaxBatchBytes unless the first alone is
+// larger, so that a batch is never what makes a frame exceed the peer's
+// maximum message size.
+func batchLen(out []queued) int {
+	n, size := 0, 0
+	for n < len(out) && n < MaxBatch {
+		size += len(out[n].payload)
+		if n > 0 && size > MaxBatchBytes {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // sendFailed breaks l after a send on it returned err, and says what
@@ -528,11 +548,9 @@ func (c *Conn) link(ctx context.Context) (*link, error) {
 func (c *Conn) dial(done chan struct{}) {
 	defer c.wg.Done()
 	sctx, cancel := context.WithCancel(context.Background())
-	sock := zmq4.NewDealer(sctx,
+	sock := zmq4.NewDealer(sctx, append(c.limits.SocketOptions(),
 		zmq4.WithDialerMaxRetries(0),
-		zmq4.WithDialerTimeout(dialTimeout),
-		zmq4.WithTimeout(socketSendTimeout),
-		zmq4.WithLogger(zmqLogger()))
+		zmq4.WithDialerTimeout(dialTimeout))...)
 	err := sock.Dial(c.address)
 	c.mu.Lock()
 	defer c.mu.Unlock()
