@@ -23,8 +23,10 @@ type Conn interface {
 // DialFunc opens a Conn to a handler's address. It must not block.
 type DialFunc func(address string, protocol int) Conn
 
-func wireDial(logger *slog.Logger) DialFunc {
-	return func(address string, protocol int) Conn { return wire.Dial(address, protocol, logger) }
+func wireDial(logger *slog.Logger, limits wire.Limits) DialFunc {
+	return func(address string, protocol int) Conn {
+		return wire.Dial(address, protocol, logger, wire.WithLimits(limits))
+	}
 }
 
 // drainConn closes its connection only once the calls on it have ended. A

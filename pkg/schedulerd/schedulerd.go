@@ -54,6 +54,9 @@ type Options struct {
 	// HandlerSecrets are the handlers' registration secrets
 	// (wire.LoadHandlerSecrets); nil: handlers register without one.
 	HandlerSecrets *wire.HandlerSecrets
+	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
+	// registration server and the job connections); zero: the defaults.
+	ZMQLimits wire.Limits
 }
 
 // Daemon is a running scheduler.
@@ -93,6 +96,9 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = DefaultStopTimeout
 	}
+	if err := opts.ZMQLimits.Check(); err != nil {
+		return nil, fmt.Errorf("schedulerd: %w", err)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -120,6 +126,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
 		LatenessFunc:       opts.LatenessFunc,
 		HandlerSecrets:     opts.HandlerSecrets,
+		WireLimits:         opts.ZMQLimits,
 	})
 	if err != nil {
 		return nil, err
@@ -135,7 +142,8 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return d.engine.Stop(sctx)
 	})
 
-	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"))
+	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"),
+		wire.WithLimits(opts.ZMQLimits))
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
 	}

@@ -56,6 +56,10 @@ type File struct {
 	PingInterval exec.Duration           `json:"ping_interval"`
 	SecretFile   string                  `json:"secret_file"`
 	Methods      map[string]exec.Command `json:"methods"`
+	// ZMQMaxMessageSize and ZMQHandshakeTimeout are wire.Limits; zero:
+	// the defaults.
+	ZMQMaxMessageSize   int64         `json:"zmq_max_message_size"`
+	ZMQHandshakeTimeout exec.Duration `json:"zmq_handshake_timeout"`
 }
 
 // Flags are the command-line overrides; zero values leave the file's.
@@ -69,6 +73,9 @@ type Flags struct {
 	// SecretFile is the registration secret's file (--secret-file); it
 	// wins over the config file's secret_file.
 	SecretFile string
+	// ZMQLimits override the file's zmq_max_message_size and
+	// zmq_handshake_timeout where set.
+	ZMQLimits wire.Limits
 }
 
 // Path returns where the config file of handler name is: explicit, else
@@ -108,7 +115,8 @@ func decode(b []byte, f *File) error {
 		return field.Errorf("", "not a JSON object: %v", err)
 	}
 	known := map[string]any{"kind": &f.Kind, "endpoint": &f.Endpoint, "scheduler": &f.Scheduler,
-		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile}
+		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile,
+		"zmq_max_message_size": &f.ZMQMaxMessageSize, "zmq_handshake_timeout": &f.ZMQHandshakeTimeout}
 	keys := make([]string, 0, len(top))
 	for k := range top {
 		keys = append(keys, k)
@@ -120,7 +128,7 @@ func decode(b []byte, f *File) error {
 		}
 		dst, ok := known[k]
 		if !ok {
-			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file or methods")
+			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file, zmq_max_message_size, zmq_handshake_timeout or methods")
 		}
 		if err := json.Unmarshal(top[k], dst); err != nil {
 			return field.Errorf(k, "%v", err)
@@ -144,6 +152,12 @@ func decode(b []byte, f *File) error {
 	}
 	if f.Concurrency < 0 {
 		return field.Errorf("concurrency", "is negative")
+	}
+	if err := (wire.Limits{MaxMessageSize: f.ZMQMaxMessageSize}).Check(); err != nil {
+		return field.Errorf("zmq_max_message_size", "%v", err)
+	}
+	if err := (wire.Limits{HandshakeTimeout: time.Duration(f.ZMQHandshakeTimeout)}).Check(); err != nil {
+		return field.Errorf("zmq_handshake_timeout", "%v", err)
 	}
 	return nil
 }
@@ -187,6 +201,13 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	if fl.Concurrency != 0 {
 		f.Concurrency = fl.Concurrency
 	}
+	limits := wire.Limits{MaxMessageSize: f.ZMQMaxMessageSize, HandshakeTimeout: time.Duration(f.ZMQHandshakeTimeout)}
+	if fl.ZMQLimits.MaxMessageSize != 0 {
+		limits.MaxMessageSize = fl.ZMQLimits.MaxMessageSize
+	}
+	if fl.ZMQLimits.HandshakeTimeout != 0 {
+		limits.HandshakeTimeout = fl.ZMQLimits.HandshakeTimeout
+	}
 	// Under systemd (RuntimeDirectory=) local traffic defaults to ipc://
 	// sockets in the runtime directory, which only the service's user and
 	// group can reach; the scheduler unit binds SchedulerSocket there.
@@ -217,7 +238,7 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 			field.Errorf("kind", "%q is not a handler kind", f.Kind).WithFix(`use "dingaling" or "exec"`))
 	}
 	opts := handler.Options{Name: fl.Name, Endpoint: f.Endpoint, Scheduler: f.Scheduler,
-		Concurrency: f.Concurrency, PingInterval: time.Duration(f.PingInterval), Logger: logger}
+		Concurrency: f.Concurrency, PingInterval: time.Duration(f.PingInterval), Limits: limits, Logger: logger}
 	opts.Secret, err = secret(fl.SecretFile, f.SecretFile, getenv)
 	if err != nil {
 		if fl.SecretFile == "" {
