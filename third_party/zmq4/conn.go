@@ -118,8 +118,10 @@ func (conn *Conn) init(sec Security) error {
 		return fmt.Errorf("zmq4: could not perform security handshake: %w", err)
 	}
 
+	// Ask our own type: the peer's is whatever it sent, and IsCompatible
+	// panics on a type it does not know.
 	peer := SocketType(conn.Peer.Meta[sysSockType])
-	if !peer.IsCompatible(conn.typ) {
+	if !conn.typ.IsCompatible(peer) {
 		return fmt.Errorf("zmq4: peer=%q not compatible with %q", peer, conn.typ)
 	}
 

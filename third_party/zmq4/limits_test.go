@@ -148,3 +148,24 @@ func awaitEOF(t *testing.T, conn net.Conn) {
 		t.Fatal("connection not dropped")
 	}
 }
+
+func TestUnknownPeerSocketType(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	ep := must(EndPoint("tcp"))
+	router := zmq4.NewRouter(ctx)
+	defer router.Close()
+	if err := router.Listen(ep); err != nil {
+		t.Fatal(err)
+	}
+	// A NULL greeting, then a READY whose Socket-Type is no type at all.
+	greeting := make([]byte, 64)
+	greeting[0], greeting[9], greeting[10] = 0xff, 0x7f, 3
+	copy(greeting[12:], "NULL")
+	ready := []byte("\x04\x1a\x05READY\x0bSocket-Type\x00\x00\x00\x04JUNK")
+	conn := rawDial(t, router)
+	if _, err := conn.Write(append(greeting, ready...)); err != nil {
+		t.Fatal(err)
+	}
+	awaitEOF(t, conn)
+}
