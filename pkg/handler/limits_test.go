@@ -34,6 +34,7 @@ func TestServe_HostileFrames_DropOnlyTheirConnection(t *testing.T) {
 		{"ready claims 1<<62", append(append(wiretest.Greeting(), wiretest.FrameHeader(wiretest.FlagCommand, 1<<62)...), "\x05READY"...)},
 		{"ready claims 64 GiB", append(append(wiretest.Greeting(), wiretest.FrameHeader(wiretest.FlagCommand, 64<<30)...), "\x05READY"...)},
 		{"request claims 64 GiB", append(wiretest.Handshake(), wiretest.FrameHeader(0, 64<<30)...)},
+		{"ready of an unknown socket type", append(wiretest.Greeting(), wiretest.Ready("JUNK")...)},
 		{"garbage greeting", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + string(make([]byte, 40)))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

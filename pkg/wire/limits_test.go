@@ -45,6 +45,10 @@ func hostileInputs() []struct {
 		{"many frames", many(1200, wiretest.Frame(wiretest.FlagMore, bytes.Repeat([]byte("x"), 1024)))},
 		{"many empty frames", many(600_000, []byte{wiretest.FlagMore, 0})},
 		{"garbage greeting", bytes.Repeat([]byte("x"), 64)},
+		// Found by FuzzZMTPServer: zmq4 panicked on a socket type it does
+		// not know.
+		{"ready of an unknown socket type", append(wiretest.Greeting(), wiretest.Ready("JUNK")...)},
+		{"ready without a socket type", append(wiretest.Greeting(), wiretest.Frame(wiretest.FlagCommand, []byte("\x05READY"))...)},
 		{"greeting of another mechanism", append(append(wiretest.Greeting()[:12:12], "CURVE"...), make([]byte, 47)...)},
 	}
 }
@@ -256,6 +260,7 @@ func TestConn_HostileHandler_BreaksTheConnectionOnly(t *testing.T) {
 		size      uint64
 		handshake bool
 	}{
+		{"ready of an unknown socket type", 0, true},
 		{"ready claims 1<<62", 1 << 62, true},
 		{"ready claims 64 GiB", 64 << 30, true},
 		{"reply claims 1<<62", 1 << 62, false},
@@ -272,9 +277,12 @@ func TestConn_HostileHandler_BreaksTheConnectionOnly(t *testing.T) {
 				errc <- err
 			}()
 			c := f.accept(t)
-			if tc.handshake {
+			switch {
+			case tc.handshake && tc.size == 0:
+				send(c, wiretest.Ready("JUNK"))
+			case tc.handshake:
 				send(c, append(wiretest.FrameHeader(wiretest.FlagCommand, tc.size), "\x05READY"...))
-			} else {
+			default:
 				if _, err := c.Write(wiretest.Ready("ROUTER")); err != nil {
 					t.Fatal(err)
 				}
