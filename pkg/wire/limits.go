@@ -80,7 +80,9 @@ func (l Limits) SocketOptions() []zmq4.Option {
 	}
 }
 
-// Option configures a Server, Conn or Client.
+// Option configures a Server, Conn or Client. Listen refuses limits that
+// Check refuses; Dial and NewClient, which return no error, take the
+// defaults for values that are not positive.
 type Option func(*Limits)
 
 // WithLimits sets the limits the socket enforces on its peers.

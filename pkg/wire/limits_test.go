@@ -347,3 +347,15 @@ func TestConn_StalledHandlerHandshake_EndsTheDial(t *testing.T) {
 	}
 	wiretest.AwaitDropped(t, c, 10*time.Second)
 }
+
+func TestListen_RefusesBadLimits(t *testing.T) {
+	for _, l := range []wire.Limits{{MaxMessageSize: 100}, {MaxMessageSize: -1}, {HandshakeTimeout: -time.Second}} {
+		srv, err := wire.Listen(ctxT(t, time.Second), "tcp://127.0.0.1:0", wiretest.NewRegistry(), nil, wire.WithLimits(l))
+		if err == nil {
+			srv.Close()
+			t.Errorf("%+v accepted", l)
+			continue
+		}
+		t.Log(err)
+	}
+}

@@ -71,7 +71,11 @@ func Listen(ctx context.Context, endpoint string, reg Registry, logger *slog.Log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	sock := zmq4.NewRouter(context.WithoutCancel(ctx), limitsOf(opts).SocketOptions()...)
+	limits := limitsOf(opts)
+	if err := limits.Check(); err != nil {
+		return nil, fmt.Errorf("listen %q: %w", endpoint, err)
+	}
+	sock := zmq4.NewRouter(context.WithoutCancel(ctx), limits.SocketOptions()...)
 	if err := Bind(sock, endpoint); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("listen %q: %w", endpoint, err)
