@@ -35,6 +35,7 @@ func TestServe_HostileFrames_DropOnlyTheirConnection(t *testing.T) {
 		{"ready claims 64 GiB", append(append(wiretest.Greeting(), wiretest.FrameHeader(wiretest.FlagCommand, 64<<30)...), "\x05READY"...)},
 		{"request claims 64 GiB", append(wiretest.Handshake(), wiretest.FrameHeader(0, 64<<30)...)},
 		{"ready of an unknown socket type", append(wiretest.Greeting(), wiretest.Ready("JUNK")...)},
+		{"ready with a property cut short", append(wiretest.Greeting(), wiretest.Frame(wiretest.FlagCommand, []byte("\x05READY\x01a"))...)},
 		{"garbage greeting", []byte("GET / HTTP/1.1\r\nHost: x\r\n\r\n" + string(make([]byte, 40)))},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

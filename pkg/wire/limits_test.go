@@ -48,6 +48,10 @@ func hostileInputs() []struct {
 		// Found by FuzzZMTPServer: zmq4 panicked on a socket type it does
 		// not know.
 		{"ready of an unknown socket type", append(wiretest.Greeting(), wiretest.Ready("JUNK")...)},
+		// zmq4 sliced the metadata by the lengths the peer wrote.
+		{"ready with a property cut short", append(wiretest.Greeting(), wiretest.Frame(wiretest.FlagCommand, []byte("\x05READY\x01a"))...)},
+		{"ready with a value longer than the command", append(wiretest.Greeting(),
+			wiretest.Frame(wiretest.FlagCommand, []byte("\x05READY\x0bSocket-Type\x00\x00\x01\x00DEALER"))...)},
 		{"ready without a socket type", append(wiretest.Greeting(), wiretest.Frame(wiretest.FlagCommand, []byte("\x05READY"))...)},
 		{"greeting of another mechanism", append(append(wiretest.Greeting()[:12:12], "CURVE"...), make([]byte, 47)...)},
 	}

@@ -45,6 +45,8 @@ func FuzzZMTPServer(f *testing.F) {
 		{0, wiretest.Ready("PUB")},
 		{0, wiretest.Frame(wiretest.FlagCommand, []byte("\x05READY\x0bSocket-Type\xff\xff\xff\xffDEALER"))},
 		{0, wiretest.Frame(wiretest.FlagCommand, []byte("\x05"))},
+		{0, wiretest.Frame(wiretest.FlagCommand, []byte("\x05READY\x01a"))},
+		{0, wiretest.Frame(wiretest.FlagCommand, []byte("\x05READY\x08Identity\x00\x00\x00\x02id\x0bSocket-Type\x00\x00\x00\x06DEALER"))},
 		{0, nil},
 		{2, wiretest.Greeting()[:30]},
 		{2, bytes.Repeat([]byte("x"), 64)},
