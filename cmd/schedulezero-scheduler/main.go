@@ -18,6 +18,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/version"
+	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
 // The collector runs at Go's default pacing (GOGC=100). The scheduler once
@@ -53,6 +54,8 @@ func flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "db", Value: defaultDB(), EnvVars: []string{"SZ_DB"}, Usage: "bbolt job store `FILE` (default: $STATE_DIRECTORY/schedulezero.db)"},
 		&cli.StringFlag{Name: "zmq-bind", Value: schedulerd.DefaultZMQBind, EnvVars: []string{"SZ_ZMQ_BIND"}, Usage: "registration `ENDPOINT` (tcp:// or ipc://)"},
+		&cli.Int64Flag{Name: "zmq-max-message-size", EnvVars: []string{"SZ_ZMQ_MAX_MESSAGE_SIZE"}, Usage: "largest ZeroMQ message, in `BYTES`, a handler may send; a larger one drops its connection (default 1114112: 1 MiB and 64 KiB)"},
+		&cli.DurationFlag{Name: "zmq-handshake-timeout", EnvVars: []string{"SZ_ZMQ_HANDSHAKE_TIMEOUT"}, Usage: "drop a ZeroMQ connection whose handshake takes longer (default 5s)"},
 		&cli.StringSliceFlag{Name: "http-listen", Value: cli.NewStringSlice(schedulerd.DefaultHTTPListen), EnvVars: []string{"SZ_HTTP_LISTEN"}, Usage: "REST API `ADDR` (host:port or unix:/path); repeat or comma-separate"},
 		&cli.StringFlag{Name: "timezone", EnvVars: []string{"SZ_TIMEZONE"}, Usage: "IANA `ZONE` of schedules that name none (default: the host's)"},
 		&cli.DurationFlag{Name: "default-timeout", EnvVars: []string{"SZ_DEFAULT_TIMEOUT"}, Usage: "per-attempt timeout of schedules that set none (default 60s)"},
@@ -110,6 +113,7 @@ func serve(c *cli.Context) error {
 		Logger:             logger,
 		HandlerSecrets:     secrets,
 		MinInterval:        c.Duration("min-interval"),
+		ZMQLimits:          wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")},
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

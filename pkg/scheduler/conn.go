@@ -25,9 +25,9 @@ type Conn interface {
 // it sent none) in every request. It must not block.
 type DialFunc func(address string, protocol int, jobToken string) Conn
 
-func wireDial(logger *slog.Logger) DialFunc {
+func wireDial(logger *slog.Logger, limits wire.Limits) DialFunc {
 	return func(address string, protocol int, jobToken string) Conn {
-		return wire.Dial(address, protocol, logger, wire.WithJobToken(jobToken))
+		return wire.Dial(address, protocol, logger, wire.WithLimits(limits), wire.WithJobToken(jobToken))
 	}
 }
 

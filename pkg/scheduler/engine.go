@@ -46,8 +46,12 @@ type Options struct {
 	BackoffMax         time.Duration
 	// NowFunc is the clock; tests may replace it. Default time.Now.
 	NowFunc func() time.Time
-	// DialFunc opens connections to handlers; default: the ZeroMQ wire.
+	// DialFunc opens connections to handlers; default: the ZeroMQ wire,
+	// holding handlers to WireLimits.
 	DialFunc DialFunc
+	// WireLimits bound what a handler may send on its job connection;
+	// zero: the defaults of package wire.
+	WireLimits wire.Limits
 	// LatenessFunc, when set, observes how late each due occurrence was
 	// picked up by the engine (benchmarks use it).
 	LatenessFunc func(time.Duration)
@@ -144,7 +148,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		opts.MinInterval = trigger.DefaultMinInterval
 	}
 	if opts.DialFunc == nil {
-		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"))
+		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"), opts.WireLimits)
 	}
 	execCtx, execCancel := context.WithCancel(context.Background())
 	waitCtx, waitCancel := context.WithCancel(execCtx)

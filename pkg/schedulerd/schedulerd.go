@@ -63,6 +63,9 @@ type Options struct {
 	// HTTP bounds what one API client can hold; zero fields take the
 	// defaults of socket.HTTPLimits.
 	HTTP socket.HTTPLimits
+	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
+	// registration server and the job connections); zero: the defaults.
+	ZMQLimits wire.Limits
 }
 
 // Daemon is a running scheduler.
@@ -102,6 +105,9 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = DefaultStopTimeout
 	}
+	if err := opts.ZMQLimits.Check(); err != nil {
+		return nil, fmt.Errorf("schedulerd: %w", err)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -130,6 +136,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		LatenessFunc:       opts.LatenessFunc,
 		HandlerSecrets:     opts.HandlerSecrets,
 		MinInterval:        opts.MinInterval,
+		WireLimits:         opts.ZMQLimits,
 	})
 	if err != nil {
 		return nil, err
@@ -145,7 +152,8 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return d.engine.Stop(sctx)
 	})
 
-	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"))
+	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"),
+		wire.WithLimits(opts.ZMQLimits))
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
 	}
