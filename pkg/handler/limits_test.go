@@ -14,10 +14,11 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wiretest"
 )
 
-// runJob makes one call on a new connection to the job socket at addr.
-func runJob(t *testing.T, addr string) {
+// runJob makes one call, with the handler's job token, on a new
+// connection to the job socket at addr.
+func runJob(t *testing.T, addr, token string) {
 	t.Helper()
-	c := wire.Dial(addr, wire.ProtocolBatched, nil)
+	c := wire.Dial(addr, wire.ProtocolBatched, nil, wire.WithJobToken(token))
 	defer c.Close()
 	r, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "scalar", ExecutionID: "e", Attempt: 1})
 	if err != nil || !r.Success {
@@ -45,13 +46,14 @@ func TestServe_HostileFrames_DropOnlyTheirConnection(t *testing.T) {
 				_, _ = c.Write(tc.in)
 			}()
 			wiretest.AwaitDropped(t, c, 10*time.Second)
-			runJob(t, f.addr)
+			runJob(t, f.addr, f.token)
 		})
 	}
 }
 
-// serveWith starts a handler with limits and returns its job address.
-func serveWith(t *testing.T, limits wire.Limits) string {
+// serveWith starts a handler with limits and returns its job address and
+// job token.
+func serveWith(t *testing.T, limits wire.Limits) (addr, token string) {
 	t.Helper()
 	reg := wiretest.NewRegistry()
 	srv := wiretest.Serve(t, reg)
@@ -59,7 +61,7 @@ func serveWith(t *testing.T, limits wire.Limits) string {
 	mux.HandleFunc("scalar", func(context.Context, *handler.Job) (any, error) { return 42, nil })
 	startHandler(t, mux, handler.Options{Name: "h", Scheduler: srv.Addr(), Endpoint: "tcp://127.0.0.1:0", Limits: limits})
 	h, _, _ := reg.Handler("h")
-	return h.Address
+	return h.Address, h.JobToken
 }
 
 // stall opens connections that never finish their handshake: one silent,
@@ -80,17 +82,17 @@ func stall(t *testing.T, addr string) []net.Conn {
 // their handshake, with a timeout far longer than the test, must not keep
 // the scheduler's next connection (after a restart, say) from being served.
 func TestServe_StalledHandshake_BlocksNoOne(t *testing.T) {
-	addr := serveWith(t, wire.Limits{HandshakeTimeout: time.Hour})
+	addr, token := serveWith(t, wire.Limits{HandshakeTimeout: time.Hour})
 	stall(t, addr)
-	runJob(t, addr)
+	runJob(t, addr, token)
 }
 
 func TestServe_StalledHandshake_DroppedAfterTimeout(t *testing.T) {
-	addr := serveWith(t, wire.Limits{HandshakeTimeout: 300 * time.Millisecond})
+	addr, token := serveWith(t, wire.Limits{HandshakeTimeout: 300 * time.Millisecond})
 	for _, c := range stall(t, addr) {
 		wiretest.AwaitDropped(t, c, 10*time.Second)
 	}
-	runJob(t, addr)
+	runJob(t, addr, token)
 }
 
 func TestNewServer_RefusesATinyMaxMessageSize(t *testing.T) {
@@ -108,7 +110,7 @@ func TestNewServer_RefusesATinyMaxMessageSize(t *testing.T) {
 // drop the connection and its calls with it.
 func TestServe_LargeBatchesFitTheLimit(t *testing.T) {
 	f := newFixture(t, 16)
-	c := wire.Dial(f.addr, wire.ProtocolBatched, nil)
+	c := wire.Dial(f.addr, wire.ProtocolBatched, nil, wire.WithJobToken(f.token))
 	defer c.Close()
 	params, _ := json.Marshal(map[string]string{"pad": strings.Repeat("x", 8<<10)})
 	const n = 256
