@@ -320,6 +320,7 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 			s.exLog(ex).Error("attempt not recorded; not dispatched", "err", err)
 			return false, true
 		}
+		s.emitExecutions([]store.Execution{ex.rec})
 	}
 	start := s.now()
 	callCtx, callCancel := context.WithTimeout(ctx, ex.timeout)
@@ -517,6 +518,7 @@ func (s *Scheduler) finishRetry(ex *execution, retry bool, status store.Status, 
 	if !s.recorded(ex, s.db.Commit(s.execCtx, w)) {
 		return false, false
 	}
+	s.emitExecutions(w.Executions)
 	if retry {
 		ex.rec = next
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
@@ -151,6 +152,11 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", rec.ID, err)
 	}
+	if exists {
+		s.emitSchedule(event.ScheduleChanged, rec)
+	} else {
+		s.emitSchedule(event.ScheduleCreated, rec)
+	}
 	s.logger.Info("schedule added", "schedule_id", rec.ID, "handler", rec.HandlerID, "method", rec.Method,
 		"next_fire_time", rec.NextFire.Format(time.RFC3339Nano))
 	return rec, nil
@@ -214,13 +220,14 @@ func (s *Scheduler) DeleteSchedule(_ context.Context, id string) error {
 	if err := <-done; err != nil {
 		return fmt.Errorf("delete schedule %q: %w", id, err)
 	}
+	s.emitSchedule(event.ScheduleDeleted, e.record())
 	s.logger.Info("schedule deleted", "schedule_id", id)
 	return nil
 }
 
 // PauseSchedule stops a schedule from firing until it is resumed.
 func (s *Scheduler) PauseSchedule(_ context.Context, id string) (store.Schedule, error) {
-	return s.update(id, func(e *entry, now time.Time) error {
+	return s.update(id, event.SchedulePaused, func(e *entry, now time.Time) error {
 		if !e.rec.Paused {
 			e.rec.Paused = true
 			e.rec.PausedAt = now
@@ -232,13 +239,13 @@ func (s *Scheduler) PauseSchedule(_ context.Context, id string) (store.Schedule,
 // ResumeSchedule arms a paused schedule again. Occurrences that fell in the
 // pause are handled by the schedule's misfire policy, as after a stop.
 func (s *Scheduler) ResumeSchedule(_ context.Context, id string) (store.Schedule, error) {
-	return s.update(id, func(e *entry, _ time.Time) error {
+	return s.update(id, event.ScheduleResumed, func(e *entry, _ time.Time) error {
 		e.rec.Paused = false
 		return nil
 	})
 }
 
-func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.Schedule, error) {
+func (s *Scheduler) update(id string, kind event.Kind, fn func(*entry, time.Time) error) (store.Schedule, error) {
 	s.mu.Lock()
 	e, ok := s.entries[id]
 	if !ok {
@@ -266,6 +273,7 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
 	}
+	s.emitSchedule(kind, rec)
 	return rec, nil
 }
 
@@ -528,6 +536,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
 	}
+	s.emitSchedule(event.ScheduleChanged, rec)
 	s.logger.Info("schedule updated", "schedule_id", id)
 	return rec, nil
 }
