@@ -44,6 +44,10 @@ type Options struct {
 	// Logger receives background errors (group-commit fallbacks, pruning).
 	// Default: discard.
 	Logger *slog.Logger
+	// CommitFunc, when set, is told of every group-commit transaction: how
+	// many records it applied and how long it took, fsync included. It is
+	// called on the committer goroutine and must be cheap (metrics).
+	CommitFunc func(records int, took time.Duration)
 
 	// mergeRecentAt is how many entries idx_schedule_recent may hold
 	// before the committer merges them, and mergeChunk how many one
