@@ -20,6 +20,8 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/event"
+	"github.com/schedulezero/schedulezero/pkg/metric"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/socket"
@@ -66,17 +68,20 @@ type Options struct {
 	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
 	// registration server and the job connections); zero: the defaults.
 	ZMQLimits wire.Limits
+	// DisableMetrics leaves out GET /metrics and the counting behind it.
+	DisableMetrics bool
 }
 
 // Daemon is a running scheduler.
 type Daemon struct {
-	opts   Options
-	logger *slog.Logger
-	db     *store.DB
-	engine *scheduler.Scheduler
-	wire   *wire.Server
-	http   *http.Server
-	lns    []net.Listener
+	opts    Options
+	logger  *slog.Logger
+	db      *store.DB
+	engine  *scheduler.Scheduler
+	metrics *metric.Scheduler // nil: DisableMetrics
+	wire    *wire.Server
+	http    *http.Server
+	lns     []net.Listener
 
 	cleanups []cleanup // run in reverse on Stop
 	stopOnce sync.Once
@@ -121,7 +126,21 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 	}()
 
-	d.db, err = store.Open(opts.DBPath, store.Options{Retention: opts.Retention, Logger: opts.Logger.With("component", "store")})
+	storeOpts := store.Options{Retention: opts.Retention, Logger: opts.Logger.With("component", "store")}
+	lateness := opts.LatenessFunc
+	var observers []event.Observer
+	if !opts.DisableMetrics {
+		d.metrics = metric.NewScheduler()
+		storeOpts.CommitFunc = d.metrics.Commit
+		observers = append(observers, d.metrics.Observe)
+		lateness = func(l time.Duration) {
+			d.metrics.Fire(l)
+			if opts.LatenessFunc != nil {
+				opts.LatenessFunc(l)
+			}
+		}
+	}
+	d.db, err = store.Open(opts.DBPath, storeOpts)
 	if err != nil {
 		return nil, err
 	}
@@ -133,7 +152,8 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		Location:           opts.Location,
 		DefaultTimeout:     opts.DefaultTimeout,
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
-		LatenessFunc:       opts.LatenessFunc,
+		LatenessFunc:       lateness,
+		EventObservers:     observers,
 		HandlerSecrets:     opts.HandlerSecrets,
 		MinInterval:        opts.MinInterval,
 		WireLimits:         opts.ZMQLimits,
@@ -165,13 +185,17 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.lns = opts.HTTP.Limit(lns)
 	warnOpenTCP(opts.Logger.With("component", "api"), d.lns, len(opts.Tokens))
-	d.http = opts.HTTP.Server(api.New(api.Options{
+	apiOpts := api.Options{
 		Backend:     d.engine,
 		Logger:      opts.Logger.With("component", "api"),
 		Tokens:      opts.Tokens,
 		CORSOrigins: opts.CORSOrigins,
 		Config:      d.config(),
-	}))
+	}
+	if d.metrics != nil {
+		apiOpts.Metrics = d.metrics.Handler(d.engine, d.db.Path())
+	}
+	d.http = opts.HTTP.Server(api.New(apiOpts))
 	d.onStop("api", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -206,6 +230,7 @@ func (d *Daemon) config() map[string]any {
 		"handler_secrets":      o.HandlerSecrets != nil,
 		"cors_origins":         nonNil(o.CORSOrigins),
 		"api_authentication":   len(o.Tokens) > 0,
+		"metrics":              !o.DisableMetrics,
 	}
 }
 
