@@ -13,9 +13,7 @@ import (
 
 	vm "github.com/VictoriaMetrics/metrics"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/event"
-	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/version"
 )
 
@@ -60,10 +58,27 @@ var schedulerFamilies = map[string]family{
 	"schedulezero_store_file_bytes":            {"gauge", "Size of the store file."},
 }
 
-// Source is what a scrape reads from the engine.
+// Source is what a scrape reads from the engine. It is declared here, in
+// the package's own types, so that the governor, which links this package,
+// does not link the engine.
 type Source interface {
-	CountSchedules(now time.Time) scheduler.ScheduleCounts
-	Handlers(ctx context.Context) ([]api.HandlerStatus, error)
+	Schedules(now time.Time) Schedules
+	Handlers(ctx context.Context) ([]Handler, error)
+}
+
+// Schedules counts the schedules by state.
+type Schedules struct {
+	Active, Paused, Done, Overdue int
+}
+
+// Handler is one registered handler as the engine sees it.
+type Handler struct {
+	ID        string
+	Online    bool
+	Removed   bool
+	InFlight  int
+	LatencyMS float64 // moving average of job round trips
+	ErrorRate float64 // fraction of recent attempts that failed
 }
 
 // Scheduler holds the scheduler's series. Its Observe is an event
@@ -199,7 +214,7 @@ func (m *Scheduler) scrape(w io.Writer) {
 	if src == nil {
 		return
 	}
-	c := src.CountSchedules(time.Now())
+	c := src.Schedules(time.Now())
 	fmt.Fprintf(w, "schedulezero_schedules{state=\"active\"} %d\nschedulezero_schedules{state=\"paused\"} %d\nschedulezero_schedules{state=\"done\"} %d\n", c.Active, c.Paused, c.Done)
 	fmt.Fprintf(w, "schedulezero_schedules_overdue %d\n", c.Overdue)
 	hs, err := src.Handlers(context.Background())
@@ -208,12 +223,12 @@ func (m *Scheduler) scrape(w io.Writer) {
 	}
 	var up, lat, errs, infl strings.Builder
 	for _, h := range hs {
-		if h.Status == "removed" {
+		if h.Removed {
 			continue
 		}
 		l := `{handler=` + label(h.ID) + `} `
 		v := 0
-		if h.Status == "online" {
+		if h.Online {
 			v = 1
 		}
 		fmt.Fprintf(&up, "schedulezero_handler_up%s%d\n", l, v)

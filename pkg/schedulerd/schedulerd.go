@@ -193,7 +193,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		Config:      d.config(),
 	}
 	if d.metrics != nil {
-		apiOpts.Metrics = d.metrics.Handler(d.engine, d.db.Path())
+		apiOpts.Metrics = d.metrics.Handler(metricSource{d.engine}, d.db.Path())
 	}
 	d.http = opts.HTTP.Server(api.New(apiOpts))
 	d.onStop("api", func(ctx context.Context) error {
