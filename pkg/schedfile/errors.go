@@ -17,7 +17,11 @@ type Error struct {
 	Key     string
 	Problem string
 	Fix     string
+	Err     error // the engine's error, when the engine refused the file
 }
+
+// Unwrap is the engine's error, if any.
+func (e *Error) Unwrap() error { return e.Err }
 
 func (e *Error) Error() string { return e.format(e.File) }
 

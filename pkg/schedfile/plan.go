@@ -50,7 +50,7 @@ type Plan struct {
 	Steps     []Step
 	Unchanged int
 	Invalid   []*Error
-	Files     int // schedules the files define
+	Files     int // schedules the files describe, valid or not
 }
 
 // Target is what applying needs of the engine (or of the API, through
@@ -69,7 +69,7 @@ type Target interface {
 // it is neither changed nor deleted. A file takes over an API schedule
 // of its name.
 func MakePlan(set *Set, current []store.Schedule, loc *time.Location) *Plan {
-	p := &Plan{Invalid: set.Errors(), Files: len(set.Definitions)}
+	p := &Plan{Invalid: set.Errors(), Files: len(set.Definitions) + len(set.Invalid)}
 	byID := make(map[string]store.Schedule, len(current))
 	for _, s := range current {
 		byID[s.ID] = s
@@ -78,11 +78,21 @@ func MakePlan(set *Set, current []store.Schedule, loc *time.Location) *Plan {
 	for _, d := range set.Definitions {
 		want[d.ID] = true
 		cur, ok := byID[d.ID]
-		if !ok || cur.Done {
+		if !ok {
 			p.Steps = append(p.Steps, Step{Kind: Create, ID: d.ID, Def: d, Pause: pauseIf(d.Paused)})
 			continue
 		}
 		diffs := diff(d, cur, loc)
+		if cur.Done {
+			// A finished schedule (a date that fired) stays finished
+			// until its file says something new.
+			if len(diffs) == 0 {
+				p.Unchanged++
+			} else {
+				p.Steps = append(p.Steps, Step{Kind: Create, ID: d.ID, Def: d, Diffs: diffs, Pause: pauseIf(d.Paused)})
+			}
+			continue
+		}
 		var pause *bool
 		if d.Paused != nil && *d.Paused != cur.Paused {
 			pause = d.Paused
@@ -253,7 +263,7 @@ var engineKeys = map[string]string{
 // concerns, where the definition assigned it.
 func engineError(st Step, err error) *Error {
 	if st.Def == nil {
-		return &Error{ID: st.ID, Problem: fmt.Sprintf("delete: %v", err)}
+		return &Error{ID: st.ID, Problem: fmt.Sprintf("delete: %v", err), Err: err}
 	}
 	key, problem, fix := "", err.Error(), ""
 	var fe *field.Error
@@ -267,6 +277,7 @@ func engineError(st Step, err error) *Error {
 		key, fix = "Handler", "start the handler (schedulezero handlers), or name one that is registered"
 	}
 	e := st.Def.errAt(key, problem, fix)
+	e.Err = err
 	if key == "trigger" {
 		e.Key = st.Def.at["trigger"].Key
 	}
