@@ -174,7 +174,7 @@ func (d *Definition) fields(trig option, retryOn []string) *Error {
 		{"RandomizedOffsetSec", &d.Policy.RandomOffset}, {"Backoff", &d.Policy.Backoff}, {"BackoffMax", &d.Policy.BackoffMax}}
 	for _, s := range spans {
 		if v, ok := get(s.key); ok {
-			dur, err := parseSpan(v)
+			dur, err := ParseSpan(v)
 			if err != nil {
 				return d.errAt(s.key, err.Error(), spanFix)
 			}
@@ -266,7 +266,7 @@ func (d *Definition) trigger(o option) *Error {
 	case "RunDate":
 		obj["type"], obj["run_date"] = "date", o.Value
 	case "OnUnitActiveSec":
-		every, err := parseSpan(o.Value)
+		every, err := ParseSpan(o.Value)
 		if err != nil || every <= 0 {
 			return d.errAt("trigger", fmt.Sprintf("%q is not a positive time span", o.Value), spanFix).withKey(o.Key)
 		}

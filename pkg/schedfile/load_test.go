@@ -133,16 +133,16 @@ func TestLoad_Errors(t *testing.T) {
 
 func TestSpan_RoundTrip(t *testing.T) {
 	for _, s := range []string{"90", "1h 30min", "1.5s", "500ms", "2d", "1w", "5m", "1h30m"} {
-		d, err := parseSpan(s)
+		d, err := ParseSpan(s)
 		if err != nil {
 			t.Fatalf("%q: %v", s, err)
 		}
-		back, err := parseSpan(formatSpan(d))
+		back, err := ParseSpan(formatSpan(d))
 		if err != nil || back != d {
 			t.Errorf("%q = %v; formatted %q reads %v, %v", s, d, formatSpan(d), back, err)
 		}
 	}
-	if _, err := parseSpan("-1s"); err == nil {
+	if _, err := ParseSpan("-1s"); err == nil {
 		t.Error("a negative span parsed")
 	}
 }

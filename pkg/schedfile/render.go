@@ -18,6 +18,9 @@ type RenderOptions struct {
 	// trigger in it, of a schedule that names no zone, took it from the
 	// scheduler and needs no zone in the file.
 	DefaultZone string
+	// Comment is the file's first line, after "# "; empty: "ID.schedule:
+	// exported by schedulezero schedule export".
+	Comment string
 }
 
 // Render writes s as a schedule file that applies back to the same
@@ -26,7 +29,12 @@ type RenderOptions struct {
 func Render(s store.Schedule, o RenderOptions) []byte {
 	var b bytes.Buffer
 	w := func(k, v string) { fmt.Fprintf(&b, "%s=%s\n", k, v) }
-	fmt.Fprintf(&b, "# %s%s: exported by schedulezero schedule export\n", s.ID, Suffix)
+	if o.Comment == "" {
+		o.Comment = s.ID + Suffix + ": exported by schedulezero schedule export"
+	}
+	for _, l := range strings.Split(o.Comment, "\n") {
+		b.WriteString(strings.TrimRight("# "+l, " ") + "\n")
+	}
 	b.WriteString("[" + Section + "]\n")
 	w("Handler", s.HandlerID)
 	w("Method", s.Method)

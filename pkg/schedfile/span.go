@@ -24,9 +24,9 @@ var spanUnits = map[string]float64{
 
 const spanFix = `write a systemd time span such as "30s", "5min", "1h 30min" or "500ms"; a bare number is seconds`
 
-// parseSpan reads a systemd time span ("1h 30min", "90", "2.5s"); a
+// ParseSpan reads a systemd time span ("1h 30min", "90", "2.5s"); a
 // number without a unit is seconds.
-func parseSpan(s string) (time.Duration, error) {
+func ParseSpan(s string) (time.Duration, error) {
 	rest := strings.TrimSpace(s)
 	if rest == "" {
 		return 0, fmt.Errorf("%q is not a time span", s)
@@ -66,7 +66,7 @@ func parseSpan(s string) (time.Duration, error) {
 	return time.Duration(math.Round(total)), nil
 }
 
-// formatSpan writes d as a systemd time span that parseSpan reads back
+// formatSpan writes d as a systemd time span that ParseSpan reads back
 // exactly: "1h 30min", "10s", "1s 500ms".
 func formatSpan(d time.Duration) string {
 	if d == 0 {
