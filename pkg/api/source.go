@@ -9,19 +9,22 @@ import (
 
 // A schedule a file manages (store.Schedule.Source "file:<path>") is edited
 // in its file; the API refuses to change or delete it, with a 409 naming
-// the file, unless the request comes from the same source (schedulezero
-// apply sends it) or detaches the schedule first (?detach=true), after
-// which the API owns it.
+// the file, unless the request comes from a file (its source names one:
+// schedulezero apply sends it, and an override in /etc takes a schedule
+// over from the file in /usr/lib) or detaches the schedule first
+// (?detach=true), after which the API owns it. The check keeps people
+// from editing by mistake what the next reload would undo; the tokens are
+// what keeps out those who may not.
 
 // SourceFilePrefix starts the source of a schedule a file manages.
 const SourceFilePrefix = "file:"
 
 // checkOwner refuses a change of schedule id unless it has no source, the
-// change names the same source, or detach is set. A schedule that does not
+// change comes from a file, or detach is set. A schedule that does not
 // exist passes: the backend answers 404 for it.
 func (s *server) checkOwner(ctx context.Context, id, source string, detach bool) error {
 	cur, err := s.b.GetSchedule(ctx, id)
-	if err != nil || cur.Source == "" || cur.Source == source || detach {
+	if err != nil || cur.Source == "" || strings.HasPrefix(source, SourceFilePrefix) || detach {
 		return nil
 	}
 	file := strings.TrimPrefix(cur.Source, SourceFilePrefix)

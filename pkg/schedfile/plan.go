@@ -67,7 +67,9 @@ type Target interface {
 // scheduler's zone, in which triggers of schedules that name none are
 // read. A schedule whose file is invalid keeps its last good definition:
 // it is neither changed nor deleted. A file takes over an API schedule
-// of its name.
+// of another file, as an override in /etc takes over from /usr/lib, but
+// not one the API manages (created there, or detached): that is reported
+// as a conflict, and left alone.
 func MakePlan(set *Set, current []store.Schedule, loc *time.Location) *Plan {
 	p := &Plan{Invalid: set.Errors(), Files: len(set.Definitions) + len(set.Invalid)}
 	byID := make(map[string]store.Schedule, len(current))
@@ -80,6 +82,12 @@ func MakePlan(set *Set, current []store.Schedule, loc *time.Location) *Plan {
 		cur, ok := byID[d.ID]
 		if !ok {
 			p.Steps = append(p.Steps, Step{Kind: Create, ID: d.ID, Def: d, Pause: pauseIf(d.Paused)})
+			continue
+		}
+		if cur.Source == "" {
+			p.Invalid = append(p.Invalid, &Error{ID: d.ID, File: d.Path,
+				Problem: fmt.Sprintf("schedule %q exists and the API manages it (created there, or detached)", d.ID),
+				Fix:     "delete it (schedulezero schedule rm " + d.ID + ") to let the file create it, or remove the file"})
 			continue
 		}
 		diffs := diff(d, cur, loc)
@@ -181,18 +189,28 @@ func samePolicy(a, b store.Policy) bool {
 // sameTrigger reports whether the file's trigger is the stored one: both
 // normalized by the engine's parser, leaving out an interval's start,
 // which the engine made explicit when the file did not say it.
+//
+// A stored trigger of a schedule that names no zone carries the zone the
+// scheduler gave it, which the client may not know: it is read in that.
 func sameTrigger(want, stored json.RawMessage, zone string, loc *time.Location) bool {
-	if zone != "" {
+	var w, n, s map[string]any
+	if json.Unmarshal(want, &w) != nil || json.Unmarshal(stored, &s) != nil {
+		return false
+	}
+	_, wantZone := w["timezone"]
+	storedZone, _ := s["timezone"].(string)
+	switch {
+	case zone != "":
 		if l, err := time.LoadLocation(zone); err == nil {
+			loc = l
+		}
+	case !wantZone && storedZone != "":
+		if l, err := time.LoadLocation(storedZone); err == nil {
 			loc = l
 		}
 	}
 	_, norm, err := trigger.Parse(want, time.Now(), loc)
-	if err != nil {
-		return false
-	}
-	var w, n, s map[string]any
-	if json.Unmarshal(want, &w) != nil || json.Unmarshal(norm, &n) != nil || json.Unmarshal(stored, &s) != nil {
+	if err != nil || json.Unmarshal(norm, &n) != nil {
 		return false
 	}
 	if _, given := w["start_time"]; !given {

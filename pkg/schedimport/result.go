@@ -50,7 +50,10 @@ func (p Problem) String() string {
 	if p.Line > 0 {
 		loc += fmt.Sprintf(":%d", p.Line)
 	}
-	return fmt.Sprintf("%s: %s: %s: %s", loc, kind, strings.TrimSpace(p.Text), p.Reason)
+	if t := strings.TrimSpace(p.Text); t != "" {
+		return fmt.Sprintf("%s: %s: %s: %s", loc, kind, t, p.Reason)
+	}
+	return fmt.Sprintf("%s: %s: %s", loc, kind, p.Reason)
 }
 
 // Result is what an import produced.
