@@ -33,7 +33,9 @@ func TestApply(t *testing.T) {
 		{"dry run", []string{"apply", "--dry-run", dir}, exitChanged, []string{"create  pinger  (" + file + ")", "1 to create, 0 to change, 0 to delete, 0 unchanged"}},
 		{"apply", []string{"apply", dir}, exitChanged, []string{"1 schedules from files: 1 created, 0 changed, 0 deleted"}},
 		{"again", []string{"apply", dir}, 0, []string{"0 to create, 0 to change, 0 to delete, 1 unchanged"}},
-		{"show", []string{"--json", "schedule", "show", "pinger"}, 0, []string{`"source": "file:` + file + `"`}},
+		{"show json", []string{"--json", "schedule", "show", "pinger"}, 0, []string{`"source": "file:` + file + `"`}},
+		{"show", []string{"schedule", "show", "pinger"}, 0, []string{"source         file:" + file}},
+		{"list", []string{"schedule", "list"}, 0, []string{"active (file)"}},
 		{"rm refused", []string{"schedule", "rm", "pinger"}, exitConflict, []string{"managed by the file " + file, "schedule detach pinger"}},
 	}
 	for _, st := range steps {

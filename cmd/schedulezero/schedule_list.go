@@ -27,7 +27,11 @@ func scheduleList(c *cli.Context) error {
 	}
 	rows := make([][]string, 0, len(list))
 	for _, s := range list {
-		rows = append(rows, []string{s.ID, s.HandlerID, s.Method, describeTrigger(s.Trigger), fmtTime(s.NextFire), state(s), strconv.FormatInt(s.FireCount, 10)})
+		st := state(s)
+		if s.Source != "" {
+			st += " (file)" // schedulezero schedule show names it
+		}
+		rows = append(rows, []string{s.ID, s.HandlerID, s.Method, describeTrigger(s.Trigger), fmtTime(s.NextFire), st, strconv.FormatInt(s.FireCount, 10)})
 	}
 	return table(c.App.Writer, []string{"ID", "HANDLER", "METHOD", "TRIGGER", "NEXT FIRE", "STATE", "FIRES"}, rows)
 }

@@ -50,6 +50,9 @@ func scheduleShow(c *cli.Context) error {
 		{"trigger", compact(s.Trigger)}, {"timezone", or(s.Timezone, "scheduler's")}, {"state", st},
 		{"max attempts", attempts}, {"timeout", or(s.Timeout, "default")},
 	}
+	if s.Source != "" {
+		rows = append(rows, []string{"source", s.Source + " (edit the file; schedulezero schedule detach " + s.ID + " hands it to the API)"})
+	}
 	rows = append(rows, describePolicy(s.Policy)...)
 	rows = append(rows, [][]string{
 		{"next fire", fmtTime(s.NextFire)}, {"last fire", fmtTime(s.LastFire)}, {"fires", strconv.FormatInt(s.FireCount, 10)},
