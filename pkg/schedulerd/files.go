@@ -62,6 +62,9 @@ func (d *Daemon) applyFiles(ctx context.Context) {
 	log.Info("schedule files applied", "summary", summary, "dirs", set.Dirs,
 		slog.Int("created", res.Created), slog.Int("changed", res.Changed), slog.Int("deleted", res.Deleted),
 		slog.Int("invalid", len(plan.Invalid)+len(res.Failed)))
+	if plan.Files == 0 && res.Deleted == 0 {
+		summary = "" // no files: STATUS= stays the engine's
+	}
 	d.setFilesStatus(summary)
 }
 
