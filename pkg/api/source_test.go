@@ -25,6 +25,7 @@ func TestV1_FileManagedSchedule(t *testing.T) {
 		{"pause", "POST", "/api/v1/schedules/nightly/pause", "", http.StatusOK},
 		{"edit detached", "PATCH", "/api/v1/schedules/nightly?detach=true", `{"job_method":"quick_aling"}`, http.StatusOK},
 		{"delete detached", "DELETE", "/api/v1/schedules/nightly?detach=true", "", http.StatusNoContent},
+		{"legacy delete", "DELETE", "/api/schedules/nightly", "", http.StatusConflict},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
