@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"os"
 	"reflect"
 	"strings"
 	"time"
@@ -39,7 +40,13 @@ func applyCommand() *cli.Command {
 func apply(c *cli.Context) error {
 	dirs := c.Args().Slice()
 	if len(dirs) == 0 {
+		// Applying directories that are not there would delete the
+		// scheduler's file schedules (a remote --api, a typo): the
+		// default path must exist here.
 		dirs = schedfile.DefaultDirs
+		if !anyDir(dirs) {
+			return usagef("apply: none of %s exists here; name the directory to apply", strings.Join(dirs, ", "))
+		}
 	}
 	set, err := schedfile.Load(dirs)
 	if err != nil {
@@ -194,4 +201,13 @@ func jsonAllKeys(v any) (json.RawMessage, error) {
 		m[name] = val
 	}
 	return json.Marshal(m)
+}
+
+func anyDir(dirs []string) bool {
+	for _, d := range dirs {
+		if fi, err := os.Stat(d); err == nil && fi.IsDir() {
+			return true
+		}
+	}
+	return false
 }

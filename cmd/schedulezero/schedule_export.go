@@ -31,8 +31,17 @@ func scheduleExport(c *cli.Context) error {
 	defer cl.Close()
 	var views []api.Schedule
 	if c.NArg() == 0 {
-		if views, err = cl.Schedules(c.Context); err != nil {
+		all, err := cl.Schedules(c.Context)
+		if err != nil {
 			return apiFailure(err)
+		}
+		for _, v := range all {
+			// A finished date would fire again once applied.
+			if v.Done {
+				fmt.Fprintf(c.App.ErrWriter, "%s: finished; not exported (name it to export it all the same)\n", v.ID)
+				continue
+			}
+			views = append(views, v)
 		}
 	}
 	for _, id := range c.Args().Slice() {
