@@ -120,6 +120,7 @@ func MakePlan(set *Set, current []store.Schedule, loc *time.Location) *Plan {
 			p.Steps = append(p.Steps, Step{Kind: Delete, ID: s.ID})
 		}
 	}
+	slices.SortFunc(p.Invalid, func(a, b *Error) int { return strings.Compare(a.File, b.File) })
 	return p
 }
 
