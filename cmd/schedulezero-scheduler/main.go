@@ -16,7 +16,9 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/version"
+	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
 // The collector runs at Go's default pacing (GOGC=100). The scheduler once
@@ -52,12 +54,15 @@ func flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "db", Value: defaultDB(), EnvVars: []string{"SZ_DB"}, Usage: "bbolt job store `FILE` (default: $STATE_DIRECTORY/schedulezero.db)"},
 		&cli.StringFlag{Name: "zmq-bind", Value: schedulerd.DefaultZMQBind, EnvVars: []string{"SZ_ZMQ_BIND"}, Usage: "registration `ENDPOINT` (tcp:// or ipc://)"},
+		&cli.Int64Flag{Name: "zmq-max-message-size", EnvVars: []string{"SZ_ZMQ_MAX_MESSAGE_SIZE"}, Usage: "largest ZeroMQ message, in `BYTES`, a handler may send; a larger one drops its connection (default 1114112: 1 MiB and 64 KiB)"},
+		&cli.DurationFlag{Name: "zmq-handshake-timeout", EnvVars: []string{"SZ_ZMQ_HANDSHAKE_TIMEOUT"}, Usage: "drop a ZeroMQ connection whose handshake takes longer (default 5s)"},
 		&cli.StringSliceFlag{Name: "http-listen", Value: cli.NewStringSlice(schedulerd.DefaultHTTPListen), EnvVars: []string{"SZ_HTTP_LISTEN"}, Usage: "REST API `ADDR` (host:port or unix:/path); repeat or comma-separate"},
 		&cli.StringFlag{Name: "timezone", EnvVars: []string{"SZ_TIMEZONE"}, Usage: "IANA `ZONE` of schedules that name none (default: the host's)"},
 		&cli.DurationFlag{Name: "default-timeout", EnvVars: []string{"SZ_DEFAULT_TIMEOUT"}, Usage: "per-attempt timeout of schedules that set none (default 60s)"},
 		&cli.IntFlag{Name: "default-max-attempts", EnvVars: []string{"SZ_DEFAULT_MAX_ATTEMPTS"}, Usage: "attempts of schedules that set none (default 3)"},
 		&cli.IntFlag{Name: "retention-count", Value: 100000, EnvVars: []string{"SZ_RETENTION_COUNT"}, Usage: "keep at most `N` execution records (0: no limit)"},
 		&cli.DurationFlag{Name: "retention-age", Value: 30 * 24 * time.Hour, EnvVars: []string{"SZ_RETENTION_AGE"}, Usage: "drop execution records older than this (0: no limit)"},
+		&cli.DurationFlag{Name: "min-interval", Value: trigger.DefaultMinInterval, EnvVars: []string{"SZ_MIN_INTERVAL"}, Usage: "refuse schedules that repeat more often than this (docs/scheduling.md)"},
 		&cli.DurationFlag{Name: "stop-timeout", Value: schedulerd.DefaultStopTimeout, EnvVars: []string{"SZ_STOP_TIMEOUT"}, Usage: "how long running attempts may finish on stop"},
 		&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, Usage: "bearer tokens, one a line (default: $CREDENTIALS_DIRECTORY/api-token when present)"},
 		&cli.StringSliceFlag{Name: "cors-origin", EnvVars: []string{"SZ_CORS_ORIGIN"}, Usage: "`ORIGIN` (https://host[:port]) whose web pages may call the API; repeat or comma-separate (default: none)"},
@@ -77,6 +82,9 @@ func serve(c *cli.Context) error {
 		if loc, err = time.LoadLocation(z); err != nil {
 			return fmt.Errorf("--timezone %q: %w", z, err)
 		}
+	}
+	if c.Duration("min-interval") <= 0 {
+		return fmt.Errorf("--min-interval %s: must be positive (the default is %s)", c.Duration("min-interval"), trigger.DefaultMinInterval)
 	}
 	tokens, err := api.LoadTokens(c.String("api-token-file"))
 	if err != nil {
@@ -106,6 +114,8 @@ func serve(c *cli.Context) error {
 		Logger:             logger,
 		HandlerSecrets:     secrets,
 		ScheduleDirs:       c.StringSlice("schedules-dir"),
+		MinInterval:        c.Duration("min-interval"),
+		ZMQLimits:          wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")},
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

@@ -191,6 +191,19 @@ func intQuery(r *http.Request, name string, def, maxVal int) (int, error) {
 	return min(n, maxVal), nil
 }
 
+// timeQuery reads an RFC 3339 time parameter; zero when absent.
+func timeQuery(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fieldErr(http.StatusBadRequest, name, fmt.Sprintf("%s %q is not an RFC 3339 time", name, v), "use e.g. 2026-01-02T15:04:05Z")
+	}
+	return t, nil
+}
+
 // lowerType lower-cases the trigger's "type", as the original did before
 // checking it ("Interval" works). Anything else is left for the trigger
 // parser to judge.

@@ -2,11 +2,13 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"time"
@@ -15,8 +17,9 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/version"
 )
 
-// Limits of GET /api/v1/executions.
-const v1ExecDefault, v1ExecMax = 100, 1000
+// Limits of GET /api/v1/executions; with since or until, the newest
+// v1ExecScan matching records are searched.
+const v1ExecDefault, v1ExecMax, v1ExecScan = 100, 1000, 10000
 
 func (s *server) v1Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/health", s.v1Health)
@@ -80,7 +83,8 @@ func (s *server) v1CreateSchedule(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, policyError(err))
 		return
 	}
-	w.Header().Set("Location", "/api/v1/schedules/"+sch.ID)
+	// Escaped: an id stored before the id rule may hold anything.
+	w.Header().Set("Location", "/api/v1/schedules/"+url.PathEscape(sch.ID))
 	s.writeJSON(w, http.StatusCreated, ScheduleFromStore(sch))
 }
 
@@ -366,12 +370,34 @@ func (s *server) listExecutions(w http.ResponseWriter, r *http.Request, schedule
 			"use one of pending, running, success, error, timeout, interrupted, cancelled, missed"))
 		return
 	}
-	recs, err := s.b.Executions(r.Context(), store.ExecutionFilter{
-		ScheduleID: scheduleID, HandlerID: q.Get("handler_id"), Status: st, Limit: limit,
-	})
+	since, err := timeQuery(r, "since")
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
+	}
+	until, err := timeQuery(r, "until")
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	f := store.ExecutionFilter{ScheduleID: scheduleID, HandlerID: q.Get("handler_id"), Status: st, Limit: limit}
+	windowed := !since.IsZero() || !until.IsZero()
+	if windowed {
+		// The store has no time index: the window is cut from the newest
+		// v1ExecScan records that match the other filters.
+		f.Limit = v1ExecScan
+	}
+	recs, err := s.b.Executions(r.Context(), f)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if windowed {
+		recs = slices.DeleteFunc(recs, func(e store.Execution) bool {
+			t := cmp.Or(e.StartedAt, e.ScheduledAt, e.CompletedAt)
+			return (!since.IsZero() && t.Before(since)) || (!until.IsZero() && t.After(until))
+		})
+		recs = recs[:min(len(recs), limit)]
 	}
 	recs = nonNil(recs)
 	s.writeJSON(w, http.StatusOK, ExecutionList{Executions: recs, Count: len(recs)})

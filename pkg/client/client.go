@@ -248,7 +248,9 @@ type ExecutionQuery struct {
 	ScheduleID string
 	HandlerID  string
 	Status     store.Status
-	Limit      int // 0: the server's default (100); at most 1000
+	Since      time.Time // attempts started (or, missed, scheduled) at or after it
+	Until      time.Time // ... at or before it
+	Limit      int       // 0: the server's default (100); at most 1000
 }
 
 // Executions lists execution attempts, newest first.
@@ -258,6 +260,12 @@ func (c *Client) Executions(ctx context.Context, q ExecutionQuery) ([]store.Exec
 		if s != "" {
 			v.Set(k, s)
 		}
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339Nano))
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))

@@ -9,6 +9,8 @@ import (
 
 	"github.com/coreos/go-systemd/v22/unit"
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
+	"github.com/schedulezero/schedulezero/pkg/secretfile"
 )
 
 // Governor is the original's governor interface, context first. Both
@@ -130,31 +132,47 @@ func (c HandlerConfig) Validate() error {
 	if c.RestartDelay < 0 {
 		return field.Errorf("restart_delay", "is negative").WithFix(`use a duration such as "1s"`)
 	}
-	for k := range c.Extra {
+	for k, v := range c.Extra {
 		switch k {
-		case "ping_interval", "secret_file":
+		case "ping_interval":
+		case "secret_file":
+			var name string
+			if err := json.Unmarshal(v, &name); err != nil {
+				return field.Errorf("extra.secret_file", "must be a string").WithFix("give an absolute path, or the name of a credential of the handler's unit")
+			}
+			if err := secretfile.CheckName(name); err != nil {
+				return field.Errorf("extra.secret_file", "%v", err).WithFix("give an absolute path, or the name of a credential of the handler's unit")
+			}
+		case "allow_non_loopback":
+			var b bool
+			if err := json.Unmarshal(v, &b); err != nil {
+				return field.Errorf("extra."+k, "is not true or false").WithFix("use true to let the endpoint listen beyond loopback")
+			}
 		default:
-			return field.Errorf("extra."+k, "unknown handler config key").WithFix("use ping_interval or secret_file")
+			return field.Errorf("extra."+k, "unknown handler config key").WithFix("use ping_interval, secret_file or allow_non_loopback")
+		}
+	}
+	if c.Endpoint != "" {
+		if err := handlername.CheckBind(c.Endpoint, c.allowNonLoopback()); err != nil {
+			return field.Prefix("endpoint", err)
 		}
 	}
 	return nil
 }
 
-// ValidName checks that name is a handler name: what a systemd instance
-// name allows unescaped, so the unit name and the config file name agree.
+// allowNonLoopback is extra.allow_non_loopback: the handler's endpoint may
+// listen on more than loopback (see handlername.CheckBind).
+func (c HandlerConfig) allowNonLoopback() bool {
+	var b bool
+	_ = json.Unmarshal(c.Extra["allow_non_loopback"], &b)
+	return b
+}
+
+// ValidName checks that name is a handler name (handlername.Check, the
+// one rule the scheduler and the handler config apply too) and names the
+// field "name".
 func ValidName(name string) error {
-	if name == "" {
-		return field.Errorf("name", "is empty").WithFix("give the handler a name such as dingaling2")
-	}
-	if name == "." || name == ".." || len(name) > 200 {
-		return field.Errorf("name", "%q is not a valid handler name", name).WithFix("use letters, digits and :_.-")
-	}
-	for _, r := range name {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":_.-", r)) {
-			return field.Errorf("name", "%q holds %q", name, r).WithFix("use letters, digits and :_.-")
-		}
-	}
-	return nil
+	return field.Prefix("name", handlername.Check(name))
 }
 
 // UnitPrefix and UnitSuffix frame every unit the governor may touch.

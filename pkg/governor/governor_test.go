@@ -10,6 +10,10 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/governor"
 )
 
+func secretFile(raw string) governor.HandlerConfig {
+	return governor.HandlerConfig{Name: "x", Kind: "dingaling", Extra: map[string]json.RawMessage{"secret_file": json.RawMessage(raw)}}
+}
+
 func TestHandlerConfig_Validate(t *testing.T) {
 	exec := map[string]json.RawMessage{"hello": json.RawMessage(`{"command":["/bin/echo","hi"]}`)}
 	tests := []struct {
@@ -29,6 +33,22 @@ func TestHandlerConfig_Validate(t *testing.T) {
 		{"negative budget", governor.HandlerConfig{Name: "x", Kind: "dingaling", MaxRestarts: -1}, "max_restarts"},
 		{"negative delay", governor.HandlerConfig{Name: "x", Kind: "dingaling", RestartDelay: -1}, "restart_delay"},
 		{"unknown extra", governor.HandlerConfig{Name: "x", Kind: "dingaling", Extra: map[string]json.RawMessage{"port": json.RawMessage("1")}}, "extra.port"},
+		{"secret credential name", secretFile(`"handler-secret"`), ""},
+		{"secret absolute", secretFile(`"/etc/schedulezero/ding.secret"`), ""},
+		{"secret climbs out", secretFile(`"../../etc/shadow"`), "extra.secret_file"},
+		{"secret absolute with ..", secretFile(`"/etc/schedulezero/../shadow"`), "extra.secret_file"},
+		{"secret not a string", secretFile(`42`), "extra.secret_file"},
+		{"secret empty", secretFile(`""`), "extra.secret_file"},
+		{"at sign in name", governor.HandlerConfig{Name: "a@b", Kind: "dingaling"}, "name"},
+		{"loopback endpoint", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "tcp://127.0.0.1:4247"}, ""},
+		{"ipc endpoint", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "ipc:///run/schedulezero/handler-x.sock"}, ""},
+		{"wildcard endpoint", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1"}, "endpoint"},
+		{"other interface", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "tcp://192.0.2.7:4247"}, "endpoint"},
+		{"garbage endpoint", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "garbage:///x"}, "endpoint"},
+		{"wildcard allowed", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1",
+			Extra: map[string]json.RawMessage{"allow_non_loopback": json.RawMessage("true")}}, ""},
+		{"allow not a bool", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1",
+			Extra: map[string]json.RawMessage{"allow_non_loopback": json.RawMessage(`"yes"`)}}, "extra.allow_non_loopback"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -172,11 +172,12 @@ func New(opts Options) (*Daemon, error) {
 	if err != nil {
 		return nil, fmt.Errorf("api listen %s: %w", path, err)
 	}
-	d.ln = lns[0]
+	var limits socket.HTTPLimits // the same bounds on clients as the scheduler's API
+	d.ln = limits.Limit(lns[:1])[0]
 	for _, l := range lns[1:] {
 		l.Close() //nolint:errcheck // only one was asked for
 	}
-	d.srv = &http.Server{Handler: NewAPI(d.sup, opts.Logger), ReadHeaderTimeout: 10 * time.Second}
+	d.srv = limits.Server(NewAPI(d.sup, opts.Logger))
 	return d, nil
 }
 

@@ -49,7 +49,7 @@ func Example() {
 
 	// The scheduler calls the job at the address the handler registered.
 	h, _, _ := reg.Handler("greeter")
-	conn := wire.Dial(h.Address, h.Protocol, nil)
+	conn := wire.Dial(h.Address, h.Protocol, nil, wire.WithJobToken(h.JobToken))
 	defer conn.Close()
 	cctx, ccancel := context.WithTimeout(ctx, 5*time.Second)
 	defer ccancel()

@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -47,6 +45,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Secret is sent with the registration.
 	Secret string
+	// Limits bound what a peer of the job socket, or the scheduler's
+	// registration server, may send; zero: the defaults of package wire.
+	Limits wire.Limits
 	Logger *slog.Logger
 	// ReadyFunc is called once, when the socket is bound and the first
 	// registration was accepted.
@@ -63,7 +64,8 @@ var ErrShuttingDown = errors.New("handler shutting down")
 var ErrUnhealthy = errors.New("handler unhealthy")
 
 // Serve runs the handler until ctx is done: it binds the job socket,
-// registers with the scheduler (protocol 3), answers jobs with up to
+// registers with the scheduler (protocol 4, with a job token that every job
+// request must then carry), answers jobs with up to
 // Concurrency running at once, pings the scheduler and re-registers when
 // needed. On ctx done it stops taking jobs (a job that arrives then is
 // answered "not_run"), reports "stopping", waits for running ones (bounded
@@ -94,8 +96,11 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("handler: nil Mux")
 	}
+	if err := opts.Limits.Check(); err != nil {
+		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
+	}
 	setDefaults(&opts)
-	sock := zmq4.NewRouter(context.Background(), zmq4.WithTimeout(5*time.Second), zmq4.WithLogger(log.New(io.Discard, "", 0)))
+	sock := zmq4.NewRouter(context.Background(), opts.Limits.SocketOptions()...)
 	if err := wire.Bind(sock, opts.Endpoint); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("handler %s: bind %q: %w", opts.Name, opts.Endpoint, err)
@@ -116,9 +121,16 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		work:    make(chan jobReq),
 		quit:    make(chan struct{}),
 		outWake: make(chan struct{}, 1),
-		client:  wire.NewClient(opts.Scheduler, opts.Logger),
+		client:  wire.NewClient(opts.Scheduler, opts.Logger, wire.WithLimits(opts.Limits)),
 		epoch:   time.Now(),
+		// One token for the life of this process: a registration again
+		// (the scheduler restarted) must not make the requests that the
+		// scheduler queued under the previous one fail. A new process
+		// has a new token.
+		jobToken: wire.NewJobToken(),
+		poke:     make(chan struct{}, 1),
 	}
+	r.tokenRequired.Store(true) // until a scheduler without tokens registered us
 	return &Server{r: r, started: make(chan struct{})}, nil
 }
 
@@ -282,8 +294,23 @@ type runner struct {
 	outClosed bool
 	outWake   chan struct{}
 
-	registered           atomic.Bool
-	schedulerOK          atomic.Bool // the last register or ping call succeeded
+	registered  atomic.Bool
+	schedulerOK atomic.Bool // the last register or ping call succeeded
+
+	// jobToken is sent in every registration; a job request must carry it
+	// while tokenRequired, which is cleared only when the scheduler that
+	// accepted the last registration said it speaks no job tokens (older
+	// than protocol 4).
+	jobToken      string
+	tokenRequired atomic.Bool
+	// tokenRefusals counts the requests refused for their job token since
+	// the last log line about them (refusalLogAt, an offset from epoch).
+	tokenRefusals atomic.Int64
+	refusalLogAt  atomic.Int64
+	// poke asks the registration loop to ping the scheduler now: a job
+	// came with no or a stale token, which is what a scheduler restarted
+	// from its store (it keeps no token) sends until we register again.
+	poke                 chan struct{}
 	active, done, failed atomic.Int64
 
 	// refused holds the scheduler's refusal (an error wrapping
@@ -436,6 +463,8 @@ func (r *runner) handleRequest(env [][]byte, req wire.Request, batched bool) {
 	switch {
 	case req.Method == "ping":
 		r.reply(env, encode(map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}, req.ID), batched)
+	case r.tokenRequired.Load() && !wire.JobTokenMatches(req.JobToken, r.jobToken):
+		r.reply(env, r.refuseToken(req), batched)
 	case req.Method == wire.MethodCancel:
 		r.reply(env, r.cancel(req), batched)
 	case !r.admitJob():
@@ -448,6 +477,35 @@ func (r *runner) handleRequest(env [][]byte, req wire.Request, batched bool) {
 			go r.worker(j)
 		}
 	}
+}
+
+// refusalLogGap spaces the log lines about refused job tokens: a flood of
+// forged requests must not flood the journal.
+const refusalLogGap = time.Second
+
+// refuseToken answers a request whose job token is missing or wrong,
+// without running it: "not_run", so that our scheduler, which may have
+// restarted and lost the token, sends it again once we registered again,
+// which the poke makes happen now. The log line says how many were
+// refused since the last one.
+func (r *runner) refuseToken(req wire.Request) []byte {
+	reason := "job_token does not match this handler's registration"
+	if req.JobToken == "" {
+		reason = "job_token is missing"
+	}
+	n := r.tokenRefusals.Add(1)
+	now := int64(time.Since(r.epoch))
+	if last := r.refusalLogAt.Load(); (last == 0 || now-last >= int64(refusalLogGap)) && r.refusalLogAt.CompareAndSwap(last, now) {
+		r.tokenRefusals.Add(-n)
+		r.logger.Warn("job refused: not from the scheduler this handler registered with",
+			"method", req.Method, "execution_id", req.ExecutionID, "reason", reason, "refused", n)
+	}
+	select {
+	case r.poke <- struct{}{}:
+	default:
+	}
+	return encode(map[string]any{"success": false, "not_run": true, "refused": true,
+		"error": "job refused: " + reason + "; only the scheduler this handler registered with may send it jobs"}, req.ID)
 }
 
 // requestID is the "id" of a request that did not decode, when it has one,
@@ -641,8 +699,14 @@ func (r *runner) writeLoop(stop <-chan struct{}) {
 				peer := taken[0].env
 				msgs = msgs[:0]
 				rest := taken[:0]
+				size := 0
 				for _, o := range taken {
-					if len(msgs) < wire.MaxBatch && slices.EqualFunc(o.env, peer, bytes.Equal) {
+					// A batch stays below wire.MaxBatchBytes unless one
+					// reply alone is larger: it must fit the scheduler's
+					// maximum message size whenever each reply does.
+					if len(msgs) < wire.MaxBatch && (len(msgs) == 0 || size+len(o.payload) <= wire.MaxBatchBytes) &&
+						slices.EqualFunc(o.env, peer, bytes.Equal) {
+						size += len(o.payload)
 						msgs = append(msgs, o.payload)
 					} else {
 						rest = append(rest, o)
@@ -728,8 +792,10 @@ func (r *runner) keepAlive(ctx context.Context) {
 	var readyOnce sync.Once
 	backoff := 100 * time.Millisecond
 	reg := wire.Registration{HandlerID: r.opts.Name, Address: r.addr, Methods: r.mux.Methods(),
-		Protocol: wire.ProtocolBatched, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret}
+		Protocol: wire.ProtocolJobToken, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret, JobToken: r.jobToken}
 	callTimeout := min(r.opts.PingInterval, 10*time.Second)
+	pokeGap := min(time.Second, r.opts.PingInterval) // pokes ping at most this often
+	var lastCall time.Time
 	wait := func(d time.Duration) bool {
 		r.promise(d)
 		t := time.NewTimer(d)
@@ -739,12 +805,24 @@ func (r *runner) keepAlive(ctx context.Context) {
 			return false
 		case <-t.C:
 			return true
+		case <-r.poke:
 		}
+		if gap := pokeGap - time.Since(lastCall); gap > 0 {
+			r.promise(gap)
+			t.Reset(gap)
+			select {
+			case <-ctx.Done():
+				return false
+			case <-t.C:
+			}
+		}
+		return true
 	}
 	ok := false
 	for {
 		if !ok {
 			r.promise(callTimeout)
+			lastCall = time.Now()
 			rctx, cancel := context.WithTimeout(ctx, callTimeout)
 			status, err := r.client.Register(rctx, reg)
 			cancel()
@@ -772,6 +850,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 			}
 			ok = true
 			backoff = 100 * time.Millisecond
+			r.requireToken(r.client.SchedulerProtocol())
 			r.registered.Store(true)
 			r.schedulerOK.Store(true)
 			r.logger.Info("registered with scheduler", "scheduler", r.opts.Scheduler, "status", status)
@@ -784,6 +863,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 			return
 		}
 		r.promise(callTimeout)
+		lastCall = time.Now()
 		pctx, cancel := context.WithTimeout(ctx, callTimeout)
 		err := r.client.Ping(pctx)
 		cancel()
@@ -793,6 +873,17 @@ func (r *runner) keepAlive(ctx context.Context) {
 			r.schedulerOK.Store(false)
 			r.status()
 		}
+	}
+}
+
+// requireToken decides, after a registration, whether job requests must
+// carry the job token: yes, unless the scheduler that accepted it speaks
+// an older protocol, which sends none (it did not answer "protocol" 4).
+func (r *runner) requireToken(schedulerProtocol int) {
+	need := schedulerProtocol >= wire.ProtocolJobToken
+	if r.tokenRequired.Swap(need) != need && !need {
+		r.logger.Warn("the scheduler sends no job tokens (protocol older than 4): anyone who can reach the job socket can run jobs; upgrade the scheduler",
+			"scheduler", r.opts.Scheduler, "address", r.addr)
 	}
 }
 

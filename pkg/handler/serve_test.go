@@ -65,6 +65,7 @@ type fixture struct {
 	reg     *wiretest.Registry
 	srv     *wire.Server
 	addr    string
+	token   string // the job token of the handler's registration
 	started chan string
 	release chan struct{}
 	active  atomic.Int64
@@ -107,8 +108,8 @@ func newFixture(t *testing.T, concurrency int) *fixture {
 	if !ok {
 		t.Fatal("not registered")
 	}
-	f.addr = h.Address
-	if h.Protocol != wire.ProtocolBatched || h.Concurrency != concurrency {
+	f.addr, f.token = h.Address, h.JobToken
+	if h.Protocol != wire.ProtocolJobToken || h.Concurrency != concurrency || len(h.JobToken) != 32 {
 		t.Errorf("registration = %+v", h)
 	}
 	return f
@@ -126,7 +127,7 @@ func body(t *testing.T, r wire.Reply) map[string]any {
 func TestServe_Replies(t *testing.T) {
 	f := newFixture(t, 4)
 	for _, proto := range []int{0, 2} {
-		c := wire.Dial(f.addr, proto, nil)
+		c := wire.Dial(f.addr, proto, nil, wire.WithJobToken(f.token))
 		defer c.Close()
 		for _, tc := range []struct {
 			name string
@@ -162,7 +163,7 @@ func TestServe_Replies(t *testing.T) {
 
 func TestServe_DeadlineAndCancel(t *testing.T) {
 	f := newFixture(t, 4)
-	c := wire.Dial(f.addr, 2, nil)
+	c := wire.Dial(f.addr, 2, nil, wire.WithJobToken(f.token))
 	defer c.Close()
 
 	start := time.Now()
@@ -199,7 +200,7 @@ func TestServe_DeadlineAndCancel(t *testing.T) {
 
 func TestServe_Concurrency(t *testing.T) {
 	f := newFixture(t, 3)
-	c := wire.Dial(f.addr, 2, nil)
+	c := wire.Dial(f.addr, 2, nil, wire.WithJobToken(f.token))
 	defer c.Close()
 	var wg sync.WaitGroup
 	for range 6 {
@@ -267,7 +268,7 @@ func TestServe_ReportsOfflineOnStop(t *testing.T) {
 // scheduler may send it again to the handler's next registration.
 func TestServe_StoppingRefusesNewJobsAsNotRun(t *testing.T) {
 	f := newFixture(t, 2)
-	c := wire.Dial(f.addr, 2, nil)
+	c := wire.Dial(f.addr, 2, nil, wire.WithJobToken(f.token))
 	defer c.Close()
 	running := make(chan wire.Reply, 1)
 	go func() {
@@ -314,7 +315,7 @@ func TestServe_SaysClosingToPipeliningPeers(t *testing.T) {
 	if err := peer.Dial(f.addr); err != nil {
 		t.Fatal(err)
 	}
-	if err := peer.Send(zmq4.NewMsgString(`{"method":"echo","id":"1","v":2}`)); err != nil {
+	if err := peer.Send(zmq4.NewMsgString(`{"method":"echo","id":"1","v":2,"job_token":"` + f.token + `"}`)); err != nil {
 		t.Fatal(err)
 	}
 	recv := func() wire.Reply {
@@ -437,7 +438,7 @@ func TestServe_Batches(t *testing.T) {
 	f := newFixture(t, 64)
 	defer f.stop()
 
-	c := wire.Dial(f.addr, wire.ProtocolBatched, nil)
+	c := wire.Dial(f.addr, wire.ProtocolBatched, nil, wire.WithJobToken(f.token))
 	defer c.Close()
 	ctx, cancel := context.WithTimeout(t.Context(), 10*time.Second)
 	defer cancel()
@@ -477,7 +478,7 @@ func TestServe_Batches(t *testing.T) {
 	if err := sock.Dial(f.addr); err != nil {
 		t.Fatal(err)
 	}
-	if err := sock.Send(zmq4.NewMsgString(`[{"method":"echo","id":"a","v":3},{"method":"","id":"b","v":3}]`)); err != nil {
+	if err := sock.Send(zmq4.NewMsgString(`[{"method":"echo","id":"a","v":3,"job_token":"` + f.token + `"},{"method":"","id":"b","v":3}]`)); err != nil {
 		t.Fatal(err)
 	}
 	replies := map[string]wire.Reply{}

@@ -20,11 +20,15 @@ type Conn interface {
 	Close() error
 }
 
-// DialFunc opens a Conn to a handler's address. It must not block.
-type DialFunc func(address string, protocol int) Conn
+// DialFunc opens a Conn to a handler's address, speaking protocol and
+// putting jobToken (the token of the handler's registration, empty when
+// it sent none) in every request. It must not block.
+type DialFunc func(address string, protocol int, jobToken string) Conn
 
-func wireDial(logger *slog.Logger) DialFunc {
-	return func(address string, protocol int) Conn { return wire.Dial(address, protocol, logger) }
+func wireDial(logger *slog.Logger, limits wire.Limits) DialFunc {
+	return func(address string, protocol int, jobToken string) Conn {
+		return wire.Dial(address, protocol, logger, wire.WithLimits(limits), wire.WithJobToken(jobToken))
+	}
 }
 
 // drainConn closes its connection only once the calls on it have ended. A

@@ -79,7 +79,7 @@ type dialer struct {
 	conns []*genConn
 }
 
-func (d *dialer) dial(string, int) Conn {
+func (d *dialer) dial(string, int, string) Conn {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	c := &genConn{n: len(d.conns), answer: d.answer}

@@ -46,14 +46,22 @@ type Options struct {
 	BackoffMax         time.Duration
 	// NowFunc is the clock; tests may replace it. Default time.Now.
 	NowFunc func() time.Time
-	// DialFunc opens connections to handlers; default: the ZeroMQ wire.
+	// DialFunc opens connections to handlers; default: the ZeroMQ wire,
+	// holding handlers to WireLimits.
 	DialFunc DialFunc
+	// WireLimits bound what a handler may send on its job connection;
+	// zero: the defaults of package wire.
+	WireLimits wire.Limits
 	// LatenessFunc, when set, observes how late each due occurrence was
 	// picked up by the engine (benchmarks use it).
 	LatenessFunc func(time.Duration)
 	// HandlerSecrets are the handlers' registration secrets, checked by
 	// Registry (a wire.Authenticator); nil checks none.
 	HandlerSecrets *wire.HandlerSecrets
+	// MinInterval is the floor of a schedule's repetition: a trigger whose
+	// consecutive fires can be closer is refused. Default
+	// trigger.DefaultMinInterval; negative: no floor (tests).
+	MinInterval time.Duration
 }
 
 // Scheduler is the engine. Create it with New, then Start it; Stop ends it.
@@ -136,8 +144,11 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 	if opts.NowFunc == nil {
 		opts.NowFunc = time.Now
 	}
+	if opts.MinInterval == 0 {
+		opts.MinInterval = trigger.DefaultMinInterval
+	}
 	if opts.DialFunc == nil {
-		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"))
+		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"), opts.WireLimits)
 	}
 	execCtx, execCancel := context.WithCancel(context.Background())
 	waitCtx, waitCancel := context.WithCancel(execCtx)
@@ -207,6 +218,14 @@ func (s *Scheduler) compile(rec store.Schedule) (trigger.Trigger, error) {
 	trig, _, err := trigger.Parse(rec.Trigger, rec.CreatedAt, loc)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: trigger: %w", rec.ID, err)
+	}
+	// A schedule stored before the floor existed, or under a lower one,
+	// would keep the engine busy. Only intervals are checked here: the
+	// check is free for them, and crons cannot go below a second.
+	if iv, ok := trig.(trigger.Interval); ok {
+		if err := trigger.CheckMin(iv, rec.CreatedAt, s.opts.MinInterval); err != nil {
+			return nil, fmt.Errorf("schedule %q: %w; edit its trigger or lower the scheduler's minimum interval", rec.ID, err)
+		}
 	}
 	return trig, nil
 }

@@ -35,7 +35,7 @@ type fakeHandler struct {
 	peak    int
 }
 
-func (f *fakeHandler) dial(string, int) scheduler.Conn { return f }
+func (f *fakeHandler) dial(string, int, string) scheduler.Conn { return f }
 
 func (f *fakeHandler) Call(ctx context.Context, req wire.Request) (wire.Reply, error) {
 	f.mu.Lock()

@@ -212,7 +212,9 @@ type registry struct {
 }
 
 func newRegistry(db *store.DB, logger *slog.Logger, now func() time.Time, dial DialFunc) *registry {
-	drained := func(address string, protocol int) Conn { return &drainConn{Conn: dial(address, protocol)} }
+	drained := func(address string, protocol int, jobToken string) Conn {
+		return &drainConn{Conn: dial(address, protocol, jobToken)}
+	}
 	return &registry{db: db, logger: logger, now: now, dial: drained, handlers: make(map[string]*handlerState)}
 }
 
@@ -249,7 +251,10 @@ func (r *registry) load(ctx context.Context) error {
 		}
 		h := newHandlerState(rec)
 		if rec.Status == handlerOnline && rec.Address != "" {
-			h.conn = r.dial(rec.Address, rec.Protocol)
+			// Job tokens are not stored: a protocol 4 handler refuses
+			// these calls ("not_run", so they are sent again) and
+			// registers again at once, which brings its token.
+			h.conn = r.dial(rec.Address, rec.Protocol, "")
 		}
 		r.handlers[rec.ID] = h
 	}
@@ -325,7 +330,7 @@ func (r *registry) Register(ctx context.Context, reg wire.Registration) (bool, e
 	// A new connection for every registration: the handler may have
 	// restarted, and a socket that was mid-call to the old process must not
 	// carry the next job.
-	h.conn = r.dial(reg.Address, reg.Protocol)
+	h.conn = r.dial(reg.Address, reg.Protocol, reg.JobToken)
 	rec := h.rec
 	h.broadcast()
 	h.mu.Unlock()

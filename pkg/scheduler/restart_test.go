@@ -56,7 +56,7 @@ func restartRounds(t *testing.T, rounds int, restart func(int) (bool, bool)) {
 	})
 	start := func() (*scheduler.Scheduler, func()) {
 		ctx, cancel := context.WithCancel(context.Background())
-		eng, err := scheduler.New(ctx, scheduler.Options{Store: db})
+		eng, err := scheduler.New(ctx, scheduler.Options{Store: db, MinInterval: 10 * time.Millisecond})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -44,6 +44,9 @@ func setup(t testing.TB, opts scheduler.Options) *bundle {
 	if opts.BackoffBase == 0 {
 		opts.BackoffBase = 10 * time.Millisecond
 	}
+	if opts.MinInterval == 0 {
+		opts.MinInterval = 10 * time.Millisecond // tests fire every few ms
+	}
 	ctx := context.Background()
 	eng, err := scheduler.New(ctx, opts)
 	if err != nil {

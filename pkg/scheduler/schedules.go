@@ -19,7 +19,6 @@ import (
 // Limits on schedule fields.
 const (
 	maxAttemptsLimit = 100
-	maxIDLength      = 200
 )
 
 var _ api.Backend = (*Scheduler)(nil)
@@ -55,8 +54,10 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 	if p := bytes.TrimSpace(req.Params); len(p) > 0 && p[0] != '{' && !bytes.Equal(p, []byte("null")) {
 		return store.Schedule{}, field.Errorf("job_params", "must be a JSON object").WithFix(`for example {"message": "hi"}`)
 	}
-	if len(req.ID) > maxIDLength {
-		return store.Schedule{}, field.Errorf("job_id", "is %d characters long", len(req.ID)).WithFix("use at most %d", maxIDLength)
+	if req.ID != "" {
+		if err := store.CheckScheduleID(req.ID); err != nil {
+			return store.Schedule{}, err
+		}
 	}
 	if req.MaxAttempts < 0 || req.MaxAttempts > maxAttemptsLimit {
 		return store.Schedule{}, field.Errorf("max_attempts", "is %d", req.MaxAttempts).WithFix("use 1 to %d, or 0 for the default (%d)", maxAttemptsLimit, s.opts.DefaultMaxAttempts)
@@ -75,7 +76,7 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		return store.Schedule{}, field.Errorf("trigger", "is required").WithFix(`for example {"type": "interval", "seconds": 10}`)
 	}
 	now := s.now()
-	trig, normalized, err := trigger.Parse(req.Trigger, now, loc)
+	trig, normalized, err := trigger.ParseMin(req.Trigger, now, loc, s.opts.MinInterval)
 	if err != nil {
 		return store.Schedule{}, field.Prefix("trigger", err)
 	}
@@ -110,7 +111,11 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 
 	s.mu.Lock()
 	if rec.ID == "" {
-		rec.ID = s.freeIDLocked(fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, now.Unix()))
+		// The original's default, <handler>_<method>_<epoch>, made to obey
+		// the id rule whatever the names hold, with room for freeIDLocked's
+		// "-N".
+		base := store.ScheduleIDFrom(fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, now.Unix()))
+		rec.ID = s.freeIDLocked(base[:min(len(base), store.MaxScheduleIDLen-8)])
 	}
 	old, exists := s.entries[rec.ID]
 	// A finished schedule (a date that fired) is not live: a new one may
@@ -487,7 +492,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 		return store.Schedule{}, field.Errorf("timezone", "%q is not a known time zone", rec.Timezone)
 	}
 	now := s.now()
-	trig, normalized, err := trigger.Parse(trigRaw, now, loc)
+	trig, normalized, err := trigger.ParseMin(trigRaw, now, loc, s.opts.MinInterval)
 	if err != nil {
 		return store.Schedule{}, field.Prefix("trigger", err)
 	}

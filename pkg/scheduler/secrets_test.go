@@ -189,11 +189,11 @@ func TestRegistry_RestoredHandlerMustRegisterAgain(t *testing.T) {
 	b := setup(t, scheduler.Options{
 		Store:          db,
 		HandlerSecrets: secrets(t, map[string]string{"ding": dingSecret}, false),
-		DialFunc: func(address string, protocol int) scheduler.Conn {
+		DialFunc: func(address string, protocol int, jobToken string) scheduler.Conn {
 			mu.Lock()
 			dialed = append(dialed, address)
 			mu.Unlock()
-			return wire.Dial(address, protocol, nil)
+			return wire.Dial(address, protocol, nil, wire.WithJobToken(jobToken))
 		},
 	})
 	if h, _ := b.handler(t, "ding"); h.Status != "offline" || h.Address != old {

@@ -24,6 +24,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
@@ -60,6 +61,15 @@ type Options struct {
 	// precedence first (schedfile.DefaultDirs for the packaged service),
 	// applied at start and on every reload; empty: none.
 	ScheduleDirs []string
+	// MinInterval is the floor of a schedule's repetition (see
+	// scheduler.Options); zero: trigger.DefaultMinInterval.
+	MinInterval time.Duration
+	// HTTP bounds what one API client can hold; zero fields take the
+	// defaults of socket.HTTPLimits.
+	HTTP socket.HTTPLimits
+	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
+	// registration server and the job connections); zero: the defaults.
+	ZMQLimits wire.Limits
 }
 
 // Daemon is a running scheduler.
@@ -104,6 +114,9 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = DefaultStopTimeout
 	}
+	if err := opts.ZMQLimits.Check(); err != nil {
+		return nil, fmt.Errorf("schedulerd: %w", err)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -131,6 +144,8 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
 		LatenessFunc:       opts.LatenessFunc,
 		HandlerSecrets:     opts.HandlerSecrets,
+		MinInterval:        opts.MinInterval,
+		WireLimits:         opts.ZMQLimits,
 	})
 	if err != nil {
 		return nil, err
@@ -146,26 +161,26 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return d.engine.Stop(sctx)
 	})
 
-	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"))
+	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"),
+		wire.WithLimits(opts.ZMQLimits))
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
 	}
 	d.onStop("registration server", func(context.Context) error { return d.wire.Close() })
 
-	d.lns, err = socket.Listen(opts.HTTPListen)
+	lns, err := socket.Listen(opts.HTTPListen)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
-	d.http = &http.Server{
-		Handler: api.New(api.Options{
-			Backend:     d.engine,
-			Logger:      opts.Logger.With("component", "api"),
-			Tokens:      opts.Tokens,
-			CORSOrigins: opts.CORSOrigins,
-			Config:      d.config(),
-		}),
-		ReadHeaderTimeout: 10 * time.Second,
-	}
+	d.lns = opts.HTTP.Limit(lns)
+	warnOpenTCP(opts.Logger.With("component", "api"), d.lns, len(opts.Tokens))
+	d.http = opts.HTTP.Server(api.New(api.Options{
+		Backend:     d.engine,
+		Logger:      opts.Logger.With("component", "api"),
+		Tokens:      opts.Tokens,
+		CORSOrigins: opts.CORSOrigins,
+		Config:      d.config(),
+	}))
 	d.onStop("api", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
@@ -196,6 +211,7 @@ func (d *Daemon) config() map[string]any {
 		"retention_count":      o.Retention.MaxCount,
 		"retention_age":        o.Retention.MaxAge.String(),
 		"stop_timeout":         o.StopTimeout.String(),
+		"min_interval":         cmp.Or(o.MinInterval, trigger.DefaultMinInterval).String(),
 		"handler_secrets":      o.HandlerSecrets != nil,
 		"cors_origins":         nonNil(o.CORSOrigins),
 		"api_authentication":   len(o.Tokens) > 0,

@@ -91,6 +91,7 @@ func (p *parser) calendar(loc *time.Location) (Trigger, error) {
 	if err != nil {
 		return nil, err
 	}
+	p.repeatKey = "expr"
 	c := Calendar{Event: ev}
 	if c.Start, _, err = p.instant("start_time", loc); err != nil {
 		return nil, err

@@ -23,22 +23,29 @@ import (
 // Field is the key inside the trigger object ("run_date", "seconds", "hour",
 // "expr", "type"), or "" when raw is not an object.
 func Parse(raw json.RawMessage, now time.Time, loc *time.Location) (Trigger, json.RawMessage, error) {
+	trig, norm, _, err := parse(raw, now, loc)
+	return trig, norm, err
+}
+
+// parse is Parse that also returns the key that sets the trigger's
+// repetition, for the floor of ParseMin.
+func parse(raw json.RawMessage, now time.Time, loc *time.Location) (Trigger, json.RawMessage, string, error) {
 	if loc == nil {
 		loc = time.UTC
 	}
 	now = now.Round(0)
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil || obj == nil {
-		return nil, nil, field.Errorf("", "trigger must be a JSON object").
+		return nil, nil, "", field.Errorf("", "trigger must be a JSON object").
 			WithFix(`send {"type":"date"|"interval"|"cron", ...}`)
 	}
 	p := &parser{obj: obj, out: map[string]any{}}
 	typ, ok, err := p.str("type")
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	if !ok {
-		return nil, nil, field.Errorf("type", "missing trigger type").
+		return nil, nil, "", field.Errorf("type", "missing trigger type").
 			WithFix("set \"type\" to 'date', 'interval', 'cron' or 'calendar'")
 	}
 	p.out["type"] = typ
@@ -53,23 +60,26 @@ func Parse(raw json.RawMessage, now time.Time, loc *time.Location) (Trigger, jso
 	case "calendar":
 		trig, err = p.calendar(loc)
 	default:
-		return nil, nil, &field.Error{Field: "type",
+		return nil, nil, "", &field.Error{Field: "type",
 			Problem: fmt.Sprintf("Unsupported trigger type '%s'. Use 'date', 'interval', or 'cron' (or 'calendar').", typ)}
 	}
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	norm, err := json.Marshal(p.out)
 	if err != nil {
-		return nil, nil, fmt.Errorf("trigger: encode normalized form: %w", err)
+		return nil, nil, "", fmt.Errorf("trigger: encode normalized form: %w", err)
 	}
-	return trig, norm, nil
+	return trig, norm, p.repeatKey, nil
 }
 
 // parser reads the keys of one trigger object and builds its normalized form.
 type parser struct {
 	obj map[string]json.RawMessage
 	out map[string]any
+	// repeatKey is the key that sets how often the trigger repeats, named
+	// by the floor's error.
+	repeatKey string
 }
 
 // checkKeys rejects any key outside allowed (and "type").
@@ -290,6 +300,7 @@ func (p *parser) interval(now time.Time, loc *time.Location) (Trigger, error) {
 	if ns >= math.MaxInt64 {
 		return nil, field.Errorf(last, "interval is longer than 292 years")
 	}
+	p.repeatKey = last
 	iv := Interval{Every: time.Duration(ns)}
 	var err error
 	if iv.Start, iv.End, err = p.bounds(now, loc); err != nil {
@@ -346,6 +357,7 @@ func (p *parser) cron(now time.Time, loc *time.Location) (Trigger, error) {
 		return p.crontab(key, now, loc, hasTZ)
 	}
 	given := map[string]string{}
+	p.repeatKey = "second"
 	for _, name := range apsFieldOrder {
 		v, ok, err := p.value(name)
 		if err != nil {
@@ -369,6 +381,7 @@ func (p *parser) cron(now time.Time, loc *time.Location) (Trigger, error) {
 		default:
 			return nil, field.Errorf(name, "must be a number or a string, not %s", jsonKind(v))
 		}
+		p.repeatKey = name
 	}
 	c, err := compileFields(given, loc)
 	if err != nil {
@@ -421,6 +434,7 @@ func (p *parser) crontab(key string, now time.Time, loc *time.Location, hasTZ bo
 		loc = l
 	}
 	p.out["expr"] = rest
+	p.repeatKey = key
 	if every, isEvery := strings.CutPrefix(strings.ToLower(rest), "@every"); isEvery {
 		d, err := time.ParseDuration(strings.TrimSpace(every))
 		if err != nil || d <= 0 {

@@ -19,12 +19,13 @@ type Client struct {
 	handlerID string
 	secret    string // sent with pings and status reports of handlerID
 	instance  string
+	protocol  int // what the scheduler said it speaks with us
 }
 
 // NewClient returns a Client for the scheduler at endpoint. It does not
 // connect until the first request.
-func NewClient(endpoint string, logger *slog.Logger) *Client {
-	return &Client{conn: Dial(endpoint, ProtocolOriginal, logger), endpoint: endpoint}
+func NewClient(endpoint string, logger *slog.Logger, opts ...Option) *Client {
+	return &Client{conn: Dial(endpoint, ProtocolOriginal, logger, opts...), endpoint: endpoint}
 }
 
 // Register sends a register request and returns the status the scheduler
@@ -43,6 +44,9 @@ func (c *Client) Register(ctx context.Context, r Registration) (string, error) {
 	if r.Secret != "" {
 		p["secret"] = r.Secret
 	}
+	if r.JobToken != "" {
+		p["job_token"] = r.JobToken
+	}
 	reply, err := c.call(ctx, "register", p)
 	if err != nil {
 		return "", err
@@ -50,14 +54,25 @@ func (c *Client) Register(ctx context.Context, r Registration) (string, error) {
 	var body struct {
 		Status   string `json:"status"`
 		Instance string `json:"instance"`
+		Protocol int    `json:"protocol"`
 	}
 	_ = json.Unmarshal(reply.Raw, &body)
 	c.mu.Lock()
 	c.handlerID = r.HandlerID
 	c.secret = r.Secret
 	c.instance = body.Instance
+	c.protocol = body.Protocol
 	c.mu.Unlock()
 	return body.Status, nil
+}
+
+// SchedulerProtocol is the protocol version the scheduler said, in its
+// answer to the last Register, it speaks with this handler: 0 when it
+// did not say (a scheduler older than protocol 4, or no Register yet).
+func (c *Client) SchedulerProtocol() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.protocol
 }
 
 // Ping checks the scheduler. After a Register it carries the handler id

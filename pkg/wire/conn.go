@@ -31,7 +31,9 @@ const dialTimeout = 5 * time.Second
 type Conn struct {
 	address  string
 	protocol int
+	token    string // protocol 4: put in every request (Request.JobToken)
 	logger   *slog.Logger
+	limits   Limits
 
 	turn   chan struct{} // protocol 0: the one call in flight
 	nextID atomic.Uint64
@@ -45,17 +47,22 @@ type Conn struct {
 }
 
 // Dial returns a Conn to address. It does not connect: the first Call does,
-// and reconnects after a failure.
-func Dial(address string, protocol int, logger *slog.Logger) *Conn {
+// and reconnects after a failure. The peer is held to the default Limits
+// unless an option sets others: a reply too large, or a handshake too
+// slow, breaks the connection, not the process.
+func Dial(address string, protocol int, logger *slog.Logger, opts ...Option) *Conn {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	return &Conn{
+	c := &Conn{
 		address:  address,
-		protocol: min(protocol, ProtocolBatched), // a newer peer speaks ours too
+		protocol: min(protocol, ProtocolLatest), // a newer peer speaks ours too
 		logger:   logger.With("component", "wire", "address", address),
 		turn:     make(chan struct{}, 1),
 	}
+	set := settingsOf(opts)
+	c.limits, c.token = set.limits, set.jobToken
+	return c
 }
 
 // link is one socket with its reader goroutine.
@@ -211,6 +218,9 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 	if c.protocol >= ProtocolPipelined {
 		key = c.stamp(&req)
 	}
+	if req.JobToken == "" {
+		req.JobToken = c.token
+	}
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return Reply{}, fmt.Errorf("call %s %q: encode: %w", c.address, req.Method, err)
@@ -269,6 +279,11 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 		return res.r, nil
 	case <-l.broken:
 		c.drop(l)
+		select {
+		case res := <-ch: // it came before the link broke (select picks either)
+			return res.r, nil
+		default:
+		}
 		if errors.Is(l.giveUp(key), ErrUnavailable) { // the peer said Closing
 			return Reply{}, fmt.Errorf("call %s %q: %w: %w", c.address, req.Method, ErrUnavailable, l.err)
 		}
@@ -315,6 +330,9 @@ func (c *Conn) Go(req Request, timeout time.Duration, done func(Reply, error)) (
 		return nil, false
 	}
 	c.stamp(&req)
+	if req.JobToken == "" {
+		req.JobToken = c.token
+	}
 	payload, err := json.Marshal(req)
 	if err != nil {
 		return nil, false
@@ -356,6 +374,11 @@ func (c *Conn) await(ctx context.Context, l *link, key, method string, payload [
 		return res.r, res.err // a writer's error names the call already
 	case <-l.broken:
 		c.drop(l)
+		select {
+		case res := <-ch: // it came before the link broke (select picks either)
+			return res.r, res.err
+		default:
+		}
 		if errors.Is(l.giveUp(key), ErrUnavailable) {
 			return Reply{}, fmt.Errorf("call %s %q: %w: %w", c.address, method, ErrUnavailable, l.err)
 		}
@@ -387,7 +410,7 @@ func (c *Conn) write(l *link) {
 		}
 		for {
 			l.mu.Lock()
-			n := min(len(l.out), MaxBatch)
+			n := batchLen(l.out)
 			batch = append(batch[:0], l.out[:n]...)
 			l.out = append(l.out[:0], l.out[n:]...)
 			l.mu.Unlock()
@@ -422,6 +445,22 @@ func (c *Conn) write(l *link) {
 			}
 		}
 	}
+}
+
+// batchLen is how many of the queued requests go in the next batch frame:
+// up to MaxBatch, and no more than MaxBatchBytes unless the first alone is
+// larger, so that a batch is never what makes a frame exceed the peer's
+// maximum message size.
+func batchLen(out []queued) int {
+	n, size := 0, 0
+	for n < len(out) && n < MaxBatch {
+		size += len(out[n].payload)
+		if n > 0 && size > MaxBatchBytes {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // sendFailed breaks l after a send on it returned err, and says what
@@ -528,11 +567,9 @@ func (c *Conn) link(ctx context.Context) (*link, error) {
 func (c *Conn) dial(done chan struct{}) {
 	defer c.wg.Done()
 	sctx, cancel := context.WithCancel(context.Background())
-	sock := zmq4.NewDealer(sctx,
+	sock := zmq4.NewDealer(sctx, append(c.limits.SocketOptions(),
 		zmq4.WithDialerMaxRetries(0),
-		zmq4.WithDialerTimeout(dialTimeout),
-		zmq4.WithTimeout(socketSendTimeout),
-		zmq4.WithLogger(zmqLogger()))
+		zmq4.WithDialerTimeout(dialTimeout))...)
 	err := sock.Dial(c.address)
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -12,10 +12,16 @@ import (
 // on one connection, each reply echoing the request's "id". Version 3 adds
 // batches: a frame may be a JSON array of requests (or of replies), so that
 // many jobs cross the socket in one message; a single object stays valid.
+// Version 4 authenticates the job channel: the handler sends a job token
+// in its register request (on the channel its secret guards), and every
+// request the scheduler sends on the job channel carries it back.
 const (
 	ProtocolOriginal  = 0
 	ProtocolPipelined = 2
 	ProtocolBatched   = 3
+	ProtocolJobToken  = 4
+	// ProtocolLatest is the highest version this package speaks.
+	ProtocolLatest = ProtocolJobToken
 )
 
 // MaxBatch bounds the requests or replies one batch frame carries.
@@ -76,6 +82,10 @@ type Request struct {
 	DeadlineMS int64 `json:"deadline_ms,omitempty"`
 	// V is the protocol version of the sender.
 	V int `json:"v,omitempty"`
+	// JobToken (protocol 4) is the token the handler sent when it
+	// registered: it proves the request comes from the scheduler the
+	// handler registered with.
+	JobToken string `json:"job_token,omitempty"`
 }
 
 // Reply is one decoded reply frame.

@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/secretfile"
 )
 
 // Names of handler secrets in a systemd credentials directory
@@ -87,7 +87,7 @@ func checkSecret(secret string) error {
 
 // LoadHandlerSecrets reads the scheduler's handler secrets. With dir set,
 // every file in dir holds the secret of the handler it is named after (the
-// file must not be readable by others: chmod 0600 or 0640). Otherwise, when
+// file must not be accessible to its group or others: chmod 600). Otherwise, when
 // credsDir (the $CREDENTIALS_DIRECTORY of a systemd service) is set, its
 // credentials named "handler-secret.NAME" or "handler-secret_NAME" are the
 // secret of handler NAME. Surrounding white space is trimmed. Dot files and
@@ -135,10 +135,11 @@ func readSecretDir(dir, prefix string, private bool, byHandler map[string]string
 		if !fi.Mode().IsRegular() {
 			continue
 		}
-		if private && fi.Mode().Perm()&0o007 != 0 {
-			return fmt.Errorf("handler secret %s: readable by others (mode %v); chmod o-rwx %s", path, fi.Mode().Perm(), path)
+		credsDir := dir // a credentials directory: systemd set the modes
+		if private {
+			credsDir = ""
 		}
-		secret, err := readSecret(path)
+		secret, err := readSecret(path, credsDir)
 		if err != nil {
 			return err
 		}
@@ -150,21 +151,14 @@ func readSecretDir(dir, prefix string, private bool, byHandler map[string]string
 	return nil
 }
 
-// readSecret returns the trimmed contents of a secret file, checked.
-func readSecret(path string) (string, error) {
-	f, err := os.Open(path)
+// readSecret returns the trimmed contents of a secret file, checked
+// (secretfile.Read: not accessible to group or others unless it is a
+// credential in credsDir).
+func readSecret(path, credsDir string) (string, error) {
+	secret, err := secretfile.Read(path, credsDir, maxSecretLen)
 	if err != nil {
 		return "", fmt.Errorf("handler secret: %w", err)
 	}
-	defer f.Close()
-	b, err := io.ReadAll(io.LimitReader(f, maxSecretLen+1))
-	if err != nil {
-		return "", fmt.Errorf("handler secret %s: %w", path, err)
-	}
-	if len(b) > maxSecretLen {
-		return "", fmt.Errorf("handler secret %s: longer than %d bytes", path, maxSecretLen)
-	}
-	secret := strings.TrimSpace(string(b))
 	if err := checkSecret(secret); err != nil {
 		return "", fmt.Errorf("handler secret %s: %w", path, err)
 	}

@@ -58,8 +58,10 @@ func TestLoadHandlerSecrets(t *testing.T) {
 	}{
 		{name: "dir: every file is a handler", files: map[string]string{"ding": dingSecret + "\n", "other": otherSecret, ".hidden": "x", "sub/": ""},
 			mode: 0o600, want: []string{"ding", "other"}},
-		{name: "dir: group-readable is fine", files: map[string]string{"ding": dingSecret}, mode: 0o640, want: []string{"ding"}},
-		{name: "dir: world-readable refused", files: map[string]string{"ding": dingSecret}, mode: 0o644, wantErr: "readable by others"},
+		{name: "dir: group-readable refused", files: map[string]string{"ding": dingSecret}, mode: 0o640, wantErr: "chmod 600"},
+		{name: "dir: world-readable refused", files: map[string]string{"ding": dingSecret}, mode: 0o644, wantErr: "readable by its group or others"},
+		{name: "credentials: systemd's modes are not checked", creds: true, mode: 0o440,
+			files: map[string]string{"handler-secret.ding": dingSecret}, want: []string{"ding"}},
 		{name: "dir: short secret", files: map[string]string{"ding": "short"}, mode: 0o600, wantErr: "use at least 16"},
 		{name: "dir: empty secret", files: map[string]string{"ding": " \n"}, mode: 0o600, wantErr: "the secret is empty"},
 		{name: "dir: empty, not required", files: map[string]string{}, wantNil: true},
@@ -188,7 +190,7 @@ func TestServer_HandlerSecrets(t *testing.T) {
 	t.Run("wrong or missing secret is refused and changes nothing", func(t *testing.T) {
 		for _, secret := range []string{"", otherSecret} {
 			c := wire.NewClient(srv.Addr(), nil)
-			_, err := c.Register(ctx, wire.Registration{HandlerID: "ding", Address: "ipc://evil", Protocol: 2, Secret: secret})
+			_, err := c.Register(ctx, wire.Registration{HandlerID: "ding", Address: "ipc:///evil", Protocol: 2, Secret: secret})
 			c.Close()
 			if !errors.Is(err, wire.ErrRefused) || !strings.Contains(err.Error(), "params.secret") {
 				t.Fatalf("secret %q: err = %v, want ErrRefused naming params.secret", secret, err)
@@ -202,7 +204,7 @@ func TestServer_HandlerSecrets(t *testing.T) {
 	good := wire.NewClient(srv.Addr(), nil)
 	defer good.Close()
 	t.Run("right secret registers, pings and reports", func(t *testing.T) {
-		status, err := good.Register(ctx, wire.Registration{HandlerID: "ding", Address: "ipc://good", Protocol: 2, Secret: dingSecret})
+		status, err := good.Register(ctx, wire.Registration{HandlerID: "ding", Address: "ipc:///good", Protocol: 2, Secret: dingSecret})
 		if err != nil || status != "registered" {
 			t.Fatalf("register: %q %v", status, err)
 		}
@@ -217,8 +219,8 @@ func TestServer_HandlerSecrets(t *testing.T) {
 	t.Run("hijack: same name, other address, no or bad secret", func(t *testing.T) {
 		req := reqClient(t, srv.Addr())
 		for _, tc := range []struct{ in, wantErr string }{
-			{`{"method":"register","params":{"handler_id":"ding","address":"ipc://evil","methods":["x"]}}`, `register: refused handler \"ding\": params.secret: is missing`},
-			{`{"method":"register","params":{"handler_id":"ding","address":"ipc://evil","methods":["x"],"secret":"` + otherSecret + `"}}`, `register: refused handler \"ding\": params.secret: does not match`},
+			{`{"method":"register","params":{"handler_id":"ding","address":"ipc:///evil","methods":["x"]}}`, `register: refused handler \"ding\": params.secret: is missing`},
+			{`{"method":"register","params":{"handler_id":"ding","address":"ipc:///evil","methods":["x"],"secret":"` + otherSecret + `"}}`, `register: refused handler \"ding\": params.secret: does not match`},
 			{`{"method":"report_status","params":{"handler_id":"ding","status":"offline"}}`, `report_status: refused handler \"ding\"`},
 			{`{"method":"ping","params":{"handler_id":"ding","secret":"nope"}}`, `ping: refused handler \"ding\"`},
 		} {
@@ -231,7 +233,7 @@ func TestServer_HandlerSecrets(t *testing.T) {
 			}
 		}
 		h, status, _ := reg.Handler("ding")
-		if h.Address != "ipc://good" || status != "registered" || reg.Registrations() != 1 || reg.SeenCount("ding") != 1 {
+		if h.Address != "ipc:///good" || status != "registered" || reg.Registrations() != 1 || reg.SeenCount("ding") != 1 {
 			t.Fatalf("after the attempts: %+v %q, %d registrations, %d pings", h, status, reg.Registrations(), reg.SeenCount("ding"))
 		}
 		// The original's anonymous ping is still answered.
@@ -268,12 +270,12 @@ func TestServer_RequireHandlerSecrets(t *testing.T) {
 	c := wire.NewClient(srv.Addr(), nil)
 	defer c.Close()
 	for _, secret := range []string{"", otherSecret} {
-		_, err := c.Register(ctx, wire.Registration{HandlerID: "py", Address: "ipc://py", Secret: secret})
+		_, err := c.Register(ctx, wire.Registration{HandlerID: "py", Address: "ipc:///py", Secret: secret})
 		if !errors.Is(err, wire.ErrRefused) || !strings.Contains(err.Error(), "--require-handler-secrets") {
 			t.Fatalf("err = %v, want a refusal that names the option", err)
 		}
 	}
-	if _, err := c.Register(ctx, wire.Registration{HandlerID: "ding", Address: "ipc://d", Secret: dingSecret}); err != nil {
+	if _, err := c.Register(ctx, wire.Registration{HandlerID: "ding", Address: "ipc:///d", Secret: dingSecret}); err != nil {
 		t.Fatal(err)
 	}
 	if reg.Registrations() != 1 {
@@ -325,7 +327,7 @@ func TestOriginalPythonHandler_Secrets(t *testing.T) {
 func TestServer_RefusalShape(t *testing.T) {
 	reg := newAuthRegistry(t, map[string]string{"ding": dingSecret}, false)
 	srv := wiretest.Serve(t, reg)
-	out := roundTrip(t, reqClient(t, srv.Addr()), `{"method":"register","params":{"handler_id":"ding","address":"ipc://x"}}`)
+	out := roundTrip(t, reqClient(t, srv.Addr()), `{"method":"register","params":{"handler_id":"ding","address":"ipc:///x"}}`)
 	var body struct {
 		Success *bool
 		Error   string

@@ -15,6 +15,9 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
+
+	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // Registration is what a handler sends in a register request.
@@ -30,6 +33,18 @@ type Registration struct {
 	// Secret is "secret". The Server checks it before Register when the
 	// Registry is an Authenticator; Register itself may ignore it.
 	Secret string
+	// JobToken is "job_token" (protocol 4): the scheduler sends it back in
+	// every request on the handler's job socket (WithJobToken). Like the
+	// secret it is never logged or stored.
+	JobToken string
+}
+
+// LogValue implements slog.LogValuer: a Registration in a log line never
+// shows its secret or its job token.
+func (r Registration) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("handler", r.HandlerID), slog.String("address", r.Address),
+		slog.Int("methods", len(r.Methods)), slog.Int("protocol", r.Protocol),
+		slog.Bool("secret", r.Secret != ""), slog.Bool("job_token", r.JobToken != ""))
 }
 
 // Registry is the scheduler side of registration, implemented by the
@@ -65,12 +80,17 @@ type Server struct {
 }
 
 // Listen binds endpoint now (tcp://host:port, port 0 included, or
-// ipc://path), so Addr is valid before Serve.
-func Listen(ctx context.Context, endpoint string, reg Registry, logger *slog.Logger) (*Server, error) {
+// ipc://path), so Addr is valid before Serve. Its peers are held to the
+// default Limits unless an option sets others.
+func Listen(ctx context.Context, endpoint string, reg Registry, logger *slog.Logger, opts ...Option) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	sock := zmq4.NewRouter(context.WithoutCancel(ctx), zmq4.WithTimeout(socketSendTimeout), zmq4.WithLogger(zmqLogger()))
+	limits := limitsOf(opts)
+	if err := limits.Check(); err != nil {
+		return nil, fmt.Errorf("listen %q: %w", endpoint, err)
+	}
+	sock := zmq4.NewRouter(context.WithoutCancel(ctx), limits.SocketOptions()...)
 	if err := Bind(sock, endpoint); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("listen %q: %w", endpoint, err)
@@ -169,6 +189,9 @@ type (
 		Methods   []string `json:"methods"`
 		Message   string   `json:"message"`
 		Instance  string   `json:"instance,omitempty"`
+		// Protocol is the version the scheduler speaks with this handler
+		// (for a handler that announced 2 or more).
+		Protocol int `json:"protocol,omitempty"`
 	}
 	statusReply struct {
 		Success   bool   `json:"success"`
@@ -184,6 +207,7 @@ type registerParams struct {
 	Protocol    int      `json:"protocol"`
 	Concurrency int      `json:"concurrency"`
 	Secret      string   `json:"secret"`
+	JobToken    string   `json:"job_token"`
 }
 
 type statusParams struct {
@@ -243,6 +267,15 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 		case p.Address == nil || *p.Address == "":
 			return mustJSON(errorReply{Error: "register: params.address is required"})
 		}
+		if err := handlername.Check(*p.HandlerID); err != nil {
+			return mustJSON(errorReply{Error: "register: " + field.Prefix("params.handler_id", err).Error()})
+		}
+		if err := handlername.CheckEndpoint(*p.Address); err != nil {
+			return mustJSON(errorReply{Error: "register " + *p.HandlerID + ": " + field.Prefix("params.address", err).Error()})
+		}
+		if err := checkJobToken(p.JobToken); err != nil {
+			return mustJSON(errorReply{Error: "register " + *p.HandlerID + ": " + err.Error()})
+		}
 		if p.Methods == nil {
 			p.Methods = []string{}
 		}
@@ -250,7 +283,7 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 			return out
 		}
 		r := Registration{HandlerID: *p.HandlerID, Address: *p.Address, Methods: p.Methods,
-			Protocol: p.Protocol, Concurrency: p.Concurrency, Secret: p.Secret}
+			Protocol: p.Protocol, Concurrency: p.Concurrency, Secret: p.Secret, JobToken: p.JobToken}
 		again, err := reg.Register(ctx, r)
 		if err != nil {
 			return mustJSON(errorReply{Error: "register " + r.HandlerID + ": " + err.Error()})
@@ -264,6 +297,7 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 		}
 		if r.Protocol >= ProtocolPipelined {
 			out.Instance = instance
+			out.Protocol = min(r.Protocol, ProtocolLatest)
 		}
 		return mustJSON(out)
 	case "report_status":

@@ -142,7 +142,7 @@ func TestClient_DetectsSchedulerRestart(t *testing.T) {
 	c := wire.NewClient(addr, nil)
 	defer c.Close()
 	ctx := ctxT(t, 10*time.Second)
-	if _, err := c.Register(ctx, wire.Registration{HandlerID: "a", Address: "ipc://x", Protocol: 2}); err != nil {
+	if _, err := c.Register(ctx, wire.Registration{HandlerID: "a", Address: "ipc:///x", Protocol: 2}); err != nil {
 		t.Fatal(err)
 	}
 	if err := c.Ping(ctx); err != nil {

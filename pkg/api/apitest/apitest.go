@@ -127,6 +127,11 @@ func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store
 	if err := b.checkMethod(req.HandlerID, req.Method); err != nil {
 		return store.Schedule{}, err
 	}
+	if req.ID != "" {
+		if err := store.CheckScheduleID(req.ID); err != nil {
+			return store.Schedule{}, err
+		}
+	}
 	if err := checkLimits(req.MaxAttempts, req.Timeout, req.Policy); err != nil {
 		return store.Schedule{}, err
 	}
@@ -137,7 +142,7 @@ func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store
 	if len(bytes.TrimSpace(req.Trigger)) == 0 {
 		return store.Schedule{}, field.Errorf("trigger", "is required").WithFix(`for example {"type": "interval", "seconds": 10}`)
 	}
-	trig, normalized, err := trigger.Parse(req.Trigger, b.now, loc)
+	trig, normalized, err := trigger.ParseMin(req.Trigger, b.now, loc, trigger.DefaultMinInterval)
 	if err != nil {
 		return store.Schedule{}, field.Prefix("trigger", err)
 	}
@@ -150,7 +155,7 @@ func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store
 	}
 	id := req.ID
 	if id == "" {
-		base := fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, b.now.Unix())
+		base := store.ScheduleIDFrom(fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, b.now.Unix()))
 		id = base
 		for n := 2; ; n++ {
 			if _, taken := b.schedules[id]; !taken {
@@ -481,7 +486,7 @@ func (b *Backend) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpd
 	if err != nil {
 		return store.Schedule{}, err
 	}
-	trig, normalized, err := trigger.Parse(raw, b.now, loc)
+	trig, normalized, err := trigger.ParseMin(raw, b.now, loc, trigger.DefaultMinInterval)
 	if err != nil {
 		return store.Schedule{}, field.Prefix("trigger", err)
 	}

@@ -107,6 +107,9 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 		if !strings.HasPrefix(s.ID, "h1_work_") {
 			t.Errorf("default id %q, want h1_work_<epoch>", s.ID)
 		}
+		if err := store.CheckScheduleID(s.ID); err != nil {
+			t.Errorf("default id breaks the id rule: %v", err)
+		}
 		s2 := add(t, tb, req(""))
 		if s2.ID == s.ID {
 			t.Errorf("two default ids are both %q", s.ID)
@@ -154,6 +157,15 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 			{name: "negative grace", mod: func(r *api.ScheduleRequest) { r.Policy.GraceTime = -time.Second }, field: "grace_time"},
 			{name: "negative max_runs", mod: func(r *api.ScheduleRequest) { r.Policy.MaxRuns = -1 }, field: "max_runs"},
 			{name: "huge queue", mod: func(r *api.ScheduleRequest) { r.Policy.QueueLimit = 1 << 20 }, field: "queue_limit"},
+			{name: "id with a control character", mod: func(r *api.ScheduleRequest) { r.ID = "a\x1b[2Jb" }, field: "job_id"},
+			{name: "id with a path", mod: func(r *api.ScheduleRequest) { r.ID = "a/../../b c?d#e" }, field: "job_id"},
+			{name: "id dot dot", mod: func(r *api.ScheduleRequest) { r.ID = ".." }, field: "job_id"},
+			{name: "id too long", mod: func(r *api.ScheduleRequest) { r.ID = strings.Repeat("x", store.MaxScheduleIDLen+1) }, field: "job_id"},
+			{name: "interval of 1ns", mod: func(r *api.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"interval","seconds":1e-9}`) }, field: "trigger.seconds"},
+			{name: "every 1ns", mod: func(r *api.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"cron","expr":"@every 1ns"}`) }, field: "trigger.expr"},
+			{name: "calendar every microsecond", mod: func(r *api.ScheduleRequest) {
+				r.Trigger = json.RawMessage(`{"type":"calendar","expr":"*:*:0/0.000001"}`)
+			}, field: "trigger.expr"},
 		}
 		for _, tc := range tests {
 			t.Run(tc.name, func(t *testing.T) {
@@ -246,6 +258,7 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 			{name: "bad trigger", id: "a", u: api.ScheduleUpdate{Trigger: json.RawMessage(`{"type":"weekly"}`)}, field: "trigger.type"},
 			{name: "bad timezone", id: "a", u: api.ScheduleUpdate{Timezone: &badTZ}, field: "timezone"},
 			{name: "too many attempts", id: "a", u: api.ScheduleUpdate{MaxAttempts: &tooMany}, field: "max_attempts"},
+			{name: "too fast", id: "a", u: api.ScheduleUpdate{Trigger: json.RawMessage(`{"type":"interval","seconds":0.001}`)}, field: "trigger.seconds"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := tb.b.UpdateSchedule(tb.ctx, tc.id, tc.u)

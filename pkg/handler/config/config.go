@@ -23,7 +23,9 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/handler/dingaling"
 	"github.com/schedulezero/schedulezero/pkg/handler/exec"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/sd"
+	"github.com/schedulezero/schedulezero/pkg/secretfile"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -56,6 +58,13 @@ type File struct {
 	PingInterval exec.Duration           `json:"ping_interval"`
 	SecretFile   string                  `json:"secret_file"`
 	Methods      map[string]exec.Command `json:"methods"`
+	// AllowNonLoopback lets Endpoint listen beyond loopback (a wildcard
+	// or another interface): see handlername.CheckBind.
+	AllowNonLoopback bool `json:"allow_non_loopback"`
+	// ZMQMaxMessageSize and ZMQHandshakeTimeout are wire.Limits; zero:
+	// the defaults.
+	ZMQMaxMessageSize   int64         `json:"zmq_max_message_size"`
+	ZMQHandshakeTimeout exec.Duration `json:"zmq_handshake_timeout"`
 }
 
 // Flags are the command-line overrides; zero values leave the file's.
@@ -69,6 +78,9 @@ type Flags struct {
 	// SecretFile is the registration secret's file (--secret-file); it
 	// wins over the config file's secret_file.
 	SecretFile string
+	// ZMQLimits override the file's zmq_max_message_size and
+	// zmq_handshake_timeout where set.
+	ZMQLimits wire.Limits
 }
 
 // Path returns where the config file of handler name is: explicit, else
@@ -108,7 +120,9 @@ func decode(b []byte, f *File) error {
 		return field.Errorf("", "not a JSON object: %v", err)
 	}
 	known := map[string]any{"kind": &f.Kind, "endpoint": &f.Endpoint, "scheduler": &f.Scheduler,
-		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile}
+		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile,
+		"allow_non_loopback":   &f.AllowNonLoopback,
+		"zmq_max_message_size": &f.ZMQMaxMessageSize, "zmq_handshake_timeout": &f.ZMQHandshakeTimeout}
 	keys := make([]string, 0, len(top))
 	for k := range top {
 		keys = append(keys, k)
@@ -120,7 +134,7 @@ func decode(b []byte, f *File) error {
 		}
 		dst, ok := known[k]
 		if !ok {
-			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file or methods")
+			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file, allow_non_loopback, zmq_max_message_size, zmq_handshake_timeout or methods")
 		}
 		if err := json.Unmarshal(top[k], dst); err != nil {
 			return field.Errorf(k, "%v", err)
@@ -145,27 +159,20 @@ func decode(b []byte, f *File) error {
 	if f.Concurrency < 0 {
 		return field.Errorf("concurrency", "is negative")
 	}
+	if err := (wire.Limits{MaxMessageSize: f.ZMQMaxMessageSize}).Check(); err != nil {
+		return field.Errorf("zmq_max_message_size", "%v", err)
+	}
+	if err := (wire.Limits{HandshakeTimeout: time.Duration(f.ZMQHandshakeTimeout)}).Check(); err != nil {
+		return field.Errorf("zmq_handshake_timeout", "%v", err)
+	}
 	return nil
-}
-
-// validName allows what a systemd instance name allows.
-func validName(s string) bool {
-	if s == "" || s == "." || s == ".." {
-		return false
-	}
-	for _, r := range s {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(":_.@-", r)) {
-			return false
-		}
-	}
-	return true
 }
 
 // Options builds the handler's Mux and Options from flags, the config file
 // and the environment.
 func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handler.Mux, handler.Options, error) {
-	if !validName(fl.Name) {
-		return nil, handler.Options{}, field.Errorf("name", "%q is not a valid handler name", fl.Name).WithFix("use letters, digits and :_.@-")
+	if err := handlername.Check(fl.Name); err != nil {
+		return nil, handler.Options{}, field.Prefix("name", err)
 	}
 	path := Path(fl.Name, fl.ConfigPath, getenv)
 	f, err := Load(path)
@@ -187,6 +194,13 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	if fl.Concurrency != 0 {
 		f.Concurrency = fl.Concurrency
 	}
+	limits := wire.Limits{MaxMessageSize: f.ZMQMaxMessageSize, HandshakeTimeout: time.Duration(f.ZMQHandshakeTimeout)}
+	if fl.ZMQLimits.MaxMessageSize != 0 {
+		limits.MaxMessageSize = fl.ZMQLimits.MaxMessageSize
+	}
+	if fl.ZMQLimits.HandshakeTimeout != 0 {
+		limits.HandshakeTimeout = fl.ZMQLimits.HandshakeTimeout
+	}
 	// Under systemd (RuntimeDirectory=) local traffic defaults to ipc://
 	// sockets in the runtime directory, which only the service's user and
 	// group can reach; the scheduler unit binds SchedulerSocket there.
@@ -196,6 +210,14 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 		}
 		if f.Scheduler == "" {
 			f.Scheduler = "ipc://" + filepath.Join(dir, SchedulerSocket)
+		}
+	}
+	if f.Endpoint != "" {
+		if err := handlername.CheckBind(f.Endpoint, f.AllowNonLoopback); err != nil {
+			if fl.Endpoint != "" {
+				return nil, handler.Options{}, field.Prefix("--endpoint", err)
+			}
+			return nil, handler.Options{}, fmt.Errorf("handler config %s: %w", path, field.Prefix("endpoint", err))
 		}
 	}
 	kindLogger := logger.With("handler", fl.Name) // Serve adds the key to its own lines
@@ -217,7 +239,7 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 			field.Errorf("kind", "%q is not a handler kind", f.Kind).WithFix(`use "dingaling" or "exec"`))
 	}
 	opts := handler.Options{Name: fl.Name, Endpoint: f.Endpoint, Scheduler: f.Scheduler,
-		Concurrency: f.Concurrency, PingInterval: time.Duration(f.PingInterval), Logger: logger}
+		Concurrency: f.Concurrency, PingInterval: time.Duration(f.PingInterval), Limits: limits, Logger: logger}
 	opts.Secret, err = secret(fl.SecretFile, f.SecretFile, getenv)
 	if err != nil {
 		if fl.SecretFile == "" {
@@ -228,12 +250,17 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	return mux, opts, nil
 }
 
+// maxSecretFile bounds what is read from a secret file.
+const maxSecretFile = 4096
+
 // secret finds the handler's registration secret: the file of --secret-file
-// (flag), else the config file's secret_file (file; relative to
-// $CREDENTIALS_DIRECTORY when set), else the credential handler-secret when
-// systemd passed one (LoadCredential=handler-secret:...). No secret at all
-// is fine: the scheduler decides whether this handler needs one. The
-// secret itself is never logged.
+// (flag), else the config file's secret_file (file: an absolute path, or a
+// name inside $CREDENTIALS_DIRECTORY; never relative to the working
+// directory, and no ".."), else the credential handler-secret when systemd
+// passed one (LoadCredential=handler-secret:...). No secret at all is fine:
+// the scheduler decides whether this handler needs one. A file outside the
+// credentials directory must not be accessible to its group or others
+// (secretfile). The secret itself is never logged.
 func secret(flag, file string, getenv func(string) string) (string, error) {
 	creds := getenv("CREDENTIALS_DIRECTORY")
 	var key, p string
@@ -241,9 +268,10 @@ func secret(flag, file string, getenv func(string) string) (string, error) {
 	case flag != "":
 		key, p = "--secret-file", flag
 	case file != "":
-		key, p = "secret_file", file
-		if !filepath.IsAbs(p) && creds != "" {
-			p = filepath.Join(creds, p)
+		key = "secret_file"
+		var err error
+		if p, err = secretfile.Resolve(file, creds); err != nil {
+			return "", field.Errorf(key, "%v", err).WithFix("give an absolute path, or the name of a credential of the handler's unit")
 		}
 	case creds != "":
 		p = filepath.Join(creds, wire.HandlerSecretCredential)
@@ -254,11 +282,10 @@ func secret(flag, file string, getenv func(string) string) (string, error) {
 	default:
 		return "", nil
 	}
-	b, err := os.ReadFile(p)
+	s, err := secretfile.Read(p, creds, maxSecretFile)
 	if err != nil {
-		return "", field.Errorf(key, "%v", err).WithFix("create the file with the handler's secret, or leave %s out", key)
+		return "", field.Errorf(key, "%v", err).WithFix("create the file with the handler's secret (chmod 600), or leave %s out", key)
 	}
-	s := strings.TrimSpace(string(b))
 	if s == "" {
 		return "", field.Errorf(key, "%s is empty", p).WithFix("write the handler's registration secret into it")
 	}

@@ -67,6 +67,8 @@ func TestLoad_Errors(t *testing.T) {
 		{"bad type", `{"concurrency":"many"}`, "concurrency"},
 		{"negative", `{"concurrency":-1}`, "concurrency"},
 		{"bad duration", `{"ping_interval":"soon"}`, "ping_interval"},
+		{"tiny max message size", `{"zmq_max_message_size":100}`, "zmq_max_message_size"},
+		{"negative handshake timeout", `{"zmq_handshake_timeout":"-1s"}`, "zmq_handshake_timeout"},
 		{"unknown method key", `{"methods":{"a":{"command":["/bin/true"],"timeout_s":3}}}`, "methods.a"},
 		{"not an object", `[1]`, ""},
 	} {
@@ -101,6 +103,20 @@ func TestOptions(t *testing.T) {
 		t.Errorf("options %+v", opts)
 	}
 
+	// A wildcard or non-loopback endpoint in a config file is refused,
+	// naming the file, the key and the knob, unless the knob is set.
+	t.Run("wildcard endpoint in the file", func(t *testing.T) {
+		path := write(t, `{"kind":"dingaling","endpoint":"tcp://0.0.0.0:1"}`)
+		_, _, err := config.Options(config.Flags{Name: "ding", ConfigPath: path}, logger, env())
+		var fe *field.Error
+		if !errors.As(err, &fe) || fe.Field != "endpoint" || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "allow_non_loopback") {
+			t.Errorf("err = %v, want the file, field endpoint and the allow_non_loopback knob", err)
+		}
+		path = write(t, `{"kind":"dingaling","endpoint":"tcp://0.0.0.0:1","allow_non_loopback":true}`)
+		if _, opts, err := config.Options(config.Flags{Name: "ding", ConfigPath: path}, logger, env()); err != nil || opts.Endpoint != "tcp://0.0.0.0:1" {
+			t.Errorf("with allow_non_loopback: %v %q", err, opts.Endpoint)
+		}
+	})
 	t.Run("missing file with --kind", func(t *testing.T) {
 		mux, _, err := config.Options(config.Flags{Name: "ding", Kind: "dingaling"}, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
 		if err != nil || len(mux.Methods()) != 7 {
@@ -121,6 +137,8 @@ func TestOptions(t *testing.T) {
 		{"bad name", config.Flags{Name: "../x", Kind: "dingaling"}, "name"},
 		{"bad kind", config.Flags{Name: "x", Kind: "python"}, "kind"},
 		{"exec without methods", config.Flags{Name: "x", Kind: "exec"}, "methods"},
+		{"at sign in name", config.Flags{Name: "a@b", Kind: "dingaling"}, "name"},
+		{"wildcard --endpoint", config.Flags{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1"}, "--endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := config.Options(tc.fl, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
@@ -155,7 +173,7 @@ func TestRun_ExecEndToEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, _, _ := reg.Handler("scripts")
-	c := wire.Dial(h.Address, h.Protocol, nil)
+	c := wire.Dial(h.Address, h.Protocol, nil, wire.WithJobToken(h.JobToken))
 	defer c.Close()
 	for _, tc := range []struct{ method, want string }{
 		{"hello", `{"exit_code":0,"stderr":"","stdout":"hello you\n","success":true}`},
@@ -270,6 +288,33 @@ func TestOptions_RuntimeDirectoryDefaults(t *testing.T) {
 			}
 			if opts.Endpoint != tc.wantEndpoint || opts.Scheduler != tc.wantSched {
 				t.Errorf("endpoint %q scheduler %q, want %q %q", opts.Endpoint, opts.Scheduler, tc.wantEndpoint, tc.wantSched)
+			}
+		})
+	}
+}
+
+func TestOptions_ZMQLimits(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ding.json"),
+		[]byte(`{"kind":"dingaling","zmq_max_message_size":65536,"zmq_handshake_timeout":"2s"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		fl   wire.Limits
+		want wire.Limits
+	}{
+		{"from the file", wire.Limits{}, wire.Limits{MaxMessageSize: 65536, HandshakeTimeout: 2 * time.Second}},
+		{"flags win", wire.Limits{MaxMessageSize: 1 << 21, HandshakeTimeout: time.Second}, wire.Limits{MaxMessageSize: 1 << 21, HandshakeTimeout: time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, opts, err := config.Options(config.Flags{Name: "ding", ZMQLimits: tc.fl}, logger, env("SZ_HANDLER_CONFIG_DIR", dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.Limits != tc.want {
+				t.Errorf("limits = %+v, want %+v", opts.Limits, tc.want)
 			}
 		})
 	}

@@ -33,6 +33,16 @@ func TestOptions_Secret(t *testing.T) {
 		t.Fatal(err)
 	}
 	noCreds := t.TempDir()
+	openFile := secretFile("open", "from-open-file-0123\n")
+	groupFile := secretFile("group", "from-group-file-012\n")
+	for path, mode := range map[string]os.FileMode{openFile: 0o644, groupFile: 0o640} {
+		if err := os.Chmod(path, mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(filepath.Join(creds, "acl"), []byte("from-credential-acl0\n"), 0o440); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name     string
 		flag     string
@@ -50,6 +60,11 @@ func TestOptions_Secret(t *testing.T) {
 		{name: "missing flag file", flag: filepath.Join(noCreds, "nope"), creds: creds, errField: "--secret-file"},
 		{name: "empty flag file", flag: emptyFile, errField: "--secret-file"},
 		{name: "missing config file", file: "nope", creds: creds, errField: "secret_file"},
+		{name: "config file climbs out of the credentials", file: "../" + filepath.Base(creds) + "/other", creds: creds, errField: "secret_file"},
+		{name: "config file relative outside systemd", file: "other", errField: "secret_file"},
+		{name: "flag file readable by others", flag: openFile, errField: "--secret-file"},
+		{name: "config file readable by the group", file: groupFile, creds: creds, errField: "secret_file"},
+		{name: "credential with systemd's ACL mode", file: "acl", creds: creds, want: "from-credential-acl0"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			body := `{"kind":"dingaling"}`
