@@ -6,10 +6,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"regexp"
 	"slices"
 	"sort"
 	"strings"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
 // DefaultDirs is the search path of the packaged scheduler, highest
@@ -21,12 +22,7 @@ const (
 	Suffix       = ".schedule"
 	DropInSuffix = ".schedule.d"
 	maxFileSize  = 1 << 20
-	maxIDLength  = 200 // the engine's limit (scheduler.maxIDLength)
 )
-
-// idRE is what a file name may make a schedule id of: the characters of a
-// systemd unit name, so that an id is also a valid file name everywhere.
-var idRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.@:-]*$`)
 
 // Set is what a search path holds: the schedules its files define, and
 // the files that could not be read, by schedule id.
@@ -36,13 +32,15 @@ type Set struct {
 	Invalid     map[string]*Error // schedule id -> the first problem of its files
 }
 
-// CheckID reports whether id can name a schedule file.
+// CheckID reports whether id, a file's name without its suffix, is a
+// schedule id: the engine's rule (store.CheckScheduleID), whose ids are
+// file names everywhere.
 func CheckID(id string) error {
-	if len(id) > maxIDLength {
-		return fmt.Errorf("schedule id %q is %d characters long; use at most %d", id, len(id), maxIDLength)
-	}
-	if !idRE.MatchString(id) {
-		return fmt.Errorf("schedule id %q: use letters, digits and _ . @ : - only, starting with a letter or digit", id)
+	if err := store.CheckScheduleID(id); err != nil {
+		if fe := asField(err); fe != nil {
+			return fmt.Errorf("the schedule id %s; %s", fe.Problem, fe.Fix)
+		}
+		return err
 	}
 	return nil
 }

@@ -146,3 +146,17 @@ func TestSpan_RoundTrip(t *testing.T) {
 		t.Error("a negative span parsed")
 	}
 }
+
+// A file's name must make a schedule id under the engine's rule.
+func TestLoad_BadID(t *testing.T) {
+	dir := t.TempDir()
+	write(t, dir, map[string]string{"no spaces.schedule": "[Schedule]\nHandler=h\nMethod=m\nOnCalendar=daily\n"})
+	set, err := Load([]string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := set.Invalid["no spaces"]
+	if e == nil || !strings.Contains(e.Error(), `has the character ' '`) || e.Fix != "rename the file" {
+		t.Fatalf("error %v", e)
+	}
+}

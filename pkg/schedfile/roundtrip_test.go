@@ -163,7 +163,7 @@ func TestRoundTrip_ExportDeleteApply(t *testing.T) {
 	})
 	rapid.Check(t, func(rt *rapid.T) {
 		n++
-		id := fmt.Sprintf("s%d", n)
+		id := fmt.Sprintf("s%d", n) + rapid.SampledFrom([]string{"", ".daily", "_x:y@z-w", "-.."}).Draw(rt, "id")
 		req := drawRequest(rt, id)
 		orig, err := eng.AddSchedule(ctx, req)
 		if err != nil {
