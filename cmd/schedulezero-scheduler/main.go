@@ -66,6 +66,7 @@ func flags() []cli.Flag {
 		&cli.DurationFlag{Name: "stop-timeout", Value: schedulerd.DefaultStopTimeout, EnvVars: []string{"SZ_STOP_TIMEOUT"}, Usage: "how long running attempts may finish on stop"},
 		&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, Usage: "bearer tokens, one a line (default: $CREDENTIALS_DIRECTORY/api-token when present)"},
 		&cli.StringSliceFlag{Name: "cors-origin", EnvVars: []string{"SZ_CORS_ORIGIN"}, Usage: "`ORIGIN` (https://host[:port]) whose web pages may call the API; repeat or comma-separate (default: none)"},
+		&cli.StringSliceFlag{Name: "schedules-dir", EnvVars: []string{"SZ_SCHEDULES_DIR"}, Usage: "`DIR` of schedule files (NAME.schedule), applied at start and on reload; repeat or comma-separate, highest precedence first (the packaged unit: /etc/schedulezero/schedules.d,/usr/lib/schedulezero/schedules.d; default: none)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
 	}
@@ -112,6 +113,7 @@ func serve(c *cli.Context) error {
 		StopTimeout:        c.Duration("stop-timeout"),
 		Logger:             logger,
 		HandlerSecrets:     secrets,
+		ScheduleDirs:       c.StringSlice("schedules-dir"),
 		MinInterval:        c.Duration("min-interval"),
 		ZMQLimits:          wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")},
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))

@@ -60,6 +60,7 @@ type ScheduleRequest struct {
 	Timeout     time.Duration   // 0: the scheduler's default
 	Replace     bool            // replace an existing schedule with the same ID instead of 409
 	Policy      store.Policy    // missed runs, overlap, jitter, retries; zero: defaults
+	Source      string          // who manages it: "" the API, "file:<path>" a schedule file
 }
 
 // ScheduleUpdate edits a schedule; nil fields stay as they are.
@@ -71,6 +72,7 @@ type ScheduleUpdate struct {
 	MaxAttempts *int
 	Timeout     *time.Duration
 	Policy      *store.Policy
+	Source      *string // "" detaches a file-managed schedule
 }
 
 // BackfillResult says what a backfill queued.

@@ -72,6 +72,12 @@ func (s *server) v1CreateSchedule(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
+	if req.Replace && req.ID != "" {
+		if err := s.checkOwner(r.Context(), req.ID, req.Source, false); err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
+	}
 	sch, err := s.b.AddSchedule(r.Context(), req)
 	if err != nil {
 		s.writeErr(w, r, policyError(err))
@@ -140,6 +146,10 @@ func (s *server) v1RemoveHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) v1DeleteSchedule(w http.ResponseWriter, r *http.Request) {
+	if err := s.checkOwner(r.Context(), r.PathValue("id"), r.URL.Query().Get("source"), detachQuery(r)); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
 	if err := s.b.DeleteSchedule(r.Context(), r.PathValue("id")); err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -159,6 +169,14 @@ func (s *server) v1UpdateSchedule(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
+	detach := detachQuery(r)
+	if err := s.checkOwner(r.Context(), id, ptrOr(b.Source), detach); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if detach && b.Source == nil {
+		b.Source = new(string) // detached: the API owns it from now on
+	}
 	u, err := s.scheduleUpdate(r.Context(), id, b)
 	if err != nil {
 		s.writeErr(w, r, err)
@@ -175,11 +193,11 @@ func (s *server) v1UpdateSchedule(w http.ResponseWriter, r *http.Request) {
 // scheduleUpdate checks a PATCH body and merges its policy keys into the
 // schedule's current policy.
 func (s *server) scheduleUpdate(ctx context.Context, id string, b UpdateScheduleRequest) (ScheduleUpdate, error) {
-	if b.Method == nil && b.Params == nil && b.Trigger == nil && b.Timezone == nil && b.MaxAttempts == nil && b.Timeout == nil && b.Policy == nil {
+	if b.Method == nil && b.Params == nil && b.Trigger == nil && b.Timezone == nil && b.MaxAttempts == nil && b.Timeout == nil && b.Policy == nil && b.Source == nil {
 		return ScheduleUpdate{}, fieldErr(http.StatusBadRequest, "body", "nothing to change",
-			"send at least one of job_method, job_params, trigger, timezone, max_attempts, timeout, policy")
+			"send at least one of job_method, job_params, trigger, timezone, max_attempts, timeout, policy, source")
 	}
-	u := ScheduleUpdate{Method: b.Method, Timezone: b.Timezone, MaxAttempts: b.MaxAttempts}
+	u := ScheduleUpdate{Method: b.Method, Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Source: b.Source}
 	if b.Method != nil && strings.TrimSpace(*b.Method) == "" {
 		return u, fieldErr(http.StatusBadRequest, "job_method", "job_method is empty", "name one of the handler's methods")
 	}

@@ -100,6 +100,7 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		MaxAttempts: req.MaxAttempts,
 		Timeout:     req.Timeout,
 		Policy:      req.Policy,
+		Source:      req.Source,
 		NextFire:    next,
 		CreatedAt:   now,
 		UpdatedAt:   now,
@@ -467,6 +468,9 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	}
 	if u.Policy != nil {
 		rec.Policy = *u.Policy
+	}
+	if u.Source != nil {
+		rec.Source = *u.Source
 	}
 	trigRaw := rec.Trigger
 	if u.Trigger != nil {

@@ -57,6 +57,10 @@ type Options struct {
 	// HandlerSecrets are the handlers' registration secrets
 	// (wire.LoadHandlerSecrets); nil: handlers register without one.
 	HandlerSecrets *wire.HandlerSecrets
+	// ScheduleDirs is the search path of schedule files, highest
+	// precedence first (schedfile.DefaultDirs for the packaged service),
+	// applied at start and on every reload; empty: none.
+	ScheduleDirs []string
 	// MinInterval is the floor of a schedule's repetition (see
 	// scheduler.Options); zero: trigger.DefaultMinInterval.
 	MinInterval time.Duration
@@ -83,6 +87,11 @@ type Daemon struct {
 	stopErr  error
 	serveWG  sync.WaitGroup
 	cancel   context.CancelFunc
+
+	filesMu     sync.Mutex
+	filesStatus string // the last schedfile.Summary
+	applyMu     sync.Mutex
+	filesRetry  bool // a file names a handler not registered yet
 }
 
 type cleanup struct {
@@ -206,6 +215,7 @@ func (d *Daemon) config() map[string]any {
 		"handler_secrets":      o.HandlerSecrets != nil,
 		"cors_origins":         nonNil(o.CORSOrigins),
 		"api_authentication":   len(o.Tokens) > 0,
+		"schedule_dirs":        nonNil(o.ScheduleDirs),
 	}
 }
 
@@ -241,6 +251,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.engine.Start(ctx); err != nil {
 		return err
 	}
+	d.applyFiles(ctx)
 	sctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.serveWG.Add(2 + len(d.lns))
@@ -287,9 +298,10 @@ func (d *Daemon) status(ctx context.Context) {
 	t := time.NewTicker(statusInterval)
 	defer t.Stop()
 	for {
-		_ = d.opts.Notifier.Status("%s", d.engine.Summary())
+		_ = d.opts.Notifier.Status("%s", d.statusLine())
 		select {
 		case <-t.C:
+			d.retryFiles(ctx)
 		case <-ctx.Done():
 			return
 		}
@@ -304,12 +316,14 @@ func (d *Daemon) Health(ctx context.Context) error {
 	return d.engine.Health(ctx)
 }
 
-// Reload re-applies what can change without a restart. Today that is the
-// log of what the daemon runs with; the systemd handshake is in place for
-// settings that follow.
-func (d *Daemon) Reload(context.Context) error {
+// Reload re-applies what can change without a restart: the schedule
+// files. systemd hears RELOADING=1 before and READY=1 after, with STATUS=
+// saying what the files changed.
+func (d *Daemon) Reload(ctx context.Context) error {
 	_ = d.opts.Notifier.Reloading()
 	d.logger.Info("reload requested", "summary", d.engine.Summary())
+	d.applyFiles(ctx)
+	_ = d.opts.Notifier.Status("%s", d.statusLine())
 	_ = d.opts.Notifier.Ready()
 	return nil
 }

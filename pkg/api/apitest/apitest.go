@@ -175,7 +175,7 @@ func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store
 	s := store.Schedule{
 		ID: id, HandlerID: req.HandlerID, Method: req.Method, Params: params, Trigger: normalized,
 		Timezone: req.Timezone, MaxAttempts: req.MaxAttempts, Timeout: req.Timeout, Policy: req.Policy,
-		NextFire: next, CreatedAt: b.now, UpdatedAt: b.now,
+		NextFire: next, CreatedAt: b.now, UpdatedAt: b.now, Source: req.Source,
 	}
 	if exists {
 		s.CreatedAt = old.CreatedAt
@@ -471,6 +471,9 @@ func (b *Backend) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpd
 	}
 	if u.Policy != nil {
 		s.Policy = *u.Policy
+	}
+	if u.Source != nil {
+		s.Source = *u.Source
 	}
 	raw := s.Trigger
 	if u.Trigger != nil {
