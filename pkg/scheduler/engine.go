@@ -148,7 +148,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		opts.MinInterval = trigger.DefaultMinInterval
 	}
 	if opts.DialFunc == nil {
-		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"), opts.WireLimits)
+		opts.DialFunc = WireDial(opts.Logger.With("component", "wire"), opts.WireLimits)
 	}
 	execCtx, execCancel := context.WithCancel(context.Background())
 	waitCtx, waitCancel := context.WithCancel(execCtx)

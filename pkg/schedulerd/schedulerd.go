@@ -70,6 +70,14 @@ type Options struct {
 	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
 	// registration server and the job connections); zero: the defaults.
 	ZMQLimits wire.Limits
+	// Embed are handlers run inside the daemon (--embed): "dingaling",
+	// "dingaling:NAME" or "exec:NAME" (config.Embedded).
+	Embed []string
+	// HandlerConfigDir is where the config file NAME.json of an embedded
+	// handler is; empty: where a handler process looks (config.Path).
+	HandlerConfigDir string
+	// Getenv reads the environment for config.Path; nil: os.Getenv.
+	Getenv func(string) string
 }
 
 // Daemon is a running scheduler.
@@ -136,7 +144,12 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.onStop("store", func(context.Context) error { return d.db.Close() })
 
+	locals, err := newEmbedded(opts)
+	if err != nil {
+		return nil, err
+	}
 	d.engine, err = scheduler.New(ctx, scheduler.Options{
+		DialFunc:           locals.dial(scheduler.WireDial(opts.Logger.With("component", "wire"), opts.ZMQLimits)),
 		Store:              d.db,
 		Logger:             opts.Logger, // the engine names its own components
 		Location:           opts.Location,
@@ -161,7 +174,20 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return d.engine.Stop(sctx)
 	})
 
-	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"),
+	// Embedded handlers stop before the engine, as handler processes do
+	// before the scheduler under systemd: they report "stopping", finish
+	// their jobs, whose replies the engine still records, and report
+	// "offline", which the store keeps.
+	d.onStop("embedded handlers", locals.stop)
+	if err := locals.start(ctx, d.engine); err != nil {
+		return nil, err
+	}
+
+	var reg wire.Registry = d.engine.Registry()
+	if len(locals) > 0 {
+		reg = guard{Registry: reg, embedded: locals}
+	}
+	d.wire, err = wire.Listen(ctx, opts.ZMQBind, reg, opts.Logger.With("component", "wire"),
 		wire.WithLimits(opts.ZMQLimits))
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
@@ -216,6 +242,7 @@ func (d *Daemon) config() map[string]any {
 		"cors_origins":         nonNil(o.CORSOrigins),
 		"api_authentication":   len(o.Tokens) > 0,
 		"schedule_dirs":        nonNil(o.ScheduleDirs),
+		"embed":                nonNil(o.Embed),
 	}
 }
 
