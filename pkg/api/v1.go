@@ -3,6 +3,7 @@ package api
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -42,8 +43,23 @@ func (s *server) v1Health(w http.ResponseWriter, _ *http.Request) {
 	s.writeJSON(w, http.StatusOK, Health{Status: "ok", Service: "ScheduleZero", Version: version.Version})
 }
 
+// Limits of a page of GET /api/v1/schedules.
+const v1SchedDefault, v1SchedMax = 100, 1000
+
+// v1ListSchedules serves one page of schedules by id; next_cursor leads to
+// the next.
 func (s *server) v1ListSchedules(w http.ResponseWriter, r *http.Request) {
-	list, err := s.b.ListSchedules(r.Context())
+	limit, err := intQuery(r, "limit", v1SchedDefault, v1SchedMax)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	after, err := scheduleCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	list, more, err := s.b.SchedulePage(r.Context(), after, limit)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -60,7 +76,21 @@ func (s *server) v1ListSchedules(w http.ResponseWriter, r *http.Request) {
 		out.Schedules = append(out.Schedules, v)
 	}
 	out.Count = len(out.Schedules)
+	if more && len(list) > 0 {
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(list[len(list)-1].ID))
+	}
 	s.writeJSON(w, http.StatusOK, out)
+}
+
+// scheduleCursor reads the cursor of a schedule page: the last id of the
+// page before, opaque to the client.
+func scheduleCursor(tok string) (string, error) {
+	id, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return "", fieldErr(http.StatusBadRequest, "cursor", fmt.Sprintf("%q is not a cursor of this listing", tok),
+			"pass the next_cursor of the previous page as it came, or none for the first page")
+	}
+	return string(id), nil
 }
 
 func (s *server) v1CreateSchedule(w http.ResponseWriter, r *http.Request) {
@@ -348,15 +378,15 @@ func (s *server) listExecutions(w http.ResponseWriter, r *http.Request, schedule
 			"use one of pending, running, success, error, timeout, interrupted, cancelled, missed"))
 		return
 	}
-	recs, err := s.b.Executions(r.Context(), store.ExecutionFilter{
-		ScheduleID: scheduleID, HandlerID: q.Get("handler_id"), Status: st, Limit: limit,
+	page, err := s.b.ExecutionPage(r.Context(), store.ExecutionFilter{
+		ScheduleID: scheduleID, HandlerID: q.Get("handler_id"), Status: st, Limit: limit, Cursor: q.Get("cursor"),
 	})
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	recs = nonNil(recs)
-	s.writeJSON(w, http.StatusOK, ExecutionList{Executions: recs, Count: len(recs)})
+	recs := nonNil(page.Executions)
+	s.writeJSON(w, http.StatusOK, ExecutionList{Executions: recs, Count: len(recs), NextCursor: page.Next})
 }
 
 func knownStatus(st store.Status) bool {

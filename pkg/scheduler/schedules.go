@@ -193,6 +193,36 @@ func (s *Scheduler) ListSchedules(context.Context) ([]store.Schedule, error) {
 	return out, nil
 }
 
+// SchedulePage returns up to limit schedules by id after after, and
+// whether more follow. The order is the store's keys; each is then read
+// from the engine, which holds the newest state: a schedule deleted here
+// and not yet in the store is skipped, one being added and not yet durable
+// is not listed. It costs the page, whatever the number of schedules.
+func (s *Scheduler) SchedulePage(ctx context.Context, after string, limit int) ([]store.Schedule, bool, error) {
+	out := make([]store.Schedule, 0, limit)
+	for {
+		want := limit + 1 - len(out) // one more says whether more follow
+		ids, err := s.db.ScheduleIDs(ctx, after, want)
+		if err != nil {
+			return nil, false, err
+		}
+		s.mu.Lock()
+		for _, id := range ids {
+			if e, ok := s.entries[id]; ok {
+				out = append(out, e.record())
+			}
+		}
+		s.mu.Unlock()
+		if len(out) > limit {
+			return out[:limit], true, nil
+		}
+		if len(ids) < want {
+			return out, false, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
 // DeleteSchedule removes a schedule; its history stays.
 func (s *Scheduler) DeleteSchedule(_ context.Context, id string) error {
 	s.mu.Lock()
@@ -374,6 +404,11 @@ func (s *Scheduler) Handlers(context.Context) ([]api.HandlerStatus, error) {
 // Executions lists history.
 func (s *Scheduler) Executions(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error) {
 	return s.db.ListExecutions(ctx, f)
+}
+
+// ExecutionPage lists one page of history.
+func (s *Scheduler) ExecutionPage(ctx context.Context, f store.ExecutionFilter) (store.ExecutionPage, error) {
+	return s.db.ListExecutionsPage(ctx, f)
 }
 
 // Stats summarises history.

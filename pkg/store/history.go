@@ -48,26 +48,57 @@ func (db *DB) GetExecution(ctx context.Context, id string) ([]Execution, error) 
 // ListExecutions returns the attempts matching f, newest first (by
 // execution ID, then attempt), at most f.Limit when it is positive. A
 // schedule, handler or execution filter, or an unfinished status, is served
-// from an index; other queries walk the history backwards until Limit.
+// from an index; other queries walk the history backwards until Limit. It
+// reads as far as it must: ListExecutionsPage bounds that.
 func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execution, error) {
-	out := []Execution{}
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	p, err := db.listExecutions(ctx, f, 0)
+	return p.Executions, err
+}
+
+// ListExecutionsPage is ListExecutions for one page: it starts after
+// f.Cursor (a Next of an earlier page; empty: at the newest) and visits at
+// most PageScan records, so a page costs the same at any size of history
+// whatever the filter. A page cut short by the end of its Limit or of its
+// visits has a Next cursor to continue from; one without Next is the last.
+func (db *DB) ListExecutionsPage(ctx context.Context, f ExecutionFilter) (ExecutionPage, error) {
+	return db.listExecutions(ctx, f, PageScan)
+}
+
+func (db *DB) listExecutions(ctx context.Context, f ExecutionFilter, scan int) (ExecutionPage, error) {
+	page := ExecutionPage{Executions: []Execution{}}
+	before, err := decodeCursor(f.Cursor)
+	if err != nil {
+		return page, err
+	}
+	err = db.view(ctx, func(tx *bolt.Tx) error {
+		if f.Status != "" && f.ExecutionID == "" {
+			// The counters say whether any record has the status: a
+			// filter that matches none reads nothing else.
+			c, err := readCounters(tx.Bucket(bucketMeta))
+			if err != nil {
+				return err
+			}
+			if c.ByStatus[f.Status] == 0 {
+				return nil
+			}
+		}
 		exec := tx.Bucket(bucketExecutions)
 		var next func() []byte // execution keys, newest first; nil at the end
 		switch {
 		case f.ExecutionID != "":
-			next = cursorKeys(exec.Cursor(), []byte(f.ExecutionID), false)
+			next = cursorKeys(exec.Cursor(), []byte(f.ExecutionID), before, false)
 		case f.ScheduleID != "":
-			next = scheduleKeys(tx, f.ScheduleID)
+			next = db.scheduleKeys(tx, f.ScheduleID, before)
 		case f.HandlerID != "":
-			next = cursorKeys(tx.Bucket(bucketByHandler).Cursor(), indexPrefix(f.HandlerID), true)
+			next = cursorKeys(tx.Bucket(bucketByHandler).Cursor(), indexPrefix(f.HandlerID), before, true)
 		case f.Status != "" && !f.Status.Finished():
-			next = cursorKeys(tx.Bucket(bucketUnfinished).Cursor(), nil, false)
+			next = cursorKeys(tx.Bucket(bucketUnfinished).Cursor(), nil, before, false)
 		default:
-			next = cursorKeys(exec.Cursor(), nil, false)
+			next = cursorKeys(exec.Cursor(), nil, before, false)
 		}
 		n := 0
 		for ek := next(); ek != nil; ek = next() {
+			db.visit(bucketExecutions)
 			if n++; n%ctxCheckEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -81,27 +112,37 @@ func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Executio
 			if err := decodeExecution(v, &e); err != nil {
 				return fmt.Errorf("execution %x: %w", ek, err)
 			}
-			if !f.match(&e) {
-				continue
+			if f.match(&e) {
+				page.Executions = append(page.Executions, e)
 			}
-			out = append(out, e)
-			if f.Limit > 0 && len(out) >= f.Limit {
+			if (f.Limit > 0 && len(page.Executions) >= f.Limit) || (scan > 0 && n >= scan) {
+				page.Next = encodeCursor(ek) // ek is only valid in tx: encoding copies it
 				return nil
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return ExecutionPage{Executions: []Execution{}}, err
 	}
-	return out, nil
+	return page, nil
 }
 
-// cursorKeys walks c backwards over the keys with prefix and returns them
-// one per call, nil at the end; with index, the prefix is cut off so that
-// what remains is the execution key.
-func cursorKeys(c *bolt.Cursor, prefix []byte, index bool) func() []byte {
-	k, started := reverseStart(c, prefix), false
+// cursorKeys walks c backwards over the keys with prefix that sort before
+// prefix+before (all of them when before is nil) and returns them one per
+// call, nil at the end; with index, the prefix is cut off so that what
+// remains is the execution key.
+func cursorKeys(c *bolt.Cursor, prefix, before []byte, index bool) func() []byte {
+	var k []byte
+	switch {
+	case before == nil:
+		k = reverseStart(c, prefix)
+	case index:
+		k = lastBefore(c, append(slices.Clip(prefix), before...))
+	default:
+		k = lastBefore(c, before)
+	}
+	started := false
 	return func() []byte {
 		if started {
 			k, _ = c.Prev()
@@ -117,18 +158,31 @@ func cursorKeys(c *bolt.Cursor, prefix []byte, index bool) func() []byte {
 	}
 }
 
-// scheduleKeys returns the execution keys of schedule id newest first: the
-// entries of idx_schedule merged with those still in idx_schedule_recent,
-// which holds at most a merge's worth (mergeRecentAt) and is scanned whole.
-func scheduleKeys(tx *bolt.Tx, id string) func() []byte {
-	older := cursorKeys(tx.Bucket(bucketBySchedule).Cursor(), indexPrefix(id), true)
+// lastBefore positions c on the last key less than k and returns it, nil
+// when there is none.
+func lastBefore(c *bolt.Cursor, k []byte) []byte {
+	if at, _ := c.Seek(k); at == nil {
+		last, _ := c.Last()
+		return last
+	}
+	prev, _ := c.Prev()
+	return prev
+}
+
+// scheduleKeys returns the execution keys of schedule id before before (all
+// when it is nil), newest first: the entries of idx_schedule merged with
+// those still in idx_schedule_recent, which holds at most a merge's worth
+// (mergeRecentAt) and is read back from before to its first entry.
+func (db *DB) scheduleKeys(tx *bolt.Tx, id string, before []byte) func() []byte {
+	older := cursorKeys(tx.Bucket(bucketBySchedule).Cursor(), indexPrefix(id), before, true)
 	var fresh [][]byte // ascending
-	_ = tx.Bucket(bucketRecent).ForEach(func(k, v []byte) error {
+	c := tx.Bucket(bucketRecent).Cursor()
+	for k, v := c.First(); k != nil && (before == nil || bytes.Compare(k, before) < 0); k, v = c.Next() {
+		db.visit(bucketRecent)
 		if string(v) == id {
 			fresh = append(fresh, k)
 		}
-		return nil
-	})
+	}
 	a, i := older(), len(fresh)-1
 	return func() []byte {
 		if i >= 0 && a != nil && bytes.Equal(fresh[i], a) {
