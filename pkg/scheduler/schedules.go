@@ -435,11 +435,12 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 	if !ok {
 		return api.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	if e.trig == nil {
+	trig, ok := s.triggerLocked(e)
+	if !ok {
 		return api.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile", id)
 	}
 	var occs []time.Time
-	for t, ok := e.trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = e.trig.Next(t) {
+	for t, ok := trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = trig.Next(t) {
 		if len(occs) == maxBackfill {
 			return api.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
 		}
@@ -544,7 +545,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	}
 	rec.UpdatedAt = now
 	e.set(rec)
-	e.trig = trig
+	e.trig, e.broken = trig, false
 	s.heap.place(e)
 	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
 	s.mu.Unlock()

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -88,5 +89,35 @@ func TestScheduler_Start_ReadsEachScheduleOnceAndNoHistory(t *testing.T) {
 	last, more, err := eng.SchedulePage(ctx, "s295", 10)
 	if err != nil || len(last) != 4 || more {
 		t.Errorf("last page = %d schedules, more %v, %v; want 4, no more", len(last), more, err)
+	}
+}
+
+// TestScheduler_Start_TriggerThatDoesNotCompileNeverFires: triggers are
+// compiled at their first fire, not at start-up; one that does not compile
+// (its time zone is unknown) is kept and listed but never fires, and the
+// schedules due after it still do.
+func TestScheduler_Start_TriggerThatDoesNotCompileNeverFires(t *testing.T) {
+	ctx := context.Background()
+	db := storetest.New(t)
+	now := time.Now()
+	trig := json.RawMessage(`{"type":"interval","seconds":3600}`)
+	if err := db.Commit(ctx, store.Writes{Schedules: []store.Schedule{
+		{ID: "bad", HandlerID: "h", Method: "work", Trigger: trig, Timezone: "Nowhere/Bogus", NextFire: now.Add(-2 * time.Second), CreatedAt: now, UpdatedAt: now},
+		{ID: "good", HandlerID: "h", Method: "work", Trigger: trig, NextFire: now.Add(-time.Second), CreatedAt: now, UpdatedAt: now},
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, scheduler.Options{Store: db})
+	var calls atomic.Int64
+	b.serveHandler(t, "h", 2, okMux(&calls))
+	await(t, "good fired", func() bool {
+		return countStatus(b.executions(t, store.ExecutionFilter{ScheduleID: "good"}), store.StatusSucceeded) == 1
+	})
+	bad, err := b.engine.GetSchedule(ctx, "bad")
+	if err != nil || bad.FireCount != 0 || bad.Done {
+		t.Errorf("bad = %+v, %v; want listed, never fired", bad, err)
+	}
+	if recs := b.executions(t, store.ExecutionFilter{ScheduleID: "bad"}); len(recs) != 0 {
+		t.Errorf("bad has %d executions, want none", len(recs))
 	}
 }
