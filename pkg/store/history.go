@@ -177,12 +177,14 @@ func (db *DB) scheduleKeys(tx *bolt.Tx, id string, before []byte) func() []byte 
 	older := cursorKeys(tx.Bucket(bucketBySchedule).Cursor(), indexPrefix(id), before, true)
 	var fresh [][]byte // ascending
 	c := tx.Bucket(bucketRecent).Cursor()
+	n := 0
 	for k, v := c.First(); k != nil && (before == nil || bytes.Compare(k, before) < 0); k, v = c.Next() {
-		db.visit(bucketRecent)
+		n++
 		if string(v) == id {
 			fresh = append(fresh, k)
 		}
 	}
+	db.visitN(bucketRecent, n)
 	a, i := older(), len(fresh)-1
 	return func() []byte {
 		if i >= 0 && a != nil && bytes.Equal(fresh[i], a) {
