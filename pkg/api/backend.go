@@ -52,6 +52,9 @@ type Backend interface {
 	// store.DB.ListExecutionsPage).
 	ExecutionPage(ctx context.Context, f store.ExecutionFilter) (store.ExecutionPage, error)
 	Stats(ctx context.Context) (store.Stats, error)
+	// MissedCount is the sum of the schedules' missed counts, without
+	// listing them.
+	MissedCount(ctx context.Context) (int64, error)
 	ClearExecutions(ctx context.Context) error
 }
 

@@ -419,14 +419,10 @@ func (s *server) v1Stats(w http.ResponseWriter, r *http.Request) {
 	st.ByHandler = nonNilMap(st.ByHandler)
 	// Missed counts occurrences, as each schedule's missed_count does (a
 	// record of skips counts many): the schedules are its source.
-	list, err := s.b.ListSchedules(r.Context())
+	missed, err := s.b.MissedCount(r.Context())
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
-	}
-	var missed int64
-	for _, sc := range list {
-		missed += sc.MissedCount
 	}
 	s.writeJSON(w, http.StatusOK, Stats{Stats: st, Missed: missed, SuccessRate: successRate(st)})
 }

@@ -264,6 +264,16 @@ func (b *Backend) SchedulePage(ctx context.Context, after string, limit int) ([]
 	return all, false, nil
 }
 
+// MissedCount sums the schedules' missed counts.
+func (b *Backend) MissedCount(ctx context.Context) (int64, error) {
+	all, err := b.ListSchedules(ctx)
+	var n int64
+	for _, s := range all {
+		n += s.MissedCount
+	}
+	return n, err
+}
+
 // DeleteSchedule removes schedule id.
 func (b *Backend) DeleteSchedule(_ context.Context, id string) error {
 	b.mu.Lock()
