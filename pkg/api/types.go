@@ -57,6 +57,9 @@ func ScheduleFromStore(s store.Schedule) Schedule {
 type ScheduleList struct {
 	Schedules []Schedule `json:"schedules"`
 	Count     int        `json:"count"`
+	// NextCursor, passed as ?cursor=, continues the listing after this
+	// page; absent on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // ExecutionList is the body of GET /api/v1/executions and
@@ -64,6 +67,11 @@ type ScheduleList struct {
 type ExecutionList struct {
 	Executions []store.Execution `json:"executions"`
 	Count      int               `json:"count"`
+	// NextCursor, passed as ?cursor=, continues the listing after this
+	// page; absent on the last page. A page may hold fewer than limit
+	// records and still have one: a page reads a bounded number of
+	// records (store.PageScan) to find its matches.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // ExecutionAttempts is the body of GET /api/v1/executions/{execution_id}:

@@ -22,7 +22,11 @@ import (
 // the record is store.Schedule without its policy (docs/performance.md,
 // Memory).
 type entry struct {
-	rec  schedule
+	rec schedule
+	// trig is the compiled trigger; nil until the first fire needs it
+	// (see Scheduler.triggerLocked): start-up would otherwise parse every
+	// trigger, most of its time, and hold each compiled for a fire an hour
+	// or a day away.
 	trig trigger.Trigger
 	tune *tuning // nil: the zero policy and no offset
 
@@ -36,6 +40,9 @@ type entry struct {
 	// flushing says the entry is in Scheduler.dirty, for flushSkipsLocked.
 	dirty    bool
 	flushing bool
+	// broken says the trigger does not compile: the schedule is kept and
+	// shown but never fires.
+	broken bool
 }
 
 // schedule is store.Schedule without its Policy and Source, in an order that packs
@@ -84,6 +91,8 @@ type backlogItem struct {
 	reason string // why it waits: "queued", "catch-up", "backfill"
 }
 
+// newEntry holds rec; trig is its compiled trigger, or nil to compile it
+// when it is first needed.
 func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
 	e := &entry{trig: trig, index: -1}
 	e.set(rec)

@@ -104,5 +104,13 @@
 //
 // Options.Retention bounds history by record count and by age; Prune applies
 // it, and Open starts a goroutine that calls it every PruneInterval (Close
-// stops it).
+// stops it). The committer does the deletions, a few hundred in each group
+// commit, so a prune never holds the writer for a transaction of its own.
+//
+// # Pages
+//
+// Listings are read a page at a time from a bbolt cursor positioned after
+// the previous page (ScheduleIDs from an id, ListExecutionsPage from an
+// opaque cursor), so a page costs what it holds, not what the file holds;
+// ListExecutionsPage also bounds the records a page visits (PageScan).
 package store

@@ -106,6 +106,9 @@ type ExecutionFilter struct {
 	ExecutionID string
 	Status      Status
 	Limit       int // 0 means no limit
+	// Cursor continues ListExecutionsPage after an earlier page: its
+	// ExecutionPage.Next. Empty: from the newest record.
+	Cursor string
 }
 
 // Stats summarises execution history.
