@@ -99,6 +99,7 @@ type CreateScheduleRequest struct {
 	Timeout     string          `json:"timeout,omitempty"`
 	Replace     bool            `json:"replace,omitempty"`
 	Policy      *Policy         `json:"policy,omitempty"`
+	Source      string          `json:"source,omitempty"` // "file:<path>": a schedule file manages it
 }
 
 // RunNowRequest is the body of POST /api/v1/run and POST /api/run_now.
@@ -173,7 +174,7 @@ func (s *server) scheduleRequest(b CreateScheduleRequest) (ScheduleRequest, erro
 	return ScheduleRequest{
 		Policy: pol,
 		ID:     id, HandlerID: b.HandlerID, Method: b.Method, Params: params, Trigger: trig,
-		Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Timeout: timeout, Replace: b.Replace,
+		Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Timeout: timeout, Replace: b.Replace, Source: b.Source,
 	}, nil
 }
 

@@ -470,12 +470,16 @@ func (r *runner) handleRequest(env [][]byte, req wire.Request, batched bool) {
 	case !r.admitJob():
 		r.reply(env, notRunReply(req.ID, ErrShuttingDown), batched)
 	default:
-		j := jobReq{env: env, req: req, batched: batched}
-		select {
-		case r.work <- j:
-		default:
-			go r.worker(j)
-		}
+		r.start(jobReq{env: env, req: req, batched: batched})
+	}
+}
+
+// start hands the admitted job j to an idle worker, or to a new one.
+func (r *runner) start(j jobReq) {
+	select {
+	case r.work <- j:
+	default:
+		go r.worker(j)
 	}
 }
 
@@ -518,11 +522,13 @@ func requestID(b []byte) string {
 	return v.ID
 }
 
-// jobReq is one admitted job and where its reply goes.
+// jobReq is one admitted job and where its reply goes: to the peer at env,
+// or, for an in-process call (Local), to done.
 type jobReq struct {
 	env     [][]byte
 	req     wire.Request
 	batched bool
+	done    func(reply []byte)
 }
 
 // workerIdle is how long a worker waits for another job before it exits.
@@ -606,7 +612,11 @@ func (r *runner) runJob(j jobReq) {
 		r.done.Add(1)
 		out = successReply(req.ID, result)
 	}
-	r.reply(j.env, out, j.batched)
+	if j.done != nil {
+		j.done(out)
+	} else {
+		r.reply(j.env, out, j.batched)
+	}
 	if !r.logger.Enabled(context.Background(), slog.LevelInfo) {
 		r.status()
 		return

@@ -22,6 +22,7 @@ type request struct {
 	keys  [][]byte // keys of w.Executions
 	notif [][]byte // encoded w.Notifications
 	size  int
+	prune *pruneOrder // a chunk of Prune to do in the batch's transaction
 	done  func(error)
 	lazy  time.Time // when CommitLazy queued it; zero: urgent
 }
@@ -168,13 +169,18 @@ func (db *DB) enqueue(w Writes, done func(error), lazy bool) {
 		return
 	}
 	r.done = done
+	db.enqueueRequest(r, lazy)
+}
+
+// enqueueRequest queues r for the committer.
+func (db *DB) enqueueRequest(r *request, lazy bool) {
 	if lazy {
 		r.lazy = time.Now()
 	}
 	db.mu.Lock()
 	if db.closing {
 		db.mu.Unlock()
-		done(ErrClosed)
+		r.done(ErrClosed)
 		return
 	}
 	db.queue = append(db.queue, r)
@@ -345,6 +351,11 @@ func applyAll(tx *bolt.Tx, batch []*request) (int, error) {
 		}
 		if err := putNotifications(tx, r.w.Notifications, r.notif, r.w.DeleteNotifications); err != nil {
 			return 0, err
+		}
+		if r.prune != nil {
+			if err := w.prune(r.prune); err != nil {
+				return 0, fmt.Errorf("prune: %w", err)
+			}
 		}
 	}
 	return w.recentAdded, w.flush()

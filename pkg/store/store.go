@@ -48,6 +48,10 @@ type Options struct {
 	// many records it applied and how long it took, fsync included. It is
 	// called on the committer goroutine and must be cheap (metrics).
 	CommitFunc func(records int, took time.Duration)
+	// VisitFunc, when set, is called with the bucket's name each time a
+	// listing's cursor steps onto a record (ScheduleIDs, EachSchedule,
+	// ListExecutions): tests count them to hold a page's cost to its size.
+	VisitFunc func(bucket string)
 
 	// mergeRecentAt is how many entries idx_schedule_recent may hold
 	// before the committer merges them, and mergeChunk how many one
