@@ -1,0 +1,149 @@
+package notify
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/schedulezero/schedulezero/pkg/event"
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+// schedules is an engine of fixed schedules whose handler calls count.
+type schedules struct {
+	list  []store.Schedule
+	calls atomic.Int64
+}
+
+func (s *schedules) GetSchedule(_ context.Context, id string) (store.Schedule, error) {
+	for _, x := range s.list {
+		if x.ID == id {
+			return x, nil
+		}
+	}
+	return store.Schedule{}, store.ErrNotFound
+}
+func (s *schedules) ListSchedules(context.Context) ([]store.Schedule, error) { return s.list, nil }
+func (s *schedules) Call(context.Context, string, string, json.RawMessage) error {
+	s.calls.Add(1)
+	return nil
+}
+
+func openDB(t *testing.T, path string) *store.DB {
+	t.Helper()
+	db, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return db
+}
+
+func await(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); !cond(); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within 10s", what)
+		}
+	}
+}
+
+// A receiver that refuses (4xx) is not retried: the notification is
+// recorded failed after one delivery, a 503 is retried; a handler target
+// calls the engine; what is pending when the notifier stops is delivered
+// by the next one, from the store.
+func TestNotifier_OutcomesAndRestart(t *testing.T) {
+	var refused, flaky atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/refuse":
+			refused.Add(1)
+			http.Error(w, "no", http.StatusForbidden)
+		case "/flaky":
+			if flaky.Add(1) < 3 {
+				http.Error(w, "later", http.StatusServiceUnavailable)
+				return
+			}
+			w.WriteHeader(http.StatusOK)
+		}
+	}))
+	defer srv.Close()
+	path := filepath.Join(t.TempDir(), "sz.db")
+	db := openDB(t, path)
+	eng := &schedules{list: []store.Schedule{
+		{ID: "a", Policy: store.Policy{OnFailure: srv.URL + "/refuse"}},
+		{ID: "b", Policy: store.Policy{OnFailure: srv.URL + "/flaky"}},
+		{ID: "c", Policy: store.Policy{OnFailure: "handler:mailer"}},
+	}}
+	n, err := New(Options{Store: db, Engine: eng, Backoff: 5 * time.Millisecond, BackoffMax: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"a", "b", "c"} {
+		n.Observe(event.Event{Kind: event.ExecutionFinished, ScheduleID: id, ExecutionID: "x-" + id, Attempt: 1, MaxAttempts: 1, Status: "error", Final: true})
+	}
+	n.Observe(event.Event{Kind: event.ExecutionFinished, ScheduleID: "a", ExecutionID: "x-a", Attempt: 1, Status: "error"}) // not final: ignored
+	await(t, "every notification settled", func() bool {
+		p, err := db.ListNotifications(ctx, store.NotificationPending)
+		all, _ := db.ListNotifications(ctx, "")
+		return err == nil && len(p) == 0 && len(all) == 3
+	})
+	n.Stop()
+	failed, _ := db.ListNotifications(ctx, store.NotificationFailed)
+	if len(failed) != 1 || failed[0].ScheduleID != "a" || failed[0].Attempts != 1 || refused.Load() != 1 {
+		t.Errorf("refused: %+v after %d deliveries, want one failed after 1", failed, refused.Load())
+	}
+	if flaky.Load() != 3 || eng.calls.Load() != 1 {
+		t.Errorf("flaky receiver saw %d deliveries (want 3), the handler %d calls (want 1)", flaky.Load(), eng.calls.Load())
+	}
+
+	// A pending record from before a restart is delivered by the next
+	// notifier.
+	rec := store.Notification{ID: "0000000000000001.failure-y", Target: srv.URL + "/flaky", Event: EventFailure,
+		Payload: json.RawMessage(`{}`), Status: store.NotificationPending, CreatedAt: time.Now()}
+	if err := db.Commit(ctx, store.Writes{Notifications: []store.Notification{rec}}); err != nil {
+		t.Fatal(err)
+	}
+	n2, err := New(Options{Store: db, Engine: eng})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n2.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer n2.Stop()
+	await(t, "the pending record sent", func() bool {
+		sent, _ := db.ListNotifications(ctx, store.NotificationSent)
+		return len(sent) == 3
+	})
+	if err := db.Close(); err != nil {
+		t.Error(err)
+	}
+}
+
+// Backoff doubles up to its cap; a signature verifies and a changed body
+// does not.
+func TestBackoffAndSignature(t *testing.T) {
+	n := &Notifier{opts: Options{Backoff: time.Second, BackoffMax: 5 * time.Second}}
+	for i, want := range []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 5 * time.Second, 5 * time.Second} {
+		if got := n.backoff(i + 1); got != want {
+			t.Errorf("backoff(%d) = %v, want %v", i+1, got, want)
+		}
+	}
+	secret, body := []byte("s3cret"), []byte(`{"id":"1"}`)
+	if sig := Sign(secret, body); !Verify(secret, body, sig) || Verify(secret, []byte(`{"id":"2"}`), sig) || Verify([]byte("other"), body, sig) {
+		t.Error("signature check is wrong")
+	}
+}
