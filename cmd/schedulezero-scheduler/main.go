@@ -51,7 +51,7 @@ func defaultDB() string {
 }
 
 func flags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "db", Value: defaultDB(), EnvVars: []string{"SZ_DB"}, Usage: "bbolt job store `FILE` (default: $STATE_DIRECTORY/schedulezero.db)"},
 		&cli.StringFlag{Name: "zmq-bind", Value: schedulerd.DefaultZMQBind, EnvVars: []string{"SZ_ZMQ_BIND"}, Usage: "registration `ENDPOINT` (tcp:// or ipc://)"},
 		&cli.Int64Flag{Name: "zmq-max-message-size", EnvVars: []string{"SZ_ZMQ_MAX_MESSAGE_SIZE"}, Usage: "largest ZeroMQ message, in `BYTES`, a handler may send; a larger one drops its connection (default 1114112: 1 MiB and 64 KiB)"},
@@ -72,7 +72,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "handler-config-dir", EnvVars: []string{"SZ_HANDLER_CONFIG_DIR"}, Usage: "`DIR` of the embedded handlers' config files NAME.json (default: $CONFIGURATION_DIRECTORY/handlers, else /etc/schedulezero/handlers)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
-	}
+	}, notifyFlags()...)
 }
 
 func serve(c *cli.Context) error {
@@ -101,6 +101,10 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	notifyOpts, err := notifyOptions(c)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return schedulerd.Run(ctx, schedulerd.Options{
@@ -120,6 +124,7 @@ func serve(c *cli.Context) error {
 		MinInterval:        c.Duration("min-interval"),
 		ZMQLimits:          wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")},
 		DisableMetrics:     !c.Bool("metrics"),
+		Notify:             notifyOpts,
 		Embed:              c.StringSlice("embed"),
 		HandlerConfigDir:   c.String("handler-config-dir"),
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))

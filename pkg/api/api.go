@@ -44,6 +44,8 @@ type Options struct {
 	// Metrics, when set, serves GET /metrics (the Prometheus exposition),
 	// behind the same bearer token as the rest of the API.
 	Metrics http.Handler
+	// Notifications, when set, serves /api/v1/notifications (notify.go).
+	Notifications Notifications
 }
 
 type server struct {
@@ -85,6 +87,9 @@ func New(opts Options) http.Handler {
 	s.portalRoutes(mux)
 	if opts.Metrics != nil {
 		mux.Handle("GET /metrics", opts.Metrics)
+	}
+	if opts.Notifications != nil {
+		s.notifyRoutes(mux, opts.Notifications)
 	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, fieldErr(http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), "see GET /api/v1/health and the API documentation"))

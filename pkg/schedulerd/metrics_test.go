@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,13 +25,20 @@ import (
 )
 
 // serveDingaling registers the dingaling runner, with a method
-// "fail_aling" that always fails, on the daemon at zmq until the test ends.
+// "fail_aling" that always fails and "flaky_aling" that fails its first call, on the daemon at zmq until the test ends.
 func serveDingaling(t *testing.T, zmq string) {
 	t.Helper()
 	mux := handler.NewMux()
 	dingaling.New(nil).Register(mux)
 	mux.HandleFunc("fail_aling", func(context.Context, *handler.Job) (any, error) {
 		return nil, errors.New("no bell")
+	})
+	var calls atomic.Int64
+	mux.HandleFunc("flaky_aling", func(context.Context, *handler.Job) (any, error) {
+		if calls.Add(1) == 1 {
+			return nil, errors.New("first call fails")
+		}
+		return "a-ling!", nil
 	})
 	hctx, cancel := context.WithCancel(context.Background())
 	ready, done := make(chan struct{}), make(chan error, 1)

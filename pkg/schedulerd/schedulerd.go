@@ -22,6 +22,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/metric"
+	"github.com/schedulezero/schedulezero/pkg/notify"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/socket"
@@ -74,6 +75,8 @@ type Options struct {
 	ZMQLimits wire.Limits
 	// DisableMetrics leaves out GET /metrics and the counting behind it.
 	DisableMetrics bool
+	// Notify configures the notifications (notify.go).
+	Notify NotifyOptions
 	// Embed are handlers run inside the daemon (--embed): "dingaling",
 	// "dingaling:NAME" or "exec:NAME" (config.Embedded).
 	Embed []string
@@ -91,6 +94,7 @@ type Daemon struct {
 	db      *store.DB
 	engine  *scheduler.Scheduler
 	metrics *metric.Scheduler // nil: DisableMetrics
+	notify  *notify.Notifier
 	wire    *wire.Server
 	http    *http.Server
 	lns     []net.Listener
@@ -162,6 +166,10 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.onStop("store", func(context.Context) error { return d.db.Close() })
+	if d.notify, err = d.newNotifier(); err != nil {
+		return nil, err
+	}
+	observers = append(observers, d.notify.Observe)
 
 	locals, err := newEmbedded(opts)
 	if err != nil {
@@ -230,6 +238,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if d.metrics != nil {
 		apiOpts.Metrics = d.metrics.Handler(metricSource{d.engine}, d.db.Path())
 	}
+	apiOpts.Notifications = d.notify
 	d.http = opts.HTTP.Server(api.New(apiOpts))
 	d.onStop("api", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
@@ -303,6 +312,10 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.engine.Start(ctx); err != nil {
 		return err
 	}
+	if err := d.notify.Start(ctx); err != nil {
+		return fmt.Errorf("notifications: %w", err)
+	}
+	d.onStop("notifications", func(context.Context) error { d.notify.Stop(); return nil })
 	d.applyFiles(ctx)
 	sctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel

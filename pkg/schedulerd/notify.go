@@ -1,0 +1,65 @@
+package schedulerd
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/notify"
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+// NotifyOptions configure the scheduler's notifications
+// (docs/notifications.md). The zero value sends none by default; a
+// schedule's policy may still name targets.
+type NotifyOptions struct {
+	Defaults notify.Defaults
+	// Secret signs the webhooks (--notify-secret-file).
+	Secret []byte
+	// Attempts, Backoff, BackoffMax and CheckEvery: see notify.Options;
+	// zero: its defaults.
+	Attempts            int
+	Backoff, BackoffMax time.Duration
+	CheckEvery          time.Duration
+}
+
+// notifyTimeout bounds one call of a handler target's method.
+const notifyTimeout = 30 * time.Second
+
+// notifyEngine shows the engine to the notifier; d.engine is read at each
+// call, since the notifier is made before the engine it observes.
+type notifyEngine struct{ d *Daemon }
+
+func (e notifyEngine) GetSchedule(ctx context.Context, id string) (store.Schedule, error) {
+	return e.d.engine.GetSchedule(ctx, id)
+}
+
+func (e notifyEngine) ListSchedules(ctx context.Context) ([]store.Schedule, error) {
+	return e.d.engine.ListSchedules(ctx)
+}
+
+func (e notifyEngine) Call(ctx context.Context, handler, method string, params json.RawMessage) error {
+	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
+	defer cancel()
+	ex, err := e.d.engine.RunNow(ctx, api.RunRequest{HandlerID: handler, Method: method, Params: params, MaxAttempts: 1, Timeout: notifyTimeout})
+	if err != nil {
+		return err
+	}
+	if ex.Status != store.StatusSucceeded {
+		return fmt.Errorf("execution %s: %s: %w", ex.ID, ex.Status, errors.New(ex.Error))
+	}
+	return nil
+}
+
+// newNotifier makes the daemon's notifier over its store.
+func (d *Daemon) newNotifier() (*notify.Notifier, error) {
+	o := d.opts.Notify
+	return notify.New(notify.Options{
+		Store: d.db, Engine: notifyEngine{d}, Defaults: o.Defaults, Secret: o.Secret,
+		Logger: d.logger.With("component", "notify"), Attempts: o.Attempts,
+		Backoff: o.Backoff, BackoffMax: o.BackoffMax, CheckEvery: o.CheckEvery,
+	})
+}
