@@ -66,11 +66,9 @@ func (s *server) notifyRoutes(mux *http.ServeMux, n Notifications) {
 			s.writeErr(w, r, err)
 			return
 		}
-		status := http.StatusOK
-		if rec.Status != store.NotificationSent {
-			status = http.StatusBadGateway // recorded, but the target did not take it
-		}
-		s.writeJSON(w, status, rec)
+		// 200 either way: the record says whether the target took it
+		// ("sent") or not ("failed", with the error).
+		s.writeJSON(w, http.StatusOK, rec)
 	})
 }
 

@@ -138,13 +138,13 @@ func TestNotify_RetriedUntilTheReceiverIsBack(t *testing.T) {
 		return len(p) == 1 && p[0].Attempts >= 2 && p[0].Error != ""
 	})
 	code, body := postJSON(t, base+"/api/v1/notifications/test", `{"target":"`+rcv.URL+`"}`)
-	if code != http.StatusBadGateway {
-		t.Errorf("notify test with the receiver down: %d %s, want 502", code, body)
+	if code != http.StatusOK || !bytes.Contains(body, []byte(`"status":"failed"`)) || !bytes.Contains(body, []byte(`connection refused`)) {
+		t.Errorf("notify test with the receiver down: %d %s, want 200 and failed: connection refused", code, body)
 	}
 	rcv.Up()
 	await(t, "the delivery", func() bool { return rcv.Count(notify.EventFailure, "bad") == 1 })
 	await(t, "sent recorded", func() bool { return len(notifications(t, base, "pending")) == 0 })
-	if code, body := postJSON(t, base+"/api/v1/notifications/test", `{"target":"`+rcv.URL+`"}`); code != http.StatusOK {
+	if code, body := postJSON(t, base+"/api/v1/notifications/test", `{"target":"`+rcv.URL+`"}`); code != http.StatusOK || !bytes.Contains(body, []byte(`"status":"sent"`)) {
 		t.Errorf("notify test: %d %s", code, body)
 	}
 	if code, body := postJSON(t, base+"/api/v1/notifications/test", `{"target":"ftp://x"}`); code != http.StatusBadRequest || !bytes.Contains(body, []byte(`"field":"target"`)) {
