@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
@@ -187,6 +188,7 @@ func TestMetrics_CountersAgreeWithHistory(t *testing.T) {
 	_, text := scrape(t, base, token)
 	m = series(t, text)
 	promtoolCheck(t, text)
+	documentedFamilies(t, text)
 
 	attempts := map[store.Status]float64{}
 	executions := map[store.Status]float64{}
@@ -240,5 +242,23 @@ func TestMetrics_Disabled(t *testing.T) {
 	d := daemon(t, schedulerd.Options{DisableMetrics: true})
 	if code, _ := scrape(t, httpBase(d), ""); code != http.StatusNotFound {
 		t.Fatalf("GET /metrics with metrics disabled: %d, want 404", code)
+	}
+}
+
+// documentedFamilies fails for every family of the exposition that
+// docs/metrics.md does not list.
+func documentedFamilies(t *testing.T, text string) {
+	t.Helper()
+	doc, err := os.ReadFile("../../docs/metrics.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for line := range strings.Lines(text) {
+		if name, ok := strings.CutPrefix(line, "# TYPE "); ok {
+			name, _, _ = strings.Cut(name, " ")
+			if !strings.Contains(string(doc), "| `"+name+"` |") {
+				t.Errorf("docs/metrics.md does not list %s", name)
+			}
+		}
 	}
 }
