@@ -38,24 +38,25 @@ var (
 )
 
 var schedulerFamilies = map[string]family{
-	"schedulezero_build_info":                  {"gauge", "The scheduler's version (value 1)."},
-	"schedulezero_fires_total":                 {"counter", "Fires: due occurrences of schedules the engine handled (run or missed)."},
-	"schedulezero_fire_lateness_seconds":       {"histogram", "How late each fire was after its due time."},
-	"schedulezero_attempts_total":              {"counter", "Attempts that ended, by handler and status."},
-	"schedulezero_executions_total":            {"counter", "Executions that ended for good (no retry follows), by handler and final status."},
-	"schedulezero_execution_duration_seconds":  {"histogram", "Duration of ended attempts (round trip to the handler), by handler."},
-	"schedulezero_missed_total":                {"counter", "Occurrences that did not run, by handler and reason (outage, paused, late, overlap, handler_removed, handler_offline, other)."},
-	"schedulezero_executions_in_flight":        {"gauge", "Attempts sent to a handler and not yet ended."},
-	"schedulezero_schedules":                   {"gauge", "Schedules by state (active, paused, done)."},
-	"schedulezero_schedules_overdue":           {"gauge", "Active schedules whose next fire is more than a minute past."},
-	"schedulezero_last_fire_timestamp_seconds": {"gauge", "Unix time of the last fire (0: none since start)."},
-	"schedulezero_handler_up":                  {"gauge", "1 while the handler is registered and online, 0 while offline."},
-	"schedulezero_handler_latency_seconds":     {"gauge", "Moving average of the handler's job round trips."},
-	"schedulezero_handler_error_ratio":         {"gauge", "Fraction of the handler's recent attempts that failed."},
-	"schedulezero_handler_in_flight":           {"gauge", "Attempts running on the handler."},
-	"schedulezero_store_commit_seconds":        {"histogram", "Latency of each group-commit transaction, fsync included."},
-	"schedulezero_store_commit_records":        {"histogram", "Records applied by each group-commit transaction."},
-	"schedulezero_store_file_bytes":            {"gauge", "Size of the store file."},
+	"schedulezero_build_info":                    {"gauge", "The scheduler's version (value 1)."},
+	"schedulezero_fires_total":                   {"counter", "Fires: due occurrences of schedules the engine handled (run or missed)."},
+	"schedulezero_fire_lateness_seconds":         {"histogram", "How late each fire was after its due time."},
+	"schedulezero_attempts_total":                {"counter", "Attempts that ended, by handler and status."},
+	"schedulezero_executions_total":              {"counter", "Executions that ended for good (no retry follows), by handler and final status."},
+	"schedulezero_execution_duration_seconds":    {"histogram", "Duration of ended attempts (round trip to the handler), by handler."},
+	"schedulezero_missed_total":                  {"counter", "Occurrences that did not run, by handler and reason (outage, paused, late, overlap, handler_removed, handler_offline, other)."},
+	"schedulezero_executions_in_flight":          {"gauge", "Attempts sent to a handler and not yet ended."},
+	"schedulezero_schedules":                     {"gauge", "Schedules by state (active, paused, done)."},
+	"schedulezero_schedules_overdue":             {"gauge", "Active schedules whose next fire is more than a minute past."},
+	"schedulezero_last_fire_timestamp_seconds":   {"gauge", "Unix time of the last fire (0: none since start)."},
+	"schedulezero_handler_up":                    {"gauge", "1 while the handler is registered and online, 0 while offline."},
+	"schedulezero_handler_latency_seconds":       {"gauge", "Moving average of the handler's job round trips."},
+	"schedulezero_handler_error_ratio":           {"gauge", "Fraction of the handler's recent attempts that failed."},
+	"schedulezero_handler_in_flight":             {"gauge", "Attempts running on the handler."},
+	"schedulezero_store_commit_seconds":          {"histogram", "Latency of each group-commit transaction, fsync included."},
+	"schedulezero_store_commit_records":          {"histogram", "Records applied by each group-commit transaction."},
+	"schedulezero_store_file_bytes":              {"gauge", "Size of the store file."},
+	"schedulezero_notification_deliveries_total": {"counter", "Notification deliveries, by event (failure, missed, recovery, dead_man, test) and outcome (sent, failed: given up, retry: failed and retried)."},
 }
 
 // Source is what a scrape reads from the engine. It is declared here, in
@@ -150,6 +151,20 @@ func (m *Scheduler) Fire(lateness time.Duration) {
 func (m *Scheduler) Commit(records int, took time.Duration) {
 	m.commit.Update(took.Seconds())
 	m.batch.Update(float64(records))
+}
+
+// Notification counts a notification delivery's outcome (a notify
+// OutcomeFunc).
+func (m *Scheduler) Notification(event, outcome string) {
+	m.mu.Lock()
+	k := counterKey{"schedulezero_notification_deliveries_total", event, outcome}
+	c := m.counters[k]
+	if c == nil {
+		c = m.x.set.NewCounter(`schedulezero_notification_deliveries_total{event=` + label(event) + `,outcome=` + label(outcome) + `}`)
+		m.counters[k] = c
+	}
+	m.mu.Unlock()
+	c.Inc()
 }
 
 // Observe counts an engine event.

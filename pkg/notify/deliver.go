@@ -185,6 +185,13 @@ func (n *Notifier) deliver(ctx context.Context, it *item) {
 		it.due = now.Add(n.backoff(rec.Attempts))
 	}
 	n.mu.Unlock()
+	if n.opts.OutcomeFunc != nil {
+		outcome := string(rec.Status)
+		if rec.Status == store.NotificationPending {
+			outcome = "retry"
+		}
+		n.opts.OutcomeFunc(rec.Event, outcome)
+	}
 	switch rec.Status {
 	case store.NotificationSent:
 		n.log.Info("notification sent", "id", rec.ID, "event", rec.Event, "schedule", rec.ScheduleID, "target", rec.Target, "attempts", rec.Attempts)

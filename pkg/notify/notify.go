@@ -88,6 +88,9 @@ type Options struct {
 	// Keep is how long sent and failed notifications stay recorded
 	// (default 7 days).
 	Keep time.Duration
+	// OutcomeFunc, when set, is told of each delivery's outcome: the
+	// event and "sent", "failed" or "retry" (metrics). It must be cheap.
+	OutcomeFunc func(event, outcome string)
 }
 
 // Notifier turns engine events into durable, retried notifications. Create

@@ -57,9 +57,13 @@ func (e notifyEngine) Call(ctx context.Context, handler, method string, params j
 // newNotifier makes the daemon's notifier over its store.
 func (d *Daemon) newNotifier() (*notify.Notifier, error) {
 	o := d.opts.Notify
-	return notify.New(notify.Options{
+	opts := notify.Options{
 		Store: d.db, Engine: notifyEngine{d}, Defaults: o.Defaults, Secret: o.Secret,
 		Logger: d.logger.With("component", "notify"), Attempts: o.Attempts,
 		Backoff: o.Backoff, BackoffMax: o.BackoffMax, CheckEvery: o.CheckEvery,
-	})
+	}
+	if d.metrics != nil {
+		opts.OutcomeFunc = d.metrics.Notification
+	}
+	return notify.New(opts)
 }

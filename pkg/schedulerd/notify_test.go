@@ -210,6 +210,14 @@ func TestNotify_RetriedUntilTheReceiverIsBack(t *testing.T) {
 	if n := rcv.Count(notify.EventFailure, "bad"); n != 1 {
 		t.Errorf("delivered %d times, want 1", n)
 	}
+	_, text := scrape(t, base, "")
+	promtoolCheck(t, text)
+	m := series(t, text)
+	if m[`schedulezero_notification_deliveries_total{event="failure",outcome="retry"}`] < 2 ||
+		m[`schedulezero_notification_deliveries_total{event="failure",outcome="sent"}`] != 1 ||
+		m[`schedulezero_notification_deliveries_total{event="test",outcome="failed"}`] != 1 {
+		t.Errorf("delivery counters disagree with what happened:\n%s", text)
+	}
 }
 
 func postJSON(t *testing.T, url, body string) (int, []byte) {
