@@ -238,8 +238,10 @@ func (n *Notifier) Start(ctx context.Context) error {
 	return nil
 }
 
-// Stop ends the notifier's goroutines and waits for them; deliveries under
-// way are cancelled and stay pending for the next start.
+// Stop ends the notifier's goroutines and waits for them: the events
+// already observed are recorded, deliveries under way are cancelled and
+// stay pending for the next start. Stop it after the engine. A notifier
+// never started stops at once.
 func (n *Notifier) Stop() {
 	if n.cancel != nil {
 		n.cancel()

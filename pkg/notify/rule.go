@@ -17,11 +17,28 @@ func (n *Notifier) run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			n.drain()
 			return
 		case e := <-n.inbox:
 			n.handle(ctx, e)
 		case <-tick.C:
 			n.checkDeadMen(ctx)
+		}
+	}
+}
+
+// drain records the notifications of the events still in the inbox, so
+// that a stop after the engine's loses none; they are delivered after the
+// next start.
+func (n *Notifier) drain() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	for {
+		select {
+		case e := <-n.inbox:
+			n.handle(ctx, e)
+		default:
+			return
 		}
 	}
 }

@@ -169,6 +169,9 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if d.notify, err = d.newNotifier(); err != nil {
 		return nil, err
 	}
+	// Stopped after the engine (cleanups run in reverse), so that it
+	// records the notifications of the engine's last events too.
+	d.onStop("notifications", func(context.Context) error { d.notify.Stop(); return nil })
 	observers = append(observers, d.notify.Observe)
 
 	locals, err := newEmbedded(opts)
@@ -315,7 +318,6 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.notify.Start(ctx); err != nil {
 		return fmt.Errorf("notifications: %w", err)
 	}
-	d.onStop("notifications", func(context.Context) error { d.notify.Stop(); return nil })
 	d.applyFiles(ctx)
 	sctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
