@@ -52,7 +52,9 @@ type Store interface {
 // and a call of a handler's method (a handler target).
 type Engine interface {
 	GetSchedule(ctx context.Context, id string) (store.Schedule, error)
-	ListSchedules(ctx context.Context) ([]store.Schedule, error)
+	// SchedulePage returns up to limit schedules by id after after, and
+	// whether more follow.
+	SchedulePage(ctx context.Context, after string, limit int) ([]store.Schedule, bool, error)
 	Call(ctx context.Context, handler, method string, params json.RawMessage) error
 }
 
@@ -108,7 +110,13 @@ type Notifier struct {
 	known   map[string]bool  // dedupe keys of recorded notifications
 	waiters map[string][]chan store.Notification
 
-	// The notifier goroutine's own state.
+	// The notifier goroutine's own state. own holds only the schedules
+	// that name targets of their own, failing only those with a recovery
+	// target, lastSuccess only those with a dead man's switch: a million
+	// schedules without cost nothing here.
+	own         map[string]targets
+	scanned     bool                 // own is complete: the start-up scan is done
+	scanAfter   string               // where the scan resumes
 	failing     map[string]bool      // schedule -> its last final attempt failed
 	lastSuccess map[string]time.Time // schedule -> last success (or creation)
 
@@ -171,15 +179,20 @@ func New(opts Options) (*Notifier, error) {
 		opts: opts, log: opts.Logger,
 		inbox: make(chan event.Event, opts.Inbox), wake: make(chan struct{}, 1),
 		queue: map[string]*item{}, known: map[string]bool{}, waiters: map[string][]chan store.Notification{},
-		failing: map[string]bool{}, lastSuccess: map[string]time.Time{},
+		own: map[string]targets{}, failing: map[string]bool{}, lastSuccess: map[string]time.Time{},
 	}, nil
 }
 
 // Observe is an event observer: it keeps the events a notification may be
 // for, without blocking.
 func (n *Notifier) Observe(e event.Event) {
-	if e.ScheduleID == "" || !(e.Kind == event.ExecutionMissed || e.Kind == event.ExecutionFinished && e.Final) {
+	switch {
+	case e.ScheduleID == "":
 		return // run-now calls (a handler target's too) have no schedule
+	case e.Kind == event.ExecutionMissed, e.Kind == event.ExecutionFinished && e.Final,
+		e.Kind == event.ScheduleCreated, e.Kind == event.ScheduleChanged, e.Kind == event.ScheduleDeleted:
+	default:
+		return
 	}
 	select {
 	case n.inbox <- e:

@@ -32,7 +32,18 @@ func (s *schedules) GetSchedule(_ context.Context, id string) (store.Schedule, e
 	}
 	return store.Schedule{}, store.ErrNotFound
 }
-func (s *schedules) ListSchedules(context.Context) ([]store.Schedule, error) { return s.list, nil }
+func (s *schedules) SchedulePage(_ context.Context, after string, limit int) ([]store.Schedule, bool, error) {
+	var out []store.Schedule
+	for _, x := range s.list { // sorted by id
+		if x.ID > after {
+			out = append(out, x)
+		}
+	}
+	if len(out) > limit {
+		return out[:limit], true, nil
+	}
+	return out, false, nil
+}
 func (s *schedules) Call(context.Context, string, string, json.RawMessage) error {
 	s.calls.Add(1)
 	return nil
@@ -145,5 +156,52 @@ func TestBackoffAndSignature(t *testing.T) {
 	secret, body := []byte("s3cret"), []byte(`{"id":"1"}`)
 	if sig := Sign(secret, body); !Verify(secret, body, sig) || Verify(secret, []byte(`{"id":"2"}`), sig) || Verify([]byte("other"), body, sig) {
 		t.Error("signature check is wrong")
+	}
+}
+
+// A schedule that names its own dead man's switch, found by the start-up
+// scan, is notified once per silence however often the check runs, and
+// again after a success and a new silence.
+func TestNotifier_DeadManOncePerSilence(t *testing.T) {
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer srv.Close()
+	db := openDB(t, filepath.Join(t.TempDir(), "sz.db"))
+	defer db.Close()
+	created := time.Now().Add(-time.Hour)
+	eng := &schedules{list: []store.Schedule{
+		{ID: "quiet", CreatedAt: created},
+		{ID: "watched", CreatedAt: created, Policy: store.Policy{OnDeadMan: srv.URL, DeadManAfter: 30 * time.Minute}},
+	}}
+	n, err := New(Options{Store: db, Engine: eng, CheckEvery: 5 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := n.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer n.Stop()
+	sent := func(want int) func() bool {
+		return func() bool {
+			l, _ := db.ListNotifications(ctx, store.NotificationSent)
+			return len(l) == want
+		}
+	}
+	await(t, "one dead man's notification", sent(1))
+	// Ten more checks: still one.
+	deadline := time.Now().Add(50 * time.Millisecond)
+	for time.Now().Before(deadline) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	if l, _ := db.ListNotifications(ctx, ""); len(l) != 1 || l[0].ScheduleID != "watched" || l[0].Event != EventDeadMan {
+		t.Fatalf("notifications %+v, want one dead_man of watched", l)
+	}
+	// A success long enough ago starts a new silence: one more.
+	n.Observe(event.Event{Kind: event.ExecutionFinished, ScheduleID: "watched", ExecutionID: "x", Status: "success", Final: true,
+		Time: time.Now().Add(-31 * time.Minute)})
+	await(t, "a second dead man's notification", sent(2))
+	if got.Load() != 2 {
+		t.Errorf("receiver got %d, want 2", got.Load())
 	}
 }

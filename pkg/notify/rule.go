@@ -10,11 +10,29 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
-// run handles the events and checks the dead man's switches until ctx ends.
+// scanPage is how many schedules one step of the start-up scan reads.
+const scanPage = 500
+
+// run handles the events and checks the dead man's switches until ctx
+// ends. It first pages through the schedules to learn which name targets
+// of their own (own), handling events between pages; after that it asks
+// the engine nothing per event.
 func (n *Notifier) run(ctx context.Context) {
 	tick := time.NewTicker(n.opts.CheckEvery)
 	defer tick.Stop()
 	for {
+		if !n.scanned {
+			select {
+			case <-ctx.Done():
+				n.drain()
+				return
+			case e := <-n.inbox:
+				n.handle(ctx, e)
+			default:
+				n.scanStep(ctx)
+			}
+			continue
+		}
 		select {
 		case <-ctx.Done():
 			n.drain()
@@ -25,6 +43,25 @@ func (n *Notifier) run(ctx context.Context) {
 			n.checkDeadMen(ctx)
 		}
 	}
+}
+
+// scanStep reads one page of schedules into own.
+func (n *Notifier) scanStep(ctx context.Context) {
+	page, more, err := n.opts.Engine.SchedulePage(ctx, n.scanAfter, scanPage)
+	if err != nil {
+		if ctx.Err() == nil {
+			n.log.Error("notification: reading the schedules' targets; the scheduler's defaults apply to the rest", "after", n.scanAfter, "err", err)
+		}
+		n.scanned = true
+		return
+	}
+	for _, s := range page {
+		n.learn(s)
+	}
+	if len(page) > 0 {
+		n.scanAfter = page[len(page)-1].ID
+	}
+	n.scanned = !more
 }
 
 // drain records the notifications of the events still in the inbox, so
@@ -43,14 +80,43 @@ func (n *Notifier) drain() {
 	}
 }
 
-// policyOf is schedule id's policy; a schedule deleted meanwhile has the
-// zero policy (the defaults).
-func (n *Notifier) policyOf(ctx context.Context, id string) store.Policy {
+// targets is the notification part of a schedule's policy.
+type targets struct {
+	onFailure, onMissed, onRecovery, onDeadMan string
+	deadManAfter                               time.Duration
+}
+
+func targetsOf(p store.Policy) targets {
+	return targets{p.OnFailure, p.OnMissed, p.OnRecovery, p.OnDeadMan, p.DeadManAfter}
+}
+
+// learn records schedule s's own targets, if it has any.
+func (n *Notifier) learn(s store.Schedule) {
+	if t := targetsOf(s.Policy); t != (targets{}) {
+		n.own[s.ID] = t
+	} else {
+		delete(n.own, s.ID)
+	}
+}
+
+// forget drops what the notifier holds of schedule id.
+func (n *Notifier) forget(id string) {
+	delete(n.own, id)
+	delete(n.failing, id)
+	delete(n.lastSuccess, id)
+}
+
+// targetsFor is schedule id's own targets: from own once the scan is done,
+// from the engine before.
+func (n *Notifier) targetsFor(ctx context.Context, id string) targets {
+	if n.scanned {
+		return n.own[id]
+	}
 	s, err := n.opts.Engine.GetSchedule(ctx, id)
 	if err != nil {
-		return store.Policy{}
+		return targets{}
 	}
-	return s.Policy
+	return targetsOf(s.Policy)
 }
 
 // pick is the target: the schedule's, else the default; "" for none.
@@ -64,31 +130,61 @@ func pick(own, def string) string {
 	return own
 }
 
+// deadMan is schedule t's dead man's target and threshold; "" for none.
+func (n *Notifier) deadMan(t targets) (string, time.Duration) {
+	target := pick(t.onDeadMan, n.opts.Defaults.OnDeadMan)
+	after := t.deadManAfter
+	if after == 0 {
+		after = n.opts.Defaults.DeadManAfter
+	}
+	if target == "" || after <= 0 {
+		return "", 0
+	}
+	return target, after
+}
+
 // handle turns one event into the notifications it calls for.
 func (n *Notifier) handle(ctx context.Context, e event.Event) {
-	p := n.policyOf(ctx, e.ScheduleID)
+	switch e.Kind {
+	case event.ScheduleCreated, event.ScheduleChanged:
+		if s, err := n.opts.Engine.GetSchedule(ctx, e.ScheduleID); err == nil {
+			n.learn(s)
+		}
+		return
+	case event.ScheduleDeleted:
+		n.forget(e.ScheduleID)
+		return
+	}
+	p := n.targetsFor(ctx, e.ScheduleID)
 	d := n.opts.Defaults
 	msg := Message{Time: e.Time, ScheduleID: e.ScheduleID, HandlerID: e.HandlerID, Method: e.Method,
 		ExecutionID: e.ExecutionID, Attempt: e.Attempt, MaxAttempts: e.MaxAttempts, Status: e.Status,
 		Reason: e.Reason, ScheduledAt: e.ScheduledAt}
+	recovery := pick(p.onRecovery, d.OnRecovery)
 	switch {
 	case e.Kind == event.ExecutionMissed:
 		msg.Event = EventMissed
 		msg.Summary = fmt.Sprintf("schedule %q missed a run: %s", e.ScheduleID, e.Reason)
-		n.enqueue(ctx, pick(p.OnMissed, d.OnMissed), EventMissed+"-"+e.ExecutionID, msg)
+		n.enqueue(ctx, pick(p.onMissed, d.OnMissed), EventMissed+"-"+e.ExecutionID, msg)
 	case e.Status == string(store.StatusSucceeded):
-		n.lastSuccess[e.ScheduleID] = e.Time
-		if t := pick(p.OnRecovery, d.OnRecovery); t != "" && n.wasFailing(ctx, e) {
-			msg.Event = EventRecovery
-			msg.Summary = fmt.Sprintf("schedule %q succeeded again after a failure", e.ScheduleID)
-			n.enqueue(ctx, t, EventRecovery+"-"+e.ExecutionID, msg)
+		if t, _ := n.deadMan(p); t != "" {
+			n.lastSuccess[e.ScheduleID] = e.Time
 		}
-		n.failing[e.ScheduleID] = false
+		if recovery != "" {
+			if n.wasFailing(ctx, e) {
+				msg.Event = EventRecovery
+				msg.Summary = fmt.Sprintf("schedule %q succeeded again after a failure", e.ScheduleID)
+				n.enqueue(ctx, recovery, EventRecovery+"-"+e.ExecutionID, msg)
+			}
+			n.failing[e.ScheduleID] = false
+		}
 	default:
-		n.failing[e.ScheduleID] = true
+		if recovery != "" {
+			n.failing[e.ScheduleID] = true
+		}
 		msg.Event = EventFailure
 		msg.Summary = fmt.Sprintf("schedule %q failed (%s, attempt %d of %d): %s", e.ScheduleID, e.Status, e.Attempt, e.MaxAttempts, e.Reason)
-		n.enqueue(ctx, pick(p.OnFailure, d.OnFailure), EventFailure+"-"+e.ExecutionID, msg)
+		n.enqueue(ctx, pick(p.onFailure, d.OnFailure), EventFailure+"-"+e.ExecutionID, msg)
 	}
 }
 
@@ -115,40 +211,59 @@ func (n *Notifier) wasFailing(ctx context.Context, e event.Event) bool {
 
 // checkDeadMen notifies, once per silence, of each active schedule with a
 // dead man's switch that has not succeeded for longer than its threshold.
+// With a default switch every schedule has one, and each check pages
+// through them all; without, it visits only those that set their own.
 func (n *Notifier) checkDeadMen(ctx context.Context) {
-	scheds, err := n.opts.Engine.ListSchedules(ctx)
-	if err != nil {
-		n.log.Warn("notification: listing schedules for the dead man's switches", "err", err)
+	if t, _ := n.deadMan(targets{}); t != "" {
+		after := ""
+		for {
+			page, more, err := n.opts.Engine.SchedulePage(ctx, after, scanPage)
+			if err != nil {
+				n.log.Warn("notification: listing schedules for the dead man's switches", "err", err)
+				return
+			}
+			for _, s := range page {
+				n.checkDeadMan(ctx, s)
+			}
+			if !more || len(page) == 0 {
+				return
+			}
+			after = page[len(page)-1].ID
+		}
+	}
+	for id, t := range n.own {
+		if t.onDeadMan == "" || t.onDeadMan == store.TargetNone {
+			continue
+		}
+		if s, err := n.opts.Engine.GetSchedule(ctx, id); err == nil {
+			n.checkDeadMan(ctx, s)
+		}
+	}
+}
+
+// checkDeadMan checks schedule s's switch.
+func (n *Notifier) checkDeadMan(ctx context.Context, s store.Schedule) {
+	t, after := n.deadMan(targetsOf(s.Policy))
+	if t == "" || s.Paused || s.Done {
 		return
 	}
-	now := n.opts.NowFunc()
-	d := n.opts.Defaults
-	for _, s := range scheds {
-		t := pick(s.Policy.OnDeadMan, d.OnDeadMan)
-		after := s.Policy.DeadManAfter
-		if after == 0 {
-			after = d.DeadManAfter
+	last, ok := n.lastSuccess[s.ID]
+	if !ok {
+		last = s.CreatedAt
+		hist, err := n.opts.Store.ListExecutions(ctx, store.ExecutionFilter{ScheduleID: s.ID, Status: store.StatusSucceeded, Limit: 1})
+		if err == nil && len(hist) == 1 {
+			last = hist[0].CompletedAt
 		}
-		if t == "" || after <= 0 || s.Paused || s.Done {
-			continue
-		}
-		last, ok := n.lastSuccess[s.ID]
-		if !ok {
-			last = s.CreatedAt
-			hist, err := n.opts.Store.ListExecutions(ctx, store.ExecutionFilter{ScheduleID: s.ID, Status: store.StatusSucceeded, Limit: 1})
-			if err == nil && len(hist) == 1 {
-				last = hist[0].CompletedAt
-			}
-			n.lastSuccess[s.ID] = last
-		}
-		if now.Sub(last) <= after {
-			continue
-		}
-		msg := Message{Event: EventDeadMan, Time: now, ScheduleID: s.ID, HandlerID: s.HandlerID, Method: s.Method,
-			LastSuccessAt: last, SilentSeconds: now.Sub(last).Seconds(),
-			Summary: fmt.Sprintf("schedule %q has not succeeded for %s (threshold %s)", s.ID, now.Sub(last).Round(time.Second), after)}
-		n.enqueue(ctx, t, fmt.Sprintf("%s-%s-%d", EventDeadMan, s.ID, last.UnixNano()), msg)
+		n.lastSuccess[s.ID] = last
 	}
+	now := n.opts.NowFunc()
+	if now.Sub(last) <= after {
+		return
+	}
+	msg := Message{Event: EventDeadMan, Time: now, ScheduleID: s.ID, HandlerID: s.HandlerID, Method: s.Method,
+		LastSuccessAt: last, SilentSeconds: now.Sub(last).Seconds(),
+		Summary: fmt.Sprintf("schedule %q has not succeeded for %s (threshold %s)", s.ID, now.Sub(last).Round(time.Second), after)}
+	n.enqueue(ctx, t, fmt.Sprintf("%s-%s-%d", EventDeadMan, s.ID, last.UnixNano()), msg)
 }
 
 // enqueue records a notification of msg to target (none when empty),

@@ -37,8 +37,8 @@ func (e notifyEngine) GetSchedule(ctx context.Context, id string) (store.Schedul
 	return e.d.engine.GetSchedule(ctx, id)
 }
 
-func (e notifyEngine) ListSchedules(ctx context.Context) ([]store.Schedule, error) {
-	return e.d.engine.ListSchedules(ctx)
+func (e notifyEngine) SchedulePage(ctx context.Context, after string, limit int) ([]store.Schedule, bool, error) {
+	return e.d.engine.SchedulePage(ctx, after, limit)
 }
 
 func (e notifyEngine) Call(ctx context.Context, handler, method string, params json.RawMessage) error {
