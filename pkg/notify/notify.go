@@ -143,7 +143,7 @@ func New(opts Options) (*Notifier, error) {
 		{"on-recovery", opts.Defaults.OnRecovery}, {"on-dead-man", opts.Defaults.OnDeadMan},
 	} {
 		if t.v != "" && t.v != store.TargetNone {
-			if _, err := store.ParseTarget("notify-"+t.name, t.v); err != nil {
+			if _, err := store.ParseTarget("--notify-"+t.name, t.v); err != nil {
 				return nil, err
 			}
 		}
