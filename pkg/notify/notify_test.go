@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -203,5 +204,33 @@ func TestNotifier_DeadManOncePerSilence(t *testing.T) {
 	await(t, "a second dead man's notification", sent(2))
 	if got.Load() != 2 {
 		t.Errorf("receiver got %d, want 2", got.Load())
+	}
+}
+
+// Observe never blocks: with nobody reading, a full inbox drops and
+// counts; events no notification can be for are not even queued.
+func TestNotifier_ObserveNeverBlocks(t *testing.T) {
+	db := openDB(t, filepath.Join(t.TempDir(), "sz.db"))
+	defer db.Close()
+	n, err := New(Options{Store: db, Engine: &schedules{}, Inbox: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for i := range 10 {
+			n.Observe(event.Event{Kind: event.ExecutionMissed, ScheduleID: "s", ExecutionID: strconv.Itoa(i)})
+			n.Observe(event.Event{Kind: event.ExecutionStarted, ScheduleID: "s"})               // not for a notification
+			n.Observe(event.Event{Kind: event.ExecutionFinished, Final: true, Status: "error"}) // no schedule: a run-now call
+		}
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("Observe blocked on a full inbox")
+	}
+	if got := n.Dropped(); got != 8 {
+		t.Errorf("Dropped() = %d, want 8 (10 missed events, an inbox of 2)", got)
 	}
 }
