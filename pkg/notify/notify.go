@@ -55,6 +55,10 @@ type Engine interface {
 	// SchedulePage returns up to limit schedules by id after after, and
 	// whether more follow.
 	SchedulePage(ctx context.Context, after string, limit int) ([]store.Schedule, bool, error)
+	// PolicyPage returns the non-zero policies among the next limit
+	// schedules by id after after, and where to continue ("" at the end),
+	// copying no record.
+	PolicyPage(ctx context.Context, after string, limit int) (map[string]store.Policy, string, error)
 	Call(ctx context.Context, handler, method string, params json.RawMessage) error
 }
 
@@ -117,6 +121,7 @@ type Notifier struct {
 	own         map[string]targets
 	scanned     bool                 // own is complete: the start-up scan is done
 	scanAfter   string               // where the scan resumes
+	scanPages   int                  // pages the scan read
 	failing     map[string]bool      // schedule -> its last final attempt failed
 	lastSuccess map[string]time.Time // schedule -> last success (or creation)
 

@@ -45,6 +45,21 @@ func (s *schedules) SchedulePage(_ context.Context, after string, limit int) ([]
 	}
 	return out, false, nil
 }
+func (s *schedules) PolicyPage(ctx context.Context, after string, limit int) (map[string]store.Policy, string, error) {
+	page, more, err := s.SchedulePage(ctx, after, limit)
+	out := map[string]store.Policy{}
+	for _, x := range page {
+		if !x.Policy.IsZero() {
+			out[x.ID] = x.Policy
+		}
+	}
+	next := ""
+	if more {
+		next = page[len(page)-1].ID
+	}
+	return out, next, err
+}
+
 func (s *schedules) Call(context.Context, string, string, json.RawMessage) error {
 	s.calls.Add(1)
 	return nil

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/event"
@@ -11,7 +12,7 @@ import (
 )
 
 // scanPage is how many schedules one step of the start-up scan reads.
-const scanPage = 500
+const scanPage = 1000
 
 // run handles the events and checks the dead man's switches until ctx
 // ends. It first pages through the schedules to learn which name targets
@@ -45,9 +46,9 @@ func (n *Notifier) run(ctx context.Context) {
 	}
 }
 
-// scanStep reads one page of schedules into own.
+// scanStep reads one page of schedules' policies into own.
 func (n *Notifier) scanStep(ctx context.Context) {
-	page, more, err := n.opts.Engine.SchedulePage(ctx, n.scanAfter, scanPage)
+	pols, next, err := n.opts.Engine.PolicyPage(ctx, n.scanAfter, scanPage)
 	if err != nil {
 		if ctx.Err() == nil {
 			n.log.Error("notification: reading the schedules' targets; the scheduler's defaults apply to the rest", "after", n.scanAfter, "err", err)
@@ -55,13 +56,20 @@ func (n *Notifier) scanStep(ctx context.Context) {
 		n.scanned = true
 		return
 	}
-	for _, s := range page {
-		n.learn(s)
+	for id, p := range pols {
+		if t := targetsOf(p); t != (targets{}) {
+			n.own[id] = t
+		}
 	}
-	if len(page) > 0 {
-		n.scanAfter = page[len(page)-1].ID
+	n.scanAfter, n.scanned = next, next == ""
+	n.scanPages++
+	if n.scanned && n.scanPages >= 50 {
+		// The scan read every schedule's id: at 50,000 and more that
+		// garbage would keep megabytes resident until the scavenger gets
+		// to them, as the engine's load would (schedulerd returns those
+		// too).
+		debug.FreeOSMemory()
 	}
-	n.scanned = !more
 }
 
 // drain records the notifications of the events still in the inbox, so

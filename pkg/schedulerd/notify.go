@@ -41,6 +41,10 @@ func (e notifyEngine) SchedulePage(ctx context.Context, after string, limit int)
 	return e.d.engine.SchedulePage(ctx, after, limit)
 }
 
+func (e notifyEngine) PolicyPage(ctx context.Context, after string, limit int) (map[string]store.Policy, string, error) {
+	return e.d.engine.PolicyPage(ctx, after, limit)
+}
+
 func (e notifyEngine) Call(ctx context.Context, handler, method string, params json.RawMessage) error {
 	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
 	defer cancel()
