@@ -24,9 +24,10 @@ func notifyCommand() *cli.Command {
 			},
 			{
 				Name:  "list",
-				Usage: "list the recorded notifications, oldest first",
+				Usage: "list the most recent recorded notifications, oldest first",
 				Flags: []cli.Flag{
 					&cli.StringFlag{Name: "status", Usage: "only this status: pending, sent, failed"},
+					&cli.IntFlag{Name: "n", Value: 100, Usage: "number of most recent notifications (at most 1000)"},
 				},
 				Action: notifyList,
 			},
@@ -67,12 +68,15 @@ func notifyList(c *cli.Context) error {
 	default:
 		return usagef("--status %q: use pending, sent or failed", st)
 	}
+	if n := c.Int("n"); n < 1 || n > 1000 {
+		return usagef("-n %d: give 1 to 1000", n)
+	}
 	cl, err := newClient(c)
 	if err != nil {
 		return err
 	}
 	defer cl.Close()
-	list, err := cl.Notifications(c.Context, st)
+	list, err := cl.Notifications(c.Context, st, c.Int("n"))
 	if err != nil {
 		return apiFailure(err)
 	}

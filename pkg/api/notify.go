@@ -27,6 +27,13 @@ type NotificationList struct {
 	Notifications []store.Notification `json:"notifications"`
 }
 
+// GET /api/v1/notifications answers the newest ?limit= records: 100 by
+// default, at most 1000.
+const (
+	notifyListDefault = 100
+	notifyListMax     = 1000
+)
+
 // notifyTestTimeout bounds the one delivery of a test notification.
 const notifyTestTimeout = 20 * time.Second
 
@@ -39,12 +46,18 @@ func (s *server) notifyRoutes(mux *http.ServeMux, n Notifications) {
 			s.writeErr(w, r, fieldErr(http.StatusBadRequest, "status", "status "+string(st)+" is not a notification status", "use pending, sent or failed"))
 			return
 		}
+		limit, err := intQuery(r, "limit", notifyListDefault, notifyListMax)
+		if err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
 		list, err := n.List(r.Context(), st)
 		if err != nil {
 			s.writeErr(w, r, err)
 			return
 		}
-		s.writeJSON(w, http.StatusOK, NotificationList{Notifications: nonNilSlice(list)})
+		list = list[max(0, len(list)-limit):] // the newest, still oldest first
+		s.writeJSON(w, http.StatusOK, NotificationList{Notifications: nonNil(list)})
 	})
 	mux.HandleFunc("POST /api/v1/notifications/test", func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(w, r, s.maxBody)
@@ -70,11 +83,4 @@ func (s *server) notifyRoutes(mux *http.ServeMux, n Notifications) {
 		// ("sent") or not ("failed", with the error).
 		s.writeJSON(w, http.StatusOK, rec)
 	})
-}
-
-func nonNilSlice[T any](v []T) []T {
-	if v == nil {
-		return []T{}
-	}
-	return v
 }

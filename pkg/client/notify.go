@@ -4,18 +4,27 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"strconv"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
-// Notifications lists the recorded notifications, oldest first; with a
-// status (pending, sent, failed), only those in it.
-func (c *Client) Notifications(ctx context.Context, status store.NotificationStatus) ([]store.Notification, error) {
+// Notifications lists the newest limit recorded notifications (0: the
+// server's default, 100; at most 1000), oldest first; with a status
+// (pending, sent, failed), only those in it.
+func (c *Client) Notifications(ctx context.Context, status store.NotificationStatus, limit int) ([]store.Notification, error) {
 	var l api.NotificationList
-	path := "/api/v1/notifications"
+	q := url.Values{}
 	if status != "" {
-		path += "?status=" + url.QueryEscape(string(status))
+		q.Set("status", string(status))
+	}
+	if limit > 0 {
+		q.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/v1/notifications"
+	if len(q) > 0 {
+		path += "?" + q.Encode()
 	}
 	return l.Notifications, c.do(ctx, http.MethodGet, path, nil, &l)
 }

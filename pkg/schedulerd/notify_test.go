@@ -210,6 +210,14 @@ func TestNotify_RetriedUntilTheReceiverIsBack(t *testing.T) {
 	if n := rcv.Count(notify.EventFailure, "bad"); n != 1 {
 		t.Errorf("delivered %d times, want 1", n)
 	}
+	if all := notifications(t, base, ""); len(all) != 3 { // the failure and two tests
+		t.Errorf("%d notifications recorded, want 3", len(all))
+	} else if last := notifications(t, base, "&limit=1"); len(last) != 1 || last[0].ID != all[2].ID {
+		t.Errorf("limit=1 gave %+v, want the newest, %s", last, all[2].ID)
+	}
+	if code, body := getBody(t, base+"/api/v1/notifications?limit=0"); code != http.StatusBadRequest || !bytes.Contains(body, []byte(`"field":"limit"`)) {
+		t.Errorf("limit=0: %d %s, want 400 naming limit", code, body)
+	}
 	_, text := scrape(t, base, "")
 	promtoolCheck(t, text)
 	m := series(t, text)
@@ -218,6 +226,19 @@ func TestNotify_RetriedUntilTheReceiverIsBack(t *testing.T) {
 		m[`schedulezero_notification_deliveries_total{event="test",outcome="failed"}`] != 1 {
 		t.Errorf("delivery counters disagree with what happened:\n%s", text)
 	}
+}
+
+func getBody(t *testing.T, url string) (int, []byte) {
+	t.Helper()
+	hc := &http.Client{Timeout: 5 * time.Second}
+	defer hc.CloseIdleConnections()
+	resp, err := hc.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
 
 func postJSON(t *testing.T, url, body string) (int, []byte) {
