@@ -213,7 +213,8 @@ func (n *Notifier) Observe(e event.Event) {
 func (n *Notifier) Dropped() int64 { return n.dropped.Load() }
 
 // Start loads what is still pending from the store, forgets records older
-// than Keep, and starts delivering and handling events until Stop.
+// than Keep, catches up with what a crash left unrecorded (catchup.go),
+// and starts delivering and handling events until Stop.
 func (n *Notifier) Start(ctx context.Context) error {
 	all, err := n.opts.Store.ListNotifications(ctx, "")
 	if err != nil {
@@ -248,6 +249,9 @@ func (n *Notifier) Start(ctx context.Context) error {
 	}
 	if len(n.queue) > 0 {
 		n.log.Info("notifications pending from before the restart", "count", len(n.queue))
+	}
+	if len(all) > 0 {
+		n.catchUp(ctx)
 	}
 	ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	n.wg.Add(2)

@@ -249,3 +249,59 @@ func TestNotifier_ObserveNeverBlocks(t *testing.T) {
 		t.Errorf("Dropped() = %d, want 8 (10 missed events, an inbox of 2)", got)
 	}
 }
+
+// A final failure recorded just before a crash, whose notification was
+// not, is notified by the next start, once; a store that never held a
+// notification (a first start) notifies nothing old.
+func TestNotifier_CatchUpAfterCrash(t *testing.T) {
+	var got atomic.Int64
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
+	defer srv.Close()
+	db := openDB(t, filepath.Join(t.TempDir(), "sz.db"))
+	defer db.Close()
+	ctx := context.Background()
+	now := time.Now().UTC()
+	fail := store.Execution{ID: "01JCRASH", Attempt: 2, MaxAttempts: 2, ScheduleID: "a", HandlerID: "h", Method: "m",
+		Status: store.StatusFailed, StartedAt: now, CompletedAt: now, Error: "boom"}
+	if err := db.Commit(ctx, store.Writes{Executions: []store.Execution{fail}}); err != nil {
+		t.Fatal(err)
+	}
+	eng := &schedules{list: []store.Schedule{{ID: "a", Policy: store.Policy{OnFailure: srv.URL}}}}
+	start := func() {
+		t.Helper()
+		n, err := New(Options{Store: db, Engine: eng})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := n.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if rec, err := n.Test(ctx, srv.URL); err != nil || rec.Status != store.NotificationSent {
+			t.Fatalf("test notification: %+v, %v", rec, err)
+		}
+		await(t, "nothing pending", func() bool {
+			p, err := db.ListNotifications(ctx, store.NotificationPending)
+			return err == nil && len(p) == 0
+		})
+		n.Stop()
+	}
+	start() // a first start: nothing old is notified
+	if l, _ := db.ListNotifications(ctx, ""); len(l) != 1 || l[0].Event != EventTest {
+		t.Fatalf("after a first start: %+v, want the test notification only", l)
+	}
+	start() // the store has notifications: the crash's failure is caught up
+	start() // and only once
+	var failures []store.Notification
+	l, _ := db.ListNotifications(ctx, "")
+	for _, x := range l {
+		if x.Event == EventFailure {
+			failures = append(failures, x)
+		}
+	}
+	if len(failures) != 1 || failures[0].ExecutionID != "01JCRASH" || failures[0].Status != store.NotificationSent {
+		t.Errorf("failure notifications %+v, want one of 01JCRASH, sent", failures)
+	}
+	if got.Load() != 4 { // three tests and the failure
+		t.Errorf("receiver got %d, want 4", got.Load())
+	}
+}
