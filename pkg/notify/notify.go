@@ -251,7 +251,13 @@ func (n *Notifier) Start(ctx context.Context) error {
 		n.log.Info("notifications pending from before the restart", "count", len(n.queue))
 	}
 	if len(all) > 0 {
-		n.catchUp(ctx)
+		var newest time.Time
+		for _, rec := range all {
+			if rec.CreatedAt.After(newest) {
+				newest = rec.CreatedAt
+			}
+		}
+		n.catchUp(ctx, newest)
 	}
 	ctx, n.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	n.wg.Add(2)

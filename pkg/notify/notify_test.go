@@ -252,7 +252,8 @@ func TestNotifier_ObserveNeverBlocks(t *testing.T) {
 
 // A final failure recorded just before a crash, whose notification was
 // not, is notified by the next start, once; a store that never held a
-// notification (a first start) notifies nothing old.
+// notification (a first start) notifies nothing old, and nothing from
+// before the newest notification is caught up.
 func TestNotifier_CatchUpAfterCrash(t *testing.T) {
 	var got atomic.Int64
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got.Add(1) }))
@@ -261,11 +262,15 @@ func TestNotifier_CatchUpAfterCrash(t *testing.T) {
 	defer db.Close()
 	ctx := context.Background()
 	now := time.Now().UTC()
-	fail := store.Execution{ID: "01JCRASH", Attempt: 2, MaxAttempts: 2, ScheduleID: "a", HandlerID: "h", Method: "m",
-		Status: store.StatusFailed, StartedAt: now, CompletedAt: now, Error: "boom"}
-	if err := db.Commit(ctx, store.Writes{Executions: []store.Execution{fail}}); err != nil {
-		t.Fatal(err)
+	record := func(id string, at time.Time) {
+		t.Helper()
+		fail := store.Execution{ID: id, Attempt: 2, MaxAttempts: 2, ScheduleID: "a", HandlerID: "h", Method: "m",
+			Status: store.StatusFailed, StartedAt: at, CompletedAt: at, Error: "boom"}
+		if err := db.Commit(ctx, store.Writes{Executions: []store.Execution{fail}}); err != nil {
+			t.Fatal(err)
+		}
 	}
+	record("01JOLD", now.Add(-time.Hour)) // before the notifier ever ran
 	eng := &schedules{list: []store.Schedule{{ID: "a", Policy: store.Policy{OnFailure: srv.URL}}}}
 	start := func() {
 		t.Helper()
@@ -289,8 +294,9 @@ func TestNotifier_CatchUpAfterCrash(t *testing.T) {
 	if l, _ := db.ListNotifications(ctx, ""); len(l) != 1 || l[0].Event != EventTest {
 		t.Fatalf("after a first start: %+v, want the test notification only", l)
 	}
-	start() // the store has notifications: the crash's failure is caught up
-	start() // and only once
+	record("01JCRASH", time.Now().UTC()) // committed, then the crash
+	start()                              // the store has notifications: the crash's failure is caught up
+	start()                              // and only once
 	var failures []store.Notification
 	l, _ := db.ListNotifications(ctx, "")
 	for _, x := range l {
