@@ -18,7 +18,7 @@ const catchUpSlack = time.Minute
 // catchUpRecords bounds the records the catch-up reads.
 const catchUpRecords = 1000
 
-// catchUp notifies the final attempts and missed runs recorded since the
+// catchUp notifies the final failures and missed runs recorded since the
 // newest notification (since) whose notifications were not recorded: a
 // crash between an execution's commit and its notification's (a few
 // milliseconds), or an event a full inbox dropped. They are handled as
@@ -44,10 +44,12 @@ func (n *Notifier) catchUp(ctx context.Context, since time.Time) {
 		switch {
 		case x.Status == store.StatusMissed:
 			e.Kind = event.ExecutionMissed
-		case x.Status == store.StatusSucceeded || x.Status.Finished() && x.Attempt >= x.MaxAttempts:
+		case x.Status != store.StatusSucceeded && x.Status.Finished() && x.Attempt >= x.MaxAttempts:
 			e.Kind, e.Final = event.ExecutionFinished, true
 		default:
-			continue // unfinished, or a retry follows
+			// Unfinished, a retry follows, or a success: a lost recovery
+			// is not worth a history read per success at each start.
+			continue
 		}
 		n.handle(ctx, e)
 	}
