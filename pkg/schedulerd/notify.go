@@ -7,8 +7,8 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/notify"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -48,7 +48,7 @@ func (e notifyEngine) PolicyPage(ctx context.Context, after string, limit int) (
 func (e notifyEngine) Call(ctx context.Context, handler, method string, params json.RawMessage) error {
 	ctx, cancel := context.WithTimeout(ctx, notifyTimeout)
 	defer cancel()
-	ex, err := e.d.engine.RunNow(ctx, api.RunRequest{HandlerID: handler, Method: method, Params: params, MaxAttempts: 1, Timeout: notifyTimeout})
+	ex, err := e.d.engine.RunNow(ctx, schedtype.RunRequest{HandlerID: handler, Method: method, Params: params, MaxAttempts: 1, Timeout: notifyTimeout})
 	if err != nil {
 		return err
 	}
