@@ -462,7 +462,7 @@ func (r *runner) handleRequest(env [][]byte, req wire.Request, batched bool) {
 	batched = batched || req.V >= wire.ProtocolBatched
 	switch {
 	case req.Method == "ping":
-		r.reply(env, encode(map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}, req.ID), batched)
+		r.reply(env, wire.EncodeReply(req.ID, map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}), batched)
 	case r.tokenRequired.Load() && !wire.JobTokenMatches(req.JobToken, r.jobToken):
 		r.reply(env, r.refuseToken(req), batched)
 	case req.Method == wire.MethodCancel:
@@ -508,8 +508,8 @@ func (r *runner) refuseToken(req wire.Request) []byte {
 	case r.poke <- struct{}{}:
 	default:
 	}
-	return encode(map[string]any{"success": false, "not_run": true, "refused": true,
-		"error": "job refused: " + reason + "; only the scheduler this handler registered with may send it jobs"}, req.ID)
+	return wire.FailureReply(req.ID, wire.Failure{NotRun: true, Refused: true,
+		Error: "job refused: " + reason + "; only the scheduler this handler registered with may send it jobs"})
 }
 
 // requestID is the "id" of a request that did not decode, when it has one,
@@ -569,7 +569,7 @@ func (r *runner) cancel(req wire.Request) []byte {
 		c()
 		r.logger.Info("job canceled by scheduler", "execution_id", p.ExecutionID, "attempt", p.Attempt)
 	}
-	return encode(map[string]any{"success": true, "canceled": ok}, req.ID)
+	return wire.EncodeReply(req.ID, map[string]any{"success": true, "canceled": ok})
 }
 
 func (r *runner) runJob(j jobReq) {
@@ -610,7 +610,7 @@ func (r *runner) runJob(j jobReq) {
 		out = failureReply(req.ID, err)
 	} else {
 		r.done.Add(1)
-		out = successReply(req.ID, result)
+		out = wire.SuccessReply(req.ID, result)
 	}
 	if j.done != nil {
 		j.done(out)
@@ -919,119 +919,23 @@ func (r *runner) statusLine() string {
 		state, r.done.Load(), r.failed.Load(), r.active.Load())
 }
 
-// successReply is {"success":true,...result}: an object result is merged,
-// any other result goes under "result".
-func successReply(id string, result any) []byte {
-	m := map[string]any{}
-	if result != nil {
-		b, err := json.Marshal(result)
-		if err != nil {
-			return failureReply(id, fmt.Errorf("result is not JSON: %w", err))
-		}
-		if out, ok := spliceReply(id, b); ok {
-			return out
-		}
-		var obj map[string]json.RawMessage
-		if len(b) > 0 && b[0] == '{' && json.Unmarshal(b, &obj) == nil {
-			for k, v := range obj {
-				m[k] = v
-			}
-		} else {
-			m["result"] = json.RawMessage(b)
-		}
-	}
-	m["success"] = true
-	delete(m, "error")
-	return encode(m, id)
-}
-
-// spliceReply is successReply's fast path for the common result, an object
-// that names none of the reply's own keys: the object with "success" and
-// "id" put in front, without decoding and re-encoding it. obj is
-// json.Marshal's output, which is compact, so a key is always preceded by
-// '{' or ',' and followed by ':', and inside a string value a quote is
-// escaped: looking for `{"id":` and `,"id":` finds every top-level "id" key
-// (and nested ones too, which only costs the slow path).
-func spliceReply(id string, obj []byte) ([]byte, bool) {
-	if len(obj) < 2 || obj[0] != '{' || hasKey(obj, "success") || hasKey(obj, "error") || hasKey(obj, "id") {
-		return nil, false
-	}
-	out := make([]byte, 0, len(obj)+32+len(id))
-	out = append(out, `{"success":true`...)
-	if id != "" {
-		q, err := json.Marshal(id)
-		if err != nil {
-			return nil, false
-		}
-		out = append(out, `,"id":`...)
-		out = append(out, q...)
-	}
-	if rest := bytes.TrimSpace(obj[1:]); len(rest) > 0 && rest[0] != '}' {
-		out = append(out, ',')
-		out = append(out, rest...)
-	} else {
-		out = append(out, '}')
-	}
-	return out, true
-}
-
-// hasKey reports whether compact JSON obj may have key at some level.
-func hasKey(obj []byte, key string) bool {
-	for i := 0; ; {
-		j := bytes.Index(obj[i:], []byte(key))
-		if j < 0 {
-			return false
-		}
-		j += i
-		if j >= 2 && j+len(key)+1 < len(obj) && obj[j-1] == '"' && (obj[j-2] == '{' || obj[j-2] == ',') &&
-			obj[j+len(key)] == '"' && obj[j+len(key)+1] == ':' {
-			return true
-		}
-		i = j + 1
-	}
-}
-
 // failureReply is {"success":false,"error":...}, with "retry":false for a
 // Permanent error, "timeout":true for a Timeout one, and the fields of a
 // ResultError's result.
 func failureReply(id string, err error) []byte {
-	m := map[string]any{}
+	f := wire.Failure{Error: err.Error(), Permanent: IsPermanent(err), Timeout: IsTimeout(err)}
 	var re ResultError
 	if errors.As(err, &re) {
 		if b, e := json.Marshal(re.Result()); e == nil {
-			var obj map[string]json.RawMessage
-			if json.Unmarshal(b, &obj) == nil {
-				for k, v := range obj {
-					m[k] = v
-				}
-			}
+			f.Fields = b
 		}
 	}
-	m["success"] = false
-	m["error"] = err.Error()
-	if IsPermanent(err) {
-		m["retry"] = false
-	}
-	if IsTimeout(err) {
-		m["timeout"] = true
-	}
-	return encode(m, id)
+	return wire.FailureReply(id, f)
 }
 
 // notRunReply is a failure with "not_run":true: the job was refused
 // before it started, so the scheduler may send it again, in the same
 // attempt, to this handler's next registration.
 func notRunReply(id string, err error) []byte {
-	return encode(map[string]any{"success": false, "error": err.Error(), "not_run": true}, id)
-}
-
-func encode(m map[string]any, id string) []byte {
-	if id != "" {
-		m["id"] = id
-	}
-	b, err := json.Marshal(m)
-	if err != nil {
-		return []byte(`{"success":false,"error":"reply is not JSON"}`)
-	}
-	return b
+	return wire.FailureReply(id, wire.Failure{Error: err.Error(), NotRun: true})
 }
