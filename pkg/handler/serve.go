@@ -1,20 +1,16 @@
 package handler
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"slices"
 	"strconv"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
-	"github.com/go-zeromq/zmq4"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -100,27 +96,20 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
 	}
 	setDefaults(&opts)
-	sock := zmq4.NewRouter(context.Background(), opts.Limits.SocketOptions()...)
-	if err := wire.Bind(sock, opts.Endpoint); err != nil {
-		sock.Close()
-		return nil, fmt.Errorf("handler %s: bind %q: %w", opts.Name, opts.Endpoint, err)
-	}
-	addr := opts.Endpoint
-	if strings.HasPrefix(addr, "tcp://") && sock.Addr() != nil {
-		addr = "tcp://" + sock.Addr().String()
+	js, err := wire.ListenJobs(opts.Endpoint, opts.Limits, opts.Logger)
+	if err != nil {
+		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
 	}
 	r := &runner{
 		opts:    opts,
 		mux:     h,
-		sock:    sock,
-		addr:    addr,
+		js:      js,
+		addr:    js.Addr(),
 		logger:  opts.Logger.With("handler", opts.Name),
 		slots:   make(chan struct{}, opts.Concurrency),
 		running: map[string]context.CancelFunc{},
-		peers:   map[string]struct{}{},
 		work:    make(chan jobReq),
 		quit:    make(chan struct{}),
-		outWake: make(chan struct{}, 1),
 		client:  wire.NewClient(opts.Scheduler, opts.Logger, wire.WithLimits(opts.Limits)),
 		epoch:   time.Now(),
 		// One token for the life of this process: a registration again
@@ -157,14 +146,14 @@ func (s *Server) Serve(ctx context.Context) error {
 	r.recvAlive.Store(true)
 	r.promise(opts.PingInterval) // the first registration starts now
 	recvDone := make(chan struct{})
-	go func() { defer close(recvDone); defer r.recvAlive.Store(false); r.recvLoop() }()
+	go func() { defer close(recvDone); defer r.recvAlive.Store(false); r.js.Recv(r.serveMsg) }()
 	aliveCtx, stopAlive := context.WithCancel(ctx)
 	defer stopAlive()
 	aliveDone := make(chan struct{})
 	go func() { defer close(aliveDone); r.keepAlive(aliveCtx) }()
 	writeDone := make(chan struct{})
 	stopWrite := make(chan struct{})
-	go func() { defer close(writeDone); r.writeLoop(stopWrite) }()
+	go func() { defer close(writeDone); r.js.Write(stopWrite) }()
 	close(s.started)
 
 	var fatal error
@@ -190,11 +179,11 @@ func (s *Server) Serve(ctx context.Context) error {
 	if reported {
 		r.report(opts.Name, StatusOffline)
 	}
-	if r.sayClosing(answeredAll) {
-		r.linger(closeQuiet, closeLinger)
+	if r.js.SayClosing(answeredAll) {
+		r.js.Linger()
 	}
 	r.client.Close()
-	r.sock.Close()
+	r.js.Close()
 	<-recvDone
 	close(r.quit) // idle workers exit
 	r.logger.Info("handler stopped", "jobs_done", r.done.Load(), "jobs_failed", r.failed.Load())
@@ -255,7 +244,7 @@ func setDefaults(o *Options) {
 type runner struct {
 	opts   Options
 	mux    *Mux
-	sock   zmq4.Socket
+	js     *wire.JobServer // nil for a Local
 	addr   string
 	logger *slog.Logger
 	client *wire.Client
@@ -273,26 +262,11 @@ type runner struct {
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
 
-	// gate orders the recv loop's handling of each message against
-	// sayClosing: once closing is set, what is read is dropped. peers are
-	// the pipelining (DEALER) peers seen, under gate.
-	gate     sync.Mutex
-	closing  bool
-	sayClose bool                // Closing was sent; a peer first heard from later gets it too
-	peers    map[string]struct{} // by identity
-
 	// Jobs are handed to idle workers (work), which wait workerIdle for
 	// the next one; a job that finds none starts a new worker. A warm
 	// worker has its stack grown already.
 	work chan jobReq
 	quit chan struct{} // closed when Serve returns
-
-	// Replies to protocol 3 peers wait in outbox for writeLoop, which
-	// sends those of one peer as one batch frame.
-	outMu     sync.Mutex
-	outbox    []outReply
-	outClosed bool
-	outWake   chan struct{}
 
 	registered  atomic.Bool
 	schedulerOK atomic.Bool // the last register or ping call succeeded
@@ -319,7 +293,6 @@ type runner struct {
 	refused atomic.Pointer[error]
 
 	recvAlive atomic.Bool
-	lastMsg   atomic.Int64 // when the last message after Closing was read, as an offset from epoch
 	// backBy is when the registration loop promised to turn again, as an
 	// offset from epoch on the monotonic clock (the one its timers and
 	// systemd's watchdog use: a wall clock step must not fail Health).
@@ -340,38 +313,11 @@ func (r *runner) overdue() time.Duration {
 	return time.Since(r.epoch) - time.Duration(r.backBy.Load())
 }
 
-// recvLoop reads requests until the socket is closed. Pings and cancels
-// are answered at once; jobs run on workers. A protocol 3 frame may carry
-// a batch of requests.
-func (r *runner) recvLoop() {
-	for {
-		msg, err := r.sock.Recv()
-		if err != nil {
-			return
-		}
-		if len(msg.Frames) < 2 {
-			continue
-		}
-		env := msg.Frames[:len(msg.Frames)-1]
-		r.gate.Lock()
-		if !r.closing {
-			r.serveMsg(env, msg.Frames[len(msg.Frames)-1])
-		} else {
-			r.lastMsg.Store(int64(time.Since(r.epoch))) // for linger
-			if r.sayClose && r.newPeer(env) {
-				// First heard from after Closing went out (a scheduler
-				// that dialed just now): dropped unread, and told so.
-				r.send(env, wire.Closing)
-			}
-		}
-		r.gate.Unlock()
-	}
-}
-
 // serveMsg answers or starts the requests of one message from the peer at
-// env. The caller holds r.gate.
-func (r *runner) serveMsg(env [][]byte, frame []byte) {
-	r.newPeer(env)
+// env (the job server's Recv calls it). Pings and cancels are answered at
+// once; jobs run on workers. A protocol 3 frame may carry a batch of
+// requests.
+func (r *runner) serveMsg(env wire.Peer, frame []byte) {
 	if reqs, ok := wire.DecodeBatch(frame); ok {
 		for _, req := range reqs {
 			r.handleRequest(env, req, true)
@@ -380,7 +326,7 @@ func (r *runner) serveMsg(env [][]byte, frame []byte) {
 	}
 	elems, err := wire.SplitBatch(frame)
 	if err != nil {
-		r.reply(env, failureReply("", fmt.Errorf("invalid request: %w", err)), false)
+		r.js.Reply(env, failureReply("", fmt.Errorf("invalid request: %w", err)), false)
 		return
 	}
 	for _, b := range elems {
@@ -388,87 +334,29 @@ func (r *runner) serveMsg(env [][]byte, frame []byte) {
 	}
 }
 
-// newPeer records the peer at env when it pipelines (a DEALER: no empty
-// delimiter frame, unlike REQ) and reports whether it was not known. The
-// caller holds r.gate.
-func (r *runner) newPeer(env [][]byte) bool {
-	if len(env) != 1 {
-		return false
-	}
-	if _, seen := r.peers[string(env[0])]; seen {
-		return false
-	}
-	r.peers[string(env[0])] = struct{}{}
-	return true
-}
-
-// sayClosing makes the recv loop drop whatever it reads from now on and,
-// when every job admitted was answered, sends wire.Closing to each
-// pipelining peer: a request of theirs still without a reply was not read,
-// so the scheduler may send it elsewhere instead of recording its outcome
-// unknown. A job that ignored its cancellation may still answer, so then
-// nothing is said.
-func (r *runner) sayClosing(answeredAll bool) (said bool) {
-	r.gate.Lock()
-	defer r.gate.Unlock()
-	r.closing = true
-	r.sayClose = answeredAll
-	if !answeredAll {
-		return false
-	}
-	for id := range r.peers {
-		r.send([][]byte{[]byte(id)}, wire.Closing)
-	}
-	return true
-}
-
-// After Closing, the socket stays open closeQuiet, and then until no
-// message came for closeQuiet (at most closeLinger in all): a scheduler
-// that dials in the meantime (one that restarted just now) gets Closing
-// in answer to its first message instead of losing it unread with the
-// socket, which it could only record as an unknown outcome.
-const (
-	closeQuiet  = 25 * time.Millisecond
-	closeLinger = 250 * time.Millisecond
-)
-
-// linger waits, after Closing, as the constants above say.
-func (r *runner) linger(quiet, limit time.Duration) {
-	start := time.Since(r.epoch)
-	for {
-		now := time.Since(r.epoch)
-		wait := max(start+quiet, time.Duration(r.lastMsg.Load())+quiet) - now
-		if wait <= 0 || now-start >= limit {
-			return
-		}
-		t := time.NewTimer(min(wait, start+limit-now))
-		<-t.C
-	}
-}
-
 // handle answers or starts one request. batched says the peer reads batch
 // frames (it sent one, or its request says protocol 3).
-func (r *runner) handle(env [][]byte, b []byte, batched bool) {
+func (r *runner) handle(env wire.Peer, b []byte, batched bool) {
 	req, err := wire.DecodeRequest(b)
 	if err != nil {
-		r.reply(env, failureReply(requestID(b), fmt.Errorf("invalid request: %w", err)), batched)
+		r.js.Reply(env, failureReply(requestID(b), fmt.Errorf("invalid request: %w", err)), batched)
 		return
 	}
 	r.handleRequest(env, req, batched)
 }
 
 // handleRequest answers or starts the decoded request req.
-func (r *runner) handleRequest(env [][]byte, req wire.Request, batched bool) {
+func (r *runner) handleRequest(env wire.Peer, req wire.Request, batched bool) {
 	batched = batched || req.V >= wire.ProtocolBatched
 	switch {
 	case req.Method == "ping":
-		r.reply(env, wire.EncodeReply(req.ID, map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}), batched)
+		r.js.Reply(env, wire.EncodeReply(req.ID, map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}), batched)
 	case r.tokenRequired.Load() && !wire.JobTokenMatches(req.JobToken, r.jobToken):
-		r.reply(env, r.refuseToken(req), batched)
+		r.js.Reply(env, r.refuseToken(req), batched)
 	case req.Method == wire.MethodCancel:
-		r.reply(env, r.cancel(req), batched)
+		r.js.Reply(env, r.cancel(req), batched)
 	case !r.admitJob():
-		r.reply(env, notRunReply(req.ID, ErrShuttingDown), batched)
+		r.js.Reply(env, notRunReply(req.ID, ErrShuttingDown), batched)
 	default:
 		r.start(jobReq{env: env, req: req, batched: batched})
 	}
@@ -525,7 +413,7 @@ func requestID(b []byte) string {
 // jobReq is one admitted job and where its reply goes: to the peer at env,
 // or, for an in-process call (Local), to done.
 type jobReq struct {
-	env     [][]byte
+	env     wire.Peer
 	req     wire.Request
 	batched bool
 	done    func(reply []byte)
@@ -615,7 +503,7 @@ func (r *runner) runJob(j jobReq) {
 	if j.done != nil {
 		j.done(out)
 	} else {
-		r.reply(j.env, out, j.batched)
+		r.js.Reply(j.env, out, j.batched)
 	}
 	if !r.logger.Enabled(context.Background(), slog.LevelInfo) {
 		r.status()
@@ -653,93 +541,6 @@ func (r *runner) serve(ctx context.Context, job *Job) (result any, err error) {
 		}
 	}()
 	return r.mux.ServeJob(ctx, job)
-}
-
-// reply sends out to the peer at env: at once, or, to a peer that reads
-// batch frames, through writeLoop.
-func (r *runner) reply(env [][]byte, out []byte, batched bool) {
-	if batched {
-		r.outMu.Lock()
-		if !r.outClosed {
-			r.outbox = append(r.outbox, outReply{env: env, payload: out})
-			r.outMu.Unlock()
-			select {
-			case r.outWake <- struct{}{}:
-			default: // writeLoop is awake already
-			}
-			return
-		}
-		r.outMu.Unlock()
-	}
-	r.send(env, out)
-}
-
-func (r *runner) send(env [][]byte, frame []byte) {
-	frames := make([][]byte, 0, len(env)+1)
-	frames = append(frames, env...)
-	frames = append(frames, frame)
-	if err := r.sock.Send(zmq4.NewMsgFrom(frames...)); err != nil {
-		r.logger.Warn("reply not sent", "err", err)
-	}
-}
-
-// outReply is a reply waiting for writeLoop.
-type outReply struct {
-	env     [][]byte
-	payload []byte
-}
-
-// writeLoop sends the queued replies until stop is closed, then sends what
-// is left and makes later replies go out directly. Replies queued while a
-// send is in the kernel go out together, up to wire.MaxBatch per frame, so
-// a busy handler makes a write per batch, not per job.
-func (r *runner) writeLoop(stop <-chan struct{}) {
-	var taken []outReply
-	var msgs [][]byte
-	flush := func() {
-		for {
-			r.outMu.Lock()
-			taken, r.outbox = r.outbox, taken[:0]
-			r.outMu.Unlock()
-			if len(taken) == 0 {
-				return
-			}
-			for len(taken) > 0 {
-				// The first reply's peer, and every queued reply to it.
-				peer := taken[0].env
-				msgs = msgs[:0]
-				rest := taken[:0]
-				size := 0
-				for _, o := range taken {
-					// A batch stays below wire.MaxBatchBytes unless one
-					// reply alone is larger: it must fit the scheduler's
-					// maximum message size whenever each reply does.
-					if len(msgs) < wire.MaxBatch && (len(msgs) == 0 || size+len(o.payload) <= wire.MaxBatchBytes) &&
-						slices.EqualFunc(o.env, peer, bytes.Equal) {
-						size += len(o.payload)
-						msgs = append(msgs, o.payload)
-					} else {
-						rest = append(rest, o)
-					}
-				}
-				r.send(peer, wire.AppendBatch(nil, msgs))
-				clear(taken[len(rest):])
-				taken = rest
-			}
-		}
-	}
-	for {
-		select {
-		case <-r.outWake:
-			flush()
-		case <-stop:
-			r.outMu.Lock()
-			r.outClosed = true
-			r.outMu.Unlock()
-			flush()
-			return
-		}
-	}
 }
 
 // The statuses a runner reports as it stops: "stopping" when it stops

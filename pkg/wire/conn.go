@@ -453,14 +453,19 @@ func (c *Conn) write(l *link) {
 // maximum message size.
 func batchLen(out []queued) int {
 	n, size := 0, 0
-	for n < len(out) && n < MaxBatch {
+	for n < len(out) && fitsBatch(n, size, len(out[n].payload)) {
 		size += len(out[n].payload)
-		if n > 0 && size > MaxBatchBytes {
-			break
-		}
 		n++
 	}
 	return n
+}
+
+// fitsBatch reports whether a message of next bytes joins a batch of n
+// messages of size bytes: up to MaxBatch, and no more than MaxBatchBytes
+// unless the first alone is larger. Both ends' writers (Conn's and
+// JobServer's) batch by it.
+func fitsBatch(n, size, next int) bool {
+	return n < MaxBatch && (n == 0 || size+next <= MaxBatchBytes)
 }
 
 // sendFailed breaks l after a send on it returned err, and says what
