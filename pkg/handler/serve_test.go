@@ -73,10 +73,9 @@ type fixture struct {
 	stop    func()
 }
 
-func newFixture(t *testing.T, concurrency int) *fixture {
-	f := &fixture{reg: wiretest.NewRegistry(), started: make(chan string, 100), release: make(chan struct{})}
-	f.srv = wiretest.Serve(t, f.reg)
-	mux := handler.NewMux()
+// handleCommon registers the methods both the socket and the Local tests
+// call: echo, scalar, fail and perm.
+func handleCommon(mux *handler.Mux) {
 	mux.HandleFunc("echo", func(_ context.Context, j *handler.Job) (any, error) {
 		return map[string]any{"params": j.Params, "execution_id": j.ExecutionID, "schedule_id": j.ScheduleID, "attempt": j.Attempt, "handler": j.Handler}, nil
 	})
@@ -85,6 +84,13 @@ func newFixture(t *testing.T, concurrency int) *fixture {
 	mux.HandleFunc("perm", func(context.Context, *handler.Job) (any, error) {
 		return nil, handler.Permanent(errors.New("bad input"))
 	})
+}
+
+func newFixture(t *testing.T, concurrency int) *fixture {
+	f := &fixture{reg: wiretest.NewRegistry(), started: make(chan string, 100), release: make(chan struct{})}
+	f.srv = wiretest.Serve(t, f.reg)
+	mux := handler.NewMux()
+	handleCommon(mux)
 	mux.HandleFunc("panic", func(context.Context, *handler.Job) (any, error) { panic("oops") })
 	mux.HandleFunc("wait", func(ctx context.Context, j *handler.Job) (any, error) {
 		n := f.active.Add(1)
