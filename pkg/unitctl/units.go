@@ -55,21 +55,30 @@ func awaitJob(ctx context.Context, verb, u string, ch <-chan string) error {
 	}
 }
 
+// open begins every unit verb: the unit of name, ctx bounded by the call
+// timeout plus extra, and the bus link. cancel is nil when err is not.
+func (m *Manager) open(ctx context.Context, name string, extra time.Duration) (_ context.Context, cancel context.CancelFunc, u string, l *link, err error) {
+	if u, err = m.unitOf(name); err != nil {
+		return nil, nil, "", nil, err
+	}
+	ctx, cancel = m.bound(ctx, extra)
+	if l, err = m.conn(ctx); err != nil {
+		cancel()
+		return nil, nil, "", nil, err
+	}
+	return ctx, cancel, u, l, nil
+}
+
 // Start starts the handler's unit and returns when its start job is done
 // (for Type=notify: the handler sent READY=1). A failed unit is reset
 // first, so a unit that hit its StartLimitBurst= starts again: the
 // governor's restart budget, not systemd's, has the last word.
 func (m *Manager) Start(ctx context.Context, name string) error {
-	u, err := m.unitOf(name)
+	ctx, cancel, u, l, err := m.open(ctx, name, 0)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.bound(ctx, 0)
 	defer cancel()
-	l, err := m.conn(ctx)
-	if err != nil {
-		return err
-	}
 	p, err := l.sd.GetUnitPropertyContext(ctx, u, "ActiveState")
 	if err != nil {
 		return callErr("start", u, err)
@@ -97,16 +106,11 @@ func (m *Manager) Start(ctx context.Context, name string) error {
 // before the stop job is done, every process of the unit gets SIGKILL.
 // Stopping a stopped (or never loaded) unit does nothing.
 func (m *Manager) Stop(ctx context.Context, name string, timeout time.Duration) error {
-	u, err := m.unitOf(name)
+	ctx, cancel, u, l, err := m.open(ctx, name, timeout)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.bound(ctx, timeout)
 	defer cancel()
-	l, err := m.conn(ctx)
-	if err != nil {
-		return err
-	}
 	ch := make(chan string, 1)
 	if _, err := l.sd.StopUnitContext(ctx, u, "replace", ch); err != nil {
 		err = callErr("stop", u, err)
@@ -158,16 +162,11 @@ const (
 // at boot anyway), so until the next reload the running target does not
 // list the new instance among its wants.
 func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) error {
-	u, err := m.unitOf(name)
+	ctx, cancel, u, l, err := m.open(ctx, name, 0)
 	if err != nil {
 		return err
 	}
-	ctx, cancel := m.bound(ctx, 0)
 	defer cancel()
-	l, err := m.conn(ctx)
-	if err != nil {
-		return err
-	}
 	verb, helper := "disable", DisableHelperPrefix+strings.TrimPrefix(u, governor.UnitPrefix)
 	if enabled {
 		verb, helper = "enable", EnableHelperPrefix+strings.TrimPrefix(u, governor.UnitPrefix)
@@ -193,16 +192,11 @@ func (m *Manager) SetEnabled(ctx context.Context, name string, enabled bool) err
 
 // State reads the unit's properties from PID 1.
 func (m *Manager) State(ctx context.Context, name string) (governor.UnitState, error) {
-	u, err := m.unitOf(name)
+	ctx, cancel, u, l, err := m.open(ctx, name, 0)
 	if err != nil {
 		return governor.UnitState{}, err
 	}
-	ctx, cancel := m.bound(ctx, 0)
 	defer cancel()
-	l, err := m.conn(ctx)
-	if err != nil {
-		return governor.UnitState{}, err
-	}
 	return m.read(ctx, l, name, u)
 }
 
