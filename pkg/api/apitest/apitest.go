@@ -119,7 +119,7 @@ func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store
 		return store.Schedule{}, err
 	}
 	if req.HandlerID == "" {
-		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler, see GET /api/v1/handlers")
+		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler")
 	}
 	if req.Method == "" {
 		return store.Schedule{}, field.Errorf("job_method", "is required").WithFix("name one of the handler's methods")
