@@ -118,8 +118,7 @@ func (s *Scheduler) replied(ex *execution, req wire.Request, start time.Time, r 
 		return
 	}
 	now := s.now()
-	h := ex.handler
-	ex.handler, ex.conn = nil, nil
+	h, _ := ex.takeSlot()
 	h.release(now.Sub(start), false)
 	ex.end(store.StatusSucceeded, bound(r.Raw), "", now)
 	// Lazy: the record joins the next fire's transaction (or waits a
@@ -136,9 +135,9 @@ func (s *Scheduler) resume(ex *execution, req wire.Request, start time.Time, r w
 	ctx := ex.context()
 	callCtx, cancel := context.WithDeadline(ctx, start.Add(ex.timeout))
 	defer cancel()
-	h, conn := ex.handler, ex.conn
-	ex.handler, ex.conn = nil, nil
-	s.drive(ctx, ex, func() (bool, bool) { return s.outcome(ctx, callCtx, ex, h, conn, req, start, r, err) })
+	h, conn := ex.takeSlot()
+	c := call{callCtx: callCtx, ex: ex, h: h, conn: conn, req: req, start: start, reply: r, err: err}
+	s.drive(ctx, ex, func() (bool, bool) { return s.outcome(ctx, c) })
 }
 
 // completion is a fast execution whose result commit has ended.

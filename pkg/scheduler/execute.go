@@ -47,6 +47,8 @@ type execution struct {
 
 	// handler and conn are set when the first attempt got a handler slot
 	// at fire time and was recorded running straight away (the fast path).
+	// Only giveSlot and takeSlot touch them: whoever takes the slot owns
+	// it, and uses or releases it.
 	handler *handlerState
 	conn    Conn
 
@@ -73,6 +75,24 @@ func (s *Scheduler) newExecution(handler, method string, params json.RawMessage,
 		params:  paramsJSON(params),
 		timeout: timeout,
 		done:    make(chan struct{}),
+	}
+}
+
+// giveSlot records the handler slot ex got at fire time.
+func (ex *execution) giveSlot(h *handlerState, conn Conn) { ex.handler, ex.conn = h, conn }
+
+// takeSlot hands the slot ex got at fire time, if any, to the caller, who
+// then owns it: it sends on conn and releases h, or releases h unused.
+func (ex *execution) takeSlot() (*handlerState, Conn) {
+	h, conn := ex.handler, ex.conn
+	ex.handler, ex.conn = nil, nil
+	return h, conn
+}
+
+// releaseSlot gives back a slot taken at fire time and never used.
+func (ex *execution) releaseSlot() {
+	if h, _ := ex.takeSlot(); h != nil {
+		h.release(0, false)
 	}
 }
 
@@ -196,10 +216,7 @@ func (s *Scheduler) run(ex *execution, gate *commitGate) {
 // goes back, its schedule's running set forgets it, and waiters wake.
 func (s *Scheduler) ended(ex *execution) {
 	ex.releaseContext()
-	if ex.handler != nil { // a slot taken at fire time and never used
-		ex.handler.release(0, false)
-		ex.handler, ex.conn = nil, nil
-	}
+	ex.releaseSlot()
 	s.mu.Lock()
 	s.finishedLocked(ex)
 	s.mu.Unlock()
@@ -285,8 +302,7 @@ func retries(p store.Policy, outcome string) bool {
 // whether the attempt may be retried, and false in ok when the scheduler is
 // stopping and the attempt was left as it is.
 func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool) {
-	h, conn := ex.handler, ex.conn
-	ex.handler, ex.conn = nil, nil
+	h, conn := ex.takeSlot()
 	if conn == nil {
 		h = s.reg.await(ex.rec.HandlerID)
 		// Wait for the handler (offline, or at its limit) within the job's
@@ -326,7 +342,21 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 	defer callCancel()
 	req := s.request(ex, start)
 	reply, err := conn.Call(callCtx, req)
-	return s.outcome(ctx, callCtx, ex, h, conn, req, start, reply, err)
+	return s.outcome(ctx, call{callCtx: callCtx, ex: ex, h: h, conn: conn, req: req, start: start, reply: reply, err: err})
+}
+
+// call is one call of an attempt's request and what came back: outcome
+// records it. callCtx carries the job's deadline; it is the context the
+// call was made with, and lives no longer than it.
+type call struct {
+	callCtx context.Context
+	ex      *execution
+	h       *handlerState // the handler slot the call holds
+	conn    Conn          // where req was sent
+	req     wire.Request
+	start   time.Time // when req was sent
+	reply   wire.Reply
+	err     error
 }
 
 // request is the job request of ex's current attempt, sent at start.
@@ -341,10 +371,10 @@ func (s *Scheduler) request(ex *execution, start time.Time) wire.Request {
 	}
 }
 
-// outcome records the end of a call of req, sent at start, that returned
-// reply and err; ctx is the execution's, callCtx the call's (the job's
-// deadline). A request that never left is first tried again.
-func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *handlerState, conn Conn, req wire.Request, start time.Time, reply wire.Reply, err error) (retry, ok bool) {
+// outcome records the end of call c; ctx is the execution's. A request
+// that never left is first tried again.
+func (s *Scheduler) outcome(ctx context.Context, c call) (retry, ok bool) {
+	callCtx, ex, h, conn, req, start, reply, err := c.callCtx, c.ex, c.h, c.conn, c.req, c.start, c.reply, c.err
 	// A request that provably never left (the handler's socket is gone: it
 	// is restarting), or that the handler refused before starting it (it
 	// is stopping), is sent again within the same attempt and deadline: it

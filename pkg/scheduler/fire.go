@@ -385,7 +385,7 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 		ex.rec.Error = h.waitReason()
 		return
 	}
-	ex.handler, ex.conn = h, conn
+	ex.giveSlot(h, conn)
 	ex.rec.Status = store.StatusRunning
 	ex.rec.StartedAt = now
 	if s.afterClaim != nil {
@@ -413,9 +413,7 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
 		// Recorded pending; the next start dispatches them.
 		for _, ex := range starts {
 			ex.abort(errStopping)
-			if ex.handler != nil {
-				ex.handler.release(0, false)
-			}
+			ex.releaseSlot()
 			if ex.entry != nil {
 				ex.entry.removeRunning(ex)
 			}
