@@ -43,8 +43,6 @@ type execution struct {
 	done    chan struct{} // closed when the final attempt is recorded
 	final   store.Execution
 
-	launched bool
-
 	// handler and conn are set when the first attempt got a handler slot
 	// at fire time and was recorded running straight away (the fast path).
 	// Only giveSlot and takeSlot touch them: whoever takes the slot owns
@@ -625,7 +623,7 @@ func (s *Scheduler) recover(ctx context.Context) error {
 	}
 	now := s.now()
 	var w store.Writes
-	resumed := 0
+	var starts []*execution
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, rec := range unfinished {
@@ -656,9 +654,9 @@ func (s *Scheduler) recover(ctx context.Context) error {
 		ex.policy = e.policy()
 		e.addRunning(ex)
 		w.Executions = append(w.Executions, rec)
-		resumed++
+		starts = append(starts, ex)
 	}
-	s.commitAndLaunchLocked(w)
-	s.logger.Info("recovered unfinished executions", "records", len(unfinished), "resumed", resumed)
+	s.commitAndLaunchLocked(w, starts...)
+	s.logger.Info("recovered unfinished executions", "records", len(unfinished), "resumed", len(starts))
 	return nil
 }

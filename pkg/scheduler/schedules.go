@@ -352,7 +352,11 @@ func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) 
 	if ex == nil {
 		w.ScheduleStates = append(w.ScheduleStates, e.record()) // its missed count
 	}
-	gate := s.commitAndLaunchLocked(w)
+	var starts []*execution
+	if ex != nil {
+		starts = append(starts, ex)
+	}
+	gate := s.commitAndLaunchLocked(w, starts...)
 	s.mu.Unlock()
 	// The answer is given only once its record is durable.
 	if err := gate.wait(ctx); err != nil {
@@ -386,8 +390,7 @@ func (s *Scheduler) RunNow(ctx context.Context, req request.RunRequest) (store.E
 	now := s.now()
 	ex := s.newExecution(req.HandlerID, req.Method, req.Params, attempts, s.timeout(req.Timeout), now)
 	s.claimLocked(ex, now)
-	s.adhoc[ex.rec.ID] = ex
-	s.commitAndLaunchLocked(store.Writes{Executions: []store.Execution{ex.rec}})
+	s.commitAndLaunchLocked(store.Writes{Executions: []store.Execution{ex.rec}}, ex)
 	s.mu.Unlock()
 	select {
 	case <-ex.done:
@@ -469,10 +472,12 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 	if len(e.running) == 0 && e.queued() > 0 {
 		item := e.dequeue()
 		w := store.Writes{}
+		var starts []*execution
 		if ex := s.admitLocked(e, item.occ, s.now(), true, &w); ex != nil {
 			w.Executions = append(w.Executions, ex.rec)
+			starts = append(starts, ex)
 		}
-		s.commitAndLaunchLocked(w)
+		s.commitAndLaunchLocked(w, starts...)
 	}
 	s.logger.Info("backfill queued", "schedule_id", id, "occurrences", len(occs))
 	return request.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
