@@ -54,8 +54,9 @@ type execution struct {
 	cause   error                   // why it was cancelled (overlap replace, stop)
 	ctx     context.Context         // the goroutine path's; see context
 	cancelF context.CancelCauseFunc // cancels ctx
-	pending *wire.Pending           // the fast path's call in flight
-	sentAt  time.Time               // when the fast path sent it
+	// abortCall ends the fast path's call in flight.
+	abortCall func(error)
+	sentAt    time.Time // when the fast path sent it
 }
 
 func (s *Scheduler) newExecution(handler, method string, params json.RawMessage, maxAttempts int, timeout time.Duration, now time.Time) *execution {
@@ -101,13 +102,13 @@ func (ex *execution) abort(cause error) {
 	if ex.cause == nil {
 		ex.cause = cause
 	}
-	cancel, p := ex.cancelF, ex.pending
+	cancel, abortCall := ex.cancelF, ex.abortCall
 	ex.mu.Unlock()
 	if cancel != nil {
 		cancel(cause)
 	}
-	if p != nil {
-		p.Abort(cause)
+	if abortCall != nil {
+		abortCall(cause)
 	}
 }
 
