@@ -296,17 +296,8 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 	e.rec.UpdatedAt = now
 	s.heap.place(e)
 	rec := e.record()
-	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
-	s.mu.Unlock()
-	s.Nudge()
-	if err := <-done; err != nil {
-		s.mu.Lock()
-		if s.entries[id] == e {
-			e.set(before)
-			s.heap.place(e)
-		}
-		s.mu.Unlock()
-		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
+	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
+		return store.Schedule{}, err
 	}
 	return rec, nil
 }
@@ -572,17 +563,8 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u request.Sched
 	e.set(rec)
 	e.trig, e.broken = trig, false
 	s.heap.place(e)
-	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
-	s.mu.Unlock()
-	s.Nudge()
-	if err := <-done; err != nil {
-		s.mu.Lock()
-		if s.entries[id] == e {
-			e.set(before)
-			s.heap.place(e)
-		}
-		s.mu.Unlock()
-		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
+	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
+		return store.Schedule{}, err
 	}
 	s.logger.Info("schedule updated", "schedule_id", id)
 	return rec, nil
@@ -605,4 +587,24 @@ func withoutTimezone(raw json.RawMessage) json.RawMessage {
 		return raw
 	}
 	return out
+}
+
+// commitEditUnlock commits rec, the edited schedule id held by e, and
+// unlocks s.mu, which the caller holds; it waits for the commit without
+// it. When the commit fails, e goes back to before, unless the schedule
+// was replaced meanwhile.
+func (s *Scheduler) commitEditUnlock(id string, e *entry, before, rec store.Schedule) error {
+	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
+	s.mu.Unlock()
+	s.Nudge()
+	if err := <-done; err != nil {
+		s.mu.Lock()
+		if s.entries[id] == e {
+			e.set(before)
+			s.heap.place(e)
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("schedule %q: %w", id, err)
+	}
+	return nil
 }
