@@ -242,13 +242,12 @@ func (s *Scheduler) outcome(ctx context.Context, c call) (retry, ok bool) {
 		if msg == "" {
 			msg = "handler answered success=false"
 		}
-		f := failureOf(reply.Raw)
-		if f.Timeout {
+		if reply.Timeout {
 			// The handler ended the job at its deadline and said so
 			// ("timeout":true): the outcome is known, nothing to cancel.
-			return s.finishRetry(ex, f.retry() && retries(ex.policy, store.RetryOnTimeout), store.StatusTimedOut, bound(reply.Raw), "timed out on the handler: "+msg)
+			return s.finishRetry(ex, reply.Retries() && retries(ex.policy, store.RetryOnTimeout), store.StatusTimedOut, bound(reply.Raw), "timed out on the handler: "+msg)
 		}
-		return s.finishRetry(ex, f.retry() && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
+		return s.finishRetry(ex, reply.Retries() && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
 	case s.execCtx.Err() != nil:
 		h.release(elapsed, false)
 		return false, false

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
-	"github.com/schedulezero/schedulezero/pkg/scheduler/request"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 )
@@ -39,7 +39,7 @@ func (s *Scheduler) checkMethod(id, method string) error {
 	return nil
 }
 
-func (s *Scheduler) AddSchedule(ctx context.Context, req request.ScheduleRequest) (store.Schedule, error) {
+func (s *Scheduler) AddSchedule(ctx context.Context, req schedtype.ScheduleRequest) (store.Schedule, error) {
 	if req.HandlerID == "" {
 		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler")
 	}
@@ -228,8 +228,8 @@ func (s *Scheduler) SchedulePage(ctx context.Context, after string, limit int) (
 }
 
 // MissedCount sums the schedules' missed counts. It reads each entry's
-// count and copies no record: GET /api/v1/stats listed every schedule
-// for it (seconds at a million).
+// count and copies no record (listing every schedule for it took seconds
+// at a million).
 func (s *Scheduler) MissedCount(context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -360,7 +360,7 @@ func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) 
 }
 
 // RunNow calls a handler once, records it, and waits for the final attempt.
-func (s *Scheduler) RunNow(ctx context.Context, req request.RunRequest) (store.Execution, error) {
+func (s *Scheduler) RunNow(ctx context.Context, req schedtype.RunRequest) (store.Execution, error) {
 	if req.HandlerID == "" {
 		return store.Execution{}, field.Errorf("handler_id", "is required")
 	}
@@ -403,11 +403,11 @@ func (s *Scheduler) RemoveHandler(ctx context.Context, id string) error {
 
 // Handlers lists every known handler with its live health, removed ones
 // included (Status "removed"), so that their schedules can be flagged.
-func (s *Scheduler) Handlers(context.Context) ([]request.HandlerStatus, error) {
+func (s *Scheduler) Handlers(context.Context) ([]schedtype.HandlerStatus, error) {
 	views := s.reg.snapshot()
-	out := make([]request.HandlerStatus, len(views))
+	out := make([]schedtype.HandlerStatus, len(views))
 	for i, v := range views {
-		out[i] = request.HandlerStatus{Handler: v.rec, InFlight: v.inFlight, LatencyMS: v.latencyMS, ErrorRate: v.errorRate}
+		out[i] = schedtype.HandlerStatus{Handler: v.rec, InFlight: v.inFlight, LatencyMS: v.latencyMS, ErrorRate: v.errorRate}
 	}
 	return out, nil
 }
@@ -433,27 +433,27 @@ const maxBackfill = 1000
 
 // Backfill queues every occurrence of a schedule in [from, to] to run in
 // order, one after another, after anything already running.
-func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (request.BackfillResult, error) {
+func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (schedtype.BackfillResult, error) {
 	if from.IsZero() || to.IsZero() {
-		return request.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
+		return schedtype.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
 	}
 	if to.Before(from) {
-		return request.BackfillResult{}, field.Errorf("to", "is before from")
+		return schedtype.BackfillResult{}, field.Errorf("to", "is before from")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[id]
 	if !ok {
-		return request.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return schedtype.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
 	trig, ok := s.triggerLocked(e)
 	if !ok {
-		return request.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile", id)
+		return schedtype.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile", id)
 	}
 	var occs []time.Time
 	for t, ok := trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = trig.Next(t) {
 		if len(occs) == maxBackfill {
-			return request.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
+			return schedtype.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
 		}
 		occs = append(occs, t)
 	}
@@ -471,11 +471,11 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 		s.commitAndLaunchLocked(w, starts...)
 	}
 	s.logger.Info("backfill queued", "schedule_id", id, "occurrences", len(occs))
-	return request.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
+	return schedtype.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
 }
 
 // UpdateSchedule edits a schedule in place; its history stays with its id.
-func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u request.ScheduleUpdate) (store.Schedule, error) {
+func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u schedtype.ScheduleUpdate) (store.Schedule, error) {
 	s.mu.Lock()
 	e, ok := s.entries[id]
 	if !ok {

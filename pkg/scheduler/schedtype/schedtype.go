@@ -1,8 +1,9 @@
-// Package request holds what callers ask of the scheduler engine and what
-// it answers beyond the store's records. It is a leaf the engine owns, so
-// that the REST layer (pkg/api), the client and the schedule files can
-// speak the engine's vocabulary without the engine importing any of them.
-package request
+// Package schedtype holds the engine's request and status types: what a
+// caller asks the scheduler to do (create, edit, run a schedule) and what it
+// reports of a handler. It is a leaf the engine owns, so that the REST layer
+// and the HTTP client share the engine's vocabulary without importing the
+// engine, and the engine imports neither of them.
+package schedtype
 
 import (
 	"encoding/json"
@@ -11,7 +12,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
-// ScheduleRequest is a validated-by-the-backend request to create a schedule.
+// ScheduleRequest is a request, validated by the engine, to create a schedule.
 type ScheduleRequest struct {
 	ID          string          // empty: the backend picks <handler>_<method>_<epoch>
 	HandlerID   string          // required
