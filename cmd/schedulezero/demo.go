@@ -176,7 +176,7 @@ func demo(c *cli.Context) error {
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		hi, err := gc.Add(actx, governor.HandlerConfig{Name: "dingaling", Kind: "dingaling"})
-		var ae *gclient.APIError
+		var ae *client.APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusConflict { // an earlier try got through
 			hi, err = gc.Status(actx, "dingaling")
 		}

@@ -14,6 +14,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	gclient "github.com/schedulezero/schedulezero/pkg/governor/client"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -106,7 +107,7 @@ func callContext(c *cli.Context, extra time.Duration) (context.Context, context.
 // governorFailure maps a governor API or transport error to a message and
 // an exit code, as apiFailure does for the scheduler.
 func governorFailure(err error) error {
-	var ae *gclient.APIError
+	var ae *client.APIError
 	switch {
 	case errors.As(err, &ae):
 		code := exitGeneral

@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	apiclient "github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	"github.com/schedulezero/schedulezero/pkg/governor/client"
 	"github.com/schedulezero/schedulezero/pkg/governord"
@@ -124,7 +125,7 @@ func TestDaemon_API(t *testing.T) {
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {
-			var ae *client.APIError
+			var ae *apiclient.APIError
 			if err := tt.call(); !errors.As(err, &ae) || ae.Status != tt.status || ae.Field != tt.field {
 				t.Fatalf("err = %v (%+v), want %d naming %q", err, ae, tt.status, tt.field)
 			}
