@@ -17,6 +17,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	gclient "github.com/schedulezero/schedulezero/pkg/governor/client"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -249,7 +250,7 @@ func fmtMS(d time.Duration) string {
 func handlerConfig(c *cli.Context, name string) (governor.HandlerConfig, error) {
 	cfg := governor.HandlerConfig{Name: name, Kind: c.String("kind"), Endpoint: c.String("endpoint"),
 		Scheduler: c.String("scheduler"), Concurrency: c.Int("concurrency"), MaxRestarts: c.Int("max-restarts"),
-		RestartDelay: governor.Duration(c.Duration("restart-delay"))}
+		RestartDelay: handlername.Duration(c.Duration("restart-delay"))}
 	if cfg.Kind == "" {
 		return cfg, usagef("handlers add: --kind is required (dingaling or exec)")
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	"github.com/schedulezero/schedulezero/pkg/governortest"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // setupFake runs a Supervisor over the fake units with a scripted ping.
@@ -53,7 +54,7 @@ func TestSupervisor_Fake_HangRestartsWithinBudget(t *testing.T) {
 	var pingErr atomic.Pointer[error]
 	sup, fake, logs, ctx := setupFake(t, &pingErr)
 	if _, err := sup.AddHandler(ctx, governor.HandlerConfig{Name: "h", Kind: "dingaling", MaxRestarts: 2,
-		RestartDelay: governor.Duration(5 * time.Millisecond)}); err != nil {
+		RestartDelay: handlername.Duration(5 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
 	hi := awaitInfo(t, ctx, sup, "h", "healthy and registered", func(h governor.HandlerInfo) bool {

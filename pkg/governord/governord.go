@@ -16,7 +16,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
-	"github.com/schedulezero/schedulezero/pkg/handler/config"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
@@ -152,7 +152,7 @@ func New(opts Options) (*Daemon, error) {
 		if rd := opts.Getenv("RUNTIME_DIRECTORY"); rd != "" {
 			dir := filepath.SplitList(rd)[0]
 			gopts.EndpointFunc = runtimeEndpoint(dir)
-			gopts.ImplicitEndpoint = func(name string) string { return config.RuntimeEndpoint(dir, name) }
+			gopts.ImplicitEndpoint = func(name string) string { return handlername.RuntimeEndpoint(dir, name) }
 		}
 	}
 	if opts.SchedulerAPI != "" {
@@ -191,7 +191,7 @@ const maxSocketPath = 107
 // reach it. A name too long for a socket path gets a loopback TCP port.
 func runtimeEndpoint(dir string) func(string) (string, error) {
 	return func(name string) (string, error) {
-		p := filepath.Join(dir, "handler-"+name+".sock")
+		p := handlername.RuntimeSocket(dir, name)
 		if len(p) > maxSocketPath {
 			l, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {

@@ -16,7 +16,9 @@ import (
 	"github.com/godbus/dbus/v5"
 	"golang.org/x/sys/unix"
 
+	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // Defaults of Options.
@@ -116,7 +118,7 @@ func CheckUnit(u string) error {
 // be a schedulezero-handler@ instance. The error is a *field.Error naming
 // the name; the unit check behind it is a second fence.
 func (m *Manager) unitOf(name string) (string, error) {
-	if err := governor.ValidName(name); err != nil {
+	if err := field.Prefix("name", handlername.Check(name)); err != nil {
 		return "", err
 	}
 	u := governor.UnitName(name)
@@ -554,7 +556,7 @@ func (m *Manager) names(ctx context.Context, l *link) []string {
 		m.logger.Debug("list handler units", "err", err)
 	}
 	for _, us := range units {
-		if n, err := governor.HandlerOfUnit(us.Name); err == nil && governor.ValidName(n) == nil {
+		if n, err := governor.HandlerOfUnit(us.Name); err == nil && handlername.Check(n) == nil {
 			set[n] = true
 		}
 	}
@@ -683,7 +685,7 @@ func (m *Manager) pump(ctx context.Context, w *watchLink, out chan<- governor.Un
 			// handler unit once.
 			changed := map[string]bool{}
 			for more := true; more; {
-				if n, err := governor.HandlerOfUnit(upd.UnitName); err == nil && governor.ValidName(n) == nil {
+				if n, err := governor.HandlerOfUnit(upd.UnitName); err == nil && handlername.Check(n) == nil {
 					changed[n] = true
 				}
 				select {
