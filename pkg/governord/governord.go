@@ -81,7 +81,6 @@ type Daemon struct {
 	stopped  bool
 	cleanups []cleanup // run LIFO by Stop
 	wg       sync.WaitGroup
-	cancel   context.CancelFunc
 }
 
 type cleanup struct {

@@ -51,7 +51,7 @@ func opts(t *testing.T, sched string) governord.Options {
 	return governord.Options{Backend: governord.BackendProcess, ConfigDir: filepath.Join(dir, "handlers"),
 		HandlerBin: handlerBin, Scheduler: sched, APIListen: "unix:" + filepath.Join(dir, "governor.sock"),
 		CheckInterval: 100 * time.Millisecond, StopTimeout: 2 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.DiscardHandler)}
 }
 
 func TestDaemon_API(t *testing.T) {

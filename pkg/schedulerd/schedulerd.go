@@ -183,7 +183,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 
-	var reg wire.Registry = d.engine.Registry()
+	reg := wire.Registry(d.engine.Registry())
 	if len(locals) > 0 {
 		reg = guard{Registry: reg, embedded: locals}
 	}
@@ -292,7 +292,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 		go func() {
 			defer d.serveWG.Done()
 			if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				d.logger.Error("api server stopped", "addr", ln.Addr().String(), "err", err)
+				d.logger.Error("api server stopped", "address", ln.Addr().String(), "err", err)
 			}
 		}()
 	}

@@ -63,6 +63,7 @@ func TestJournalHandler_Fields(t *testing.T) {
 		{
 			name: "with attrs and groups",
 			log: func(l *slog.Logger) {
+				//nolint:sloglint // how a key that is not snake_case maps to a journal field is the point
 				l.With("component", "engine").WithGroup("job").With("id", 7).Info("fired", slog.Group("trigger", "kind", "cron"), "x-y.z", true)
 			},
 			msg: "fired", pri: journal.PriInfo,

@@ -102,7 +102,7 @@ func TestServer_ConcurrentClients(t *testing.T) {
 			defer cancel()
 			st, err := c.Register(ctx, wire.Registration{HandlerID: fmt.Sprint("h", i), Address: "tcp://127.0.0.1:1", Protocol: 2})
 			if err != nil || st != "registered" {
-				errs <- fmt.Errorf("register h%d: %q %v", i, st, err)
+				errs <- fmt.Errorf("register h%d: %q %w", i, st, err)
 				return
 			}
 			for range 10 {
