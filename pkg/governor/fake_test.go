@@ -156,3 +156,36 @@ func TestSupervisor_Fake_BackendRestartsSpendBudget(t *testing.T) {
 		return h.Healthy && h.Restarts == 0 && h.LastError == ""
 	})
 }
+
+// The Supervisor reads time only from Options.NowFunc: a handler's last
+// check and the loop's heartbeat carry the given clock's time, here a
+// clock running in 2001.
+func TestSupervisor_Fake_ClockFromOptions(t *testing.T) {
+	at, start := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC), time.Now()
+	clock := func() time.Time { return at.Add(time.Since(start)) }
+	fake := governortest.NewFake()
+	sup, err := governor.New(governor.Options{Units: fake, Backend: "fake", ConfigDir: t.TempDir(),
+		CheckInterval: 20 * time.Millisecond, NowFunc: clock,
+		EndpointFunc: func(name string) (string, error) { return "ipc://unused-" + name, nil },
+		PingFunc:     func(context.Context, string, string) error { return nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := sup.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	defer func() {
+		if err := sup.Stop(context.Background(), time.Second); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	}()
+	if _, err := sup.AddHandler(ctx, governor.HandlerConfig{Name: "h", Kind: "dingaling"}); err != nil {
+		t.Fatal(err)
+	}
+	hi := awaitInfo(t, ctx, sup, "h", "checked once", func(h governor.HandlerInfo) bool { return h.Health.Checks > 0 })
+	if hi.Health.LastSeen.Year() != 2001 || sup.Heartbeat().Year() != 2001 {
+		t.Errorf("last seen %v, heartbeat %v; want both in 2001", hi.Health.LastSeen, sup.Heartbeat())
+	}
+}

@@ -69,7 +69,10 @@ type Options struct {
 	// hand-written NAME.json is pinged too; nil: such a handler is judged
 	// by its unit state alone.
 	ImplicitEndpoint func(name string) string
-	Logger           *slog.Logger
+	// NowFunc is the clock of health checks, restart delays and the
+	// heartbeat; default time.Now. Tests give a fake one.
+	NowFunc func() time.Time
+	Logger  *slog.Logger
 }
 
 func (o *Options) setDefaults() {
@@ -94,10 +97,15 @@ func (o *Options) setDefaults() {
 	if o.EndpointFunc == nil {
 		o.EndpointFunc = freeTCPEndpoint
 	}
+	if o.NowFunc == nil {
+		o.NowFunc = time.Now
+	}
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
 }
+
+func (s *Supervisor) now() time.Time { return s.opts.NowFunc() }
 
 // freeTCPEndpoint asks the kernel for a free loopback port.
 func freeTCPEndpoint(string) (string, error) {
@@ -193,7 +201,7 @@ func (s *Supervisor) Start(ctx context.Context) error {
 		}
 	}
 	s.running, s.cancel, s.done = true, cancel, make(chan struct{})
-	s.heartbeat.Store(time.Now().UnixNano())
+	s.heartbeat.Store(s.now().UnixNano())
 	s.mu.Unlock()
 	var errs []error
 	for _, r := range recs {
@@ -213,7 +221,7 @@ func (s *Supervisor) Start(ctx context.Context) error {
 func (s *Supervisor) startUnit(ctx context.Context, name string) error {
 	s.mu.Lock()
 	if e, ok := s.hs[name]; ok {
-		e.started = time.Now()
+		e.started = s.now()
 		e.health.reset()
 		e.crashLogged = false
 	}
