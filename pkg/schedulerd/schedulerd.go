@@ -34,7 +34,10 @@ const (
 	DefaultZMQBind     = "tcp://127.0.0.1:4242"
 	DefaultHTTPListen  = "127.0.0.1:8888"
 	DefaultStopTimeout = 20 * time.Second
-	statusInterval     = 2 * time.Second
+	// DefaultCloseTimeout is the 5 s the units leave systemd between
+	// SZ_STOP_TIMEOUT and TimeoutStopSec (see pkg/unitgen).
+	DefaultCloseTimeout = 5 * time.Second
+	statusInterval      = 2 * time.Second
 )
 
 // Options configure the daemon. Zero values take the defaults above and
@@ -50,6 +53,7 @@ type Options struct {
 	Tokens             []string      // API bearer tokens; empty: no authentication
 	CORSOrigins        []string      // origins whose web pages may call the API; empty: none
 	StopTimeout        time.Duration // how long running attempts may finish on stop
+	CloseTimeout       time.Duration // Stop's bound on top of StopTimeout, for closing the rest
 	Logger             *slog.Logger
 	Notifier           *sd.Notifier
 	// LatenessFunc observes each fire's lateness (benchmarks).
@@ -122,6 +126,9 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = DefaultStopTimeout
 	}
+	if opts.CloseTimeout <= 0 {
+		opts.CloseTimeout = DefaultCloseTimeout
+	}
 	if err := opts.ZMQLimits.Check(); err != nil {
 		return nil, fmt.Errorf("schedulerd: %w", err)
 	}
@@ -192,7 +199,10 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
 	}
-	d.onStop("registration server", func(context.Context) error { return d.wire.Close() })
+	d.onStop("registration server", func(context.Context) error {
+		d.stopServing() // Serve returns before its socket closes
+		return d.wire.Close()
+	})
 
 	lns, err := socket.Listen(opts.HTTPListen)
 	if err != nil {
@@ -358,27 +368,38 @@ func (d *Daemon) Reload(ctx context.Context) error {
 // Stall freezes the engine (fault injection for the watchdog test).
 func (d *Daemon) Stall() { d.engine.Stall() }
 
+// stopServing ends the serving goroutines of Start.
+func (d *Daemon) stopServing() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+}
+
 // Stop says STOPPING=1, stops firing, lets running attempts finish within
-// StopTimeout, and closes everything in the reverse order of New.
+// StopTimeout, and closes everything in the reverse order of New, all
+// within StopTimeout plus CloseTimeout (or ctx's deadline, if sooner).
 func (d *Daemon) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, d.opts.StopTimeout+d.opts.CloseTimeout)
+		defer cancel()
 		if d.opts.Notifier != nil {
 			_ = d.opts.Notifier.Stopping()
 		}
 		var errs []error
 		for i := len(d.cleanups) - 1; i >= 0; i-- {
 			c := d.cleanups[i]
-			if c.name == "registration server" && d.cancel != nil {
-				d.cancel()
-			}
 			if err := c.fn(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("stop %s: %w", c.name, err))
 			}
 		}
-		if d.cancel != nil {
-			d.cancel()
+		d.stopServing()
+		served := make(chan struct{})
+		go func() { d.serveWG.Wait(); close(served) }()
+		select {
+		case <-served:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("stop: serving goroutines still running: %w", ctx.Err()))
 		}
-		d.serveWG.Wait()
 		d.stopErr = errors.Join(errs...)
 	})
 	return d.stopErr
