@@ -14,23 +14,11 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
-// setupFake runs a Supervisor over the fake units with a scripted ping.
-func setupFake(t *testing.T, pingErr *atomic.Pointer[error]) (*governor.Supervisor, *governortest.Fake, *logBuf, context.Context) {
+// runSupervisor starts a Supervisor with opts and stops it when the test
+// ends; ctx bounds the test.
+func runSupervisor(t *testing.T, opts governor.Options) (sup *governor.Supervisor, ctx context.Context) {
 	t.Helper()
-	fake := governortest.NewFake()
-	logs := &logBuf{}
-	sup, err := governor.New(governor.Options{Units: fake, Backend: "fake", ConfigDir: t.TempDir(),
-		CheckInterval: 20 * time.Millisecond, FailedChecks: 2, Logger: newLogger(logs),
-		EndpointFunc: func(name string) (string, error) { return "ipc://unused-" + name, nil },
-		PingFunc: func(context.Context, string, string) error {
-			if p := pingErr.Load(); p != nil {
-				return *p
-			}
-			return nil
-		},
-		SchedulerViewFunc: func(context.Context) (map[string]string, error) {
-			return map[string]string{"h": "online"}, nil
-		}})
+	sup, err := governor.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -43,10 +31,32 @@ func setupFake(t *testing.T, pingErr *atomic.Pointer[error]) (*governor.Supervis
 		if err := sup.Stop(context.Background(), time.Second); err != nil {
 			t.Errorf("stop: %v", err)
 		}
+	})
+	return sup, ctx
+}
+
+// setupFake runs a Supervisor over the fake units with a scripted ping.
+func setupFake(t *testing.T, pingErr *atomic.Pointer[error]) (*governor.Supervisor, *governortest.Fake, *logBuf, context.Context) {
+	t.Helper()
+	fake := governortest.NewFake()
+	logs := &logBuf{}
+	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("log:\n%s", logs.String())
 		}
 	})
+	sup, ctx := runSupervisor(t, governor.Options{Units: fake, Backend: "fake", ConfigDir: t.TempDir(),
+		CheckInterval: 20 * time.Millisecond, FailedChecks: 2, Logger: newLogger(logs),
+		EndpointFunc: func(name string) (string, error) { return "ipc://unused-" + name, nil },
+		PingFunc: func(context.Context, string, string) error {
+			if p := pingErr.Load(); p != nil {
+				return *p
+			}
+			return nil
+		},
+		SchedulerViewFunc: func(context.Context) (map[string]string, error) {
+			return map[string]string{"h": "online"}, nil
+		}})
 	return sup, fake, logs, ctx
 }
 
@@ -163,24 +173,10 @@ func TestSupervisor_Fake_BackendRestartsSpendBudget(t *testing.T) {
 func TestSupervisor_Fake_ClockFromOptions(t *testing.T) {
 	at, start := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC), time.Now()
 	clock := func() time.Time { return at.Add(time.Since(start)) }
-	fake := governortest.NewFake()
-	sup, err := governor.New(governor.Options{Units: fake, Backend: "fake", ConfigDir: t.TempDir(),
+	sup, ctx := runSupervisor(t, governor.Options{Units: governortest.NewFake(), Backend: "fake", ConfigDir: t.TempDir(),
 		CheckInterval: 20 * time.Millisecond, NowFunc: clock,
 		EndpointFunc: func(name string) (string, error) { return "ipc://unused-" + name, nil },
 		PingFunc:     func(context.Context, string, string) error { return nil }})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := sup.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := sup.Stop(context.Background(), time.Second); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
 	if _, err := sup.AddHandler(ctx, governor.HandlerConfig{Name: "h", Kind: "dingaling"}); err != nil {
 		t.Fatal(err)
 	}
