@@ -430,8 +430,8 @@ func TestDaemon_WarnsOfOpenTCP(t *testing.T) {
 				}
 				return
 			}
-			if len(warns) != 1 || warns[0]["listener"] != d.HTTPAddrs()[0].String() || !strings.Contains(warns[0]["fix"], "--api-token-file") {
-				t.Errorf("warnings %v, want one naming listener %s and --api-token-file", warns, d.HTTPAddrs()[0])
+			if len(warns) != 1 || warns[0]["address"] != d.HTTPAddrs()[0].String() || !strings.Contains(warns[0]["fix"], "--api-token-file") {
+				t.Errorf("warnings %v, want one naming address %s and --api-token-file", warns, d.HTTPAddrs()[0])
 			}
 		})
 	}

@@ -71,7 +71,7 @@ func TestJournalHandler_Fields(t *testing.T) {
 		},
 		{
 			name: "inline empty group and empty attr dropped",
-			log:  func(l *slog.Logger) { l.Info("m", slog.Group("", "a", 1), slog.Attr{}) },
+			log:  func(l *slog.Logger) { l.Info("m", slog.Group("", "a", 1), slog.Attr{}) }, //nolint:sloglint // the empty keys are the point
 			msg:  "m", pri: journal.PriInfo,
 			want: map[string]string{"SZ_A": "1"}, missing: []string{"SZ_"},
 		},

@@ -719,7 +719,7 @@ func (m *Manager) pump(ctx context.Context, w *watchLink, out chan<- governor.Un
 func (m *Manager) resubscribe(ctx context.Context) *watchLink {
 	delay := reconnectMin
 	for {
-		m.logger.Warn("watch: system bus connection dropped; reconnecting", "in", delay)
+		m.logger.Warn("watch: system bus connection dropped; reconnecting", "delay", delay)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
