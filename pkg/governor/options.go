@@ -59,7 +59,7 @@ type Options struct {
 	// default: a free TCP port on 127.0.0.1.
 	EndpointFunc func(name string) (string, error)
 	// ImplicitEndpoint is the job endpoint a handler binds when its config
-	// file names none (under systemd: config.RuntimeEndpoint), so that a
+	// file names none (under systemd: handlername.RuntimeEndpoint), so that a
 	// hand-written NAME.json is pinged too; nil: such a handler is judged
 	// by its unit state alone.
 	ImplicitEndpoint func(name string) string
