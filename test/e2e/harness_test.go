@@ -6,7 +6,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -138,30 +137,32 @@ func (b *sandbox) boot(t *testing.T, onFail func()) {
 func hostRun(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(ctx, 3*time.Minute)
 	defer cancel()
-	out, _, err := hostRunSplit(ctx, dir, env, name, args...)
-	return out, err
+	return hostCmd(ctx, dir, env, false, name, args...)
 }
 
-func hostRunSplit(ctx context.Context, dir string, env []string, name string, args ...string) (combined, stdout string, err error) {
+// hostCmd runs a command on the host. Its output is stdout and stderr as
+// they came, or, with stdoutOnly, stdout alone unless the command failed
+// (then stdout followed by stderr).
+func hostCmd(ctx context.Context, dir string, env []string, stdoutOnly bool, name string, args ...string) (string, error) {
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir, cmd.Env = dir, env
-	var all, out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = io.MultiWriter(&all, &out), &all
-	if err := cmd.Run(); err != nil {
-		return all.String(), out.String(), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, all.String())
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out // one writer: the order is kept
+	if stdoutOnly {
+		cmd.Stderr = &errb
 	}
-	return all.String(), out.String(), nil
+	if err := cmd.Run(); err != nil {
+		all := out.String() + errb.String()
+		return all, fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, all)
+	}
+	return out.String(), nil
 }
 
 // sbx runs sandbox.sh with args (boot, put, exec, shutdown).
 func (b *sandbox) sbx(args ...string) (string, error) {
 	ctx, cancel := context.WithTimeout(b.ctx, b.cmdTimeout)
 	defer cancel()
-	all, stdout, err := hostRunSplit(ctx, b.root, b.env, "bash", append([]string{b.script}, args...)...)
-	if b.stdoutOnly && err == nil {
-		return stdout, nil
-	}
-	return all, err
+	return hostCmd(ctx, b.root, b.env, b.stdoutOnly, "bash", append([]string{b.script}, args...)...)
 }
 
 // sh runs a shell command line inside the container.
