@@ -18,7 +18,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/governortest"
 	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // newProcessManager returns a ProcessManager of the built handler whose

@@ -18,7 +18,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	"github.com/schedulezero/schedulezero/pkg/governor/client"
 	"github.com/schedulezero/schedulezero/pkg/governord"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 	"go.uber.org/goleak"
 )
 
