@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
-	"github.com/schedulezero/schedulezero/pkg/governortest"
+	"github.com/schedulezero/schedulezero/pkg/governor/governortest"
 )
 
 // A NAME.json written by hand (the packaged dingaling.json) names no

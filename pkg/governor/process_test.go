@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
-	"github.com/schedulezero/schedulezero/pkg/governortest"
+	"github.com/schedulezero/schedulezero/pkg/governor/governortest"
 	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
