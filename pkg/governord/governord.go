@@ -16,8 +16,8 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	"github.com/schedulezero/schedulezero/pkg/handlername"
+	"github.com/schedulezero/schedulezero/pkg/listener"
 	"github.com/schedulezero/schedulezero/pkg/sd"
-	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
 )
 
@@ -166,11 +166,11 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	path, _ := cutUnix(opts.APIListen)
-	lns, err := socket.Listen([]string{"unix:" + path})
+	lns, err := listener.Listen([]string{"unix:" + path})
 	if err != nil {
 		return nil, fmt.Errorf("api listen %s: %w", path, err)
 	}
-	var limits socket.HTTPLimits // the same bounds on clients as the scheduler's API
+	var limits listener.HTTPLimits // the same bounds on clients as the scheduler's API
 	d.ln = limits.Limit(lns[:1])[0]
 	for _, l := range lns[1:] {
 		l.Close() //nolint:errcheck // only one was asked for

@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/listener"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/sd"
-	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
@@ -69,8 +69,8 @@ type Options struct {
 	// scheduler.Options); zero: trigger.DefaultMinInterval.
 	MinInterval time.Duration
 	// HTTP bounds what one API client can hold; zero fields take the
-	// defaults of socket.HTTPLimits.
-	HTTP socket.HTTPLimits
+	// defaults of listener.HTTPLimits.
+	HTTP listener.HTTPLimits
 	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
 	// registration server and the job connections); zero: the defaults.
 	ZMQLimits wire.Limits
@@ -204,7 +204,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return d.wire.Close()
 	})
 
-	lns, err := socket.Listen(opts.HTTPListen)
+	lns, err := listener.Listen(opts.HTTPListen)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
