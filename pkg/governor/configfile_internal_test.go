@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/handler/config"
+	"github.com/schedulezero/schedulezero/pkg/handlerd"
 	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
@@ -31,7 +31,7 @@ func TestHandlerFile_ReadByTheHandler(t *testing.T) {
 	if err := os.WriteFile(p, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	f, err := config.Load(p)
+	f, err := handlerd.Load(p)
 	if err != nil {
 		t.Fatalf("the handler refuses the governor's file: %v\n%s", err, b)
 	}

@@ -12,7 +12,7 @@ const (
 )
 
 // File is the JSON config file of one handler instance, NAME.json: the
-// schema that schedulezero-handler reads (package handler/config checks
+// schema that schedulezero-handler reads (package handlerd checks
 // it strictly) and that the governor writes for the handlers it adds.
 type File struct {
 	Kind         string   `json:"kind"`

@@ -75,12 +75,12 @@ type Options struct {
 	// registration server and the job connections); zero: the defaults.
 	ZMQLimits wire.Limits
 	// Embed are handlers run inside the daemon (--embed): "dingaling",
-	// "dingaling:NAME" or "exec:NAME" (config.Embedded).
+	// "dingaling:NAME" or "exec:NAME" (handlerd.Embedded).
 	Embed []string
 	// HandlerConfigDir is where the config file NAME.json of an embedded
-	// handler is; empty: where a handler process looks (config.Path).
+	// handler is; empty: where a handler process looks (handlerd.Path).
 	HandlerConfigDir string
-	// Getenv reads the environment for config.Path; nil: os.Getenv.
+	// Getenv reads the environment for handlerd.Path; nil: os.Getenv.
 	Getenv func(string) string
 }
 

@@ -1,4 +1,4 @@
-package config
+package handlerd
 
 import (
 	"errors"

@@ -1,8 +1,10 @@
-// Package config turns a handler instance's name, flags and JSON config file
-// into a running handler: it is the logic behind cmd/schedulezero-handler,
-// kept out of main so it can be tested. One binary serves every instance
+// Package handlerd is the handler daemon's assembly, as schedulerd and
+// governord are the scheduler's and the governor's: it turns a handler
+// instance's name, flags and JSON config file into a running handler. It
+// is the logic behind cmd/schedulezero-handler, kept out of main so it can
+// be tested. One binary serves every instance
 // (schedulezero-handler@NAME), each reading the file named after it.
-package config
+package handlerd
 
 import (
 	"bytes"
