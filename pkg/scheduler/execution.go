@@ -129,13 +129,6 @@ func (ex *execution) context() context.Context {
 	return ex.ctx
 }
 
-// cancelled returns the cause of an abort, or nil.
-func (ex *execution) cancelled() error {
-	ex.mu.Lock()
-	defer ex.mu.Unlock()
-	return ex.cause
-}
-
 func (ex *execution) releaseContext() {
 	ex.mu.Lock()
 	cancel := ex.cancelF

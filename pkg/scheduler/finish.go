@@ -60,7 +60,7 @@ func (s *Scheduler) recorded(ex *execution, err error) bool {
 			s.exLog(ex).Info("attempt succeeded", "duration_ms", ex.rec.DurationMS)
 		}
 	} else {
-		s.exLog(ex).Warn("attempt did not succeed", "status", string(ex.rec.Status), "error", ex.rec.Error, "duration_ms", ex.rec.DurationMS)
+		s.exLog(ex).Warn("attempt did not succeed", "status", string(ex.rec.Status), "err", ex.rec.Error, "duration_ms", ex.rec.DurationMS)
 	}
 	return true
 }
