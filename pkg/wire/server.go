@@ -10,7 +10,6 @@ import (
 	"io"
 	"log"
 	"log/slog"
-	"net"
 	"strings"
 	"sync"
 	"time"
@@ -164,12 +163,6 @@ func (s *Server) Close() error {
 	s.closeOnce.Do(func() {
 		close(s.closed)
 		err = s.sock.Close()
-		// A peer that hung up at the same moment had its connection closed
-		// by zmq4's reaper as Close closed it too: closed twice, nothing is
-		// left open, and a daemon's stop must not report it.
-		if errors.Is(err, net.ErrClosed) {
-			err = nil
-		}
 	})
 	return err
 }
