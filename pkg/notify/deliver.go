@@ -194,9 +194,9 @@ func (n *Notifier) deliver(ctx context.Context, it *item) {
 	}
 	switch rec.Status {
 	case store.NotificationSent:
-		n.log.Info("notification sent", "id", rec.ID, "event", rec.Event, "schedule", rec.ScheduleID, "target", rec.Target, "attempts", rec.Attempts)
+		n.log.Info("notification sent", "id", rec.ID, "kind", rec.Event, "schedule_id", rec.ScheduleID, "target", rec.Target, "attempt", rec.Attempts)
 	case store.NotificationFailed:
-		n.log.Error("notification failed", "id", rec.ID, "event", rec.Event, "schedule", rec.ScheduleID, "target", rec.Target, "attempts", rec.Attempts, "err", err)
+		n.log.Error("notification failed", "id", rec.ID, "kind", rec.Event, "schedule_id", rec.ScheduleID, "target", rec.Target, "attempt", rec.Attempts, "err", err)
 	default:
 		n.log.Warn("notification not delivered; retrying", "id", rec.ID, "target", rec.Target, "attempt", rec.Attempts, "retry_in", it.due.Sub(now), "err", err)
 	}

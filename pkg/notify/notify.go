@@ -203,8 +203,8 @@ func (n *Notifier) Observe(e event.Event) {
 	case n.inbox <- e:
 	default:
 		if v := n.dropped.Add(1); v&(v-1) == 0 { // log at 1, 2, 4, 8...
-			n.log.Warn("notification inbox full: event dropped", "kind", e.Kind, "schedule", e.ScheduleID,
-				"execution", e.ExecutionID, "dropped", v)
+			n.log.Warn("notification inbox full: event dropped", "kind", e.Kind, "schedule_id", e.ScheduleID,
+				"execution_id", e.ExecutionID, "count", v)
 		}
 	}
 }

@@ -51,7 +51,7 @@ func (n *Notifier) scanStep(ctx context.Context) {
 	pols, next, err := n.opts.Engine.PolicyPage(ctx, n.scanAfter, scanPage)
 	if err != nil {
 		if ctx.Err() == nil {
-			n.log.Error("notification: reading the schedules' targets; the scheduler's defaults apply to the rest", "after", n.scanAfter, "err", err)
+			n.log.Error("notification: reading the schedules' targets; the scheduler's defaults apply to the rest", "id", n.scanAfter, "err", err)
 		}
 		n.scanned = true
 		return
@@ -205,7 +205,7 @@ func (n *Notifier) wasFailing(ctx context.Context, e event.Event) bool {
 	}
 	hist, err := n.opts.Store.ListExecutions(ctx, store.ExecutionFilter{ScheduleID: e.ScheduleID, Limit: 50})
 	if err != nil {
-		n.log.Warn("notification: reading history for a recovery", "schedule", e.ScheduleID, "err", err)
+		n.log.Warn("notification: reading history for a recovery", "schedule_id", e.ScheduleID, "err", err)
 		return false
 	}
 	for _, x := range hist { // newest first: the first other execution's last attempt
@@ -282,6 +282,6 @@ func (n *Notifier) enqueue(ctx context.Context, target, key string, msg Message)
 		return
 	}
 	if _, err := n.add(ctx, target, key, msg, n.opts.Attempts, nil); err != nil && !errors.Is(err, errDuplicate) {
-		n.log.Error("notification not recorded", "event", msg.Event, "schedule", msg.ScheduleID, "target", target, "err", err)
+		n.log.Error("notification not recorded", "kind", msg.Event, "schedule_id", msg.ScheduleID, "target", target, "err", err)
 	}
 }
