@@ -426,6 +426,23 @@ func (c *Conn) sendCodec(isCommand bool, frames [][]byte, more ...bool) error {
 	return nil
 }
 
+// readBody reads a frame's body of size bytes. Without a limit a body
+// beyond 1 MiB grows as its bytes arrive: a peer announcing 2^62 bytes
+// must not make the connection allocate them (makeslice panics).
+func (c *Conn) readBody(size uint64) ([]byte, error) {
+	if c.maxMsgSize >= 0 || size <= 1<<20 {
+		body := make([]byte, size)
+		_, err := io.ReadFull(c.rw, body)
+		return body, err
+	}
+	var buf bytes.Buffer
+	n, err := io.CopyN(&buf, c.rw, int64(size))
+	if err == io.EOF && n < int64(size) {
+		err = io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), err
+}
+
 // read returns the isCommand flag, the body of the message, and optionally an error
 func (c *Conn) read() Msg {
 	var (
@@ -485,8 +502,8 @@ func (c *Conn) read() Msg {
 		}
 		total += int64(size)
 
-		body := make([]byte, size)
-		_, msg.err = io.ReadFull(c.rw, body)
+		body, err := c.readBody(size)
+		msg.err = err
 		if msg.err != nil {
 			c.checkIO(msg.err)
 			return msg
