@@ -21,11 +21,6 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// The collector runs at Go's default pacing (GOGC=100). The scheduler once
-// ran at 200 because collections made fires late; with less garbage per
-// execution (store.CommitLazy) and smaller schedules in memory, 100 gives
-// the same p99 lateness for 8 MB less at 10,000 schedules
-// (docs/performance.md).
 func main() { os.Exit(run(os.Args)) }
 
 func run(args []string) int {
@@ -66,6 +61,9 @@ func flags() []cli.Flag {
 		&cli.DurationFlag{Name: "stop-timeout", Value: schedulerd.DefaultStopTimeout, EnvVars: []string{"SZ_STOP_TIMEOUT"}, Usage: "how long running attempts may finish on stop"},
 		&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, Usage: "bearer tokens, one a line (default: $CREDENTIALS_DIRECTORY/api-token when present)"},
 		&cli.StringSliceFlag{Name: "cors-origin", EnvVars: []string{"SZ_CORS_ORIGIN"}, Usage: "`ORIGIN` (https://host[:port]) whose web pages may call the API; repeat or comma-separate (default: none)"},
+		&cli.StringSliceFlag{Name: "schedules-dir", EnvVars: []string{"SZ_SCHEDULES_DIR"}, Usage: "`DIR` of schedule files (NAME.schedule), applied at start and on reload; repeat or comma-separate, highest precedence first (the packaged unit: /etc/schedulezero/schedules.d,/usr/lib/schedulezero/schedules.d; default: none)"},
+		&cli.StringSliceFlag{Name: "embed", EnvVars: []string{"SZ_EMBED"}, Usage: "run handler `KIND[:NAME]` inside the scheduler: dingaling, dingaling:NAME or exec:NAME; repeat or comma-separate (docs/handlers.md)"},
+		&cli.StringFlag{Name: "handler-config-dir", EnvVars: []string{"SZ_HANDLER_CONFIG_DIR"}, Usage: "`DIR` of the embedded handlers' config files NAME.json (default: $CONFIGURATION_DIRECTORY/handlers, else /etc/schedulezero/handlers)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
 	}
@@ -112,8 +110,11 @@ func serve(c *cli.Context) error {
 		StopTimeout:        c.Duration("stop-timeout"),
 		Logger:             logger,
 		HandlerSecrets:     secrets,
+		ScheduleDirs:       c.StringSlice("schedules-dir"),
 		MinInterval:        c.Duration("min-interval"),
 		ZMQLimits:          wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")},
+		Embed:              c.StringSlice("embed"),
+		HandlerConfigDir:   c.String("handler-config-dir"),
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/urfave/cli/v2"
+
+	"github.com/schedulezero/schedulezero/pkg/client"
 )
 
 // completeCommand is the hidden command the shell scripts call: it prints
@@ -250,22 +252,30 @@ func completionContext(c *cli.Context) (context.Context, context.CancelFunc) {
 }
 
 func handlerNames(c *cli.Context) []string {
-	cl, err := newClient(c)
-	if err != nil {
-		return nil
-	}
-	defer cl.Close()
-	ctx, cancel := completionContext(c)
-	defer cancel()
-	hs, _ := cl.Handlers(ctx)
-	var out []string
-	for _, h := range hs {
-		out = append(out, h.ID)
-	}
-	return out
+	return apiNames(c, func(ctx context.Context, cl *client.Client) ([]string, error) {
+		hs, err := cl.Handlers(ctx)
+		out := make([]string, 0, len(hs))
+		for _, h := range hs {
+			out = append(out, h.ID)
+		}
+		return out, err
+	})
 }
 
 func scheduleIDs(c *cli.Context) []string {
+	return apiNames(c, func(ctx context.Context, cl *client.Client) ([]string, error) {
+		ss, err := cl.Schedules(ctx)
+		out := make([]string, 0, len(ss))
+		for _, s := range ss {
+			out = append(out, s.ID)
+		}
+		return out, err
+	})
+}
+
+// apiNames asks the scheduler for completion candidates within
+// completionTimeout; a scheduler that cannot be reached offers none.
+func apiNames(c *cli.Context, list func(context.Context, *client.Client) ([]string, error)) []string {
 	cl, err := newClient(c)
 	if err != nil {
 		return nil
@@ -273,10 +283,6 @@ func scheduleIDs(c *cli.Context) []string {
 	defer cl.Close()
 	ctx, cancel := completionContext(c)
 	defer cancel()
-	ss, _ := cl.Schedules(ctx)
-	var out []string
-	for _, s := range ss {
-		out = append(out, s.ID)
-	}
+	out, _ := list(ctx, cl)
 	return out
 }

@@ -35,12 +35,16 @@ func scheduleList(c *cli.Context) error {
 	now := appClock(c).now()
 	rows := make([][]string, 0, len(list))
 	for _, s := range list {
+		st := state(s)
+		if s.Source != "" {
+			st += " (file)" // schedulezero schedule show names it
+		}
 		next := s.NextFire
 		if s.Paused || s.Done { // it will not fire there
 			next = time.Time{}
 		}
 		rows = append(rows, []string{s.ID, s.HandlerID + "." + s.Method, describeSchedule(s), fmtTime(next), fmtLeft(next, now),
-			fmtTime(s.LastFire), attemptResult(last[s.ID]), state(s)})
+			fmtTime(s.LastFire), attemptResult(last[s.ID]), st})
 	}
 	return table(c.App.Writer, []string{"ID", "JOB", "TRIGGER", "NEXT", "LEFT", "LAST", "LAST RESULT", "STATE"}, rows)
 }

@@ -84,6 +84,9 @@ func scheduleShow(c *cli.Context) error {
 		{"trigger", describeTrigger(s.Trigger)}, {"timezone", or(s.Timezone, "scheduler's")}, {"state", st},
 		{"max attempts", attempts}, {"timeout", or(s.Timeout, "default")},
 	}
+	if s.Source != "" {
+		rows = append(rows, []string{"source", s.Source + " (edit the file; schedulezero schedule detach " + s.ID + " hands it to the API)"})
+	}
 	rows = append(rows, describePolicy(s.Policy)...)
 	rows = append(rows, [][]string{
 		{"next fire", nextFireText(s, now)}, {"last fire", fmtTime(s.LastFire)},

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -76,7 +77,6 @@ type Scheduler struct {
 	entries   map[string]*entry
 	heap      fireHeap
 	running   map[string]*execution // by execution id
-	adhoc     map[string]*execution // one-off runs admitted, not yet launched
 	startedAt time.Time
 	stopping  bool        // set under mu by Stop: nothing new is launched
 	lastGate  *commitGate // the newest commit queued, under mu
@@ -148,7 +148,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		opts.MinInterval = trigger.DefaultMinInterval
 	}
 	if opts.DialFunc == nil {
-		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"), opts.WireLimits)
+		opts.DialFunc = WireDial(opts.Logger.With("component", "wire"), opts.WireLimits)
 	}
 	execCtx, execCancel := context.WithCancel(context.Background())
 	waitCtx, waitCancel := context.WithCancel(execCtx)
@@ -158,7 +158,6 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		logger:     opts.Logger.With("component", "engine"),
 		entries:    make(map[string]*entry),
 		running:    make(map[string]*execution),
-		adhoc:      make(map[string]*execution),
 		wake:       make(chan struct{}, 1),
 		heartbeat:  make(chan chan struct{}),
 		stopLoop:   make(chan struct{}),
@@ -180,18 +179,18 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		execCancel()
 		return nil, err
 	}
+	// The triggers are compiled when they first fire (triggerLocked); the
+	// heap needs only the next fire times, and is built in one pass.
 	err := s.db.EachSchedule(ctx, func(rec store.Schedule) error {
-		trig, err := s.compile(rec)
-		if err != nil {
-			// A schedule the store holds but we can no longer compile is
-			// kept (and shown) but never fires; say so loudly.
-			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", rec.ID, "err", err)
-		}
-		e := newEntry(rec, trig)
+		e := newEntry(rec, nil)
 		s.entries[rec.ID] = e
-		s.heap.place(e)
+		if !rec.Paused && !rec.Done && !rec.NextFire.IsZero() {
+			e.index = int32(len(s.heap))
+			s.heap = append(s.heap, e)
+		}
 		return nil
 	})
+	heap.Init(&s.heap)
 	if err != nil {
 		execCancel()
 		s.reg.close()
@@ -207,6 +206,22 @@ func (s *Scheduler) location(name string) (*time.Location, error) {
 		return s.opts.Location, nil
 	}
 	return time.LoadLocation(name)
+}
+
+// triggerLocked returns e's compiled trigger, compiling it the first time.
+// A trigger that does not compile leaves the schedule kept (and shown) but
+// out of the heap, never to fire; that is said loudly, once.
+func (s *Scheduler) triggerLocked(e *entry) (trigger.Trigger, bool) {
+	if e.trig == nil && !e.broken {
+		trig, err := s.compile(e.record())
+		if err != nil {
+			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", e.rec.ID, "err", err)
+			e.broken = true
+			s.heap.place(e)
+		}
+		e.trig = trig
+	}
+	return e.trig, e.trig != nil
 }
 
 // compile turns a stored schedule's normalized trigger back into a Trigger.

@@ -12,10 +12,10 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -33,6 +33,7 @@ type fakeHandler struct {
 	cancels []string
 	cur     int
 	peak    int
+	gos     int // calls sent by Go, the fast path
 }
 
 func (f *fakeHandler) dial(string, int, string) scheduler.Conn { return f }
@@ -51,6 +52,29 @@ func (f *fakeHandler) Call(ctx context.Context, req wire.Request) (wire.Reply, e
 	return fn(ctx, req)
 }
 
+// Go is the fast path's send (see async.go), the route production takes
+// for a first attempt that got a slot when it fired: without it these
+// tests would exercise only the goroutine path. Like wire.Conn.Go, the
+// call ends at its timeout with context.DeadlineExceeded, or at abort
+// with its cause.
+func (f *fakeHandler) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (func(error), bool) {
+	f.mu.Lock()
+	f.gos++
+	f.mu.Unlock()
+	ctx, abort := context.WithCancelCause(context.Background())
+	go func() {
+		callCtx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		r, err := f.Call(callCtx, req)
+		if err != nil && ctx.Err() != nil {
+			err = fmt.Errorf("%w (%w)", wire.ErrTimeout, context.Cause(ctx)) // sent: outcome unknown
+		}
+		abort(nil)
+		done(r, err)
+	}()
+	return abort, true
+}
+
 func (f *fakeHandler) Cancel(_ context.Context, id string, _ int) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -59,6 +83,13 @@ func (f *fakeHandler) Cancel(_ context.Context, id string, _ int) error {
 }
 
 func (f *fakeHandler) Close() error { return nil }
+
+// fastCalls is the number of calls sent by Go.
+func (f *fakeHandler) fastCalls() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.gos
+}
 
 func (f *fakeHandler) stats() (calls, cancels, peak int) {
 	f.mu.Lock()
@@ -127,7 +158,7 @@ func (s *sim) stop() {
 	s.eng = nil
 }
 
-func (s *sim) add(req api.ScheduleRequest) store.Schedule {
+func (s *sim) add(req schedtype.ScheduleRequest) store.Schedule {
 	s.t.Helper()
 	if req.HandlerID == "" {
 		req.HandlerID, req.Method = "h", "work"
@@ -144,6 +175,12 @@ func (s *sim) advance(d time.Duration) {
 	time.Sleep(d)
 	synctest.Wait()
 }
+
+// settle lets the runs started now end and their records land: on the
+// fast path a success is committed lazily (store.CommitLazy), which waits
+// a few milliseconds for company, so there is a timer to pass, not only
+// goroutines to wait for.
+func (s *sim) settle() { s.advance(time.Second) }
 
 func (s *sim) history(id string) []store.Execution {
 	s.t.Helper()
@@ -165,8 +202,8 @@ func count(recs []store.Execution, st store.Status) int {
 	return n
 }
 
-func hourly(pol store.Policy) api.ScheduleRequest {
-	return api.ScheduleRequest{ID: "hourly", Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`), Policy: pol, MaxAttempts: 1}
+func hourly(pol store.Policy) schedtype.ScheduleRequest {
+	return schedtype.ScheduleRequest{ID: "hourly", Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`), Policy: pol, MaxAttempts: 1}
 }
 
 // A three-day outage of the scheduler, for each misfire policy.
@@ -195,9 +232,12 @@ func TestMisfire_ThreeDayOutage(t *testing.T) {
 				s.stop()
 				time.Sleep(72 * time.Hour) // down from 02:30 to 02:30 three days later
 				s.start()
-				synctest.Wait()
+				s.settle()
 
 				recs := s.history("hourly")[len(before):]
+				if s.h.fastCalls() == 0 && tt.wantRuns > 0 {
+					t.Error("no call took the fast path (Go): this test would not run production's route")
+				}
 				if got := count(recs, store.StatusSucceeded); got != tt.wantRuns {
 					t.Errorf("runs after restart: %d, want %d", got, tt.wantRuns)
 				}
@@ -282,7 +322,7 @@ func TestPauseResume_MissedWhilePausedFollowsPolicy(t *testing.T) {
 		if _, err := s.eng.ResumeSchedule(context.Background(), "hourly"); err != nil {
 			t.Fatal(err)
 		}
-		synctest.Wait()
+		s.settle()
 		recs := s.history("hourly")
 		if runs, missed := count(recs, store.StatusSucceeded), count(recs, store.StatusMissed); runs != 1 || missed != 4 {
 			t.Fatalf("after resume: %d runs, %d missed; want 1 and 4", runs, missed)
@@ -330,7 +370,7 @@ func TestOverlap_Policies(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := &fakeHandler{fn: sleepFor(150 * time.Second)}
 				s := newSim(t, h)
-				s.add(api.ScheduleRequest{ID: "m", Trigger: json.RawMessage(`{"type":"cron","expr":"* * * * *"}`), Policy: tt.pol, MaxAttempts: 1})
+				s.add(schedtype.ScheduleRequest{ID: "m", Trigger: json.RawMessage(`{"type":"cron","expr":"* * * * *"}`), Policy: tt.pol, MaxAttempts: 1})
 				s.advance(10*time.Minute + 30*time.Second)
 				recs := s.history("m")
 				if _, _, peak := h.stats(); peak > tt.wantPeak {
@@ -360,7 +400,7 @@ func TestOverlap_SkipNeverRaces(t *testing.T) {
 			}
 		}}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "x", Trigger: json.RawMessage(`{"type":"interval","days":7}`), Policy: store.Policy{Overlap: store.OverlapSkip}})
+		s.add(schedtype.ScheduleRequest{ID: "x", Trigger: json.RawMessage(`{"type":"interval","days":7}`), Policy: store.Policy{Overlap: store.OverlapSkip}})
 		synctest.Wait() // the first fire runs now and holds for an hour
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -420,7 +460,7 @@ func TestRetry_BackoffSequenceAndOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{fn: failing}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "r", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 5,
+		s.add(schedtype.ScheduleRequest{ID: "r", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 5,
 			Policy: store.Policy{Backoff: 10 * time.Second, BackoffMax: 30 * time.Second}})
 		s.advance(10 * time.Minute)
 		recs := s.history("r")
@@ -442,7 +482,7 @@ func TestRetry_BackoffSequenceAndOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{fn: failing}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "r", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 5,
+		s.add(schedtype.ScheduleRequest{ID: "r", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 5,
 			Policy: store.Policy{RetryOn: []string{store.RetryOnTimeout}}})
 		s.advance(10 * time.Minute)
 		if got := len(s.history("r")); got != 1 {
@@ -455,7 +495,7 @@ func TestTimeout_CancelsOnHandlerAndRecords(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{fn: sleepFor(time.Hour)}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "t", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 1, Timeout: time.Minute})
+		s.add(schedtype.ScheduleRequest{ID: "t", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 1, Timeout: time.Minute})
 		s.advance(2 * time.Minute)
 		recs := s.history("t")
 		if len(recs) != 1 || recs[0].Status != store.StatusTimedOut {
@@ -472,7 +512,7 @@ func TestBackfill_RunsEachOccurrenceInOrder(t *testing.T) {
 		h := &fakeHandler{fn: sleepFor(time.Minute)}
 		s := newSim(t, h)
 		s.advance(10 * 24 * time.Hour)
-		s.add(api.ScheduleRequest{ID: "d", Trigger: json.RawMessage(`{"type":"cron","expr":"0 6 * * *"}`), MaxAttempts: 1})
+		s.add(schedtype.ScheduleRequest{ID: "d", Trigger: json.RawMessage(`{"type":"cron","expr":"0 6 * * *"}`), MaxAttempts: 1})
 		now := time.Now()
 		res, err := s.eng.Backfill(context.Background(), "d", now.Add(-5*24*time.Hour), now)
 		if err != nil {
@@ -504,7 +544,7 @@ func TestBackfill_RunsEachOccurrenceInOrder(t *testing.T) {
 func TestJitter_DelayBoundedOffsetStable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSim(t, &fakeHandler{})
-		sch := s.add(api.ScheduleRequest{ID: "j", Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`),
+		sch := s.add(schedtype.ScheduleRequest{ID: "j", Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`),
 			Policy: store.Policy{RandomDelay: 5 * time.Minute, RandomOffset: 20 * time.Minute}})
 		s.advance(6 * time.Hour)
 		recs := s.history("j")
@@ -537,7 +577,7 @@ func TestMaxRuns_EndsSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "m", Trigger: json.RawMessage(`{"type":"interval","minutes":1}`), Policy: store.Policy{MaxRuns: 3}})
+		s.add(schedtype.ScheduleRequest{ID: "m", Trigger: json.RawMessage(`{"type":"interval","minutes":1}`), Policy: store.Policy{MaxRuns: 3}})
 		s.advance(10 * time.Minute)
 		if calls, _, _ := h.stats(); calls != 3 {
 			t.Fatalf("%d runs, want 3", calls)
@@ -553,7 +593,7 @@ func TestPolicy_Validation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSim(t, &fakeHandler{})
 		for _, pol := range []store.Policy{{Misfire: "sometimes"}, {Overlap: "merge"}, {RetryOn: []string{"panic"}}, {GraceTime: -1}, {MaxRuns: -2}} {
-			_, err := s.eng.AddSchedule(context.Background(), api.ScheduleRequest{HandlerID: "h", Method: "work",
+			_, err := s.eng.AddSchedule(context.Background(), schedtype.ScheduleRequest{HandlerID: "h", Method: "work",
 				Trigger: json.RawMessage(`{"type":"interval","minutes":1}`), Policy: pol})
 			if err == nil {
 				t.Fatalf("policy %+v accepted", pol)
@@ -592,7 +632,7 @@ func TestClockJumps_NoDoubleFireNoStall(t *testing.T) {
 		if _, err := eng.Registry().Register(context.Background(), wire.Registration{HandlerID: "h", Address: "mem://h", Protocol: 2, Concurrency: 8}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := eng.AddSchedule(context.Background(), api.ScheduleRequest{ID: "c", HandlerID: "h", Method: "work",
+		if _, err := eng.AddSchedule(context.Background(), schedtype.ScheduleRequest{ID: "c", HandlerID: "h", Method: "work",
 			Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`)}); err != nil {
 			t.Fatal(err)
 		}
@@ -627,7 +667,7 @@ func TestDate_PastFiresOnceAtOnce(t *testing.T) {
 		h := &fakeHandler{}
 		s := newSim(t, h)
 		past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
-		s.add(api.ScheduleRequest{ID: "late", Trigger: json.RawMessage(`{"type":"date","run_date":"` + past + `"}`)})
+		s.add(schedtype.ScheduleRequest{ID: "late", Trigger: json.RawMessage(`{"type":"date","run_date":"` + past + `"}`)})
 		s.advance(time.Hour)
 		if calls, _, _ := h.stats(); calls != 1 {
 			t.Fatalf("a past date fired %d times, want 1", calls)
@@ -643,7 +683,7 @@ func TestCalendarSchedule_FiresOnSystemdCalendar(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{}
 		s := newSim(t, h) // Saturday 2000-01-01 00:00:30 UTC
-		s.add(api.ScheduleRequest{ID: "cal", Trigger: json.RawMessage(`{"type":"calendar","expr":"Mon..Fri *-*-* 09:00"}`)})
+		s.add(schedtype.ScheduleRequest{ID: "cal", Trigger: json.RawMessage(`{"type":"calendar","expr":"Mon..Fri *-*-* 09:00"}`)})
 		s.advance(7 * 24 * time.Hour)
 		recs := s.history("cal")
 		if len(recs) != 5 {
@@ -662,7 +702,7 @@ func TestCalendarSchedule_FiresOnSystemdCalendar(t *testing.T) {
 func TestUpdateSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSim(t, &fakeHandler{}) // 2000-01-01 00:00:30 UTC
-		s.add(api.ScheduleRequest{ID: "nine", Trigger: json.RawMessage(`{"type":"cron","expr":"0 9 * * *"}`), Timezone: "UTC"})
+		s.add(schedtype.ScheduleRequest{ID: "nine", Trigger: json.RawMessage(`{"type":"cron","expr":"0 9 * * *"}`), Timezone: "UTC"})
 		s.advance(24 * time.Hour)
 		if n := len(s.history("nine")); n != 1 {
 			t.Fatalf("%d runs in the first day, want 1", n)
@@ -670,7 +710,7 @@ func TestUpdateSchedule(t *testing.T) {
 
 		ctx := context.Background()
 		zone := "America/New_York"
-		sch, err := s.eng.UpdateSchedule(ctx, "nine", api.ScheduleUpdate{Timezone: &zone})
+		sch, err := s.eng.UpdateSchedule(ctx, "nine", schedtype.ScheduleUpdate{Timezone: &zone})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -686,12 +726,12 @@ func TestUpdateSchedule(t *testing.T) {
 		neg := -time.Second
 		for _, tc := range []struct {
 			name  string
-			u     api.ScheduleUpdate
+			u     schedtype.ScheduleUpdate
 			field string
 		}{
-			{"unknown method", api.ScheduleUpdate{Method: &bad}, "job_method"},
-			{"negative timeout", api.ScheduleUpdate{Timeout: &neg}, "timeout"},
-			{"unknown zone", api.ScheduleUpdate{Timezone: &bad}, "timezone"},
+			{"unknown method", schedtype.ScheduleUpdate{Method: &bad}, "job_method"},
+			{"negative timeout", schedtype.ScheduleUpdate{Timeout: &neg}, "timeout"},
+			{"unknown zone", schedtype.ScheduleUpdate{Timezone: &bad}, "timezone"},
 		} {
 			_, err := s.eng.UpdateSchedule(ctx, "nine", tc.u)
 			if err == nil || !strings.Contains(err.Error(), tc.field) {

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 )
@@ -20,8 +20,6 @@ import (
 const (
 	maxAttemptsLimit = 100
 )
-
-var _ api.Backend = (*Scheduler)(nil)
 
 // AddSchedule validates req, stores the schedule durably and arms it.
 // checkMethod reports an error unless handler id is known and offers method
@@ -41,9 +39,9 @@ func (s *Scheduler) checkMethod(id, method string) error {
 	return nil
 }
 
-func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (store.Schedule, error) {
+func (s *Scheduler) AddSchedule(ctx context.Context, req schedtype.ScheduleRequest) (store.Schedule, error) {
 	if req.HandlerID == "" {
-		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler, see GET /api/v1/handlers")
+		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler")
 	}
 	if req.Method == "" {
 		return store.Schedule{}, field.Errorf("job_method", "is required").WithFix("name one of the handler's methods")
@@ -100,6 +98,7 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		MaxAttempts: req.MaxAttempts,
 		Timeout:     req.Timeout,
 		Policy:      req.Policy,
+		Source:      req.Source,
 		NextFire:    next,
 		CreatedAt:   now,
 		UpdatedAt:   now,
@@ -198,6 +197,49 @@ func (s *Scheduler) ListSchedules(context.Context) ([]store.Schedule, error) {
 	return out, nil
 }
 
+// SchedulePage returns up to limit schedules by id after after, and
+// whether more follow. The order is the store's keys; each is then read
+// from the engine, which holds the newest state: a schedule deleted here
+// and not yet in the store is skipped, one being added and not yet durable
+// is not listed. It costs the page, whatever the number of schedules.
+func (s *Scheduler) SchedulePage(ctx context.Context, after string, limit int) ([]store.Schedule, bool, error) {
+	out := make([]store.Schedule, 0, limit)
+	for {
+		want := limit + 1 - len(out) // one more says whether more follow
+		ids, err := s.db.ScheduleIDs(ctx, after, want)
+		if err != nil {
+			return nil, false, err
+		}
+		s.mu.Lock()
+		for _, id := range ids {
+			if e, ok := s.entries[id]; ok {
+				out = append(out, e.record())
+			}
+		}
+		s.mu.Unlock()
+		if len(out) > limit {
+			return out[:limit], true, nil
+		}
+		if len(ids) < want {
+			return out, false, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// MissedCount sums the schedules' missed counts. It reads each entry's
+// count and copies no record (listing every schedule for it took seconds
+// at a million).
+func (s *Scheduler) MissedCount(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, e := range s.entries {
+		n += e.rec.MissedCount
+	}
+	return n, nil
+}
+
 // DeleteSchedule removes a schedule; its history stays.
 func (s *Scheduler) DeleteSchedule(_ context.Context, id string) error {
 	s.mu.Lock()
@@ -254,17 +296,8 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 	e.rec.UpdatedAt = now
 	s.heap.place(e)
 	rec := e.record()
-	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
-	s.mu.Unlock()
-	s.Nudge()
-	if err := <-done; err != nil {
-		s.mu.Lock()
-		if s.entries[id] == e {
-			e.set(before)
-			s.heap.place(e)
-		}
-		s.mu.Unlock()
-		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
+	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
+		return store.Schedule{}, err
 	}
 	return rec, nil
 }
@@ -310,7 +343,11 @@ func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) 
 	if ex == nil {
 		w.ScheduleStates = append(w.ScheduleStates, e.record()) // its missed count
 	}
-	gate := s.commitAndLaunchLocked(w)
+	var starts []*execution
+	if ex != nil {
+		starts = append(starts, ex)
+	}
+	gate := s.commitAndLaunchLocked(w, starts...)
 	s.mu.Unlock()
 	// The answer is given only once its record is durable.
 	if err := gate.wait(ctx); err != nil {
@@ -323,7 +360,7 @@ func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) 
 }
 
 // RunNow calls a handler once, records it, and waits for the final attempt.
-func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execution, error) {
+func (s *Scheduler) RunNow(ctx context.Context, req schedtype.RunRequest) (store.Execution, error) {
 	if req.HandlerID == "" {
 		return store.Execution{}, field.Errorf("handler_id", "is required")
 	}
@@ -344,8 +381,7 @@ func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execu
 	now := s.now()
 	ex := s.newExecution(req.HandlerID, req.Method, req.Params, attempts, s.timeout(req.Timeout), now)
 	s.claimLocked(ex, now)
-	s.adhoc[ex.rec.ID] = ex
-	s.commitAndLaunchLocked(store.Writes{Executions: []store.Execution{ex.rec}})
+	s.commitAndLaunchLocked(store.Writes{Executions: []store.Execution{ex.rec}}, ex)
 	s.mu.Unlock()
 	select {
 	case <-ex.done:
@@ -367,11 +403,11 @@ func (s *Scheduler) RemoveHandler(ctx context.Context, id string) error {
 
 // Handlers lists every known handler with its live health, removed ones
 // included (Status "removed"), so that their schedules can be flagged.
-func (s *Scheduler) Handlers(context.Context) ([]api.HandlerStatus, error) {
+func (s *Scheduler) Handlers(context.Context) ([]schedtype.HandlerStatus, error) {
 	views := s.reg.snapshot()
-	out := make([]api.HandlerStatus, len(views))
+	out := make([]schedtype.HandlerStatus, len(views))
 	for i, v := range views {
-		out[i] = api.HandlerStatus{Handler: v.rec, InFlight: v.inFlight, LatencyMS: v.latencyMS, ErrorRate: v.errorRate}
+		out[i] = schedtype.HandlerStatus{Handler: v.rec, InFlight: v.inFlight, LatencyMS: v.latencyMS, ErrorRate: v.errorRate}
 	}
 	return out, nil
 }
@@ -379,6 +415,11 @@ func (s *Scheduler) Handlers(context.Context) ([]api.HandlerStatus, error) {
 // Executions lists history.
 func (s *Scheduler) Executions(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error) {
 	return s.db.ListExecutions(ctx, f)
+}
+
+// ExecutionPage lists one page of history.
+func (s *Scheduler) ExecutionPage(ctx context.Context, f store.ExecutionFilter) (store.ExecutionPage, error) {
+	return s.db.ListExecutionsPage(ctx, f)
 }
 
 // Stats summarises history.
@@ -392,26 +433,27 @@ const maxBackfill = 1000
 
 // Backfill queues every occurrence of a schedule in [from, to] to run in
 // order, one after another, after anything already running.
-func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (api.BackfillResult, error) {
+func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (schedtype.BackfillResult, error) {
 	if from.IsZero() || to.IsZero() {
-		return api.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
+		return schedtype.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
 	}
 	if to.Before(from) {
-		return api.BackfillResult{}, field.Errorf("to", "is before from")
+		return schedtype.BackfillResult{}, field.Errorf("to", "is before from")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[id]
 	if !ok {
-		return api.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return schedtype.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	if e.trig == nil {
-		return api.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile", id)
+	trig, ok := s.triggerLocked(e)
+	if !ok {
+		return schedtype.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile", id)
 	}
 	var occs []time.Time
-	for t, ok := e.trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = e.trig.Next(t) {
+	for t, ok := trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = trig.Next(t) {
 		if len(occs) == maxBackfill {
-			return api.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
+			return schedtype.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
 		}
 		occs = append(occs, t)
 	}
@@ -421,17 +463,19 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 	if len(e.running) == 0 && e.queued() > 0 {
 		item := e.dequeue()
 		w := store.Writes{}
+		var starts []*execution
 		if ex := s.admitLocked(e, item.occ, s.now(), true, &w); ex != nil {
 			w.Executions = append(w.Executions, ex.rec)
+			starts = append(starts, ex)
 		}
-		s.commitAndLaunchLocked(w)
+		s.commitAndLaunchLocked(w, starts...)
 	}
 	s.logger.Info("backfill queued", "schedule_id", id, "occurrences", len(occs))
-	return api.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
+	return schedtype.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
 }
 
 // UpdateSchedule edits a schedule in place; its history stays with its id.
-func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpdate) (store.Schedule, error) {
+func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u schedtype.ScheduleUpdate) (store.Schedule, error) {
 	s.mu.Lock()
 	e, ok := s.entries[id]
 	if !ok {
@@ -467,6 +511,9 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	}
 	if u.Policy != nil {
 		rec.Policy = *u.Policy
+	}
+	if u.Source != nil {
+		rec.Source = *u.Source
 	}
 	trigRaw := rec.Trigger
 	if u.Trigger != nil {
@@ -514,19 +561,10 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	}
 	rec.UpdatedAt = now
 	e.set(rec)
-	e.trig = trig
+	e.trig, e.broken = trig, false
 	s.heap.place(e)
-	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
-	s.mu.Unlock()
-	s.Nudge()
-	if err := <-done; err != nil {
-		s.mu.Lock()
-		if s.entries[id] == e {
-			e.set(before)
-			s.heap.place(e)
-		}
-		s.mu.Unlock()
-		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
+	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
+		return store.Schedule{}, err
 	}
 	s.logger.Info("schedule updated", "schedule_id", id)
 	return rec, nil
@@ -549,4 +587,24 @@ func withoutTimezone(raw json.RawMessage) json.RawMessage {
 		return raw
 	}
 	return out
+}
+
+// commitEditUnlock commits rec, the edited schedule id held by e, and
+// unlocks s.mu, which the caller holds; it waits for the commit without
+// it. When the commit fails, e goes back to before, unless the schedule
+// was replaced meanwhile.
+func (s *Scheduler) commitEditUnlock(id string, e *entry, before, rec store.Schedule) error {
+	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
+	s.mu.Unlock()
+	s.Nudge()
+	if err := <-done; err != nil {
+		s.mu.Lock()
+		if s.entries[id] == e {
+			e.set(before)
+			s.heap.place(e)
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("schedule %q: %w", id, err)
+	}
+	return nil
 }

@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/listener"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/sd"
-	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
@@ -34,7 +34,10 @@ const (
 	DefaultZMQBind     = "tcp://127.0.0.1:4242"
 	DefaultHTTPListen  = "127.0.0.1:8888"
 	DefaultStopTimeout = 20 * time.Second
-	statusInterval     = 2 * time.Second
+	// DefaultCloseTimeout is the 5 s the units leave systemd between
+	// SZ_STOP_TIMEOUT and TimeoutStopSec (see pkg/unitgen).
+	DefaultCloseTimeout = 5 * time.Second
+	statusInterval      = 2 * time.Second
 )
 
 // Options configure the daemon. Zero values take the defaults above and
@@ -50,6 +53,7 @@ type Options struct {
 	Tokens             []string      // API bearer tokens; empty: no authentication
 	CORSOrigins        []string      // origins whose web pages may call the API; empty: none
 	StopTimeout        time.Duration // how long running attempts may finish on stop
+	CloseTimeout       time.Duration // Stop's bound on top of StopTimeout, for closing the rest
 	Logger             *slog.Logger
 	Notifier           *sd.Notifier
 	// LatenessFunc observes each fire's lateness (benchmarks).
@@ -57,16 +61,31 @@ type Options struct {
 	// HandlerSecrets are the handlers' registration secrets
 	// (wire.LoadHandlerSecrets); nil: handlers register without one.
 	HandlerSecrets *wire.HandlerSecrets
+	// ScheduleDirs is the search path of schedule files, highest
+	// precedence first (schedfile.DefaultDirs for the packaged service),
+	// applied at start and on every reload; empty: none.
+	ScheduleDirs []string
 	// MinInterval is the floor of a schedule's repetition (see
 	// scheduler.Options); zero: trigger.DefaultMinInterval.
 	MinInterval time.Duration
 	// HTTP bounds what one API client can hold; zero fields take the
-	// defaults of socket.HTTPLimits.
-	HTTP socket.HTTPLimits
+	// defaults of listener.HTTPLimits.
+	HTTP listener.HTTPLimits
 	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
 	// registration server and the job connections); zero: the defaults.
 	ZMQLimits wire.Limits
+	// Embed are handlers run inside the daemon (--embed): "dingaling",
+	// "dingaling:NAME" or "exec:NAME" (handlerd.Embedded).
+	Embed []string
+	// HandlerConfigDir is where the config file NAME.json of an embedded
+	// handler is; empty: where a handler process looks (handlerd.Path).
+	HandlerConfigDir string
+	// Getenv reads the environment for handlerd.Path; nil: os.Getenv.
+	Getenv func(string) string
 }
+
+// The engine is the REST API's backend; the API defines what it needs.
+var _ api.Backend = (*scheduler.Scheduler)(nil)
 
 // Daemon is a running scheduler.
 type Daemon struct {
@@ -83,6 +102,11 @@ type Daemon struct {
 	stopErr  error
 	serveWG  sync.WaitGroup
 	cancel   context.CancelFunc
+
+	filesMu     sync.Mutex
+	filesStatus string // the last schedfile.Summary
+	applyMu     sync.Mutex
+	filesRetry  bool // a file names a handler not registered yet
 }
 
 type cleanup struct {
@@ -104,6 +128,9 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = DefaultStopTimeout
+	}
+	if opts.CloseTimeout <= 0 {
+		opts.CloseTimeout = DefaultCloseTimeout
 	}
 	if err := opts.ZMQLimits.Check(); err != nil {
 		return nil, fmt.Errorf("schedulerd: %w", err)
@@ -127,7 +154,12 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.onStop("store", func(context.Context) error { return d.db.Close() })
 
+	locals, err := newEmbedded(opts)
+	if err != nil {
+		return nil, err
+	}
 	d.engine, err = scheduler.New(ctx, scheduler.Options{
+		DialFunc:           locals.dial(scheduler.WireDial(opts.Logger.With("component", "wire"), opts.ZMQLimits)),
 		Store:              d.db,
 		Logger:             opts.Logger, // the engine names its own components
 		Location:           opts.Location,
@@ -152,14 +184,30 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return d.engine.Stop(sctx)
 	})
 
-	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"),
+	// Embedded handlers stop before the engine, as handler processes do
+	// before the scheduler under systemd: they report "stopping", finish
+	// their jobs, whose replies the engine still records, and report
+	// "offline", which the store keeps.
+	d.onStop("embedded handlers", locals.stop)
+	if err := locals.start(ctx, d.engine); err != nil {
+		return nil, err
+	}
+
+	reg := wire.Registry(d.engine.Registry())
+	if len(locals) > 0 {
+		reg = guard{Registry: reg, embedded: locals}
+	}
+	d.wire, err = wire.Listen(ctx, opts.ZMQBind, reg, opts.Logger.With("component", "wire"),
 		wire.WithLimits(opts.ZMQLimits))
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
 	}
-	d.onStop("registration server", func(context.Context) error { return d.wire.Close() })
+	d.onStop("registration server", func(context.Context) error {
+		d.stopServing() // Serve returns before its socket closes
+		return d.wire.Close()
+	})
 
-	lns, err := socket.Listen(opts.HTTPListen)
+	lns, err := listener.Listen(opts.HTTPListen)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -206,6 +254,8 @@ func (d *Daemon) config() map[string]any {
 		"handler_secrets":      o.HandlerSecrets != nil,
 		"cors_origins":         nonNil(o.CORSOrigins),
 		"api_authentication":   len(o.Tokens) > 0,
+		"schedule_dirs":        nonNil(o.ScheduleDirs),
+		"embed":                nonNil(o.Embed),
 	}
 }
 
@@ -232,15 +282,13 @@ func (d *Daemon) HTTPAddrs() []net.Addr {
 	return out
 }
 
-// Engine is the scheduler engine, for tests and benchmarks.
-func (d *Daemon) Engine() *scheduler.Scheduler { return d.engine }
-
 // Start recovers unfinished executions, starts firing and serving, and tells
 // systemd READY=1.
 func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.engine.Start(ctx); err != nil {
 		return err
 	}
+	d.applyFiles(ctx)
 	sctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.serveWG.Add(2 + len(d.lns))
@@ -254,7 +302,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 		go func() {
 			defer d.serveWG.Done()
 			if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				d.logger.Error("api server stopped", "addr", ln.Addr().String(), "err", err)
+				d.logger.Error("api server stopped", "address", ln.Addr().String(), "err", err)
 			}
 		}()
 	}
@@ -287,9 +335,10 @@ func (d *Daemon) status(ctx context.Context) {
 	t := time.NewTicker(statusInterval)
 	defer t.Stop()
 	for {
-		_ = d.opts.Notifier.Status("%s", d.engine.Summary())
+		_ = d.opts.Notifier.Status("%s", d.statusLine())
 		select {
 		case <-t.C:
+			d.retryFiles(ctx)
 		case <-ctx.Done():
 			return
 		}
@@ -304,12 +353,14 @@ func (d *Daemon) Health(ctx context.Context) error {
 	return d.engine.Health(ctx)
 }
 
-// Reload re-applies what can change without a restart. Today that is the
-// log of what the daemon runs with; the systemd handshake is in place for
-// settings that follow.
-func (d *Daemon) Reload(context.Context) error {
+// Reload re-applies what can change without a restart: the schedule
+// files. systemd hears RELOADING=1 before and READY=1 after, with STATUS=
+// saying what the files changed.
+func (d *Daemon) Reload(ctx context.Context) error {
 	_ = d.opts.Notifier.Reloading()
 	d.logger.Info("reload requested", "summary", d.engine.Summary())
+	d.applyFiles(ctx)
+	_ = d.opts.Notifier.Status("%s", d.statusLine())
 	_ = d.opts.Notifier.Ready()
 	return nil
 }
@@ -317,27 +368,38 @@ func (d *Daemon) Reload(context.Context) error {
 // Stall freezes the engine (fault injection for the watchdog test).
 func (d *Daemon) Stall() { d.engine.Stall() }
 
+// stopServing ends the serving goroutines of Start.
+func (d *Daemon) stopServing() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+}
+
 // Stop says STOPPING=1, stops firing, lets running attempts finish within
-// StopTimeout, and closes everything in the reverse order of New.
+// StopTimeout, and closes everything in the reverse order of New, all
+// within StopTimeout plus CloseTimeout (or ctx's deadline, if sooner).
 func (d *Daemon) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, d.opts.StopTimeout+d.opts.CloseTimeout)
+		defer cancel()
 		if d.opts.Notifier != nil {
 			_ = d.opts.Notifier.Stopping()
 		}
 		var errs []error
 		for i := len(d.cleanups) - 1; i >= 0; i-- {
 			c := d.cleanups[i]
-			if c.name == "registration server" && d.cancel != nil {
-				d.cancel()
-			}
 			if err := c.fn(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("stop %s: %w", c.name, err))
 			}
 		}
-		if d.cancel != nil {
-			d.cancel()
+		d.stopServing()
+		served := make(chan struct{})
+		go func() { d.serveWG.Wait(); close(served) }()
+		select {
+		case <-served:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("stop: serving goroutines still running: %w", ctx.Err()))
 		}
-		d.serveWG.Wait()
 		d.stopErr = errors.Join(errs...)
 	})
 	return d.stopErr

@@ -19,10 +19,11 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/handler"
+	"github.com/schedulezero/schedulezero/pkg/listener"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
-	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // logSink collects the records of a slog.Logger, for assertions on logs.
@@ -102,10 +103,8 @@ func seed(t *testing.T, path string, schedules ...store.Schedule) {
 	if err := db.PutHandler(ctx, store.Handler{ID: "dingaling", Address: "ipc:///nonexistent", Methods: []string{"ping"}, Status: "offline"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range schedules {
-		if err := db.CreateSchedule(ctx, s, false); err != nil {
-			t.Fatal(err)
-		}
+	if err := db.Commit(ctx, store.Writes{Schedules: schedules}); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -203,7 +202,14 @@ func TestDaemon_OldValuesStayManageable(t *testing.T) {
 
 	logs := &logSink{}
 	d := daemon(t, schedulerd.Options{DBPath: db, Logger: slog.New(logs)})
-	errs := logs.find(slog.LevelError, "schedule trigger does not compile")
+	// Triggers compile at their first fire (start-up reads only what it
+	// needs), and fast's is due now: await its error.
+	var errs []map[string]string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if errs = logs.find(slog.LevelError, "schedule trigger does not compile"); len(errs) > 0 {
+			break
+		}
+	}
 	if len(errs) != 1 || errs[0]["schedule_id"] != "fast" || !strings.Contains(errs[0]["err"], "minimum interval") {
 		t.Errorf("load errors %v, want one for schedule fast naming the minimum interval", errs)
 	}
@@ -287,7 +293,7 @@ func (c *slowConn) awaitClosed(t *testing.T, what string, limit time.Duration) t
 // the server closes each at its deadline. Once MaxConns connections hang,
 // a new one is served only when the deadline has freed a slot.
 func TestDaemon_SlowClientsCannotHoldTheAPI(t *testing.T) {
-	limits := socket.HTTPLimits{
+	limits := listener.HTTPLimits{
 		ReadHeaderTimeout: 300 * time.Millisecond,
 		ReadTimeout:       300 * time.Millisecond,
 		IdleTimeout:       300 * time.Millisecond,
@@ -353,7 +359,7 @@ func TestDaemon_SlowClientsCannotHoldTheAPI(t *testing.T) {
 // only, so the call still gets the handler's answer.
 func TestDaemon_RunNowOutlivesReadTimeout(t *testing.T) {
 	const readTimeout = 200 * time.Millisecond
-	d := daemon(t, schedulerd.Options{HTTP: socket.HTTPLimits{ReadTimeout: readTimeout}})
+	d := daemon(t, schedulerd.Options{HTTP: listener.HTTPLimits{ReadTimeout: readTimeout}})
 	mux := handler.NewMux()
 	mux.HandleFunc("nap", func(ctx context.Context, _ *handler.Job) (any, error) {
 		select {
@@ -383,7 +389,7 @@ func TestDaemon_RunNowOutlivesReadTimeout(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		hs, _ := c.Handlers(ctx)
-		if slices.ContainsFunc(hs, func(h api.HandlerStatus) bool { return h.ID == "napper" && h.Status == "online" }) {
+		if slices.ContainsFunc(hs, func(h schedtype.HandlerStatus) bool { return h.ID == "napper" && h.Status == "online" }) {
 			break
 		}
 		if time.Now().After(deadline) {
@@ -423,8 +429,8 @@ func TestDaemon_WarnsOfOpenTCP(t *testing.T) {
 				}
 				return
 			}
-			if len(warns) != 1 || warns[0]["listener"] != d.HTTPAddrs()[0].String() || !strings.Contains(warns[0]["fix"], "--api-token-file") {
-				t.Errorf("warnings %v, want one naming listener %s and --api-token-file", warns, d.HTTPAddrs()[0])
+			if len(warns) != 1 || warns[0]["address"] != d.HTTPAddrs()[0].String() || !strings.Contains(warns[0]["fix"], "--api-token-file") {
+				t.Errorf("warnings %v, want one naming address %s and --api-token-file", warns, d.HTTPAddrs()[0])
 			}
 		})
 	}

@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// Schedule is a job that fires on a trigger. It is stored as JSON, so fields
-// may be added without a migration; removing or renaming one needs a
-// migration (see doc.go).
+// Schedule is a job that fires on a trigger. It is stored in the compact
+// form of codec.go (its JSON tags are for the API and for records older
+// than schema version 4): adding, removing or renaming a field changes
+// that form, so it needs a new format byte or a migration (see doc.go).
 type Schedule struct {
 	ID        string          `json:"id"`
 	HandlerID string          `json:"handler_id"`
@@ -35,6 +36,11 @@ type Schedule struct {
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Source says who manages the schedule: empty for the API, or
+	// "file:<path>" for a schedule file (package schedfile), whose
+	// definition the API refuses to edit until it is detached.
+	Source string `json:"source,omitempty"`
 }
 
 // Status is the state of one execution attempt.
@@ -101,6 +107,9 @@ type ExecutionFilter struct {
 	ExecutionID string
 	Status      Status
 	Limit       int // 0 means no limit
+	// Cursor continues ListExecutionsPage after an earlier page: its
+	// ExecutionPage.Next. Empty: from the newest record.
+	Cursor string
 }
 
 // Stats summarises execution history.

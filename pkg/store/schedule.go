@@ -1,32 +1,13 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 
 	bolt "go.etcd.io/bbolt"
 )
-
-// CreateSchedule stores s. It fails with ErrExists when a schedule with the
-// same ID exists and replace is false. The write is committed and fsynced
-// before CreateSchedule returns.
-func (db *DB) CreateSchedule(ctx context.Context, s Schedule, replace bool) error {
-	if err := validID("id", s.ID); err != nil {
-		return err
-	}
-	v, err := appendSchedule(nil, &s)
-	if err != nil {
-		return fmt.Errorf("schedule %q: %w", s.ID, err)
-	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSchedules)
-		if !replace && b.Get([]byte(s.ID)) != nil {
-			return fmt.Errorf("schedule %q: %w", s.ID, ErrExists)
-		}
-		return putSchedule(b, tx.Bucket(bucketScheduleState), s.ID, v)
-	})
-}
 
 // GetSchedule returns the schedule id or ErrNotFound.
 func (db *DB) GetSchedule(ctx context.Context, id string) (Schedule, error) {
@@ -48,56 +29,33 @@ func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
 // transaction, and stops at fn's first error, which it returns. Unlike
 // ListSchedules it holds one record at a time: the scheduler loads its
 // schedules with it, and a slice of them all would be a transient copy as
-// large as what it keeps.
+// large as what it keeps. It reads each record once, in one pass over
+// schedules and schedule_state together (both are in ID order), rather
+// than looking each state entry up.
 func (db *DB) EachSchedule(ctx context.Context, fn func(Schedule) error) error {
 	return db.view(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSchedules).ForEach(func(k, v []byte) error {
-			s, err := readSchedule(tx, k, v)
-			if err != nil {
+		st := tx.Bucket(bucketScheduleState).Cursor()
+		sk, sv := st.First()
+		c := tx.Bucket(bucketSchedules).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			db.visit(bucketSchedules)
+			var s Schedule
+			if err := decodeSchedule(v, &s); err != nil {
+				return fmt.Errorf("schedule %q: %w", k, err)
+			}
+			for sk != nil && bytes.Compare(sk, k) < 0 {
+				sk, sv = st.Next() // the state of a deleted schedule
+			}
+			if sk != nil && bytes.Equal(sk, k) {
+				if err := overlayState(&s, sv); err != nil {
+					return err
+				}
+			}
+			if err := fn(s); err != nil {
 				return err
 			}
-			return fn(s)
-		})
-	})
-}
-
-// UpdateSchedule reads schedule id, calls fn on it and stores the result,
-// all in one write transaction, so concurrent updates never lose each
-// other's changes. fn's error aborts the update and is returned as is;
-// fn must not change the ID. It returns the stored schedule.
-func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) error) (Schedule, error) {
-	var s Schedule
-	err := db.update(ctx, func(tx *bolt.Tx) error {
-		var err error
-		if s, err = getSchedule(tx, id); err != nil {
-			return err
 		}
-		if err := fn(&s); err != nil {
-			return err
-		}
-		if s.ID != id {
-			return fmt.Errorf("schedule %q: update changed the id to %q", id, s.ID)
-		}
-		v, err := appendSchedule(nil, &s)
-		if err != nil {
-			return fmt.Errorf("schedule %q: %w", id, err)
-		}
-		return putSchedule(tx.Bucket(bucketSchedules), tx.Bucket(bucketScheduleState), id, v)
-	})
-	if err != nil {
-		return Schedule{}, err
-	}
-	return s, nil
-}
-
-// DeleteSchedule removes schedule id (its execution history stays). It
-// fails with ErrNotFound when there is none.
-func (db *DB) DeleteSchedule(ctx context.Context, id string) error {
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		if err := deleteKey(tx.Bucket(bucketSchedules), "schedule", id); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketScheduleState).Delete([]byte(id))
+		return nil
 	})
 }
 
@@ -115,15 +73,6 @@ func (db *DB) PutHandler(ctx context.Context, h Handler) error {
 	})
 }
 
-// GetHandler returns the handler id or ErrNotFound.
-func (db *DB) GetHandler(ctx context.Context, id string) (Handler, error) {
-	var h Handler
-	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketHandlers), "handler", id, &h)
-	})
-	return h, err
-}
-
 // ListHandlers returns every handler ordered by ID.
 func (db *DB) ListHandlers(ctx context.Context) ([]Handler, error) {
 	return list(ctx, db, bucketHandlers, func(_ *bolt.Tx, k, v []byte) (Handler, error) {
@@ -133,31 +82,6 @@ func (db *DB) ListHandlers(ctx context.Context) ([]Handler, error) {
 		}
 		return h, nil
 	})
-}
-
-// DeleteHandler removes handler id or fails with ErrNotFound.
-func (db *DB) DeleteHandler(ctx context.Context, id string) error {
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		return deleteKey(tx.Bucket(bucketHandlers), "handler", id)
-	})
-}
-
-func getJSON(b *bolt.Bucket, kind, id string, v any) error {
-	raw := b.Get([]byte(id))
-	if raw == nil {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("%s %q: %w", kind, id, err)
-	}
-	return nil
-}
-
-func deleteKey(b *bolt.Bucket, kind, id string) error {
-	if b.Get([]byte(id)) == nil {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
-	}
-	return b.Delete([]byte(id))
 }
 
 // list decodes every entry of bucket, in key order.

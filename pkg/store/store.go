@@ -44,6 +44,10 @@ type Options struct {
 	// Logger receives background errors (group-commit fallbacks, pruning).
 	// Default: discard.
 	Logger *slog.Logger
+	// VisitFunc, when set, is called with the bucket's name each time a
+	// listing's cursor steps onto a record (ScheduleIDs, EachSchedule,
+	// ListExecutions): tests count them to hold a page's cost to its size.
+	VisitFunc func(bucket string)
 
 	// mergeRecentAt is how many entries idx_schedule_recent may hold
 	// before the committer merges them, and mergeChunk how many one
@@ -75,15 +79,14 @@ type DB struct {
 	bolt *bolt.DB
 
 	// group commit queue (see commit.go)
-	mu       sync.Mutex
-	cond     *sync.Cond
-	queue    []*request
-	queued   int // records in queue
-	urgent   int // requests in queue not queued by CommitLazy
-	linger   *time.Timer
-	closing  bool
-	closeErr error
-	closed   chan struct{} // closed when Close has finished
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*request
+	queued  int // records in queue
+	urgent  int // requests in queue not queued by CommitLazy
+	linger  *time.Timer
+	closing bool
+	closed  chan struct{} // closed when Close has finished
 
 	// recentN counts the entries in idx_schedule_recent (deleted ones
 	// included until the next merge); the committer owns it.

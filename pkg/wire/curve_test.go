@@ -14,7 +14,7 @@ import (
 	"github.com/go-zeromq/zmq4/security/curve"
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // relay is a TCP relay to target that keeps every byte it carries, both
