@@ -5,8 +5,6 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
-	"net"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -14,6 +12,7 @@ import (
 	"github.com/go-zeromq/zmq4"
 	"github.com/go-zeromq/zmq4/security/curve"
 
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/secretfile"
 )
 
@@ -138,6 +137,21 @@ func keyLine(text string) string {
 	return ""
 }
 
+// CurveServerKeys are the scheduler's CURVE keys: its secret key and the
+// public keys of the handlers it allows.
+type CurveServerKeys struct {
+	Secret  curve.SecretKey
+	Allowed []curve.PublicKey
+}
+
+// Options are the wire options of k; none for nil (NULL).
+func (k *CurveServerKeys) Options() []Option {
+	if k == nil {
+		return nil
+	}
+	return []Option{WithCurveServer(k.Secret, k.Allowed)}
+}
+
 // ErrInsecureBind is returned by CheckExposure for an endpoint other hosts
 // can reach that has no CURVE.
 var ErrInsecureBind = errors.New("reachable from other hosts without CURVE")
@@ -151,16 +165,8 @@ func CheckExposure(endpoint string, withCurve, insecure bool) (exposed bool, err
 	if withCurve {
 		return false, nil
 	}
-	u, err := url.Parse(endpoint)
-	if err != nil || u.Scheme != "tcp" {
-		return false, nil // Bind names a bad endpoint itself
-	}
-	host := u.Hostname()
-	if host == "localhost" {
-		return false, nil
-	}
-	if ip := net.ParseIP(host); ip != nil && ip.IsLoopback() {
-		return false, nil
+	if !handlername.Exposed(endpoint) {
+		return false, nil // loopback, ipc://, or a bad endpoint that Bind names
 	}
 	if insecure {
 		return true, nil
