@@ -89,6 +89,7 @@ type Option func(*settings)
 type settings struct {
 	limits   Limits
 	jobToken string
+	security zmq4.Security // nil: NULL
 }
 
 // WithLimits sets the limits the socket enforces on its peers.
