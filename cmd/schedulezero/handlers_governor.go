@@ -13,9 +13,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	gclient "github.com/schedulezero/schedulezero/pkg/governor/client"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -106,7 +108,7 @@ func callContext(c *cli.Context, extra time.Duration) (context.Context, context.
 // governorFailure maps a governor API or transport error to a message and
 // an exit code, as apiFailure does for the scheduler.
 func governorFailure(err error) error {
-	var ae *gclient.APIError
+	var ae *client.APIError
 	switch {
 	case errors.As(err, &ae):
 		code := exitGeneral
@@ -129,7 +131,7 @@ func governorFailure(err error) error {
 // registration (the fields of GET /api/v1/handlers) and, when the governor
 // answered, its runtime view.
 type handlerView struct {
-	api.HandlerStatus
+	schedtype.HandlerStatus
 	Governor *governor.HandlerInfo `json:"governor,omitempty"`
 }
 
@@ -140,7 +142,7 @@ type handlerViewList struct {
 // mergeHandlers joins the scheduler's registry and the governor's list by
 // name, sorted by name. A handler only the governor knows is
 // "unregistered".
-func mergeHandlers(regs []api.HandlerStatus, infos []governor.HandlerInfo) []handlerView {
+func mergeHandlers(regs []schedtype.HandlerStatus, infos []governor.HandlerInfo) []handlerView {
 	byID := map[string]*handlerView{}
 	for _, r := range regs {
 		byID[r.ID] = &handlerView{HandlerStatus: r}
@@ -148,7 +150,7 @@ func mergeHandlers(regs []api.HandlerStatus, infos []governor.HandlerInfo) []han
 	for _, hi := range infos {
 		v, ok := byID[hi.Name]
 		if !ok {
-			v = &handlerView{HandlerStatus: api.HandlerStatus{Handler: store.Handler{ID: hi.Name, Address: hi.Endpoint,
+			v = &handlerView{HandlerStatus: schedtype.HandlerStatus{Handler: store.Handler{ID: hi.Name, Address: hi.Endpoint,
 				Status: statusUnregistered}}}
 			byID[hi.Name] = v
 		}
@@ -248,7 +250,7 @@ func fmtMS(d time.Duration) string {
 func handlerConfig(c *cli.Context, name string) (governor.HandlerConfig, error) {
 	cfg := governor.HandlerConfig{Name: name, Kind: c.String("kind"), Endpoint: c.String("endpoint"),
 		Scheduler: c.String("scheduler"), Concurrency: c.Int("concurrency"), MaxRestarts: c.Int("max-restarts"),
-		RestartDelay: governor.Duration(c.Duration("restart-delay"))}
+		RestartDelay: handlername.Duration(c.Duration("restart-delay"))}
 	if cfg.Kind == "" {
 		return cfg, usagef("handlers add: --kind is required (dingaling or exec)")
 	}

@@ -10,9 +10,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -139,7 +139,7 @@ func TestReplacedConnection_CallGoesToTheNewOne(t *testing.T) {
 			}
 		}
 	})
-	ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: 5 * time.Second})
+	ex, err := s.RunNow(ctx, schedtype.RunRequest{HandlerID: "h", Method: "m", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestReplacedConnection_CancelGoesToTheNewOne(t *testing.T) {
 		return wire.Reply{}, ctx.Err()
 	}}
 	s = startEngine(t, &d, nil)
-	ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: 50 * time.Millisecond})
+	ex, err := s.RunNow(ctx, schedtype.RunRequest{HandlerID: "h", Method: "m", Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -205,7 +205,7 @@ func TestNotRun_SentAgainToTheNextRegistration(t *testing.T) {
 				case refused <- struct{}{}:
 				default:
 				}
-				return wire.Reply{Error: "handler shutting down", Raw: json.RawMessage(`{"success":false,"error":"handler shutting down","not_run":true}`)}, nil
+				return wire.DecodeReply([]byte(`{"success":false,"error":"handler shutting down","not_run":true}`)) // the fields as the Conn decodes them
 			}}
 			s = startEngine(t, &d, nil)
 			timeout := 10 * time.Second
@@ -214,7 +214,7 @@ func TestNotRun_SentAgainToTheNextRegistration(t *testing.T) {
 			}
 			got := make(chan store.Execution, 1)
 			go func() {
-				ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: timeout})
+				ex, err := s.RunNow(ctx, schedtype.RunRequest{HandlerID: "h", Method: "m", Timeout: timeout})
 				if err != nil {
 					t.Error(err)
 				}

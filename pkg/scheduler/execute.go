@@ -55,7 +55,6 @@ type execution struct {
 	ctx     context.Context         // the goroutine path's; see context
 	cancelF context.CancelCauseFunc // cancels ctx
 	pending *wire.Pending           // the fast path's call in flight
-	sentAt  time.Time               // when the fast path sent it
 }
 
 func (s *Scheduler) newExecution(handler, method string, params json.RawMessage, maxAttempts int, timeout time.Duration, now time.Time) *execution {
@@ -111,13 +110,6 @@ func (ex *execution) context() context.Context {
 		}
 	}
 	return ex.ctx
-}
-
-// cancelled returns the cause of an abort, or nil.
-func (ex *execution) cancelled() error {
-	ex.mu.Lock()
-	defer ex.mu.Unlock()
-	return ex.cause
 }
 
 func (ex *execution) releaseContext() {
@@ -393,13 +385,12 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 		if msg == "" {
 			msg = "handler answered success=false"
 		}
-		f := failureOf(reply.Raw)
-		if f.Timeout {
+		if reply.Timeout {
 			// The handler ended the job at its deadline and said so
 			// ("timeout":true): the outcome is known, nothing to cancel.
-			return s.finishRetry(ex, f.retry() && retries(ex.policy, store.RetryOnTimeout), store.StatusTimedOut, bound(reply.Raw), "timed out on the handler: "+msg)
+			return s.finishRetry(ex, reply.Retries() && retries(ex.policy, store.RetryOnTimeout), store.StatusTimedOut, bound(reply.Raw), "timed out on the handler: "+msg)
 		}
-		return s.finishRetry(ex, f.retry() && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
+		return s.finishRetry(ex, reply.Retries() && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
 	case s.execCtx.Err() != nil:
 		h.release(elapsed, false)
 		return false, false
@@ -434,10 +425,7 @@ func notRun(reply wire.Reply, err error) error {
 	if err != nil || reply.Success {
 		return err
 	}
-	var r struct {
-		NotRun bool `json:"not_run"`
-	}
-	if json.Unmarshal(reply.Raw, &r) != nil || !r.NotRun {
+	if !reply.NotRun {
 		return nil
 	}
 	return notRunError(reply.Error)
@@ -548,30 +536,10 @@ func (s *Scheduler) recorded(ex *execution, err error) bool {
 			s.exLog(ex).Info("attempt succeeded", "duration_ms", ex.rec.DurationMS)
 		}
 	} else {
-		s.exLog(ex).Warn("attempt did not succeed", "status", string(ex.rec.Status), "error", ex.rec.Error, "duration_ms", ex.rec.DurationMS)
+		s.exLog(ex).Warn("attempt did not succeed", "status", string(ex.rec.Status), "err", ex.rec.Error, "duration_ms", ex.rec.DurationMS)
 	}
 	return true
 }
-
-// failure is what a failure reply says beyond "error": the runner's
-// "retry": false (handler.Permanent) and "timeout": true (the job's
-// deadline passed on the handler, handler.Timeout). The original's
-// handlers send neither.
-type failure struct {
-	Retry   *bool `json:"retry"`
-	Timeout bool  `json:"timeout"`
-}
-
-func failureOf(raw json.RawMessage) failure {
-	var f failure
-	if json.Unmarshal(raw, &f) != nil {
-		return failure{}
-	}
-	return f
-}
-
-// retry reports whether the handler left the retry to the policy.
-func (f failure) retry() bool { return f.Retry == nil || *f.Retry }
 
 func bound(raw json.RawMessage) json.RawMessage {
 	if len(raw) <= maxResultBytes {

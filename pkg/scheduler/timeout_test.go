@@ -6,10 +6,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/handler/exec"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -26,7 +27,7 @@ func TestTimeout_HandlerReportedDeadlineIsTimeout(t *testing.T) {
 		return nil, ctx.Err()
 	})
 	runner, err := exec.New(map[string]exec.Command{
-		"sleep": {Command: []string{"/bin/sleep", "5"}, Timeout: exec.Duration(200 * time.Millisecond)},
+		"sleep": {Command: []string{"/bin/sleep", "5"}, Timeout: handlername.Duration(200 * time.Millisecond)},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -47,7 +48,7 @@ func TestTimeout_HandlerReportedDeadlineIsTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := tc.method + "-" + tc.retryOn
-			_, err := b.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+			_, err := b.engine.AddSchedule(context.Background(), schedtype.ScheduleRequest{
 				ID: id, HandlerID: "slow", Method: tc.method, MaxAttempts: 2, Timeout: tc.timeout,
 				Trigger: json.RawMessage(`{"type":"date","run_date":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}`),
 				Policy:  store.Policy{RetryOn: []string{tc.retryOn}, Backoff: time.Millisecond, BackoffMax: time.Millisecond},
