@@ -16,10 +16,10 @@ func checkZMQExposure(opts Options) error {
 	}
 	if exposed {
 		opts.Logger.Warn("the registration socket listens beyond this host without CURVE: handler secrets and job params cross the network in plaintext",
-			"zmq_bind", opts.ZMQBind, "fix", "--curve-secret-key-file and --curve-allow (docs/security.md)")
+			"address", opts.ZMQBind, "fix", "--curve-secret-key-file and --curve-allow (docs/security.md)")
 	}
 	if opts.Curve != nil {
-		opts.Logger.Info("CURVE on the registration socket and the handler connections", "zmq_bind", opts.ZMQBind, "allowed_keys", len(opts.Curve.Allowed))
+		opts.Logger.Info("CURVE on the registration socket and the handler connections", "address", opts.ZMQBind, "allowed_keys", len(opts.Curve.Allowed))
 	}
 	return nil
 }

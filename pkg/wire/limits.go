@@ -108,5 +108,3 @@ func settingsOf(opts []Option) settings {
 	}
 	return s
 }
-
-func limitsOf(opts []Option) Limits { return settingsOf(opts).limits }
