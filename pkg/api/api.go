@@ -41,6 +41,11 @@ type Options struct {
 	// Config is the daemon's effective configuration, answered by
 	// GET /api/config as JSON; it must hold no secrets.
 	Config any
+	// Metrics, when set, serves GET /metrics (the Prometheus exposition),
+	// behind the same bearer token as the rest of the API.
+	Metrics http.Handler
+	// Notifications, when set, serves /api/v1/notifications (notify.go).
+	Notifications Notifications
 }
 
 type server struct {
@@ -80,6 +85,12 @@ func New(opts Options) http.Handler {
 	s.legacyRoutes(mux)
 	s.v1Routes(mux)
 	s.portalRoutes(mux)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics)
+	}
+	if opts.Notifications != nil {
+		s.notifyRoutes(mux, opts.Notifications)
+	}
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, fieldErr(http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), "see GET /api/v1/health and the API documentation"))
 	})

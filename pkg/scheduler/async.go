@@ -130,7 +130,11 @@ func (s *Scheduler) replied(ex *execution, req wire.Request, start time.Time, r 
 	ex.end(store.StatusSucceeded, bound(r.Raw), "", now)
 	// Lazy: the record joins the next fire's transaction (or waits a
 	// couple of milliseconds) instead of costing one of its own.
-	s.db.CommitLazy(store.Writes{Executions: []store.Execution{ex.rec}}, func(err error) {
+	w := store.Writes{Executions: []store.Execution{ex.rec}}
+	s.db.CommitLazy(w, func(err error) {
+		if err == nil {
+			s.emitExecutions(w.Executions)
+		}
 		s.completions.push(completion{ex, err})
 	})
 }

@@ -155,6 +155,7 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 			s.exLog(ex).Error("attempt not recorded; not dispatched", "err", err)
 			return false, true
 		}
+		s.emitExecutions([]store.Execution{ex.rec})
 	}
 	start := s.now()
 	callCtx, callCancel := context.WithTimeout(ctx, ex.timeout)

@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -63,6 +64,12 @@ type Options struct {
 	// consecutive fires can be closer is refused. Default
 	// trigger.DefaultMinInterval; negative: no floor (tests).
 	MinInterval time.Duration
+	// EventObservers are called synchronously for every engine event, in
+	// order; they must be cheap and never block (see package event).
+	EventObservers []event.Observer
+	// EventRing is how many recent events the hub keeps for subscribers
+	// that resume; default event.DefaultRing.
+	EventRing int
 }
 
 // Scheduler is the engine. Create it with New, then Start it; Stop ends it.
@@ -72,6 +79,7 @@ type Scheduler struct {
 	reg    *registry
 	logger *slog.Logger
 	ids    idSource
+	events *event.Hub
 
 	mu        sync.Mutex
 	entries   map[string]*entry
@@ -166,6 +174,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		execCancel: execCancel,
 		waitCtx:    waitCtx,
 		waitCancel: waitCancel,
+		events:     event.NewHub(opts.EventRing, opts.EventObservers...),
 	}
 	s.dispatches.fn = func(gates []*commitGate) {
 		for _, g := range gates {
@@ -175,6 +184,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 	s.completions.fn = s.complete
 	s.reg = newRegistry(opts.Store, opts.Logger.With("component", "registry"), opts.NowFunc, opts.DialFunc)
 	s.reg.secrets = opts.HandlerSecrets
+	s.reg.emit = s.events.Publish
 	if err := s.reg.load(ctx); err != nil {
 		execCancel()
 		return nil, err

@@ -40,6 +40,7 @@ func (s *Scheduler) finishRetry(ex *execution, retry bool, status store.Status, 
 	if !s.recorded(ex, s.db.Commit(s.execCtx, w)) {
 		return false, false
 	}
+	s.emitExecutions(w.Executions)
 	if retry {
 		ex.rec = next
 	}

@@ -403,8 +403,16 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 // change to the same schedules.
 func (s *Scheduler) commitAndLaunchLocked(w store.Writes, starts ...*execution) *commitGate {
 	gate := s.newCommitGate()
+	settle := func(err error) {
+		// Published before the fast executions are sent, so that an
+		// attempt's start comes before its end.
+		if err == nil {
+			s.emitExecutions(w.Executions)
+		}
+		gate.settle(err)
+	}
 	if s.stopping {
-		s.db.CommitAsync(w, gate.settle)
+		s.db.CommitAsync(w, settle)
 		s.lastGate = gate
 		// Recorded pending; the next start dispatches them.
 		for _, ex := range starts {
@@ -430,7 +438,7 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes, starts ...*execution) 
 			slow = append(slow, ex)
 		}
 	}
-	s.db.CommitAsync(w, gate.settle)
+	s.db.CommitAsync(w, settle)
 	s.lastGate = gate
 	for _, ex := range slow {
 		go s.run(ex, gate)

@@ -9,6 +9,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
@@ -206,9 +207,17 @@ type registry struct {
 	now     func() time.Time
 	dial    DialFunc
 	secrets *wire.HandlerSecrets // nil: no handler authenticates
+	emit    func(event.Event)    // nil: events are not published
 
 	mu       sync.Mutex
 	handlers map[string]*handlerState
+}
+
+// publish emits e once the handler change it tells is durable.
+func (r *registry) publish(e event.Event) {
+	if r.emit != nil {
+		r.emit(e)
+	}
 }
 
 func newRegistry(db *store.DB, logger *slog.Logger, now func() time.Time, dial DialFunc) *registry {
@@ -340,6 +349,7 @@ func (r *registry) Register(ctx context.Context, reg wire.Registration) (bool, e
 	if err := r.db.PutHandler(ctx, rec); err != nil {
 		return existed, fmt.Errorf("register %q: %w", reg.HandlerID, err)
 	}
+	r.publish(handlerEvent(reg.HandlerID, handlerOnline))
 	r.logger.Info("handler registered", "handler", reg.HandlerID, "address", reg.Address,
 		"methods", len(reg.Methods), "protocol", reg.Protocol, "reregistered", existed)
 	return existed, nil
@@ -372,6 +382,7 @@ func (r *registry) ReportStatus(ctx context.Context, handlerID, status string) e
 	if err := r.db.PutHandler(ctx, rec); err != nil {
 		return fmt.Errorf("handler %q status: %w", handlerID, err)
 	}
+	r.publish(handlerEvent(handlerID, status))
 	return nil
 }
 
@@ -402,6 +413,7 @@ func (r *registry) Remove(ctx context.Context, id string) error {
 	if err := r.db.PutHandler(ctx, rec); err != nil {
 		return fmt.Errorf("remove handler %q: %w", id, err)
 	}
+	r.publish(handlerEvent(id, handlerRemoved))
 	return nil
 }
 

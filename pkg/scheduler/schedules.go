@@ -10,6 +10,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -150,6 +151,11 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req schedtype.ScheduleReque
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q: %w", rec.ID, err)
 	}
+	if exists {
+		s.emitSchedule(event.ScheduleChanged, rec)
+	} else {
+		s.emitSchedule(event.ScheduleCreated, rec)
+	}
 	s.logger.Info("schedule added", "schedule_id", rec.ID, "handler", rec.HandlerID, "method", rec.Method,
 		"next_fire_time", rec.NextFire.Format(time.RFC3339Nano))
 	return rec, nil
@@ -256,13 +262,14 @@ func (s *Scheduler) DeleteSchedule(_ context.Context, id string) error {
 	if err := <-done; err != nil {
 		return fmt.Errorf("delete schedule %q: %w", id, err)
 	}
+	s.emitSchedule(event.ScheduleDeleted, e.record())
 	s.logger.Info("schedule deleted", "schedule_id", id)
 	return nil
 }
 
 // PauseSchedule stops a schedule from firing until it is resumed.
 func (s *Scheduler) PauseSchedule(_ context.Context, id string) (store.Schedule, error) {
-	return s.update(id, func(e *entry, now time.Time) error {
+	return s.update(id, event.SchedulePaused, func(e *entry, now time.Time) error {
 		if !e.rec.Paused {
 			e.rec.Paused = true
 			e.rec.PausedAt = now
@@ -274,13 +281,13 @@ func (s *Scheduler) PauseSchedule(_ context.Context, id string) (store.Schedule,
 // ResumeSchedule arms a paused schedule again. Occurrences that fell in the
 // pause are handled by the schedule's misfire policy, as after a stop.
 func (s *Scheduler) ResumeSchedule(_ context.Context, id string) (store.Schedule, error) {
-	return s.update(id, func(e *entry, _ time.Time) error {
+	return s.update(id, event.ScheduleResumed, func(e *entry, _ time.Time) error {
 		e.rec.Paused = false
 		return nil
 	})
 }
 
-func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.Schedule, error) {
+func (s *Scheduler) update(id string, kind event.Kind, fn func(*entry, time.Time) error) (store.Schedule, error) {
 	s.mu.Lock()
 	e, ok := s.entries[id]
 	if !ok {
@@ -299,6 +306,7 @@ func (s *Scheduler) update(id string, fn func(*entry, time.Time) error) (store.S
 	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
 		return store.Schedule{}, err
 	}
+	s.emitSchedule(kind, rec)
 	return rec, nil
 }
 
@@ -566,6 +574,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u schedtype.Sch
 	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
 		return store.Schedule{}, err
 	}
+	s.emitSchedule(event.ScheduleChanged, rec)
 	s.logger.Info("schedule updated", "schedule_id", id)
 	return rec, nil
 }
@@ -607,4 +616,34 @@ func (s *Scheduler) commitEditUnlock(id string, e *entry, before, rec store.Sche
 		return fmt.Errorf("schedule %q: %w", id, err)
 	}
 	return nil
+}
+
+// ScheduleCounts are the schedules by state, for a metrics scrape.
+type ScheduleCounts struct {
+	Active, Paused, Done int
+	// Overdue counts the active schedules whose next fire is more than
+	// a minute past: the engine is not keeping up, or not turning.
+	Overdue int
+}
+
+// CountSchedules counts the schedules by state at now, without copying
+// them: a metrics scrape calls it.
+func (s *Scheduler) CountSchedules(now time.Time) ScheduleCounts {
+	var c ScheduleCounts
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.entries {
+		switch {
+		case e.rec.Done:
+			c.Done++
+		case e.rec.Paused:
+			c.Paused++
+		default:
+			c.Active++
+			if !e.rec.NextFire.IsZero() && now.Sub(e.due()) > time.Minute {
+				c.Overdue++
+			}
+		}
+	}
+	return c
 }
