@@ -344,8 +344,11 @@ func (j *journal) compact() error {
 	return nil
 }
 
-// close closes the file; later appends fail.
+// close closes the file; later appends fail. A nil journal is none.
 func (j *journal) close() error {
+	if j == nil {
+		return nil
+	}
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	for j.flushing {

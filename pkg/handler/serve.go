@@ -54,6 +54,17 @@ type Options struct {
 	ReadyFunc func()
 	// StatusFunc, when set, receives a one-line live summary.
 	StatusFunc func(string)
+	// JournalDir, when set, holds the journal of the attempts this handler
+	// ended (JournalFile): each reply is fsynced there before it is sent,
+	// and a job that arrives again (same execution id and attempt) is
+	// answered from it instead of running twice, also after a restart of
+	// the handler. Empty: no journal (a repeated job runs again, unless it
+	// is still running).
+	JournalDir string
+	// JournalEntries and JournalMaxAge bound what the journal remembers;
+	// zero: DefaultJournalEntries, DefaultJournalMaxAge.
+	JournalEntries int
+	JournalMaxAge  time.Duration
 }
 
 // ErrShuttingDown is the error of jobs that arrive while Serve stops.
@@ -100,9 +111,14 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
 	}
 	setDefaults(&opts)
+	jr, err := runnerJournal(opts)
+	if err != nil {
+		return nil, err
+	}
 	sock := zmq4.NewRouter(context.Background(), opts.Limits.SocketOptions()...)
 	if err := wire.Bind(sock, opts.Endpoint); err != nil {
 		sock.Close()
+		jr.close()
 		return nil, fmt.Errorf("handler %s: bind %q: %w", opts.Name, opts.Endpoint, err)
 	}
 	addr := opts.Endpoint
@@ -117,6 +133,8 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		logger:  opts.Logger.With("handler", opts.Name),
 		slots:   make(chan struct{}, opts.Concurrency),
 		running: map[string]context.CancelFunc{},
+		flights: map[string]*flight{},
+		journal: jr,
 		peers:   map[string]struct{}{},
 		work:    make(chan jobReq),
 		quit:    make(chan struct{}),
@@ -197,6 +215,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	r.sock.Close()
 	<-recvDone
 	close(r.quit) // idle workers exit
+	if err := r.journal.close(); err != nil {
+		r.logger.Warn("journal not closed", "err", err)
+	}
 	r.logger.Info("handler stopped", "jobs_done", r.done.Load(), "jobs_failed", r.failed.Load())
 	if fatal != nil {
 		return fmt.Errorf("handler %s: %w", opts.Name, fatal)
@@ -272,6 +293,12 @@ type runner struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
+	// flights are the admitted jobs with an execution id, by jobKey, from
+	// admission until their reply is durable: a copy of one that arrives
+	// meanwhile waits for the same reply. Under mu.
+	flights map[string]*flight
+	// journal (nil: none) remembers the replies of ended attempts.
+	journal *journal
 
 	// gate orders the recv loop's handling of each message against
 	// sayClosing: once closing is set, what is read is dropped. peers are
@@ -467,9 +494,14 @@ func (r *runner) handleRequest(env [][]byte, req wire.Request, batched bool) {
 		r.reply(env, r.refuseToken(req), batched)
 	case req.Method == wire.MethodCancel:
 		r.reply(env, r.cancel(req), batched)
+	case req.Method == wire.MethodKnown:
+		r.reply(env, r.known(req), batched)
+	case req.ExecutionID != "" && r.attach(env, req, batched):
+		// a copy of an attempt that ran or runs here: answered from it
 	case !r.admitJob():
 		r.reply(env, notRunReply(req.ID, ErrShuttingDown), batched)
 	default:
+		r.takeOff(req)
 		r.start(jobReq{env: env, req: req, batched: batched})
 	}
 }
@@ -529,6 +561,15 @@ type jobReq struct {
 	req     wire.Request
 	batched bool
 	done    func(reply []byte)
+}
+
+// deliver sends out, the reply of job j, where j says.
+func (r *runner) deliver(j jobReq, out []byte) {
+	if j.done != nil {
+		j.done(out)
+		return
+	}
+	r.reply(j.env, out, j.batched)
 }
 
 // workerIdle is how long a worker waits for another job before it exits.
@@ -600,6 +641,9 @@ func (r *runner) runJob(j jobReq) {
 		}()
 	}
 	start := time.Now()
+	if r.logger.Enabled(context.Background(), slog.LevelDebug) {
+		r.logger.Debug("job started", "method", job.Method, "execution_id", job.ExecutionID, "attempt", job.Attempt)
+	}
 	result, err := r.serve(ctx, job)
 	var out []byte
 	if err != nil {
@@ -607,16 +651,12 @@ func (r *runner) runJob(j jobReq) {
 		if errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = Timeout(err) // the job's own deadline passed
 		}
-		out = failureReply(req.ID, err)
+		out = failureReply("", err)
 	} else {
 		r.done.Add(1)
-		out = successReply(req.ID, result)
+		out = successReply("", result)
 	}
-	if j.done != nil {
-		j.done(out)
-	} else {
-		r.reply(j.env, out, j.batched)
-	}
+	r.land(j, out, err == nil)
 	if !r.logger.Enabled(context.Background(), slog.LevelInfo) {
 		r.status()
 		return
@@ -802,7 +842,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 	var readyOnce sync.Once
 	backoff := 100 * time.Millisecond
 	reg := wire.Registration{HandlerID: r.opts.Name, Address: r.addr, Methods: r.mux.Methods(),
-		Protocol: wire.ProtocolJobToken, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret, JobToken: r.jobToken}
+		Protocol: wire.ProtocolLatest, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret, JobToken: r.jobToken}
 	callTimeout := min(r.opts.PingInterval, 10*time.Second)
 	pokeGap := min(time.Second, r.opts.PingInterval) // pokes ping at most this often
 	var lastCall time.Time

@@ -109,7 +109,7 @@ func newFixture(t *testing.T, concurrency int) *fixture {
 		t.Fatal("not registered")
 	}
 	f.addr, f.token = h.Address, h.JobToken
-	if h.Protocol != wire.ProtocolJobToken || h.Concurrency != concurrency || len(h.JobToken) != 32 {
+	if h.Protocol != wire.ProtocolLatest || h.Concurrency != concurrency || len(h.JobToken) != 32 {
 		t.Errorf("registration = %+v", h)
 	}
 	return f

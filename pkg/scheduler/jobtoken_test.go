@@ -37,7 +37,7 @@ func TestScheduler_JobTokenGuardsTheJobChannel(t *testing.T) {
 	var calls atomic.Int64
 	b.serveHandler(t, "guarded", 2, countingMux(&calls))
 	hs, _ := b.engine.Handlers(context.Background())
-	if len(hs) != 1 || hs[0].Protocol != wire.ProtocolJobToken {
+	if len(hs) != 1 || hs[0].Protocol != wire.ProtocolLatest {
 		t.Fatalf("handlers %+v: want one at protocol 4", hs)
 	}
 
