@@ -44,6 +44,11 @@ type execution struct {
 	final   store.Execution
 
 	launched bool
+	// recovering: the attempt in rec was found running after a restart;
+	// its handler is asked about it before anything is sent (recoverAttempt).
+	recovering bool
+	// note goes into the record of the attempt when it ends (NoteRecovered).
+	note string
 
 	// handler and conn are set when the first attempt got a handler slot
 	// at fire time and was recorded running straight away (the fast path).
@@ -189,7 +194,11 @@ func (s *Scheduler) run(ex *execution, gate *commitGate) {
 	if ex.delay > 0 && !s.sleep(ctx, ex, ex.delay) {
 		return
 	}
-	s.drive(ctx, ex, func() (bool, bool) { return s.attempt(ctx, ex) })
+	first := func() (bool, bool) { return s.attempt(ctx, ex) }
+	if ex.recovering {
+		first = func() (bool, bool) { return s.recoverAttempt(ctx, ex) }
+	}
+	s.drive(ctx, ex, first)
 }
 
 // ended is the end of ex, by whichever path: its handler slot, if unused,
@@ -511,7 +520,7 @@ func (s *Scheduler) finishRetry(ex *execution, retry bool, status store.Status, 
 		next.Status = store.StatusPending
 		next.ScheduledAt = s.now().Add(ex.retryIn)
 		next.StartedAt, next.CompletedAt = time.Time{}, time.Time{}
-		next.DurationMS, next.Result, next.Error = 0, nil, ""
+		next.DurationMS, next.Result, next.Error, next.Note = 0, nil, "", ""
 		w.Executions = append(w.Executions, next)
 	}
 	if !s.recorded(ex, s.db.Commit(s.execCtx, w)) {
@@ -532,6 +541,7 @@ func (ex *execution) end(status store.Status, result json.RawMessage, msg string
 	}
 	ex.rec.Result = result
 	ex.rec.Error = msg
+	ex.rec.Note, ex.note = ex.note, ""
 }
 
 // recorded logs the end of ex's attempt once the commit of its record
@@ -582,9 +592,10 @@ func bound(raw json.RawMessage) json.RawMessage {
 }
 
 // recover deals with attempts that a previous run left unfinished. A running
-// attempt may or may not have run on its handler: it is marked interrupted
-// and, with attempts left, followed by a new attempt. A pending one was never
-// sent and is simply dispatched.
+// attempt may or may not have run on its handler. When that handler keeps a
+// journal (protocol 5), it is asked first (recoverAttempt); otherwise the attempt is
+// marked interrupted and, with attempts left, followed by a new attempt. A
+// pending one was never sent and is simply dispatched.
 func (s *Scheduler) recover(ctx context.Context) error {
 	unfinished, err := s.db.Unfinished(ctx)
 	if err != nil {
@@ -600,7 +611,8 @@ func (s *Scheduler) recover(ctx context.Context) error {
 	defer s.mu.Unlock()
 	for _, rec := range unfinished {
 		e, haveSchedule := s.entries[rec.ScheduleID]
-		if rec.Status == store.StatusRunning {
+		asks := haveSchedule && rec.Status == store.StatusRunning && s.asksHandler(rec.HandlerID)
+		if rec.Status == store.StatusRunning && !asks {
 			rec.Status = store.StatusInterrupted
 			rec.CompletedAt = now
 			rec.Error = "the scheduler stopped while this attempt was running; its outcome is unknown"
@@ -618,9 +630,14 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			continue
 		}
 		ex := s.newExecution(rec.HandlerID, rec.Method, e.rec.Params, rec.MaxAttempts, s.timeout(e.rec.Timeout), now)
-		rec.Status = store.StatusPending
-		rec.StartedAt, rec.CompletedAt = time.Time{}, time.Time{}
-		rec.DurationMS, rec.Result, rec.Error = 0, nil, ""
+		if asks {
+			// Still running in the store until its handler answered.
+			ex.recovering = true
+		} else {
+			rec.Status = store.StatusPending
+			rec.StartedAt, rec.CompletedAt = time.Time{}, time.Time{}
+			rec.DurationMS, rec.Result, rec.Error = 0, nil, ""
+		}
 		ex.rec = rec
 		ex.entry = e
 		ex.policy = e.policy()
