@@ -3,6 +3,7 @@ package handler_test
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
@@ -179,4 +180,43 @@ func (l *lockedBuffer) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.b.String()
+}
+
+// BenchmarkServe_Journal is a handler's throughput through its socket with
+// the journal off and on: 128 jobs in flight on one connection (batch
+// frames), each its own execution. The difference is the journal's cost
+// per job as the scheduler sees it.
+func BenchmarkServe_Journal(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("journal=%v", on), func(b *testing.B) {
+			reg := wiretest.NewRegistry()
+			srv := wiretest.Serve(b, reg)
+			m := handler.NewMux()
+			m.HandleFunc("quick", func(context.Context, *handler.Job) (any, error) { return "ok", nil })
+			opts := handler.Options{Name: "bench", Scheduler: srv.Addr(), Concurrency: 128,
+				Logger: slog.New(slog.DiscardHandler), Endpoint: wiretest.IPC(b, "bench.sock")}
+			if on {
+				opts.JournalDir = b.TempDir()
+			}
+			startHandler(b, m, opts)
+			h, _, _ := reg.Handler("bench")
+			c := wire.Dial(h.Address, h.Protocol, nil, wire.WithJobToken(h.JobToken))
+			defer c.Close()
+			var n atomic.Int64
+			b.SetParallelism(64) // × GOMAXPROCS callers
+			b.ResetTimer()
+			b.RunParallel(func(pb *testing.PB) {
+				for pb.Next() {
+					ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+					r, err := c.Call(ctx, wire.Request{Method: "quick", ExecutionID: fmt.Sprint("ex-", n.Add(1)), Attempt: 1})
+					cancel()
+					if err != nil || !r.Success {
+						b.Errorf("%s %v", r.Raw, err)
+						return
+					}
+				}
+			})
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
+		})
+	}
 }

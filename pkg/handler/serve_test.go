@@ -28,7 +28,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 
 // startHandler runs Serve until the test ends and returns once the handler
 // is registered.
-func startHandler(t *testing.T, mux *handler.Mux, opts handler.Options) (stop func()) {
+func startHandler(t testing.TB, mux *handler.Mux, opts handler.Options) (stop func()) {
 	t.Helper()
 	ready := make(chan struct{})
 	opts.ReadyFunc = func() { close(ready) }
