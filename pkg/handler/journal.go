@@ -20,6 +20,9 @@ import (
 const (
 	DefaultJournalEntries = 10000
 	DefaultJournalMaxAge  = 24 * time.Hour
+	// DefaultJournalBytes bounds the replies the journal keeps (in memory
+	// and, twice over at most, on disk): exec replies carry output.
+	DefaultJournalBytes = 64 << 20
 )
 
 // JournalFile is the journal's file name inside Options.JournalDir.
@@ -69,6 +72,10 @@ type journal struct {
 	index    map[string]journalEntry
 	order    []string // keys, oldest first; index holds the live ones
 	onDisk   int      // records in the file, live or not
+	fileSize int64    // bytes of the file
+	baseSize int64    // bytes of the file after the last compaction
+	maxBytes int64    // bound of liveSize
+	liveSize int64    // bytes of the replies in index
 	cur      *journalBatch
 	flushing bool
 	closed   bool
@@ -102,7 +109,7 @@ func openJournal(dir string, max int, maxAge time.Duration, now func() time.Time
 		return nil, err
 	}
 	j := &journal{path: filepath.Join(dir, JournalFile), max: max, maxAge: maxAge, now: now,
-		index: map[string]journalEntry{}, lock: lock}
+		index: map[string]journalEntry{}, lock: lock, maxBytes: DefaultJournalBytes}
 	j.cond = sync.NewCond(&j.mu)
 	if err := j.open(); err != nil {
 		if j.f != nil {
@@ -133,8 +140,9 @@ func (j *journal) open() error {
 	if _, err := f.Seek(good, io.SeekStart); err != nil {
 		return err
 	}
+	j.fileSize = good
 	j.evict()
-	if j.onDisk > 2*j.max || j.onDisk > 2*len(j.index)+1000 {
+	if j.oversized() || j.onDisk > 2*len(j.index)+1000 {
 		return j.compact()
 	}
 	return nil
@@ -193,10 +201,22 @@ func (j *journal) load(f *os.File) (int64, error) {
 // put indexes e; the caller holds j.mu (or owns j alone).
 func (j *journal) put(e journalEntry) {
 	k := e.key()
-	if _, ok := j.index[k]; !ok {
+	if old, ok := j.index[k]; ok {
+		j.liveSize -= int64(len(old.Reply))
+	} else {
 		j.order = append(j.order, k)
 	}
 	j.index[k] = e
+	j.liveSize += int64(len(e.Reply))
+}
+
+// oversized reports whether the file holds more than twice the bounds,
+// which compact brings back to the live entries; the caller holds j.mu.
+// By bytes, the file must also have doubled since the last compaction,
+// so that records larger than their replies cannot make every append
+// compact.
+func (j *journal) oversized() bool {
+	return j.onDisk > 2*j.max || j.fileSize > 2*max(j.maxBytes, j.baseSize)
 }
 
 // evict forgets the oldest entries beyond the bounds; the caller holds j.mu.
@@ -205,10 +225,11 @@ func (j *journal) evict() {
 	drop := 0
 	for drop < len(j.order) {
 		e := j.index[j.order[drop]]
-		if len(j.order)-drop <= j.max && e.At >= cutoff {
+		if len(j.order)-drop <= j.max && e.At >= cutoff && j.liveSize <= j.maxBytes {
 			break
 		}
 		delete(j.index, j.order[drop])
+		j.liveSize -= int64(len(e.Reply))
 		drop++
 	}
 	if drop > 0 {
@@ -248,16 +269,24 @@ func (j *journal) append(e journalEntry) error {
 	// appends gather the next one.
 	j.flushing, j.cur = true, nil
 	j.mu.Unlock()
-	err := j.write(b.entries)
+	n, err := j.write(b.entries)
 	j.mu.Lock()
 	j.syncs++
+	if err != nil && n > 0 {
+		// Cut what a failed write left, or the next records would follow a
+		// torn one and be dropped with it on open.
+		if terr := j.f.Truncate(j.fileSize); terr == nil {
+			_, _ = j.f.Seek(j.fileSize, io.SeekStart)
+		}
+	}
 	if err == nil {
+		j.fileSize += int64(n)
 		for _, e := range b.entries {
 			j.put(e)
 		}
 		j.onDisk += len(b.entries)
 		j.evict()
-		if j.onDisk > 2*j.max {
+		if j.oversized() {
 			// The batch is durable whatever this says; a failed
 			// compaction is tried again at the next append.
 			if cerr := j.compact(); cerr != nil && j.logger != nil {
@@ -273,18 +302,19 @@ func (j *journal) append(e journalEntry) error {
 
 // write appends entries to the file and fsyncs it; only the batch's
 // leader calls it.
-func (j *journal) write(entries []journalEntry) error {
+func (j *journal) write(entries []journalEntry) (int, error) {
 	buf, err := encodeRecords(nil, entries)
 	if err != nil {
-		return err
+		return 0, err
 	}
-	if _, err := j.f.Write(buf); err != nil {
-		return fmt.Errorf("journal %s: %w", j.path, err)
+	n, err := j.f.Write(buf)
+	if err != nil {
+		return n, fmt.Errorf("journal %s: %w", j.path, err)
 	}
 	if err := j.f.Sync(); err != nil {
-		return fmt.Errorf("journal %s: %w", j.path, err)
+		return n, fmt.Errorf("journal %s: %w", j.path, err)
 	}
-	return nil
+	return n, nil
 }
 
 func encodeRecords(dst []byte, entries []journalEntry) ([]byte, error) {
@@ -340,7 +370,7 @@ func (j *journal) compact() error {
 	}
 	j.f.Close()
 	j.f = f // positioned at its end
-	j.onDisk = len(live)
+	j.onDisk, j.fileSize, j.baseSize = len(live), int64(len(buf)), int64(len(buf))
 	return nil
 }
 

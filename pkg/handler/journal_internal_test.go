@@ -144,6 +144,45 @@ func TestJournal_BoundedByCountAndAge(t *testing.T) {
 	}
 }
 
+// The journal is bounded by the bytes of the replies it keeps too (exec
+// replies carry output): the oldest go first, and the file is compacted
+// when it holds twice the bound.
+func TestJournal_BoundedByBytes(t *testing.T) {
+	j, err := openJournal(t.TempDir(), 1000, time.Hour, time.Now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.close()
+	one := int64(len(entry("b0", time.Now()).Reply))
+	j.maxBytes = 3 * one
+	for i := range 10 {
+		if err := j.append(entry(fmt.Sprint("b", i), time.Now())); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(j.index) != 3 || j.liveSize != 3*one {
+		t.Fatalf("%d entries of %d bytes kept, want 3 of %d", len(j.index), j.liveSize, 3*one)
+	}
+	if _, ok := j.lookup(jobKey("b9", 1)); !ok {
+		t.Fatal("the newest entry is gone")
+	}
+	if _, ok := j.lookup(jobKey("b6", 1)); ok {
+		t.Fatal("b6 is beyond the byte bound and still known")
+	}
+	if rec := int64(len(encode1(t, entry("b9", time.Now())))); j.fileSize >= 10*rec {
+		t.Fatalf("file of %d bytes after 10 records of %d: never compacted", j.fileSize, rec)
+	}
+}
+
+func encode1(t *testing.T, e journalEntry) []byte {
+	t.Helper()
+	b, err := encodeRecords(nil, []journalEntry{e})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // Concurrent appends share fsyncs: every one returns durable, and fewer
 // writes than appends were made.
 func TestJournal_GroupCommit(t *testing.T) {
