@@ -23,7 +23,8 @@ const NoteRecovered = "recovered from handler"
 
 // asksHandler reports whether an attempt of handler id found running after
 // a restart is asked about (its handler registered last with protocol 5 or
-// later: it keeps a journal) instead of being marked interrupted.
+// later: it answers sz.known, from its journal when it keeps one) instead
+// of being marked interrupted.
 func (s *Scheduler) asksHandler(id string) bool {
 	h, ok := s.reg.get(id)
 	if !ok {
