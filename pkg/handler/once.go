@@ -46,7 +46,7 @@ func (r *runner) attach(env [][]byte, req wire.Request, batched bool) bool {
 		return false
 	}
 	r.logger.Info("job ran already; answered from the journal", "method", req.Method,
-		"execution_id", req.ExecutionID, "attempt", req.Attempt, "ok", e.Success)
+		"execution_id", req.ExecutionID, "attempt", req.Attempt)
 	r.reply(env, withID(e.Reply, req.ID), batched)
 	return true
 }
