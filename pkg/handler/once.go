@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,7 +18,7 @@ type flight struct {
 
 // waiter is where one copy's reply goes.
 type waiter struct {
-	env     [][]byte
+	env     wire.Peer
 	id      string
 	batched bool
 }
@@ -26,7 +27,7 @@ type waiter struct {
 // journal) or runs now (the copy waits for the same reply), and reports
 // whether it did; false: the job is new and is to be run. The caller is
 // the recv loop.
-func (r *runner) attach(env [][]byte, req wire.Request, batched bool) bool {
+func (r *runner) attach(env wire.Peer, req wire.Request, batched bool) bool {
 	key := jobKey(req.ExecutionID, req.Attempt)
 	r.mu.Lock()
 	if f, ok := r.flights[key]; ok {
@@ -47,7 +48,7 @@ func (r *runner) attach(env [][]byte, req wire.Request, batched bool) bool {
 	}
 	r.logger.Info("job ran already; answered from the journal", "method", req.Method,
 		"execution_id", req.ExecutionID, "attempt", req.Attempt)
-	r.reply(env, withID(e.Reply, req.ID), batched)
+	r.js.Reply(env, withID(e.Reply, req.ID), batched)
 	return true
 }
 
@@ -104,7 +105,7 @@ func (r *runner) land(j jobReq, out []byte, ok bool) {
 	r.deliver(j, withID(out, j.req.ID))
 	if f != nil {
 		for _, w := range f.waiters {
-			r.reply(w.env, withID(out, w.id), w.batched)
+			r.js.Reply(w.env, withID(out, w.id), w.batched)
 		}
 	}
 }
@@ -135,7 +136,7 @@ func (r *runner) known(req wire.Request) []byte {
 	case finished:
 		m["state"], m["reply"] = wire.KnownFinished, json.RawMessage(e.Reply)
 	}
-	return encode(m, req.ID)
+	return wire.EncodeReply(req.ID, m)
 }
 
 // withID is reply, a JSON object without an "id", with "id" put first
@@ -144,7 +145,7 @@ func withID(reply []byte, id string) []byte {
 	if id == "" || len(reply) < 2 || reply[0] != '{' {
 		return reply
 	}
-	if hasKey(reply, "id") {
+	if bytes.Contains(reply, []byte(`"id"`)) {
 		// A handler's result named "id": the reply's own key must win.
 		var m map[string]json.RawMessage
 		if json.Unmarshal(reply, &m) != nil {
