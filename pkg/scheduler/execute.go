@@ -60,7 +60,6 @@ type execution struct {
 	ctx     context.Context         // the goroutine path's; see context
 	cancelF context.CancelCauseFunc // cancels ctx
 	pending *wire.Pending           // the fast path's call in flight
-	sentAt  time.Time               // when the fast path sent it
 }
 
 func (s *Scheduler) newExecution(handler, method string, params json.RawMessage, maxAttempts int, timeout time.Duration, now time.Time) *execution {
@@ -116,13 +115,6 @@ func (ex *execution) context() context.Context {
 		}
 	}
 	return ex.ctx
-}
-
-// cancelled returns the cause of an abort, or nil.
-func (ex *execution) cancelled() error {
-	ex.mu.Lock()
-	defer ex.mu.Unlock()
-	return ex.cause
 }
 
 func (ex *execution) releaseContext() {
@@ -554,7 +546,7 @@ func (s *Scheduler) recorded(ex *execution, err error) bool {
 			s.exLog(ex).Info("attempt succeeded", "duration_ms", ex.rec.DurationMS)
 		}
 	} else {
-		s.exLog(ex).Warn("attempt did not succeed", "status", string(ex.rec.Status), "error", ex.rec.Error, "duration_ms", ex.rec.DurationMS)
+		s.exLog(ex).Warn("attempt did not succeed", "status", string(ex.rec.Status), "err", ex.rec.Error, "duration_ms", ex.rec.DurationMS)
 	}
 	return true
 }
