@@ -84,6 +84,9 @@ type Options struct {
 	Getenv func(string) string
 }
 
+// The engine is the REST API's backend; the API defines what it needs.
+var _ api.Backend = (*scheduler.Scheduler)(nil)
+
 // Daemon is a running scheduler.
 type Daemon struct {
 	opts   Options
@@ -278,9 +281,6 @@ func (d *Daemon) HTTPAddrs() []net.Addr {
 	}
 	return out
 }
-
-// Engine is the scheduler engine, for tests and benchmarks.
-func (d *Daemon) Engine() *scheduler.Scheduler { return d.engine }
 
 // Start recovers unfinished executions, starts firing and serving, and tells
 // systemd READY=1.

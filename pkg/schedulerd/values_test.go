@@ -103,10 +103,8 @@ func seed(t *testing.T, path string, schedules ...store.Schedule) {
 	if err := db.PutHandler(ctx, store.Handler{ID: "dingaling", Address: "ipc:///nonexistent", Methods: []string{"ping"}, Status: "offline"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range schedules {
-		if err := db.CreateSchedule(ctx, s, false); err != nil {
-			t.Fatal(err)
-		}
+	if err := db.Commit(ctx, store.Writes{Schedules: schedules}); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)

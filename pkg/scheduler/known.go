@@ -94,7 +94,7 @@ func (s *Scheduler) recoverAttempt(ctx context.Context, ex *execution) (retry, o
 		reply, err = conn.Call(callCtx, req) // attached to the run in progress, not run again
 	}
 	ex.note = NoteRecovered
-	return s.outcome(ctx, callCtx, ex, h, conn, req, start, reply, err)
+	return s.outcome(ctx, call{callCtx: callCtx, ex: ex, h: h, conn: conn, req: req, start: start, reply: reply, err: err})
 }
 
 // ask sends wire.MethodKnown about ex's attempt on conn, and again on h's
