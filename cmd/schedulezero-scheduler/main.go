@@ -28,7 +28,7 @@ func run(args []string) int {
 		Name:    "schedulezero-scheduler",
 		Usage:   "fire schedules and dispatch jobs to handlers",
 		Version: version.Version,
-		Flags:   append(flags(), secretFlags()...),
+		Flags:   append(append(flags(), secretFlags()...), curveFlags()...),
 		Action:  serve,
 	}
 	if err := app.Run(args); err != nil {
@@ -91,6 +91,10 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--cors-origin: %w", err)
 	}
+	curveKeys, err := loadCurve(c)
+	if err != nil {
+		return err
+	}
 	secrets, err := loadHandlerSecrets(c, logger)
 	if err != nil {
 		return err
@@ -100,6 +104,8 @@ func serve(c *cli.Context) error {
 	return schedulerd.Run(ctx, schedulerd.Options{
 		DBPath:             c.String("db"),
 		ZMQBind:            c.String("zmq-bind"),
+		Curve:              curveKeys,
+		Insecure:           c.Bool("insecure"),
 		HTTPListen:         c.StringSlice("http-listen"),
 		Location:           loc,
 		DefaultTimeout:     c.Duration("default-timeout"),

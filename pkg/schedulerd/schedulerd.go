@@ -43,8 +43,13 @@ const (
 // Options configure the daemon. Zero values take the defaults above and
 // those of package scheduler.
 type Options struct {
-	DBPath             string
-	ZMQBind            string
+	DBPath  string
+	ZMQBind string
+	// Curve makes the registration socket and the connections to handlers
+	// CURVE servers (docs/security.md); nil: NULL.
+	Curve *wire.CurveServerKeys
+	// Insecure lets ZMQBind be a non-loopback TCP address without Curve.
+	Insecure           bool
 	HTTPListen         []string // "host:port" or "unix:/path"; socket-activated fds take precedence
 	Location           *time.Location
 	DefaultTimeout     time.Duration
@@ -159,7 +164,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.engine, err = scheduler.New(ctx, scheduler.Options{
-		DialFunc:           locals.dial(scheduler.WireDial(opts.Logger.With("component", "wire"), opts.ZMQLimits)),
+		DialFunc:           locals.dial(scheduler.WireDial(opts.Logger.With("component", "wire"), opts.ZMQLimits, opts.Curve.Options()...)),
 		Store:              d.db,
 		Logger:             opts.Logger, // the engine names its own components
 		Location:           opts.Location,
@@ -197,8 +202,11 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if len(locals) > 0 {
 		reg = guard{Registry: reg, embedded: locals}
 	}
+	if err := checkZMQExposure(opts); err != nil {
+		return nil, err
+	}
 	d.wire, err = wire.Listen(ctx, opts.ZMQBind, reg, opts.Logger.With("component", "wire"),
-		wire.WithLimits(opts.ZMQLimits))
+		append(opts.Curve.Options(), wire.WithLimits(opts.ZMQLimits))...)
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
 	}
