@@ -63,6 +63,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "secret-file", Usage: "registration secret `FILE` (default: the config's secret_file, else $CREDENTIALS_DIRECTORY/handler-secret when present)", EnvVars: []string{"SZ_HANDLER_SECRET_FILE"}},
 		&cli.Int64Flag{Name: "zmq-max-message-size", Usage: "largest ZeroMQ message, in `BYTES`, the scheduler may send (default: the config's zmq_max_message_size, else 1114112: 1 MiB and 64 KiB)", EnvVars: []string{"SZ_ZMQ_MAX_MESSAGE_SIZE"}},
 		&cli.DurationFlag{Name: "zmq-handshake-timeout", Usage: "drop a ZeroMQ connection whose handshake takes longer (default: the config's zmq_handshake_timeout, else 5s)", EnvVars: []string{"SZ_ZMQ_HANDSHAKE_TIMEOUT"}},
+		&cli.StringFlag{Name: "journal", Usage: "`DIR` of the journal that keeps a job from running twice (\"off\": none; default: the config's journal_dir, else $STATE_DIRECTORY/journal/NAME under systemd, else none)", EnvVars: []string{"SZ_HANDLER_JOURNAL"}},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", EnvVars: []string{"SZ_LOG_LEVEL"}},
 	}
 }
@@ -76,6 +77,6 @@ func serve(c *cli.Context) error {
 	defer stop()
 	return handlerd.Run(ctx, handlerd.Flags{Name: c.String("name"), ConfigPath: c.String("config"),
 		Kind: c.String("kind"), Endpoint: c.String("endpoint"), Scheduler: c.String("scheduler"),
-		Concurrency: c.Int("concurrency"), SecretFile: c.String("secret-file"),
+		Concurrency: c.Int("concurrency"), SecretFile: c.String("secret-file"), Journal: c.String("journal"),
 		ZMQLimits: wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")}}, logger, os.Getenv, sd.NewNotifier(logger))
 }

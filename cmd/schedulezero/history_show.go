@@ -93,6 +93,7 @@ func historyShow(c *cli.Context) error {
 			add("duration", fmtMillis(e.DurationMS))
 		}
 		add("reason", e.Error)
+		add("note", e.Note) // "recovered from handler": the outcome came from its journal
 		var xr execResult
 		_ = json.Unmarshal(e.Result, &xr) // a result that is not an object has no exec fields
 		if xr.ExitCode != nil {

@@ -141,6 +141,8 @@ func (l *Local) Call(ctx context.Context, req wire.Request) (wire.Reply, error) 
 		out = wire.EncodeReply(req.ID, map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name})
 	case req.Method == wire.MethodCancel:
 		out = r.cancel(req)
+	case req.Method == wire.MethodKnown:
+		out = r.known(req) // no journal: "unknown", and the engine retries by policy
 	case !r.admitJob():
 		out = notRunReply(req.ID, ErrShuttingDown)
 	default:

@@ -33,8 +33,8 @@ func TestServe_RefusesJobsWithoutItsToken(t *testing.T) {
 	})
 	startHandler(t, mux, handler.Options{Name: "victim", Scheduler: srv.Addr()})
 	h, _, ok := reg.Handler("victim")
-	if !ok || len(h.JobToken) != 32 || h.Protocol != wire.ProtocolJobToken {
-		t.Fatalf("registration %+v: want protocol 4 with a 32-character job token", h)
+	if !ok || len(h.JobToken) != 32 || h.Protocol != wire.ProtocolLatest {
+		t.Fatalf("registration %+v: want the latest protocol with a 32-character job token", h)
 	}
 
 	// The job socket (ipc:// here) is owner-only too.

@@ -70,7 +70,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 	var readyOnce sync.Once
 	backoff := 100 * time.Millisecond
 	reg := wire.Registration{HandlerID: r.opts.Name, Address: r.addr, Methods: r.mux.Methods(),
-		Protocol: wire.ProtocolJobToken, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret, JobToken: r.jobToken}
+		Protocol: wire.ProtocolLatest, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret, JobToken: r.jobToken}
 	callTimeout := min(r.opts.PingInterval, 10*time.Second)
 	pokeGap := min(time.Second, r.opts.PingInterval) // pokes ping at most this often
 	var lastCall time.Time

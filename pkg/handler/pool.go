@@ -21,6 +21,15 @@ type jobReq struct {
 	done    func(reply []byte)
 }
 
+// deliver sends out, the reply of job j, where j says.
+func (r *runner) deliver(j jobReq, out []byte) {
+	if j.done != nil {
+		j.done(out)
+		return
+	}
+	r.js.Reply(j.env, out, j.batched)
+}
+
 // workerIdle is how long a worker waits for another job before it exits.
 const workerIdle = 5 * time.Second
 
@@ -90,6 +99,9 @@ func (r *runner) runJob(j jobReq) {
 		}()
 	}
 	start := time.Now()
+	if r.logger.Enabled(context.Background(), slog.LevelDebug) {
+		r.logger.Debug("job started", "method", job.Method, "execution_id", job.ExecutionID, "attempt", job.Attempt)
+	}
 	result, err := r.serve(ctx, job)
 	var out []byte
 	if err != nil {
@@ -97,16 +109,12 @@ func (r *runner) runJob(j jobReq) {
 		if errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
 			err = Timeout(err) // the job's own deadline passed
 		}
-		out = failureReply(req.ID, err)
+		out = failureReply("", err)
 	} else {
 		r.done.Add(1)
-		out = wire.SuccessReply(req.ID, result)
+		out = wire.SuccessReply("", result)
 	}
-	if j.done != nil {
-		j.done(out)
-	} else {
-		r.js.Reply(j.env, out, j.batched)
-	}
+	r.land(j, out, err == nil) // journaled, then sent with req.ID
 	if !r.logger.Enabled(context.Background(), slog.LevelInfo) {
 		r.status()
 		return

@@ -32,6 +32,12 @@ type runner struct {
 
 	mu      sync.Mutex
 	running map[string]context.CancelFunc
+	// flights are the admitted jobs with an execution id, by jobKey, from
+	// admission until their reply is durable: a copy of one that arrives
+	// meanwhile waits for the same reply. Under mu.
+	flights map[string]*flight
+	// journal (nil: none) remembers the replies of ended attempts.
+	journal *journal
 
 	// Jobs are handed to idle workers (work), which wait workerIdle for
 	// the next one; a job that finds none starts a new worker. A warm
@@ -126,9 +132,14 @@ func (r *runner) handleRequest(env wire.Peer, req wire.Request, batched bool) {
 		r.js.Reply(env, r.refuseToken(req), batched)
 	case req.Method == wire.MethodCancel:
 		r.js.Reply(env, r.cancel(req), batched)
+	case req.Method == wire.MethodKnown:
+		r.js.Reply(env, r.known(req), batched)
+	case req.ExecutionID != "" && r.attach(env, req, batched):
+		// a copy of an attempt that ran or runs here: answered from it
 	case !r.admitJob():
 		r.js.Reply(env, notRunReply(req.ID, ErrShuttingDown), batched)
 	default:
+		r.takeOff(req)
 		r.start(jobReq{env: env, req: req, batched: batched})
 	}
 }

@@ -47,6 +47,17 @@ type Options struct {
 	ReadyFunc func()
 	// StatusFunc, when set, receives a one-line live summary.
 	StatusFunc func(string)
+	// JournalDir, when set, holds the journal of the attempts this handler
+	// ended (JournalFile): each reply is fsynced there before it is sent,
+	// and a job that arrives again (same execution id and attempt) is
+	// answered from it instead of running twice, also after a restart of
+	// the handler. Empty: no journal (a repeated job runs again, unless it
+	// is still running).
+	JournalDir string
+	// JournalEntries and JournalMaxAge bound what the journal remembers;
+	// zero: DefaultJournalEntries, DefaultJournalMaxAge.
+	JournalEntries int
+	JournalMaxAge  time.Duration
 }
 
 // ErrShuttingDown is the error of jobs that arrive while Serve stops.
@@ -93,8 +104,13 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
 	}
 	setDefaults(&opts)
+	jr, err := runnerJournal(opts)
+	if err != nil {
+		return nil, err
+	}
 	js, err := wire.ListenJobs(opts.Endpoint, opts.Limits, opts.Logger)
 	if err != nil {
+		jr.close()
 		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
 	}
 	r := &runner{
@@ -105,6 +121,8 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		logger:  opts.Logger.With("handler", opts.Name),
 		slots:   make(chan struct{}, opts.Concurrency),
 		running: map[string]context.CancelFunc{},
+		flights: map[string]*flight{},
+		journal: jr,
 		work:    make(chan jobReq),
 		quit:    make(chan struct{}),
 		client:  wire.NewClient(opts.Scheduler, opts.Logger, wire.WithLimits(opts.Limits)),
@@ -183,6 +201,9 @@ func (s *Server) Serve(ctx context.Context) error {
 	r.js.Close()
 	<-recvDone
 	close(r.quit) // idle workers exit
+	if err := r.journal.close(); err != nil {
+		r.logger.Warn("journal not closed", "err", err)
+	}
 	r.logger.Info("handler stopped", "jobs_done", r.done.Load(), "jobs_failed", r.failed.Load())
 	if fatal != nil {
 		return fmt.Errorf("handler %s: %w", opts.Name, fatal)

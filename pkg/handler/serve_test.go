@@ -28,7 +28,7 @@ func ctxT(t *testing.T, d time.Duration) context.Context {
 
 // startHandler runs Serve until the test ends and returns once the handler
 // is registered.
-func startHandler(t *testing.T, mux *handler.Mux, opts handler.Options) (stop func()) {
+func startHandler(t testing.TB, mux *handler.Mux, opts handler.Options) (stop func()) {
 	t.Helper()
 	ready := make(chan struct{})
 	opts.ReadyFunc = func() { close(ready) }
@@ -115,7 +115,7 @@ func newFixture(t *testing.T, concurrency int) *fixture {
 		t.Fatal("not registered")
 	}
 	f.addr, f.token = h.Address, h.JobToken
-	if h.Protocol != wire.ProtocolJobToken || h.Concurrency != concurrency || len(h.JobToken) != 32 {
+	if h.Protocol != wire.ProtocolLatest || h.Concurrency != concurrency || len(h.JobToken) != 32 {
 		t.Errorf("registration = %+v", h)
 	}
 	return f

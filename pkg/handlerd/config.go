@@ -48,6 +48,9 @@ type Flags struct {
 	// ZMQLimits override the file's zmq_max_message_size and
 	// zmq_handshake_timeout where set.
 	ZMQLimits wire.Limits
+	// Journal (--journal) overrides the file's journal_dir: a directory,
+	// or "off".
+	Journal string
 }
 
 // Path returns where the config file of handler name is: explicit, else
@@ -107,7 +110,8 @@ func decode(b []byte, f *handlername.File) error {
 	known := map[string]any{"kind": &f.Kind, "endpoint": &f.Endpoint, "scheduler": &f.Scheduler,
 		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile,
 		"allow_non_loopback":   &f.AllowNonLoopback,
-		"zmq_max_message_size": &f.ZMQMaxMessageSize, "zmq_handshake_timeout": &f.ZMQHandshakeTimeout}
+		"zmq_max_message_size": &f.ZMQMaxMessageSize, "zmq_handshake_timeout": &f.ZMQHandshakeTimeout,
+		"journal_dir": &f.JournalDir}
 	keys := make([]string, 0, len(top))
 	for k := range top {
 		keys = append(keys, k)
@@ -119,7 +123,7 @@ func decode(b []byte, f *handlername.File) error {
 		}
 		dst, ok := known[k]
 		if !ok {
-			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file, allow_non_loopback, zmq_max_message_size, zmq_handshake_timeout or methods")
+			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file, allow_non_loopback, zmq_max_message_size, zmq_handshake_timeout, journal_dir or methods")
 		}
 		if err := json.Unmarshal(top[k], dst); err != nil {
 			return field.Errorf(k, "%v", err)
@@ -221,6 +225,7 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	}
 	opts := handler.Options{Name: fl.Name, Endpoint: f.Endpoint, Scheduler: f.Scheduler,
 		Concurrency: f.Concurrency, PingInterval: time.Duration(f.PingInterval), Limits: limits, Logger: logger}
+	opts.JournalDir = journalDir(fl.Name, fl.Journal, f.JournalDir, getenv)
 	opts.Secret, err = secret(fl.SecretFile, f.SecretFile, getenv)
 	if err != nil {
 		if fl.SecretFile == "" {
@@ -229,6 +234,30 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 		return nil, handler.Options{}, err
 	}
 	return mux, opts, nil
+}
+
+// JournalOff is the --journal (journal_dir) value that keeps no journal.
+const JournalOff = "off"
+
+// journalDir decides where the journal of handler name goes: --journal,
+// else the file's journal_dir, else journal/NAME in the unit's state
+// directory (StateDirectory=, the first when systemd lists several; NAME
+// because processes a governor starts inherit its one directory); "off"
+// at either level, or no state directory outside systemd, keeps none.
+func journalDir(name, flag, file string, getenv func(string) string) string {
+	v := flag
+	if v == "" {
+		v = file
+	}
+	if v == "" {
+		if state, _, _ := strings.Cut(getenv("STATE_DIRECTORY"), ":"); state != "" {
+			v = filepath.Join(state, "journal", name)
+		}
+	}
+	if v == JournalOff {
+		return ""
+	}
+	return v
 }
 
 // maxSecretFile bounds what is read from a secret file.

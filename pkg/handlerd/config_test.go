@@ -319,3 +319,32 @@ func TestOptions_ZMQLimits(t *testing.T) {
 		})
 	}
 }
+
+// Where the journal goes: --journal, else journal_dir, else journal/NAME
+// in systemd's state directory; "off" at either level keeps none, and so
+// does a handler outside systemd that is given no directory.
+func TestOptions_JournalDir(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	for _, tc := range []struct {
+		name, file, flag, state, want string
+	}{
+		{"systemd default", `{"kind":"dingaling"}`, "", "/var/lib/sz/handlers/ding", "/var/lib/sz/handlers/ding/journal/ding"},
+		{"first of several state dirs", `{"kind":"dingaling"}`, "", "/var/lib/a:/var/lib/b", "/var/lib/a/journal/ding"},
+		{"the file wins", `{"kind":"dingaling","journal_dir":"/srv/j"}`, "", "/var/lib/sz", "/srv/j"},
+		{"the flag wins", `{"kind":"dingaling","journal_dir":"/srv/j"}`, "/tmp/j", "/var/lib/sz", "/tmp/j"},
+		{"off in the file", `{"kind":"dingaling","journal_dir":"off"}`, "", "/var/lib/sz", ""},
+		{"off by flag", `{"kind":"dingaling","journal_dir":"/srv/j"}`, "off", "/var/lib/sz", ""},
+		{"outside systemd: none", `{"kind":"dingaling"}`, "", "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fl := handlerd.Flags{Name: "ding", ConfigPath: write(t, tc.file), Journal: tc.flag}
+			_, opts, err := handlerd.Options(fl, logger, env("STATE_DIRECTORY", tc.state))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.JournalDir != tc.want {
+				t.Errorf("journal dir %q, want %q", opts.JournalDir, tc.want)
+			}
+		})
+	}
+}

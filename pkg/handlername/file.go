@@ -31,6 +31,10 @@ type File struct {
 	// the defaults.
 	ZMQMaxMessageSize   int64    `json:"zmq_max_message_size,omitempty"`
 	ZMQHandshakeTimeout Duration `json:"zmq_handshake_timeout,omitempty"`
+	// JournalDir is where the handler keeps the journal of the attempts
+	// it ended (handler.Options.JournalDir); "off": none. Empty:
+	// journal/NAME in $STATE_DIRECTORY under systemd, else none.
+	JournalDir string `json:"journal_dir,omitempty"`
 }
 
 // SchedulerSocket is the file name of the scheduler's registration socket

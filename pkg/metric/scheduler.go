@@ -44,6 +44,7 @@ var schedulerFamilies = map[string]family{
 	"schedulezero_attempts_total":                {"counter", "Attempts that ended, by handler and status."},
 	"schedulezero_executions_total":              {"counter", "Executions that ended for good (no retry follows), by handler and final status."},
 	"schedulezero_execution_duration_seconds":    {"histogram", "Duration of ended attempts (round trip to the handler), by handler."},
+	"schedulezero_recoveries_total":              {"counter", "Attempts found running after a restart, by handler and the handler's answer (finished: recorded from its journal; running: attached to; unknown: retried; no_answer)."},
 	"schedulezero_missed_total":                  {"counter", "Occurrences that did not run, by handler and reason (outage, paused, late, overlap, handler_removed, handler_offline, other)."},
 	"schedulezero_executions_in_flight":          {"gauge", "Attempts sent to a handler and not yet ended."},
 	"schedulezero_schedules":                     {"gauge", "Schedules by state (active, paused, done)."},
@@ -163,6 +164,17 @@ func (m *Scheduler) Notification(event, outcome string) {
 		c = m.x.set.NewCounter(`schedulezero_notification_deliveries_total{event=` + label(event) + `,outcome=` + label(outcome) + `}`)
 		m.counters[k] = c
 	}
+	m.mu.Unlock()
+	c.Inc()
+}
+
+// Recovery counts how a handler answered when asked, after a restart,
+// about an attempt found running (a scheduler.Options.OnRecovery):
+// finished (recorded from its journal, not run again), running (attached
+// to), unknown (retried by policy) or no_answer.
+func (m *Scheduler) Recovery(handler, answer string) {
+	m.mu.Lock()
+	c := m.counterLocked("schedulezero_recoveries_total", handler, "answer", answer)
 	m.mu.Unlock()
 	c.Inc()
 }

@@ -61,3 +61,24 @@ func TestScheduler_Observe(t *testing.T) {
 		t.Errorf("a retried attempt counted as an execution:\n%s", out)
 	}
 }
+
+func TestScheduler_Recovery(t *testing.T) {
+	m := NewScheduler()
+	m.Recovery("w", "finished")
+	m.Recovery("w", "finished")
+	m.Recovery("w", "unknown")
+	var b strings.Builder
+	if err := m.Write(&b); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"# TYPE schedulezero_recoveries_total counter",
+		`schedulezero_recoveries_total{handler="w",answer="finished"} 2`,
+		`schedulezero_recoveries_total{handler="w",answer="unknown"} 1`,
+	} {
+		if !strings.Contains(out, want+"\n") {
+			t.Errorf("exposition lacks %q:\n%s", want, out)
+		}
+	}
+}

@@ -28,7 +28,11 @@ func (s *Scheduler) run(ex *execution, gate *commitGate) {
 	if ex.delay > 0 && !s.sleep(ctx, ex, ex.delay) {
 		return
 	}
-	s.drive(ctx, ex, func() (bool, bool) { return s.attempt(ctx, ex) })
+	first := func() (bool, bool) { return s.attempt(ctx, ex) }
+	if ex.recovering {
+		first = func() (bool, bool) { return s.recoverAttempt(ctx, ex) }
+	}
+	s.drive(ctx, ex, first)
 }
 
 // ended is the end of ex, by whichever path: its handler slot, if unused,

@@ -70,6 +70,15 @@ type Options struct {
 	// EventRing is how many recent events the hub keeps for subscribers
 	// that resume; default event.DefaultRing.
 	EventRing int
+	// RecoveryWait bounds, after a restart, the wait for the handler of an
+	// attempt found running, to ask it whether it ran it (resume); zero:
+	// DefaultRecoveryWait.
+	RecoveryWait time.Duration
+	// OnRecovery, when set, hears the answer of each handler asked about
+	// an attempt after a restart: wire.KnownFinished (recorded from its
+	// journal), KnownRunning (attached to), KnownUnknown (retried by
+	// policy), or "no_answer". A hook for a metrics counter.
+	OnRecovery func(handlerID, answer string)
 }
 
 // Scheduler is the engine. Create it with New, then Start it; Stop ends it.

@@ -39,6 +39,11 @@ type execution struct {
 	retryIn time.Duration // backoff before the current attempt, a retry
 	done    chan struct{} // closed when the final attempt is recorded
 	final   store.Execution
+	// recovering: the attempt in rec was found running after a restart;
+	// its handler is asked about it before anything is sent (recoverAttempt).
+	recovering bool
+	// note goes into the record of the attempt when it ends (NoteRecovered).
+	note string
 
 	// handler and conn are set when the first attempt got a handler slot
 	// at fire time and was recorded running straight away (the fast path).
@@ -146,6 +151,7 @@ func (ex *execution) end(status store.Status, result json.RawMessage, msg string
 	}
 	ex.rec.Result = result
 	ex.rec.Error = msg
+	ex.rec.Note, ex.note = ex.note, ""
 }
 
 func summarize(p json.RawMessage) string {

@@ -34,7 +34,7 @@ func (s *Scheduler) finishRetry(ex *execution, retry bool, status store.Status, 
 		next.Status = store.StatusPending
 		next.ScheduledAt = s.now().Add(ex.retryIn)
 		next.StartedAt, next.CompletedAt = time.Time{}, time.Time{}
-		next.DurationMS, next.Result, next.Error = 0, nil, ""
+		next.DurationMS, next.Result, next.Error, next.Note = 0, nil, "", ""
 		w.Executions = append(w.Executions, next)
 	}
 	if !s.recorded(ex, s.db.Commit(s.execCtx, w)) {

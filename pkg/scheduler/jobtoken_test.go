@@ -37,8 +37,8 @@ func TestScheduler_JobTokenGuardsTheJobChannel(t *testing.T) {
 	var calls atomic.Int64
 	b.serveHandler(t, "guarded", 2, countingMux(&calls))
 	hs, _ := b.engine.Handlers(context.Background())
-	if len(hs) != 1 || hs[0].Protocol != wire.ProtocolJobToken {
-		t.Fatalf("handlers %+v: want one at protocol 4", hs)
+	if len(hs) != 1 || hs[0].Protocol != wire.ProtocolLatest {
+		t.Fatalf("handlers %+v: want one at the latest protocol", hs)
 	}
 
 	forger := zmq4.NewDealer(context.Background(), zmq4.WithTimeout(5*time.Second))

@@ -9,9 +9,10 @@ import (
 )
 
 // recover deals with attempts that a previous run left unfinished. A running
-// attempt may or may not have run on its handler: it is marked interrupted
-// and, with attempts left, followed by a new attempt. A pending one was never
-// sent and is simply dispatched.
+// attempt may or may not have run on its handler. When that handler answers
+// sz.known (protocol 5), it is asked first (recoverAttempt); otherwise the
+// attempt is marked interrupted and, with attempts left, followed by a new
+// attempt. A pending one was never sent and is simply dispatched.
 func (s *Scheduler) recover(ctx context.Context) error {
 	unfinished, err := s.db.Unfinished(ctx)
 	if err != nil {
@@ -27,7 +28,8 @@ func (s *Scheduler) recover(ctx context.Context) error {
 	defer s.mu.Unlock()
 	for _, rec := range unfinished {
 		e, haveSchedule := s.entries[rec.ScheduleID]
-		if rec.Status == store.StatusRunning {
+		asks := haveSchedule && rec.Status == store.StatusRunning && s.asksHandler(rec.HandlerID)
+		if rec.Status == store.StatusRunning && !asks {
 			rec.Status = store.StatusInterrupted
 			rec.CompletedAt = now
 			rec.Error = "the scheduler stopped while this attempt was running; its outcome is unknown"
@@ -45,9 +47,13 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			continue
 		}
 		ex := s.newExecution(rec.HandlerID, rec.Method, e.rec.Params, rec.MaxAttempts, s.timeout(e.rec.Timeout), now)
-		rec.Status = store.StatusPending
-		rec.StartedAt, rec.CompletedAt = time.Time{}, time.Time{}
-		rec.DurationMS, rec.Result, rec.Error = 0, nil, ""
+		if asks {
+			ex.recovering = true // still running in the store until its handler answered
+		} else {
+			rec.Status = store.StatusPending
+			rec.StartedAt, rec.CompletedAt = time.Time{}, time.Time{}
+			rec.DurationMS, rec.Result, rec.Error = 0, nil, ""
+		}
 		ex.rec = rec
 		ex.entry = e
 		ex.policy = e.policy()

@@ -193,7 +193,12 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
+	var onRecovery func(handler, answer string)
+	if d.metrics != nil {
+		onRecovery = d.metrics.Recovery
+	}
 	d.engine, err = scheduler.New(ctx, scheduler.Options{
+		OnRecovery:         onRecovery,
 		DialFunc:           locals.dial(scheduler.WireDial(opts.Logger.With("component", "wire"), opts.ZMQLimits, opts.Curve.Options()...)),
 		Store:              d.db,
 		Logger:             opts.Logger, // the engine names its own components

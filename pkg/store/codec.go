@@ -179,7 +179,11 @@ func appendExecution(b []byte, e *Execution) ([]byte, error) {
 	b = binary.BigEndian.AppendUint64(b, math.Float64bits(e.DurationMS))
 	b = appendBytes(b, e.Result)
 	b = appendBytes(b, e.Error)
-	return appendBytes(b, e.ParamsSummary), nil
+	b = appendBytes(b, e.ParamsSummary)
+	if e.Note != "" { // optional and last: records without one read as before
+		b = appendBytes(b, e.Note)
+	}
+	return b, nil
 }
 
 func appendBytes[S ~string | ~[]byte](b []byte, s S) []byte {
@@ -242,6 +246,9 @@ func decodeExecution(v []byte, e *Execution) error {
 	}
 	e.Error = d.string()
 	e.ParamsSummary = d.string()
+	if d.err == nil && len(d.b) != 0 {
+		e.Note = d.string()
+	}
 	if d.err == nil && len(d.b) != 0 {
 		d.err = errCorrupt
 	}

@@ -51,7 +51,7 @@ func drawExecution(t *rapid.T) Execution {
 		HandlerID: text(t, "handler"), Method: text(t, "method"), Status: Status(text(t, "status")),
 		ScheduledAt: instant(t, "scheduled"), StartedAt: instant(t, "started"), CompletedAt: instant(t, "completed"),
 		DurationMS: rapid.SampledFrom([]float64{0, 1.5, 1e-7, 3e21, 123456.789, -2, 0.000001}).Draw(t, "dur"),
-		Result:     raw(t, "result"), Error: text(t, "error"), ParamsSummary: text(t, "params"),
+		Result:     raw(t, "result"), Error: text(t, "error"), ParamsSummary: text(t, "params"), Note: text(t, "note"),
 	}
 }
 

@@ -81,6 +81,9 @@ type Execution struct {
 	DurationMS  float64         `json:"duration_ms"`
 	Result      json.RawMessage `json:"result,omitempty"`
 	Error       string          `json:"error,omitempty"`
+	// Note says how the outcome was learnt when not from the attempt's own
+	// reply: "recovered from handler" (its journal, after a restart).
+	Note string `json:"note,omitempty"`
 	// ParamsSummary is a bounded rendering of the job params.
 	ParamsSummary string `json:"params_summary,omitempty"`
 }

@@ -15,13 +15,17 @@ import (
 // Version 4 authenticates the job channel: the handler sends a job token
 // in its register request (on the channel its secret guards), and every
 // request the scheduler sends on the job channel carries it back.
+// Version 5 adds the handler's journal: the scheduler may ask whether the
+// handler knows an attempt (MethodKnown), and the handler answers a job it
+// already ran, or is running, from its journal instead of running it again.
 const (
 	ProtocolOriginal  = 0
 	ProtocolPipelined = 2
 	ProtocolBatched   = 3
 	ProtocolJobToken  = 4
+	ProtocolJournal   = 5
 	// ProtocolLatest is the highest version this package speaks.
-	ProtocolLatest = ProtocolJobToken
+	ProtocolLatest = ProtocolJournal
 )
 
 // MaxBatch bounds the requests or replies one batch frame carries.

@@ -183,7 +183,7 @@ func deployWith(bin, handlerName string, concurrency int, prepare func(dbPath st
 	}
 	d.handler, err = spawn(dir, filepath.Join(bin, "schedulezero-handler"), "--name", handlerName, "--kind", "dingaling",
 		"--scheduler", d.zmq, "--endpoint", "ipc://"+filepath.Join(dir, "h.sock"), "--concurrency", strconv.Itoa(concurrency),
-		"--log-level", "error")
+		"--log-level", "error", "--journal", benchJournal(dir))
 	if err != nil {
 		d.close()
 		return nil, err
@@ -196,6 +196,16 @@ func deployWith(bin, handlerName string, concurrency int, prepare func(dbPath st
 		return nil, fmt.Errorf("handler did not register: %w", err)
 	}
 	return d, nil
+}
+
+// benchJournal is the handler's --journal: a journal in the deployment's
+// directory when SZ_BENCH_JOURNAL=on, so that the same sitting can
+// measure with the journal and without (the default, as outside systemd).
+func benchJournal(dir string) string {
+	if os.Getenv("SZ_BENCH_JOURNAL") == "on" {
+		return filepath.Join(dir, "journal")
+	}
+	return "off"
 }
 
 // startScheduler starts the scheduler on the deployment's file and waits

@@ -4,8 +4,11 @@ a pyzmq REP socket bound at its address serving one request at a time, a REQ
 socket to the scheduler for register / ping (every 30 s, re-register when a
 ping fails) and report_status "offline" on stop.
 
-usage: original_handler.py SCHEDULER_ENDPOINT HANDLER_ADDRESS HANDLER_ID
-It prints READY once registered and stops on SIGTERM or stdin EOF.
+usage: original_handler.py SCHEDULER_ENDPOINT HANDLER_ADDRESS HANDLER_ID [MARKS]
+It prints READY once registered and stops on SIGTERM or stdin EOF. With
+MARKS (tests that count runs) each quick_aling appends the request's
+execution_id to that file; its param "sleep" (seconds) makes it take
+that long.
 """
 import json
 import signal
@@ -16,6 +19,7 @@ import time
 import zmq
 
 scheduler, address, handler_id = sys.argv[1:4]
+marks = sys.argv[4] if len(sys.argv) > 4 else None
 methods = ["quick_aling", "counter_test", "ping"]
 ctx = zmq.Context()
 counter = 0
@@ -78,6 +82,10 @@ def serve():
         if method == "ping":
             out = {"success": True, "message": "pong", "handler_id": handler_id}
         elif method == "quick_aling":
+            time.sleep(float(params.get("sleep", 0)))
+            if marks:
+                with open(marks, "a") as f:
+                    f.write("%s\n" % req.get("execution_id", ""))
             out = {"success": True, "status": "a-ling", "counter": counter}
         elif method == "counter_test":
             out = {"success": True, "status": "counted", "counter": counter,

@@ -1,0 +1,173 @@
+package handler
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/wire"
+)
+
+// flight is an admitted job with an execution id; waiters are the copies
+// of it that arrived while it ran, each answered with its reply.
+type flight struct {
+	waiters []waiter
+}
+
+// waiter is where one copy's reply goes.
+type waiter struct {
+	env     wire.Peer
+	id      string
+	batched bool
+}
+
+// attach answers req, a job, when its attempt ran here already (from the
+// journal) or runs now (the copy waits for the same reply), and reports
+// whether it did; false: the job is new and is to be run. The caller is
+// the recv loop.
+func (r *runner) attach(env wire.Peer, req wire.Request, batched bool) bool {
+	key := jobKey(req.ExecutionID, req.Attempt)
+	r.mu.Lock()
+	if f, ok := r.flights[key]; ok {
+		f.waiters = append(f.waiters, waiter{env: env, id: req.ID, batched: batched})
+		r.mu.Unlock()
+		r.logger.Info("job already running; the copy waits for its reply", "method", req.Method,
+			"execution_id", req.ExecutionID, "attempt", req.Attempt)
+		return true
+	}
+	var e journalEntry
+	ok := false
+	if r.journal != nil {
+		e, ok = r.journal.lookup(key)
+	}
+	r.mu.Unlock()
+	if !ok {
+		return false
+	}
+	r.logger.Info("job ran already; answered from the journal", "method", req.Method,
+		"execution_id", req.ExecutionID, "attempt", req.Attempt)
+	r.js.Reply(env, withID(e.Reply, req.ID), batched)
+	return true
+}
+
+// runnerJournal opens the journal of opts.JournalDir; nil when none.
+func runnerJournal(opts Options) (*journal, error) {
+	if opts.JournalDir == "" {
+		return nil, nil
+	}
+	j, err := openJournal(opts.JournalDir, opts.JournalEntries, opts.JournalMaxAge, time.Now)
+	if err != nil {
+		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
+	}
+	j.logger = opts.Logger.With("handler", opts.Name)
+	return j, nil
+}
+
+// takeOff records req, an admitted job, as in flight when it has an
+// execution id, so that a copy arriving while it runs attaches to it.
+// The caller is the recv loop, which attach ran in just before.
+func (r *runner) takeOff(req wire.Request) {
+	if req.ExecutionID == "" {
+		return
+	}
+	r.mu.Lock()
+	r.flights[jobKey(req.ExecutionID, req.Attempt)] = &flight{}
+	r.mu.Unlock()
+}
+
+// land makes the reply out of job j durable in the journal, then sends it
+// to j's peer and to every copy that attached meanwhile. The flight is
+// removed only once the journal holds the entry, so that a copy arriving
+// at any moment finds one or the other. A job without an execution id
+// (run_now of the original) is neither journaled nor attached to.
+func (r *runner) land(j jobReq, out []byte, ok bool) {
+	if j.req.ExecutionID == "" {
+		r.deliver(j, withID(out, j.req.ID))
+		return
+	}
+	key := jobKey(j.req.ExecutionID, j.req.Attempt)
+	if r.journal != nil {
+		e := journalEntry{ExecutionID: j.req.ExecutionID, Attempt: j.req.Attempt, Success: ok,
+			At: time.Now().UnixMilli(), Reply: out}
+		if err := r.journal.append(e); err != nil {
+			// The reply still goes out: the scheduler records it. Only a
+			// copy sent after a lost reply would run again.
+			r.logger.Error("reply not journaled; a repeat of this job would run again", "execution_id", j.req.ExecutionID,
+				"attempt", j.req.Attempt, "err", err)
+		}
+	}
+	r.mu.Lock()
+	f := r.flights[key]
+	delete(r.flights, key)
+	r.mu.Unlock()
+	r.deliver(j, withID(out, j.req.ID))
+	if f != nil {
+		for _, w := range f.waiters {
+			r.js.Reply(w.env, withID(out, w.id), w.batched)
+		}
+	}
+}
+
+// known answers wire.MethodKnown: whether the attempt ran here (with its
+// stored reply), runs now, or is unknown.
+func (r *runner) known(req wire.Request) []byte {
+	var p struct {
+		ExecutionID string `json:"execution_id"`
+		Attempt     int    `json:"attempt"`
+	}
+	if err := json.Unmarshal(req.Params, &p); err != nil || p.ExecutionID == "" {
+		return failureReply(req.ID, errors.New(wire.MethodKnown+": params.execution_id is required"))
+	}
+	key := jobKey(p.ExecutionID, p.Attempt)
+	r.mu.Lock()
+	_, running := r.flights[key]
+	var e journalEntry
+	finished := false
+	if !running && r.journal != nil {
+		e, finished = r.journal.lookup(key)
+	}
+	r.mu.Unlock()
+	m := map[string]any{"success": true, "state": wire.KnownUnknown}
+	switch {
+	case running:
+		m["state"] = wire.KnownRunning
+	case finished:
+		m["state"], m["reply"] = wire.KnownFinished, json.RawMessage(e.Reply)
+	}
+	return wire.EncodeReply(req.ID, m)
+}
+
+// withID is reply, a JSON object without an "id", with "id" put first
+// (none when id is empty).
+func withID(reply []byte, id string) []byte {
+	if id == "" || len(reply) < 2 || reply[0] != '{' {
+		return reply
+	}
+	if bytes.Contains(reply, []byte(`"id"`)) {
+		// A handler's result named "id": the reply's own key must win.
+		var m map[string]json.RawMessage
+		if json.Unmarshal(reply, &m) != nil {
+			return reply
+		}
+		q, _ := json.Marshal(id)
+		m["id"] = q
+		b, err := json.Marshal(m)
+		if err != nil {
+			return reply
+		}
+		return b
+	}
+	q, err := json.Marshal(id)
+	if err != nil {
+		return reply
+	}
+	out := make([]byte, 0, len(reply)+len(q)+6)
+	out = append(out, `{"id":`...)
+	out = append(out, q...)
+	if len(reply) > 2 {
+		out = append(out, ',')
+	}
+	return append(out, reply[1:]...)
+}
