@@ -163,7 +163,13 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		Tokens:      opts.Tokens,
 		CORSOrigins: opts.CORSOrigins,
 		Config:      d.config(),
+		Events:      d.engine.Events(),
 	}))
+	// Requests' contexts end when the server shuts down, so that event
+	// streams, which never go idle, do not hold Shutdown to its deadline.
+	base, cancelBase := context.WithCancel(context.Background())
+	d.http.BaseContext = func(net.Listener) context.Context { return base }
+	d.http.RegisterOnShutdown(cancelBase)
 	d.onStop("api", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()
