@@ -2,8 +2,12 @@
 
 GO        ?= go
 BIN       ?= bin
-VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
-LDFLAGS   := -s -w -X github.com/schedulezero/schedulezero/pkg/version.Version=$(VERSION)
+# The release (the VERSION file, or the tag: packaging/version.sh, as the
+# package); the commit is build information next to it.
+VERSION   ?= $(shell packaging/version.sh 2>/dev/null || echo dev)
+COMMIT    ?= $(shell git describe --always --dirty --abbrev=12 --exclude='*' 2>/dev/null)
+LDFLAGS   := -s -w -X github.com/schedulezero/schedulezero/pkg/version.Version=$(VERSION) \
+	-X github.com/schedulezero/schedulezero/pkg/version.Commit=$(COMMIT)
 GOFLAGS   ?= -trimpath
 # Leave out what no binary uses and every one would carry, resident:
 # urfave/cli's Markdown and man generators (man pages come from --help,
@@ -11,17 +15,24 @@ GOFLAGS   ?= -trimpath
 # socket or localhost). packaging/build-deb.sh builds with the same tags.
 TAGS      := urfave_cli_no_docs nethttpomithttp2
 CMDS      := schedulezero schedulezero-scheduler schedulezero-handler schedulezero-governor
+MANDATE   ?= $(shell git log -1 --format=%cs 2>/dev/null || date -u +%F)
 DESTDIR   ?=
 PREFIX    ?= /usr
 
-.PHONY: help build test race e2e bench lint fmt demo units units-check install deb clean
+.PHONY: help build bins man test race e2e bench lint fmt demo units units-check install deb clean
 
 help: ## list the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-build: ## build the binaries into ./bin
+build: bins man ## build the binaries into ./bin and their man pages into ./bin/man
+
+bins: ## only the binaries, into ./bin
 	@mkdir -p $(BIN)
 	CGO_ENABLED=0 $(GO) build $(GOFLAGS) -tags '$(TAGS)' -ldflags '$(LDFLAGS)' -o $(BIN)/ $(addprefix ./cmd/,$(CMDS))
+
+man: bins ## the man pages, from the binaries' own command trees, into ./bin/man (read one: man -l bin/man/schedulezero.1.gz)
+	$(GO) run ./packaging/genman -out $(BIN)/man -date $(MANDATE) -version $(VERSION) -extra packaging/man \
+		$(BIN)/schedulezero:1 $(BIN)/schedulezero-scheduler:8 $(BIN)/schedulezero-handler:8 $(BIN)/schedulezero-governor:8
 
 test: ## vet, then every test with the race detector (no root needed)
 	$(GO) vet ./...

@@ -78,3 +78,5 @@ require (
 )
 
 tool github.com/goreleaser/nfpm/v2/cmd/nfpm
+
+replace github.com/go-zeromq/zmq4 => ./third_party/zmq4

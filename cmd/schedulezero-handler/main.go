@@ -18,6 +18,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/handler/config"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/version"
+	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
 func main() {
@@ -60,6 +61,8 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "scheduler", Usage: "scheduler registration endpoint", EnvVars: []string{"SZ_SCHEDULER"}},
 		&cli.IntFlag{Name: "concurrency", Usage: "jobs run at once", EnvVars: []string{"SZ_HANDLER_CONCURRENCY"}},
 		&cli.StringFlag{Name: "secret-file", Usage: "registration secret `FILE` (default: the config's secret_file, else $CREDENTIALS_DIRECTORY/handler-secret when present)", EnvVars: []string{"SZ_HANDLER_SECRET_FILE"}},
+		&cli.Int64Flag{Name: "zmq-max-message-size", Usage: "largest ZeroMQ message, in `BYTES`, the scheduler may send (default: the config's zmq_max_message_size, else 1114112: 1 MiB and 64 KiB)", EnvVars: []string{"SZ_ZMQ_MAX_MESSAGE_SIZE"}},
+		&cli.DurationFlag{Name: "zmq-handshake-timeout", Usage: "drop a ZeroMQ connection whose handshake takes longer (default: the config's zmq_handshake_timeout, else 5s)", EnvVars: []string{"SZ_ZMQ_HANDSHAKE_TIMEOUT"}},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", EnvVars: []string{"SZ_LOG_LEVEL"}},
 	}
 }
@@ -73,5 +76,6 @@ func serve(c *cli.Context) error {
 	defer stop()
 	return config.Run(ctx, config.Flags{Name: c.String("name"), ConfigPath: c.String("config"),
 		Kind: c.String("kind"), Endpoint: c.String("endpoint"), Scheduler: c.String("scheduler"),
-		Concurrency: c.Int("concurrency"), SecretFile: c.String("secret-file")}, logger, os.Getenv, sd.NewNotifier(logger))
+		Concurrency: c.Int("concurrency"), SecretFile: c.String("secret-file"),
+		ZMQLimits: wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")}}, logger, os.Getenv, sd.NewNotifier(logger))
 }

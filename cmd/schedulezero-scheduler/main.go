@@ -18,6 +18,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/version"
+	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
 // The collector runs at Go's default pacing (GOGC=100). The scheduler once
@@ -53,6 +54,8 @@ func flags() []cli.Flag {
 	return []cli.Flag{
 		&cli.StringFlag{Name: "db", Value: defaultDB(), EnvVars: []string{"SZ_DB"}, Usage: "bbolt job store `FILE` (default: $STATE_DIRECTORY/schedulezero.db)"},
 		&cli.StringFlag{Name: "zmq-bind", Value: schedulerd.DefaultZMQBind, EnvVars: []string{"SZ_ZMQ_BIND"}, Usage: "registration `ENDPOINT` (tcp:// or ipc://)"},
+		&cli.Int64Flag{Name: "zmq-max-message-size", EnvVars: []string{"SZ_ZMQ_MAX_MESSAGE_SIZE"}, Usage: "largest ZeroMQ message, in `BYTES`, a handler may send; a larger one drops its connection (default 1114112: 1 MiB and 64 KiB)"},
+		&cli.DurationFlag{Name: "zmq-handshake-timeout", EnvVars: []string{"SZ_ZMQ_HANDSHAKE_TIMEOUT"}, Usage: "drop a ZeroMQ connection whose handshake takes longer (default 5s)"},
 		&cli.StringSliceFlag{Name: "http-listen", Value: cli.NewStringSlice(schedulerd.DefaultHTTPListen), EnvVars: []string{"SZ_HTTP_LISTEN"}, Usage: "REST API `ADDR` (host:port or unix:/path); repeat or comma-separate"},
 		&cli.StringFlag{Name: "timezone", EnvVars: []string{"SZ_TIMEZONE"}, Usage: "IANA `ZONE` of schedules that name none (default: the host's)"},
 		&cli.DurationFlag{Name: "default-timeout", EnvVars: []string{"SZ_DEFAULT_TIMEOUT"}, Usage: "per-attempt timeout of schedules that set none (default 60s)"},
@@ -63,6 +66,9 @@ func flags() []cli.Flag {
 		&cli.DurationFlag{Name: "stop-timeout", Value: schedulerd.DefaultStopTimeout, EnvVars: []string{"SZ_STOP_TIMEOUT"}, Usage: "how long running attempts may finish on stop"},
 		&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, Usage: "bearer tokens, one a line (default: $CREDENTIALS_DIRECTORY/api-token when present)"},
 		&cli.StringSliceFlag{Name: "cors-origin", EnvVars: []string{"SZ_CORS_ORIGIN"}, Usage: "`ORIGIN` (https://host[:port]) whose web pages may call the API; repeat or comma-separate (default: none)"},
+		&cli.StringSliceFlag{Name: "schedules-dir", EnvVars: []string{"SZ_SCHEDULES_DIR"}, Usage: "`DIR` of schedule files (NAME.schedule), applied at start and on reload; repeat or comma-separate, highest precedence first (the packaged unit: /etc/schedulezero/schedules.d,/usr/lib/schedulezero/schedules.d; default: none)"},
+		&cli.StringSliceFlag{Name: "embed", EnvVars: []string{"SZ_EMBED"}, Usage: "run handler `KIND[:NAME]` inside the scheduler: dingaling, dingaling:NAME or exec:NAME; repeat or comma-separate (docs/handlers.md)"},
+		&cli.StringFlag{Name: "handler-config-dir", EnvVars: []string{"SZ_HANDLER_CONFIG_DIR"}, Usage: "`DIR` of the embedded handlers' config files NAME.json (default: $CONFIGURATION_DIRECTORY/handlers, else /etc/schedulezero/handlers)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
 	}
@@ -109,7 +115,11 @@ func serve(c *cli.Context) error {
 		StopTimeout:        c.Duration("stop-timeout"),
 		Logger:             logger,
 		HandlerSecrets:     secrets,
+		ScheduleDirs:       c.StringSlice("schedules-dir"),
 		MinInterval:        c.Duration("min-interval"),
+		ZMQLimits:          wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")},
+		Embed:              c.StringSlice("embed"),
+		HandlerConfigDir:   c.String("handler-config-dir"),
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

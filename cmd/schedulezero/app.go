@@ -3,11 +3,13 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -28,9 +30,9 @@ const (
 	exitUnreachable = 5 // the scheduler's API did not answer
 )
 
-// The API address when --api and SZ_API are unset: the packaged
-// scheduler's unix socket if it exists, else the embedded default's TCP
-// address.
+// The API address when --api and SZ_API are unset and no demo runs: the
+// packaged scheduler's unix socket if it exists, else the scheduler
+// binary's default TCP address.
 const (
 	defaultAPISocket = "/run/schedulezero/api.sock"
 	defaultAPI       = "http://127.0.0.1:8888"
@@ -52,7 +54,10 @@ func execute(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // executeApp runs app and maps its error to a message on stderr and an exit
 // code.
 func executeApp(ctx context.Context, app *cli.App, args []string, stderr io.Writer) int {
-	err := app.RunContext(ctx, args)
+	args, err := arrangeArgs(app, args)
+	if err == nil {
+		err = app.RunContext(ctx, args)
+	}
 	if err == nil {
 		return 0
 	}
@@ -62,21 +67,60 @@ func executeApp(ctx context.Context, app *cli.App, args []string, stderr io.Writ
 		code = ec.ExitCode()
 	}
 	if msg := err.Error(); msg != "" {
-		fmt.Fprintln(stderr, "schedulezero: "+msg)
+		fmt.Fprintln(stderr, "schedulezero: "+escapeLines(msg))
 	}
 	return code
 }
 
-func usageError(_ *cli.Context, err error, _ bool) error { return cli.Exit(err.Error(), exitUsage) }
+// usageError maps urfave/cli's parse errors to exit 2, with a fix for a
+// bad value: `invalid value "10" for flag -every: parse error` becomes
+// `--every "10": a duration needs a unit, e.g. 10s`.
+func usageError(c *cli.Context, err error, _ bool) error {
+	m := badValueRE.FindStringSubmatch(err.Error())
+	if m == nil {
+		return cli.Exit(err.Error(), exitUsage)
+	}
+	value, name := m[1], m[2]
+	var flags []cli.Flag
+	if c.Command != nil {
+		flags = c.Command.Flags
+	}
+	if c.App != nil {
+		flags = append(flags, c.App.Flags...)
+	}
+	fix := "not a valid value"
+	for _, f := range flags {
+		if !slices.Contains(f.Names(), name) {
+			continue
+		}
+		switch f.(type) {
+		case *cli.DurationFlag:
+			fix = "not a duration: use a number with a unit, e.g. 10s, 1m30s, 2h"
+			if _, err := strconv.ParseFloat(value, 64); err == nil {
+				fix = "a duration needs a unit: " + value + "s, " + value + "m or " + value + "h"
+			}
+		case *cli.IntFlag, *cli.Int64Flag, *cli.UintFlag:
+			fix = "not a whole number"
+		}
+		break
+	}
+	dashes := "--"
+	if len(name) == 1 {
+		dashes = "-"
+	}
+	return cli.Exit(fmt.Sprintf("%s%s %q: %s", dashes, name, value, fix), exitUsage)
+}
+
+var badValueRE = regexp.MustCompile(`invalid value "(.*)" for flag -+([^:\s]+)`)
 
 func newApp(stdout, stderr io.Writer) *cli.App {
 	app := &cli.App{
 		Name:    "schedulezero",
 		Usage:   "manage ScheduleZero schedules, handlers and history",
-		Version: version.Version,
+		Version: version.String(),
 		Writer:  stdout, ErrWriter: stderr,
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "api", EnvVars: []string{"SZ_API"}, DefaultText: "unix:" + defaultAPISocket + " if it exists, else " + defaultAPI,
+			&cli.StringFlag{Name: "api", EnvVars: []string{"SZ_API"}, DefaultText: "a running demo's (" + demoFileHelp + "), else unix:" + defaultAPISocket + " if it exists, else " + defaultAPI,
 				Usage: `scheduler API address: "http://host:port" or "unix:/path/to/api.sock"`},
 			&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, DefaultText: "$CREDENTIALS_DIRECTORY/api-token if it exists",
 				Usage: "file holding the API bearer token (or set SZ_API_TOKEN)"},
@@ -84,7 +128,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.DurationFlag{Name: "timeout", Value: client.DefaultTimeout, EnvVars: []string{"SZ_TIMEOUT"}, Usage: "bound of each API call"},
 		},
 		Commands: []*cli.Command{
-			scheduleCommand(), handlersGovernedCommand(), historyCommand(), statsCommand(), calendarCommand(), demoCommand(), unitsCommand(),
+			scheduleCommand(), handlersGovernedCommand(), historyCommand(), statsCommand(), calendarCommand(), demoCommand(), unitsCommand(), applyCommand(), importCommand(), versionCommand(), completionCommand(), hiddenCompleteCommand(), manCommand(),
 		},
 		Metadata:       map[string]any{clockKey: clock{now: time.Now, loc: time.Local}},
 		OnUsageError:   usageError,
@@ -132,12 +176,9 @@ func root(c *cli.Context) *cli.Context {
 // newClient builds the API client from the global flags.
 func newClient(c *cli.Context) (*client.Client, error) {
 	r := root(c)
-	addr := r.String("api")
-	if addr == "" {
-		addr = defaultAPI
-		if fi, err := os.Stat(defaultAPISocket); err == nil && fi.Mode()&os.ModeSocket != 0 {
-			addr = "unix:" + defaultAPISocket
-		}
+	addr := apiAddress(r.String("api"))
+	if d := r.Duration("timeout"); d <= 0 {
+		return nil, usagef("--timeout %s: the bound of each API call must be positive, e.g. --timeout 30s", d)
 	}
 	opts := []client.Option{client.WithTimeout(r.Duration("timeout"))}
 	token, err := apiToken(r.String("api-token-file"))
@@ -152,6 +193,22 @@ func newClient(c *cli.Context) (*client.Client, error) {
 		return nil, cli.Exit("--api: "+err.Error(), exitUsage)
 	}
 	return cl, nil
+}
+
+// apiAddress resolves the scheduler's API address: --api, then $SZ_API
+// (both in flag), then a running demo's file, then the packaged socket if
+// it exists, then defaultAPI.
+func apiAddress(flag string) string {
+	if flag != "" {
+		return flag
+	}
+	if f, ok := readDemoFile(); ok {
+		return f.API
+	}
+	if fi, err := os.Stat(defaultAPISocket); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		return "unix:" + defaultAPISocket
+	}
+	return defaultAPI
 }
 
 // apiToken finds the API bearer token the way the scheduler finds its
@@ -204,60 +261,10 @@ func oneArg(c *cli.Context, what string) (string, error) {
 	return c.Args().First(), nil
 }
 
+// fmtTime shows t in the user's zone (TZ, else /etc/localtime).
 func fmtTime(t time.Time) string {
 	if t.IsZero() {
 		return "-"
 	}
-	return t.Format("2006-01-02 15:04:05Z07:00")
-}
-
-// interspersed lets flags follow the positional argument, as in
-// "schedule edit ID --every 1m" (urfave/cli v2 stops parsing flags at the
-// first argument). The command sets SkipFlagParsing; action gets a context
-// whose flags were parsed from anywhere in the arguments.
-func interspersed(action cli.ActionFunc) cli.ActionFunc {
-	return func(c *cli.Context) error {
-		set := flag.NewFlagSet(c.Command.Name, flag.ContinueOnError)
-		set.SetOutput(io.Discard)
-		for _, f := range c.Command.Flags {
-			if err := f.Apply(set); err != nil {
-				return err
-			}
-		}
-		if set.Lookup("help") == nil {
-			set.Bool("help", false, "")
-		}
-		if set.Lookup("h") == nil {
-			set.Bool("h", false, "")
-		}
-		var pos []string
-		rest := c.Args().Slice()
-		for {
-			if err := set.Parse(rest); err != nil {
-				return usagef("%s: %v", strings.TrimPrefix(c.Command.HelpName, c.App.Name+" "), err)
-			}
-			rest = set.Args()
-			if len(rest) == 0 {
-				break
-			}
-			if rest[0] == "--" {
-				pos = append(pos, rest[1:]...)
-				break
-			}
-			pos = append(pos, rest[0])
-			rest = rest[1:]
-		}
-		if set.Lookup("help").Value.String() == "true" || set.Lookup("h").Value.String() == "true" {
-			if l := c.Lineage(); len(l) > 1 {
-				return cli.ShowCommandHelp(l[1], c.Command.Name)
-			}
-			return cli.ShowSubcommandHelp(c)
-		}
-		if err := set.Parse(append([]string{"--"}, pos...)); err != nil {
-			return err
-		}
-		nc := cli.NewContext(c.App, set, c)
-		nc.Command = c.Command
-		return action(nc)
-	}
+	return t.In(time.Local).Format("2006-01-02 15:04:05Z07:00")
 }

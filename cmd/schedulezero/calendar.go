@@ -158,12 +158,26 @@ func printOccurrences(w io.Writer, o occurrences, now time.Time, loc *time.Locat
 			label = fmt.Sprintf("Iter. #%d", i+1)
 		}
 		line(label, systemdTime(t.In(loc)))
-		if loc != time.UTC && loc.String() != "UTC" {
+		if !isUTC(loc, t) {
 			line("(in UTC)", systemdTime(t.UTC()))
 		}
 		line("From now", relative(t.Sub(now)))
 	}
 	return nil
+}
+
+// isUTC tells whether loc is UTC itself (by name, or the local zone of a
+// UTC host), where systemd prints no "(in UTC)" line. A zone that is at
+// offset 0 only part of the year, or under another name (Europe/London's
+// GMT), is not.
+func isUTC(loc *time.Location, t time.Time) bool {
+	for _, m := range []time.Month{time.January, time.July} {
+		name, off := time.Date(t.Year(), m, 1, 0, 0, 0, 0, loc).Zone()
+		if off != 0 || name != "UTC" {
+			return false
+		}
+	}
+	return true
 }
 
 // systemdTime formats t like systemd's format_timestamp.

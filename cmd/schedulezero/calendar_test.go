@@ -24,6 +24,8 @@ func TestCalendar(t *testing.T) {
 		{"calendar_dst", []string{"calendar", "-n", "3", "--tz", "America/New_York", "*-03-14 02:30"}, 0},
 		{"calendar_dst_systemd", []string{"calendar", "--systemd", "-n", "3", "--tz", "America/New_York", "*-03-14 02:30"}, 0},
 		{"calendar_cron", []string{"calendar", "--cron", "-n", "3", "0 9 * * 1-5"}, 0},
+		{"calendar_utc_alias", []string{"calendar", "--tz", "Etc/UTC", "Mon..Fri 09:00"}, 0},
+		{"calendar_london", []string{"calendar", "--tz", "Europe/London", "*-01-05 09:00"}, 0},
 		{"calendar_cron_tz", []string{"calendar", "--cron", "-n", "2", "--tz", "America/New_York", "CRON_TZ=Europe/Berlin 30 2 * * *"}, 0},
 		{"calendar_cron_every", []string{"calendar", "--cron", "-n", "3", "@every 90m"}, 0},
 		{"calendar_past_date", []string{"calendar", "2020-01-01 00:00"}, 0},

@@ -8,10 +8,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -46,10 +49,15 @@ func demoCommand() *cli.Command {
 		Description: "Starts " + schedulerBin + " and " + governorBin + " (found next to this executable or on PATH)\n" +
 			"in a fresh temporary directory; the governor (process backend, no root, no systemd) spawns\n" +
 			handlerBin + " and keeps it healthy. The demo adds a few schedules and follows their executions.\n" +
-			"Ctrl-C stops the governor, which stops the handler, then the scheduler, and removes the directory.",
+			"While it runs, schedulezero in another terminal finds it by itself: the demo writes its addresses to\n" +
+			demoFileHelp + " (or $TMPDIR/schedulezero-UID/demo.json), owner-only, removed on exit.\n" +
+			"Ctrl-C stops the governor, which stops the handler, then the scheduler, removes the directory\n" +
+			"and prints a summary: runs, failures and missed occurrences.",
 		Flags: []cli.Flag{
 			&cli.BoolFlag{Name: "keep", Usage: "keep the temporary directory (database and logs)"},
 			&cli.DurationFlag{Name: "duration", Usage: "stop by itself after this long (0: until Ctrl-C)"},
+			&cli.StringFlag{Name: "zmq-bind", DefaultText: "tcp://" + demoZMQAddr + " if free, else ipc:// in the temporary directory",
+				Usage: "the scheduler's registration `ENDPOINT`, where handlers started by hand register"},
 		},
 		Action: demo,
 	}
@@ -128,7 +136,7 @@ func demo(c *cli.Context) error {
 			stopChild(children[i])
 		}
 	}()
-	zmq, apiSock := "ipc://"+filepath.Join(dir, "zmq.sock"), "unix:"+filepath.Join(dir, "api.sock")
+	zmq, apiSock := cmp.Or(c.String("zmq-bind"), demoZMQ(dir)), "unix:"+filepath.Join(dir, "api.sock")
 	sched, err := startChild("scheduler", bins[schedulerBin], filepath.Join(dir, "scheduler.log"), nil,
 		"--db", filepath.Join(dir, "schedulezero.db"), "--zmq-bind", zmq, "--http-listen", apiSock)
 	if err != nil {
@@ -179,8 +187,14 @@ func demo(c *cli.Context) error {
 	}); err != nil {
 		return demoFailure(ctx, err, gov, sched)
 	}
-	fmt.Fprintf(out, "demo: the governor (process backend) started handler dingaling, pid %d; see it with\n"+
-		"      schedulezero --api %s handlers --governor unix:%s\n", info.PID, apiSock, govSock)
+	fmt.Fprintf(out, "demo: the governor (process backend) started handler dingaling, pid %d\n", info.PID)
+	removeFile, err := writeDemoFile(demoFile{PID: os.Getpid(), API: apiSock, Governor: "unix:" + govSock, ZMQ: zmq, Dir: dir})
+	if err != nil {
+		return demoFailure(ctx, err)
+	}
+	defer removeFile()
+	fmt.Fprintf(out, "demo: API %s, handlers register at %s (written to %s);\n"+
+		"      in another terminal, schedulezero finds this demo by itself: bin/schedulezero schedule list\n", apiSock, zmq, demoFilePath())
 	if err := waitFor(ctx, gov, "handler dingaling online", func(ctx context.Context) (bool, error) {
 		hs, err := cl.Handlers(ctx)
 		for _, h := range hs {
@@ -198,11 +212,12 @@ func demo(c *cli.Context) error {
 		if err != nil {
 			return demoFailure(ctx, fmt.Errorf("adding %s: %w", req.ID, err), sched)
 		}
-		fmt.Fprintf(out, "scheduled %-14s %-14s %s\n", s.ID, s.Method, describeTrigger(s.Trigger))
+		fmt.Fprintf(out, "scheduled %-14s %-14s %s\n", escapeText(s.ID), escapeText(s.Method), escapeText(describeTrigger(s.Trigger)))
 	}
 	fmt.Fprintln(out, "following executions (Ctrl-C to stop)")
 
-	f := &follower{cl: cl, q: client.ExecutionQuery{HandlerID: "dingaling", Limit: 200}}
+	f := &follower{cl: cl, q: client.ExecutionQuery{Limit: 200}} // every handler, also those added with handlers add
+	var sum demoSummary
 	fctx, stop := context.WithCancel(ctx)
 	defer stop()
 	go func() { // a child that dies ends the demo
@@ -216,6 +231,7 @@ func demo(c *cli.Context) error {
 	_ = f.run(fctx, func(recs []store.Execution) {
 		for _, e := range recs {
 			if e.Status.Finished() {
+				sum.add(e)
 				fmt.Fprintln(out, demoRow(e))
 			}
 		}
@@ -229,9 +245,61 @@ func demo(c *cli.Context) error {
 		default:
 		}
 	}
-	fmt.Fprintln(out, "demo: stopping")
+	fmt.Fprintln(out, "demo: stopping; "+sum.String())
 	return nil
 }
+
+// demoSummary counts the finished attempts the demo printed.
+type demoSummary struct {
+	runs, failures, missed int
+	handlers               map[string][3]int
+}
+
+func (s *demoSummary) add(e store.Execution) {
+	if s.handlers == nil {
+		s.handlers = map[string][3]int{}
+	}
+	h := s.handlers[e.HandlerID]
+	switch {
+	case e.Status == store.StatusMissed:
+		s.missed++
+		h[2]++
+	case e.Status == store.StatusSucceeded:
+		s.runs++
+		h[0]++
+	default:
+		s.runs++
+		s.failures++
+		h[0]++
+		h[1]++
+	}
+	s.handlers[e.HandlerID] = h
+}
+
+func (s demoSummary) String() string {
+	line := fmt.Sprintf("%d runs, %d failures, %d missed", s.runs, s.failures, s.missed)
+	if len(s.handlers) > 1 {
+		for _, id := range slices.Sorted(maps.Keys(s.handlers)) {
+			h := s.handlers[id]
+			line += fmt.Sprintf("\n      %s: %d runs, %d failures, %d missed", escapeText(id), h[0], h[1], h[2])
+		}
+	}
+	return line
+}
+
+// demoZMQ is the registration endpoint of the demo's scheduler: the
+// protocol's default tcp://127.0.0.1:4242 when it is free, so that a
+// handler started by hand (pkg/handler's default, a Python handler of the
+// original) finds the demo, else a socket in the demo's directory.
+func demoZMQ(dir string) string {
+	if l, err := net.Listen("tcp", demoZMQAddr); err == nil {
+		l.Close()
+		return "tcp://" + demoZMQAddr
+	}
+	return "ipc://" + filepath.Join(dir, "zmq.sock")
+}
+
+const demoZMQAddr = "127.0.0.1:4242"
 
 // demoSchedules are the schedules the demo adds.
 func demoSchedules(now time.Time) []api.CreateScheduleRequest {
@@ -260,9 +328,10 @@ func demoRow(e store.Execution) string {
 		counter = r.Counter.String()
 	}
 	at := cmp.Or(e.CompletedAt, e.StartedAt).Local().Format("15:04:05.000")
-	line := fmt.Sprintf("%s  %-14s %-14s %-8s %8.1fms  counter=%s", at, cmp.Or(e.ScheduleID, "(run now)"), e.Method, e.Status, e.DurationMS, counter)
+	line := fmt.Sprintf("%s  %-14s %-14s %-8s %8.1fms  counter=%s", at, escapeText(cmp.Or(e.ScheduleID, "(run now)")), escapeText(e.Method),
+		escapeText(string(e.Status)), e.DurationMS, escapeText(counter))
 	if e.Error != "" {
-		line += "  error=" + e.Error
+		line += "  error=" + escapeText(e.Error)
 	}
 	return line
 }
@@ -396,7 +465,7 @@ func (l *lineEcho) Write(p []byte) (int, error) {
 		}
 		line := l.buf[:i]
 		if bytes.Contains(line, []byte(l.match)) {
-			fmt.Fprintf(l.echo, "%s%s\n", l.prefix, line)
+			fmt.Fprintf(l.echo, "%s%s\n", l.prefix, escapeText(string(line)))
 		}
 		l.buf = l.buf[i+1:]
 	}

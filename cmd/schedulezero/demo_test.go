@@ -38,13 +38,14 @@ func TestDemo_MissingBinariesNamesBoth(t *testing.T) {
 func TestDemo_RealProcesses(t *testing.T) {
 	bin := buildDaemons(t)
 	t.Setenv("PATH", bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir())
 	tests := []struct {
 		name string
 		keep bool
 	}{{"removes dir", false}, {"keeps dir", true}}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			args := []string{"schedulezero", "demo", "--duration", "7s"}
+			args := []string{"schedulezero", "demo", "--duration", "7s", "--zmq-bind", "ipc://" + filepath.Join(t.TempDir(), "zmq.sock")}
 			if tc.keep {
 				args = append(args, "--keep")
 			}
@@ -56,13 +57,22 @@ func TestDemo_RealProcesses(t *testing.T) {
 			}
 			got := out.String()
 			for _, want := range []string{"the governor (process backend) started handler dingaling", "scheduled quick_aling",
-				"scheduled counter_test", "[dingaling]", "a-ling", "success", "counter=", "demo: stopping"} {
+				"scheduled counter_test", "[dingaling]", "a-ling", "success", "counter=", "demo: stopping; "} {
 				if !strings.Contains(got, want) {
 					t.Errorf("output lacks %q:\n%s", want, got)
 				}
 			}
 			if !regexp.MustCompile(`counter_test +counter_test +success .*counter=\d+`).MatchString(got) {
 				t.Errorf("no finished counter_test execution in:\n%s", got)
+			}
+			// The summary counts what was printed.
+			if sm := regexp.MustCompile(`demo: stopping; (\d+) runs, (\d+) failures, (\d+) missed`).FindStringSubmatch(got); sm == nil {
+				t.Errorf("no summary in:\n%s", got)
+			} else if runs, _ := strconv.Atoi(sm[1]); runs != strings.Count(got, " success ")+strings.Count(got, " error ")+strings.Count(got, " timeout ") {
+				t.Errorf("summary says %s runs; the output shows otherwise:\n%s", sm[1], got)
+			}
+			if _, err := os.Stat(demoFilePath()); !os.IsNotExist(err) {
+				t.Errorf("demo file %s left behind: %v", demoFilePath(), err)
 			}
 			m := regexp.MustCompile(`scheduler started in (\S+)`).FindStringSubmatch(got)
 			if m == nil {
@@ -153,8 +163,9 @@ func TestDemo_CtrlC(t *testing.T) {
 	if out, err := exec.Command("go", "build", "-o", bin+string(os.PathSeparator), ".").CombinedOutput(); err != nil {
 		t.Skipf("cannot build schedulezero: %v\n%s", err, out)
 	}
+	t.Setenv("XDG_RUNTIME_DIR", t.TempDir()) // the demo file of this test only
 	for round := range 3 {
-		cmd := exec.Command(filepath.Join(bin, "schedulezero"), "demo")
+		cmd := exec.Command(filepath.Join(bin, "schedulezero"), "demo", "--zmq-bind", "ipc://"+filepath.Join(t.TempDir(), "zmq.sock"))
 		cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // a group of its own, like a terminal's job
 		var out syncBuffer
 		cmd.Stderr = &out

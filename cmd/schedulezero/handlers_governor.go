@@ -32,7 +32,7 @@ const statusUnregistered = "unregistered"
 func handlersGovernedCommand() *cli.Command {
 	nameCmd := func(name, usage string, action cli.ActionFunc, flags ...cli.Flag) *cli.Command {
 		return &cli.Command{Name: name, Usage: usage, ArgsUsage: "NAME", Flags: flags,
-			Action: interspersed(action), SkipFlagParsing: true, HideHelpCommand: true}
+			Action: action}
 	}
 	stopTimeout := &cli.DurationFlag{Name: "stop-timeout", Usage: "SIGTERM to SIGKILL wait (0: the governor's default)"}
 	return &cli.Command{
@@ -41,7 +41,7 @@ func handlersGovernedCommand() *cli.Command {
 		Description: "Without a subcommand: the same as `handlers list`. When the governor does not answer, the\n" +
 			"scheduler's list is shown alone; the subcommands other than list need the governor.",
 		Flags: []cli.Flag{
-			&cli.StringFlag{Name: "governor", EnvVars: []string{"SZ_GOVERNOR"}, DefaultText: defaultGovernor,
+			&cli.StringFlag{Name: "governor", EnvVars: []string{"SZ_GOVERNOR"}, DefaultText: "a running demo's (" + demoFileHelp + "), else " + defaultGovernor,
 				Usage: `governor API address: "unix:/path/to/governor.sock" or "http://host:port"`},
 		},
 		Action: handlersView,
@@ -62,7 +62,7 @@ func handlersGovernedCommand() *cli.Command {
 					&cli.DurationFlag{Name: "ping-interval", Usage: "the handler's heartbeat to the scheduler (0: its default)"},
 					&cli.StringFlag{Name: "secret-file", Usage: "file with the handler's shared secret"},
 				},
-				Action: interspersed(handlersAdd), SkipFlagParsing: true, HideHelpCommand: true,
+				Action: handlersAdd,
 			},
 			nameCmd("remove", "stop a handler, disable it and delete its configuration", handlersRemove, stopTimeout),
 			nameCmd("start", "start a handler; resets its restart budget", handlersStart),
@@ -73,10 +73,16 @@ func handlersGovernedCommand() *cli.Command {
 	}
 }
 
-// governorClient builds the governor client; explicit tells whether an
-// address was given (then an unreachable governor is worth a warning).
+// governorClient builds the governor client from --governor, $SZ_GOVERNOR,
+// a running demo's file or defaultGovernor, in that order; explicit tells
+// whether an address was given or found (then an unreachable governor is worth a warning).
 func governorClient(c *cli.Context) (*gclient.Client, bool, error) {
 	addr := c.String("governor")
+	if addr == "" {
+		if f, ok := readDemoFile(); ok && f.Governor != "" {
+			addr = f.Governor
+		}
+	}
 	explicit := addr != ""
 	if !explicit {
 		addr = defaultGovernor
@@ -291,7 +297,7 @@ func handlersRemove(c *cli.Context) error {
 		if jsonOutput(c) {
 			return printJSON(c.App.Writer, map[string]string{"removed": name})
 		}
-		_, err := fmt.Fprintf(c.App.Writer, "removed %s: stopped, disabled, configuration deleted\n", name)
+		_, err := fmt.Fprintf(c.App.Writer, "removed %s: stopped, disabled, configuration deleted\n", escapeText(name))
 		return err
 	})
 }
@@ -350,7 +356,7 @@ func printInfo(c *cli.Context, verb string, hi governor.HandlerInfo) error {
 	if jsonOutput(c) {
 		return printJSON(c.App.Writer, hi)
 	}
-	_, err := fmt.Fprintf(c.App.Writer, "%s %s: %s %s, pid %s, endpoint %s\n", verb, hi.Name, hi.Unit, unitState(hi), pidText(hi.PID), hi.Endpoint)
+	_, err := fmt.Fprintf(c.App.Writer, "%s %s: %s %s, pid %s, endpoint %s\n", verb, escapeText(hi.Name), escapeText(hi.Unit), escapeText(unitState(hi)), pidText(hi.PID), escapeText(hi.Endpoint))
 	return err
 }
 
@@ -400,7 +406,7 @@ func writeStatus(w io.Writer, hi governor.HandlerInfo) error {
 		{"registered:", dash(hi.Registered)},
 	}
 	for _, r := range rows {
-		if _, err := fmt.Fprintf(w, "%-12s %s\n", r[0], r[1]); err != nil {
+		if _, err := fmt.Fprintf(w, "%-12s %s\n", r[0], escapeText(r[1])); err != nil {
 			return err
 		}
 	}

@@ -20,7 +20,35 @@ func TestHistory(t *testing.T) {
 		{name: "history_empty", args: []string{"history"}},
 		{name: "history_bad_n", args: []string{"history", "-n", "0"}, code: exitUsage},
 		{name: "history_bad_status", args: []string{"history", "--status", "weird"}, code: exitUsage},
+		{name: "history_since", args: []string{"history", "--since", "2026-01-02 03:06", "--until", "2026-01-02T03:06:30Z"}, seed: true},
+		{name: "history_since_duration", args: []string{"history", "--since", "1m"}, seed: true},
+		{name: "history_bad_since", args: []string{"history", "--since", "yesterday"}, code: exitUsage},
+		{name: "history_handler", args: []string{"history", "--handler", "dingaling", "-n", "1"}, seed: true},
+		{name: "history_unknown_schedule", args: []string{"history", "--schedule", "ghost"}, seed: true, code: exitNotFound},
+		{name: "history_unknown_handler", args: []string{"history", "--handler", "ghost"}, seed: true, code: exitNotFound},
+		{name: "history_no_match", args: []string{"history", "--schedule", "counter", "--status", "cancelled"}, seed: true},
+		{name: "history_show", args: []string{"history", "show", "ex-9000"}, seed: true},
+		{name: "history_show_json", args: []string{"history", "show", "ex-9001", "--json"}, seed: true},
+		{name: "history_show_missing", args: []string{"history", "show", "ghost"}, seed: true, code: exitNotFound},
+		{name: "history_show_latest", args: []string{"history", "show"}, seed: true},
+		{name: "history_show_latest_of", args: []string{"history", "show", "--schedule", "counter"}, seed: true},
+		{name: "history_show_none", args: []string{"history", "show"}, code: exitNotFound},
+		{name: "history_show_both", args: []string{"history", "show", "ex-9000", "--schedule", "counter"}, code: exitUsage},
+		{name: "history_stray_arg", args: []string{"history", "ex-9000"}, code: exitUsage},
 	})
+}
+
+// TestHistoryShow_ExecOutput shows the captured output of an exec handler's
+// reply on lines of its own, and the journalctl line.
+func TestHistoryShow_ExecOutput(t *testing.T) {
+	tb := setup(t)
+	tb.b.AddExecution(store.Execution{ID: "ex-7", Attempt: 1, MaxAttempts: 1, ScheduleID: "backup", HandlerID: "ops", Method: "backup",
+		Status: store.StatusFailed, ScheduledAt: apitest.Epoch, StartedAt: apitest.Epoch.Add(time.Millisecond), CompletedAt: apitest.Epoch.Add(2*time.Second + time.Millisecond),
+		DurationMS: 2000, Error: "exit status 3",
+		Result: json.RawMessage(`{"success":false,"exit_code":3,"stdout":"copied 12 files\nverifying\n","stderr":"disk full\n"}`)})
+	args := []string{"history", "show", "ex-7"}
+	out, errOut, code := tb.cli(t, args...)
+	golden(t, "history_show_exec", args, out, errOut, code)
 }
 
 // waitOutput polls buf until it contains want or the deadline passes.

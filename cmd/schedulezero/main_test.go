@@ -23,7 +23,12 @@ import (
 
 var update = flag.Bool("update", false, "rewrite testdata/*.golden")
 
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+// TestMain pins the local zone, which the tables print times in, so that
+// the golden files hold on any host.
+func TestMain(m *testing.M) {
+	time.Local = time.UTC
+	goleak.VerifyTestMain(m)
+}
 
 // testBundle is an API server over a seeded in-memory Backend.
 type testBundle struct {

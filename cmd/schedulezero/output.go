@@ -17,14 +17,31 @@ func printJSON(w io.Writer, v any) error {
 	return enc.Encode(v)
 }
 
-// table writes rows aligned under header.
+// table writes rows aligned under header, every cell escaped for the
+// terminal and no trailing blanks.
 func table(w io.Writer, header []string, rows [][]string) error {
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	var buf bytes.Buffer
+	tw := tabwriter.NewWriter(&buf, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(header, "\t"))
 	for _, r := range rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		cells := make([]string, len(r))
+		for i, v := range r {
+			cells[i] = escapeText(v)
+		}
+		fmt.Fprintln(tw, strings.Join(cells, "\t"))
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	for _, line := range strings.SplitAfter(buf.String(), "\n") {
+		if line == "" {
+			continue
+		}
+		if _, err := io.WriteString(w, strings.TrimRight(line, " \n")+"\n"); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // compact renders raw JSON on one line, "-" when empty.
@@ -62,9 +79,51 @@ func describeTrigger(raw json.RawMessage) string {
 			return t.Type + " " + t.Expr
 		}
 	case "date":
+		if s, ok := t.RunDate.(string); ok {
+			if at, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				return "at " + fmtTime(at)
+			}
+		}
 		if t.RunDate != nil {
 			return fmt.Sprint("at ", t.RunDate)
 		}
 	}
 	return compact(raw)
+}
+
+// fmtDur renders a duration for people: "8.5ms", "850ms", "2.0s",
+// "12m3s", "1h12m", "3d4h".
+func fmtDur(d time.Duration) string {
+	switch {
+	case d < 0:
+		return "-" + fmtDur(-d)
+	case d < 10*time.Millisecond:
+		return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond))
+	case d < time.Second:
+		return fmt.Sprintf("%dms", d/time.Millisecond)
+	case d < time.Minute:
+		return fmt.Sprintf("%.1fs", d.Seconds())
+	case d < time.Hour:
+		return fmt.Sprintf("%dm%ds", d/time.Minute, d%time.Minute/time.Second)
+	case d < 48*time.Hour:
+		return fmt.Sprintf("%dh%dm", d/time.Hour, d%time.Hour/time.Minute)
+	}
+	return fmt.Sprintf("%dd%dh", d/(24*time.Hour), d%(24*time.Hour)/time.Hour)
+}
+
+// fmtMillis is fmtDur of a duration_ms field.
+func fmtMillis(ms float64) string { return fmtDur(time.Duration(ms * float64(time.Millisecond))) }
+
+// fmtLeft is the time from now to t: "12s" ahead, "3s ago" behind, "-"
+// when there is no t.
+func fmtLeft(t, now time.Time) string {
+	switch {
+	case t.IsZero():
+		return "-"
+	case t.Sub(now).Abs() < 50*time.Millisecond:
+		return "now"
+	case t.Before(now):
+		return fmtDur(now.Sub(t).Truncate(time.Second)) + " ago"
+	}
+	return fmtDur(t.Sub(now).Round(100 * time.Millisecond))
 }

@@ -8,7 +8,7 @@ func scheduleCommand() *cli.Command {
 		Usage: "add, edit, list, show, remove, pause, resume, run or backfill schedules",
 		Subcommands: []*cli.Command{
 			scheduleAddCommand(), scheduleListCommand(), scheduleShowCommand(), scheduleRmCommand(),
-			scheduleEditCommand(), schedulePauseCommand(), scheduleResumeCommand(), scheduleRunCommand(), scheduleBackfillCommand(),
+			scheduleEditCommand(), schedulePauseCommand(), scheduleResumeCommand(), scheduleRunCommand(), scheduleBackfillCommand(), scheduleExportCommand(), scheduleDetachCommand(),
 		},
 	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 	"time"
@@ -10,6 +12,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/client"
 )
 
 func scheduleAddCommand() *cli.Command {
@@ -43,13 +46,17 @@ func scheduleAdd(c *cli.Context) error {
 	}
 	defer cl.Close()
 	s, err := cl.CreateSchedule(c.Context, req)
+	var ae *client.APIError
+	if errors.As(err, &ae) && ae.Status == http.StatusConflict {
+		return cli.Exit(fmt.Sprintf("%s (add --replace to replace it, or schedulezero schedule edit %s to change it)", ae.Error(), shellQuote(req.ID)), exitConflict)
+	}
 	if err != nil {
 		return apiFailure(err)
 	}
 	if jsonOutput(c) {
 		return printJSON(c.App.Writer, s)
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "added %s: %s.%s %s, next fire %s\n", s.ID, s.HandlerID, s.Method, describeTrigger(s.Trigger), fmtTime(s.NextFire))
+	_, err = fmt.Fprintf(c.App.Writer, "added %s: %s.%s %s, next fire %s\n", escapeText(s.ID), escapeText(s.HandlerID), escapeText(s.Method), escapeText(describeTrigger(s.Trigger)), fmtTime(s.NextFire))
 	return err
 }
 
@@ -68,7 +75,10 @@ func addRequest(c *cli.Context, now time.Time) (api.CreateScheduleRequest, error
 		}
 		req.Params = json.RawMessage(p)
 	}
-	if d := c.Duration("timeout"); d > 0 {
+	switch d := c.Duration("timeout"); {
+	case d < 0:
+		return req, usagef("schedule add: --timeout %s: a job timeout must be positive (0 or no flag: the scheduler's default)", d)
+	case d > 0:
 		req.Timeout = d.String()
 	}
 	trig, err := triggerFromFlags(c, now, "schedule add")
@@ -92,6 +102,7 @@ func triggerFlags() []cli.Flag {
 		&cli.StringFlag{Name: "at", Usage: "date trigger: RFC 3339 time, or +DURATION from now (e.g. +30s)"},
 		&cli.StringFlag{Name: "calendar", Usage: `systemd calendar trigger, e.g. "Mon..Fri 09:00"`},
 		&cli.StringFlag{Name: "trigger", Usage: `trigger as a JSON object, e.g. {"type":"interval","minutes":5}`},
+		&cli.BoolFlag{Name: "allow-past", Usage: "accept an --at time in the past (the schedule then fires at once)"},
 	}
 }
 
@@ -131,6 +142,8 @@ func triggerFromFlags(c *cli.Context, now time.Time, cmd string) (json.RawMessag
 				return nil, usagef("%s: --at %q: %v", cmd, at, err)
 			}
 			at = now.Add(d).UTC().Format(time.RFC3339Nano)
+		} else if t, err := time.Parse(time.RFC3339Nano, at); err == nil && t.Before(now) && !c.Bool("allow-past") {
+			return nil, usagef("%s: --at %s is in the past (now %s): give a future time or +DURATION, or add --allow-past to fire it at once", cmd, at, fmtTime(now))
 		}
 		t = map[string]any{"type": "date", "run_date": at}
 	case "--trigger":

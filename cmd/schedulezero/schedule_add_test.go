@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"flag"
+	"strings"
 	"testing"
 	"time"
 
@@ -32,6 +33,10 @@ func TestScheduleAdd_Golden(t *testing.T) {
 		{name: "add_bad_policy", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--misfire", "sometimes"}, code: exitUsage},
 		{name: "add_bad_retry_on", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--retry-on", "always"}, code: exitUsage},
 		{name: "add_bad_flag", args: []string{"schedule", "add", "--every", "soon"}, code: exitUsage},
+		{name: "add_every_no_unit", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "10"}, code: exitUsage},
+		{name: "add_bad_int", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--max-attempts", "many"}, code: exitUsage},
+		{name: "add_past_at", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--at", "2020-01-01T00:00:00Z"}, code: exitUsage},
+		{name: "add_past_at_allowed", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--at", "2020-01-01T00:00:00Z", "--allow-past", "--id", "late"}},
 		{name: "add_too_fast", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1ns"}, code: exitUsage},
 		{name: "add_bad_id", args: []string{"schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1m", "--id", "a/../../b c?d#e"}, code: exitUsage},
 	})
@@ -75,5 +80,32 @@ func TestAddRequest_Triggers(t *testing.T) {
 				t.Errorf("trigger %s, want %s", req.Trigger, tc.want)
 			}
 		})
+	}
+}
+
+// TestScheduleList_AlignedWithLongIDs: the CLI's own default ids are longer
+// than the fixed widths the table used to have.
+func TestScheduleList_AlignedWithLongIDs(t *testing.T) {
+	tb := setup(t)
+	tb.seed(t)
+	if _, errOut, code := tb.cli(t, "schedule", "add", "--handler", "dingaling", "--method", "quick_aling", "--every", "10s"); code != 0 {
+		t.Fatal(errOut)
+	}
+	if _, errOut, code := tb.cli(t, "schedule", "add", "--handler", "dingaling", "--method", "ping", "--every", "1h", "--id", "a-very-long-schedule-identifier-indeed"); code != 0 {
+		t.Fatal(errOut)
+	}
+	out, errOut, code := tb.cli(t, "schedule", "list")
+	if code != 0 {
+		t.Fatal(errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	col := strings.Index(lines[0], "JOB")
+	if len(lines) != 5 || col < len("a-very-long-schedule-identifier-indeed") {
+		t.Fatalf("header JOB at %d:\n%s", col, out)
+	}
+	for _, l := range lines[1:] {
+		if !strings.HasPrefix(l[col:], "dingaling.") || l[col-2:col] != "  " {
+			t.Errorf("JOB not at column %d in %q:\n%s", col, l, out)
+		}
 	}
 }

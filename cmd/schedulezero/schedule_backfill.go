@@ -17,9 +17,7 @@ func scheduleBackfillCommand() *cli.Command {
 			&cli.StringFlag{Name: "from", Usage: "first instant of the range (included)"},
 			&cli.StringFlag{Name: "to", Usage: "last instant of the range (included)"},
 		},
-		Action:          interspersed(scheduleBackfill),
-		SkipFlagParsing: true,
-		HideHelpCommand: true,
+		Action: scheduleBackfill,
 	}
 }
 
@@ -71,10 +69,10 @@ func scheduleBackfill(c *cli.Context) error {
 	}
 	w := c.App.Writer
 	if len(res.Occurrences) == 0 {
-		_, err = fmt.Fprintf(w, "backfill %s: no occurrence between %s and %s\n", id, fmtTime(from), fmtTime(to))
+		_, err = fmt.Fprintf(w, "backfill %s: no occurrence between %s and %s\n", escapeText(id), fmtTime(from), fmtTime(to))
 		return err
 	}
-	fmt.Fprintf(w, "backfill %s: queued %d occurrences, run in order (see: schedulezero history --schedule %s)\n", id, len(res.Occurrences), id)
+	fmt.Fprintf(w, "backfill %s: queued %d occurrences, run in order (see: schedulezero history --schedule %s)\n", escapeText(id), len(res.Occurrences), shellQuote(id))
 	for _, o := range res.Occurrences {
 		if _, err := fmt.Fprintln(w, "  "+fmtTime(o)); err != nil {
 			return err

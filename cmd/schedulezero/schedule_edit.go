@@ -25,9 +25,7 @@ func scheduleEditCommand() *cli.Command {
 			&cli.IntFlag{Name: "max-attempts", Usage: "attempts per fire, retries included (0: scheduler default)"},
 			&cli.DurationFlag{Name: "timeout", Usage: "job timeout (0: scheduler default)"},
 		}, policyFlags()),
-		Action:          interspersed(scheduleEdit),
-		SkipFlagParsing: true,
-		HideHelpCommand: true,
+		Action: scheduleEdit,
 	}
 }
 
@@ -52,7 +50,7 @@ func scheduleEdit(c *cli.Context) error {
 	if jsonOutput(c) {
 		return printJSON(c.App.Writer, s)
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "edited %s: %s.%s %s, next fire %s\n", s.ID, s.HandlerID, s.Method, describeTrigger(s.Trigger), fmtTime(s.NextFire))
+	_, err = fmt.Fprintf(c.App.Writer, "edited %s: %s.%s %s, next fire %s\n", escapeText(s.ID), escapeText(s.HandlerID), escapeText(s.Method), escapeText(describeTrigger(s.Trigger)), fmtTime(s.NextFire))
 	return err
 }
 
@@ -80,6 +78,9 @@ func editRequest(c *cli.Context, now time.Time) (api.UpdateScheduleRequest, erro
 		req.MaxAttempts = &n
 	}
 	if c.IsSet("timeout") {
+		if c.Duration("timeout") < 0 {
+			return req, usagef("schedule edit: --timeout %s: a job timeout must be positive (0: the scheduler's default)", c.Duration("timeout"))
+		}
 		d := c.Duration("timeout").String()
 		req.Timeout = &d
 	}

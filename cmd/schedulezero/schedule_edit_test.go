@@ -34,7 +34,7 @@ func TestEditRequest(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cmd := scheduleEditCommand()
 			var got string
-			cmd.Action = interspersed(func(c *cli.Context) error {
+			cmd.Action = func(c *cli.Context) error {
 				if c.NArg() != 1 || c.Args().First() != "ID" {
 					t.Errorf("positional args %v, want [ID]", c.Args().Slice())
 				}
@@ -45,9 +45,13 @@ func TestEditRequest(t *testing.T) {
 				b, err := json.Marshal(req)
 				got = string(b)
 				return err
-			})
+			}
 			app := &cli.App{Name: "schedulezero", Commands: []*cli.Command{cmd}}
-			if err := app.RunContext(context.Background(), append([]string{"schedulezero", "edit"}, tc.args...)); err != nil {
+			args, err := arrangeArgs(app, append([]string{"schedulezero", "edit"}, tc.args...))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := app.RunContext(context.Background(), args); err != nil {
 				t.Fatal(err)
 			}
 			if got != tc.want {

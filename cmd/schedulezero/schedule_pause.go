@@ -37,6 +37,6 @@ func setPaused(c *cli.Context, verb string, op func(*client.Client, context.Cont
 	if jsonOutput(c) {
 		return printJSON(c.App.Writer, s)
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "%s %s (next fire %s)\n", verb, s.ID, fmtTime(s.NextFire))
+	_, err = fmt.Fprintf(c.App.Writer, "%s %s (next fire %s)\n", verb, escapeText(s.ID), fmtTime(s.NextFire))
 	return err
 }

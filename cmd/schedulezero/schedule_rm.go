@@ -26,6 +26,6 @@ func scheduleRm(c *cli.Context) error {
 	if jsonOutput(c) {
 		return printJSON(c.App.Writer, map[string]string{"status": "removed", "schedule_id": id})
 	}
-	_, err = fmt.Fprintf(c.App.Writer, "removed %s\n", id)
+	_, err = fmt.Fprintf(c.App.Writer, "removed %s\n", escapeText(id))
 	return err
 }

@@ -39,11 +39,11 @@ func scheduleRun(c *cli.Context) error {
 	}
 	switch t.Outcome {
 	case api.OutcomeSkipped:
-		_, err = fmt.Fprintf(c.App.Writer, "skipped %s: %s (recorded missed: %s)\n", id, t.Reason, t.ExecutionID)
+		_, err = fmt.Fprintf(c.App.Writer, "skipped %s: %s (recorded missed: %s)\n", escapeText(id), escapeText(t.Reason), escapeText(t.ExecutionID))
 	case api.OutcomeQueued:
-		_, err = fmt.Fprintf(c.App.Writer, "queued %s: %s; --force runs it now\n", id, t.Reason)
+		_, err = fmt.Fprintf(c.App.Writer, "queued %s: %s; --force runs it now\n", escapeText(id), escapeText(t.Reason))
 	default:
-		_, err = fmt.Fprintf(c.App.Writer, "fired %s: execution %s (see: schedulezero history --schedule %s)\n", id, t.ExecutionID, id)
+		_, err = fmt.Fprintf(c.App.Writer, "fired %s: execution %s (see: schedulezero history show %s)\n", escapeText(id), escapeText(t.ExecutionID), shellQuote(t.ExecutionID))
 	}
 	return err
 }

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"testing"
+
+	"github.com/schedulezero/schedulezero/pkg/api"
+)
 
 func TestSchedule_Commands(t *testing.T) {
 	runGolden(t, []cliCase{
@@ -39,4 +43,36 @@ func TestSchedule_Commands(t *testing.T) {
 		{name: "backfill_reversed", args: []string{"schedule", "backfill", "counter", "--from", "2026-01-03T00:00:00Z", "--to", "2026-01-02T00:00:00Z"}, code: exitUsage},
 		{name: "backfill_missing", args: []string{"schedule", "backfill", "ghost", "--from", "2026-01-02T03:04:05Z", "--to", "2026-01-03T00:00:00Z"}, code: exitNotFound},
 	})
+}
+
+// TestSchedule_Paused: a paused schedule shows no next fire (it will not
+// fire there) and says how to resume it.
+func TestSchedule_Paused(t *testing.T) {
+	tb := setup(t)
+	tb.seed(t)
+	if _, errOut, code := tb.cli(t, "schedule", "pause", "nightly"); code != 0 {
+		t.Fatal(errOut)
+	}
+	for name, args := range map[string][]string{"list_paused": {"schedule", "list"}, "show_paused": {"schedule", "show", "nightly", "-n", "2"}} {
+		out, errOut, code := tb.cli(t, args...)
+		golden(t, name, args, out, errOut, code)
+	}
+}
+
+func TestState(t *testing.T) {
+	tests := []struct {
+		s    api.Schedule
+		want string
+	}{
+		{api.Schedule{}, "active"},
+		{api.Schedule{HandlerState: "online"}, "active"},
+		{api.Schedule{HandlerState: api.HandlerRemoved}, "active, handler removed"},
+		{api.Schedule{Paused: true, HandlerState: "offline"}, "paused, handler offline"},
+		{api.Schedule{Done: true, HandlerState: api.HandlerRemoved}, "done"},
+	}
+	for _, tc := range tests {
+		if got := state(tc.s); got != tc.want {
+			t.Errorf("state(%+v) = %q, want %q", tc.s, got, tc.want)
+		}
+	}
 }

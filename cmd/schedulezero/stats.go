@@ -30,7 +30,7 @@ func stats(c *cli.Context) error {
 	fmt.Fprintf(w, "executions: %d  missed: %d  success rate: %.2f%% (of runs, missed excluded)  avg duration: %.1fms\n", st.Total, st.Missed, st.SuccessRate, st.AvgDurationMS)
 	statuses := slices.Sorted(maps.Keys(st.ByStatus))
 	for _, s := range statuses {
-		fmt.Fprintf(w, "  %-12s %d\n", s, st.ByStatus[s])
+		fmt.Fprintf(w, "  %-12s %d\n", escapeText(string(s)), st.ByStatus[s])
 	}
 	fmt.Fprintln(w)
 	rows := [][]string{}

@@ -88,18 +88,23 @@ func run(args []string) error {
 
 // render prefers the binary's own `man` subcommand and falls back to --help.
 func render(bin string, t manpage.Title) (page, how string, err error) {
-	// `BIN man --help` names the man command only when it exists; without
-	// it, a daemon would take "man" as an argument and start serving.
-	if h, err := call(bin, manpage.CommandName, "--help"); err == nil && strings.Contains(h, " "+manpage.CommandName+" - ") {
-		p, err := call(bin, manpage.CommandName)
-		if err != nil {
-			return "", "", err
-		}
-		return manpage.SetTitle(p, t), "man subcommand", nil
-	}
 	top, err := call(bin, "--help")
 	if err != nil {
 		return "", "", err
+	}
+	// Only a program with subcommands can have the (hidden) man command. A
+	// daemon has none: it would take "man --help" for arguments (urfave/cli
+	// reads no flag after the first argument) and start serving, with its
+	// database and sockets in the working directory, until callTimeout.
+	if len(manpage.Subcommands(top)) > 0 {
+		// `BIN man --help` names the man command only when it exists.
+		if h, err := call(bin, manpage.CommandName, "--help"); err == nil && strings.Contains(h, " "+manpage.CommandName+" - ") {
+			p, err := call(bin, manpage.CommandName)
+			if err != nil {
+				return "", "", err
+			}
+			return manpage.SetTitle(p, t), "man subcommand", nil
+		}
 	}
 	helps := []manpage.Help{{Text: top}}
 	for _, sub := range manpage.Subcommands(top) {

@@ -157,3 +157,24 @@ func TestFragmentsRenderCleanly(t *testing.T) {
 		})
 	}
 }
+
+// TestRunNeverStartsADaemon: a program without subcommands (a daemon) is
+// never called with "man": it would take the words for arguments and start
+// serving (the scheduler did, for 10 s, with its database in the working
+// directory).
+func TestRunNeverStartsADaemon(t *testing.T) {
+	dir := t.TempDir()
+	marker := filepath.Join(dir, "started")
+	help := "NAME:\n   d - a daemon\n\nUSAGE:\n   d [global options]\n\nGLOBAL OPTIONS:\n   --db value  database\n"
+	script := "#!/bin/sh\nif [ \"$1\" = --help ]; then printf '" + strings.ReplaceAll(help, "\n", "\\n") + "'; exit 0; fi\ntouch " + marker + "\n"
+	bin := filepath.Join(dir, "d")
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := run([]string{"-out", t.TempDir(), "-date", "2026-11-28", "-version", "0.1.0", bin + ":8"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("genman ran the daemon with arguments other than --help")
+	}
+}

@@ -17,6 +17,10 @@ type Backend interface {
 	AddSchedule(ctx context.Context, req ScheduleRequest) (store.Schedule, error)
 	GetSchedule(ctx context.Context, id string) (store.Schedule, error)
 	ListSchedules(ctx context.Context) ([]store.Schedule, error)
+	// SchedulePage returns up to limit schedules by id, from the first
+	// after after (from the first of all when empty), and whether more
+	// follow; its cost is the page's, not the table's.
+	SchedulePage(ctx context.Context, after string, limit int) (page []store.Schedule, more bool, err error)
 	DeleteSchedule(ctx context.Context, id string) error
 	PauseSchedule(ctx context.Context, id string) (store.Schedule, error)
 	ResumeSchedule(ctx context.Context, id string) (store.Schedule, error)
@@ -44,7 +48,13 @@ type Backend interface {
 	// more jobs, fires of its schedules recorded missed with the reason.
 	RemoveHandler(ctx context.Context, id string) error
 	Executions(ctx context.Context, f store.ExecutionFilter) ([]store.Execution, error)
+	// ExecutionPage is one page of Executions, from f.Cursor on (see
+	// store.DB.ListExecutionsPage).
+	ExecutionPage(ctx context.Context, f store.ExecutionFilter) (store.ExecutionPage, error)
 	Stats(ctx context.Context) (store.Stats, error)
+	// MissedCount is the sum of the schedules' missed counts, without
+	// listing them.
+	MissedCount(ctx context.Context) (int64, error)
 	ClearExecutions(ctx context.Context) error
 }
 
@@ -60,6 +70,7 @@ type ScheduleRequest struct {
 	Timeout     time.Duration   // 0: the scheduler's default
 	Replace     bool            // replace an existing schedule with the same ID instead of 409
 	Policy      store.Policy    // missed runs, overlap, jitter, retries; zero: defaults
+	Source      string          // who manages it: "" the API, "file:<path>" a schedule file
 }
 
 // ScheduleUpdate edits a schedule; nil fields stay as they are.
@@ -71,6 +82,7 @@ type ScheduleUpdate struct {
 	MaxAttempts *int
 	Timeout     *time.Duration
 	Policy      *store.Policy
+	Source      *string // "" detaches a file-managed schedule
 }
 
 // BackfillResult says what a backfill queued.

@@ -99,6 +99,7 @@ type CreateScheduleRequest struct {
 	Timeout     string          `json:"timeout,omitempty"`
 	Replace     bool            `json:"replace,omitempty"`
 	Policy      *Policy         `json:"policy,omitempty"`
+	Source      string          `json:"source,omitempty"` // "file:<path>": a schedule file manages it
 }
 
 // RunNowRequest is the body of POST /api/v1/run and POST /api/run_now.
@@ -173,7 +174,7 @@ func (s *server) scheduleRequest(b CreateScheduleRequest) (ScheduleRequest, erro
 	return ScheduleRequest{
 		Policy: pol,
 		ID:     id, HandlerID: b.HandlerID, Method: b.Method, Params: params, Trigger: trig,
-		Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Timeout: timeout, Replace: b.Replace,
+		Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Timeout: timeout, Replace: b.Replace, Source: b.Source,
 	}, nil
 }
 
@@ -188,6 +189,19 @@ func intQuery(r *http.Request, name string, def, maxVal int) (int, error) {
 		return 0, fieldErr(http.StatusBadRequest, name, fmt.Sprintf("%s %q is not a positive integer", name, v), fmt.Sprintf("use 1 to %d", maxVal))
 	}
 	return min(n, maxVal), nil
+}
+
+// timeQuery reads an RFC 3339 time parameter; zero when absent.
+func timeQuery(r *http.Request, name string) (time.Time, error) {
+	v := r.URL.Query().Get(name)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	t, err := time.Parse(time.RFC3339Nano, v)
+	if err != nil {
+		return time.Time{}, fieldErr(http.StatusBadRequest, name, fmt.Sprintf("%s %q is not an RFC 3339 time", name, v), "use e.g. 2026-01-02T15:04:05Z")
+	}
+	return t, nil
 }
 
 // lowerType lower-cases the trigger's "type", as the original did before

@@ -26,8 +26,9 @@
 //	PATCH  /api/v1/schedules/{id}                  Schedule (body: UpdateScheduleRequest; absent keys stay)
 //	POST   /api/v1/schedules/{id}/run[?force=true] 202 {"schedule_id","execution_id"}
 //	POST   /api/v1/schedules/{id}/backfill         202 BackfillResult (body: {"from","to"} RFC 3339)
-//	GET    /api/v1/schedules/{id}/executions       {"executions":[...],"count"} (status, handler_id, limit)
-//	GET    /api/v1/executions                      same, filters schedule_id, handler_id, status, limit (100, max 1000)
+//	GET    /api/v1/schedules/{id}/executions       {"executions":[...],"count"} (status, handler_id, since, until, limit)
+//	GET    /api/v1/executions                      same, filters schedule_id, handler_id, status, since, until (RFC 3339,
+//	                                               cut from the newest 10000 matches), limit (100, max 1000)
 //	GET    /api/v1/executions/{execution_id}       {"execution_id","attempts":[...]} (404 when none)
 //	GET    /api/v1/stats                           Stats (with "missed")
 //	POST   /api/v1/run                             store.Execution of the final attempt (body: RunNowRequest)

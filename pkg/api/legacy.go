@@ -217,6 +217,10 @@ func (s *server) legacyListSchedules(w http.ResponseWriter, r *http.Request) {
 
 func (s *server) legacyDelete(w http.ResponseWriter, r *http.Request) {
 	id := r.PathValue("id")
+	if err := s.checkOwner(r.Context(), id, "", false); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
 	if err := s.b.DeleteSchedule(r.Context(), id); err != nil {
 		s.writeErr(w, r, err)
 		return

@@ -110,6 +110,9 @@ type UpdateScheduleRequest struct {
 	MaxAttempts *int            `json:"max_attempts,omitempty"`
 	Timeout     *string         `json:"timeout,omitempty"`
 	Policy      json.RawMessage `json:"policy,omitempty"`
+	// Source changes who manages the schedule ("" detaches it; see
+	// source.go); it must name the current source unless ?detach=true.
+	Source *string `json:"source,omitempty"`
 }
 
 // BackfillRequest is the body of POST /api/v1/schedules/{id}/backfill: the

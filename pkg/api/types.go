@@ -33,6 +33,9 @@ type Schedule struct {
 	Policy       *Policy   `json:"policy,omitempty"`
 	CreatedAt    time.Time `json:"created_at,omitzero"`
 	UpdatedAt    time.Time `json:"updated_at,omitzero"`
+	// Source is "file:<path>" for a schedule a file manages, which the
+	// API edits only once detached; empty for the API's own.
+	Source string `json:"source,omitempty"`
 }
 
 // ScheduleFromStore renders s for /api/v1.
@@ -42,7 +45,7 @@ func ScheduleFromStore(s store.Schedule) Schedule {
 		Timezone: s.Timezone, Paused: s.Paused, PausedAt: s.PausedAt, MaxAttempts: s.MaxAttempts,
 		NextFire: s.NextFire, LastFire: s.LastFire, FireCount: s.FireCount, MissedCount: s.MissedCount, Done: s.Done,
 		Policy:    PolicyFromStore(s.Policy),
-		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt,
+		CreatedAt: s.CreatedAt, UpdatedAt: s.UpdatedAt, Source: s.Source,
 	}
 	if s.Timeout > 0 {
 		v.Timeout = s.Timeout.String()
@@ -54,6 +57,9 @@ func ScheduleFromStore(s store.Schedule) Schedule {
 type ScheduleList struct {
 	Schedules []Schedule `json:"schedules"`
 	Count     int        `json:"count"`
+	// NextCursor, passed as ?cursor=, continues the listing after this
+	// page; absent on the last page.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // ExecutionList is the body of GET /api/v1/executions and
@@ -61,6 +67,11 @@ type ScheduleList struct {
 type ExecutionList struct {
 	Executions []store.Execution `json:"executions"`
 	Count      int               `json:"count"`
+	// NextCursor, passed as ?cursor=, continues the listing after this
+	// page; absent on the last page. A page may hold fewer than limit
+	// records and still have one: a page reads a bounded number of
+	// records (store.PageScan) to find its matches.
+	NextCursor string `json:"next_cursor,omitempty"`
 }
 
 // ExecutionAttempts is the body of GET /api/v1/executions/{execution_id}:

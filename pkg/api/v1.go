@@ -2,7 +2,9 @@ package api
 
 import (
 	"bytes"
+	"cmp"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -16,8 +18,9 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/version"
 )
 
-// Limits of GET /api/v1/executions.
-const v1ExecDefault, v1ExecMax = 100, 1000
+// Limits of GET /api/v1/executions; with since or until, the newest
+// v1ExecScan matching records are searched.
+const v1ExecDefault, v1ExecMax, v1ExecScan = 100, 1000, 10000
 
 func (s *server) v1Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/health", s.v1Health)
@@ -44,8 +47,23 @@ func (s *server) v1Health(w http.ResponseWriter, _ *http.Request) {
 	s.writeJSON(w, http.StatusOK, Health{Status: "ok", Service: "ScheduleZero", Version: version.Version})
 }
 
+// Limits of a page of GET /api/v1/schedules.
+const v1SchedDefault, v1SchedMax = 100, 1000
+
+// v1ListSchedules serves one page of schedules by id; next_cursor leads to
+// the next.
 func (s *server) v1ListSchedules(w http.ResponseWriter, r *http.Request) {
-	list, err := s.b.ListSchedules(r.Context())
+	limit, err := intQuery(r, "limit", v1SchedDefault, v1SchedMax)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	after, err := scheduleCursor(r.URL.Query().Get("cursor"))
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	list, more, err := s.b.SchedulePage(r.Context(), after, limit)
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -62,7 +80,21 @@ func (s *server) v1ListSchedules(w http.ResponseWriter, r *http.Request) {
 		out.Schedules = append(out.Schedules, v)
 	}
 	out.Count = len(out.Schedules)
+	if more && len(list) > 0 {
+		out.NextCursor = base64.RawURLEncoding.EncodeToString([]byte(list[len(list)-1].ID))
+	}
 	s.writeJSON(w, http.StatusOK, out)
+}
+
+// scheduleCursor reads the cursor of a schedule page: the last id of the
+// page before, opaque to the client.
+func scheduleCursor(tok string) (string, error) {
+	id, err := base64.RawURLEncoding.DecodeString(tok)
+	if err != nil {
+		return "", fieldErr(http.StatusBadRequest, "cursor", fmt.Sprintf("%q is not a cursor of this listing", tok),
+			"pass the next_cursor of the previous page as it came, or none for the first page")
+	}
+	return string(id), nil
 }
 
 func (s *server) v1CreateSchedule(w http.ResponseWriter, r *http.Request) {
@@ -70,6 +102,12 @@ func (s *server) v1CreateSchedule(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
+	}
+	if req.Replace && req.ID != "" {
+		if err := s.checkOwner(r.Context(), req.ID, req.Source, false); err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
 	}
 	sch, err := s.b.AddSchedule(r.Context(), req)
 	if err != nil {
@@ -139,6 +177,10 @@ func (s *server) v1RemoveHandler(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *server) v1DeleteSchedule(w http.ResponseWriter, r *http.Request) {
+	if err := s.checkOwner(r.Context(), r.PathValue("id"), r.URL.Query().Get("source"), detachQuery(r)); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
 	if err := s.b.DeleteSchedule(r.Context(), r.PathValue("id")); err != nil {
 		s.writeErr(w, r, err)
 		return
@@ -158,6 +200,14 @@ func (s *server) v1UpdateSchedule(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
+	detach := detachQuery(r)
+	if err := s.checkOwner(r.Context(), id, ptrOr(b.Source), detach); err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	if detach && b.Source == nil {
+		b.Source = new(string) // detached: the API owns it from now on
+	}
 	u, err := s.scheduleUpdate(r.Context(), id, b)
 	if err != nil {
 		s.writeErr(w, r, err)
@@ -174,11 +224,11 @@ func (s *server) v1UpdateSchedule(w http.ResponseWriter, r *http.Request) {
 // scheduleUpdate checks a PATCH body and merges its policy keys into the
 // schedule's current policy.
 func (s *server) scheduleUpdate(ctx context.Context, id string, b UpdateScheduleRequest) (ScheduleUpdate, error) {
-	if b.Method == nil && b.Params == nil && b.Trigger == nil && b.Timezone == nil && b.MaxAttempts == nil && b.Timeout == nil && b.Policy == nil {
+	if b.Method == nil && b.Params == nil && b.Trigger == nil && b.Timezone == nil && b.MaxAttempts == nil && b.Timeout == nil && b.Policy == nil && b.Source == nil {
 		return ScheduleUpdate{}, fieldErr(http.StatusBadRequest, "body", "nothing to change",
-			"send at least one of job_method, job_params, trigger, timezone, max_attempts, timeout, policy")
+			"send at least one of job_method, job_params, trigger, timezone, max_attempts, timeout, policy, source")
 	}
-	u := ScheduleUpdate{Method: b.Method, Timezone: b.Timezone, MaxAttempts: b.MaxAttempts}
+	u := ScheduleUpdate{Method: b.Method, Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Source: b.Source}
 	if b.Method != nil && strings.TrimSpace(*b.Method) == "" {
 		return u, fieldErr(http.StatusBadRequest, "job_method", "job_method is empty", "name one of the handler's methods")
 	}
@@ -351,14 +401,40 @@ func (s *server) listExecutions(w http.ResponseWriter, r *http.Request, schedule
 			"use one of pending, running, success, error, timeout, interrupted, cancelled, missed"))
 		return
 	}
-	recs, err := s.b.Executions(r.Context(), store.ExecutionFilter{
-		ScheduleID: scheduleID, HandlerID: q.Get("handler_id"), Status: st, Limit: limit,
-	})
+	since, err := timeQuery(r, "since")
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
-	recs = nonNil(recs)
+	until, err := timeQuery(r, "until")
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	f := store.ExecutionFilter{ScheduleID: scheduleID, HandlerID: q.Get("handler_id"), Status: st, Limit: limit, Cursor: q.Get("cursor")}
+	if since.IsZero() && until.IsZero() {
+		page, err := s.b.ExecutionPage(r.Context(), f)
+		if err != nil {
+			s.writeErr(w, r, err)
+			return
+		}
+		recs := nonNil(page.Executions)
+		s.writeJSON(w, http.StatusOK, ExecutionList{Executions: recs, Count: len(recs), NextCursor: page.Next})
+		return
+	}
+	// The store has no time index: the window is cut from the newest
+	// v1ExecScan records that match the other filters.
+	f.Limit, f.Cursor = v1ExecScan, ""
+	recs, err := s.b.Executions(r.Context(), f)
+	if err != nil {
+		s.writeErr(w, r, err)
+		return
+	}
+	recs = slices.DeleteFunc(recs, func(e store.Execution) bool {
+		t := cmp.Or(e.StartedAt, e.ScheduledAt, e.CompletedAt)
+		return (!since.IsZero() && t.Before(since)) || (!until.IsZero() && t.After(until))
+	})
+	recs = nonNil(recs[:min(len(recs), limit)])
 	s.writeJSON(w, http.StatusOK, ExecutionList{Executions: recs, Count: len(recs)})
 }
 
@@ -392,14 +468,10 @@ func (s *server) v1Stats(w http.ResponseWriter, r *http.Request) {
 	st.ByHandler = nonNilMap(st.ByHandler)
 	// Missed counts occurrences, as each schedule's missed_count does (a
 	// record of skips counts many): the schedules are its source.
-	list, err := s.b.ListSchedules(r.Context())
+	missed, err := s.b.MissedCount(r.Context())
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
-	}
-	var missed int64
-	for _, sc := range list {
-		missed += sc.MissedCount
 	}
 	s.writeJSON(w, http.StatusOK, Stats{Stats: st, Missed: missed, SuccessRate: successRate(st)})
 }

@@ -173,10 +173,43 @@ func (c *Client) Handlers(ctx context.Context) ([]api.HandlerStatus, error) {
 	return l.Handlers, c.do(ctx, http.MethodGet, "/api/v1/handlers", nil, &l)
 }
 
-// Schedules lists every schedule.
+// schedulePage is how many schedules Schedules asks for per request: the
+// server's largest page.
+const schedulePage = 1000
+
+// Schedules lists every schedule, by id, reading them a page at a time.
 func (c *Client) Schedules(ctx context.Context) ([]api.Schedule, error) {
+	out := []api.Schedule{}
+	cursor := ""
+	for {
+		l, err := c.SchedulePage(ctx, cursor, schedulePage)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l.Schedules...)
+		if l.NextCursor == "" {
+			return out, nil
+		}
+		cursor = l.NextCursor
+	}
+}
+
+// SchedulePage returns one page of up to limit schedules (0: the server's
+// default, 100), after cursor (a NextCursor; empty: from the first).
+func (c *Client) SchedulePage(ctx context.Context, cursor string, limit int) (api.ScheduleList, error) {
+	v := url.Values{}
+	if cursor != "" {
+		v.Set("cursor", cursor)
+	}
+	if limit > 0 {
+		v.Set("limit", strconv.Itoa(limit))
+	}
+	path := "/api/v1/schedules"
+	if len(v) > 0 {
+		path += "?" + v.Encode()
+	}
 	var l api.ScheduleList
-	return l.Schedules, c.do(ctx, http.MethodGet, "/api/v1/schedules", nil, &l)
+	return l, c.do(ctx, http.MethodGet, path, nil, &l)
 }
 
 // Schedule returns schedule id.
@@ -248,16 +281,49 @@ type ExecutionQuery struct {
 	ScheduleID string
 	HandlerID  string
 	Status     store.Status
-	Limit      int // 0: the server's default (100); at most 1000
+	Since      time.Time // attempts started (or, missed, scheduled) at or after it
+	Until      time.Time // ... at or before it
+	Limit      int       // 0: the server's default (100); at most 1000
 }
 
-// Executions lists execution attempts, newest first.
+// Executions lists execution attempts, newest first: up to q.Limit of them
+// (0: the server's default). A page the server cut short (it reads a
+// bounded number of records per page) is followed by the next one until
+// the limit is reached or the history ends.
 func (c *Client) Executions(ctx context.Context, q ExecutionQuery) ([]store.Execution, error) {
+	want := q.Limit
+	out := []store.Execution{}
+	cursor := ""
+	for {
+		if want > 0 {
+			q.Limit = want - len(out)
+		}
+		l, err := c.ExecutionPage(ctx, q, cursor)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l.Executions...)
+		if l.NextCursor == "" || (want > 0 && len(out) >= want) || (want <= 0 && len(out) > 0) {
+			return out, nil
+		}
+		cursor = l.NextCursor
+	}
+}
+
+// ExecutionPage returns one page of attempts matching q after cursor (a
+// NextCursor; empty: from the newest).
+func (c *Client) ExecutionPage(ctx context.Context, q ExecutionQuery, cursor string) (api.ExecutionList, error) {
 	v := url.Values{}
-	for k, s := range map[string]string{"schedule_id": q.ScheduleID, "handler_id": q.HandlerID, "status": string(q.Status)} {
+	for k, s := range map[string]string{"schedule_id": q.ScheduleID, "handler_id": q.HandlerID, "status": string(q.Status), "cursor": cursor} {
 		if s != "" {
 			v.Set(k, s)
 		}
+	}
+	if !q.Since.IsZero() {
+		v.Set("since", q.Since.UTC().Format(time.RFC3339Nano))
+	}
+	if !q.Until.IsZero() {
+		v.Set("until", q.Until.UTC().Format(time.RFC3339Nano))
 	}
 	if q.Limit > 0 {
 		v.Set("limit", strconv.Itoa(q.Limit))
@@ -267,7 +333,7 @@ func (c *Client) Executions(ctx context.Context, q ExecutionQuery) ([]store.Exec
 		path += "?" + v.Encode()
 	}
 	var l api.ExecutionList
-	return l.Executions, c.do(ctx, http.MethodGet, path, nil, &l)
+	return l, c.do(ctx, http.MethodGet, path, nil, &l)
 }
 
 // Execution returns every attempt of execution id, first attempt first.

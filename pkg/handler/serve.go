@@ -6,8 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"log"
 	"log/slog"
 	"slices"
 	"strconv"
@@ -47,6 +45,9 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Secret is sent with the registration.
 	Secret string
+	// Limits bound what a peer of the job socket, or the scheduler's
+	// registration server, may send; zero: the defaults of package wire.
+	Limits wire.Limits
 	Logger *slog.Logger
 	// ReadyFunc is called once, when the socket is bound and the first
 	// registration was accepted.
@@ -95,8 +96,11 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 	if h == nil {
 		return nil, errors.New("handler: nil Mux")
 	}
+	if err := opts.Limits.Check(); err != nil {
+		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
+	}
 	setDefaults(&opts)
-	sock := zmq4.NewRouter(context.Background(), zmq4.WithTimeout(5*time.Second), zmq4.WithLogger(log.New(io.Discard, "", 0)))
+	sock := zmq4.NewRouter(context.Background(), opts.Limits.SocketOptions()...)
 	if err := wire.Bind(sock, opts.Endpoint); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("handler %s: bind %q: %w", opts.Name, opts.Endpoint, err)
@@ -117,7 +121,7 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		work:    make(chan jobReq),
 		quit:    make(chan struct{}),
 		outWake: make(chan struct{}, 1),
-		client:  wire.NewClient(opts.Scheduler, opts.Logger),
+		client:  wire.NewClient(opts.Scheduler, opts.Logger, wire.WithLimits(opts.Limits)),
 		epoch:   time.Now(),
 		// One token for the life of this process: a registration again
 		// (the scheduler restarted) must not make the requests that the
@@ -466,12 +470,16 @@ func (r *runner) handleRequest(env [][]byte, req wire.Request, batched bool) {
 	case !r.admitJob():
 		r.reply(env, notRunReply(req.ID, ErrShuttingDown), batched)
 	default:
-		j := jobReq{env: env, req: req, batched: batched}
-		select {
-		case r.work <- j:
-		default:
-			go r.worker(j)
-		}
+		r.start(jobReq{env: env, req: req, batched: batched})
+	}
+}
+
+// start hands the admitted job j to an idle worker, or to a new one.
+func (r *runner) start(j jobReq) {
+	select {
+	case r.work <- j:
+	default:
+		go r.worker(j)
 	}
 }
 
@@ -514,11 +522,13 @@ func requestID(b []byte) string {
 	return v.ID
 }
 
-// jobReq is one admitted job and where its reply goes.
+// jobReq is one admitted job and where its reply goes: to the peer at env,
+// or, for an in-process call (Local), to done.
 type jobReq struct {
 	env     [][]byte
 	req     wire.Request
 	batched bool
+	done    func(reply []byte)
 }
 
 // workerIdle is how long a worker waits for another job before it exits.
@@ -602,7 +612,11 @@ func (r *runner) runJob(j jobReq) {
 		r.done.Add(1)
 		out = successReply(req.ID, result)
 	}
-	r.reply(j.env, out, j.batched)
+	if j.done != nil {
+		j.done(out)
+	} else {
+		r.reply(j.env, out, j.batched)
+	}
 	if !r.logger.Enabled(context.Background(), slog.LevelInfo) {
 		r.status()
 		return
@@ -695,8 +709,14 @@ func (r *runner) writeLoop(stop <-chan struct{}) {
 				peer := taken[0].env
 				msgs = msgs[:0]
 				rest := taken[:0]
+				size := 0
 				for _, o := range taken {
-					if len(msgs) < wire.MaxBatch && slices.EqualFunc(o.env, peer, bytes.Equal) {
+					// A batch stays below wire.MaxBatchBytes unless one
+					// reply alone is larger: it must fit the scheduler's
+					// maximum message size whenever each reply does.
+					if len(msgs) < wire.MaxBatch && (len(msgs) == 0 || size+len(o.payload) <= wire.MaxBatchBytes) &&
+						slices.EqualFunc(o.env, peer, bytes.Equal) {
+						size += len(o.payload)
 						msgs = append(msgs, o.payload)
 					} else {
 						rest = append(rest, o)

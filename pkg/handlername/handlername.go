@@ -84,7 +84,23 @@ func CheckBind(endpoint string, nonLoopback bool) error {
 		WithFix("bind tcp://127.0.0.1:PORT or an ipc:// path; to reach the handler from another host, tunnel it (see docs/security.md), or set allow_non_loopback to true in the handler config (extra.allow_non_loopback for the governor)")
 }
 
+// EmbeddedScheme is the scheme of the address of a handler that runs inside
+// the scheduler's process (schedulezero-scheduler --embed). The scheduler
+// registers such a handler itself; CheckEndpoint and CheckBind refuse it,
+// so no registration from the network can claim one.
+const EmbeddedScheme = "inproc://"
+
+// EmbeddedAddress is the address of the embedded handler named name.
+func EmbeddedAddress(name string) string { return EmbeddedScheme + name }
+
+// IsEmbedded reports whether address is an embedded handler's.
+func IsEmbedded(address string) bool { return strings.HasPrefix(address, EmbeddedScheme) }
+
 func check(endpoint string, bind bool) error {
+	if IsEmbedded(endpoint) {
+		return field.Errorf("", "%q is the address of a handler embedded in the scheduler, which only the scheduler registers", endpoint).
+			WithFix("%s; to run a handler inside the scheduler, use schedulezero-scheduler --embed", endpointFix)
+	}
 	if path, ok := strings.CutPrefix(endpoint, "ipc://"); ok {
 		switch {
 		case !strings.HasPrefix(path, "/"):

@@ -87,3 +87,23 @@ func TestCheckEndpoint(t *testing.T) {
 		}
 	}
 }
+
+// An embedded handler's address is refused as a registration or bind
+// address, with the reason: only the scheduler registers one.
+func TestCheckEndpointEmbedded(t *testing.T) {
+	addr := handlername.EmbeddedAddress("dingaling")
+	if addr != "inproc://dingaling" || !handlername.IsEmbedded(addr) {
+		t.Fatalf("EmbeddedAddress = %q, IsEmbedded %v", addr, handlername.IsEmbedded(addr))
+	}
+	for _, check := range []func(string) error{
+		handlername.CheckEndpoint,
+		func(e string) error { return handlername.CheckBind(e, true) },
+	} {
+		if err := check(addr); err == nil || !strings.Contains(err.Error(), "--embed") {
+			t.Errorf("check(%q) = %v, want a refusal naming --embed", addr, err)
+		}
+	}
+	if handlername.IsEmbedded("ipc:///run/x.sock") {
+		t.Error("IsEmbedded(ipc://) = true")
+	}
+}

@@ -25,9 +25,12 @@ type Conn interface {
 // it sent none) in every request. It must not block.
 type DialFunc func(address string, protocol int, jobToken string) Conn
 
-func wireDial(logger *slog.Logger) DialFunc {
+// WireDial is the default DialFunc: the ZeroMQ wire, with limits on what
+// a handler may send. A DialFunc that serves some addresses itself (the
+// scheduler's embedded handlers) hands the others to it.
+func WireDial(logger *slog.Logger, limits wire.Limits) DialFunc {
 	return func(address string, protocol int, jobToken string) Conn {
-		return wire.Dial(address, protocol, logger, wire.WithJobToken(jobToken))
+		return wire.Dial(address, protocol, logger, wire.WithLimits(limits), wire.WithJobToken(jobToken))
 	}
 }
 

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"container/heap"
 	"context"
 	"encoding/json"
 	"errors"
@@ -47,8 +48,12 @@ type Options struct {
 	BackoffMax         time.Duration
 	// NowFunc is the clock; tests may replace it. Default time.Now.
 	NowFunc func() time.Time
-	// DialFunc opens connections to handlers; default: the ZeroMQ wire.
+	// DialFunc opens connections to handlers; default: the ZeroMQ wire,
+	// holding handlers to WireLimits.
 	DialFunc DialFunc
+	// WireLimits bound what a handler may send on its job connection;
+	// zero: the defaults of package wire.
+	WireLimits wire.Limits
 	// LatenessFunc, when set, observes how late each due occurrence was
 	// picked up by the engine (benchmarks use it).
 	LatenessFunc func(time.Duration)
@@ -152,7 +157,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		opts.MinInterval = trigger.DefaultMinInterval
 	}
 	if opts.DialFunc == nil {
-		opts.DialFunc = wireDial(opts.Logger.With("component", "wire"))
+		opts.DialFunc = WireDial(opts.Logger.With("component", "wire"), opts.WireLimits)
 	}
 	execCtx, execCancel := context.WithCancel(context.Background())
 	waitCtx, waitCancel := context.WithCancel(execCtx)
@@ -186,18 +191,18 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		execCancel()
 		return nil, err
 	}
+	// The triggers are compiled when they first fire (triggerLocked); the
+	// heap needs only the next fire times, and is built in one pass.
 	err := s.db.EachSchedule(ctx, func(rec store.Schedule) error {
-		trig, err := s.compile(rec)
-		if err != nil {
-			// A schedule the store holds but we can no longer compile is
-			// kept (and shown) but never fires; say so loudly.
-			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", rec.ID, "err", err)
-		}
-		e := newEntry(rec, trig)
+		e := newEntry(rec, nil)
 		s.entries[rec.ID] = e
-		s.heap.place(e)
+		if !rec.Paused && !rec.Done && !rec.NextFire.IsZero() {
+			e.index = int32(len(s.heap))
+			s.heap = append(s.heap, e)
+		}
 		return nil
 	})
+	heap.Init(&s.heap)
 	if err != nil {
 		execCancel()
 		s.reg.close()
@@ -213,6 +218,22 @@ func (s *Scheduler) location(name string) (*time.Location, error) {
 		return s.opts.Location, nil
 	}
 	return time.LoadLocation(name)
+}
+
+// triggerLocked returns e's compiled trigger, compiling it the first time.
+// A trigger that does not compile leaves the schedule kept (and shown) but
+// out of the heap, never to fire; that is said loudly, once.
+func (s *Scheduler) triggerLocked(e *entry) (trigger.Trigger, bool) {
+	if e.trig == nil && !e.broken {
+		trig, err := s.compile(e.record())
+		if err != nil {
+			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", e.rec.ID, "err", err)
+			e.broken = true
+			s.heap.place(e)
+		}
+		e.trig = trig
+	}
+	return e.trig, e.trig != nil
 }
 
 // compile turns a stored schedule's normalized trigger back into a Trigger.

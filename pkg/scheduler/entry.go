@@ -22,7 +22,11 @@ import (
 // the record is store.Schedule without its policy (docs/performance.md,
 // Memory).
 type entry struct {
-	rec  schedule
+	rec schedule
+	// trig is the compiled trigger; nil until the first fire needs it
+	// (see Scheduler.triggerLocked): start-up would otherwise parse every
+	// trigger, most of its time, and hold each compiled for a fire an hour
+	// or a day away.
 	trig trigger.Trigger
 	tune *tuning // nil: the zero policy and no offset
 
@@ -36,9 +40,12 @@ type entry struct {
 	// flushing says the entry is in Scheduler.dirty, for flushSkipsLocked.
 	dirty    bool
 	flushing bool
+	// broken says the trigger does not compile: the schedule is kept and
+	// shown but never fires.
+	broken bool
 }
 
-// schedule is store.Schedule without its Policy, in an order that packs
+// schedule is store.Schedule without its Policy and Source, in an order that packs
 // it (272 bytes against 400); entry.record puts them back together.
 // TestScheduleFields keeps the two in step.
 type schedule struct {
@@ -54,10 +61,12 @@ type schedule struct {
 }
 
 // tuning is a schedule's policy when it is not the zero one, and the
-// stable random offset it derives from it.
+// stable random offset it derives from it, and its source when a file
+// manages it: what few schedules have.
 type tuning struct {
 	policy store.Policy
 	offset time.Duration // Policy.RandomOffset, see stableOffset
+	source string        // store.Schedule.Source
 }
 
 // waiting is what a busy schedule holds until its running execution ends
@@ -82,6 +91,8 @@ type backlogItem struct {
 	reason string // why it waits: "queued", "catch-up", "backfill"
 }
 
+// newEntry holds rec; trig is its compiled trigger, or nil to compile it
+// when it is first needed.
 func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
 	e := &entry{trig: trig, index: -1}
 	e.set(rec)
@@ -105,8 +116,8 @@ func (e *entry) set(rec store.Schedule) {
 		Paused: rec.Paused, Done: rec.Done,
 	}
 	e.tune = nil
-	if !rec.Policy.IsZero() {
-		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset)}
+	if !rec.Policy.IsZero() || rec.Source != "" {
+		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset), source: rec.Source}
 	}
 }
 
@@ -121,8 +132,16 @@ func (e *entry) record() store.Schedule {
 		MaxAttempts: r.MaxAttempts, Timeout: r.Timeout,
 		FireCount: r.FireCount, MissedCount: r.MissedCount,
 		Paused: r.Paused, Done: r.Done,
-		Policy: e.policy(),
+		Policy: e.policy(), Source: e.source(),
 	}
+}
+
+// source is the schedule's source, empty for the API's.
+func (e *entry) source() string {
+	if e.tune == nil {
+		return ""
+	}
+	return e.tune.source
 }
 
 // policy is the schedule's policy.

@@ -25,7 +25,7 @@ func TestScheduleFields(t *testing.T) {
 	want := map[string]reflect.Type{}
 	st := reflect.TypeFor[store.Schedule]()
 	for i := range st.NumField() {
-		if f := st.Field(i); f.Name != "Policy" {
+		if f := st.Field(i); f.Name != "Policy" && f.Name != "Source" {
 			want[f.Name] = f.Type
 		}
 	}
@@ -49,6 +49,8 @@ func TestEntry_SetRecord(t *testing.T) {
 	}
 	withPolicy := full
 	withPolicy.Policy = store.Policy{Overlap: store.OverlapQueue, QueueLimit: 4, RandomOffset: time.Hour, RetryOn: []string{store.RetryOnError}}
+	withSource := full
+	withSource.Source = "file:/etc/schedulezero/schedules.d/s.schedule"
 	tests := []struct {
 		name     string
 		rec      store.Schedule
@@ -57,6 +59,7 @@ func TestEntry_SetRecord(t *testing.T) {
 	}{
 		{"zero policy", full, false, func(d time.Duration) bool { return d == 0 }},
 		{"policy with a random offset", withPolicy, true, func(d time.Duration) bool { return d >= 0 && d < time.Hour && d == stableOffset("s", time.Hour) }},
+		{"source", withSource, true, func(d time.Duration) bool { return d == 0 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

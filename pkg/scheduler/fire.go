@@ -14,6 +14,10 @@ import (
 // commits the schedule, the new attempts and the missed records together.
 // The caller holds s.mu.
 func (s *Scheduler) fireLocked(e *entry, now time.Time) {
+	trig, ok := s.triggerLocked(e)
+	if !ok {
+		return // out of the heap now
+	}
 	pol := e.policy()
 	grace := pol.GraceTime
 	if grace <= 0 {
@@ -27,18 +31,18 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	// Every occurrence due by now, in order (bounded), and the first after.
 	due := []time.Time{first}
 	var extra int64 // due occurrences beyond the enumeration bound
-	next, ok := e.trig.Next(first)
+	next, ok := trig.Next(first)
 	for ok && !next.Add(e.offset()).After(now) {
 		if len(due) < maxEnumerate {
 			due = append(due, next)
 		} else {
 			extra++
 			if extra > maxEnumerate { // a clock far in the future: stop walking
-				next, ok = e.trig.Next(now.Add(-e.offset()))
+				next, ok = trig.Next(now.Add(-e.offset()))
 				break
 			}
 		}
-		next, ok = e.trig.Next(next)
+		next, ok = trig.Next(next)
 	}
 	if ok {
 		e.rec.NextFire = next

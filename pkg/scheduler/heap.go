@@ -39,7 +39,7 @@ func (h *fireHeap) Pop() any {
 // place puts e where its NextFire says: in the heap when it has one and is
 // active, out of it otherwise.
 func (h *fireHeap) place(e *entry) {
-	active := !e.rec.Paused && !e.rec.Done && !e.rec.NextFire.IsZero() && e.trig != nil
+	active := !e.rec.Paused && !e.rec.Done && !e.rec.NextFire.IsZero() && !e.broken
 	switch {
 	case active && e.index >= 0:
 		heap.Fix(h, int(e.index))

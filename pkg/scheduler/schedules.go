@@ -101,6 +101,7 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (s
 		MaxAttempts: req.MaxAttempts,
 		Timeout:     req.Timeout,
 		Policy:      req.Policy,
+		Source:      req.Source,
 		NextFire:    next,
 		CreatedAt:   now,
 		UpdatedAt:   now,
@@ -202,6 +203,49 @@ func (s *Scheduler) ListSchedules(context.Context) ([]store.Schedule, error) {
 	s.mu.Unlock()
 	slices.SortFunc(out, func(a, b store.Schedule) int { return strings.Compare(a.ID, b.ID) })
 	return out, nil
+}
+
+// SchedulePage returns up to limit schedules by id after after, and
+// whether more follow. The order is the store's keys; each is then read
+// from the engine, which holds the newest state: a schedule deleted here
+// and not yet in the store is skipped, one being added and not yet durable
+// is not listed. It costs the page, whatever the number of schedules.
+func (s *Scheduler) SchedulePage(ctx context.Context, after string, limit int) ([]store.Schedule, bool, error) {
+	out := make([]store.Schedule, 0, limit)
+	for {
+		want := limit + 1 - len(out) // one more says whether more follow
+		ids, err := s.db.ScheduleIDs(ctx, after, want)
+		if err != nil {
+			return nil, false, err
+		}
+		s.mu.Lock()
+		for _, id := range ids {
+			if e, ok := s.entries[id]; ok {
+				out = append(out, e.record())
+			}
+		}
+		s.mu.Unlock()
+		if len(out) > limit {
+			return out[:limit], true, nil
+		}
+		if len(ids) < want {
+			return out, false, nil
+		}
+		after = ids[len(ids)-1]
+	}
+}
+
+// MissedCount sums the schedules' missed counts. It reads each entry's
+// count and copies no record: GET /api/v1/stats listed every schedule
+// for it (seconds at a million).
+func (s *Scheduler) MissedCount(context.Context) (int64, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var n int64
+	for _, e := range s.entries {
+		n += e.rec.MissedCount
+	}
+	return n, nil
 }
 
 // DeleteSchedule removes a schedule; its history stays.
@@ -389,6 +433,11 @@ func (s *Scheduler) Executions(ctx context.Context, f store.ExecutionFilter) ([]
 	return s.db.ListExecutions(ctx, f)
 }
 
+// ExecutionPage lists one page of history.
+func (s *Scheduler) ExecutionPage(ctx context.Context, f store.ExecutionFilter) (store.ExecutionPage, error) {
+	return s.db.ListExecutionsPage(ctx, f)
+}
+
 // Stats summarises history.
 func (s *Scheduler) Stats(ctx context.Context) (store.Stats, error) { return s.db.Stats(ctx) }
 
@@ -413,11 +462,12 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 	if !ok {
 		return api.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
-	if e.trig == nil {
+	trig, ok := s.triggerLocked(e)
+	if !ok {
 		return api.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile", id)
 	}
 	var occs []time.Time
-	for t, ok := e.trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = e.trig.Next(t) {
+	for t, ok := trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = trig.Next(t) {
 		if len(occs) == maxBackfill {
 			return api.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
 		}
@@ -476,6 +526,9 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	if u.Policy != nil {
 		rec.Policy = *u.Policy
 	}
+	if u.Source != nil {
+		rec.Source = *u.Source
+	}
 	trigRaw := rec.Trigger
 	if u.Trigger != nil {
 		trigRaw = u.Trigger
@@ -522,7 +575,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleU
 	}
 	rec.UpdatedAt = now
 	e.set(rec)
-	e.trig = trig
+	e.trig, e.broken = trig, false
 	s.heap.place(e)
 	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
 	s.mu.Unlock()

@@ -12,31 +12,15 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
+	"github.com/schedulezero/schedulezero/pkg/wiretest"
 )
-
-// pythonWithZMQ finds a python3 that can import zmq (Debian's python3-zmq
-// lives under /usr/bin/python3, which may not be first on PATH).
-func pythonWithZMQ(t *testing.T) string {
-	t.Helper()
-	cands := []string{"/usr/bin/python3"}
-	if p, err := exec.LookPath("python3"); err == nil {
-		cands = append(cands, p)
-	}
-	for _, p := range cands {
-		if exec.Command(p, "-c", "import zmq").Run() == nil {
-			return p
-		}
-	}
-	t.Skip("skipping: no python3 with the zmq module (apt-get install python3-zmq)")
-	return ""
-}
 
 // startPython runs the handler written like the original's (pkg/wire's
 // testdata) against the daemon until the test ends; it counts every request
 // it serves.
 func startPython(t *testing.T, zmq, dir string) {
 	t.Helper()
-	py := pythonWithZMQ(t)
+	py := wiretest.Python(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	cmd := exec.CommandContext(ctx, py, filepath.Join("..", "wire", "testdata", "original_handler.py"),
 		zmq, "ipc://"+filepath.Join(dir, "py.sock"), "py-handler")

@@ -57,12 +57,27 @@ type Options struct {
 	// HandlerSecrets are the handlers' registration secrets
 	// (wire.LoadHandlerSecrets); nil: handlers register without one.
 	HandlerSecrets *wire.HandlerSecrets
+	// ScheduleDirs is the search path of schedule files, highest
+	// precedence first (schedfile.DefaultDirs for the packaged service),
+	// applied at start and on every reload; empty: none.
+	ScheduleDirs []string
 	// MinInterval is the floor of a schedule's repetition (see
 	// scheduler.Options); zero: trigger.DefaultMinInterval.
 	MinInterval time.Duration
 	// HTTP bounds what one API client can hold; zero fields take the
 	// defaults of socket.HTTPLimits.
 	HTTP socket.HTTPLimits
+	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
+	// registration server and the job connections); zero: the defaults.
+	ZMQLimits wire.Limits
+	// Embed are handlers run inside the daemon (--embed): "dingaling",
+	// "dingaling:NAME" or "exec:NAME" (config.Embedded).
+	Embed []string
+	// HandlerConfigDir is where the config file NAME.json of an embedded
+	// handler is; empty: where a handler process looks (config.Path).
+	HandlerConfigDir string
+	// Getenv reads the environment for config.Path; nil: os.Getenv.
+	Getenv func(string) string
 }
 
 // Daemon is a running scheduler.
@@ -80,6 +95,11 @@ type Daemon struct {
 	stopErr  error
 	serveWG  sync.WaitGroup
 	cancel   context.CancelFunc
+
+	filesMu     sync.Mutex
+	filesStatus string // the last schedfile.Summary
+	applyMu     sync.Mutex
+	filesRetry  bool // a file names a handler not registered yet
 }
 
 type cleanup struct {
@@ -102,6 +122,9 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = DefaultStopTimeout
 	}
+	if err := opts.ZMQLimits.Check(); err != nil {
+		return nil, fmt.Errorf("schedulerd: %w", err)
+	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
@@ -121,7 +144,12 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.onStop("store", func(context.Context) error { return d.db.Close() })
 
+	locals, err := newEmbedded(opts)
+	if err != nil {
+		return nil, err
+	}
 	d.engine, err = scheduler.New(ctx, scheduler.Options{
+		DialFunc:           locals.dial(scheduler.WireDial(opts.Logger.With("component", "wire"), opts.ZMQLimits)),
 		Store:              d.db,
 		Logger:             opts.Logger, // the engine names its own components
 		Location:           opts.Location,
@@ -130,6 +158,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		LatenessFunc:       opts.LatenessFunc,
 		HandlerSecrets:     opts.HandlerSecrets,
 		MinInterval:        opts.MinInterval,
+		WireLimits:         opts.ZMQLimits,
 	})
 	if err != nil {
 		return nil, err
@@ -145,7 +174,21 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return d.engine.Stop(sctx)
 	})
 
-	d.wire, err = wire.Listen(ctx, opts.ZMQBind, d.engine.Registry(), opts.Logger.With("component", "wire"))
+	// Embedded handlers stop before the engine, as handler processes do
+	// before the scheduler under systemd: they report "stopping", finish
+	// their jobs, whose replies the engine still records, and report
+	// "offline", which the store keeps.
+	d.onStop("embedded handlers", locals.stop)
+	if err := locals.start(ctx, d.engine); err != nil {
+		return nil, err
+	}
+
+	var reg wire.Registry = d.engine.Registry()
+	if len(locals) > 0 {
+		reg = guard{Registry: reg, embedded: locals}
+	}
+	d.wire, err = wire.Listen(ctx, opts.ZMQBind, reg, opts.Logger.With("component", "wire"),
+		wire.WithLimits(opts.ZMQLimits))
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
 	}
@@ -204,6 +247,8 @@ func (d *Daemon) config() map[string]any {
 		"handler_secrets":      o.HandlerSecrets != nil,
 		"cors_origins":         nonNil(o.CORSOrigins),
 		"api_authentication":   len(o.Tokens) > 0,
+		"schedule_dirs":        nonNil(o.ScheduleDirs),
+		"embed":                nonNil(o.Embed),
 	}
 }
 
@@ -239,6 +284,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.engine.Start(ctx); err != nil {
 		return err
 	}
+	d.applyFiles(ctx)
 	sctx, cancel := context.WithCancel(context.Background())
 	d.cancel = cancel
 	d.serveWG.Add(2 + len(d.lns))
@@ -285,9 +331,10 @@ func (d *Daemon) status(ctx context.Context) {
 	t := time.NewTicker(statusInterval)
 	defer t.Stop()
 	for {
-		_ = d.opts.Notifier.Status("%s", d.engine.Summary())
+		_ = d.opts.Notifier.Status("%s", d.statusLine())
 		select {
 		case <-t.C:
+			d.retryFiles(ctx)
 		case <-ctx.Done():
 			return
 		}
@@ -302,12 +349,14 @@ func (d *Daemon) Health(ctx context.Context) error {
 	return d.engine.Health(ctx)
 }
 
-// Reload re-applies what can change without a restart. Today that is the
-// log of what the daemon runs with; the systemd handshake is in place for
-// settings that follow.
-func (d *Daemon) Reload(context.Context) error {
+// Reload re-applies what can change without a restart: the schedule
+// files. systemd hears RELOADING=1 before and READY=1 after, with STATUS=
+// saying what the files changed.
+func (d *Daemon) Reload(ctx context.Context) error {
 	_ = d.opts.Notifier.Reloading()
 	d.logger.Info("reload requested", "summary", d.engine.Summary())
+	d.applyFiles(ctx)
+	_ = d.opts.Notifier.Status("%s", d.statusLine())
 	_ = d.opts.Notifier.Ready()
 	return nil
 }

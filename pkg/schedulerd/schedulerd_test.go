@@ -14,6 +14,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/sd/sdtest"
+	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -120,5 +121,15 @@ func TestRun_SystemdSequence(t *testing.T) {
 	// The datagram may still be on its way to the reader.
 	if _, err := sock.AwaitAfter(wctx, reloading, sdtest.Is("STOPPING=1")); err != nil {
 		t.Errorf("STOPPING=1 after the reload: %v; got %q", err, sock.Messages())
+	}
+}
+
+func TestNew_RefusesBadZMQLimits(t *testing.T) {
+	dir := t.TempDir()
+	_, err := schedulerd.New(context.Background(), schedulerd.Options{DBPath: filepath.Join(dir, "sz.db"),
+		ZMQBind: "ipc://" + filepath.Join(dir, "zmq.sock"), HTTPListen: []string{"unix:" + filepath.Join(dir, "api.sock")},
+		ZMQLimits: wire.Limits{MaxMessageSize: 1000}})
+	if err == nil || !strings.Contains(err.Error(), "zmq-max-message-size 1000") {
+		t.Fatalf("err = %v, want one naming zmq-max-message-size", err)
 	}
 }

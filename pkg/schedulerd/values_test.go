@@ -203,7 +203,14 @@ func TestDaemon_OldValuesStayManageable(t *testing.T) {
 
 	logs := &logSink{}
 	d := daemon(t, schedulerd.Options{DBPath: db, Logger: slog.New(logs)})
-	errs := logs.find(slog.LevelError, "schedule trigger does not compile")
+	// Triggers compile at their first fire (start-up reads only what it
+	// needs), and fast's is due now: await its error.
+	var errs []map[string]string
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if errs = logs.find(slog.LevelError, "schedule trigger does not compile"); len(errs) > 0 {
+			break
+		}
+	}
 	if len(errs) != 1 || errs[0]["schedule_id"] != "fast" || !strings.Contains(errs[0]["err"], "minimum interval") {
 		t.Errorf("load errors %v, want one for schedule fast naming the minimum interval", errs)
 	}

@@ -32,8 +32,14 @@ import (
 // JSON); a flags byte (paused, done); paused at, next fire, last fire,
 // created and updated times (appendInstant); max attempts, timeout, fire
 // count and missed count (zigzag varints); the policy as JSON, empty when
-// it is the zero policy.
-const formatCompact = 0x01
+// it is the zero policy. A schedule with a source (schema version 5) is
+// written with formatSourced, and its source follows the policy
+// (uvarint-length-prefixed); one without keeps formatCompact, so that its
+// bytes stay those of version 4.
+const (
+	formatCompact = 0x01
+	formatSourced = 0x02
+)
 
 var (
 	errCorrupt   = errors.New("corrupt record")
@@ -62,7 +68,11 @@ func appendSchedule(b []byte, s *Schedule) ([]byte, error) {
 			return nil, fmt.Errorf("policy: %w", err)
 		}
 	}
-	b = append(b, formatCompact)
+	format := byte(formatCompact)
+	if s.Source != "" {
+		format = formatSourced
+	}
+	b = append(b, format)
 	for _, v := range [...]string{s.ID, s.HandlerID, s.Method, s.Timezone} {
 		b = appendBytes(b, v)
 	}
@@ -89,14 +99,19 @@ func appendSchedule(b []byte, s *Schedule) ([]byte, error) {
 	for _, n := range [...]int64{int64(s.MaxAttempts), int64(s.Timeout), s.FireCount, s.MissedCount} {
 		b = binary.AppendVarint(b, n)
 	}
-	return appendBytes(b, policy), nil
+	b = appendBytes(b, policy)
+	if format == formatSourced {
+		b = appendBytes(b, s.Source)
+	}
+	return b, nil
 }
 
 // decodeSchedule reads a record in either form into s.
 func decodeSchedule(v []byte, s *Schedule) error {
-	if len(v) == 0 || v[0] != formatCompact {
+	if len(v) == 0 || (v[0] != formatCompact && v[0] != formatSourced) {
 		return json.Unmarshal(v, s)
 	}
+	sourced := v[0] == formatSourced
 	d := decoder{b: v[1:]}
 	*s = Schedule{
 		ID:        d.string(),
@@ -125,6 +140,9 @@ func decodeSchedule(v []byte, s *Schedule) error {
 		if err := json.Unmarshal(p, &s.Policy); err != nil {
 			return fmt.Errorf("policy: %w", err)
 		}
+	}
+	if sourced {
+		s.Source = d.string()
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.err = errCorrupt

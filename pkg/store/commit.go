@@ -20,6 +20,7 @@ type request struct {
 	exec  [][]byte // encoded w.Executions
 	keys  [][]byte // keys of w.Executions
 	size  int
+	prune *pruneOrder // a chunk of Prune to do in the batch's transaction
 	done  func(error)
 	lazy  time.Time // when CommitLazy queued it; zero: urgent
 }
@@ -150,13 +151,18 @@ func (db *DB) enqueue(w Writes, done func(error), lazy bool) {
 		return
 	}
 	r.done = done
+	db.enqueueRequest(r, lazy)
+}
+
+// enqueueRequest queues r for the committer.
+func (db *DB) enqueueRequest(r *request, lazy bool) {
 	if lazy {
 		r.lazy = time.Now()
 	}
 	db.mu.Lock()
 	if db.closing {
 		db.mu.Unlock()
-		done(ErrClosed)
+		r.done(ErrClosed)
 		return
 	}
 	db.queue = append(db.queue, r)
@@ -315,6 +321,11 @@ func applyAll(tx *bolt.Tx, batch []*request) (int, error) {
 		for i := range r.w.Executions {
 			if err := w.putExecution(r.keys[i], &r.w.Executions[i], r.exec[i]); err != nil {
 				return 0, err
+			}
+		}
+		if r.prune != nil {
+			if err := w.prune(r.prune); err != nil {
+				return 0, fmt.Errorf("prune: %w", err)
 			}
 		}
 	}

@@ -23,7 +23,7 @@
 // everything queued before it returns. A Commit whose ctx ends returns
 // early, but its Writes stay queued and may still land.
 //
-// # Bucket tree (schema version 4)
+// # Bucket tree (schema version 5)
 //
 // Execution and schedule records, most of the file, are written in a
 // compact binary form (codec.go: less than half the bytes of JSON, read
@@ -84,7 +84,8 @@
 // indexes and counters from the executions; migration 1→2 adds
 // idx_schedule_recent, 2→3 schedule_state; 3→4 changes no byte and marks
 // that records may be in the compact form, which a build of version 3
-// could not read. A change that renames or
+// could not read; 4→5 likewise marks that a schedule record may carry its
+// source (formatSourced). A change that renames or
 // removes a field, or changes a key, appends a migration, updates the tree
 // above and adds a test.
 //
@@ -103,5 +104,13 @@
 //
 // Options.Retention bounds history by record count and by age; Prune applies
 // it, and Open starts a goroutine that calls it every PruneInterval (Close
-// stops it).
+// stops it). The committer does the deletions, a few hundred in each group
+// commit, so a prune never holds the writer for a transaction of its own.
+//
+// # Pages
+//
+// Listings are read a page at a time from a bbolt cursor positioned after
+// the previous page (ScheduleIDs from an id, ListExecutionsPage from an
+// opaque cursor), so a page costs what it holds, not what the file holds;
+// ListExecutionsPage also bounds the records a page visits (PageScan).
 package store

@@ -13,9 +13,9 @@ import (
 // ctxCheckEvery is how many records a scan visits between ctx checks.
 const ctxCheckEvery = 1024
 
-// pruneChunk caps the deletions per write transaction in Prune, so pruning
-// a large backlog never holds the writer (and the group committer) for long.
-const pruneChunk = 5000
+// pruneChunk caps the deletions Prune adds to one group commit, so pruning
+// a large backlog makes no commit much longer than a full batch.
+const pruneChunk = 250
 
 // GetExecution returns every attempt of execution id in attempt order, or
 // ErrNotFound.
@@ -48,26 +48,57 @@ func (db *DB) GetExecution(ctx context.Context, id string) ([]Execution, error) 
 // ListExecutions returns the attempts matching f, newest first (by
 // execution ID, then attempt), at most f.Limit when it is positive. A
 // schedule, handler or execution filter, or an unfinished status, is served
-// from an index; other queries walk the history backwards until Limit.
+// from an index; other queries walk the history backwards until Limit. It
+// reads as far as it must: ListExecutionsPage bounds that.
 func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Execution, error) {
-	out := []Execution{}
-	err := db.view(ctx, func(tx *bolt.Tx) error {
+	p, err := db.listExecutions(ctx, f, 0)
+	return p.Executions, err
+}
+
+// ListExecutionsPage is ListExecutions for one page: it starts after
+// f.Cursor (a Next of an earlier page; empty: at the newest) and visits at
+// most PageScan records, so a page costs the same at any size of history
+// whatever the filter. A page cut short by the end of its Limit or of its
+// visits has a Next cursor to continue from; one without Next is the last.
+func (db *DB) ListExecutionsPage(ctx context.Context, f ExecutionFilter) (ExecutionPage, error) {
+	return db.listExecutions(ctx, f, PageScan)
+}
+
+func (db *DB) listExecutions(ctx context.Context, f ExecutionFilter, scan int) (ExecutionPage, error) {
+	page := ExecutionPage{Executions: []Execution{}}
+	before, err := decodeCursor(f.Cursor)
+	if err != nil {
+		return page, err
+	}
+	err = db.view(ctx, func(tx *bolt.Tx) error {
+		if f.Status != "" && f.ExecutionID == "" {
+			// The counters say whether any record has the status: a
+			// filter that matches none reads nothing else.
+			c, err := readCounters(tx.Bucket(bucketMeta))
+			if err != nil {
+				return err
+			}
+			if c.ByStatus[f.Status] == 0 {
+				return nil
+			}
+		}
 		exec := tx.Bucket(bucketExecutions)
 		var next func() []byte // execution keys, newest first; nil at the end
 		switch {
 		case f.ExecutionID != "":
-			next = cursorKeys(exec.Cursor(), []byte(f.ExecutionID), false)
+			next = cursorKeys(exec.Cursor(), []byte(f.ExecutionID), before, false)
 		case f.ScheduleID != "":
-			next = scheduleKeys(tx, f.ScheduleID)
+			next = db.scheduleKeys(tx, f.ScheduleID, before)
 		case f.HandlerID != "":
-			next = cursorKeys(tx.Bucket(bucketByHandler).Cursor(), indexPrefix(f.HandlerID), true)
+			next = cursorKeys(tx.Bucket(bucketByHandler).Cursor(), indexPrefix(f.HandlerID), before, true)
 		case f.Status != "" && !f.Status.Finished():
-			next = cursorKeys(tx.Bucket(bucketUnfinished).Cursor(), nil, false)
+			next = cursorKeys(tx.Bucket(bucketUnfinished).Cursor(), nil, before, false)
 		default:
-			next = cursorKeys(exec.Cursor(), nil, false)
+			next = cursorKeys(exec.Cursor(), nil, before, false)
 		}
 		n := 0
 		for ek := next(); ek != nil; ek = next() {
+			db.visit(bucketExecutions)
 			if n++; n%ctxCheckEvery == 0 {
 				if err := ctx.Err(); err != nil {
 					return err
@@ -81,27 +112,37 @@ func (db *DB) ListExecutions(ctx context.Context, f ExecutionFilter) ([]Executio
 			if err := decodeExecution(v, &e); err != nil {
 				return fmt.Errorf("execution %x: %w", ek, err)
 			}
-			if !f.match(&e) {
-				continue
+			if f.match(&e) {
+				page.Executions = append(page.Executions, e)
 			}
-			out = append(out, e)
-			if f.Limit > 0 && len(out) >= f.Limit {
+			if (f.Limit > 0 && len(page.Executions) >= f.Limit) || (scan > 0 && n >= scan) {
+				page.Next = encodeCursor(ek) // ek is only valid in tx: encoding copies it
 				return nil
 			}
 		}
 		return nil
 	})
 	if err != nil {
-		return nil, err
+		return ExecutionPage{Executions: []Execution{}}, err
 	}
-	return out, nil
+	return page, nil
 }
 
-// cursorKeys walks c backwards over the keys with prefix and returns them
-// one per call, nil at the end; with index, the prefix is cut off so that
-// what remains is the execution key.
-func cursorKeys(c *bolt.Cursor, prefix []byte, index bool) func() []byte {
-	k, started := reverseStart(c, prefix), false
+// cursorKeys walks c backwards over the keys with prefix that sort before
+// prefix+before (all of them when before is nil) and returns them one per
+// call, nil at the end; with index, the prefix is cut off so that what
+// remains is the execution key.
+func cursorKeys(c *bolt.Cursor, prefix, before []byte, index bool) func() []byte {
+	var k []byte
+	switch {
+	case before == nil:
+		k = reverseStart(c, prefix)
+	case index:
+		k = lastBefore(c, append(slices.Clip(prefix), before...))
+	default:
+		k = lastBefore(c, before)
+	}
+	started := false
 	return func() []byte {
 		if started {
 			k, _ = c.Prev()
@@ -117,18 +158,33 @@ func cursorKeys(c *bolt.Cursor, prefix []byte, index bool) func() []byte {
 	}
 }
 
-// scheduleKeys returns the execution keys of schedule id newest first: the
-// entries of idx_schedule merged with those still in idx_schedule_recent,
-// which holds at most a merge's worth (mergeRecentAt) and is scanned whole.
-func scheduleKeys(tx *bolt.Tx, id string) func() []byte {
-	older := cursorKeys(tx.Bucket(bucketBySchedule).Cursor(), indexPrefix(id), true)
+// lastBefore positions c on the last key less than k and returns it, nil
+// when there is none.
+func lastBefore(c *bolt.Cursor, k []byte) []byte {
+	if at, _ := c.Seek(k); at == nil {
+		last, _ := c.Last()
+		return last
+	}
+	prev, _ := c.Prev()
+	return prev
+}
+
+// scheduleKeys returns the execution keys of schedule id before before (all
+// when it is nil), newest first: the entries of idx_schedule merged with
+// those still in idx_schedule_recent, which holds at most a merge's worth
+// (mergeRecentAt) and is read back from before to its first entry.
+func (db *DB) scheduleKeys(tx *bolt.Tx, id string, before []byte) func() []byte {
+	older := cursorKeys(tx.Bucket(bucketBySchedule).Cursor(), indexPrefix(id), before, true)
 	var fresh [][]byte // ascending
-	_ = tx.Bucket(bucketRecent).ForEach(func(k, v []byte) error {
+	c := tx.Bucket(bucketRecent).Cursor()
+	n := 0
+	for k, v := c.First(); k != nil && (before == nil || bytes.Compare(k, before) < 0); k, v = c.Next() {
+		n++
 		if string(v) == id {
 			fresh = append(fresh, k)
 		}
-		return nil
-	})
+	}
+	db.visitN(bucketRecent, n)
 	a, i := older(), len(fresh)-1
 	return func() []byte {
 		if i >= 0 && a != nil && bytes.Equal(fresh[i], a) {
@@ -236,6 +292,12 @@ func (db *DB) ClearExecutions(ctx context.Context) error {
 // this visits only the expired prefix; a late retry of an old execution can
 // shield older records behind it until it expires itself. Unfinished
 // attempts are never pruned. Open runs Prune every PruneInterval.
+//
+// The deletions are done by the group committer, at most pruneChunk in
+// each of its transactions, alongside the writes queued with them: a
+// prune of a large backlog costs the fires of that time a longer group
+// commit, never a wait for a transaction and an fsync of its own (one
+// transaction of 5,000 deletions held commits up to 390 ms).
 func (db *DB) Prune(ctx context.Context, now time.Time) (int, error) {
 	r := db.opts.Retention
 	if r.zero() {
@@ -247,57 +309,72 @@ func (db *DB) Prune(ctx context.Context, now time.Time) (int, error) {
 	}
 	total := 0
 	for {
-		n, more := 0, false
-		err := db.update(ctx, func(tx *bolt.Tx) error {
-			w, err := newTxWriter(tx)
+		o := &pruneOrder{cutoff: cutoff, maxCount: r.MaxCount}
+		errc := make(chan error, 1)
+		db.enqueueRequest(&request{prune: o, size: pruneChunk, done: func(err error) { errc <- err }}, false)
+		select {
+		case err := <-errc:
 			if err != nil {
-				return err
+				return total, fmt.Errorf("prune: %w", err)
 			}
-			cnt, err := w.counters()
-			if err != nil {
-				return err
-			}
-			excess := int64(0)
-			if r.MaxCount > 0 {
-				excess = cnt.Records - int64(r.MaxCount)
-			}
-			type kv struct{ k, v []byte }
-			var del []kv
-			c := w.exec.Cursor()
-			for k, v := c.First(); k != nil; k, v = c.Next() {
-				if len(del) >= pruneChunk {
-					more = true
-					break
-				}
-				var e Execution
-				if err := decodeExecution(v, &e); err != nil {
-					return fmt.Errorf("execution %x: %w", k, err)
-				}
-				if !e.Status.Finished() {
-					continue
-				}
-				old := !cutoff.IsZero() && e.refTime().Before(cutoff)
-				if excess <= int64(len(del)) && !old {
-					break
-				}
-				del = append(del, kv{slices.Clone(k), slices.Clone(v)})
-			}
-			for _, d := range del {
-				if err := w.deleteExecution(d.k, d.v); err != nil {
-					return err
-				}
-			}
-			n = len(del)
-			return w.flush()
-		})
-		total += n
-		if err != nil {
-			return total, fmt.Errorf("prune: %w", err)
+		case <-ctx.Done():
+			return total, ctx.Err()
 		}
-		if !more {
+		total += o.n
+		if !o.more {
 			return total, nil
 		}
 	}
+}
+
+// pruneOrder is one chunk of a Prune, done by the committer in a group
+// commit (txWriter.prune); n and more are its answer.
+type pruneOrder struct {
+	cutoff   time.Time // zero: no age limit
+	maxCount int       // 0: no count limit
+	n        int       // records removed
+	more     bool      // the chunk was full: there may be more to remove
+}
+
+// prune removes up to pruneChunk expired records (see Prune).
+func (w *txWriter) prune(o *pruneOrder) error {
+	o.n, o.more = 0, false
+	cnt, err := w.counters()
+	if err != nil {
+		return err
+	}
+	excess := int64(0)
+	if o.maxCount > 0 {
+		excess = cnt.Records - int64(o.maxCount)
+	}
+	type kv struct{ k, v []byte }
+	var del []kv
+	c := w.exec.Cursor()
+	for k, v := c.First(); k != nil; k, v = c.Next() {
+		if len(del) >= pruneChunk {
+			o.more = true
+			break
+		}
+		var e Execution
+		if err := decodeExecution(v, &e); err != nil {
+			return fmt.Errorf("execution %x: %w", k, err)
+		}
+		if !e.Status.Finished() {
+			continue
+		}
+		old := !o.cutoff.IsZero() && e.refTime().Before(o.cutoff)
+		if excess <= int64(len(del)) && !old {
+			break
+		}
+		del = append(del, kv{slices.Clone(k), slices.Clone(v)})
+	}
+	for _, d := range del {
+		if err := w.deleteExecution(d.k, d.v); err != nil {
+			return err
+		}
+	}
+	o.n = len(del)
+	return nil
 }
 
 // refTime is the attempt's latest timestamp, used for age retention.

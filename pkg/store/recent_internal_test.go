@@ -274,8 +274,10 @@ func TestRecentIndex_PruneAfterCutShortMerge(t *testing.T) {
 	if n, err := db.Prune(t.Context(), base.Add(time.Hour)); err != nil || n != 2 {
 		t.Fatalf("Prune = %d, %v; want 2", n, err)
 	}
-	if by, recent := keyN2(t, db, bucketBySchedule, bucketRecent); by != 0 || recent != 1 {
-		t.Errorf("after pruning idx_schedule holds %d, idx_schedule_recent %d; want 0 and 1", by, recent)
+	// The committer prunes, then retries the merge, which may already have
+	// moved the entry left: it is in one bucket or both, and no other is.
+	if by, recent := keyN2(t, db, bucketBySchedule, bucketRecent); by > 1 || recent > 1 || by+recent == 0 {
+		t.Errorf("after pruning idx_schedule holds %d, idx_schedule_recent %d; want the one entry left", by, recent)
 	}
 	got, err := db.ListExecutions(t.Context(), ExecutionFilter{ScheduleID: "s"})
 	if err != nil || len(got) != 1 || got[0].ID != fmt.Sprintf("%026d", 2) {

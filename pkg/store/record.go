@@ -35,6 +35,11 @@ type Schedule struct {
 
 	CreatedAt time.Time `json:"created_at"`
 	UpdatedAt time.Time `json:"updated_at"`
+
+	// Source says who manages the schedule: empty for the API, or
+	// "file:<path>" for a schedule file (package schedfile), whose
+	// definition the API refuses to edit until it is detached.
+	Source string `json:"source,omitempty"`
 }
 
 // Status is the state of one execution attempt.
@@ -101,6 +106,9 @@ type ExecutionFilter struct {
 	ExecutionID string
 	Status      Status
 	Limit       int // 0 means no limit
+	// Cursor continues ListExecutionsPage after an earlier page: its
+	// ExecutionPage.Next. Empty: from the newest record.
+	Cursor string
 }
 
 // Stats summarises execution history.

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -48,16 +49,33 @@ func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
 // transaction, and stops at fn's first error, which it returns. Unlike
 // ListSchedules it holds one record at a time: the scheduler loads its
 // schedules with it, and a slice of them all would be a transient copy as
-// large as what it keeps.
+// large as what it keeps. It reads each record once, in one pass over
+// schedules and schedule_state together (both are in ID order), rather
+// than looking each state entry up.
 func (db *DB) EachSchedule(ctx context.Context, fn func(Schedule) error) error {
 	return db.view(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketSchedules).ForEach(func(k, v []byte) error {
-			s, err := readSchedule(tx, k, v)
-			if err != nil {
+		st := tx.Bucket(bucketScheduleState).Cursor()
+		sk, sv := st.First()
+		c := tx.Bucket(bucketSchedules).Cursor()
+		for k, v := c.First(); k != nil; k, v = c.Next() {
+			db.visit(bucketSchedules)
+			var s Schedule
+			if err := decodeSchedule(v, &s); err != nil {
+				return fmt.Errorf("schedule %q: %w", k, err)
+			}
+			for sk != nil && bytes.Compare(sk, k) < 0 {
+				sk, sv = st.Next() // the state of a deleted schedule
+			}
+			if sk != nil && bytes.Equal(sk, k) {
+				if err := overlayState(&s, sv); err != nil {
+					return err
+				}
+			}
+			if err := fn(s); err != nil {
 				return err
 			}
-			return fn(s)
-		})
+		}
+		return nil
 	})
 }
 

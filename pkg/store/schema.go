@@ -42,6 +42,7 @@ var migrations = []migration{
 	{"add the recent per-schedule index", migrate1to2},
 	{"add schedule_state", migrate2to3},
 	{"write executions and schedules in the compact form", migrate3to4},
+	{"schedules may carry a source", migrate4to5},
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -192,3 +193,8 @@ func prefixEnd(p []byte) []byte {
 // records written as JSON before stay readable. The version keeps a build that
 // knows only JSON records from misreading the file (ErrNewerSchema).
 func migrate3to4(*bolt.Tx) error { return nil }
+
+// migrate4to5 changes nothing in the file either: from version 5 on, a
+// schedule managed by a file is written with formatSourced (codec.go),
+// which a build of version 4 would take for a corrupt record.
+func migrate4to5(*bolt.Tx) error { return nil }

@@ -44,6 +44,10 @@ type Options struct {
 	// Logger receives background errors (group-commit fallbacks, pruning).
 	// Default: discard.
 	Logger *slog.Logger
+	// VisitFunc, when set, is called with the bucket's name each time a
+	// listing's cursor steps onto a record (ScheduleIDs, EachSchedule,
+	// ListExecutions): tests count them to hold a page's cost to its size.
+	VisitFunc func(bucket string)
 
 	// mergeRecentAt is how many entries idx_schedule_recent may hold
 	// before the committer merges them, and mergeChunk how many one

@@ -24,8 +24,8 @@ type Client struct {
 
 // NewClient returns a Client for the scheduler at endpoint. It does not
 // connect until the first request.
-func NewClient(endpoint string, logger *slog.Logger) *Client {
-	return &Client{conn: Dial(endpoint, ProtocolOriginal, logger), endpoint: endpoint}
+func NewClient(endpoint string, logger *slog.Logger, opts ...Option) *Client {
+	return &Client{conn: Dial(endpoint, ProtocolOriginal, logger, opts...), endpoint: endpoint}
 }
 
 // Register sends a register request and returns the status the scheduler

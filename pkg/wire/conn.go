@@ -33,6 +33,7 @@ type Conn struct {
 	protocol int
 	token    string // protocol 4: put in every request (Request.JobToken)
 	logger   *slog.Logger
+	limits   Limits
 
 	turn   chan struct{} // protocol 0: the one call in flight
 	nextID atomic.Uint64
@@ -46,8 +47,10 @@ type Conn struct {
 }
 
 // Dial returns a Conn to address. It does not connect: the first Call does,
-// and reconnects after a failure.
-func Dial(address string, protocol int, logger *slog.Logger, opts ...DialOption) *Conn {
+// and reconnects after a failure. The peer is held to the default Limits
+// unless an option sets others: a reply too large, or a handshake too
+// slow, breaks the connection, not the process.
+func Dial(address string, protocol int, logger *slog.Logger, opts ...Option) *Conn {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -57,21 +60,9 @@ func Dial(address string, protocol int, logger *slog.Logger, opts ...DialOption)
 		logger:   logger.With("component", "wire", "address", address),
 		turn:     make(chan struct{}, 1),
 	}
-	for _, o := range opts {
-		o(c)
-	}
+	set := settingsOf(opts)
+	c.limits, c.token = set.limits, set.jobToken
 	return c
-}
-
-// A DialOption configures a Conn.
-type DialOption func(*Conn)
-
-// WithJobToken makes the Conn put token, the job token the handler sent
-// when it registered, in every request it sends (pings and cancels
-// included): a protocol 4 handler refuses the rest. The original's
-// handlers send no token and get none.
-func WithJobToken(token string) DialOption {
-	return func(c *Conn) { c.token = token }
 }
 
 // link is one socket with its reader goroutine.
@@ -419,7 +410,7 @@ func (c *Conn) write(l *link) {
 		}
 		for {
 			l.mu.Lock()
-			n := min(len(l.out), MaxBatch)
+			n := batchLen(l.out)
 			batch = append(batch[:0], l.out[:n]...)
 			l.out = append(l.out[:0], l.out[n:]...)
 			l.mu.Unlock()
@@ -454,6 +445,22 @@ func (c *Conn) write(l *link) {
 			}
 		}
 	}
+}
+
+// batchLen is how many of the queued requests go in the next batch frame:
+// up to MaxBatch, and no more than MaxBatchBytes unless the first alone is
+// larger, so that a batch is never what makes a frame exceed the peer's
+// maximum message size.
+func batchLen(out []queued) int {
+	n, size := 0, 0
+	for n < len(out) && n < MaxBatch {
+		size += len(out[n].payload)
+		if n > 0 && size > MaxBatchBytes {
+			break
+		}
+		n++
+	}
+	return n
 }
 
 // sendFailed breaks l after a send on it returned err, and says what
@@ -560,11 +567,9 @@ func (c *Conn) link(ctx context.Context) (*link, error) {
 func (c *Conn) dial(done chan struct{}) {
 	defer c.wg.Done()
 	sctx, cancel := context.WithCancel(context.Background())
-	sock := zmq4.NewDealer(sctx,
+	sock := zmq4.NewDealer(sctx, append(c.limits.SocketOptions(),
 		zmq4.WithDialerMaxRetries(0),
-		zmq4.WithDialerTimeout(dialTimeout),
-		zmq4.WithTimeout(socketSendTimeout),
-		zmq4.WithLogger(zmqLogger()))
+		zmq4.WithDialerTimeout(dialTimeout))...)
 	err := sock.Dial(c.address)
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -14,23 +14,6 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wiretest"
 )
 
-// pythonWithZMQ finds a python3 that can import zmq (Debian's python3-zmq
-// lives under /usr/bin/python3, which may not be first on PATH).
-func pythonWithZMQ(t *testing.T) string {
-	t.Helper()
-	cands := []string{"/usr/bin/python3"}
-	if p, err := exec.LookPath("python3"); err == nil {
-		cands = append(cands, p)
-	}
-	for _, p := range cands {
-		if exec.Command(p, "-c", "import zmq").Run() == nil {
-			return p
-		}
-	}
-	t.Skip("skipping: no python3 with the zmq module (apt-get install python3-zmq)")
-	return ""
-}
-
 // pyHandler is testdata/original_handler.py, a handler written like the
 // original's, as a running process: it prints a line when it registered
 // (or was refused) and one when it stopped; closing stdin stops it.
@@ -57,7 +40,7 @@ func startPython(ctx context.Context, t *testing.T, py, scheduler, addr string) 
 // TestOriginalPythonHandler runs a handler written like the original's
 // against our Server, serves a protocol 0 Conn call and stops cleanly.
 func TestOriginalPythonHandler(t *testing.T) {
-	py := pythonWithZMQ(t)
+	py := wiretest.Python(t)
 	reg := wiretest.NewRegistry()
 	srv := wiretest.Serve(t, reg)
 	addr := wiretest.IPC(t, "py.sock")

@@ -288,7 +288,7 @@ func TestServer_RequireHandlerSecrets(t *testing.T) {
 // handler has a secret, and is refused, with a clear reply, once its own
 // name has one.
 func TestOriginalPythonHandler_Secrets(t *testing.T) {
-	py := pythonWithZMQ(t)
+	py := wiretest.Python(t)
 	for _, tc := range []struct {
 		name    string
 		secrets map[string]string

@@ -80,12 +80,17 @@ type Server struct {
 }
 
 // Listen binds endpoint now (tcp://host:port, port 0 included, or
-// ipc://path), so Addr is valid before Serve.
-func Listen(ctx context.Context, endpoint string, reg Registry, logger *slog.Logger) (*Server, error) {
+// ipc://path), so Addr is valid before Serve. Its peers are held to the
+// default Limits unless an option sets others.
+func Listen(ctx context.Context, endpoint string, reg Registry, logger *slog.Logger, opts ...Option) (*Server, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	sock := zmq4.NewRouter(context.WithoutCancel(ctx), zmq4.WithTimeout(socketSendTimeout), zmq4.WithLogger(zmqLogger()))
+	limits := limitsOf(opts)
+	if err := limits.Check(); err != nil {
+		return nil, fmt.Errorf("listen %q: %w", endpoint, err)
+	}
+	sock := zmq4.NewRouter(context.WithoutCancel(ctx), limits.SocketOptions()...)
 	if err := Bind(sock, endpoint); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("listen %q: %w", endpoint, err)

@@ -116,8 +116,15 @@ func IPC(t testing.TB, name string) string {
 // when the test ends.
 func Serve(t testing.TB, reg wire.Registry) *wire.Server {
 	t.Helper()
+	return ServeOn(t, reg, IPC(t, "sched.sock"))
+}
+
+// ServeOn is Serve on endpoint (tcp://127.0.0.1:0 for a fresh port), with
+// opts.
+func ServeOn(t testing.TB, reg wire.Registry, endpoint string, opts ...wire.Option) *wire.Server {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	srv, err := wire.Listen(ctx, IPC(t, "sched.sock"), reg, nil)
+	srv, err := wire.Listen(ctx, endpoint, reg, nil, opts...)
 	if err != nil {
 		cancel()
 		t.Fatal(err)

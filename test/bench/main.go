@@ -37,13 +37,17 @@ func main() {
 	flag.IntVar(&load.schedules, "schedules", 10000, "schedules of the throughput phase")
 	flag.Float64Var(&load.every, "every", 0.2, "interval in seconds of the throughput phase's schedules")
 	flag.BoolVar(&load.together, "together", false, "start the throughput phase's schedules at the same instant instead of spread over one interval")
-	only := flag.String("only", "", "run one phase: throughput, lateness or rest")
+	only := flag.String("only", "", "run one phase: throughput, lateness, rest or scale")
+	var sc scaleFlags
+	flag.StringVar(&sc.cache, "scale-cache", filepath.Join(os.TempDir(), "schedulezero-bench-scale"), "where the scale phase keeps the stores it builds")
+	flag.StringVar(&sc.sizes, "scale-schedules", "10000,100000,1000000", "comma-separated schedule counts of the scale phase's stores")
+	flag.IntVar(&sc.history, "scale-history", 10_000_000, "history records of the scale phase's history store (0: none)")
 	flag.Parse()
-	if *only != "" && *only != "throughput" && *only != "lateness" && *only != "rest" {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: use throughput, lateness or rest\n", *only)
+	if *only != "" && *only != "throughput" && *only != "lateness" && *only != "rest" && *only != "scale" {
+		fmt.Fprintf(os.Stderr, "bench: -only %q: use throughput, lateness, rest or scale\n", *only)
 		os.Exit(2)
 	}
-	if err := run(*bin, *window, load, *only); err != nil {
+	if err := run(*bin, *window, load, sc, *only); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -51,7 +55,13 @@ func main() {
 
 type row struct{ metric, value, target string }
 
-func run(bin string, window time.Duration, load shape, only string) error {
+// scaleFlags are the scale phase's flags.
+type scaleFlags struct {
+	cache, sizes string
+	history      int
+}
+
+func run(bin string, window time.Duration, load shape, sc scaleFlags, only string) error {
 	var rows []row
 	if only == "" || only == "throughput" {
 		tput, err := throughput(bin, window, load)
@@ -73,6 +83,21 @@ func run(bin string, window time.Duration, load shape, only string) error {
 			return fmt.Errorf("at rest: %w", err)
 		}
 		rows = append(rows, rest...)
+	}
+	if only == "" || only == "scale" {
+		var sizes []int
+		for _, f := range strings.Split(sc.sizes, ",") {
+			n, err := strconv.Atoi(strings.TrimSpace(f))
+			if err != nil || n < 1 {
+				return fmt.Errorf("-scale-schedules %q: want positive counts separated by commas", sc.sizes)
+			}
+			sizes = append(sizes, n)
+		}
+		r, err := scale(bin, sc.cache, sizes, sc.history)
+		if err != nil {
+			return fmt.Errorf("scale: %w", err)
+		}
+		rows = append(rows, r...)
 	}
 
 	host, _ := os.Hostname()

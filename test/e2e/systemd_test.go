@@ -71,6 +71,7 @@ systemctl restart polkit
 
 // sdBox drives the container.
 type sdBox struct {
+	env    []string // sandbox.sh's environment; nil: sdEnv()
 	ctx    context.Context
 	script string
 	root   string
@@ -82,6 +83,9 @@ func (b *sdBox) run(ctx context.Context, name string, args ...string) (string, e
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
 	cmd.Dir, cmd.Env = b.root, sdEnv()
+	if b.env != nil {
+		cmd.Env = b.env
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {

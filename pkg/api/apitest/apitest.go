@@ -175,7 +175,7 @@ func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store
 	s := store.Schedule{
 		ID: id, HandlerID: req.HandlerID, Method: req.Method, Params: params, Trigger: normalized,
 		Timezone: req.Timezone, MaxAttempts: req.MaxAttempts, Timeout: req.Timeout, Policy: req.Policy,
-		NextFire: next, CreatedAt: b.now, UpdatedAt: b.now,
+		NextFire: next, CreatedAt: b.now, UpdatedAt: b.now, Source: req.Source,
 	}
 	if exists {
 		s.CreatedAt = old.CreatedAt
@@ -250,6 +250,33 @@ func (b *Backend) ListSchedules(context.Context) ([]store.Schedule, error) {
 	}
 	slices.SortFunc(out, func(a, c store.Schedule) int { return cmp.Compare(a.ID, c.ID) })
 	return out, nil
+}
+
+// SchedulePage returns up to limit schedules by id after after.
+func (b *Backend) SchedulePage(ctx context.Context, after string, limit int) ([]store.Schedule, bool, error) {
+	all, err := b.ListSchedules(ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	i, _ := slices.BinarySearchFunc(all, after, func(s store.Schedule, id string) int { return cmp.Compare(s.ID, id) })
+	if i < len(all) && all[i].ID == after {
+		i++
+	}
+	all = all[i:]
+	if len(all) > limit {
+		return all[:limit], true, nil
+	}
+	return all, false, nil
+}
+
+// MissedCount sums the schedules' missed counts.
+func (b *Backend) MissedCount(ctx context.Context) (int64, error) {
+	all, err := b.ListSchedules(ctx)
+	var n int64
+	for _, s := range all {
+		n += s.MissedCount
+	}
+	return n, err
 }
 
 // DeleteSchedule removes schedule id.
@@ -397,6 +424,34 @@ func (b *Backend) Executions(_ context.Context, f store.ExecutionFilter) ([]stor
 	return out, nil
 }
 
+// ExecutionPage is one page of Executions; its cursor is the position of
+// the last record returned (execution id and attempt).
+func (b *Backend) ExecutionPage(ctx context.Context, f store.ExecutionFilter) (store.ExecutionPage, error) {
+	limit, cursor := f.Limit, f.Cursor
+	f.Limit = 0
+	all, err := b.Executions(ctx, f)
+	if err != nil {
+		return store.ExecutionPage{}, err
+	}
+	i := 0
+	if cursor != "" {
+		i = slices.IndexFunc(all, func(e store.Execution) bool { return pageKey(e) == cursor })
+		if i < 0 {
+			return store.ExecutionPage{}, field.Errorf("cursor", "%q is not a cursor of this listing", cursor)
+		}
+		i++
+	}
+	all = all[i:]
+	p := store.ExecutionPage{Executions: all}
+	if limit > 0 && len(all) > limit {
+		p.Executions = all[:limit]
+		p.Next = pageKey(all[limit-1])
+	}
+	return p, nil
+}
+
+func pageKey(e store.Execution) string { return fmt.Sprintf("%s.%d", e.ID, e.Attempt) }
+
 // Stats summarises finished attempts.
 func (b *Backend) Stats(context.Context) (store.Stats, error) {
 	b.mu.Lock()
@@ -471,6 +526,9 @@ func (b *Backend) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpd
 	}
 	if u.Policy != nil {
 		s.Policy = *u.Policy
+	}
+	if u.Source != nil {
+		s.Source = *u.Source
 	}
 	raw := s.Trigger
 	if u.Trigger != nil {

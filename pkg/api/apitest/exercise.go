@@ -345,6 +345,56 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 		}
 	})
 
+	t.Run("Pages", func(t *testing.T) {
+		tb := setup(t)
+		for _, id := range []string{"e", "a", "d", "b", "c"} {
+			add(t, tb, req(id))
+		}
+		if err := tb.b.DeleteSchedule(tb.ctx, "d"); err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		after, pages := "", 0
+		for ; ; pages++ {
+			page, more, err := tb.b.SchedulePage(tb.ctx, after, 2)
+			if err != nil || len(page) > 2 || (more && len(page) != 2) {
+				t.Fatalf("SchedulePage(%q, 2) = %v, %v, %v", after, ids(page), more, err)
+			}
+			for _, sc := range page {
+				got = append(got, sc.ID)
+			}
+			if !more {
+				break
+			}
+			after = page[len(page)-1].ID
+		}
+		if !slices.Equal(got, []string{"a", "b", "c", "e"}) || pages != 1 {
+			t.Errorf("paged %v in %d pages, want a b c e in 2", got, pages+1)
+		}
+		for range 3 {
+			if _, err := tb.b.TriggerSchedule(tb.ctx, "a", true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		want := awaitStatus(t, tb.b, store.ExecutionFilter{ScheduleID: "a"}, store.StatusSucceeded, 3)
+		f := store.ExecutionFilter{ScheduleID: "a", Limit: 2}
+		var recs []store.Execution
+		for range 3 {
+			p, err := tb.b.ExecutionPage(tb.ctx, f)
+			if err != nil || len(p.Executions) > 2 {
+				t.Fatalf("ExecutionPage(%+v) = %d records, %v", f, len(p.Executions), err)
+			}
+			recs = append(recs, p.Executions...)
+			if p.Next == "" {
+				break
+			}
+			f.Cursor = p.Next
+		}
+		if len(recs) != 3 || recs[0].ID != want[0].ID || recs[2].ID != want[2].ID {
+			t.Errorf("paged history of a %+v, want %+v", recs, want)
+		}
+	})
+
 	t.Run("HistoryStatsClear", func(t *testing.T) {
 		tb := setup(t)
 		add(t, tb, req("a"))

@@ -61,6 +61,10 @@ type File struct {
 	// AllowNonLoopback lets Endpoint listen beyond loopback (a wildcard
 	// or another interface): see handlername.CheckBind.
 	AllowNonLoopback bool `json:"allow_non_loopback"`
+	// ZMQMaxMessageSize and ZMQHandshakeTimeout are wire.Limits; zero:
+	// the defaults.
+	ZMQMaxMessageSize   int64         `json:"zmq_max_message_size"`
+	ZMQHandshakeTimeout exec.Duration `json:"zmq_handshake_timeout"`
 }
 
 // Flags are the command-line overrides; zero values leave the file's.
@@ -74,6 +78,9 @@ type Flags struct {
 	// SecretFile is the registration secret's file (--secret-file); it
 	// wins over the config file's secret_file.
 	SecretFile string
+	// ZMQLimits override the file's zmq_max_message_size and
+	// zmq_handshake_timeout where set.
+	ZMQLimits wire.Limits
 }
 
 // Path returns where the config file of handler name is: explicit, else
@@ -114,7 +121,8 @@ func decode(b []byte, f *File) error {
 	}
 	known := map[string]any{"kind": &f.Kind, "endpoint": &f.Endpoint, "scheduler": &f.Scheduler,
 		"concurrency": &f.Concurrency, "ping_interval": &f.PingInterval, "secret_file": &f.SecretFile,
-		"allow_non_loopback": &f.AllowNonLoopback}
+		"allow_non_loopback":   &f.AllowNonLoopback,
+		"zmq_max_message_size": &f.ZMQMaxMessageSize, "zmq_handshake_timeout": &f.ZMQHandshakeTimeout}
 	keys := make([]string, 0, len(top))
 	for k := range top {
 		keys = append(keys, k)
@@ -126,7 +134,7 @@ func decode(b []byte, f *File) error {
 		}
 		dst, ok := known[k]
 		if !ok {
-			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file, allow_non_loopback or methods")
+			return field.Errorf(k, "unknown key").WithFix("use kind, endpoint, scheduler, concurrency, ping_interval, secret_file, allow_non_loopback, zmq_max_message_size, zmq_handshake_timeout or methods")
 		}
 		if err := json.Unmarshal(top[k], dst); err != nil {
 			return field.Errorf(k, "%v", err)
@@ -150,6 +158,12 @@ func decode(b []byte, f *File) error {
 	}
 	if f.Concurrency < 0 {
 		return field.Errorf("concurrency", "is negative")
+	}
+	if err := (wire.Limits{MaxMessageSize: f.ZMQMaxMessageSize}).Check(); err != nil {
+		return field.Errorf("zmq_max_message_size", "%v", err)
+	}
+	if err := (wire.Limits{HandshakeTimeout: time.Duration(f.ZMQHandshakeTimeout)}).Check(); err != nil {
+		return field.Errorf("zmq_handshake_timeout", "%v", err)
 	}
 	return nil
 }
@@ -179,6 +193,13 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	}
 	if fl.Concurrency != 0 {
 		f.Concurrency = fl.Concurrency
+	}
+	limits := wire.Limits{MaxMessageSize: f.ZMQMaxMessageSize, HandshakeTimeout: time.Duration(f.ZMQHandshakeTimeout)}
+	if fl.ZMQLimits.MaxMessageSize != 0 {
+		limits.MaxMessageSize = fl.ZMQLimits.MaxMessageSize
+	}
+	if fl.ZMQLimits.HandshakeTimeout != 0 {
+		limits.HandshakeTimeout = fl.ZMQLimits.HandshakeTimeout
 	}
 	// Under systemd (RuntimeDirectory=) local traffic defaults to ipc://
 	// sockets in the runtime directory, which only the service's user and
@@ -218,7 +239,7 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 			field.Errorf("kind", "%q is not a handler kind", f.Kind).WithFix(`use "dingaling" or "exec"`))
 	}
 	opts := handler.Options{Name: fl.Name, Endpoint: f.Endpoint, Scheduler: f.Scheduler,
-		Concurrency: f.Concurrency, PingInterval: time.Duration(f.PingInterval), Logger: logger}
+		Concurrency: f.Concurrency, PingInterval: time.Duration(f.PingInterval), Limits: limits, Logger: logger}
 	opts.Secret, err = secret(fl.SecretFile, f.SecretFile, getenv)
 	if err != nil {
 		if fl.SecretFile == "" {

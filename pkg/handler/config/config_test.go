@@ -67,6 +67,8 @@ func TestLoad_Errors(t *testing.T) {
 		{"bad type", `{"concurrency":"many"}`, "concurrency"},
 		{"negative", `{"concurrency":-1}`, "concurrency"},
 		{"bad duration", `{"ping_interval":"soon"}`, "ping_interval"},
+		{"tiny max message size", `{"zmq_max_message_size":100}`, "zmq_max_message_size"},
+		{"negative handshake timeout", `{"zmq_handshake_timeout":"-1s"}`, "zmq_handshake_timeout"},
 		{"unknown method key", `{"methods":{"a":{"command":["/bin/true"],"timeout_s":3}}}`, "methods.a"},
 		{"not an object", `[1]`, ""},
 	} {
@@ -286,6 +288,33 @@ func TestOptions_RuntimeDirectoryDefaults(t *testing.T) {
 			}
 			if opts.Endpoint != tc.wantEndpoint || opts.Scheduler != tc.wantSched {
 				t.Errorf("endpoint %q scheduler %q, want %q %q", opts.Endpoint, opts.Scheduler, tc.wantEndpoint, tc.wantSched)
+			}
+		})
+	}
+}
+
+func TestOptions_ZMQLimits(t *testing.T) {
+	logger := slog.New(slog.DiscardHandler)
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "ding.json"),
+		[]byte(`{"kind":"dingaling","zmq_max_message_size":65536,"zmq_handshake_timeout":"2s"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name string
+		fl   wire.Limits
+		want wire.Limits
+	}{
+		{"from the file", wire.Limits{}, wire.Limits{MaxMessageSize: 65536, HandshakeTimeout: 2 * time.Second}},
+		{"flags win", wire.Limits{MaxMessageSize: 1 << 21, HandshakeTimeout: time.Second}, wire.Limits{MaxMessageSize: 1 << 21, HandshakeTimeout: time.Second}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, opts, err := config.Options(config.Flags{Name: "ding", ZMQLimits: tc.fl}, logger, env("SZ_HANDLER_CONFIG_DIR", dir))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if opts.Limits != tc.want {
+				t.Errorf("limits = %+v, want %+v", opts.Limits, tc.want)
 			}
 		})
 	}
