@@ -81,8 +81,9 @@ func parseEventID(id string, epoch int64) (seq uint64, sameRun bool, err error) 
 // events serves GET /api/v1/events, the engine's events as Server-Sent
 // Events. A client that sends Last-Event-ID (browsers do on reconnect),
 // or ?after=<id>, gets first what it missed that the hub still holds; a
-// "lost" event says what it holds no longer. A client too slow to read is
-// never waited for by the engine: the hub drops its subscription and this
+// "lost" event says what it holds no longer; after=0 asks for all it
+// holds. A "live" event follows the replay (at once when there is none).
+// A client too slow to read is never waited for by the engine: the hub drops its subscription and this
 // handler resumes it from the ring, telling the client of any gap.
 func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	if s.hub == nil {
@@ -100,7 +101,9 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	}
 	var lost *EventLost
 	seen := s.hub.Last() // the last event delivered or filtered out
-	if last != "" {
+	if last == "0" {     // everything retained, no notice of what is not
+		seen = 0
+	} else if last != "" {
 		seq, same, err := parseEventID(last, s.hub.Epoch())
 		if err != nil {
 			s.writeErr(w, r, fieldErr(http.StatusBadRequest, "Last-Event-ID", err.Error(), "send an id this stream gave, or none"))
@@ -113,7 +116,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	sub := s.hub.SubscribeAfter(seen, 0)
-	if sub.Gap() > 0 && lost == nil {
+	if sub.Gap() > 0 && lost == nil && last != "0" {
 		lost = &EventLost{Missed: sub.Gap(), Reason: "older events are no longer retained; read the execution history"}
 	}
 	defer func() { sub.Close() }()
@@ -128,6 +131,12 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	fmt.Fprintf(&sse.buf, "retry: %d\n\n", eventRetryMS)
 	if lost != nil {
 		sse.lost(*lost)
+	}
+	// The replay is in the subscription's channel already: once that many
+	// events are taken, the client is told it is live.
+	replay := len(sub.C)
+	if replay == 0 {
+		sse.live()
 	}
 	if err := sse.flush(); err != nil {
 		return
@@ -145,6 +154,11 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 		seen = e.Seq
 		if f.match(e) {
 			sse.event(e)
+		}
+		if replay > 0 {
+			if replay--; replay == 0 {
+				sse.live()
+			}
 		}
 	}
 	heartbeat := time.NewTicker(s.heartbeat)
@@ -188,6 +202,9 @@ func (s *sseWriter) event(e event.Event) {
 	data, _ := json.Marshal(e) // an Event always marshals
 	fmt.Fprintf(&s.buf, "id: %s\nevent: %s\ndata: %s\n\n", eventID(s.epoch, e.Seq), e.Kind, data)
 }
+
+// live marks the end of the replay: what follows happens now.
+func (s *sseWriter) live() { s.buf.WriteString("event: live\ndata: {}\n\n") }
 
 func (s *sseWriter) lost(l EventLost) {
 	data, _ := json.Marshal(l)

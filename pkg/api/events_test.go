@@ -16,13 +16,17 @@ import (
 
 var errEnough = errors.New("enough")
 
-// follow reads c's stream until n items came, and returns them.
+// follow reads c's stream until n items came, and returns them; the
+// "live" markers are not counted.
 func follow(t *testing.T, c *client.Client, q client.EventQuery, n int) []client.StreamEvent {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	var got []client.StreamEvent
 	err := c.Events(ctx, q, func(se client.StreamEvent) error {
+		if se.Live {
+			return nil
+		}
 		got = append(got, se)
 		if len(got) >= n {
 			return errEnough
@@ -82,6 +86,11 @@ func TestEvents_LostWhenTheRingNoLongerHoldsThem(t *testing.T) {
 	if got[1].Event.Seq != 7 {
 		t.Fatalf("then seq %d, want 7", got[1].Event.Seq)
 	}
+	// "0": all it holds, without a notice.
+	got = follow(t, c, client.EventQuery{After: "0"}, 1)
+	if got[0].Lost != nil || got[0].Event.Seq != 7 {
+		t.Fatalf("after 0: %+v, want seq 7 without a lost notice", got[0])
+	}
 	// A position of another run (a restarted scheduler): told, and given
 	// all this run holds.
 	got = follow(t, c, client.EventQuery{After: "1-3"}, 2)
@@ -98,7 +107,9 @@ func TestEvents_LiveAndFiltered(t *testing.T) {
 	done := make(chan error, 1)
 	go func() {
 		done <- c.Events(ctx, client.EventQuery{Kinds: []string{"schedule."}, ScheduleID: "b"}, func(se client.StreamEvent) error {
-			got <- se
+			if !se.Live {
+				got <- se
+			}
 			return nil
 		})
 	}()
@@ -146,7 +157,7 @@ func TestEvents_RawStream(t *testing.T) {
 		}
 	}
 	text := strings.Join(lines, "\n")
-	for _, want := range []string{"retry: 2000", "id: " + api.EventIDForTest(hub, 1), "event: handler.online", `data: {"seq":1,`, `"handler_id":"h"`, ": heartbeat"} {
+	for _, want := range []string{"retry: 2000", "id: " + api.EventIDForTest(hub, 1), "event: handler.online", `data: {"seq":1,`, "event: live", `"handler_id":"h"`, ": heartbeat"} {
 		if !strings.Contains(text, want) {
 			t.Errorf("stream lacks %q:\n%s", want, text)
 		}

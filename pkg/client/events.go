@@ -32,16 +32,19 @@ type EventQuery struct {
 	ScheduleID string
 	HandlerID  string
 	// After is the id of the last event already seen: the stream starts
-	// with what followed it, as far as the server still holds it.
+	// with what followed it, as far as the server still holds it; "0":
+	// with all the server holds.
 	After string
 }
 
-// StreamEvent is one item of the stream: an engine event, or, when Lost
-// is set, a notice that events were lost (read the history for them).
+// StreamEvent is one item of the stream: an engine event; or, when Lost
+// is set, a notice that events were lost (read the history for them); or,
+// when Live is set, the end of the replay of what the server held.
 type StreamEvent struct {
 	ID    string // the stream's id of Event, to resume after it
 	Event event.Event
 	Lost  *api.EventLost
+	Live  bool
 }
 
 // Events follows GET /api/v1/events and calls fn for each item until ctx
@@ -166,6 +169,9 @@ func (c *Client) stream(ctx context.Context, q EventQuery, last *string, fn func
 }
 
 func decodeItem(id, kind, data string) (StreamEvent, error) {
+	if kind == "live" {
+		return StreamEvent{Live: true}, nil
+	}
 	if kind == "lost" {
 		var l api.EventLost
 		if err := json.Unmarshal([]byte(data), &l); err != nil {
