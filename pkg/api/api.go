@@ -63,6 +63,7 @@ type server struct {
 	cors     cors
 	cfg      any
 	hub      *event.Hub
+	frames   *frameCache
 	ui       http.Handler
 
 	heartbeat time.Duration
@@ -80,6 +81,9 @@ func New(opts Options) http.Handler {
 		hub: opts.Events, ui: opts.UI, heartbeat: opts.EventHeartbeat, sessions: NewSessions(opts.Tokens)}
 	if s.heartbeat <= 0 {
 		s.heartbeat = DefaultEventHeartbeat
+	}
+	if s.hub != nil {
+		s.frames = newFrameCache(s.hub.Epoch())
 	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)

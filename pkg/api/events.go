@@ -1,11 +1,13 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/event"
@@ -127,7 +129,7 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 	h.Set("Cache-Control", "no-store")
 	h.Set("X-Accel-Buffering", "no")
 	w.WriteHeader(http.StatusOK)
-	sse := &sseWriter{w: w, rc: rc, epoch: s.hub.Epoch()}
+	sse := &sseWriter{w: w, rc: rc, frames: s.frames}
 	fmt.Fprintf(&sse.buf, "retry: %d\n\n", eventRetryMS)
 	if lost != nil {
 		sse.lost(*lost)
@@ -192,16 +194,13 @@ func (s *server) events(w http.ResponseWriter, r *http.Request) {
 // sseWriter formats events into a buffer and writes it out with a
 // deadline.
 type sseWriter struct {
-	w     http.ResponseWriter
-	rc    *http.ResponseController
-	epoch int64
-	buf   strings.Builder
+	w      http.ResponseWriter
+	rc     *http.ResponseController
+	frames *frameCache
+	buf    bytes.Buffer
 }
 
-func (s *sseWriter) event(e event.Event) {
-	data, _ := json.Marshal(e) // an Event always marshals
-	fmt.Fprintf(&s.buf, "id: %s\nevent: %s\ndata: %s\n\n", eventID(s.epoch, e.Seq), e.Kind, data)
-}
+func (s *sseWriter) event(e event.Event) { s.buf.Write(s.frames.frame(e)) }
 
 // live marks the end of the replay: what follows happens now.
 func (s *sseWriter) live() { s.buf.WriteString("event: live\ndata: {}\n\n") }
@@ -216,10 +215,39 @@ func (s *sseWriter) flush() error {
 		return nil
 	}
 	_ = s.rc.SetWriteDeadline(time.Now().Add(eventWriteTimeout))
-	_, err := s.w.Write([]byte(s.buf.String()))
+	_, err := s.w.Write(s.buf.Bytes())
 	s.buf.Reset()
 	if err != nil {
 		return err
 	}
 	return s.rc.Flush()
+}
+
+// frameCache holds the SSE frames of recent events, so that an event
+// going to many streams is encoded once, not once per stream.
+type frameCache struct {
+	epoch int64
+	mu    sync.Mutex
+	slots [1024]struct {
+		seq   uint64
+		frame []byte
+	}
+}
+
+func newFrameCache(epoch int64) *frameCache { return &frameCache{epoch: epoch} }
+
+// frame returns e's frame: id, event and data lines. The slice is shared:
+// callers copy it out and never change it.
+func (c *frameCache) frame(e event.Event) []byte {
+	slot := &c.slots[e.Seq%uint64(len(c.slots))]
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if slot.seq == e.Seq && slot.frame != nil {
+		return slot.frame
+	}
+	data, _ := json.Marshal(e) // an Event always marshals
+	f := make([]byte, 0, len(data)+64)
+	f = fmt.Appendf(f, "id: %s\nevent: %s\ndata: %s\n\n", eventID(c.epoch, e.Seq), e.Kind, data)
+	slot.seq, slot.frame = e.Seq, f
+	return f
 }
