@@ -58,10 +58,12 @@ func (f eventFilter) match(e event.Event) bool {
 	return false
 }
 
-// eventID is the stream's id of e: the hub's epoch and the sequence
-// number, so that a client resuming against a restarted scheduler is told
-// its position is gone instead of being taken for one in the new run.
-func eventID(epoch int64, seq uint64) string { return fmt.Sprintf("%d-%d", epoch, seq) }
+// EventID is the stream's id of event seq of the hub of epoch: the
+// epoch and the sequence number, so that a client resuming against a
+// restarted scheduler is told its position is gone instead of being taken
+// for one in the new run. A page rendered at seq opens the stream with
+// ?after= this id, so that it misses nothing that happened since.
+func EventID(epoch int64, seq uint64) string { return fmt.Sprintf("%d-%d", epoch, seq) }
 
 // parseEventID returns the sequence number of id if it belongs to epoch.
 func parseEventID(id string, epoch int64) (seq uint64, sameRun bool, err error) {
@@ -247,7 +249,7 @@ func (c *frameCache) frame(e event.Event) []byte {
 	}
 	data, _ := json.Marshal(e) // an Event always marshals
 	f := make([]byte, 0, len(data)+64)
-	f = fmt.Appendf(f, "id: %s\nevent: %s\ndata: %s\n\n", eventID(c.epoch, e.Seq), e.Kind, data)
+	f = fmt.Appendf(f, "id: %s\nevent: %s\ndata: %s\n\n", EventID(c.epoch, e.Seq), e.Kind, data)
 	slot.seq, slot.frame = e.Seq, f
 	return f
 }
