@@ -26,6 +26,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
+	"github.com/schedulezero/schedulezero/pkg/web"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -207,6 +208,8 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		CORSOrigins: opts.CORSOrigins,
 		Config:      d.config(),
 		Events:      d.engine.Events(),
+		UI: web.New(web.Options{Backend: d.engine, Events: d.engine.Events(), Tokens: opts.Tokens, Location: opts.Location,
+			Logger: opts.Logger.With("component", "dashboard")}),
 	}))
 	// Requests' contexts end when the server shuts down, so that event
 	// streams, which never go idle, do not hold Shutdown to its deadline.
