@@ -55,19 +55,17 @@ func (s *server) executions(_ http.ResponseWriter, r *http.Request) (string, any
 	if err != nil {
 		return "", nil, err
 	}
-	f := store.ExecutionFilter{Status: store.Status(v.Status), HandlerID: v.Handler, ScheduleID: v.Schedule, Limit: recentScan}
-	recs, err := s.b.Executions(r.Context(), f)
-	if err != nil {
-		return "", nil, err
-	}
-	for _, e := range recs {
+	f := store.ExecutionFilter{Status: store.Status(v.Status), HandlerID: v.Handler, ScheduleID: v.Schedule}
+	_, err = s.recentAttempts(r.Context(), f, recentScan, func(e store.Execution) bool {
 		at := cmp.Or(e.StartedAt, e.ScheduledAt, e.CompletedAt)
 		if (!since.IsZero() && at.Before(since)) || (!until.IsZero() && at.After(until)) {
-			continue
+			return true
 		}
-		if v.Rows = append(v.Rows, e); len(v.Rows) >= v.Limit {
-			break
-		}
+		v.Rows = append(v.Rows, e)
+		return len(v.Rows) < v.Limit
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	return "executions", v, nil
 }

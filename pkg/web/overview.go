@@ -34,26 +34,19 @@ type overviewView struct {
 	Failures             []store.Execution
 	Next                 []scheduleRow
 	Truncated            bool
+	Scanned              int // attempts the counts are of
 }
 
-const timelineMax = 300 // fires drawn on the timeline
+const timelineMax = 500 // fires drawn on the timeline
 
 func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, error) {
 	ctx := r.Context()
-	all, truncated, err := s.listSchedules(ctx)
-	if err != nil {
-		return "", nil, err
-	}
 	hs, err := s.b.Handlers(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	recent, err := s.b.Executions(ctx, store.ExecutionFilter{Limit: recentScan})
-	if err != nil {
-		return "", nil, err
-	}
 	now := s.now()
-	v := overviewView{Truncated: truncated}
+	v := overviewView{}
 	states := make(map[string]string, len(hs))
 	for _, h := range hs {
 		states[h.ID] = h.Status
@@ -66,59 +59,77 @@ func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, 
 		}
 	}
 	hour, day := window{Label: "last hour"}, window{Label: "last 24 hours"}
-	for _, e := range recent {
-		at := cmp.Or(e.StartedAt, e.ScheduledAt, e.CompletedAt)
-		for _, w := range []*window{&hour, &day} {
-			span := time.Hour
-			if w == &day {
-				span = 24 * time.Hour
-			}
-			if now.Sub(at) > span {
-				continue
-			}
-			switch {
-			case e.Status == store.StatusMissed:
-				w.Missed++
-			case e.Status.Finished() && e.Status != store.StatusSucceeded:
-				w.Failed++
-				w.Runs++
-			case e.Status.Finished():
-				w.Runs++
-			}
+	last := latest{}
+	count := func(w *window, span time.Duration, e store.Execution) {
+		if now.Sub(cmp.Or(e.StartedAt, e.ScheduledAt, e.CompletedAt)) > span {
+			return
 		}
+		switch {
+		case e.Status == store.StatusMissed:
+			w.Missed++
+		case e.Status.Finished() && e.Status != store.StatusSucceeded:
+			w.Failed++
+			w.Runs++
+		case e.Status.Finished():
+			w.Runs++
+		}
+	}
+	v.Scanned, err = s.recentAttempts(ctx, store.ExecutionFilter{}, overviewScan, func(e store.Execution) bool {
+		last.add(e)
+		count(&hour, time.Hour, e)
+		count(&day, 24*time.Hour, e)
 		if (e.Status == store.StatusFailed || e.Status == store.StatusTimedOut) && len(v.Failures) < 10 {
 			v.Failures = append(v.Failures, e)
 		}
+		return true
+	})
+	if err != nil {
+		return "", nil, err
 	}
 	v.Windows = []window{hour, day}
-	last := lastResults(recent)
 	end := now.Add(24 * time.Hour)
-	for _, sc := range all {
+	// The upcoming fires: only the first timelineMax are kept, sorted as
+	// they come, so that the page holds few schedules at once.
+	var upcoming []store.Schedule
+	byNext := func(a, b store.Schedule) int { return a.NextFire.Compare(b.NextFire) }
+	v.Truncated, err = s.eachSchedule(ctx, func(sc store.Schedule) {
 		switch stateOf(sc) {
 		case "done":
 			v.Done++
-			continue
+			return
 		case "paused":
 			v.Paused++
-			continue
+			return
 		}
 		v.Active++
-		if !sc.NextFire.IsZero() {
-			v.Next = append(v.Next, s.row(sc, last, states))
+		if sc.NextFire.IsZero() {
+			return
 		}
-		for _, t := range s.nextFires(sc, 48) {
-			if t.After(end) || len(v.Timeline) >= timelineMax {
-				break
-			}
-			v.Timeline = append(v.Timeline, timelineMark{X: int(1000 * t.Sub(now) / (24 * time.Hour)), Href: "/schedules/" + url.PathEscape(sc.ID),
-				Title: fmt.Sprintf("%s at %s", sc.ID, s.when(t))})
+		if upcoming = append(upcoming, sc); len(upcoming) >= 2*timelineMax {
+			slices.SortFunc(upcoming, byNext)
+			upcoming = upcoming[:timelineMax]
 		}
+	})
+	if err != nil {
+		return "", nil, err
+	}
+	// The timeline marks each schedule's next fire: one mark per schedule,
+	// read from the schedule, so that a page costs no trigger arithmetic
+	// however many schedules there are.
+	slices.SortFunc(upcoming, byNext)
+	for i, r := range upcoming {
+		if i < 10 {
+			v.Next = append(v.Next, s.row(r, last, states))
+		}
+		if r.NextFire.After(end) || len(v.Timeline) >= timelineMax {
+			continue
+		}
+		v.Timeline = append(v.Timeline, timelineMark{X: int(1000 * r.NextFire.Sub(now) / (24 * time.Hour)), Href: "/schedules/" + url.PathEscape(r.ID),
+			Title: fmt.Sprintf("%s at %s", r.ID, s.when(r.NextFire))})
 	}
 	for h := 0; h <= 24; h += 3 {
 		t := now.Add(time.Duration(h) * time.Hour)
 		v.Hours = append(v.Hours, timelineMark{X: h * 1000 / 24, Title: t.In(s.loc).Format("15:04")})
 	}
-	slices.SortFunc(v.Next, func(a, b scheduleRow) int { return a.NextFire.Compare(b.NextFire) })
-	v.Next = v.Next[:min(len(v.Next), 10)]
 	return "overview", v, nil
 }

@@ -19,7 +19,9 @@ import (
 // Bounds of what one page reads.
 const (
 	maxSchedules = 5000 // schedules a list or the overview reads
-	recentScan   = 5000 // execution records the overview and lists read
+	recentScan   = 5000 // execution records the lists read
+	overviewScan = 2000 // execution records the overview's counts are of
+	maxRows      = 500  // rows the schedules list shows
 	nextFires    = 10
 )
 
@@ -36,37 +38,77 @@ type schedulesView struct {
 	Query     string
 	State     string
 	Total     int
+	Matched   int
 	Truncated bool
 }
 
-// listSchedules reads up to maxSchedules schedules, a page at a time.
-func (s *server) listSchedules(ctx context.Context) ([]store.Schedule, bool, error) {
-	var all []store.Schedule
-	after := ""
+// eachSchedule calls fn for up to maxSchedules schedules, read a page at
+// a time so that a page of the dashboard holds one page of them at once;
+// truncated says there were more.
+func (s *server) eachSchedule(ctx context.Context, fn func(store.Schedule)) (truncated bool, err error) {
+	after, n := "", 0
 	for {
-		page, more, err := s.b.SchedulePage(ctx, after, 1000)
+		page, more, err := s.b.SchedulePage(ctx, after, 500)
 		if err != nil {
-			return nil, false, err
+			return false, err
 		}
-		all = append(all, page...)
+		for _, sc := range page {
+			fn(sc)
+		}
+		n += len(page)
 		if !more || len(page) == 0 {
-			return all, false, nil
+			return false, nil
 		}
-		if len(all) >= maxSchedules {
-			return all, true, nil
+		if n >= maxSchedules {
+			return true, nil
 		}
 		after = page[len(page)-1].ID
 	}
 }
 
-// lastResults maps schedule ids to their latest attempt among the recent
-// records (newest first).
-func lastResults(recs []store.Execution) map[string]store.Execution {
-	last := map[string]store.Execution{}
-	for _, e := range recs {
-		if _, ok := last[e.ScheduleID]; !ok && e.ScheduleID != "" {
-			last[e.ScheduleID] = e
+// recentAttempts calls fn for the newest limit attempts that match f, read
+// a page at a time, until fn returns false. A page scans a bounded number
+// of records for its matches (store.PageScan), and at most maxPages are
+// read, so that a filter few records match costs a bounded scan too.
+func (s *server) recentAttempts(ctx context.Context, f store.ExecutionFilter, limit int, fn func(store.Execution) bool) (int, error) {
+	const maxPages = 20
+	n := 0
+	for pages := 0; n < limit && pages < maxPages; pages++ {
+		f.Limit = min(500, limit-n)
+		page, err := s.b.ExecutionPage(ctx, f)
+		if err != nil {
+			return n, err
 		}
+		for _, e := range page.Executions {
+			n++
+			if !fn(e) {
+				return n, nil
+			}
+		}
+		if page.Next == "" {
+			break
+		}
+		f.Cursor = page.Next
+	}
+	return n, nil
+}
+
+// latest keeps each schedule's newest attempt among those it is given,
+// newest first.
+type latest map[string]store.Status
+
+func (l latest) add(e store.Execution) bool {
+	if _, ok := l[e.ScheduleID]; !ok && e.ScheduleID != "" {
+		l[e.ScheduleID] = e.Status
+	}
+	return true
+}
+
+// lastResults is the latest of recs, newest first.
+func lastResults(recs []store.Execution) latest {
+	last := latest{}
+	for _, e := range recs {
+		last.add(e)
 	}
 	return last
 }
@@ -95,43 +137,29 @@ func (s *server) handlerStates(ctx context.Context) (map[string]string, error) {
 	return m, nil
 }
 
-func (s *server) row(sc store.Schedule, last map[string]store.Execution, states map[string]string) scheduleRow {
+func (s *server) row(sc store.Schedule, last latest, states map[string]string) scheduleRow {
 	r := scheduleRow{Schedule: api.ScheduleFromStore(sc), State: stateOf(sc), Trigger: describeTrigger(sc.Trigger, cmp.Or(sc.Timezone, s.loc.String()))}
 	r.HandlerState = cmp.Or(states[sc.HandlerID], api.HandlerUnknown)
-	if e, ok := last[sc.ID]; ok {
-		r.LastStatus = string(e.Status)
-	}
+	r.LastStatus = string(last[sc.ID])
 	return r
 }
 
 func (s *server) schedules(_ http.ResponseWriter, r *http.Request) (string, any, error) {
 	ctx := r.Context()
-	all, truncated, err := s.listSchedules(ctx)
-	if err != nil {
+	last := latest{}
+	if _, err := s.recentAttempts(ctx, store.ExecutionFilter{}, recentScan, last.add); err != nil {
 		return "", nil, err
 	}
-	recent, err := s.b.Executions(ctx, store.ExecutionFilter{Limit: recentScan})
-	if err != nil {
-		return "", nil, err
-	}
-	last := lastResults(recent)
 	states, err := s.handlerStates(ctx)
 	if err != nil {
 		return "", nil, err
 	}
-	v := schedulesView{Query: trimmed(r, "q"), State: trimmed(r, "state"), Total: len(all), Truncated: truncated}
+	v := schedulesView{Query: trimmed(r, "q"), State: trimmed(r, "state")}
 	q := strings.ToLower(v.Query)
-	for _, sc := range all {
-		if v.State != "" && v.State != "all" && stateOf(sc) != v.State {
-			continue
-		}
-		if q != "" && !strings.Contains(strings.ToLower(sc.ID+" "+sc.HandlerID+" "+sc.Method+" "+string(sc.Trigger)), q) {
-			continue
-		}
-		v.Rows = append(v.Rows, s.row(sc, last, states))
-	}
-	// As list-timers: the next to fire first, those that never will last.
-	slices.SortStableFunc(v.Rows, func(a, b scheduleRow) int {
+	// As list-timers: the next to fire first, those that never will last;
+	// only the first maxRows are kept, sorted as they come.
+	var matched []store.Schedule
+	order := func(a, b store.Schedule) int {
 		if a.NextFire.IsZero() != b.NextFire.IsZero() {
 			if a.NextFire.IsZero() {
 				return 1
@@ -139,7 +167,28 @@ func (s *server) schedules(_ http.ResponseWriter, r *http.Request) (string, any,
 			return -1
 		}
 		return cmp.Or(a.NextFire.Compare(b.NextFire), cmp.Compare(a.ID, b.ID))
+	}
+	v.Truncated, err = s.eachSchedule(ctx, func(sc store.Schedule) {
+		v.Total++
+		if v.State != "" && v.State != "all" && stateOf(sc) != v.State {
+			return
+		}
+		if q != "" && !strings.Contains(strings.ToLower(sc.ID+" "+sc.HandlerID+" "+sc.Method+" "+string(sc.Trigger)), q) {
+			return
+		}
+		v.Matched++
+		if matched = append(matched, sc); len(matched) >= 2*maxRows {
+			slices.SortFunc(matched, order)
+			matched = matched[:maxRows]
+		}
 	})
+	if err != nil {
+		return "", nil, err
+	}
+	slices.SortFunc(matched, order)
+	for _, sc := range matched[:min(len(matched), maxRows)] {
+		v.Rows = append(v.Rows, s.row(sc, last, states))
+	}
 	return "schedules", v, nil
 }
 

@@ -1,7 +1,9 @@
 // ScheduleZero dashboard: live updates from the scheduler's event stream.
 // The pages are complete without this file; it only keeps them current:
-// each event re-reads the page's main part (at most every 400ms), and the
-// overview lists the events as they come.
+// the overview lists the events as they come, and after events the page's
+// main part is read again, at most every 2 s (a page is rendered by the
+// scheduler: five open pages must not cost it more than a few renders a
+// second, however many events there are).
 (function () {
   "use strict";
   var kinds = ["execution.started", "execution.finished", "execution.missed",
@@ -9,7 +11,8 @@
     "handler.online", "handler.offline", "handler.removed", "lost"];
   var page = document.body.getAttribute("data-page");
   var badge = document.getElementById("live");
-  var pending = null, busy = false, again = false;
+  var refreshEvery = 2000;
+  var pending = null, busy = false, again = false, last = 0;
 
   function setBadge(text, cls) {
     if (!badge) return;
@@ -29,6 +32,7 @@
     if (busy) { again = true; return; }
     if (typing()) { schedule(); return; }
     busy = true;
+    last = Date.now();
     fetch(location.href, { credentials: "same-origin", headers: { "Accept": "text/html" } })
       .then(function (r) { return r.ok ? r.text() : null; })
       .then(function (html) {
@@ -48,8 +52,11 @@
       });
   }
 
+  // schedule re-reads the page soon after an event (100ms gathers a
+  // burst), and no sooner than refreshEvery after the last read.
   function schedule() {
-    if (!pending) pending = setTimeout(refresh, 400);
+    if (pending) return;
+    pending = setTimeout(refresh, Math.max(100, last + refreshEvery - Date.now()));
   }
 
   function describe(kind, e) {
