@@ -48,7 +48,7 @@ type schedulesView struct {
 func (s *server) eachSchedule(ctx context.Context, fn func(store.Schedule)) (truncated bool, err error) {
 	after, n := "", 0
 	for {
-		page, more, err := s.b.SchedulePage(ctx, after, 500)
+		page, more, err := s.b.SchedulePage(ctx, after, 250)
 		if err != nil {
 			return false, err
 		}
@@ -74,7 +74,7 @@ func (s *server) recentAttempts(ctx context.Context, f store.ExecutionFilter, li
 	const maxPages = 20
 	n := 0
 	for pages := 0; n < limit && pages < maxPages; pages++ {
-		f.Limit = min(500, limit-n)
+		f.Limit = min(250, limit-n)
 		page, err := s.b.ExecutionPage(ctx, f)
 		if err != nil {
 			return n, err

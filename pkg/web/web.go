@@ -55,6 +55,9 @@ type server struct {
 	now      func() time.Time
 	pages    map[string]*template.Template
 	hub      *event.Hub
+	// reading lets one page read the store at a time: the scheduler's
+	// memory then grows by one page's reading however many are open.
+	reading chan struct{}
 }
 
 // New returns the dashboard's handler. It serves every path it is given;
@@ -63,7 +66,7 @@ func New(opts Options) http.Handler {
 	if opts.Backend == nil {
 		panic("web.New: Options.Backend is nil")
 	}
-	s := &server{b: opts.Backend, sessions: api.NewSessions(opts.Tokens), loc: opts.Location, log: opts.Logger, now: opts.NowFunc, hub: opts.Events}
+	s := &server{b: opts.Backend, sessions: api.NewSessions(opts.Tokens), loc: opts.Location, log: opts.Logger, now: opts.NowFunc, hub: opts.Events, reading: make(chan struct{}, 1)}
 	if s.loc == nil {
 		s.loc = time.Local
 	}
@@ -132,7 +135,13 @@ type frame struct {
 // handler; an error is shown on the error page with its status.
 func (s *server) render(h func(http.ResponseWriter, *http.Request) (string, any, error)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case s.reading <- struct{}{}:
+		case <-r.Context().Done():
+			return
+		}
 		name, data, err := h(w, r)
+		<-s.reading
 		if err != nil {
 			status, view := errorPage(err)
 			s.page(w, r, status, "error", view)

@@ -37,14 +37,14 @@ func main() {
 	flag.IntVar(&load.schedules, "schedules", 10000, "schedules of the throughput phase")
 	flag.Float64Var(&load.every, "every", 0.2, "interval in seconds of the throughput phase's schedules")
 	flag.BoolVar(&load.together, "together", false, "start the throughput phase's schedules at the same instant instead of spread over one interval")
-	only := flag.String("only", "", "run one phase: throughput, lateness, rest or scale")
+	only := flag.String("only", "", "run one phase: throughput, lateness, rest, scale or sse")
 	var sc scaleFlags
 	flag.StringVar(&sc.cache, "scale-cache", filepath.Join(os.TempDir(), "schedulezero-bench-scale"), "where the scale phase keeps the stores it builds")
 	flag.StringVar(&sc.sizes, "scale-schedules", "10000,100000,1000000", "comma-separated schedule counts of the scale phase's stores")
 	flag.IntVar(&sc.history, "scale-history", 10_000_000, "history records of the scale phase's history store (0: none)")
 	flag.Parse()
-	if *only != "" && *only != "throughput" && *only != "lateness" && *only != "rest" && *only != "scale" {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: use throughput, lateness, rest or scale\n", *only)
+	if *only != "" && *only != "throughput" && *only != "lateness" && *only != "rest" && *only != "scale" && *only != "sse" {
+		fmt.Fprintf(os.Stderr, "bench: -only %q: use throughput, lateness, rest, scale or sse\n", *only)
 		os.Exit(2)
 	}
 	if err := run(*bin, *window, load, sc, *only); err != nil {
@@ -83,6 +83,13 @@ func run(bin string, window time.Duration, load shape, sc scaleFlags, only strin
 			return fmt.Errorf("at rest: %w", err)
 		}
 		rows = append(rows, rest...)
+	}
+	if only == "" || only == "sse" {
+		r, err := sse(bin, window)
+		if err != nil {
+			return fmt.Errorf("sse: %w", err)
+		}
+		rows = append(rows, r...)
 	}
 	if only == "" || only == "scale" {
 		var sizes []int
