@@ -90,8 +90,12 @@ func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, 
 	end := now.Add(24 * time.Hour)
 	// The upcoming fires: only the first timelineMax are kept, sorted as
 	// they come, so that the page holds few schedules at once.
-	var upcoming []store.Schedule
-	byNext := func(a, b store.Schedule) int { return a.NextFire.Compare(b.NextFire) }
+	type fire struct {
+		id   string
+		next time.Time
+	}
+	var upcoming []fire
+	byNext := func(a, b fire) int { return a.next.Compare(b.next) }
 	v.Truncated, err = s.eachSchedule(ctx, func(sc store.Schedule) {
 		switch stateOf(sc) {
 		case "done":
@@ -105,7 +109,7 @@ func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, 
 		if sc.NextFire.IsZero() {
 			return
 		}
-		if upcoming = append(upcoming, sc); len(upcoming) >= 2*timelineMax {
+		if upcoming = append(upcoming, fire{sc.ID, sc.NextFire}); len(upcoming) >= 2*timelineMax {
 			slices.SortFunc(upcoming, byNext)
 			upcoming = upcoming[:timelineMax]
 		}
@@ -117,15 +121,17 @@ func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, 
 	// read from the schedule, so that a page costs no trigger arithmetic
 	// however many schedules there are.
 	slices.SortFunc(upcoming, byNext)
-	for i, r := range upcoming {
+	for i, f := range upcoming {
 		if i < 10 {
-			v.Next = append(v.Next, s.row(r, last, states))
+			if sc, err := s.b.GetSchedule(ctx, f.id); err == nil { // one deleted meanwhile is left out
+				v.Next = append(v.Next, s.row(sc, last, states))
+			}
 		}
-		if r.NextFire.After(end) || len(v.Timeline) >= timelineMax {
+		if f.next.After(end) || len(v.Timeline) >= timelineMax {
 			continue
 		}
-		v.Timeline = append(v.Timeline, timelineMark{X: int(1000 * r.NextFire.Sub(now) / (24 * time.Hour)), Href: "/schedules/" + url.PathEscape(r.ID),
-			Title: fmt.Sprintf("%s at %s", r.ID, s.when(r.NextFire))})
+		v.Timeline = append(v.Timeline, timelineMark{X: int(1000 * f.next.Sub(now) / (24 * time.Hour)), Href: "/schedules/" + url.PathEscape(f.id),
+			Title: fmt.Sprintf("%s at %s", f.id, s.when(f.next))})
 	}
 	for h := 0; h <= 24; h += 3 {
 		t := now.Add(time.Duration(h) * time.Hour)
