@@ -14,6 +14,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/schedfile"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -137,7 +138,7 @@ type apiTarget struct {
 	sources map[string]string // schedule id -> its source before the apply
 }
 
-func (a *apiTarget) AddSchedule(ctx context.Context, r api.ScheduleRequest) (store.Schedule, error) {
+func (a *apiTarget) AddSchedule(ctx context.Context, r schedtype.ScheduleRequest) (store.Schedule, error) {
 	req := api.CreateScheduleRequest{
 		ID: r.ID, HandlerID: r.HandlerID, Method: r.Method, Params: r.Params, Trigger: r.Trigger, Timezone: r.Timezone,
 		MaxAttempts: r.MaxAttempts, Policy: api.PolicyFromStore(r.Policy), Source: r.Source,
@@ -149,7 +150,7 @@ func (a *apiTarget) AddSchedule(ctx context.Context, r api.ScheduleRequest) (sto
 	return store.Schedule{}, err
 }
 
-func (a *apiTarget) UpdateSchedule(ctx context.Context, id string, u api.ScheduleUpdate) (store.Schedule, error) {
+func (a *apiTarget) UpdateSchedule(ctx context.Context, id string, u schedtype.ScheduleUpdate) (store.Schedule, error) {
 	req := api.UpdateScheduleRequest{Method: u.Method, Params: u.Params, Trigger: u.Trigger, Timezone: u.Timezone,
 		MaxAttempts: u.MaxAttempts, Source: u.Source}
 	if u.Timeout != nil {

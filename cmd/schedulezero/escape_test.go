@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/api/apitest"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -46,8 +46,8 @@ func hostile(t *testing.T) *testBundle {
 	t.Helper()
 	tb := setup(t)
 	const evil = "x\x1b[2J\x1b]0;owned\x07\nFORGED ROW"
-	tb.b.AddHandler(api.HandlerStatus{Handler: store.Handler{ID: "h" + evil, Methods: []string{"m" + evil}, Status: "online", LastSeen: apitest.Epoch}})
-	if _, err := tb.b.AddSchedule(context.Background(), api.ScheduleRequest{ID: "s-evil", HandlerID: "h" + evil, Method: "m" + evil,
+	tb.b.AddHandler(schedtype.HandlerStatus{Handler: store.Handler{ID: "h" + evil, Methods: []string{"m" + evil}, Status: "online", LastSeen: apitest.Epoch}})
+	if _, err := tb.b.AddSchedule(context.Background(), schedtype.ScheduleRequest{ID: "s-evil", HandlerID: "h" + evil, Method: "m" + evil,
 		Trigger: json.RawMessage(`{"type":"interval","seconds":60}`)}); err != nil {
 		t.Fatal(err)
 	}

@@ -13,9 +13,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	gclient "github.com/schedulezero/schedulezero/pkg/governor/client"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -129,7 +129,7 @@ func governorFailure(err error) error {
 // registration (the fields of GET /api/v1/handlers) and, when the governor
 // answered, its runtime view.
 type handlerView struct {
-	api.HandlerStatus
+	schedtype.HandlerStatus
 	Governor *governor.HandlerInfo `json:"governor,omitempty"`
 }
 
@@ -140,7 +140,7 @@ type handlerViewList struct {
 // mergeHandlers joins the scheduler's registry and the governor's list by
 // name, sorted by name. A handler only the governor knows is
 // "unregistered".
-func mergeHandlers(regs []api.HandlerStatus, infos []governor.HandlerInfo) []handlerView {
+func mergeHandlers(regs []schedtype.HandlerStatus, infos []governor.HandlerInfo) []handlerView {
 	byID := map[string]*handlerView{}
 	for _, r := range regs {
 		byID[r.ID] = &handlerView{HandlerStatus: r}
@@ -148,7 +148,7 @@ func mergeHandlers(regs []api.HandlerStatus, infos []governor.HandlerInfo) []han
 	for _, hi := range infos {
 		v, ok := byID[hi.Name]
 		if !ok {
-			v = &handlerView{HandlerStatus: api.HandlerStatus{Handler: store.Handler{ID: hi.Name, Address: hi.Endpoint,
+			v = &handlerView{HandlerStatus: schedtype.HandlerStatus{Handler: store.Handler{ID: hi.Name, Address: hi.Endpoint,
 				Status: statusUnregistered}}}
 			byID[hi.Name] = v
 		}

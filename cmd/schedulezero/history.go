@@ -14,9 +14,9 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/event"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -157,7 +157,7 @@ func knownFilters(c *cli.Context, cl *client.Client, q client.ExecutionQuery) er
 		if err != nil {
 			return apiFailure(err)
 		}
-		if !slices.ContainsFunc(hs, func(h api.HandlerStatus) bool { return h.ID == q.HandlerID }) {
+		if !slices.ContainsFunc(hs, func(h schedtype.HandlerStatus) bool { return h.ID == q.HandlerID }) {
 			if recs, err := cl.Executions(c.Context, client.ExecutionQuery{HandlerID: q.HandlerID, Limit: 1}); err == nil && len(recs) == 0 {
 				return cli.Exit(fmt.Sprintf("history: --handler %s: no such handler and no history of one (see: schedulezero handlers)", shellQuote(q.HandlerID)), exitNotFound)
 			}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/api/apitest"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -39,7 +40,7 @@ type testBundle struct {
 func setup(t *testing.T) *testBundle {
 	t.Helper()
 	b := apitest.NewBackend()
-	b.AddHandler(api.HandlerStatus{
+	b.AddHandler(schedtype.HandlerStatus{
 		Handler: store.Handler{ID: "dingaling", Address: "ipc:///run/sz/dingaling.sock", Methods: []string{"counter_test", "ping", "quick_aling"},
 			Status: "online", LastSeen: apitest.Epoch},
 		InFlight: 1, LatencyMS: 2.25, ErrorRate: 0.1,
@@ -53,7 +54,7 @@ func setup(t *testing.T) *testBundle {
 func (tb *testBundle) seed(t *testing.T) {
 	t.Helper()
 	ctx := context.Background()
-	for _, r := range []api.ScheduleRequest{
+	for _, r := range []schedtype.ScheduleRequest{
 		{ID: "counter", HandlerID: "dingaling", Method: "counter_test", Params: json.RawMessage(`{"increment":5}`), Trigger: json.RawMessage(`{"type":"interval","seconds":3}`), MaxAttempts: 3, Timeout: 30 * time.Second},
 		{ID: "nightly", HandlerID: "dingaling", Method: "quick_aling", Trigger: json.RawMessage(`{"type":"cron","expr":"0 3 * * *"}`), Timezone: "Europe/Paris"},
 	} {
@@ -72,7 +73,7 @@ func (tb *testBundle) seed(t *testing.T) {
 		Status: store.StatusMissed, ScheduledAt: apitest.Epoch.Add(3 * time.Minute), CompletedAt: apitest.Epoch.Add(3 * time.Minute),
 		Error: "the previous run was still running (overlap policy skip)"})
 	// The policy goes through the API, as a user would set it.
-	if _, err := tb.b.UpdateSchedule(ctx, "nightly", api.ScheduleUpdate{Policy: &store.Policy{
+	if _, err := tb.b.UpdateSchedule(ctx, "nightly", schedtype.ScheduleUpdate{Policy: &store.Policy{
 		Misfire: store.MisfireAll, MisfireLimit: 5, Overlap: store.OverlapQueue, GraceTime: time.Minute, RetryOn: []string{store.RetryOnTimeout},
 	}}); err != nil {
 		t.Fatal(err)

@@ -20,6 +20,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/api/apitest"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
@@ -37,7 +38,7 @@ type testBundle struct {
 func setup(t testing.TB, opts api.Options) *testBundle {
 	t.Helper()
 	b := apitest.NewBackend()
-	b.AddHandler(api.HandlerStatus{
+	b.AddHandler(schedtype.HandlerStatus{
 		Handler: store.Handler{ID: "dingaling", Address: "tcp://127.0.0.1:4247", Methods: []string{"counter_test", "ping", "quick_aling"},
 			Status: "online", Protocol: 2, Concurrency: 4, FirstSeen: apitest.Epoch, LastSeen: apitest.Epoch},
 		LatencyMS: 1.5, ErrorRate: 0.25,

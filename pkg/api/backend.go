@@ -2,9 +2,9 @@ package api
 
 import (
 	"context"
-	"encoding/json"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -14,7 +14,7 @@ import (
 // 400, store.ErrNotFound 404, store.ErrExists 409, wire.ErrUnavailable 503,
 // wire.ErrTimeout and context.DeadlineExceeded 504, anything else 500.
 type Backend interface {
-	AddSchedule(ctx context.Context, req ScheduleRequest) (store.Schedule, error)
+	AddSchedule(ctx context.Context, req schedtype.ScheduleRequest) (store.Schedule, error)
 	GetSchedule(ctx context.Context, id string) (store.Schedule, error)
 	ListSchedules(ctx context.Context) ([]store.Schedule, error)
 	// SchedulePage returns up to limit schedules by id, from the first
@@ -26,7 +26,7 @@ type Backend interface {
 	ResumeSchedule(ctx context.Context, id string) (store.Schedule, error)
 	// UpdateSchedule edits a schedule in place (trigger, params, policy...);
 	// its id, counters and history stay.
-	UpdateSchedule(ctx context.Context, id string, u ScheduleUpdate) (store.Schedule, error)
+	UpdateSchedule(ctx context.Context, id string, u schedtype.ScheduleUpdate) (store.Schedule, error)
 	// TriggerSchedule fires schedule id now, outside its trigger, without
 	// waiting for it to finish, and answers with what the engine decided,
 	// once durable. The overlap policy applies unless force: a run that
@@ -36,14 +36,14 @@ type Backend interface {
 	TriggerSchedule(ctx context.Context, id string, force bool) (store.Execution, error)
 	// Backfill runs every occurrence of schedule id in [from, to], in order,
 	// one after another.
-	Backfill(ctx context.Context, id string, from, to time.Time) (BackfillResult, error)
+	Backfill(ctx context.Context, id string, from, to time.Time) (schedtype.BackfillResult, error)
 	// RunNow calls method on a handler once and waits for the final attempt
 	// (the original's /api/run_now). The execution is recorded in history.
-	RunNow(ctx context.Context, req RunRequest) (store.Execution, error)
+	RunNow(ctx context.Context, req schedtype.RunRequest) (store.Execution, error)
 	// Handlers lists the known handlers, removed ones included (status
 	// "removed"): the API lists only the others, and flags the schedules
 	// of every handler that is not online.
-	Handlers(ctx context.Context) ([]HandlerStatus, error)
+	Handlers(ctx context.Context) ([]schedtype.HandlerStatus, error)
 	// RemoveHandler forgets a handler (schedulezero handlers remove): no
 	// more jobs, fires of its schedules recorded missed with the reason.
 	RemoveHandler(ctx context.Context, id string) error
@@ -56,54 +56,4 @@ type Backend interface {
 	// listing them.
 	MissedCount(ctx context.Context) (int64, error)
 	ClearExecutions(ctx context.Context) error
-}
-
-// ScheduleRequest is a validated-by-the-backend request to create a schedule.
-type ScheduleRequest struct {
-	ID          string          // empty: the backend picks <handler>_<method>_<epoch>
-	HandlerID   string          // required
-	Method      string          // required
-	Params      json.RawMessage // a JSON object or empty
-	Trigger     json.RawMessage // the trigger object as the user sent it
-	Timezone    string          // IANA name; empty: the scheduler's zone
-	MaxAttempts int             // 0: the scheduler's default
-	Timeout     time.Duration   // 0: the scheduler's default
-	Replace     bool            // replace an existing schedule with the same ID instead of 409
-	Policy      store.Policy    // missed runs, overlap, jitter, retries; zero: defaults
-	Source      string          // who manages it: "" the API, "file:<path>" a schedule file
-}
-
-// ScheduleUpdate edits a schedule; nil fields stay as they are.
-type ScheduleUpdate struct {
-	Method      *string
-	Params      json.RawMessage // nil: unchanged
-	Trigger     json.RawMessage // nil: unchanged; the next fire is recomputed from now
-	Timezone    *string
-	MaxAttempts *int
-	Timeout     *time.Duration
-	Policy      *store.Policy
-	Source      *string // "" detaches a file-managed schedule
-}
-
-// BackfillResult says what a backfill queued.
-type BackfillResult struct {
-	ScheduleID  string      `json:"schedule_id"`
-	Occurrences []time.Time `json:"occurrences"`
-}
-
-// RunRequest asks for one immediate call.
-type RunRequest struct {
-	HandlerID   string
-	Method      string
-	Params      json.RawMessage
-	MaxAttempts int
-	Timeout     time.Duration
-}
-
-// HandlerStatus is a registered handler with its live health.
-type HandlerStatus struct {
-	store.Handler
-	InFlight  int     `json:"in_flight"`
-	LatencyMS float64 `json:"latency_ms"` // EWMA of job round trips
-	ErrorRate float64 `json:"error_rate"` // fraction of recent attempts that failed
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api/apitest"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wiretest"
 )
@@ -79,7 +80,7 @@ func serveHandler(t *testing.T, eng *scheduler.Scheduler, zmq, name string, meth
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		hs, _ := eng.Handlers(context.Background())
-		if slices.ContainsFunc(hs, func(h api.HandlerStatus) bool { return h.ID == name && h.Status == "online" }) {
+		if slices.ContainsFunc(hs, func(h schedtype.HandlerStatus) bool { return h.ID == name && h.Status == "online" }) {
 			return
 		}
 		if time.Now().After(deadline) {

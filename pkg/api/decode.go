@@ -10,6 +10,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 )
 
 // readBody reads the whole request body, refusing more than limit bytes.
@@ -146,18 +148,18 @@ func (s *server) checkCall(handlerID, method string, params json.RawMessage, max
 	return p, d, nil
 }
 
-func (s *server) scheduleRequest(b CreateScheduleRequest) (ScheduleRequest, error) {
+func (s *server) scheduleRequest(b CreateScheduleRequest) (schedtype.ScheduleRequest, error) {
 	params, timeout, err := s.checkCall(b.HandlerID, b.Method, b.Params, b.MaxAttempts, b.Timeout)
 	if err != nil {
-		return ScheduleRequest{}, err
+		return schedtype.ScheduleRequest{}, err
 	}
 	trig := bytes.TrimSpace(b.Trigger)
 	if len(trig) == 0 || bytes.Equal(trig, []byte("null")) {
-		return ScheduleRequest{}, fieldErr(http.StatusBadRequest, "trigger", "trigger is required",
+		return schedtype.ScheduleRequest{}, fieldErr(http.StatusBadRequest, "trigger", "trigger is required",
 			`send "trigger": {"type":"interval","seconds":10} (types: date, interval, cron, calendar)`)
 	}
 	if trig[0] != '{' {
-		return ScheduleRequest{}, fieldErr(http.StatusBadRequest, "trigger", "trigger must be a JSON object",
+		return schedtype.ScheduleRequest{}, fieldErr(http.StatusBadRequest, "trigger", "trigger must be a JSON object",
 			`send "trigger": {"type":"interval","seconds":10} (types: date, interval, cron, calendar)`)
 	}
 	trig = lowerType(trig)
@@ -165,13 +167,13 @@ func (s *server) scheduleRequest(b CreateScheduleRequest) (ScheduleRequest, erro
 	if id == "" {
 		id = b.JobID
 	} else if b.JobID != "" && b.JobID != b.ID {
-		return ScheduleRequest{}, fieldErr(http.StatusBadRequest, "job_id", "id and job_id differ", "send only one of them")
+		return schedtype.ScheduleRequest{}, fieldErr(http.StatusBadRequest, "job_id", "id and job_id differ", "send only one of them")
 	}
 	pol, err := b.Policy.Store()
 	if err != nil {
-		return ScheduleRequest{}, err
+		return schedtype.ScheduleRequest{}, err
 	}
-	return ScheduleRequest{
+	return schedtype.ScheduleRequest{
 		Policy: pol,
 		ID:     id, HandlerID: b.HandlerID, Method: b.Method, Params: params, Trigger: trig,
 		Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Timeout: timeout, Replace: b.Replace, Source: b.Source,

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -43,7 +44,7 @@ func (s *server) handlers(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	listed := make([]HandlerStatus, 0, len(hs))
+	listed := make([]schedtype.HandlerStatus, 0, len(hs))
 	for _, h := range hs {
 		if h.Status != HandlerRemoved {
 			listed = append(listed, h)
@@ -69,10 +70,10 @@ func (s *server) legacySchedule(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (s *server) decodeSchedule(w http.ResponseWriter, r *http.Request, strict bool) (ScheduleRequest, error) {
+func (s *server) decodeSchedule(w http.ResponseWriter, r *http.Request, strict bool) (schedtype.ScheduleRequest, error) {
 	body, err := readBody(w, r, s.maxBody)
 	if err != nil {
-		return ScheduleRequest{}, err
+		return schedtype.ScheduleRequest{}, err
 	}
 	var b CreateScheduleRequest
 	if err := decodeJSON(body, &b, strict); err != nil {
@@ -85,38 +86,38 @@ func (s *server) decodeSchedule(w http.ResponseWriter, r *http.Request, strict b
 		if strict && errors.As(err, &he) && strings.HasPrefix(he.detail.Message, "unknown field") &&
 			json.Unmarshal(body, &raw) == nil && len(raw.Policy) > 0 && raw.Policy[0] == '{' {
 			if perr := decodePolicy(raw.Policy, &Policy{}); perr != nil {
-				return ScheduleRequest{}, perr
+				return schedtype.ScheduleRequest{}, perr
 			}
 		}
-		return ScheduleRequest{}, err
+		return schedtype.ScheduleRequest{}, err
 	}
 	if !strict {
 		if err := missingFields(body); err != nil {
-			return ScheduleRequest{}, err
+			return schedtype.ScheduleRequest{}, err
 		}
 	}
 	return s.scheduleRequest(b)
 }
 
-func (s *server) decodeRun(w http.ResponseWriter, r *http.Request, strict bool) (RunRequest, error) {
+func (s *server) decodeRun(w http.ResponseWriter, r *http.Request, strict bool) (schedtype.RunRequest, error) {
 	body, err := readBody(w, r, s.maxBody)
 	if err != nil {
-		return RunRequest{}, err
+		return schedtype.RunRequest{}, err
 	}
 	var b RunNowRequest
 	if err := decodeJSON(body, &b, strict); err != nil {
-		return RunRequest{}, err
+		return schedtype.RunRequest{}, err
 	}
 	if !strict {
 		if err := missingFields(body); err != nil {
-			return RunRequest{}, err
+			return schedtype.RunRequest{}, err
 		}
 	}
 	params, timeout, err := s.checkCall(b.HandlerID, b.Method, b.Params, b.MaxAttempts, b.Timeout)
 	if err != nil {
-		return RunRequest{}, err
+		return schedtype.RunRequest{}, err
 	}
-	return RunRequest{HandlerID: b.HandlerID, Method: b.Method, Params: params, MaxAttempts: b.MaxAttempts, Timeout: timeout}, nil
+	return schedtype.RunRequest{HandlerID: b.HandlerID, Method: b.Method, Params: params, MaxAttempts: b.MaxAttempts, Timeout: timeout}, nil
 }
 
 // legacyRunNow answers as the original did: 200 with the handler's reply when

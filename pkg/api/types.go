@@ -5,6 +5,7 @@ import (
 	"math"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -83,7 +84,7 @@ type ExecutionAttempts struct {
 
 // HandlerList is the body of GET /api/v1/handlers and GET /api/handlers.
 type HandlerList struct {
-	Handlers []HandlerStatus `json:"handlers"`
+	Handlers []schedtype.HandlerStatus `json:"handlers"`
 }
 
 // Stats is the body of GET /api/v1/stats: the store's summary plus the

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/version"
 )
@@ -223,12 +224,12 @@ func (s *server) v1UpdateSchedule(w http.ResponseWriter, r *http.Request) {
 
 // scheduleUpdate checks a PATCH body and merges its policy keys into the
 // schedule's current policy.
-func (s *server) scheduleUpdate(ctx context.Context, id string, b UpdateScheduleRequest) (ScheduleUpdate, error) {
+func (s *server) scheduleUpdate(ctx context.Context, id string, b UpdateScheduleRequest) (schedtype.ScheduleUpdate, error) {
 	if b.Method == nil && b.Params == nil && b.Trigger == nil && b.Timezone == nil && b.MaxAttempts == nil && b.Timeout == nil && b.Policy == nil && b.Source == nil {
-		return ScheduleUpdate{}, fieldErr(http.StatusBadRequest, "body", "nothing to change",
+		return schedtype.ScheduleUpdate{}, fieldErr(http.StatusBadRequest, "body", "nothing to change",
 			"send at least one of job_method, job_params, trigger, timezone, max_attempts, timeout, policy, source")
 	}
-	u := ScheduleUpdate{Method: b.Method, Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Source: b.Source}
+	u := schedtype.ScheduleUpdate{Method: b.Method, Timezone: b.Timezone, MaxAttempts: b.MaxAttempts, Source: b.Source}
 	if b.Method != nil && strings.TrimSpace(*b.Method) == "" {
 		return u, fieldErr(http.StatusBadRequest, "job_method", "job_method is empty", "name one of the handler's methods")
 	}

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -168,7 +169,7 @@ func (c *Client) Health(ctx context.Context) (api.Health, error) {
 }
 
 // Handlers lists the registered handlers with their live health.
-func (c *Client) Handlers(ctx context.Context) ([]api.HandlerStatus, error) {
+func (c *Client) Handlers(ctx context.Context) ([]schedtype.HandlerStatus, error) {
 	var l api.HandlerList
 	return l.Handlers, c.do(ctx, http.MethodGet, "/api/v1/handlers", nil, &l)
 }
@@ -270,8 +271,8 @@ func (c *Client) RemoveHandler(ctx context.Context, id string) error {
 
 // Backfill queues every occurrence of schedule id's trigger in [from, to]
 // to run in order, and returns them.
-func (c *Client) Backfill(ctx context.Context, id string, from, to time.Time) (api.BackfillResult, error) {
-	var r api.BackfillResult
+func (c *Client) Backfill(ctx context.Context, id string, from, to time.Time) (schedtype.BackfillResult, error) {
+	var r schedtype.BackfillResult
 	req := api.BackfillRequest{From: from.Format(time.RFC3339Nano), To: to.Format(time.RFC3339Nano)}
 	return r, c.do(ctx, http.MethodPost, "/api/v1/schedules/"+url.PathEscape(id)+"/backfill", req, &r)
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/api/apitest"
 	"github.com/schedulezero/schedulezero/pkg/client"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -22,7 +23,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newBackend() *apitest.Backend {
 	b := apitest.NewBackend()
-	b.AddHandler(api.HandlerStatus{Handler: store.Handler{ID: "dingaling", Methods: []string{"ping", "quick_aling"}, Status: "online"}})
+	b.AddHandler(schedtype.HandlerStatus{Handler: store.Handler{ID: "dingaling", Methods: []string{"ping", "quick_aling"}, Status: "online"}})
 	return b
 }
 

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 )
@@ -39,8 +40,8 @@ func (d *Definition) Source() string { return api.SourceFilePrefix + d.Path }
 
 // Request is the definition as the engine's create request: the one place
 // a file becomes an API schedule.
-func (d *Definition) Request() api.ScheduleRequest {
-	return api.ScheduleRequest{
+func (d *Definition) Request() schedtype.ScheduleRequest {
+	return schedtype.ScheduleRequest{
 		ID: d.ID, HandlerID: d.HandlerID, Method: d.Method, Params: d.Params, Trigger: d.Trigger,
 		Timezone: d.Timezone, MaxAttempts: d.MaxAttempts, Timeout: d.Timeout, Policy: d.Policy,
 		Source: d.Source(),
@@ -51,14 +52,14 @@ func (d *Definition) Request() api.ScheduleRequest {
 // field is set, so that what the file left out goes back to its default,
 // but the trigger and the zone only when changed says they changed: an
 // edit of either computes the next fire again, from now.
-func (d *Definition) Update(changed func(field string) bool) api.ScheduleUpdate {
+func (d *Definition) Update(changed func(field string) bool) schedtype.ScheduleUpdate {
 	r := d.Request()
 	params := r.Params
 	if params == nil {
 		params = json.RawMessage("{}")
 	}
 	pol := r.Policy
-	u := api.ScheduleUpdate{
+	u := schedtype.ScheduleUpdate{
 		Method: &r.Method, Params: params, MaxAttempts: &r.MaxAttempts, Timeout: &r.Timeout, Policy: &pol, Source: &r.Source,
 	}
 	if changed("TimeZone") {

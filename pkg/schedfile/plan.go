@@ -11,8 +11,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 )
@@ -56,8 +56,8 @@ type Plan struct {
 // Target is what applying needs of the engine (or of the API, through
 // the CLI): api.Backend has these methods.
 type Target interface {
-	AddSchedule(ctx context.Context, req api.ScheduleRequest) (store.Schedule, error)
-	UpdateSchedule(ctx context.Context, id string, u api.ScheduleUpdate) (store.Schedule, error)
+	AddSchedule(ctx context.Context, req schedtype.ScheduleRequest) (store.Schedule, error)
+	UpdateSchedule(ctx context.Context, id string, u schedtype.ScheduleUpdate) (store.Schedule, error)
 	DeleteSchedule(ctx context.Context, id string) error
 	PauseSchedule(ctx context.Context, id string) (store.Schedule, error)
 	ResumeSchedule(ctx context.Context, id string) (store.Schedule, error)

@@ -14,10 +14,10 @@ import (
 
 	"pgregory.net/rapid"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/schedfile"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
@@ -63,7 +63,7 @@ func newEngine(t *testing.T) *scheduler.Scheduler {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		hs, _ := eng.Handlers(ctx)
-		if slices.ContainsFunc(hs, func(h api.HandlerStatus) bool { return h.ID == "h" && h.Status == "online" }) {
+		if slices.ContainsFunc(hs, func(h schedtype.HandlerStatus) bool { return h.ID == "h" && h.Status == "online" }) {
 			return eng
 		}
 		if time.Now().After(deadline) {
@@ -127,7 +127,7 @@ func drawTrigger(t *rapid.T) map[string]any {
 	}
 }
 
-func drawRequest(t *rapid.T, id string) api.ScheduleRequest {
+func drawRequest(t *rapid.T, id string) schedtype.ScheduleRequest {
 	trig, _ := json.Marshal(drawTrigger(t))
 	pick := func(label string, vals ...string) string { return rapid.SampledFrom(vals).Draw(t, label) }
 	span := func(label string) time.Duration {
@@ -142,7 +142,7 @@ func drawRequest(t *rapid.T, id string) api.ScheduleRequest {
 	if rapid.Bool().Draw(t, "retry_on") {
 		pol.RetryOn = rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"error", "timeout", "unavailable"}), 1, 3, func(s string) string { return s }).Draw(t, "ro_list")
 	}
-	return api.ScheduleRequest{
+	return schedtype.ScheduleRequest{
 		ID: id, HandlerID: "h", Method: pick("method", "m1", "m2"),
 		Params:  json.RawMessage(pick("params", "", `{}`, `{"target": "nas"}`, `{"n": 1.5, "list": [1, "two", null], "nested": {"a": true}}`, `{"s": "quote \" and \\ and ünïcode"}`)),
 		Trigger: trig, Timezone: pick("tz", "", "UTC", "Europe/Berlin", "America/New_York", "Australia/Lord_Howe"),

@@ -8,9 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 )
@@ -21,7 +21,7 @@ import (
 
 func warm(t *testing.T, b *bundle, handlerID string) {
 	t.Helper()
-	ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: handlerID, Method: "work", Timeout: 10 * time.Second})
+	ex, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: handlerID, Method: "work", Timeout: 10 * time.Second})
 	if err != nil || ex.Status != store.StatusSucceeded {
 		t.Fatalf("warm-up run: %+v, %v", ex, err)
 	}
@@ -44,7 +44,7 @@ func TestFastPath_TimeoutRetriesAndNeverResends(t *testing.T) {
 	b.serveHandler(t, "h", 8, mux)
 	defer close(release)
 	warm(t, b, "h")
-	if _, err := b.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+	if _, err := b.engine.AddSchedule(context.Background(), schedtype.ScheduleRequest{
 		ID: "s", HandlerID: "h", Method: "slow", MaxAttempts: 2, Timeout: 200 * time.Millisecond, Trigger: dateIn(50 * time.Millisecond),
 	}); err != nil {
 		t.Fatal(err)
@@ -75,7 +75,7 @@ func TestFastPath_ReplaceCancelsTheCallOnTheHandler(t *testing.T) {
 	b.serveHandler(t, "h", 8, mux)
 	defer close(done)
 	warm(t, b, "h")
-	if _, err := b.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+	if _, err := b.engine.AddSchedule(context.Background(), schedtype.ScheduleRequest{
 		ID: "r", HandlerID: "h", Method: "block", MaxAttempts: 1, Timeout: time.Hour,
 		Trigger: json.RawMessage(`{"type":"interval","seconds":0.3}`),
 		Policy:  store.Policy{Overlap: store.OverlapReplace},
@@ -112,7 +112,7 @@ func TestFastPath_StopBudgetLeavesTheAttemptRunning(t *testing.T) {
 	b.serveHandler(t, "h", 8, mux)
 	defer close(release)
 	warm(t, b, "h")
-	if _, err := b.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+	if _, err := b.engine.AddSchedule(context.Background(), schedtype.ScheduleRequest{
 		ID: "x", HandlerID: "h", Method: "stuck", Timeout: time.Hour, Trigger: dateIn(50 * time.Millisecond),
 	}); err != nil {
 		t.Fatal(err)

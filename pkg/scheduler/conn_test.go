@@ -10,7 +10,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -139,7 +139,7 @@ func TestReplacedConnection_CallGoesToTheNewOne(t *testing.T) {
 			}
 		}
 	})
-	ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: 5 * time.Second})
+	ex, err := s.RunNow(ctx, schedtype.RunRequest{HandlerID: "h", Method: "m", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -165,7 +165,7 @@ func TestReplacedConnection_CancelGoesToTheNewOne(t *testing.T) {
 		return wire.Reply{}, ctx.Err()
 	}}
 	s = startEngine(t, &d, nil)
-	ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: 50 * time.Millisecond})
+	ex, err := s.RunNow(ctx, schedtype.RunRequest{HandlerID: "h", Method: "m", Timeout: 50 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -214,7 +214,7 @@ func TestNotRun_SentAgainToTheNextRegistration(t *testing.T) {
 			}
 			got := make(chan store.Execution, 1)
 			go func() {
-				ex, err := s.RunNow(ctx, api.RunRequest{HandlerID: "h", Method: "m", Timeout: timeout})
+				ex, err := s.RunNow(ctx, schedtype.RunRequest{HandlerID: "h", Method: "m", Timeout: timeout})
 				if err != nil {
 					t.Error(err)
 				}

@@ -10,10 +10,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 )
@@ -77,13 +77,13 @@ func TestEvents_EngineEmitsItsChanges(t *testing.T) {
 	await(t, "handler online event", func() bool { return rec.has(event.HandlerOnline, nil) })
 
 	ctx := context.Background()
-	if _, err := b.engine.AddSchedule(ctx, api.ScheduleRequest{
+	if _, err := b.engine.AddSchedule(ctx, schedtype.ScheduleRequest{
 		ID: "tick", HandlerID: "h1", Method: "work",
 		Trigger: json.RawMessage(`{"type":"interval","seconds":0.05}`),
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := b.engine.AddSchedule(ctx, api.ScheduleRequest{
+	if _, err := b.engine.AddSchedule(ctx, schedtype.ScheduleRequest{
 		ID: "bad", HandlerID: "h1", Method: "fail", MaxAttempts: 1,
 		Trigger: json.RawMessage(`{"type":"date","run_date":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}`),
 	}); err != nil {
@@ -107,7 +107,7 @@ func TestEvents_EngineEmitsItsChanges(t *testing.T) {
 		{event.ScheduleResumed, func() error { _, err := b.engine.ResumeSchedule(ctx, "tick"); return err }},
 		{event.ScheduleChanged, func() error {
 			m := "work"
-			_, err := b.engine.UpdateSchedule(ctx, "tick", api.ScheduleUpdate{Method: &m})
+			_, err := b.engine.UpdateSchedule(ctx, "tick", schedtype.ScheduleUpdate{Method: &m})
 			return err
 		}},
 		{event.ScheduleDeleted, func() error { return b.engine.DeleteSchedule(ctx, "tick") }},

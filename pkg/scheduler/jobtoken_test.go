@@ -9,9 +9,10 @@ import (
 	"time"
 
 	"github.com/go-zeromq/zmq4"
-	"github.com/schedulezero/schedulezero/pkg/api"
+
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -70,7 +71,7 @@ func TestScheduler_JobTokenGuardsTheJobChannel(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ex, err := b.engine.RunNow(ctx, api.RunRequest{HandlerID: "guarded", Method: "work"})
+	ex, err := b.engine.RunNow(ctx, schedtype.RunRequest{HandlerID: "guarded", Method: "work"})
 	if err != nil || ex.Status != store.StatusSucceeded {
 		t.Fatalf("the scheduler's job: %+v %v, want succeeded", ex, err)
 	}
@@ -138,7 +139,7 @@ func TestScheduler_RestartedSchedulerGetsTheTokenAgain(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	ex, err := eng.RunNow(ctx, api.RunRequest{HandlerID: "w", Method: "work", Timeout: 10 * time.Second})
+	ex, err := eng.RunNow(ctx, schedtype.RunRequest{HandlerID: "w", Method: "work", Timeout: 10 * time.Second})
 	if err != nil || ex.Status != store.StatusSucceeded || ex.Attempt != 1 {
 		t.Fatalf("the first job after the restart: %+v %v, want succeeded in attempt 1", ex, err)
 	}

@@ -8,8 +8,8 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 )
 
 // BenchmarkHeapPerSchedule reports the live heap an engine holds per
@@ -27,7 +27,7 @@ func BenchmarkHeapPerSchedule(b *testing.B) {
 		runtime.GC() // the second empties the sync.Pools the first moved aside
 		runtime.ReadMemStats(&m0)
 		for i := range n {
-			if _, err := bb.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+			if _, err := bb.engine.AddSchedule(context.Background(), schedtype.ScheduleRequest{
 				ID: fmt.Sprintf("bench-%05d", i), HandlerID: "h", Method: "work", MaxAttempts: 1,
 				Trigger: json.RawMessage(`{"type":"interval","seconds":3600}`),
 			}); err != nil {

@@ -12,8 +12,8 @@ import (
 	"testing/synctest"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -127,7 +127,7 @@ func (s *sim) stop() {
 	s.eng = nil
 }
 
-func (s *sim) add(req api.ScheduleRequest) store.Schedule {
+func (s *sim) add(req schedtype.ScheduleRequest) store.Schedule {
 	s.t.Helper()
 	if req.HandlerID == "" {
 		req.HandlerID, req.Method = "h", "work"
@@ -165,8 +165,8 @@ func count(recs []store.Execution, st store.Status) int {
 	return n
 }
 
-func hourly(pol store.Policy) api.ScheduleRequest {
-	return api.ScheduleRequest{ID: "hourly", Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`), Policy: pol, MaxAttempts: 1}
+func hourly(pol store.Policy) schedtype.ScheduleRequest {
+	return schedtype.ScheduleRequest{ID: "hourly", Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`), Policy: pol, MaxAttempts: 1}
 }
 
 // A three-day outage of the scheduler, for each misfire policy.
@@ -330,7 +330,7 @@ func TestOverlap_Policies(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				h := &fakeHandler{fn: sleepFor(150 * time.Second)}
 				s := newSim(t, h)
-				s.add(api.ScheduleRequest{ID: "m", Trigger: json.RawMessage(`{"type":"cron","expr":"* * * * *"}`), Policy: tt.pol, MaxAttempts: 1})
+				s.add(schedtype.ScheduleRequest{ID: "m", Trigger: json.RawMessage(`{"type":"cron","expr":"* * * * *"}`), Policy: tt.pol, MaxAttempts: 1})
 				s.advance(10*time.Minute + 30*time.Second)
 				recs := s.history("m")
 				if _, _, peak := h.stats(); peak > tt.wantPeak {
@@ -360,7 +360,7 @@ func TestOverlap_SkipNeverRaces(t *testing.T) {
 			}
 		}}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "x", Trigger: json.RawMessage(`{"type":"interval","days":7}`), Policy: store.Policy{Overlap: store.OverlapSkip}})
+		s.add(schedtype.ScheduleRequest{ID: "x", Trigger: json.RawMessage(`{"type":"interval","days":7}`), Policy: store.Policy{Overlap: store.OverlapSkip}})
 		synctest.Wait() // the first fire runs now and holds for an hour
 		var wg sync.WaitGroup
 		var mu sync.Mutex
@@ -420,7 +420,7 @@ func TestRetry_BackoffSequenceAndOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{fn: failing}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "r", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 5,
+		s.add(schedtype.ScheduleRequest{ID: "r", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 5,
 			Policy: store.Policy{Backoff: 10 * time.Second, BackoffMax: 30 * time.Second}})
 		s.advance(10 * time.Minute)
 		recs := s.history("r")
@@ -442,7 +442,7 @@ func TestRetry_BackoffSequenceAndOutcomes(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{fn: failing}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "r", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 5,
+		s.add(schedtype.ScheduleRequest{ID: "r", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 5,
 			Policy: store.Policy{RetryOn: []string{store.RetryOnTimeout}}})
 		s.advance(10 * time.Minute)
 		if got := len(s.history("r")); got != 1 {
@@ -455,7 +455,7 @@ func TestTimeout_CancelsOnHandlerAndRecords(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{fn: sleepFor(time.Hour)}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "t", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 1, Timeout: time.Minute})
+		s.add(schedtype.ScheduleRequest{ID: "t", Trigger: json.RawMessage(`{"type":"interval","days":7}`), MaxAttempts: 1, Timeout: time.Minute})
 		s.advance(2 * time.Minute)
 		recs := s.history("t")
 		if len(recs) != 1 || recs[0].Status != store.StatusTimedOut {
@@ -472,7 +472,7 @@ func TestBackfill_RunsEachOccurrenceInOrder(t *testing.T) {
 		h := &fakeHandler{fn: sleepFor(time.Minute)}
 		s := newSim(t, h)
 		s.advance(10 * 24 * time.Hour)
-		s.add(api.ScheduleRequest{ID: "d", Trigger: json.RawMessage(`{"type":"cron","expr":"0 6 * * *"}`), MaxAttempts: 1})
+		s.add(schedtype.ScheduleRequest{ID: "d", Trigger: json.RawMessage(`{"type":"cron","expr":"0 6 * * *"}`), MaxAttempts: 1})
 		now := time.Now()
 		res, err := s.eng.Backfill(context.Background(), "d", now.Add(-5*24*time.Hour), now)
 		if err != nil {
@@ -504,7 +504,7 @@ func TestBackfill_RunsEachOccurrenceInOrder(t *testing.T) {
 func TestJitter_DelayBoundedOffsetStable(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSim(t, &fakeHandler{})
-		sch := s.add(api.ScheduleRequest{ID: "j", Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`),
+		sch := s.add(schedtype.ScheduleRequest{ID: "j", Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`),
 			Policy: store.Policy{RandomDelay: 5 * time.Minute, RandomOffset: 20 * time.Minute}})
 		s.advance(6 * time.Hour)
 		recs := s.history("j")
@@ -537,7 +537,7 @@ func TestMaxRuns_EndsSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{}
 		s := newSim(t, h)
-		s.add(api.ScheduleRequest{ID: "m", Trigger: json.RawMessage(`{"type":"interval","minutes":1}`), Policy: store.Policy{MaxRuns: 3}})
+		s.add(schedtype.ScheduleRequest{ID: "m", Trigger: json.RawMessage(`{"type":"interval","minutes":1}`), Policy: store.Policy{MaxRuns: 3}})
 		s.advance(10 * time.Minute)
 		if calls, _, _ := h.stats(); calls != 3 {
 			t.Fatalf("%d runs, want 3", calls)
@@ -553,7 +553,7 @@ func TestPolicy_Validation(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSim(t, &fakeHandler{})
 		for _, pol := range []store.Policy{{Misfire: "sometimes"}, {Overlap: "merge"}, {RetryOn: []string{"panic"}}, {GraceTime: -1}, {MaxRuns: -2}} {
-			_, err := s.eng.AddSchedule(context.Background(), api.ScheduleRequest{HandlerID: "h", Method: "work",
+			_, err := s.eng.AddSchedule(context.Background(), schedtype.ScheduleRequest{HandlerID: "h", Method: "work",
 				Trigger: json.RawMessage(`{"type":"interval","minutes":1}`), Policy: pol})
 			if err == nil {
 				t.Fatalf("policy %+v accepted", pol)
@@ -592,7 +592,7 @@ func TestClockJumps_NoDoubleFireNoStall(t *testing.T) {
 		if _, err := eng.Registry().Register(context.Background(), wire.Registration{HandlerID: "h", Address: "mem://h", Protocol: 2, Concurrency: 8}); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := eng.AddSchedule(context.Background(), api.ScheduleRequest{ID: "c", HandlerID: "h", Method: "work",
+		if _, err := eng.AddSchedule(context.Background(), schedtype.ScheduleRequest{ID: "c", HandlerID: "h", Method: "work",
 			Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`)}); err != nil {
 			t.Fatal(err)
 		}
@@ -627,7 +627,7 @@ func TestDate_PastFiresOnceAtOnce(t *testing.T) {
 		h := &fakeHandler{}
 		s := newSim(t, h)
 		past := time.Now().Add(-time.Hour).UTC().Format(time.RFC3339)
-		s.add(api.ScheduleRequest{ID: "late", Trigger: json.RawMessage(`{"type":"date","run_date":"` + past + `"}`)})
+		s.add(schedtype.ScheduleRequest{ID: "late", Trigger: json.RawMessage(`{"type":"date","run_date":"` + past + `"}`)})
 		s.advance(time.Hour)
 		if calls, _, _ := h.stats(); calls != 1 {
 			t.Fatalf("a past date fired %d times, want 1", calls)
@@ -643,7 +643,7 @@ func TestCalendarSchedule_FiresOnSystemdCalendar(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		h := &fakeHandler{}
 		s := newSim(t, h) // Saturday 2000-01-01 00:00:30 UTC
-		s.add(api.ScheduleRequest{ID: "cal", Trigger: json.RawMessage(`{"type":"calendar","expr":"Mon..Fri *-*-* 09:00"}`)})
+		s.add(schedtype.ScheduleRequest{ID: "cal", Trigger: json.RawMessage(`{"type":"calendar","expr":"Mon..Fri *-*-* 09:00"}`)})
 		s.advance(7 * 24 * time.Hour)
 		recs := s.history("cal")
 		if len(recs) != 5 {
@@ -662,7 +662,7 @@ func TestCalendarSchedule_FiresOnSystemdCalendar(t *testing.T) {
 func TestUpdateSchedule(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		s := newSim(t, &fakeHandler{}) // 2000-01-01 00:00:30 UTC
-		s.add(api.ScheduleRequest{ID: "nine", Trigger: json.RawMessage(`{"type":"cron","expr":"0 9 * * *"}`), Timezone: "UTC"})
+		s.add(schedtype.ScheduleRequest{ID: "nine", Trigger: json.RawMessage(`{"type":"cron","expr":"0 9 * * *"}`), Timezone: "UTC"})
 		s.advance(24 * time.Hour)
 		if n := len(s.history("nine")); n != 1 {
 			t.Fatalf("%d runs in the first day, want 1", n)
@@ -670,7 +670,7 @@ func TestUpdateSchedule(t *testing.T) {
 
 		ctx := context.Background()
 		zone := "America/New_York"
-		sch, err := s.eng.UpdateSchedule(ctx, "nine", api.ScheduleUpdate{Timezone: &zone})
+		sch, err := s.eng.UpdateSchedule(ctx, "nine", schedtype.ScheduleUpdate{Timezone: &zone})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -686,12 +686,12 @@ func TestUpdateSchedule(t *testing.T) {
 		neg := -time.Second
 		for _, tc := range []struct {
 			name  string
-			u     api.ScheduleUpdate
+			u     schedtype.ScheduleUpdate
 			field string
 		}{
-			{"unknown method", api.ScheduleUpdate{Method: &bad}, "job_method"},
-			{"negative timeout", api.ScheduleUpdate{Timeout: &neg}, "timeout"},
-			{"unknown zone", api.ScheduleUpdate{Timezone: &bad}, "timezone"},
+			{"unknown method", schedtype.ScheduleUpdate{Method: &bad}, "job_method"},
+			{"negative timeout", schedtype.ScheduleUpdate{Timeout: &neg}, "timeout"},
+			{"unknown zone", schedtype.ScheduleUpdate{Timezone: &bad}, "timezone"},
 		} {
 			_, err := s.eng.UpdateSchedule(ctx, "nine", tc.u)
 			if err == nil || !strings.Contains(err.Error(), tc.field) {

@@ -14,7 +14,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// Handler states as the REST API shows them. A removed handler (schedulezero
+// Handler states, as the store keeps them and every edge shows them. A removed handler (schedulezero
 // handlers remove) is kept in the store with its state, so that its
 // schedules can say so after a restart; it is not listed.
 const (

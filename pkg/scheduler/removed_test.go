@@ -8,8 +8,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -22,7 +22,7 @@ func TestRemoveHandler_SurvivesRestart(t *testing.T) {
 	b.serveHandler(t, "gone", 1, okMux(&calls))
 	ctx := context.Background()
 	start := time.Now().Add(time.Hour).UTC().Format(time.RFC3339)
-	if _, err := b.engine.AddSchedule(ctx, api.ScheduleRequest{ID: "orphan", HandlerID: "gone", Method: "work",
+	if _, err := b.engine.AddSchedule(ctx, schedtype.ScheduleRequest{ID: "orphan", HandlerID: "gone", Method: "work",
 		Trigger: json.RawMessage(`{"type":"interval","hours":1,"start_time":"` + start + `"}`)}); err != nil {
 		t.Fatal(err)
 	}

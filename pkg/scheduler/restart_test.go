@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -108,7 +108,7 @@ func restartRounds(t *testing.T, rounds int, restart func(int) (bool, bool)) {
 	await(t, "the handler online", online(eng))
 	const schedules = 10
 	for i := range schedules {
-		if _, err := eng.AddSchedule(context.Background(), api.ScheduleRequest{ID: fmt.Sprint("s", i), HandlerID: "w", Method: "work",
+		if _, err := eng.AddSchedule(context.Background(), schedtype.ScheduleRequest{ID: fmt.Sprint("s", i), HandlerID: "w", Method: "work",
 			Trigger: json.RawMessage(`{"type":"interval","seconds":0.02}`)}); err != nil {
 			t.Fatal(err)
 		}

@@ -14,10 +14,10 @@ import (
 
 	"go.uber.org/goleak"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -141,7 +141,7 @@ func TestScheduler_IntervalFiresAndRecordsEveryAttempt(t *testing.T) {
 	var calls atomic.Int64
 	b.serveHandler(t, "h1", 4, okMux(&calls))
 
-	s, err := b.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+	s, err := b.engine.AddSchedule(context.Background(), schedtype.ScheduleRequest{
 		ID: "tick", HandlerID: "h1", Method: "work",
 		Params:  json.RawMessage(`{"n":1}`),
 		Trigger: json.RawMessage(`{"type":"interval","seconds":0.05}`),
@@ -170,7 +170,7 @@ func TestScheduler_DateFiresOnceThenCompletes(t *testing.T) {
 	var calls atomic.Int64
 	b.serveHandler(t, "h1", 4, okMux(&calls))
 	at := time.Now().Add(100 * time.Millisecond).UTC().Format(time.RFC3339Nano)
-	_, err := b.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+	_, err := b.engine.AddSchedule(context.Background(), schedtype.ScheduleRequest{
 		ID: "once", HandlerID: "h1", Method: "work",
 		Trigger: json.RawMessage(`{"type":"date","run_date":"` + at + `"}`),
 	})
@@ -209,7 +209,7 @@ func TestScheduler_SlowReplyIsNeverResent(t *testing.T) {
 	b.serveHandler(t, "slowpoke", 4, mux)
 	defer close(release)
 
-	ex, err := b.engine.RunNow(context.Background(), api.RunRequest{
+	ex, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{
 		HandlerID: "slowpoke", Method: "slow", MaxAttempts: 2, Timeout: 200 * time.Millisecond,
 	})
 	if err != nil {
@@ -235,7 +235,7 @@ func TestScheduler_OfflineHandlerFailsWithReasonAfterDeadline(t *testing.T) {
 		t.Fatal(err)
 	}
 	start := time.Now()
-	ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "gone", Method: "work", Timeout: 150 * time.Millisecond})
+	ex, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: "gone", Method: "work", Timeout: 150 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -276,7 +276,7 @@ func TestScheduler_ConcurrencyLimitPerHandler(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			_, _ = b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "narrow", Method: "hold", Timeout: 10 * time.Second})
+			_, _ = b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: "narrow", Method: "hold", Timeout: 10 * time.Second})
 		}()
 	}
 	await(t, "two jobs running", func() bool { return cur.Load() == 2 })
@@ -325,25 +325,25 @@ func TestScheduler_AddScheduleRejectsBadInput(t *testing.T) {
 	b := setup(t, scheduler.Options{})
 	var calls atomic.Int64
 	b.serveHandler(t, "h1", 1, okMux(&calls))
-	good := api.ScheduleRequest{HandlerID: "h1", Method: "work", Trigger: json.RawMessage(`{"type":"interval","seconds":5}`)}
+	good := schedtype.ScheduleRequest{HandlerID: "h1", Method: "work", Trigger: json.RawMessage(`{"type":"interval","seconds":5}`)}
 	tests := []struct {
 		name  string
-		edit  func(*api.ScheduleRequest)
+		edit  func(*schedtype.ScheduleRequest)
 		field string
 		is    error
 	}{
-		{"no handler", func(r *api.ScheduleRequest) { r.HandlerID = "" }, "handler_id", nil},
-		{"unknown handler", func(r *api.ScheduleRequest) { r.HandlerID = "nope" }, "", store.ErrNotFound},
-		{"no method", func(r *api.ScheduleRequest) { r.Method = "" }, "job_method", nil},
-		{"method the handler lacks", func(r *api.ScheduleRequest) { r.Method = "fly" }, "job_method", nil},
-		{"params not an object", func(r *api.ScheduleRequest) { r.Params = json.RawMessage(`[1]`) }, "job_params", nil},
-		{"no trigger", func(r *api.ScheduleRequest) { r.Trigger = nil }, "trigger", nil},
-		{"unknown trigger type", func(r *api.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"sometimes"}`) }, "trigger.type", nil},
-		{"zero interval", func(r *api.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"interval"}`) }, "trigger", nil},
-		{"bad cron", func(r *api.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"cron","expr":"61 * * * *"}`) }, "trigger.expr", nil},
-		{"bad zone", func(r *api.ScheduleRequest) { r.Timezone = "Mars/Olympus" }, "timezone", nil},
-		{"negative attempts", func(r *api.ScheduleRequest) { r.MaxAttempts = -1 }, "max_attempts", nil},
-		{"negative timeout", func(r *api.ScheduleRequest) { r.Timeout = -time.Second }, "timeout", nil},
+		{"no handler", func(r *schedtype.ScheduleRequest) { r.HandlerID = "" }, "handler_id", nil},
+		{"unknown handler", func(r *schedtype.ScheduleRequest) { r.HandlerID = "nope" }, "", store.ErrNotFound},
+		{"no method", func(r *schedtype.ScheduleRequest) { r.Method = "" }, "job_method", nil},
+		{"method the handler lacks", func(r *schedtype.ScheduleRequest) { r.Method = "fly" }, "job_method", nil},
+		{"params not an object", func(r *schedtype.ScheduleRequest) { r.Params = json.RawMessage(`[1]`) }, "job_params", nil},
+		{"no trigger", func(r *schedtype.ScheduleRequest) { r.Trigger = nil }, "trigger", nil},
+		{"unknown trigger type", func(r *schedtype.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"sometimes"}`) }, "trigger.type", nil},
+		{"zero interval", func(r *schedtype.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"interval"}`) }, "trigger", nil},
+		{"bad cron", func(r *schedtype.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"cron","expr":"61 * * * *"}`) }, "trigger.expr", nil},
+		{"bad zone", func(r *schedtype.ScheduleRequest) { r.Timezone = "Mars/Olympus" }, "timezone", nil},
+		{"negative attempts", func(r *schedtype.ScheduleRequest) { r.MaxAttempts = -1 }, "max_attempts", nil},
+		{"negative timeout", func(r *schedtype.ScheduleRequest) { r.Timeout = -time.Second }, "timeout", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -378,7 +378,7 @@ func TestScheduler_DuplicateIDConflictsUnlessReplace(t *testing.T) {
 	var calls atomic.Int64
 	b.serveHandler(t, "h1", 1, okMux(&calls))
 	ctx := context.Background()
-	req := api.ScheduleRequest{ID: "dup", HandlerID: "h1", Method: "work", Trigger: json.RawMessage(`{"type":"interval","hours":1}`)}
+	req := schedtype.ScheduleRequest{ID: "dup", HandlerID: "h1", Method: "work", Trigger: json.RawMessage(`{"type":"interval","hours":1}`)}
 	if _, err := b.engine.AddSchedule(ctx, req); err != nil {
 		t.Fatal(err)
 	}
@@ -406,7 +406,7 @@ func TestScheduler_PauseStopsFiringResumeRearms(t *testing.T) {
 	var calls atomic.Int64
 	b.serveHandler(t, "h1", 1, okMux(&calls))
 	ctx := context.Background()
-	if _, err := b.engine.AddSchedule(ctx, api.ScheduleRequest{ID: "p", HandlerID: "h1", Method: "work",
+	if _, err := b.engine.AddSchedule(ctx, schedtype.ScheduleRequest{ID: "p", HandlerID: "h1", Method: "work",
 		Trigger: json.RawMessage(`{"type":"interval","hours":1}`)}); err != nil {
 		t.Fatal(err)
 	}
@@ -458,7 +458,7 @@ func TestScheduler_StopLeavesWaitingAttemptPending(t *testing.T) {
 	if err := b.engine.Registry().ReportStatus(context.Background(), "absent", "offline"); err != nil {
 		t.Fatal(err)
 	}
-	_, err := b.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+	_, err := b.engine.AddSchedule(context.Background(), schedtype.ScheduleRequest{
 		ID: "waits", HandlerID: "absent", Method: "work", Timeout: time.Hour,
 		Trigger: json.RawMessage(`{"type":"date","run_date":"` + time.Now().UTC().Format(time.RFC3339) + `"}`),
 	})
@@ -504,7 +504,7 @@ func TestScheduler_OfflineBeforeReplyStillRecordsSuccess(t *testing.T) {
 		return "done", nil
 	})
 	b.serveHandler(t, "stopping", 1, mux)
-	ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "stopping", Method: "last", Timeout: 5 * time.Second})
+	ex, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: "stopping", Method: "last", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -535,7 +535,7 @@ func TestScheduler_ReRegistrationDuringCallKeepsReply(t *testing.T) {
 		t.Fatalf("handlers: %v %v", hs, err)
 	}
 	addr = hs[0].Address
-	ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "restarted", Method: "last", Timeout: 5 * time.Second})
+	ex, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: "restarted", Method: "last", Timeout: 5 * time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -583,7 +583,7 @@ func TestScheduler_HandlerRestartFailsNoJob(t *testing.T) {
 	runs := func(method string) chan store.Execution {
 		ch := make(chan store.Execution, 1)
 		go func() {
-			ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "restarted", Method: method, Timeout: 10 * time.Second})
+			ex, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: "restarted", Method: method, Timeout: 10 * time.Second})
 			if err != nil {
 				t.Error(err)
 			}
@@ -671,7 +671,7 @@ func TestScheduler_HandlerChurnRunsEveryJobOnce(t *testing.T) {
 					return
 				default:
 				}
-				ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "churn", Method: "work", Timeout: 10 * time.Second})
+				ex, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: "churn", Method: "work", Timeout: 10 * time.Second})
 				if err != nil {
 					t.Error(err)
 					return

@@ -10,9 +10,9 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 )
@@ -21,8 +21,6 @@ import (
 const (
 	maxAttemptsLimit = 100
 )
-
-var _ api.Backend = (*Scheduler)(nil)
 
 // AddSchedule validates req, stores the schedule durably and arms it.
 // checkMethod reports an error unless handler id is known and offers method
@@ -42,9 +40,9 @@ func (s *Scheduler) checkMethod(id, method string) error {
 	return nil
 }
 
-func (s *Scheduler) AddSchedule(ctx context.Context, req api.ScheduleRequest) (store.Schedule, error) {
+func (s *Scheduler) AddSchedule(ctx context.Context, req schedtype.ScheduleRequest) (store.Schedule, error) {
 	if req.HandlerID == "" {
-		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler, see GET /api/v1/handlers")
+		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler")
 	}
 	if req.Method == "" {
 		return store.Schedule{}, field.Errorf("job_method", "is required").WithFix("name one of the handler's methods")
@@ -236,8 +234,8 @@ func (s *Scheduler) SchedulePage(ctx context.Context, after string, limit int) (
 }
 
 // MissedCount sums the schedules' missed counts. It reads each entry's
-// count and copies no record: GET /api/v1/stats listed every schedule
-// for it (seconds at a million).
+// count and copies no record (listing every schedule for it took seconds
+// at a million).
 func (s *Scheduler) MissedCount(context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -375,7 +373,7 @@ func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) 
 }
 
 // RunNow calls a handler once, records it, and waits for the final attempt.
-func (s *Scheduler) RunNow(ctx context.Context, req api.RunRequest) (store.Execution, error) {
+func (s *Scheduler) RunNow(ctx context.Context, req schedtype.RunRequest) (store.Execution, error) {
 	if req.HandlerID == "" {
 		return store.Execution{}, field.Errorf("handler_id", "is required")
 	}
@@ -419,11 +417,11 @@ func (s *Scheduler) RemoveHandler(ctx context.Context, id string) error {
 
 // Handlers lists every known handler with its live health, removed ones
 // included (Status "removed"), so that their schedules can be flagged.
-func (s *Scheduler) Handlers(context.Context) ([]api.HandlerStatus, error) {
+func (s *Scheduler) Handlers(context.Context) ([]schedtype.HandlerStatus, error) {
 	views := s.reg.snapshot()
-	out := make([]api.HandlerStatus, len(views))
+	out := make([]schedtype.HandlerStatus, len(views))
 	for i, v := range views {
-		out[i] = api.HandlerStatus{Handler: v.rec, InFlight: v.inFlight, LatencyMS: v.latencyMS, ErrorRate: v.errorRate}
+		out[i] = schedtype.HandlerStatus{Handler: v.rec, InFlight: v.inFlight, LatencyMS: v.latencyMS, ErrorRate: v.errorRate}
 	}
 	return out, nil
 }
@@ -449,27 +447,27 @@ const maxBackfill = 1000
 
 // Backfill queues every occurrence of a schedule in [from, to] to run in
 // order, one after another, after anything already running.
-func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (api.BackfillResult, error) {
+func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (schedtype.BackfillResult, error) {
 	if from.IsZero() || to.IsZero() {
-		return api.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
+		return schedtype.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
 	}
 	if to.Before(from) {
-		return api.BackfillResult{}, field.Errorf("to", "is before from")
+		return schedtype.BackfillResult{}, field.Errorf("to", "is before from")
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	e, ok := s.entries[id]
 	if !ok {
-		return api.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return schedtype.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
 	trig, ok := s.triggerLocked(e)
 	if !ok {
-		return api.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile", id)
+		return schedtype.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile", id)
 	}
 	var occs []time.Time
 	for t, ok := trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = trig.Next(t) {
 		if len(occs) == maxBackfill {
-			return api.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
+			return schedtype.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
 		}
 		occs = append(occs, t)
 	}
@@ -485,11 +483,11 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 		s.commitAndLaunchLocked(w)
 	}
 	s.logger.Info("backfill queued", "schedule_id", id, "occurrences", len(occs))
-	return api.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
+	return schedtype.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
 }
 
 // UpdateSchedule edits a schedule in place; its history stays with its id.
-func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpdate) (store.Schedule, error) {
+func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u schedtype.ScheduleUpdate) (store.Schedule, error) {
 	s.mu.Lock()
 	e, ok := s.entries[id]
 	if !ok {

@@ -11,9 +11,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -77,7 +77,7 @@ func (h *runningHandler) awaitRefused(t *testing.T, what, want string) {
 	}
 }
 
-func (b *bundle) handler(t *testing.T, id string) (api.HandlerStatus, bool) {
+func (b *bundle) handler(t *testing.T, id string) (schedtype.HandlerStatus, bool) {
 	t.Helper()
 	hs, err := b.engine.Handlers(context.Background())
 	if err != nil {
@@ -88,7 +88,7 @@ func (b *bundle) handler(t *testing.T, id string) (api.HandlerStatus, bool) {
 			return h, true
 		}
 	}
-	return api.HandlerStatus{}, false
+	return schedtype.HandlerStatus{}, false
 }
 
 func (b *bundle) awaitOnline(t *testing.T, id, address string) {
@@ -101,7 +101,7 @@ func (b *bundle) awaitOnline(t *testing.T, id, address string) {
 
 func run(t *testing.T, b *bundle, id string, timeout time.Duration) store.Execution {
 	t.Helper()
-	ex, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: id, Method: "work", MaxAttempts: 1, Timeout: timeout})
+	ex, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: id, Method: "work", MaxAttempts: 1, Timeout: timeout})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,7 +139,7 @@ func TestRegistry_HandlerSecrets(t *testing.T) {
 
 	t.Run("wrong secret only: refused, gets no jobs", func(t *testing.T) {
 		b.runHandler(t, "locked", otherSecret, &locked).awaitRefused(t, "locked", "params.secret: does not match")
-		_, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "locked", Method: "work", Timeout: time.Second})
+		_, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: "locked", Method: "work", Timeout: time.Second})
 		if !errors.Is(err, store.ErrNotFound) {
 			t.Fatalf("job for a refused handler: %v, want ErrNotFound", err)
 		}
@@ -161,7 +161,7 @@ func TestRegistry_RequireHandlerSecrets(t *testing.T) {
 	var ding, plain atomic.Int64
 	b.runHandler(t, "plain", "", &plain).awaitRefused(t, "plain", "--require-handler-secrets")
 	b.awaitOnline(t, "ding", b.runHandler(t, "ding", dingSecret, &ding).ep)
-	if _, err := b.engine.RunNow(context.Background(), api.RunRequest{HandlerID: "plain", Method: "work"}); !errors.Is(err, store.ErrNotFound) || plain.Load() != 0 {
+	if _, err := b.engine.RunNow(context.Background(), schedtype.RunRequest{HandlerID: "plain", Method: "work"}); !errors.Is(err, store.ErrNotFound) || plain.Load() != 0 {
 		t.Fatalf("plain: %v (want ErrNotFound), %d calls", err, plain.Load())
 	}
 	if ex := run(t, b, "ding", 5*time.Second); ex.Status != store.StatusSucceeded || ding.Load() != 1 {

@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -20,7 +20,7 @@ func TestStopping_FireIsRecordedPending(t *testing.T) {
 	s.mu.Lock()
 	s.stopping = true
 	s.mu.Unlock()
-	_, err := s.RunNow(context.Background(), api.RunRequest{HandlerID: "h", Method: "m", Timeout: 5 * time.Second})
+	_, err := s.RunNow(context.Background(), schedtype.RunRequest{HandlerID: "h", Method: "m", Timeout: 5 * time.Second})
 	if err == nil {
 		t.Fatal("RunNow while stopping ran the job")
 	}

@@ -6,10 +6,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/handler/exec"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -47,7 +47,7 @@ func TestTimeout_HandlerReportedDeadlineIsTimeout(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			id := tc.method + "-" + tc.retryOn
-			_, err := b.engine.AddSchedule(context.Background(), api.ScheduleRequest{
+			_, err := b.engine.AddSchedule(context.Background(), schedtype.ScheduleRequest{
 				ID: id, HandlerID: "slow", Method: tc.method, MaxAttempts: 2, Timeout: tc.timeout,
 				Trigger: json.RawMessage(`{"type":"date","run_date":"` + time.Now().UTC().Format(time.RFC3339Nano) + `"}`),
 				Policy:  store.Policy{RetryOn: []string{tc.retryOn}, Backoff: time.Millisecond, BackoffMax: time.Millisecond},

@@ -11,7 +11,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -42,7 +42,7 @@ func startEmbedding(t *testing.T, opts schedulerd.Options) *schedulerd.Daemon {
 	return d
 }
 
-func handlerStatus(t *testing.T, d *schedulerd.Daemon, id string) api.HandlerStatus {
+func handlerStatus(t *testing.T, d *schedulerd.Daemon, id string) schedtype.HandlerStatus {
 	t.Helper()
 	hs, err := d.Engine().Handlers(context.Background())
 	if err != nil {
@@ -54,7 +54,7 @@ func handlerStatus(t *testing.T, d *schedulerd.Daemon, id string) api.HandlerSta
 		}
 	}
 	t.Fatalf("handler %s not listed: %+v", id, hs)
-	return api.HandlerStatus{}
+	return schedtype.HandlerStatus{}
 }
 
 // The daemon with embedded handlers runs their jobs, keeps their names
@@ -82,7 +82,7 @@ func TestEmbed_RunsJobsAndGuardsTheName(t *testing.T) {
 	if h := handlerStatus(t, d, "echo"); h.Status != "online" || h.Concurrency != 3 {
 		t.Errorf("echo: %+v", h.Handler)
 	}
-	for _, run := range []api.RunRequest{
+	for _, run := range []schedtype.RunRequest{
 		{HandlerID: "dingaling", Method: "quick_aling", Timeout: 10 * time.Second},
 		{HandlerID: "echo", Method: "hello", Timeout: 10 * time.Second},
 	} {
@@ -94,7 +94,7 @@ func TestEmbed_RunsJobsAndGuardsTheName(t *testing.T) {
 			t.Errorf("%s.%s: %s %s", run.HandlerID, run.Method, ex.Status, ex.Error)
 		}
 	}
-	ex, err := d.Engine().RunNow(ctx, api.RunRequest{HandlerID: "echo", Method: "nap", Timeout: 10 * time.Second, MaxAttempts: 1})
+	ex, err := d.Engine().RunNow(ctx, schedtype.RunRequest{HandlerID: "echo", Method: "nap", Timeout: 10 * time.Second, MaxAttempts: 1})
 	if err != nil || ex.Status != store.StatusTimedOut || !strings.Contains(ex.Error, "timed out on the handler") {
 		t.Errorf("a method past its own timeout: %+v %v, want %s on the handler", ex, err, store.StatusTimedOut)
 	}

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/event"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 )
 
 // subscriber records the sequence numbers one event stream delivered.
@@ -99,7 +99,7 @@ func TestEvents_HundredSubscribersAtAThousandFiresASecondLoseNothing(t *testing.
 	defer counter.Close()
 	began := time.Now()
 	for i := range schedules {
-		if _, err := d.Engine().AddSchedule(ctx, api.ScheduleRequest{ID: fmt.Sprintf("load-%03d", i), HandlerID: "dingaling", Method: "quick_aling",
+		if _, err := d.Engine().AddSchedule(ctx, schedtype.ScheduleRequest{ID: fmt.Sprintf("load-%03d", i), HandlerID: "dingaling", Method: "quick_aling",
 			Trigger: json.RawMessage(`{"type":"interval","seconds":0.1}`)}); err != nil {
 			t.Fatal(err)
 		}

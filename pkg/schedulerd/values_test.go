@@ -19,6 +19,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/handler"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
 	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -390,7 +391,7 @@ func TestDaemon_RunNowOutlivesReadTimeout(t *testing.T) {
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		hs, _ := c.Handlers(ctx)
-		if slices.ContainsFunc(hs, func(h api.HandlerStatus) bool { return h.ID == "napper" && h.Status == "online" }) {
+		if slices.ContainsFunc(hs, func(h schedtype.HandlerStatus) bool { return h.ID == "napper" && h.Status == "online" }) {
 			break
 		}
 		if time.Now().After(deadline) {

@@ -15,7 +15,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
@@ -88,7 +88,7 @@ func daemon(t *testing.T) (*schedulerd.Daemon, string) {
 
 func addSchedule(t *testing.T, d *schedulerd.Daemon, id, handler, method, trig, zone string) {
 	t.Helper()
-	if _, err := d.Engine().AddSchedule(context.Background(), api.ScheduleRequest{ID: id, HandlerID: handler, Method: method,
+	if _, err := d.Engine().AddSchedule(context.Background(), schedtype.ScheduleRequest{ID: id, HandlerID: handler, Method: method,
 		Trigger: json.RawMessage(trig), Timezone: zone}); err != nil {
 		t.Fatal(err)
 	}

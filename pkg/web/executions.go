@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -123,7 +123,7 @@ func (s *server) execution(_ http.ResponseWriter, r *http.Request) (string, any,
 }
 
 type handlersView struct {
-	Handlers []api.HandlerStatus
+	Handlers []schedtype.HandlerStatus
 }
 
 func (s *server) handlers(_ http.ResponseWriter, r *http.Request) (string, any, error) {
@@ -137,7 +137,7 @@ func (s *server) handlers(_ http.ResponseWriter, r *http.Request) (string, any, 
 			v.Handlers = append(v.Handlers, h)
 		}
 	}
-	slices.SortFunc(v.Handlers, func(a, b api.HandlerStatus) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(v.Handlers, func(a, b schedtype.HandlerStatus) int { return cmp.Compare(a.ID, b.ID) })
 	return "handlers", v, nil
 }
 

@@ -13,6 +13,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/api/apitest"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/web"
 )
@@ -26,9 +27,9 @@ type site struct {
 func newSite(t *testing.T, tokens ...string) *site {
 	t.Helper()
 	b := apitest.NewBackend()
-	b.AddHandler(api.HandlerStatus{Handler: store.Handler{ID: "dingaling", Methods: []string{"ping"}, Status: "online"}})
+	b.AddHandler(schedtype.HandlerStatus{Handler: store.Handler{ID: "dingaling", Methods: []string{"ping"}, Status: "online"}})
 	ctx := context.Background()
-	for _, r := range []api.ScheduleRequest{
+	for _, r := range []schedtype.ScheduleRequest{
 		{ID: "ping", HandlerID: "dingaling", Method: "ping", Trigger: json.RawMessage(`{"type":"interval","seconds":30}`)},
 		{ID: "from-file", HandlerID: "dingaling", Method: "ping", Trigger: json.RawMessage(`{"type":"interval","seconds":30}`), Source: "file:/etc/schedulezero/schedules/from-file.schedule"},
 	} {

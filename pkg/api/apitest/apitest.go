@@ -27,6 +27,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 )
@@ -44,7 +45,7 @@ type Backend struct {
 	mu        sync.Mutex
 	now       time.Time
 	seq       int
-	handlers  map[string]api.HandlerStatus
+	handlers  map[string]schedtype.HandlerStatus
 	schedules map[string]store.Schedule
 	execs     []store.Execution
 	fail      map[string]error
@@ -60,7 +61,7 @@ var _ api.Backend = (*Backend)(nil)
 // NewBackend returns an empty Backend whose clock stands at Epoch and whose
 // RunFunc answers {"success":true,"counter":N}.
 func NewBackend() *Backend {
-	b := &Backend{now: Epoch, handlers: map[string]api.HandlerStatus{}, schedules: map[string]store.Schedule{}, fail: map[string]error{}, Events: event.NewHub(0)}
+	b := &Backend{now: Epoch, handlers: map[string]schedtype.HandlerStatus{}, schedules: map[string]store.Schedule{}, fail: map[string]error{}, Events: event.NewHub(0)}
 	calls := 0
 	b.run = func(_ context.Context, _, method string, _ json.RawMessage) (json.RawMessage, error) {
 		calls++
@@ -70,7 +71,7 @@ func NewBackend() *Backend {
 }
 
 // AddHandler registers (or replaces) a handler.
-func (b *Backend) AddHandler(h api.HandlerStatus) {
+func (b *Backend) AddHandler(h schedtype.HandlerStatus) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.handlers[h.ID] = h
@@ -129,14 +130,14 @@ func (b *Backend) AddExecution(e store.Execution) {
 func (b *Backend) failed(method string) error { return b.fail[method] }
 
 // AddSchedule validates req as the engine does and stores the schedule.
-func (b *Backend) AddSchedule(_ context.Context, req api.ScheduleRequest) (store.Schedule, error) {
+func (b *Backend) AddSchedule(_ context.Context, req schedtype.ScheduleRequest) (store.Schedule, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("AddSchedule"); err != nil {
 		return store.Schedule{}, err
 	}
 	if req.HandlerID == "" {
-		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler, see GET /api/v1/handlers")
+		return store.Schedule{}, field.Errorf("handler_id", "is required").WithFix("name a registered handler")
 	}
 	if req.Method == "" {
 		return store.Schedule{}, field.Errorf("job_method", "is required").WithFix("name one of the handler's methods")
@@ -368,7 +369,7 @@ func (b *Backend) RemoveHandler(_ context.Context, id string) error {
 }
 
 // RunNow calls the RunFunc once and records the attempt.
-func (b *Backend) RunNow(ctx context.Context, req api.RunRequest) (store.Execution, error) {
+func (b *Backend) RunNow(ctx context.Context, req schedtype.RunRequest) (store.Execution, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("RunNow"); err != nil {
@@ -405,17 +406,17 @@ func (b *Backend) call(ctx context.Context, scheduleID, handlerID, method string
 }
 
 // Handlers lists handlers ordered by id.
-func (b *Backend) Handlers(context.Context) ([]api.HandlerStatus, error) {
+func (b *Backend) Handlers(context.Context) ([]schedtype.HandlerStatus, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("Handlers"); err != nil {
 		return nil, err
 	}
-	out := make([]api.HandlerStatus, 0, len(b.handlers))
+	out := make([]schedtype.HandlerStatus, 0, len(b.handlers))
 	for _, h := range b.handlers {
 		out = append(out, h)
 	}
-	slices.SortFunc(out, func(a, c api.HandlerStatus) int { return cmp.Compare(a.ID, c.ID) })
+	slices.SortFunc(out, func(a, c schedtype.HandlerStatus) int { return cmp.Compare(a.ID, c.ID) })
 	return out, nil
 }
 
@@ -516,7 +517,7 @@ func (b *Backend) ClearExecutions(context.Context) error {
 // does (the same checks as a new schedule, except that the method is not
 // checked against the handler, as in the engine). A new trigger or zone
 // recomputes the next fire from now; counters and pause state stay.
-func (b *Backend) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpdate) (store.Schedule, error) {
+func (b *Backend) UpdateSchedule(_ context.Context, id string, u schedtype.ScheduleUpdate) (store.Schedule, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("UpdateSchedule"); err != nil {
@@ -576,41 +577,41 @@ func (b *Backend) UpdateSchedule(_ context.Context, id string, u api.ScheduleUpd
 // order, through the RunFunc, each recorded with its occurrence as
 // ScheduledAt. More than 1000 occurrences is a *field.Error on "to", as in
 // the engine.
-func (b *Backend) Backfill(ctx context.Context, id string, from, to time.Time) (api.BackfillResult, error) {
+func (b *Backend) Backfill(ctx context.Context, id string, from, to time.Time) (schedtype.BackfillResult, error) {
 	if from.IsZero() || to.IsZero() {
-		return api.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
+		return schedtype.BackfillResult{}, field.Errorf("from", "and to are both required").WithFix("give RFC 3339 times, e.g. 2026-01-01T00:00:00Z")
 	}
 	if to.Before(from) {
-		return api.BackfillResult{}, field.Errorf("to", "is before from")
+		return schedtype.BackfillResult{}, field.Errorf("to", "is before from")
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if err := b.failed("Backfill"); err != nil {
-		return api.BackfillResult{}, err
+		return schedtype.BackfillResult{}, err
 	}
 	s, ok := b.schedules[id]
 	if !ok {
-		return api.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return schedtype.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 	}
 	loc, err := location(s.Timezone)
 	if err != nil {
-		return api.BackfillResult{}, err
+		return schedtype.BackfillResult{}, err
 	}
 	trig, _, err := trigger.Parse(s.Trigger, b.now, loc)
 	if err != nil {
-		return api.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile: %w", id, err)
+		return schedtype.BackfillResult{}, fmt.Errorf("schedule %q: its trigger does not compile: %w", id, err)
 	}
 	var occs []time.Time
 	for t, ok := trig.Next(from.Add(-time.Nanosecond)); ok && !t.After(to); t, ok = trig.Next(t) {
 		if len(occs) == maxBackfill {
-			return api.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
+			return schedtype.BackfillResult{}, field.Errorf("to", "the range holds more than %d occurrences", maxBackfill).WithFix("backfill a shorter range at a time")
 		}
 		occs = append(occs, t)
 	}
 	for _, o := range occs {
 		if _, err := b.call(ctx, id, s.HandlerID, s.Method, s.Params, s.MaxAttempts, o); err != nil {
-			return api.BackfillResult{}, err
+			return schedtype.BackfillResult{}, err
 		}
 	}
-	return api.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
+	return schedtype.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
 }

@@ -12,6 +12,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -24,7 +25,7 @@ type AddHandlerFunc func(t *testing.T, id string, methods ...string)
 // handler whose calls go to the RunFunc.
 func (b *Backend) AddHandlerFunc() AddHandlerFunc {
 	return func(_ *testing.T, id string, methods ...string) {
-		b.AddHandler(api.HandlerStatus{Handler: store.Handler{ID: id, Methods: methods, Status: "online"}})
+		b.AddHandler(schedtype.HandlerStatus{Handler: store.Handler{ID: id, Methods: methods, Status: "online"}})
 	}
 }
 
@@ -60,10 +61,10 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 		return &bundle{b: b, ctx: ctx}
 	}
 	hourly := json.RawMessage(`{"type":"interval","hours":1,"start_time":"` + farStart.Format(time.RFC3339) + `"}`)
-	req := func(id string) api.ScheduleRequest {
-		return api.ScheduleRequest{ID: id, HandlerID: "h1", Method: "work", Params: json.RawMessage(`{"n":1}`), Trigger: hourly}
+	req := func(id string) schedtype.ScheduleRequest {
+		return schedtype.ScheduleRequest{ID: id, HandlerID: "h1", Method: "work", Params: json.RawMessage(`{"n":1}`), Trigger: hourly}
 	}
-	add := func(t *testing.T, tb *bundle, r api.ScheduleRequest) store.Schedule {
+	add := func(t *testing.T, tb *bundle, r schedtype.ScheduleRequest) store.Schedule {
 		t.Helper()
 		s, err := tb.b.AddSchedule(tb.ctx, r)
 		if err != nil {
@@ -137,33 +138,33 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 		tb := setup(t)
 		tests := []struct {
 			name     string
-			mod      func(*api.ScheduleRequest)
+			mod      func(*schedtype.ScheduleRequest)
 			notFound bool
 			field    string
 		}{
-			{name: "unknown handler", mod: func(r *api.ScheduleRequest) { r.HandlerID = "ghost" }, notFound: true},
-			{name: "no handler", mod: func(r *api.ScheduleRequest) { r.HandlerID = "" }, field: "handler_id"},
-			{name: "no method", mod: func(r *api.ScheduleRequest) { r.Method = "" }, field: "job_method"},
-			{name: "unknown method", mod: func(r *api.ScheduleRequest) { r.Method = "nope" }, field: "job_method"},
-			{name: "bad trigger type", mod: func(r *api.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"weekly"}`) }, field: "trigger.type"},
-			{name: "no trigger", mod: func(r *api.ScheduleRequest) { r.Trigger = nil }, field: "trigger"},
-			{name: "bad cron", mod: func(r *api.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"cron","expr":"61 * * * *"}`) }, field: "trigger.expr"},
-			{name: "bad timezone", mod: func(r *api.ScheduleRequest) { r.Timezone = "Mars/Olympus" }, field: "timezone"},
-			{name: "too many attempts", mod: func(r *api.ScheduleRequest) { r.MaxAttempts = 1000 }, field: "max_attempts"},
-			{name: "negative timeout", mod: func(r *api.ScheduleRequest) { r.Timeout = -time.Second }, field: "timeout"},
-			{name: "bad misfire", mod: func(r *api.ScheduleRequest) { r.Policy.Misfire = "sometimes" }, field: "misfire"},
-			{name: "bad overlap", mod: func(r *api.ScheduleRequest) { r.Policy.Overlap = "never" }, field: "overlap"},
-			{name: "bad retry_on", mod: func(r *api.ScheduleRequest) { r.Policy.RetryOn = []string{"error", "always"} }, field: "retry_on"},
-			{name: "negative grace", mod: func(r *api.ScheduleRequest) { r.Policy.GraceTime = -time.Second }, field: "grace_time"},
-			{name: "negative max_runs", mod: func(r *api.ScheduleRequest) { r.Policy.MaxRuns = -1 }, field: "max_runs"},
-			{name: "huge queue", mod: func(r *api.ScheduleRequest) { r.Policy.QueueLimit = 1 << 20 }, field: "queue_limit"},
-			{name: "id with a control character", mod: func(r *api.ScheduleRequest) { r.ID = "a\x1b[2Jb" }, field: "job_id"},
-			{name: "id with a path", mod: func(r *api.ScheduleRequest) { r.ID = "a/../../b c?d#e" }, field: "job_id"},
-			{name: "id dot dot", mod: func(r *api.ScheduleRequest) { r.ID = ".." }, field: "job_id"},
-			{name: "id too long", mod: func(r *api.ScheduleRequest) { r.ID = strings.Repeat("x", store.MaxScheduleIDLen+1) }, field: "job_id"},
-			{name: "interval of 1ns", mod: func(r *api.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"interval","seconds":1e-9}`) }, field: "trigger.seconds"},
-			{name: "every 1ns", mod: func(r *api.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"cron","expr":"@every 1ns"}`) }, field: "trigger.expr"},
-			{name: "calendar every microsecond", mod: func(r *api.ScheduleRequest) {
+			{name: "unknown handler", mod: func(r *schedtype.ScheduleRequest) { r.HandlerID = "ghost" }, notFound: true},
+			{name: "no handler", mod: func(r *schedtype.ScheduleRequest) { r.HandlerID = "" }, field: "handler_id"},
+			{name: "no method", mod: func(r *schedtype.ScheduleRequest) { r.Method = "" }, field: "job_method"},
+			{name: "unknown method", mod: func(r *schedtype.ScheduleRequest) { r.Method = "nope" }, field: "job_method"},
+			{name: "bad trigger type", mod: func(r *schedtype.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"weekly"}`) }, field: "trigger.type"},
+			{name: "no trigger", mod: func(r *schedtype.ScheduleRequest) { r.Trigger = nil }, field: "trigger"},
+			{name: "bad cron", mod: func(r *schedtype.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"cron","expr":"61 * * * *"}`) }, field: "trigger.expr"},
+			{name: "bad timezone", mod: func(r *schedtype.ScheduleRequest) { r.Timezone = "Mars/Olympus" }, field: "timezone"},
+			{name: "too many attempts", mod: func(r *schedtype.ScheduleRequest) { r.MaxAttempts = 1000 }, field: "max_attempts"},
+			{name: "negative timeout", mod: func(r *schedtype.ScheduleRequest) { r.Timeout = -time.Second }, field: "timeout"},
+			{name: "bad misfire", mod: func(r *schedtype.ScheduleRequest) { r.Policy.Misfire = "sometimes" }, field: "misfire"},
+			{name: "bad overlap", mod: func(r *schedtype.ScheduleRequest) { r.Policy.Overlap = "never" }, field: "overlap"},
+			{name: "bad retry_on", mod: func(r *schedtype.ScheduleRequest) { r.Policy.RetryOn = []string{"error", "always"} }, field: "retry_on"},
+			{name: "negative grace", mod: func(r *schedtype.ScheduleRequest) { r.Policy.GraceTime = -time.Second }, field: "grace_time"},
+			{name: "negative max_runs", mod: func(r *schedtype.ScheduleRequest) { r.Policy.MaxRuns = -1 }, field: "max_runs"},
+			{name: "huge queue", mod: func(r *schedtype.ScheduleRequest) { r.Policy.QueueLimit = 1 << 20 }, field: "queue_limit"},
+			{name: "id with a control character", mod: func(r *schedtype.ScheduleRequest) { r.ID = "a\x1b[2Jb" }, field: "job_id"},
+			{name: "id with a path", mod: func(r *schedtype.ScheduleRequest) { r.ID = "a/../../b c?d#e" }, field: "job_id"},
+			{name: "id dot dot", mod: func(r *schedtype.ScheduleRequest) { r.ID = ".." }, field: "job_id"},
+			{name: "id too long", mod: func(r *schedtype.ScheduleRequest) { r.ID = strings.Repeat("x", store.MaxScheduleIDLen+1) }, field: "job_id"},
+			{name: "interval of 1ns", mod: func(r *schedtype.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"interval","seconds":1e-9}`) }, field: "trigger.seconds"},
+			{name: "every 1ns", mod: func(r *schedtype.ScheduleRequest) { r.Trigger = json.RawMessage(`{"type":"cron","expr":"@every 1ns"}`) }, field: "trigger.expr"},
+			{name: "calendar every microsecond", mod: func(r *schedtype.ScheduleRequest) {
 				r.Trigger = json.RawMessage(`{"type":"calendar","expr":"*:*:0/0.000001"}`)
 			}, field: "trigger.expr"},
 		}
@@ -220,7 +221,7 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 		before := add(t, tb, req("a"))
 		attempts, timeout, tz := 4, 90*time.Second, "Europe/Berlin"
 		pol := store.Policy{Misfire: store.MisfireSkip, Overlap: store.OverlapAllow}
-		s, err := tb.b.UpdateSchedule(tb.ctx, "a", api.ScheduleUpdate{
+		s, err := tb.b.UpdateSchedule(tb.ctx, "a", schedtype.ScheduleUpdate{
 			MaxAttempts: &attempts, Timeout: &timeout, Timezone: &tz, Policy: &pol, Params: json.RawMessage(`{"n":2}`),
 			Trigger: json.RawMessage(`{"type":"cron","expr":"0 3 * * *"}`),
 		})
@@ -239,7 +240,7 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 			t.Errorf("GetSchedule after update = %+v", g)
 		}
 		method := "other"
-		s2, err := tb.b.UpdateSchedule(tb.ctx, "a", api.ScheduleUpdate{Method: &method})
+		s2, err := tb.b.UpdateSchedule(tb.ctx, "a", schedtype.ScheduleUpdate{Method: &method})
 		if err != nil || s2.Method != "other" || s2.MaxAttempts != 4 || !samePolicy(s2.Policy, pol) || !s2.NextFire.Equal(s.NextFire) {
 			t.Errorf("partial update = %+v, %v: other fields or the next fire changed", s2, err)
 		}
@@ -249,16 +250,16 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 		for _, tc := range []struct {
 			name     string
 			id       string
-			u        api.ScheduleUpdate
+			u        schedtype.ScheduleUpdate
 			notFound bool
 			field    string
 		}{
-			{name: "unknown", id: "ghost", u: api.ScheduleUpdate{MaxAttempts: &attempts}, notFound: true},
-			{name: "bad policy", id: "a", u: api.ScheduleUpdate{Policy: &bad}, field: "overlap"},
-			{name: "bad trigger", id: "a", u: api.ScheduleUpdate{Trigger: json.RawMessage(`{"type":"weekly"}`)}, field: "trigger.type"},
-			{name: "bad timezone", id: "a", u: api.ScheduleUpdate{Timezone: &badTZ}, field: "timezone"},
-			{name: "too many attempts", id: "a", u: api.ScheduleUpdate{MaxAttempts: &tooMany}, field: "max_attempts"},
-			{name: "too fast", id: "a", u: api.ScheduleUpdate{Trigger: json.RawMessage(`{"type":"interval","seconds":0.001}`)}, field: "trigger.seconds"},
+			{name: "unknown", id: "ghost", u: schedtype.ScheduleUpdate{MaxAttempts: &attempts}, notFound: true},
+			{name: "bad policy", id: "a", u: schedtype.ScheduleUpdate{Policy: &bad}, field: "overlap"},
+			{name: "bad trigger", id: "a", u: schedtype.ScheduleUpdate{Trigger: json.RawMessage(`{"type":"weekly"}`)}, field: "trigger.type"},
+			{name: "bad timezone", id: "a", u: schedtype.ScheduleUpdate{Timezone: &badTZ}, field: "timezone"},
+			{name: "too many attempts", id: "a", u: schedtype.ScheduleUpdate{MaxAttempts: &tooMany}, field: "max_attempts"},
+			{name: "too fast", id: "a", u: schedtype.ScheduleUpdate{Trigger: json.RawMessage(`{"type":"interval","seconds":0.001}`)}, field: "trigger.seconds"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				_, err := tb.b.UpdateSchedule(tb.ctx, tc.id, tc.u)
@@ -294,15 +295,15 @@ func Exercise(t *testing.T, newBackend func(t *testing.T) (api.Backend, AddHandl
 
 	t.Run("RunNow", func(t *testing.T) {
 		tb := setup(t)
-		e, err := tb.b.RunNow(tb.ctx, api.RunRequest{HandlerID: "h1", Method: "work", Params: json.RawMessage(`{}`)})
+		e, err := tb.b.RunNow(tb.ctx, schedtype.RunRequest{HandlerID: "h1", Method: "work", Params: json.RawMessage(`{}`)})
 		if err != nil || e.Status != store.StatusSucceeded || e.ID == "" || e.ScheduleID != "" {
 			t.Fatalf("RunNow = %+v, %v", e, err)
 		}
-		if _, err := tb.b.RunNow(tb.ctx, api.RunRequest{HandlerID: "ghost", Method: "work"}); !errors.Is(err, store.ErrNotFound) {
+		if _, err := tb.b.RunNow(tb.ctx, schedtype.RunRequest{HandlerID: "ghost", Method: "work"}); !errors.Is(err, store.ErrNotFound) {
 			t.Errorf("RunNow ghost: %v, want ErrNotFound", err)
 		}
 		// A method the handler does not offer is refused before any call.
-		_, err = tb.b.RunNow(tb.ctx, api.RunRequest{HandlerID: "h1", Method: "nope"})
+		_, err = tb.b.RunNow(tb.ctx, schedtype.RunRequest{HandlerID: "h1", Method: "nope"})
 		checkErr(t, err, false, "job_method")
 	})
 
