@@ -35,7 +35,12 @@ type loginView struct {
 }
 
 func (s *server) loginPage(w http.ResponseWriter, r *http.Request) {
-	s.page(w, r, http.StatusOK, "login", loginView{Next: safeNext(r.URL.Query().Get("next"))})
+	next := safeNext(r.URL.Query().Get("next"))
+	if !s.sessions.Enabled() || s.sessions.Valid(s.sessions.FromRequest(r)) {
+		http.Redirect(w, r, next, http.StatusSeeOther) // nothing to log in to
+		return
+	}
+	s.page(w, r, http.StatusOK, "login", loginView{Next: next})
 }
 
 // login takes the token typed once and answers with the session cookie:
