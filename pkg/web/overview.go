@@ -2,6 +2,7 @@ package web
 
 import (
 	"cmp"
+	"context"
 	"fmt"
 	"net/http"
 	"net/url"
@@ -34,7 +35,17 @@ type overviewView struct {
 	Failures             []store.Execution
 	Next                 []scheduleRow
 	Truncated            bool
-	Scanned              int // attempts the counts are of
+	Scanned              int    // attempts the counts are of
+	Inactive             string // what Paused counts: "paused" unless said
+}
+
+// upcomer is what an engine may offer the overview: how many schedules it
+// holds and how many wait for a fire, and the next n fires, from its
+// memory (scheduler.Scheduler.Upcoming), so that the page costs the fires
+// it shows and not the schedules there are. Without it the overview reads
+// the schedules a page at a time.
+type upcomer interface {
+	Upcoming(ctx context.Context, n int) (total, waiting int, next []store.Schedule, err error)
 }
 
 const timelineMax = 500 // fires drawn on the timeline
@@ -88,15 +99,25 @@ func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, 
 	}
 	v.Windows = []window{hour, day}
 	end := now.Add(24 * time.Hour)
-	// The upcoming fires: only the first timelineMax are kept, sorted as
-	// they come, so that the page holds few schedules at once.
 	type fire struct {
 		id   string
 		next time.Time
 	}
 	var upcoming []fire
 	byNext := func(a, b fire) int { return a.next.Compare(b.next) }
-	v.Truncated, err = s.eachSchedule(ctx, func(sc store.Schedule) {
+	if u, ok := s.b.(upcomer); ok {
+		// The engine's counts and next fires, from its memory.
+		total, waiting, next, err := u.Upcoming(ctx, timelineMax)
+		if err != nil {
+			return "", nil, err
+		}
+		v.Active, v.Paused, v.Inactive = waiting, total-waiting, "paused or finished"
+		for _, sc := range next {
+			upcoming = append(upcoming, fire{sc.ID, sc.NextFire})
+		}
+	} else if v.Truncated, err = s.eachSchedule(ctx, func(sc store.Schedule) {
+		// Only the first timelineMax are kept, sorted as they come, so
+		// that the page holds few schedules at once.
 		switch stateOf(sc) {
 		case "done":
 			v.Done++
@@ -113,13 +134,11 @@ func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, 
 			slices.SortFunc(upcoming, byNext)
 			upcoming = upcoming[:timelineMax]
 		}
-	})
-	if err != nil {
+	}); err != nil {
 		return "", nil, err
 	}
 	// The timeline marks each schedule's next fire: one mark per schedule,
-	// read from the schedule, so that a page costs no trigger arithmetic
-	// however many schedules there are.
+	// with no trigger arithmetic however many schedules there are.
 	slices.SortFunc(upcoming, byNext)
 	for i, f := range upcoming {
 		if i < 10 {
