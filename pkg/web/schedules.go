@@ -154,7 +154,21 @@ func (s *server) schedules(_ http.ResponseWriter, r *http.Request) (string, any,
 	if err != nil {
 		return "", nil, err
 	}
-	v := schedulesView{Query: trimmed(r, "q"), State: trimmed(r, "state")}
+	// As systemctl list-timers: the active ones unless asked for all.
+	v := schedulesView{Query: trimmed(r, "q"), State: cmp.Or(trimmed(r, "state"), "active")}
+	if u, ok := s.b.(upcomer); ok && v.Query == "" && v.State == "active" {
+		// As list-timers without --all: the engine's next fires, from its
+		// memory, at the cost of the rows shown.
+		total, waiting, next, err := u.Upcoming(ctx, maxRows)
+		if err != nil {
+			return "", nil, err
+		}
+		v.Total, v.Matched = total, waiting
+		for _, sc := range next {
+			v.Rows = append(v.Rows, s.row(sc, last, states))
+		}
+		return "schedules", v, nil
+	}
 	q := strings.ToLower(v.Query)
 	// As list-timers: the next to fire first, those that never will last;
 	// only the first maxRows are kept, sorted as they come.

@@ -84,6 +84,7 @@ func TestPages_RenderWithoutJavaScript(t *testing.T) {
 		{"/", 200, []string{"Overview", "active", "Recent failures", "the handler said no", `href="/api/health"`}},
 		{"/schedules", 200, []string{"NEXT", "LEFT", "LAST RESULT", `href="/schedules/ping"`, "every 30s", "error"}},
 		{"/schedules?q=file", 200, []string{"from-file"}},
+		{"/schedules?state=all", 200, []string{"from-file", "ping", `<option value="all" selected>`}},
 		{"/schedules/ping", 200, []string{"Schedule <span id=\"schedule-id\">ping</span>", "Next 10 fires", "action-pause", "action-run", "action-delete"}},
 		{"/schedules/ping?confirm=delete", 200, []string{"Really <b>delete</b>", "confirm-yes"}},
 		{"/schedules/ghost", 404, []string{"Not found"}},
