@@ -138,7 +138,7 @@ func (l *Local) Call(ctx context.Context, req wire.Request) (wire.Reply, error) 
 	case l.stopped.Load():
 		return wire.Reply{}, fmt.Errorf("call %s %q: %w: %w", r.addr, req.Method, wire.ErrUnavailable, wire.ErrPeerClosing)
 	case req.Method == "ping":
-		out = encode(map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}, req.ID)
+		out = wire.EncodeReply(req.ID, map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name})
 	case req.Method == wire.MethodCancel:
 		out = r.cancel(req)
 	case !r.admitJob():

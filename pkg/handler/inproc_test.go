@@ -17,14 +17,7 @@ import (
 // started and end on release or their context.
 func localMux(started chan<- string, release <-chan struct{}) *handler.Mux {
 	mux := handler.NewMux()
-	mux.HandleFunc("echo", func(_ context.Context, j *handler.Job) (any, error) {
-		return map[string]any{"params": j.Params, "execution_id": j.ExecutionID, "schedule_id": j.ScheduleID, "attempt": j.Attempt, "handler": j.Handler}, nil
-	})
-	mux.HandleFunc("scalar", func(context.Context, *handler.Job) (any, error) { return 42, nil })
-	mux.HandleFunc("fail", func(context.Context, *handler.Job) (any, error) { return nil, errors.New("boom") })
-	mux.HandleFunc("perm", func(context.Context, *handler.Job) (any, error) {
-		return nil, handler.Permanent(errors.New("bad input"))
-	})
+	handleCommon(mux)
 	mux.HandleFunc("slow", func(context.Context, *handler.Job) (any, error) {
 		return nil, handler.Timeout(errors.New("took too long"))
 	})

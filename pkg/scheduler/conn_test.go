@@ -205,7 +205,7 @@ func TestNotRun_SentAgainToTheNextRegistration(t *testing.T) {
 				case refused <- struct{}{}:
 				default:
 				}
-				return wire.Reply{Error: "handler shutting down", Raw: json.RawMessage(`{"success":false,"error":"handler shutting down","not_run":true}`)}, nil
+				return wire.DecodeReply([]byte(`{"success":false,"error":"handler shutting down","not_run":true}`)) // the fields as the Conn decodes them
 			}}
 			s = startEngine(t, &d, nil)
 			timeout := 10 * time.Second

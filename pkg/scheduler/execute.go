@@ -394,13 +394,12 @@ func (s *Scheduler) outcome(ctx, callCtx context.Context, ex *execution, h *hand
 		if msg == "" {
 			msg = "handler answered success=false"
 		}
-		f := failureOf(reply.Raw)
-		if f.Timeout {
+		if reply.Timeout {
 			// The handler ended the job at its deadline and said so
 			// ("timeout":true): the outcome is known, nothing to cancel.
-			return s.finishRetry(ex, f.retry() && retries(ex.policy, store.RetryOnTimeout), store.StatusTimedOut, bound(reply.Raw), "timed out on the handler: "+msg)
+			return s.finishRetry(ex, reply.Retries() && retries(ex.policy, store.RetryOnTimeout), store.StatusTimedOut, bound(reply.Raw), "timed out on the handler: "+msg)
 		}
-		return s.finishRetry(ex, f.retry() && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
+		return s.finishRetry(ex, reply.Retries() && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
 	case s.execCtx.Err() != nil:
 		h.release(elapsed, false)
 		return false, false
@@ -435,10 +434,7 @@ func notRun(reply wire.Reply, err error) error {
 	if err != nil || reply.Success {
 		return err
 	}
-	var r struct {
-		NotRun bool `json:"not_run"`
-	}
-	if json.Unmarshal(reply.Raw, &r) != nil || !r.NotRun {
+	if !reply.NotRun {
 		return nil
 	}
 	return notRunError(reply.Error)
@@ -554,26 +550,6 @@ func (s *Scheduler) recorded(ex *execution, err error) bool {
 	}
 	return true
 }
-
-// failure is what a failure reply says beyond "error": the runner's
-// "retry": false (handler.Permanent) and "timeout": true (the job's
-// deadline passed on the handler, handler.Timeout). The original's
-// handlers send neither.
-type failure struct {
-	Retry   *bool `json:"retry"`
-	Timeout bool  `json:"timeout"`
-}
-
-func failureOf(raw json.RawMessage) failure {
-	var f failure
-	if json.Unmarshal(raw, &f) != nil {
-		return failure{}
-	}
-	return f
-}
-
-// retry reports whether the handler left the retry to the policy.
-func (f failure) retry() bool { return f.Retry == nil || *f.Retry }
 
 func bound(raw json.RawMessage) json.RawMessage {
 	if len(raw) <= maxResultBytes {

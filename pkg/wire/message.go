@@ -88,35 +88,6 @@ type Request struct {
 	JobToken string `json:"job_token,omitempty"`
 }
 
-// Reply is one decoded reply frame.
-type Reply struct {
-	// Raw is the whole reply object as received.
-	Raw     json.RawMessage
-	Success bool
-	Error   string
-	// ID is the echoed correlation id (protocol >= 2 peers).
-	ID string
-}
-
-// Closing is the frame a handler (protocol 2 and later) sends each
-// pipelining peer right before it closes its job socket, after its last
-// reply to that peer: it reads nothing after it, so a request of the peer
-// that has no reply yet was not read and may be sent elsewhere (Conn fails
-// it with ErrUnavailable, not ErrTimeout). It has no "id": a peer that does
-// not know it drops it as a reply nobody waits for.
-var Closing = []byte(`{"success":false,"error":"handler closing: it read no request after its last reply","closing":true}`)
-
-// IsClosing reports whether r is the Closing frame.
-func IsClosing(r Reply) bool {
-	if r.ID != "" || r.Success || !bytes.Contains(r.Raw, []byte(`"closing"`)) {
-		return false
-	}
-	var v struct {
-		Closing bool `json:"closing"`
-	}
-	return json.Unmarshal(r.Raw, &v) == nil && v.Closing
-}
-
 // DecodeRequest parses one request frame. It must be a JSON object with a
 // non-empty string "method"; "params", when present, must be an object or
 // null.
@@ -167,34 +138,6 @@ func DecodeBatch(b []byte) ([]Request, bool) {
 		}
 	}
 	return reqs, true
-}
-
-// DecodeReply parses one reply frame: a JSON object with a boolean
-// "success"; "error" and "id", when present, must be strings. Reply.Raw
-// is b itself, not a copy.
-func DecodeReply(b []byte) (Reply, error) {
-	if err := checkObject(b); err != nil {
-		return Reply{}, fmt.Errorf("reply: %w", err)
-	}
-	var r struct {
-		Success *bool   `json:"success"`
-		Error   *string `json:"error"`
-		ID      *string `json:"id"`
-	}
-	if err := json.Unmarshal(b, &r); err != nil {
-		return Reply{}, fmt.Errorf("reply: %w", jsonError(b, err))
-	}
-	if r.Success == nil {
-		return Reply{}, fmt.Errorf("reply: \"success\" is missing")
-	}
-	out := Reply{Raw: b, Success: *r.Success}
-	if r.Error != nil {
-		out.Error = *r.Error
-	}
-	if r.ID != nil {
-		out.ID = *r.ID
-	}
-	return out, nil
 }
 
 // checkObject rejects a frame that is not a JSON object. The JSON itself is

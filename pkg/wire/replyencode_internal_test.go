@@ -1,4 +1,4 @@
-package handler
+package wire
 
 import (
 	"encoding/json"
@@ -6,7 +6,7 @@ import (
 	"testing"
 )
 
-// slowReply is successReply without its fast path.
+// slowReply is SuccessReply without its fast path.
 func slowReply(id string, result any) map[string]any {
 	m := map[string]any{}
 	b, _ := json.Marshal(result)
@@ -67,7 +67,7 @@ func TestSuccessReply_FastPathMatchesSlow(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			var got map[string]any
-			if err := json.Unmarshal(successReply(tt.id, tt.result), &got); err != nil {
+			if err := json.Unmarshal(SuccessReply(tt.id, tt.result), &got); err != nil {
 				t.Fatal(err)
 			}
 			if want := slowReply(tt.id, tt.result); !reflect.DeepEqual(got, want) {
