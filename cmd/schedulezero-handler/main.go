@@ -2,7 +2,7 @@
 // (schedulezero-handler@NAME): the dingaling demo or commands (exec kind),
 // configured by the JSON file named after the instance. Under systemd it
 // logs to the journal and speaks sd_notify (READY, STATUS, WATCHDOG,
-// STOPPING); see config.Run.
+// STOPPING); see handlerd.Run.
 package main
 
 import (
@@ -15,7 +15,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/schedulezero/schedulezero/pkg/handler/config"
+	"github.com/schedulezero/schedulezero/pkg/handlerd"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/version"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -74,7 +74,7 @@ func serve(c *cli.Context) error {
 	}
 	ctx, stop := signal.NotifyContext(c.Context, syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
-	return config.Run(ctx, config.Flags{Name: c.String("name"), ConfigPath: c.String("config"),
+	return handlerd.Run(ctx, handlerd.Flags{Name: c.String("name"), ConfigPath: c.String("config"),
 		Kind: c.String("kind"), Endpoint: c.String("endpoint"), Scheduler: c.String("scheduler"),
 		Concurrency: c.Int("concurrency"), SecretFile: c.String("secret-file"),
 		ZMQLimits: wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")}}, logger, os.Getenv, sd.NewNotifier(logger))

@@ -21,11 +21,6 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// The collector runs at Go's default pacing (GOGC=100). The scheduler once
-// ran at 200 because collections made fires late; with less garbage per
-// execution (store.CommitLazy) and smaller schedules in memory, 100 gives
-// the same p99 lateness for 8 MB less at 10,000 schedules
-// (docs/performance.md).
 func main() { os.Exit(run(os.Args)) }
 
 func run(args []string) int {

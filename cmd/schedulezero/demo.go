@@ -176,7 +176,7 @@ func demo(c *cli.Context) error {
 		actx, cancel := context.WithTimeout(ctx, 2*time.Second)
 		defer cancel()
 		hi, err := gc.Add(actx, governor.HandlerConfig{Name: "dingaling", Kind: "dingaling"})
-		var ae *gclient.APIError
+		var ae *client.APIError
 		if errors.As(err, &ae) && ae.Status == http.StatusConflict { // an earlier try got through
 			hi, err = gc.Status(actx, "dingaling")
 		}
@@ -240,7 +240,7 @@ func demo(c *cli.Context) error {
 		select {
 		case <-ch.done:
 			if ctx.Err() == nil {
-				return demoFailure(ctx, fmt.Errorf("%s exited: %v", ch.name, ch.err), ch)
+				return demoFailure(ctx, fmt.Errorf("%s exited: %w", ch.name, ch.err), ch)
 			}
 		default:
 		}
@@ -406,10 +406,10 @@ func waitFor(ctx context.Context, ch *child, what string, cond func(context.Cont
 		}
 		select {
 		case <-ch.done:
-			return fmt.Errorf("waiting for %s: %s exited: %v", what, ch.name, ch.err)
+			return fmt.Errorf("waiting for %s: %s exited: %w", what, ch.name, ch.err)
 		case <-ctx.Done():
 			if last != nil {
-				return fmt.Errorf("waiting for %s: %w (last error: %v)", what, ctx.Err(), last)
+				return fmt.Errorf("waiting for %s: %w (last error: %w)", what, ctx.Err(), last)
 			}
 			return fmt.Errorf("waiting for %s: %w", what, ctx.Err())
 		case <-t.C:

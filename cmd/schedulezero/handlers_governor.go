@@ -13,8 +13,10 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	gclient "github.com/schedulezero/schedulezero/pkg/governor/client"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
@@ -106,7 +108,7 @@ func callContext(c *cli.Context, extra time.Duration) (context.Context, context.
 // governorFailure maps a governor API or transport error to a message and
 // an exit code, as apiFailure does for the scheduler.
 func governorFailure(err error) error {
-	var ae *gclient.APIError
+	var ae *client.APIError
 	switch {
 	case errors.As(err, &ae):
 		code := exitGeneral
@@ -248,7 +250,7 @@ func fmtMS(d time.Duration) string {
 func handlerConfig(c *cli.Context, name string) (governor.HandlerConfig, error) {
 	cfg := governor.HandlerConfig{Name: name, Kind: c.String("kind"), Endpoint: c.String("endpoint"),
 		Scheduler: c.String("scheduler"), Concurrency: c.Int("concurrency"), MaxRestarts: c.Int("max-restarts"),
-		RestartDelay: governor.Duration(c.Duration("restart-delay"))}
+		RestartDelay: handlername.Duration(c.Duration("restart-delay"))}
 	if cfg.Kind == "" {
 		return cfg, usagef("handlers add: --kind is required (dingaling or exec)")
 	}

@@ -14,8 +14,8 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/governor/governortest"
 	"github.com/schedulezero/schedulezero/pkg/governord"
-	"github.com/schedulezero/schedulezero/pkg/governortest"
 )
 
 // govServe runs the governor's real API and Supervisor over the fake

@@ -49,7 +49,7 @@ func run(args []string) error {
 		return err
 	}
 	if *out == "" || *date == "" || *version == "" || fs.NArg() == 0 {
-		return errors.New("usage: genman -out DIR -date YYYY-MM-DD -version V BINARY:SECTION...")
+		return errors.New("usage: genman -out DIR -date YYYY-MM-DD -version V BINARY:SECTION…")
 	}
 	if err := os.MkdirAll(*out, 0o755); err != nil {
 		return err

@@ -13,8 +13,8 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // TestEngine_Conformance runs the Backend contract suite on the real engine:

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"strings"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -48,6 +49,7 @@ func statusOf(err error) (int, ErrorDetail) {
 	}
 	var fe *field.Error
 	if errors.As(err, &fe) {
+		fe = withRESTFix(fe)
 		return http.StatusBadRequest, ErrorDetail{Code: http.StatusBadRequest, Message: fe.Error(), Field: fe.Field, Fix: fe.Fix}
 	}
 	status := http.StatusInternalServerError
@@ -66,4 +68,22 @@ func statusOf(err error) (int, ErrorDetail) {
 		msg = err.Error()
 	}
 	return status, ErrorDetail{Code: status, Message: msg}
+}
+
+// restFixes are what this API adds to the engine's fix for a field: the
+// engine speaks of handlers, this package of the paths that list them.
+var restFixes = map[string]string{
+	"handler_id": "see GET /api/v1/handlers",
+}
+
+// withRESTFix returns fe with the REST wording for its field appended to
+// its fix, or fe itself when there is none.
+func withRESTFix(fe *field.Error) *field.Error {
+	extra, ok := restFixes[fe.Field]
+	if !ok || fe.Fix == "" || strings.Contains(fe.Fix, extra) {
+		return fe
+	}
+	c := *fe
+	c.Fix = fe.Fix + ", " + extra
+	return &c
 }

@@ -16,8 +16,8 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // truthBundle is the real engine behind the real API, with one Go handler

@@ -1,3 +1,7 @@
+// parse.go follows calendarspec.c's parser (calendar_spec_from_string and
+// its helpers) function by function, so that it accepts and rejects what
+// systemd does; it reads as one piece next to that file and is kept whole.
+
 package calendar
 
 import (

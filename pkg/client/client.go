@@ -1,12 +1,9 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"net/url"
@@ -26,30 +23,10 @@ const DefaultTimeout = 30 * time.Second
 // answer: refused connection, missing socket, timeout.
 var ErrUnreachable = errors.New("scheduler API unreachable")
 
-// APIError is an error answer of the server.
-type APIError struct {
-	Status  int    // HTTP status
-	Message string // the server's message
-	Field   string // the offending input field, if any
-	Fix     string // what would be accepted, if known
-}
-
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("%d: %s", e.Status, e.Message)
-	if e.Field != "" && !strings.HasPrefix(e.Message, e.Field+":") {
-		msg = fmt.Sprintf("%d: %s: %s", e.Status, e.Field, e.Message)
-	}
-	if e.Fix != "" && !strings.Contains(e.Message, e.Fix) {
-		msg += " (" + e.Fix + ")"
-	}
-	return msg
-}
-
 // Client calls one scheduler's API. It is safe for concurrent use.
 type Client struct {
-	addr    string // as given, for error messages
-	base    string // URL prefix: scheme://host
-	hc      *http.Client
+	t       *Transport
+	hc      *http.Client // WithHTTPClient's, if given
 	timeout time.Duration
 	token   string
 }
@@ -77,89 +54,46 @@ func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc
 // New returns a client for addr: "http://host:port", "https://host:port",
 // "host:port" or "unix:/path/to/api.sock".
 func New(addr string, opts ...Option) (*Client, error) {
-	c := &Client{addr: addr, timeout: DefaultTimeout}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
+	c := &Client{timeout: DefaultTimeout}
+	var base, socket string
 	switch {
 	case strings.HasPrefix(addr, "unix:"):
-		path := strings.TrimPrefix(strings.TrimPrefix(addr, "unix:"), "//")
-		if path == "" {
+		socket = strings.TrimPrefix(strings.TrimPrefix(addr, "unix:"), "//")
+		if socket == "" {
 			return nil, fmt.Errorf("address %q: empty socket path (use unix:/path/to/api.sock)", addr)
 		}
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		}
-		c.base = "http://unix"
+		base = "http://unix"
 	case strings.HasPrefix(addr, "http://"), strings.HasPrefix(addr, "https://"):
 		u, err := url.Parse(addr)
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("address %q: not a URL with a host", addr)
 		}
-		c.base = strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/")
+		base = strings.TrimSuffix(u.Scheme+"://"+u.Host+u.Path, "/")
 	default:
 		if _, _, err := net.SplitHostPort(addr); err != nil {
 			return nil, fmt.Errorf("address %q: use http://host:port or unix:/path", addr)
 		}
-		c.base = "http://" + addr
+		base = "http://" + addr
 	}
-	c.hc = &http.Client{Transport: tr}
 	for _, o := range opts {
 		o(c)
+	}
+	c.t = NewTransport(addr, base, socket, ErrUnreachable)
+	c.t.token = c.token
+	if c.hc != nil {
+		c.t.hc = c.hc
 	}
 	return c, nil
 }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() { c.t.Close() }
 
-// do sends one request and decodes a 2xx answer into out (when not nil).
+// do sends one request bounded by the client's timeout.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("%s %s: encoding request: %w", method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%s %s at %s: %w: %w", method, path, c.addr, ErrUnreachable, err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s at %s: reading answer: %w: %w", method, path, c.addr, ErrUnreachable, err)
-	}
-	if resp.StatusCode >= 300 {
-		var eb api.ErrorBody
-		if json.Unmarshal(data, &eb) != nil || eb.Error.Message == "" {
-			eb.Error.Message = strings.TrimSpace(string(data))
-			if eb.Error.Message == "" {
-				eb.Error.Message = http.StatusText(resp.StatusCode)
-			}
-		}
-		return &APIError{Status: resp.StatusCode, Message: eb.Error.Message, Field: eb.Error.Field, Fix: eb.Error.Fix}
-	}
-	if out == nil || resp.StatusCode == http.StatusNoContent {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s: decoding answer: %w", method, path, err)
-	}
-	return nil
+	return c.t.Do(ctx, method, path, in, out)
 }
 
 // Health checks that the scheduler answers.

@@ -99,7 +99,7 @@ func (c *Client) stream(ctx context.Context, q EventQuery, last *string, fn func
 	// silence bound, pushed back by every line.
 	watchdog := time.AfterFunc(c.timeout, cancel)
 	defer watchdog.Stop()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.base+path, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.t.base+path, nil)
 	if err != nil {
 		return fmt.Errorf("GET %s: %w", path, err)
 	}
@@ -107,12 +107,12 @@ func (c *Client) stream(ctx context.Context, q EventQuery, last *string, fn func
 	if *last != "" {
 		req.Header.Set("Last-Event-ID", *last)
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
+	if c.t.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.t.token)
 	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.t.hc.Do(req)
 	if err != nil {
-		return fmt.Errorf("GET %s at %s: %w: %w", path, c.addr, ErrUnreachable, err)
+		return fmt.Errorf("GET %s at %s: %w: %w", path, c.t.addr, ErrUnreachable, err)
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
@@ -163,9 +163,9 @@ func (c *Client) stream(ctx context.Context, q EventQuery, last *string, fn func
 		data.Reset()
 	}
 	if err := sc.Err(); err != nil {
-		return fmt.Errorf("GET %s at %s: %w: %w", path, c.addr, ErrUnreachable, err)
+		return fmt.Errorf("GET %s at %s: %w: %w", path, c.t.addr, ErrUnreachable, err)
 	}
-	return fmt.Errorf("GET %s at %s: the stream ended: %w", path, c.addr, ErrUnreachable)
+	return fmt.Errorf("GET %s at %s: the stream ended: %w", path, c.t.addr, ErrUnreachable)
 }
 
 func decodeItem(id, kind, data string) (StreamEvent, error) {

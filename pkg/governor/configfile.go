@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // sidecarExt names the governor's own record of a handler, next to the
@@ -24,27 +26,26 @@ type record struct {
 	Stopped bool `json:"stopped,omitempty"`
 }
 
-// handlerFile renders cfg in the format schedulezero-handler reads
-// (pkg/handler/config.File): kind, endpoint, scheduler, concurrency,
-// methods and the Extra keys.
+// handlerFile renders cfg as the handler's config file, handlername.File
+// (what schedulezero-handler reads): kind, endpoint, scheduler,
+// concurrency, methods, and the Extra keys, which Validate allows only
+// where File has a field.
 func handlerFile(cfg HandlerConfig) ([]byte, error) {
-	m := map[string]any{"kind": cfg.Kind}
-	if cfg.Endpoint != "" {
-		m["endpoint"] = cfg.Endpoint
-	}
-	if cfg.Scheduler != "" {
-		m["scheduler"] = cfg.Scheduler
-	}
+	f := handlername.File{Kind: cfg.Kind, Endpoint: cfg.Endpoint, Scheduler: cfg.Scheduler, Methods: cfg.Methods}
 	if cfg.Concurrency > 0 {
-		m["concurrency"] = cfg.Concurrency
+		f.Concurrency = cfg.Concurrency
 	}
-	if len(cfg.Methods) > 0 {
-		m["methods"] = cfg.Methods
+	if len(cfg.Extra) > 0 {
+		b, err := json.Marshal(cfg.Extra)
+		if err != nil {
+			return nil, err
+		}
+		if err := json.Unmarshal(b, &f); err != nil {
+			return nil, fmt.Errorf("extra: %w", err)
+		}
+		f.Kind, f.Endpoint, f.Scheduler, f.Methods = cfg.Kind, cfg.Endpoint, cfg.Scheduler, cfg.Methods
 	}
-	for k, v := range cfg.Extra {
-		m[k] = v
-	}
-	b, err := json.MarshalIndent(m, "", "  ")
+	b, err := json.MarshalIndent(f, "", "  ")
 	return append(b, '\n'), err
 }
 
@@ -133,7 +134,7 @@ func loadRecords(dir string) ([]record, error) {
 			byName[r.Config.Name] = r
 		case strings.HasSuffix(n, ".json"):
 			name := strings.TrimSuffix(n, ".json")
-			if _, ok := byName[name]; ok || ValidName(name) != nil {
+			if _, ok := byName[name]; ok || handlername.Check(name) != nil {
 				continue
 			}
 			if _, err := os.Stat(filepath.Join(dir, name+sidecarExt)); err == nil {
@@ -143,10 +144,7 @@ func loadRecords(dir string) ([]record, error) {
 			if err != nil {
 				return nil, fmt.Errorf("handler config %s: %w", n, err)
 			}
-			var f struct {
-				Kind, Endpoint, Scheduler string
-				Concurrency               int
-			}
+			var f handlername.File
 			if err := json.Unmarshal(b, &f); err != nil {
 				return nil, fmt.Errorf("handler config %s: %w", n, err)
 			}

@@ -10,26 +10,15 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
-	"github.com/schedulezero/schedulezero/pkg/governortest"
+	"github.com/schedulezero/schedulezero/pkg/governor/governortest"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
-// setupFake runs a Supervisor over the fake units with a scripted ping.
-func setupFake(t *testing.T, pingErr *atomic.Pointer[error]) (*governor.Supervisor, *governortest.Fake, *logBuf, context.Context) {
+// runSupervisor starts a Supervisor with opts and stops it when the test
+// ends; ctx bounds the test.
+func runSupervisor(t *testing.T, opts governor.Options) (sup *governor.Supervisor, ctx context.Context) {
 	t.Helper()
-	fake := governortest.NewFake()
-	logs := &logBuf{}
-	sup, err := governor.New(governor.Options{Units: fake, Backend: "fake", ConfigDir: t.TempDir(),
-		CheckInterval: 20 * time.Millisecond, FailedChecks: 2, Logger: newLogger(logs),
-		EndpointFunc: func(name string) (string, error) { return "ipc://unused-" + name, nil },
-		PingFunc: func(context.Context, string, string) error {
-			if p := pingErr.Load(); p != nil {
-				return *p
-			}
-			return nil
-		},
-		SchedulerViewFunc: func(context.Context) (map[string]string, error) {
-			return map[string]string{"h": "online"}, nil
-		}})
+	sup, err := governor.New(opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -42,10 +31,32 @@ func setupFake(t *testing.T, pingErr *atomic.Pointer[error]) (*governor.Supervis
 		if err := sup.Stop(context.Background(), time.Second); err != nil {
 			t.Errorf("stop: %v", err)
 		}
+	})
+	return sup, ctx
+}
+
+// setupFake runs a Supervisor over the fake units with a scripted ping.
+func setupFake(t *testing.T, pingErr *atomic.Pointer[error]) (*governor.Supervisor, *governortest.Fake, *logBuf, context.Context) {
+	t.Helper()
+	fake := governortest.NewFake()
+	logs := &logBuf{}
+	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("log:\n%s", logs.String())
 		}
 	})
+	sup, ctx := runSupervisor(t, governor.Options{Units: fake, Backend: "fake", ConfigDir: t.TempDir(),
+		CheckInterval: 20 * time.Millisecond, FailedChecks: 2, Logger: newLogger(logs),
+		EndpointFunc: func(name string) (string, error) { return "ipc://unused-" + name, nil },
+		PingFunc: func(context.Context, string, string) error {
+			if p := pingErr.Load(); p != nil {
+				return *p
+			}
+			return nil
+		},
+		SchedulerViewFunc: func(context.Context) (map[string]string, error) {
+			return map[string]string{"h": "online"}, nil
+		}})
 	return sup, fake, logs, ctx
 }
 
@@ -53,7 +64,7 @@ func TestSupervisor_Fake_HangRestartsWithinBudget(t *testing.T) {
 	var pingErr atomic.Pointer[error]
 	sup, fake, logs, ctx := setupFake(t, &pingErr)
 	if _, err := sup.AddHandler(ctx, governor.HandlerConfig{Name: "h", Kind: "dingaling", MaxRestarts: 2,
-		RestartDelay: governor.Duration(5 * time.Millisecond)}); err != nil {
+		RestartDelay: handlername.Duration(5 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
 	hi := awaitInfo(t, ctx, sup, "h", "healthy and registered", func(h governor.HandlerInfo) bool {
@@ -154,4 +165,23 @@ func TestSupervisor_Fake_BackendRestartsSpendBudget(t *testing.T) {
 	awaitInfo(t, ctx, sup, "h", "healthy after the operator's restart", func(h governor.HandlerInfo) bool {
 		return h.Healthy && h.Restarts == 0 && h.LastError == ""
 	})
+}
+
+// The Supervisor reads time only from Options.NowFunc: a handler's last
+// check and the loop's heartbeat carry the given clock's time, here a
+// clock running in 2001.
+func TestSupervisor_Fake_ClockFromOptions(t *testing.T) {
+	at, start := time.Date(2001, 2, 3, 4, 5, 6, 0, time.UTC), time.Now()
+	clock := func() time.Time { return at.Add(time.Since(start)) }
+	sup, ctx := runSupervisor(t, governor.Options{Units: governortest.NewFake(), Backend: "fake", ConfigDir: t.TempDir(),
+		CheckInterval: 20 * time.Millisecond, NowFunc: clock,
+		EndpointFunc: func(name string) (string, error) { return "ipc://unused-" + name, nil },
+		PingFunc:     func(context.Context, string, string) error { return nil }})
+	if _, err := sup.AddHandler(ctx, governor.HandlerConfig{Name: "h", Kind: "dingaling"}); err != nil {
+		t.Fatal(err)
+	}
+	hi := awaitInfo(t, ctx, sup, "h", "checked once", func(h governor.HandlerInfo) bool { return h.Health.Checks > 0 })
+	if hi.Health.LastSeen.Year() != 2001 || sup.Heartbeat().Year() != 2001 {
+		t.Errorf("last seen %v, heartbeat %v; want both in 2001", hi.Health.LastSeen, sup.Heartbeat())
+	}
 }

@@ -70,7 +70,7 @@ type HandlerConfig struct {
 	// MaxRestarts is the restart budget; 0 means DefaultMaxRestarts.
 	MaxRestarts int `json:"max_restarts,omitempty"`
 	// RestartDelay is the first backoff; it doubles with each restart.
-	RestartDelay Duration `json:"restart_delay,omitempty"`
+	RestartDelay handlername.Duration `json:"restart_delay,omitempty"`
 	// Extra holds further keys of the handler's config file (for example
 	// ping_interval, secret_file).
 	Extra map[string]json.RawMessage `json:"extra,omitempty"`
@@ -108,15 +108,15 @@ func (c HandlerConfig) Backoff(n int) time.Duration {
 
 // Validate checks cfg and returns a *field.Error naming the bad field.
 func (c HandlerConfig) Validate() error {
-	if err := ValidName(c.Name); err != nil {
+	if err := field.Prefix("name", handlername.Check(c.Name)); err != nil {
 		return err
 	}
 	switch c.Kind {
-	case "dingaling":
+	case handlername.KindDingaling:
 		if len(c.Methods) > 0 {
 			return field.Errorf("methods", "only the exec kind has methods").WithFix("drop methods or use kind exec")
 		}
-	case "exec":
+	case handlername.KindExec:
 		if len(c.Methods) == 0 {
 			return field.Errorf("methods", "the exec kind needs at least one method").WithFix(`give {"name":{"command":["/path/prog"]}}`)
 		}
@@ -135,6 +135,10 @@ func (c HandlerConfig) Validate() error {
 	for k, v := range c.Extra {
 		switch k {
 		case "ping_interval":
+			var d handlername.Duration
+			if err := json.Unmarshal(v, &d); err != nil {
+				return field.Errorf("extra.ping_interval", "%v", err).WithFix(`use a duration such as "5s"`)
+			}
 		case "secret_file":
 			var name string
 			if err := json.Unmarshal(v, &name); err != nil {
@@ -168,13 +172,6 @@ func (c HandlerConfig) allowNonLoopback() bool {
 	return b
 }
 
-// ValidName checks that name is a handler name (handlername.Check, the
-// one rule the scheduler and the handler config apply too) and names the
-// field "name".
-func ValidName(name string) error {
-	return field.Prefix("name", handlername.Check(name))
-}
-
 // UnitPrefix and UnitSuffix frame every unit the governor may touch.
 const (
 	UnitPrefix = "schedulezero-handler@"
@@ -185,7 +182,7 @@ const (
 // as the instance verbatim (so %i and %I agree); anything else is escaped
 // with go-systemd's unit.UnitNameEscape.
 func UnitName(name string) string {
-	if ValidName(name) != nil {
+	if handlername.Check(name) != nil {
 		name = unit.UnitNameEscape(name)
 	}
 	return UnitPrefix + name + UnitSuffix
@@ -231,12 +228,12 @@ type HandlerInfo struct {
 
 // Health is the governor's measurement of one handler over the wire.
 type Health struct {
-	LatencyEWMA  Duration  `json:"latency_ewma"`
-	P99          Duration  `json:"p99"`
-	ErrorRate    float64   `json:"error_rate"`
-	LastSeen     time.Time `json:"last_seen,omitzero"`
-	FailedChecks int       `json:"failed_checks"`
-	Checks       int       `json:"checks"`
+	LatencyEWMA  handlername.Duration `json:"latency_ewma"`
+	P99          handlername.Duration `json:"p99"`
+	ErrorRate    float64              `json:"error_rate"`
+	LastSeen     time.Time            `json:"last_seen,omitzero"`
+	FailedChecks int                  `json:"failed_checks"`
+	Checks       int                  `json:"checks"`
 }
 
 // Metrics is the original's get_metrics.
@@ -248,30 +245,4 @@ type Metrics struct {
 	HealthyServices int                    `json:"healthy_services"`
 	TotalRestarts   int                    `json:"total_restarts"`
 	Services        map[string]HandlerInfo `json:"services"`
-}
-
-// Duration is a time.Duration that reads and writes JSON as "1.5s" (or a
-// number of nanoseconds when read).
-type Duration time.Duration
-
-// MarshalJSON writes d as a Go duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
-// UnmarshalJSON reads a duration string or a number of nanoseconds.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		var n int64
-		if err := json.Unmarshal(b, &n); err != nil {
-			return fmt.Errorf("duration: want a string such as \"1s\": %w", err)
-		}
-		*d = Duration(n)
-		return nil
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return fmt.Errorf("duration: %w", err)
-	}
-	*d = Duration(v)
-	return nil
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 func secretFile(raw string) governor.HandlerConfig {
@@ -47,6 +48,10 @@ func TestHandlerConfig_Validate(t *testing.T) {
 		{"garbage endpoint", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "garbage:///x"}, "endpoint"},
 		{"wildcard allowed", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1",
 			Extra: map[string]json.RawMessage{"allow_non_loopback": json.RawMessage("true")}}, ""},
+		{"ping interval", governor.HandlerConfig{Name: "x", Kind: "dingaling",
+			Extra: map[string]json.RawMessage{"ping_interval": json.RawMessage(`"5s"`)}}, ""},
+		{"ping interval not a duration", governor.HandlerConfig{Name: "x", Kind: "dingaling",
+			Extra: map[string]json.RawMessage{"ping_interval": json.RawMessage(`"soon"`)}}, "extra.ping_interval"},
 		{"allow not a bool", governor.HandlerConfig{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1",
 			Extra: map[string]json.RawMessage{"allow_non_loopback": json.RawMessage(`"yes"`)}}, "extra.allow_non_loopback"},
 	}
@@ -84,7 +89,7 @@ func TestHandlerConfig_Backoff(t *testing.T) {
 		{time.Second, 1000, governor.MaxRestartDelay},
 	}
 	for _, tt := range tests {
-		got := governor.HandlerConfig{RestartDelay: governor.Duration(tt.delay)}.Backoff(tt.n)
+		got := governor.HandlerConfig{RestartDelay: handlername.Duration(tt.delay)}.Backoff(tt.n)
 		if got != tt.want {
 			t.Errorf("Backoff(delay %v, n %d) = %v, want %v", tt.delay, tt.n, got, tt.want)
 		}
@@ -110,21 +115,5 @@ func TestUnitName(t *testing.T) {
 		if _, err := governor.HandlerOfUnit(u); !errors.Is(err, governor.ErrNotManaged) {
 			t.Errorf("HandlerOfUnit(%q) = %v, want ErrNotManaged", u, err)
 		}
-	}
-}
-
-func TestDuration_JSON(t *testing.T) {
-	var d governor.Duration
-	for in, want := range map[string]time.Duration{`"1.5s"`: 1500 * time.Millisecond, `1000`: time.Microsecond} {
-		if err := json.Unmarshal([]byte(in), &d); err != nil || time.Duration(d) != want {
-			t.Errorf("unmarshal %s = %v, %v; want %v", in, time.Duration(d), err, want)
-		}
-	}
-	if err := json.Unmarshal([]byte(`"soon"`), &d); err == nil {
-		t.Error("unmarshal \"soon\" succeeded")
-	}
-	b, _ := json.Marshal(governor.Duration(2 * time.Second))
-	if string(b) != `"2s"` {
-		t.Errorf("marshal = %s", b)
 	}
 }

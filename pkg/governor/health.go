@@ -3,6 +3,8 @@ package governor
 import (
 	"slices"
 	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // Health model constants.
@@ -76,6 +78,6 @@ func (t *tracker) errorRate() float64 {
 }
 
 func (t *tracker) snapshot() Health {
-	return Health{LatencyEWMA: Duration(t.ewma), P99: Duration(t.p99()), ErrorRate: t.errorRate(),
+	return Health{LatencyEWMA: handlername.Duration(t.ewma), P99: handlername.Duration(t.p99()), ErrorRate: t.errorRate(),
 		LastSeen: t.lastSeen, FailedChecks: t.failed, Checks: t.checks}
 }

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
-	"github.com/schedulezero/schedulezero/pkg/governortest"
+	"github.com/schedulezero/schedulezero/pkg/governor/governortest"
 )
 
 // A NAME.json written by hand (the packaged dingaling.json) names no
@@ -22,7 +22,7 @@ func TestSupervisor_HandWrittenConfigPingsImplicitEndpoint(t *testing.T) {
 	}
 	var mu sync.Mutex
 	pinged := map[string]int{}
-	sup, err := governor.New(governor.Options{Units: governortest.NewFake(), Backend: "fake", ConfigDir: dir,
+	sup, ctx := runSupervisor(t, governor.Options{Units: governortest.NewFake(), Backend: "fake", ConfigDir: dir,
 		CheckInterval: 10 * time.Millisecond, Logger: newLogger(&logBuf{}),
 		ImplicitEndpoint: func(name string) string { return "ipc://implicit-" + name },
 		PingFunc: func(_ context.Context, _, endpoint string) error {
@@ -31,19 +31,6 @@ func TestSupervisor_HandWrittenConfigPingsImplicitEndpoint(t *testing.T) {
 			mu.Unlock()
 			return nil
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	if err := sup.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
-	defer func() {
-		if err := sup.Stop(context.Background(), time.Second); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	}()
 	hi := awaitInfo(t, ctx, sup, "packaged", "healthy", func(h governor.HandlerInfo) bool { return h.Healthy })
 	if hi.Endpoint != "ipc://implicit-packaged" {
 		t.Fatalf("endpoint %q, want the implicit one", hi.Endpoint)

@@ -16,9 +16,9 @@ func (s *Supervisor) loop(ctx context.Context, watch <-chan UnitState) {
 	defer close(s.done)
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	nextCheck := time.Now()
+	nextCheck := s.now()
 	for {
-		s.heartbeat.Store(time.Now().UnixNano())
+		s.heartbeat.Store(s.now().UnixNano())
 		wake := nextCheck
 		s.mu.Lock()
 		for _, e := range s.hs {
@@ -27,7 +27,7 @@ func (s *Supervisor) loop(ctx context.Context, watch <-chan UnitState) {
 			}
 		}
 		s.mu.Unlock()
-		timer.Reset(max(time.Until(wake), 0))
+		timer.Reset(max(wake.Sub(s.now()), 0))
 		select {
 		case <-ctx.Done():
 			return
@@ -40,12 +40,12 @@ func (s *Supervisor) loop(ctx context.Context, watch <-chan UnitState) {
 		case <-s.kick:
 		case <-timer.C:
 		}
-		now := time.Now()
+		now := s.now()
 		if !now.Before(nextCheck) {
 			s.check(ctx)
-			nextCheck = time.Now().Add(s.opts.CheckInterval)
+			nextCheck = s.now().Add(s.opts.CheckInterval)
 		}
-		s.restartDue(ctx, time.Now())
+		s.restartDue(ctx, s.now())
 	}
 }
 
@@ -181,13 +181,13 @@ func (s *Supervisor) checkOne(ctx context.Context, name, endpoint string, conn *
 	if endpoint == "" {
 		return // no job socket known: the unit state is all there is
 	}
-	start := time.Now()
+	start := s.now()
 	if s.opts.PingFunc != nil {
 		err = s.opts.PingFunc(pctx, name, endpoint)
 	} else {
 		err = ping(pctx, conn)
 	}
-	rtt := time.Since(start)
+	rtt := s.now().Sub(start)
 	if ctx.Err() != nil {
 		return // shutting down: not the handler's fault
 	}
@@ -197,7 +197,7 @@ func (s *Supervisor) checkOne(ctx context.Context, name, endpoint string, conn *
 	if !ok || e.rec.Stopped || !e.nextRestart.IsZero() {
 		return
 	}
-	e.health.observe(time.Now(), rtt, err)
+	e.health.observe(s.now(), rtt, err)
 	if err == nil {
 		return
 	}
@@ -233,7 +233,7 @@ func (s *Supervisor) scheduleLocked(ctx context.Context, e *entry, reason string
 		return
 	}
 	delay := cfg.Backoff(e.spent() + 1)
-	e.nextRestart = time.Now().Add(delay)
+	e.nextRestart = s.now().Add(delay)
 	e.reason = reason
 	s.logger.Warn("handler restart scheduled", "handler", name, "reason", reason,
 		"restarts", e.spent(), "delay", delay)

@@ -17,6 +17,9 @@ import (
 	"time"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // ProcessOptions configure a ProcessManager.
@@ -85,7 +88,7 @@ func (m *ProcessManager) setLocked(st UnitState) {
 
 // Start spawns the handler unless it runs.
 func (m *ProcessManager) Start(ctx context.Context, name string) error {
-	if err := ValidName(name); err != nil {
+	if err := field.Prefix("name", handlername.Check(name)); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -218,7 +221,7 @@ func (m *ProcessManager) Stop(ctx context.Context, name string, timeout time.Dur
 // SetEnabled records the wish; processes have no boot to start at, so it
 // only shows in State.
 func (m *ProcessManager) SetEnabled(_ context.Context, name string, enabled bool) error {
-	if err := ValidName(name); err != nil {
+	if err := field.Prefix("name", handlername.Check(name)); err != nil {
 		return err
 	}
 	m.mu.Lock()

@@ -15,9 +15,10 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
-	"github.com/schedulezero/schedulezero/pkg/governortest"
+	"github.com/schedulezero/schedulezero/pkg/governor/governortest"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // newProcessManager returns a ProcessManager of the built handler whose
@@ -162,7 +163,7 @@ func healthy(hi governor.HandlerInfo) bool { return hi.Healthy }
 func TestSupervisor_Process_Lifecycle(t *testing.T) {
 	b := setupProcess(t, handlerBin)
 	hi, err := b.sup.AddHandler(b.ctx, governor.HandlerConfig{Name: "ding", Kind: "dingaling",
-		RestartDelay: governor.Duration(50 * time.Millisecond)})
+		RestartDelay: handlername.Duration(50 * time.Millisecond)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -274,7 +275,7 @@ func TestSupervisor_Process_CrashLoopSpendsBudget(t *testing.T) {
 	}
 	b := setupProcess(t, falseBin)
 	if _, err := b.sup.AddHandler(b.ctx, governor.HandlerConfig{Name: "loop", Kind: "dingaling",
-		MaxRestarts: 3, RestartDelay: governor.Duration(10 * time.Millisecond)}); err != nil {
+		MaxRestarts: 3, RestartDelay: handlername.Duration(10 * time.Millisecond)}); err != nil {
 		t.Fatal(err)
 	}
 	hi := awaitInfo(t, b.ctx, b.sup, "loop", "given up", func(h governor.HandlerInfo) bool {

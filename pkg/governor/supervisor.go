@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -13,101 +12,6 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
-
-// Defaults of Options.
-const (
-	DefaultCheckInterval = 5 * time.Second
-	DefaultFailedChecks  = 3
-	DefaultStopTimeout   = 10 * time.Second
-	// DefaultScheduler is the registration endpoint written into a handler's
-	// config when neither the handler nor Options name one.
-	DefaultScheduler = "tcp://127.0.0.1:4242"
-)
-
-// Options configure a Supervisor.
-type Options struct {
-	// Units is the backend. Required.
-	Units UnitManager
-	// Backend names it in Metrics ("systemd", "process").
-	Backend string
-	// ConfigDir holds NAME.json (read by the handler) and NAME.governor
-	// (the governor's record). Required.
-	ConfigDir string
-	// Scheduler is the registration endpoint given to handlers that name
-	// none.
-	Scheduler string
-	// Deployment names this deployment in Metrics.
-	Deployment string
-	// CheckInterval is how often every handler is pinged.
-	CheckInterval time.Duration
-	// PingTimeout bounds one ping; default half the CheckInterval, at
-	// most 2s.
-	PingTimeout time.Duration
-	// FailedChecks consecutive failed pings make a handler hung.
-	FailedChecks int
-	// StopTimeout is the SIGTERM-to-SIGKILL wait of restarts.
-	StopTimeout time.Duration
-	// OwnsHandlers stops every handler when the Supervisor stops: true
-	// for the process backend, whose handlers are its children; false for
-	// systemd, whose units outlive the governor.
-	OwnsHandlers bool
-	// PingFunc pings a handler's job socket; default: a wire "ping".
-	PingFunc func(ctx context.Context, name, endpoint string) error
-	// SchedulerViewFunc returns the scheduler's status of each registered
-	// handler by id; nil or an error skips that view.
-	SchedulerViewFunc func(ctx context.Context) (map[string]string, error)
-	// SchedulerRemoveFunc tells the scheduler that a handler was removed
-	// (RemoveHandler), so that it stops listing it and records the fires
-	// of its schedules as missed; nil tells nobody. Its error is logged:
-	// the removal stands either way.
-	SchedulerRemoveFunc func(ctx context.Context, name string) error
-	// EndpointFunc picks a job endpoint for a handler added without one;
-	// default: a free TCP port on 127.0.0.1.
-	EndpointFunc func(name string) (string, error)
-	// ImplicitEndpoint is the job endpoint a handler binds when its config
-	// file names none (under systemd: config.RuntimeEndpoint), so that a
-	// hand-written NAME.json is pinged too; nil: such a handler is judged
-	// by its unit state alone.
-	ImplicitEndpoint func(name string) string
-	Logger           *slog.Logger
-}
-
-func (o *Options) setDefaults() {
-	if o.CheckInterval <= 0 {
-		o.CheckInterval = DefaultCheckInterval
-	}
-	if o.PingTimeout <= 0 {
-		o.PingTimeout = min(o.CheckInterval/2, 2*time.Second)
-	}
-	if o.FailedChecks <= 0 {
-		o.FailedChecks = DefaultFailedChecks
-	}
-	if o.StopTimeout <= 0 {
-		o.StopTimeout = DefaultStopTimeout
-	}
-	if o.Scheduler == "" {
-		o.Scheduler = DefaultScheduler
-	}
-	if o.Deployment == "" {
-		o.Deployment = "default"
-	}
-	if o.EndpointFunc == nil {
-		o.EndpointFunc = freeTCPEndpoint
-	}
-	if o.Logger == nil {
-		o.Logger = slog.New(slog.DiscardHandler)
-	}
-}
-
-// freeTCPEndpoint asks the kernel for a free loopback port.
-func freeTCPEndpoint(string) (string, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return "", fmt.Errorf("pick an endpoint: %w", err)
-	}
-	defer l.Close() //nolint:errcheck // only the port number was wanted
-	return "tcp://" + l.Addr().String(), nil
-}
 
 // entry is the Supervisor's state of one handler.
 type entry struct {
@@ -149,6 +53,8 @@ type Supervisor struct {
 }
 
 var _ Governor = (*Supervisor)(nil)
+
+func (s *Supervisor) now() time.Time { return s.opts.NowFunc() }
 
 // New returns a Supervisor; nothing runs until Start.
 func New(opts Options) (*Supervisor, error) {
@@ -193,7 +99,7 @@ func (s *Supervisor) Start(ctx context.Context) error {
 		}
 	}
 	s.running, s.cancel, s.done = true, cancel, make(chan struct{})
-	s.heartbeat.Store(time.Now().UnixNano())
+	s.heartbeat.Store(s.now().UnixNano())
 	s.mu.Unlock()
 	var errs []error
 	for _, r := range recs {
@@ -213,7 +119,7 @@ func (s *Supervisor) Start(ctx context.Context) error {
 func (s *Supervisor) startUnit(ctx context.Context, name string) error {
 	s.mu.Lock()
 	if e, ok := s.hs[name]; ok {
-		e.started = time.Now()
+		e.started = s.now()
 		e.health.reset()
 		e.crashLogged = false
 	}
@@ -312,236 +218,4 @@ func (s *Supervisor) get(name string) (*entry, error) {
 		return nil, fmt.Errorf("handler %q: %w", name, ErrNotFound)
 	}
 	return e, nil
-}
-
-// AddHandler validates cfg, writes its config, enables and starts it.
-func (s *Supervisor) AddHandler(ctx context.Context, cfg HandlerConfig) (HandlerInfo, error) {
-	if err := cfg.Validate(); err != nil {
-		return HandlerInfo{}, err
-	}
-	if cfg.Endpoint == "" {
-		ep, err := s.opts.EndpointFunc(cfg.Name)
-		if err != nil {
-			return HandlerInfo{}, fmt.Errorf("handler %q: %w", cfg.Name, err)
-		}
-		cfg.Endpoint = ep
-	}
-	if cfg.Scheduler == "" {
-		cfg.Scheduler = s.opts.Scheduler
-	}
-	s.ops.Lock()
-	defer s.ops.Unlock()
-	s.mu.Lock()
-	if _, ok := s.hs[cfg.Name]; ok {
-		s.mu.Unlock()
-		return HandlerInfo{}, fmt.Errorf("handler %q: %w", cfg.Name, ErrExists)
-	}
-	e := &entry{rec: record{Config: cfg}}
-	s.hs[cfg.Name] = e
-	s.mu.Unlock()
-	undo := func() {
-		s.mu.Lock()
-		delete(s.hs, cfg.Name)
-		s.mu.Unlock()
-	}
-	if err := saveRecord(s.opts.ConfigDir, e.rec); err != nil {
-		undo()
-		return HandlerInfo{}, err
-	}
-	if err := s.opts.Units.SetEnabled(ctx, cfg.Name, true); err != nil {
-		undo()
-		return HandlerInfo{}, errors.Join(fmt.Errorf("handler %q: enable: %w", cfg.Name, err), deleteRecord(s.opts.ConfigDir, cfg.Name))
-	}
-	if err := s.startUnit(ctx, cfg.Name); err != nil {
-		return HandlerInfo{}, err // kept: it is configured and enabled; status shows the failure
-	}
-	s.logger.Info("handler added", "handler", cfg.Name, "kind", cfg.Kind, "endpoint", cfg.Endpoint)
-	return s.HandlerStatus(ctx, cfg.Name)
-}
-
-// RemoveHandler stops the handler within timeout, disables it and deletes
-// its configuration.
-func (s *Supervisor) RemoveHandler(ctx context.Context, name string, timeout time.Duration) error {
-	s.ops.Lock()
-	defer s.ops.Unlock()
-	s.mu.Lock()
-	e, err := s.get(name)
-	s.mu.Unlock()
-	if err != nil {
-		return err
-	}
-	if err := s.opts.Units.Stop(ctx, name, timeout); err != nil {
-		return fmt.Errorf("handler %q: stop: %w", name, err)
-	}
-	if err := s.opts.Units.SetEnabled(ctx, name, false); err != nil {
-		return fmt.Errorf("handler %q: disable: %w", name, err)
-	}
-	if err := deleteRecord(s.opts.ConfigDir, name); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	delete(s.hs, name)
-	if e.conn != nil {
-		e.conn.Close() //nolint:errcheck // the handler is gone
-	}
-	s.mu.Unlock()
-	s.logger.Info("handler removed", "handler", name)
-	if s.opts.SchedulerRemoveFunc != nil {
-		if err := s.opts.SchedulerRemoveFunc(ctx, name); err != nil {
-			s.logger.Warn("scheduler not told of the removal; it keeps the handler offline", "handler", name, "err", err)
-		}
-	}
-	return nil
-}
-
-// setStopped records the operator's wish.
-func (s *Supervisor) setStopped(name string, stopped bool) (*entry, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.get(name)
-	if err != nil {
-		return nil, err
-	}
-	e.rec.Stopped = stopped
-	// An operator's word is a fresh start: a new budget, no old error.
-	e.restarts, e.backendRestarts, e.gaveUp, e.nextRestart, e.reason = 0, 0, false, time.Time{}, ""
-	e.lastError, e.crashLogged = "", false
-	return e, saveRecord(s.opts.ConfigDir, e.rec)
-}
-
-// StartHandler starts a handler and resets its restart budget.
-func (s *Supervisor) StartHandler(ctx context.Context, name string) error {
-	s.ops.Lock()
-	defer s.ops.Unlock()
-	if _, err := s.setStopped(name, false); err != nil {
-		return err
-	}
-	s.logger.Info("handler started by operator", "handler", name)
-	return s.startUnit(ctx, name)
-}
-
-// StopHandler stops a handler; the governor leaves it stopped.
-func (s *Supervisor) StopHandler(ctx context.Context, name string, timeout time.Duration) error {
-	s.ops.Lock()
-	defer s.ops.Unlock()
-	if _, err := s.setStopped(name, true); err != nil {
-		return err
-	}
-	s.logger.Info("handler stopped by operator", "handler", name)
-	if err := s.opts.Units.Stop(ctx, name, timeout); err != nil {
-		return fmt.Errorf("handler %q: stop: %w", name, err)
-	}
-	return nil
-}
-
-// RestartHandler restarts a handler now and resets its restart budget.
-func (s *Supervisor) RestartHandler(ctx context.Context, name string) error {
-	s.ops.Lock()
-	defer s.ops.Unlock()
-	if _, err := s.setStopped(name, false); err != nil {
-		return err
-	}
-	s.logger.Info("handler restarted by operator", "handler", name)
-	if err := s.opts.Units.Stop(ctx, name, s.opts.StopTimeout); err != nil {
-		return fmt.Errorf("handler %q: stop: %w", name, err)
-	}
-	return s.startUnit(ctx, name)
-}
-
-// HandlerStatus reports one handler.
-func (s *Supervisor) HandlerStatus(ctx context.Context, name string) (HandlerInfo, error) {
-	st, err := s.opts.Units.State(ctx, name)
-	if err != nil {
-		return HandlerInfo{}, fmt.Errorf("handler %q: state: %w", name, err)
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e, err := s.get(name)
-	if err != nil {
-		return HandlerInfo{}, err
-	}
-	return s.infoLocked(e, st), nil
-}
-
-func (s *Supervisor) infoLocked(e *entry, st UnitState) HandlerInfo {
-	h := e.health.snapshot()
-	cfg := e.rec.Config
-	last := e.lastError
-	if last == "" && st.ActiveState == StateFailed && st.Result != "" {
-		last = "unit failed: " + describeExit(st)
-	}
-	return HandlerInfo{Name: cfg.Name, Unit: UnitName(cfg.Name), Kind: cfg.Kind, Endpoint: cfg.Endpoint,
-		PID: st.MainPID, State: st.ActiveState, SubState: st.SubState, Enabled: st.Enabled,
-		Restarts: e.spent(), LastError: last, Since: st.Since, MemoryBytes: st.MemoryBytes,
-		Healthy: st.Running() && h.FailedChecks == 0 && h.LastSeen.After(e.started),
-		Health:  h, Registered: e.registered}
-}
-
-// spent is how much of the restart budget is used: the governor's
-// restarts and the backend's own.
-func (e *entry) spent() int { return e.restarts + e.backendRestarts }
-
-// ListHandlers reports every handler sorted by name.
-func (s *Supervisor) ListHandlers(ctx context.Context) ([]HandlerInfo, error) {
-	s.mu.Lock()
-	names := s.namesLocked()
-	s.mu.Unlock()
-	out := make([]HandlerInfo, 0, len(names))
-	for _, n := range names {
-		hi, err := s.HandlerStatus(ctx, n)
-		if errors.Is(err, ErrNotFound) {
-			continue // removed meanwhile
-		}
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, hi)
-	}
-	return out, nil
-}
-
-// Status reports every handler by name.
-func (s *Supervisor) Status(ctx context.Context) (map[string]HandlerInfo, error) {
-	list, err := s.ListHandlers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]HandlerInfo, len(list))
-	for _, h := range list {
-		m[h.Name] = h
-	}
-	return m, nil
-}
-
-// HealthCheck reports whether each handler is healthy.
-func (s *Supervisor) HealthCheck(ctx context.Context) (map[string]bool, error) {
-	list, err := s.ListHandlers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]bool, len(list))
-	for _, h := range list {
-		m[h.Name] = h.Healthy
-	}
-	return m, nil
-}
-
-// Metrics summarises the deployment.
-func (s *Supervisor) Metrics(ctx context.Context) (Metrics, error) {
-	st, err := s.Status(ctx)
-	if err != nil {
-		return Metrics{}, err
-	}
-	s.mu.Lock()
-	running := s.running
-	s.mu.Unlock()
-	m := Metrics{Deployment: s.opts.Deployment, Backend: s.opts.Backend, Running: running,
-		TotalServices: len(st), Services: st}
-	for _, h := range st {
-		if h.Healthy {
-			m.HealthyServices++
-		}
-		m.TotalRestarts += h.Restarts
-	}
-	return m, nil
 }

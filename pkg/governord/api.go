@@ -9,6 +9,7 @@ import (
 	"strings"
 	"time"
 
+	schedapi "github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
@@ -16,16 +17,6 @@ import (
 
 // maxBody bounds a request body.
 const maxBody = 1 << 20
-
-// errorBody is the API's error shape, the scheduler's: {"error":{…}}.
-type errorBody struct {
-	Error struct {
-		Code    int    `json:"code"`
-		Message string `json:"message"`
-		Field   string `json:"field,omitempty"`
-		Fix     string `json:"fix,omitempty"`
-	} `json:"error"`
-}
 
 // HandlerList is the body of GET /v1/handlers.
 type HandlerList struct {
@@ -75,13 +66,18 @@ func (a *api) reply(w http.ResponseWriter, code int, v any) {
 	}
 }
 
+// fail answers with the scheduler API's envelope, api.ErrorBody. A 500's
+// error is logged, not sent: its text may hold internals (paths, D-Bus
+// names), as in the scheduler's API.
 func (a *api) fail(w http.ResponseWriter, r *http.Request, code int, err error, fld, fix string) {
-	var b errorBody
-	b.Error.Code, b.Error.Message, b.Error.Field, b.Error.Fix = code, err.Error(), fld, fix
+	msg := err.Error()
 	if code >= 500 {
 		a.logger.Error("request failed", "method", r.Method, "path", r.URL.Path, "err", err)
 	}
-	a.reply(w, code, b)
+	if code == http.StatusInternalServerError {
+		msg = "internal error"
+	}
+	a.reply(w, code, schedapi.ErrorBody{Error: schedapi.ErrorDetail{Code: code, Message: msg, Field: fld, Fix: fix}})
 }
 
 // failErr maps an error to its status once, here at the edge.

@@ -9,16 +9,15 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"strings"
 	"sync"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
-	"github.com/schedulezero/schedulezero/pkg/handler/config"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
+	"github.com/schedulezero/schedulezero/pkg/listener"
 	"github.com/schedulezero/schedulezero/pkg/sd"
-	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
 )
 
@@ -81,7 +80,6 @@ type Daemon struct {
 	stopped  bool
 	cleanups []cleanup // run LIFO by Stop
 	wg       sync.WaitGroup
-	cancel   context.CancelFunc
 }
 
 type cleanup struct {
@@ -152,7 +150,7 @@ func New(opts Options) (*Daemon, error) {
 		if rd := opts.Getenv("RUNTIME_DIRECTORY"); rd != "" {
 			dir := filepath.SplitList(rd)[0]
 			gopts.EndpointFunc = runtimeEndpoint(dir)
-			gopts.ImplicitEndpoint = func(name string) string { return config.RuntimeEndpoint(dir, name) }
+			gopts.ImplicitEndpoint = func(name string) string { return handlername.RuntimeEndpoint(dir, name) }
 		}
 	}
 	if opts.SchedulerAPI != "" {
@@ -168,11 +166,11 @@ func New(opts Options) (*Daemon, error) {
 		return nil, err
 	}
 	path, _ := cutUnix(opts.APIListen)
-	lns, err := socket.Listen([]string{"unix:" + path})
+	lns, err := listener.Listen([]string{"unix:" + path})
 	if err != nil {
 		return nil, fmt.Errorf("api listen %s: %w", path, err)
 	}
-	var limits socket.HTTPLimits // the same bounds on clients as the scheduler's API
+	var limits listener.HTTPLimits // the same bounds on clients as the scheduler's API
 	d.ln = limits.Limit(lns[:1])[0]
 	for _, l := range lns[1:] {
 		l.Close() //nolint:errcheck // only one was asked for
@@ -183,74 +181,6 @@ func New(opts Options) (*Daemon, error) {
 
 // maxSocketPath is what a unix socket path may hold (sun_path less NUL).
 const maxSocketPath = 107
-
-// runtimeEndpoint gives a handler added without an endpoint a socket in the
-// runtime directory the governor and the handler units share
-// (/run/schedulezero/handler-NAME.sock, the handler template's own
-// default): no port to race for, and only the schedulezero user and group
-// reach it. A name too long for a socket path gets a loopback TCP port.
-func runtimeEndpoint(dir string) func(string) (string, error) {
-	return func(name string) (string, error) {
-		p := filepath.Join(dir, "handler-"+name+".sock")
-		if len(p) > maxSocketPath {
-			l, err := net.Listen("tcp", "127.0.0.1:0")
-			if err != nil {
-				return "", fmt.Errorf("pick an endpoint: %w", err)
-			}
-			defer l.Close() //nolint:errcheck // only the port number was wanted
-			return "tcp://" + l.Addr().String(), nil
-		}
-		return "ipc://" + p, nil
-	}
-}
-
-func cutUnix(s string) (string, bool) {
-	if p, ok := strings.CutPrefix(s, "unix://"); ok {
-		return p, true
-	}
-	return strings.CutPrefix(s, "unix:")
-}
-
-// backendUnits picks the UnitManager.
-func (d *Daemon) backendUnits() (governor.UnitManager, error) {
-	o := d.opts
-	if o.Units != nil {
-		d.backend = o.Backend
-		return o.Units, nil
-	}
-	b := o.Backend
-	if b == BackendAuto {
-		b = BackendProcess
-		if fi, err := os.Stat(o.SystemdDir); err == nil && fi.IsDir() {
-			b = BackendSystemd
-		}
-	}
-	d.backend = b
-	if b == BackendSystemd {
-		d.units = unitctl.New(unitctl.Options{Logger: o.Logger})
-		return d.units, nil
-	}
-	bin := o.HandlerBin
-	if bin == "" {
-		bin = "schedulezero-handler"
-		if exe, err := os.Executable(); err == nil {
-			if p := filepath.Join(filepath.Dir(exe), "schedulezero-handler"); fileExists(p) {
-				bin = p
-			}
-		}
-	}
-	pm, err := governor.NewProcessManager(governor.ProcessOptions{Binary: bin, ConfigDir: o.ConfigDir, Logger: o.Logger})
-	if err != nil {
-		return nil, err
-	}
-	d.procs = pm
-	return pm, nil
-}
-
-func fileExists(p string) bool {
-	fi, err := os.Stat(p)
-	return err == nil && !fi.IsDir()
-}
 
 // schedulerRemove tells the scheduler that handler name was removed. A
 // scheduler that never knew it has nothing to forget.

@@ -14,10 +14,11 @@ import (
 	"testing"
 	"time"
 
+	apiclient "github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 	"github.com/schedulezero/schedulezero/pkg/governor/client"
 	"github.com/schedulezero/schedulezero/pkg/governord"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 	"go.uber.org/goleak"
 )
 
@@ -50,7 +51,7 @@ func opts(t *testing.T, sched string) governord.Options {
 	return governord.Options{Backend: governord.BackendProcess, ConfigDir: filepath.Join(dir, "handlers"),
 		HandlerBin: handlerBin, Scheduler: sched, APIListen: "unix:" + filepath.Join(dir, "governor.sock"),
 		CheckInterval: 100 * time.Millisecond, StopTimeout: 2 * time.Second,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+		Logger: slog.New(slog.DiscardHandler)}
 }
 
 func TestDaemon_API(t *testing.T) {
@@ -124,7 +125,7 @@ func TestDaemon_API(t *testing.T) {
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {
-			var ae *client.APIError
+			var ae *apiclient.APIError
 			if err := tt.call(); !errors.As(err, &ae) || ae.Status != tt.status || ae.Field != tt.field {
 				t.Fatalf("err = %v (%+v), want %d naming %q", err, ae, tt.status, tt.field)
 			}

@@ -10,7 +10,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // A handler binary is a Mux and a call to Serve. Here a scheduler's

@@ -13,7 +13,7 @@ import (
 	"github.com/go-zeromq/zmq4"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // Anyone who can connect to a handler's job socket could run its jobs with

@@ -14,7 +14,7 @@ import (
 	"github.com/go-zeromq/zmq4"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 	"go.uber.org/goleak"
 )
 

@@ -10,7 +10,7 @@ import (
 	"github.com/go-zeromq/zmq4"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 func TestServe_ReportsOfflineOnStop(t *testing.T) {

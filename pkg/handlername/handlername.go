@@ -1,10 +1,11 @@
-// Package handlername owns the two rules every part of ScheduleZero applies
-// to a handler instance: what its name may be and where its job socket may
-// be. The registration server, the governor and the handler's own config
-// all check them here, so that a name the governor accepts is one the
-// scheduler registers and one systemd can start, and an address the
-// scheduler lists is one it can dial. It imports nothing but the standard
-// library and package field.
+// Package handlername owns what every part of ScheduleZero agrees on about
+// a handler instance: what its name may be, where its job socket may be,
+// and the schema of its config file (File, Duration). The registration
+// server, the governor and the handler's own config all use them here, so
+// that a name the governor accepts is one the scheduler registers and one
+// systemd can start, an address the scheduler lists is one it can dial,
+// and a file the governor writes is one the handler reads. It imports
+// nothing but the standard library and package field.
 package handlername
 
 import (

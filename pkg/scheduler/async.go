@@ -21,8 +21,15 @@ import (
 // where it would have been all along.
 
 // asyncConn is a Conn that sends without a goroutine waiting (*wire.Conn
-// at protocol 3, through drainConn).
+// at protocol 3, through drainConn). done receives the outcome; abort ends
+// the call in flight for a cause (see wire.Pending.Abort).
 type asyncConn interface {
+	Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (abort func(error), ok bool)
+}
+
+// wireGo is what *wire.Conn offers at protocol 3; drainConn adapts it to
+// asyncConn.
+type wireGo interface {
 	Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (*wire.Pending, bool)
 }
 
@@ -102,7 +109,7 @@ func (s *Scheduler) send(ex *execution) bool {
 	if !ok {
 		return false
 	}
-	ex.pending = p
+	ex.abortCall = p
 	return true
 }
 
@@ -111,15 +118,14 @@ func (s *Scheduler) send(ex *execution) bool {
 // a goroutine that records it and retries as the policy says.
 func (s *Scheduler) replied(ex *execution, req wire.Request, start time.Time, r wire.Reply, err error) {
 	ex.mu.Lock()
-	ex.pending = nil
+	ex.abortCall = nil
 	ex.mu.Unlock()
 	if err != nil || !r.Success {
 		go s.resume(ex, req, start, r, err)
 		return
 	}
 	now := s.now()
-	h := ex.handler
-	ex.handler, ex.conn = nil, nil
+	h, _ := ex.takeSlot()
 	h.release(now.Sub(start), false)
 	ex.end(store.StatusSucceeded, bound(r.Raw), "", now)
 	// Lazy: the record joins the next fire's transaction (or waits a
@@ -140,9 +146,9 @@ func (s *Scheduler) resume(ex *execution, req wire.Request, start time.Time, r w
 	ctx := ex.context()
 	callCtx, cancel := context.WithDeadline(ctx, start.Add(ex.timeout))
 	defer cancel()
-	h, conn := ex.handler, ex.conn
-	ex.handler, ex.conn = nil, nil
-	s.drive(ctx, ex, func() (bool, bool) { return s.outcome(ctx, callCtx, ex, h, conn, req, start, r, err) })
+	h, conn := ex.takeSlot()
+	c := call{callCtx: callCtx, ex: ex, h: h, conn: conn, req: req, start: start, reply: r, err: err}
+	s.drive(ctx, ex, func() (bool, bool) { return s.outcome(ctx, c) })
 }
 
 // completion is a fast execution whose result commit has ended.

@@ -90,15 +90,26 @@ func (c *drainConn) note(err error) {
 
 // Go is Call without a goroutine waiting, when the connection can (see
 // wire.Conn.Go); the call counts as in flight until done has run.
-func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (*wire.Pending, bool) {
-	ac, ok := c.Conn.(asyncConn)
-	if !ok {
+func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (func(error), bool) {
+	var goFn func(wire.Request, time.Duration, func(wire.Reply, error)) (func(error), bool)
+	switch ac := c.Conn.(type) {
+	case wireGo:
+		goFn = func(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (func(error), bool) {
+			p, ok := ac.Go(req, timeout, done)
+			if !ok {
+				return nil, false
+			}
+			return p.Abort, true
+		}
+	case asyncConn:
+		goFn = ac.Go
+	default:
 		return nil, false
 	}
 	if c.begin() != nil {
 		return nil, false // the goroutine path's Call says why
 	}
-	p, ok := ac.Go(req, timeout, func(r wire.Reply, err error) {
+	abort, ok := goFn(req, timeout, func(r wire.Reply, err error) {
 		c.note(err)
 		done(r, err)
 		c.endAsync()
@@ -106,7 +117,7 @@ func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.R
 	if !ok {
 		c.endAsync()
 	}
-	return p, ok
+	return abort, ok
 }
 
 func (c *drainConn) Cancel(ctx context.Context, executionID string, attempt int) error {

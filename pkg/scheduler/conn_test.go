@@ -12,7 +12,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 

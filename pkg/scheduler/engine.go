@@ -85,7 +85,6 @@ type Scheduler struct {
 	entries   map[string]*entry
 	heap      fireHeap
 	running   map[string]*execution // by execution id
-	adhoc     map[string]*execution // one-off runs admitted, not yet launched
 	startedAt time.Time
 	stopping  bool        // set under mu by Stop: nothing new is launched
 	lastGate  *commitGate // the newest commit queued, under mu
@@ -167,7 +166,6 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		logger:     opts.Logger.With("component", "engine"),
 		entries:    make(map[string]*entry),
 		running:    make(map[string]*execution),
-		adhoc:      make(map[string]*execution),
 		wake:       make(chan struct{}, 1),
 		heartbeat:  make(chan chan struct{}),
 		stopLoop:   make(chan struct{}),

@@ -99,6 +99,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 
 	w := store.Writes{}
 	w.Executions = append(w.Executions, s.missedRecords(e, missed, extra, now, each)...)
+	var starts []*execution
 	catchUp := len(runs) > 1
 	for i, occ := range runs {
 		if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
@@ -113,6 +114,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		}
 		if ex := s.admitLocked(e, occ, now, false, &w); ex != nil {
 			w.Executions = append(w.Executions, ex.rec)
+			starts = append(starts, ex)
 		}
 	}
 	if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
@@ -121,7 +123,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	s.heap.place(e)
 	w.ScheduleStates = append(w.ScheduleStates, e.record()) // its firing state is all that changed
 	e.dirty = false                                         // skips not written yet wait for flushSkipsLocked
-	s.commitAndLaunchLocked(w)
+	s.commitAndLaunchLocked(w, starts...)
 }
 
 // busyLocked reports whether a fire of e now would be skipped by the
@@ -385,7 +387,7 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 		ex.rec.Error = h.waitReason()
 		return
 	}
-	ex.handler, ex.conn = h, conn
+	ex.giveSlot(h, conn)
 	ex.rec.Status = store.StatusRunning
 	ex.rec.StartedAt = now
 	if s.afterClaim != nil {
@@ -393,19 +395,13 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 	}
 }
 
-// commitAndLaunchLocked queues w for commit and starts each new execution
-// in it: on the fast path (see async.go) the commit's callback sends it,
-// else a goroutine waits for the commit. Nothing is sent before the commit
-// is durable.
+// commitAndLaunchLocked queues w for commit and starts starts, the new
+// executions whose first records w holds: on the fast path (see async.go)
+// the commit's callback sends them, else a goroutine waits for the commit.
+// Nothing is sent before the commit is durable.
 // The caller holds s.mu, which orders this commit after every earlier
 // change to the same schedules.
-func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
-	var starts []*execution
-	for _, rec := range w.Executions {
-		if ex, ok := s.pendingStart(rec); ok {
-			starts = append(starts, ex)
-		}
-	}
+func (s *Scheduler) commitAndLaunchLocked(w store.Writes, starts ...*execution) *commitGate {
 	gate := s.newCommitGate()
 	settle := func(err error) {
 		// Published before the fast executions are sent, so that an
@@ -421,9 +417,7 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
 		// Recorded pending; the next start dispatches them.
 		for _, ex := range starts {
 			ex.abort(errStopping)
-			if ex.handler != nil {
-				ex.handler.release(0, false)
-			}
+			ex.releaseSlot()
 			if ex.entry != nil {
 				ex.entry.removeRunning(ex)
 			}
@@ -452,27 +446,6 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes) *commitGate {
 	return gate
 }
 
-// pendingStart finds the execution that rec (a first record in a commit)
-// belongs to, among executions admitted but not yet launched.
-func (s *Scheduler) pendingStart(rec store.Execution) (*execution, bool) {
-	if rec.Status == store.StatusMissed {
-		return nil, false
-	}
-	e, ok := s.entries[rec.ScheduleID]
-	if ok {
-		if ex, ok := e.running[rec.ID]; ok && !ex.launched {
-			ex.launched = true
-			return ex, true
-		}
-	}
-	if ex, ok := s.adhoc[rec.ID]; ok {
-		delete(s.adhoc, rec.ID)
-		ex.launched = true
-		return ex, true
-	}
-	return nil, false
-}
-
 // finishedLocked is called when ex ends: it leaves its schedule's running
 // set, and the schedule's backlog gets its next run. The caller holds s.mu.
 func (s *Scheduler) finishedLocked(ex *execution) {
@@ -486,13 +459,15 @@ func (s *Scheduler) finishedLocked(ex *execution) {
 		return
 	}
 	w := store.Writes{}
+	var starts []*execution
 	if e.queued() > 0 && s.entries[e.rec.ID] == e {
 		item := e.dequeue()
 		if next := s.admitLocked(e, item.occ, s.now(), true, &w); next != nil {
 			w.Executions = append(w.Executions, next.rec)
+			starts = append(starts, next)
 		}
 	}
 	if len(w.Executions) > 0 {
-		s.commitAndLaunchLocked(w)
+		s.commitAndLaunchLocked(w, starts...)
 	}
 }

@@ -303,17 +303,8 @@ func (s *Scheduler) update(id string, kind event.Kind, fn func(*entry, time.Time
 	e.rec.UpdatedAt = now
 	s.heap.place(e)
 	rec := e.record()
-	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
-	s.mu.Unlock()
-	s.Nudge()
-	if err := <-done; err != nil {
-		s.mu.Lock()
-		if s.entries[id] == e {
-			e.set(before)
-			s.heap.place(e)
-		}
-		s.mu.Unlock()
-		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
+	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
+		return store.Schedule{}, err
 	}
 	s.emitSchedule(kind, rec)
 	return rec, nil
@@ -360,7 +351,11 @@ func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) 
 	if ex == nil {
 		w.ScheduleStates = append(w.ScheduleStates, e.record()) // its missed count
 	}
-	gate := s.commitAndLaunchLocked(w)
+	var starts []*execution
+	if ex != nil {
+		starts = append(starts, ex)
+	}
+	gate := s.commitAndLaunchLocked(w, starts...)
 	s.mu.Unlock()
 	// The answer is given only once its record is durable.
 	if err := gate.wait(ctx); err != nil {
@@ -394,8 +389,7 @@ func (s *Scheduler) RunNow(ctx context.Context, req schedtype.RunRequest) (store
 	now := s.now()
 	ex := s.newExecution(req.HandlerID, req.Method, req.Params, attempts, s.timeout(req.Timeout), now)
 	s.claimLocked(ex, now)
-	s.adhoc[ex.rec.ID] = ex
-	s.commitAndLaunchLocked(store.Writes{Executions: []store.Execution{ex.rec}})
+	s.commitAndLaunchLocked(store.Writes{Executions: []store.Execution{ex.rec}}, ex)
 	s.mu.Unlock()
 	select {
 	case <-ex.done:
@@ -477,10 +471,12 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 	if len(e.running) == 0 && e.queued() > 0 {
 		item := e.dequeue()
 		w := store.Writes{}
+		var starts []*execution
 		if ex := s.admitLocked(e, item.occ, s.now(), true, &w); ex != nil {
 			w.Executions = append(w.Executions, ex.rec)
+			starts = append(starts, ex)
 		}
-		s.commitAndLaunchLocked(w)
+		s.commitAndLaunchLocked(w, starts...)
 	}
 	s.logger.Info("backfill queued", "schedule_id", id, "occurrences", len(occs))
 	return schedtype.BackfillResult{ScheduleID: id, Occurrences: occs}, nil
@@ -575,17 +571,8 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u schedtype.Sch
 	e.set(rec)
 	e.trig, e.broken = trig, false
 	s.heap.place(e)
-	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
-	s.mu.Unlock()
-	s.Nudge()
-	if err := <-done; err != nil {
-		s.mu.Lock()
-		if s.entries[id] == e {
-			e.set(before)
-			s.heap.place(e)
-		}
-		s.mu.Unlock()
-		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
+	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
+		return store.Schedule{}, err
 	}
 	s.emitSchedule(event.ScheduleChanged, rec)
 	s.logger.Info("schedule updated", "schedule_id", id)
@@ -609,4 +596,24 @@ func withoutTimezone(raw json.RawMessage) json.RawMessage {
 		return raw
 	}
 	return out
+}
+
+// commitEditUnlock commits rec, the edited schedule id held by e, and
+// unlocks s.mu, which the caller holds; it waits for the commit without
+// it. When the commit fails, e goes back to before, unless the schedule
+// was replaced meanwhile.
+func (s *Scheduler) commitEditUnlock(id string, e *entry, before, rec store.Schedule) error {
+	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
+	s.mu.Unlock()
+	s.Nudge()
+	if err := <-done; err != nil {
+		s.mu.Lock()
+		if s.entries[id] == e {
+			e.set(before)
+			s.heap.place(e)
+		}
+		s.mu.Unlock()
+		return fmt.Errorf("schedule %q: %w", id, err)
+	}
+	return nil
 }

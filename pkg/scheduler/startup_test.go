@@ -11,7 +11,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
 )
 
 // visitCounter counts the records the store's cursors step onto, by bucket.

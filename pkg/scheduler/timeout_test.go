@@ -8,6 +8,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/handler/exec"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -26,7 +27,7 @@ func TestTimeout_HandlerReportedDeadlineIsTimeout(t *testing.T) {
 		return nil, ctx.Err()
 	})
 	runner, err := exec.New(map[string]exec.Command{
-		"sleep": {Command: []string{"/bin/sleep", "5"}, Timeout: exec.Duration(200 * time.Millisecond)},
+		"sleep": {Command: []string{"/bin/sleep", "5"}, Timeout: handlername.Duration(200 * time.Millisecond)},
 	}, nil)
 	if err != nil {
 		t.Fatal(err)

@@ -8,7 +8,7 @@ import (
 	"sync"
 
 	"github.com/schedulezero/schedulezero/pkg/handler"
-	"github.com/schedulezero/schedulezero/pkg/handler/config"
+	"github.com/schedulezero/schedulezero/pkg/handlerd"
 	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/wire"
@@ -30,7 +30,7 @@ func newEmbedded(opts Options) (embedded, error) {
 		if spec == "" {
 			continue
 		}
-		l, err := config.Embedded(spec, opts.HandlerConfigDir, opts.Logger, getenv)
+		l, err := handlerd.Embedded(spec, opts.HandlerConfigDir, opts.Logger, getenv)
 		if err != nil {
 			return nil, err
 		}

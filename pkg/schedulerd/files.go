@@ -3,7 +3,6 @@ package schedulerd
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/schedfile"
@@ -60,8 +59,8 @@ func (d *Daemon) applyFiles(ctx context.Context) {
 			"schedule_id", e.ID, "file", e.File, "line", e.Line, "key", e.Key, "problem", e.Problem, "fix", e.Fix)
 	}
 	log.Info("schedule files applied", "summary", summary, "dirs", set.Dirs,
-		slog.Int("created", res.Created), slog.Int("changed", res.Changed), slog.Int("deleted", res.Deleted),
-		slog.Int("invalid", len(plan.Invalid)+len(res.Failed)))
+		"created", res.Created, "changed", res.Changed, "deleted", res.Deleted,
+		"invalid", len(plan.Invalid)+len(res.Failed))
 	if plan.Files == 0 && res.Deleted == 0 {
 		summary = "" // no files: STATUS= stays the engine's
 	}

@@ -15,7 +15,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/sd/sdtest"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // The daemon applies its schedule files at start and on reload: a

@@ -89,7 +89,14 @@ func startDaemon(t *testing.T, opts schedulerd.Options) (*rest, string, string) 
 
 // do sends a request (body "" for none) with the token, if any, and returns
 // the response with its body read.
-func (r *rest) do(t *testing.T, method, path, body string, hdr ...string) (*http.Response, []byte) {
+// answer is what a test reads of a response whose body do has already
+// read and closed.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+}
+
+func (r *rest) do(t *testing.T, method, path, body string, hdr ...string) (answer, []byte) {
 	t.Helper()
 	var rd io.Reader
 	if body != "" {
@@ -117,7 +124,7 @@ func (r *rest) do(t *testing.T, method, path, body string, hdr ...string) (*http
 	if err != nil {
 		t.Fatal(err)
 	}
-	return resp, out
+	return answer{StatusCode: resp.StatusCode, Header: resp.Header}, out
 }
 
 // call is do that wants status want and decodes the JSON answer into v.

@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // startPython runs the handler written like the original's (pkg/wire's

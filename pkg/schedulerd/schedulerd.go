@@ -20,9 +20,9 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/listener"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/sd"
-	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
@@ -35,7 +35,10 @@ const (
 	DefaultZMQBind     = "tcp://127.0.0.1:4242"
 	DefaultHTTPListen  = "127.0.0.1:8888"
 	DefaultStopTimeout = 20 * time.Second
-	statusInterval     = 2 * time.Second
+	// DefaultCloseTimeout is the 5 s the units leave systemd between
+	// SZ_STOP_TIMEOUT and TimeoutStopSec (see pkg/unitgen).
+	DefaultCloseTimeout = 5 * time.Second
+	statusInterval      = 2 * time.Second
 )
 
 // Options configure the daemon. Zero values take the defaults above and
@@ -51,6 +54,7 @@ type Options struct {
 	Tokens             []string      // API bearer tokens; empty: no authentication
 	CORSOrigins        []string      // origins whose web pages may call the API; empty: none
 	StopTimeout        time.Duration // how long running attempts may finish on stop
+	CloseTimeout       time.Duration // Stop's bound on top of StopTimeout, for closing the rest
 	Logger             *slog.Logger
 	Notifier           *sd.Notifier
 	// LatenessFunc observes each fire's lateness (benchmarks).
@@ -66,20 +70,23 @@ type Options struct {
 	// scheduler.Options); zero: trigger.DefaultMinInterval.
 	MinInterval time.Duration
 	// HTTP bounds what one API client can hold; zero fields take the
-	// defaults of socket.HTTPLimits.
-	HTTP socket.HTTPLimits
+	// defaults of listener.HTTPLimits.
+	HTTP listener.HTTPLimits
 	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
 	// registration server and the job connections); zero: the defaults.
 	ZMQLimits wire.Limits
 	// Embed are handlers run inside the daemon (--embed): "dingaling",
-	// "dingaling:NAME" or "exec:NAME" (config.Embedded).
+	// "dingaling:NAME" or "exec:NAME" (handlerd.Embedded).
 	Embed []string
 	// HandlerConfigDir is where the config file NAME.json of an embedded
-	// handler is; empty: where a handler process looks (config.Path).
+	// handler is; empty: where a handler process looks (handlerd.Path).
 	HandlerConfigDir string
-	// Getenv reads the environment for config.Path; nil: os.Getenv.
+	// Getenv reads the environment for handlerd.Path; nil: os.Getenv.
 	Getenv func(string) string
 }
+
+// The engine is the REST API's backend; the API defines what it needs.
+var _ api.Backend = (*scheduler.Scheduler)(nil)
 
 // Daemon is a running scheduler.
 type Daemon struct {
@@ -122,6 +129,9 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	if opts.StopTimeout <= 0 {
 		opts.StopTimeout = DefaultStopTimeout
+	}
+	if opts.CloseTimeout <= 0 {
+		opts.CloseTimeout = DefaultCloseTimeout
 	}
 	if err := opts.ZMQLimits.Check(); err != nil {
 		return nil, fmt.Errorf("schedulerd: %w", err)
@@ -184,7 +194,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 
-	var reg wire.Registry = d.engine.Registry()
+	reg := wire.Registry(d.engine.Registry())
 	if len(locals) > 0 {
 		reg = guard{Registry: reg, embedded: locals}
 	}
@@ -193,9 +203,12 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
 	}
-	d.onStop("registration server", func(context.Context) error { return d.wire.Close() })
+	d.onStop("registration server", func(context.Context) error {
+		d.stopServing() // Serve returns before its socket closes
+		return d.wire.Close()
+	})
 
-	lns, err := socket.Listen(opts.HTTPListen)
+	lns, err := listener.Listen(opts.HTTPListen)
 	if err != nil {
 		return nil, fmt.Errorf("api: %w", err)
 	}
@@ -278,9 +291,6 @@ func (d *Daemon) HTTPAddrs() []net.Addr {
 	return out
 }
 
-// Engine is the scheduler engine, for tests and benchmarks.
-func (d *Daemon) Engine() *scheduler.Scheduler { return d.engine }
-
 // Start recovers unfinished executions, starts firing and serving, and tells
 // systemd READY=1.
 func (d *Daemon) Start(ctx context.Context) error {
@@ -301,7 +311,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 		go func() {
 			defer d.serveWG.Done()
 			if err := d.http.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				d.logger.Error("api server stopped", "addr", ln.Addr().String(), "err", err)
+				d.logger.Error("api server stopped", "address", ln.Addr().String(), "err", err)
 			}
 		}()
 	}
@@ -367,27 +377,38 @@ func (d *Daemon) Reload(ctx context.Context) error {
 // Stall freezes the engine (fault injection for the watchdog test).
 func (d *Daemon) Stall() { d.engine.Stall() }
 
+// stopServing ends the serving goroutines of Start.
+func (d *Daemon) stopServing() {
+	if d.cancel != nil {
+		d.cancel()
+	}
+}
+
 // Stop says STOPPING=1, stops firing, lets running attempts finish within
-// StopTimeout, and closes everything in the reverse order of New.
+// StopTimeout, and closes everything in the reverse order of New, all
+// within StopTimeout plus CloseTimeout (or ctx's deadline, if sooner).
 func (d *Daemon) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
+		ctx, cancel := context.WithTimeout(ctx, d.opts.StopTimeout+d.opts.CloseTimeout)
+		defer cancel()
 		if d.opts.Notifier != nil {
 			_ = d.opts.Notifier.Stopping()
 		}
 		var errs []error
 		for i := len(d.cleanups) - 1; i >= 0; i-- {
 			c := d.cleanups[i]
-			if c.name == "registration server" && d.cancel != nil {
-				d.cancel()
-			}
 			if err := c.fn(ctx); err != nil {
 				errs = append(errs, fmt.Errorf("stop %s: %w", c.name, err))
 			}
 		}
-		if d.cancel != nil {
-			d.cancel()
+		d.stopServing()
+		served := make(chan struct{})
+		go func() { d.serveWG.Wait(); close(served) }()
+		select {
+		case <-served:
+		case <-ctx.Done():
+			errs = append(errs, fmt.Errorf("stop: serving goroutines still running: %w", ctx.Err()))
 		}
-		d.serveWG.Wait()
 		d.stopErr = errors.Join(errs...)
 	})
 	return d.stopErr

@@ -19,11 +19,11 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/handler"
+	"github.com/schedulezero/schedulezero/pkg/listener"
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
-	"github.com/schedulezero/schedulezero/pkg/socket"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // logSink collects the records of a slog.Logger, for assertions on logs.
@@ -103,10 +103,8 @@ func seed(t *testing.T, path string, schedules ...store.Schedule) {
 	if err := db.PutHandler(ctx, store.Handler{ID: "dingaling", Address: "ipc:///nonexistent", Methods: []string{"ping"}, Status: "offline"}); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range schedules {
-		if err := db.CreateSchedule(ctx, s, false); err != nil {
-			t.Fatal(err)
-		}
+	if err := db.Commit(ctx, store.Writes{Schedules: schedules}); err != nil {
+		t.Fatal(err)
 	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
@@ -295,7 +293,7 @@ func (c *slowConn) awaitClosed(t *testing.T, what string, limit time.Duration) t
 // the server closes each at its deadline. Once MaxConns connections hang,
 // a new one is served only when the deadline has freed a slot.
 func TestDaemon_SlowClientsCannotHoldTheAPI(t *testing.T) {
-	limits := socket.HTTPLimits{
+	limits := listener.HTTPLimits{
 		ReadHeaderTimeout: 300 * time.Millisecond,
 		ReadTimeout:       300 * time.Millisecond,
 		IdleTimeout:       300 * time.Millisecond,
@@ -361,7 +359,7 @@ func TestDaemon_SlowClientsCannotHoldTheAPI(t *testing.T) {
 // only, so the call still gets the handler's answer.
 func TestDaemon_RunNowOutlivesReadTimeout(t *testing.T) {
 	const readTimeout = 200 * time.Millisecond
-	d := daemon(t, schedulerd.Options{HTTP: socket.HTTPLimits{ReadTimeout: readTimeout}})
+	d := daemon(t, schedulerd.Options{HTTP: listener.HTTPLimits{ReadTimeout: readTimeout}})
 	mux := handler.NewMux()
 	mux.HandleFunc("nap", func(ctx context.Context, _ *handler.Job) (any, error) {
 		select {
@@ -431,8 +429,8 @@ func TestDaemon_WarnsOfOpenTCP(t *testing.T) {
 				}
 				return
 			}
-			if len(warns) != 1 || warns[0]["listener"] != d.HTTPAddrs()[0].String() || !strings.Contains(warns[0]["fix"], "--api-token-file") {
-				t.Errorf("warnings %v, want one naming listener %s and --api-token-file", warns, d.HTTPAddrs()[0])
+			if len(warns) != 1 || warns[0]["address"] != d.HTTPAddrs()[0].String() || !strings.Contains(warns[0]["fix"], "--api-token-file") {
+				t.Errorf("warnings %v, want one naming address %s and --api-token-file", warns, d.HTTPAddrs()[0])
 			}
 		})
 	}

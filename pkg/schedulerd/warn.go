@@ -17,7 +17,7 @@ func warnOpenTCP(logger *slog.Logger, lns []net.Listener, tokens int) {
 			continue
 		}
 		logger.Warn("the API listens on TCP without a token: anyone who can connect can add schedules and run jobs",
-			"listener", ln.Addr().String(),
+			"address", ln.Addr().String(),
 			"fix", "give --api-token-file FILE (or the systemd credential api-token), or listen on unix:/PATH only")
 	}
 }

@@ -1,7 +1,7 @@
 // Package sd is the process side of systemd for the ScheduleZero daemons:
 // readiness and status notification (sd_notify), a health-gated watchdog,
 // and a log/slog handler that writes natively to journald. Listeners on
-// socket-activated file descriptors are package socket's.
+// socket-activated file descriptors are package listener's.
 //
 // It exists so that every daemon speaks to systemd in the same way and so
 // that the rules that make a daemon a good systemd citizen live in one

@@ -63,6 +63,7 @@ func TestJournalHandler_Fields(t *testing.T) {
 		{
 			name: "with attrs and groups",
 			log: func(l *slog.Logger) {
+				//nolint:sloglint // how a key that is not snake_case maps to a journal field is the point
 				l.With("component", "engine").WithGroup("job").With("id", 7).Info("fired", slog.Group("trigger", "kind", "cron"), "x-y.z", true)
 			},
 			msg: "fired", pri: journal.PriInfo,
@@ -70,7 +71,7 @@ func TestJournalHandler_Fields(t *testing.T) {
 		},
 		{
 			name: "inline empty group and empty attr dropped",
-			log:  func(l *slog.Logger) { l.Info("m", slog.Group("", "a", 1), slog.Attr{}) },
+			log:  func(l *slog.Logger) { l.Info("m", slog.Group("", "a", 1), slog.Attr{}) }, //nolint:sloglint // the empty keys are the point
 			msg:  "m", pri: journal.PriInfo,
 			want: map[string]string{"SZ_A": "1"}, missing: []string{"SZ_"},
 		},

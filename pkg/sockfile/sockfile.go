@@ -1,6 +1,6 @@
 // Package sockfile removes the unix socket files that a killed process
 // leaves behind, so that its successor can bind the same path. Both kinds
-// of listener the daemons have use it: the HTTP ones (package socket) and
+// of listener the daemons have use it: the HTTP ones (package listener) and
 // the ZeroMQ ipc:// endpoints (package wire), which is why it is a package
 // of its own, with nothing but the standard library under it.
 package sockfile

@@ -11,7 +11,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
 )
 
 func TestDB_Commit(t *testing.T) {

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
 )
 
 // fixture stores a small history:

@@ -5,9 +5,10 @@ import (
 	"time"
 )
 
-// Schedule is a job that fires on a trigger. It is stored as JSON, so fields
-// may be added without a migration; removing or renaming one needs a
-// migration (see doc.go).
+// Schedule is a job that fires on a trigger. It is stored in the compact
+// form of codec.go (its JSON tags are for the API and for records older
+// than schema version 4): adding, removing or renaming a field changes
+// that form, so it needs a new format byte or a migration (see doc.go).
 type Schedule struct {
 	ID        string          `json:"id"`
 	HandlerID string          `json:"handler_id"`

@@ -9,26 +9,6 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
-// CreateSchedule stores s. It fails with ErrExists when a schedule with the
-// same ID exists and replace is false. The write is committed and fsynced
-// before CreateSchedule returns.
-func (db *DB) CreateSchedule(ctx context.Context, s Schedule, replace bool) error {
-	if err := validID("id", s.ID); err != nil {
-		return err
-	}
-	v, err := appendSchedule(nil, &s)
-	if err != nil {
-		return fmt.Errorf("schedule %q: %w", s.ID, err)
-	}
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		b := tx.Bucket(bucketSchedules)
-		if !replace && b.Get([]byte(s.ID)) != nil {
-			return fmt.Errorf("schedule %q: %w", s.ID, ErrExists)
-		}
-		return putSchedule(b, tx.Bucket(bucketScheduleState), s.ID, v)
-	})
-}
-
 // GetSchedule returns the schedule id or ErrNotFound.
 func (db *DB) GetSchedule(ctx context.Context, id string) (Schedule, error) {
 	var s Schedule
@@ -79,46 +59,6 @@ func (db *DB) EachSchedule(ctx context.Context, fn func(Schedule) error) error {
 	})
 }
 
-// UpdateSchedule reads schedule id, calls fn on it and stores the result,
-// all in one write transaction, so concurrent updates never lose each
-// other's changes. fn's error aborts the update and is returned as is;
-// fn must not change the ID. It returns the stored schedule.
-func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) error) (Schedule, error) {
-	var s Schedule
-	err := db.update(ctx, func(tx *bolt.Tx) error {
-		var err error
-		if s, err = getSchedule(tx, id); err != nil {
-			return err
-		}
-		if err := fn(&s); err != nil {
-			return err
-		}
-		if s.ID != id {
-			return fmt.Errorf("schedule %q: update changed the id to %q", id, s.ID)
-		}
-		v, err := appendSchedule(nil, &s)
-		if err != nil {
-			return fmt.Errorf("schedule %q: %w", id, err)
-		}
-		return putSchedule(tx.Bucket(bucketSchedules), tx.Bucket(bucketScheduleState), id, v)
-	})
-	if err != nil {
-		return Schedule{}, err
-	}
-	return s, nil
-}
-
-// DeleteSchedule removes schedule id (its execution history stays). It
-// fails with ErrNotFound when there is none.
-func (db *DB) DeleteSchedule(ctx context.Context, id string) error {
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		if err := deleteKey(tx.Bucket(bucketSchedules), "schedule", id); err != nil {
-			return err
-		}
-		return tx.Bucket(bucketScheduleState).Delete([]byte(id))
-	})
-}
-
 // PutHandler stores h, replacing any handler with the same ID.
 func (db *DB) PutHandler(ctx context.Context, h Handler) error {
 	if err := validID("id", h.ID); err != nil {
@@ -133,15 +73,6 @@ func (db *DB) PutHandler(ctx context.Context, h Handler) error {
 	})
 }
 
-// GetHandler returns the handler id or ErrNotFound.
-func (db *DB) GetHandler(ctx context.Context, id string) (Handler, error) {
-	var h Handler
-	err := db.view(ctx, func(tx *bolt.Tx) error {
-		return getJSON(tx.Bucket(bucketHandlers), "handler", id, &h)
-	})
-	return h, err
-}
-
 // ListHandlers returns every handler ordered by ID.
 func (db *DB) ListHandlers(ctx context.Context) ([]Handler, error) {
 	return list(ctx, db, bucketHandlers, func(_ *bolt.Tx, k, v []byte) (Handler, error) {
@@ -151,31 +82,6 @@ func (db *DB) ListHandlers(ctx context.Context) ([]Handler, error) {
 		}
 		return h, nil
 	})
-}
-
-// DeleteHandler removes handler id or fails with ErrNotFound.
-func (db *DB) DeleteHandler(ctx context.Context, id string) error {
-	return db.update(ctx, func(tx *bolt.Tx) error {
-		return deleteKey(tx.Bucket(bucketHandlers), "handler", id)
-	})
-}
-
-func getJSON(b *bolt.Bucket, kind, id string, v any) error {
-	raw := b.Get([]byte(id))
-	if raw == nil {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
-	}
-	if err := json.Unmarshal(raw, v); err != nil {
-		return fmt.Errorf("%s %q: %w", kind, id, err)
-	}
-	return nil
-}
-
-func deleteKey(b *bolt.Bucket, kind, id string) error {
-	if b.Get([]byte(id)) == nil {
-		return fmt.Errorf("%s %q: %w", kind, id, ErrNotFound)
-	}
-	return b.Delete([]byte(id))
 }
 
 // list decodes every entry of bucket, in key order.

@@ -9,7 +9,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
 )
 
 func TestDB_CreateSchedule(t *testing.T) {
@@ -130,9 +130,9 @@ func TestDB_UpdateSchedule(t *testing.T) {
 			}
 			got, err := db.UpdateSchedule(ctx, tt.id, tt.fn)
 			switch {
-			case tt.wantErr == errAny && err == nil:
+			case errors.Is(tt.wantErr, errAny) && err == nil:
 				t.Fatal("err = nil, want an error")
-			case tt.wantErr != errAny && !errors.Is(err, tt.wantErr):
+			case !errors.Is(tt.wantErr, errAny) && !errors.Is(err, tt.wantErr):
 				t.Fatalf("err = %v, want %v", err, tt.wantErr)
 			case err == nil && got.FireCount != tt.wantCount:
 				t.Errorf("returned FireCount = %d, want %d", got.FireCount, tt.wantCount)

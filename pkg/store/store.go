@@ -79,15 +79,14 @@ type DB struct {
 	bolt *bolt.DB
 
 	// group commit queue (see commit.go)
-	mu       sync.Mutex
-	cond     *sync.Cond
-	queue    []*request
-	queued   int // records in queue
-	urgent   int // requests in queue not queued by CommitLazy
-	linger   *time.Timer
-	closing  bool
-	closeErr error
-	closed   chan struct{} // closed when Close has finished
+	mu      sync.Mutex
+	cond    *sync.Cond
+	queue   []*request
+	queued  int // records in queue
+	urgent  int // requests in queue not queued by CommitLazy
+	linger  *time.Timer
+	closing bool
+	closed  chan struct{} // closed when Close has finished
 
 	// recentN counts the entries in idx_schedule_recent (deleted ones
 	// included until the next merge); the committer owns it.

@@ -114,12 +114,6 @@ func parseBits(u unit, s string) (uint64, error) {
 	return b, nil
 }
 
-// cronField is one given value of the APScheduler field form.
-type cronField struct {
-	name  string // JSON key
-	value string // lower-cased, trimmed
-}
-
 // apsFieldOrder lists the field form's keys from most to least significant.
 var apsFieldOrder = []string{"year", "month", "day", "week", "day_of_week", "hour", "minute", "second"}
 

@@ -1,3 +1,8 @@
+// property_test.go is one model: the expression generators, their
+// renderings to the field form and to crontab text, and the brute-force
+// reference that matches the generated structure. It is kept whole so that
+// the three are read, and changed, together.
+
 package trigger
 
 import (

@@ -15,7 +15,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
-	"github.com/schedulezero/schedulezero/pkg/governortest"
+	"github.com/schedulezero/schedulezero/pkg/governor/governortest"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
 )
 

@@ -10,7 +10,9 @@ import (
 
 	"github.com/godbus/dbus/v5"
 
+	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // Defaults of Options.
@@ -110,7 +112,7 @@ func CheckUnit(u string) error {
 // be a schedulezero-handler@ instance. The error is a *field.Error naming
 // the name; the unit check behind it is a second fence.
 func (m *Manager) unitOf(name string) (string, error) {
-	if err := governor.ValidName(name); err != nil {
+	if err := field.Prefix("name", handlername.Check(name)); err != nil {
 		return "", err
 	}
 	u := governor.UnitName(name)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // callErr names the call and the unit and maps systemd's D-Bus errors to
@@ -297,7 +298,7 @@ func (m *Manager) names(ctx context.Context, l *link) []string {
 		m.logger.Debug("list handler units", "err", err)
 	}
 	for _, us := range units {
-		if n, err := governor.HandlerOfUnit(us.Name); err == nil && governor.ValidName(n) == nil {
+		if n, err := governor.HandlerOfUnit(us.Name); err == nil && handlername.Check(n) == nil {
 			set[n] = true
 		}
 	}

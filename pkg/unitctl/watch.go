@@ -9,6 +9,7 @@ import (
 	"github.com/godbus/dbus/v5"
 
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // watchLink is a link subscribed to PID 1's unit signals.
@@ -129,7 +130,7 @@ func (m *Manager) pump(ctx context.Context, w *watchLink, out chan<- governor.Un
 			// handler unit once.
 			changed := map[string]bool{}
 			for more := true; more; {
-				if n, err := governor.HandlerOfUnit(upd.UnitName); err == nil && governor.ValidName(n) == nil {
+				if n, err := governor.HandlerOfUnit(upd.UnitName); err == nil && handlername.Check(n) == nil {
 					changed[n] = true
 				}
 				select {
@@ -163,7 +164,7 @@ func (m *Manager) pump(ctx context.Context, w *watchLink, out chan<- governor.Un
 func (m *Manager) resubscribe(ctx context.Context) *watchLink {
 	delay := reconnectMin
 	for {
-		m.logger.Warn("watch: system bus connection dropped; reconnecting", "in", delay)
+		m.logger.Warn("watch: system bus connection dropped; reconnecting", "delay", delay)
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():

@@ -15,7 +15,8 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
+	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/schedulerd"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
@@ -59,7 +60,7 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 
 // daemon starts a real scheduler with an API token, an embedded dingaling
 // and an embedded exec handler "echo" whose method hello prints.
-func daemon(t *testing.T) (*schedulerd.Daemon, string) {
+func daemon(t *testing.T) (*client.Client, string) {
 	t.Helper()
 	dir := t.TempDir()
 	echo, err := exec.LookPath("echo")
@@ -83,12 +84,18 @@ func daemon(t *testing.T) (*schedulerd.Daemon, string) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = d.Stop(context.Background()) })
-	return d, "http://" + d.HTTPAddrs()[0].String()
+	base := "http://" + d.HTTPAddrs()[0].String()
+	c, err := client.New(base, client.WithToken(token))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	return c, base
 }
 
-func addSchedule(t *testing.T, d *schedulerd.Daemon, id, handler, method, trig, zone string) {
+func addSchedule(t *testing.T, c *client.Client, id, handler, method, trig, zone string) {
 	t.Helper()
-	if _, err := d.Engine().AddSchedule(context.Background(), schedtype.ScheduleRequest{ID: id, HandlerID: handler, Method: method,
+	if _, err := c.CreateSchedule(context.Background(), api.CreateScheduleRequest{ID: id, HandlerID: handler, Method: method,
 		Trigger: json.RawMessage(trig), Timezone: zone}); err != nil {
 		t.Fatal(err)
 	}
@@ -225,7 +232,7 @@ func TestDashboard_InARealBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("action-pause")),
 		chromedp.WaitVisible(chromedp.ID("confirm-yes")),
 	)
-	if sc, err := d.Engine().GetSchedule(context.Background(), "live-one"); err != nil || sc.Paused {
+	if sc, err := d.Schedule(context.Background(), "live-one"); err != nil || sc.Paused {
 		t.Fatalf("paused before the confirmation: %+v %v", sc, err)
 	}
 	run(ctx, t, "confirming the pause",
@@ -235,7 +242,7 @@ func TestDashboard_InARealBrowser(t *testing.T) {
 	if st := text(ctx, t, "#state"); st != "paused" {
 		t.Errorf("the page shows the state %q, want paused", st)
 	}
-	if sc, err := d.Engine().GetSchedule(context.Background(), "live-one"); err != nil || !sc.Paused {
+	if sc, err := d.Schedule(context.Background(), "live-one"); err != nil || !sc.Paused {
 		t.Fatalf("after pausing from the page the engine has %+v %v, want paused", sc, err)
 	}
 	run(ctx, t, "a schedule's page",
@@ -258,7 +265,7 @@ func TestDashboard_InARealBrowser(t *testing.T) {
 		!strings.HasPrefix(journal, "journalctl SZ_EXECUTION_ID=") {
 		t.Errorf("the execution page shows stdout %q and logs %q", out, journal)
 	}
-	recs, err := d.Engine().Executions(context.Background(), store.ExecutionFilter{ScheduleID: "hello"})
+	recs, err := d.Executions(context.Background(), client.ExecutionQuery{ScheduleID: "hello"})
 	if err != nil || len(recs) == 0 || recs[0].Status != store.StatusSucceeded {
 		t.Errorf("the run from the page: %+v %v", recs, err)
 	}

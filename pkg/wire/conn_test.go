@@ -12,7 +12,7 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 func TestConn_Protocol0(t *testing.T) {

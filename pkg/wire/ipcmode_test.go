@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // The ipc:// sockets we bind (the registration server here; a handler's

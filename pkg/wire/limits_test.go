@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // hostileInputs are byte streams a peer may send a socket of ours: each

@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // pyHandler is testdata/original_handler.py, a handler written like the

@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // A registration whose id or address breaks the rules of package

@@ -10,7 +10,7 @@ import (
 
 	"github.com/go-zeromq/zmq4"
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 	"go.uber.org/goleak"
 )
 
@@ -100,7 +100,7 @@ func TestServer_ConcurrentClients(t *testing.T) {
 			defer cancel()
 			st, err := c.Register(ctx, wire.Registration{HandlerID: fmt.Sprint("h", i), Address: "tcp://127.0.0.1:1", Protocol: 2})
 			if err != nil || st != "registered" {
-				errs <- fmt.Errorf("register h%d: %q %v", i, st, err)
+				errs <- fmt.Errorf("register h%d: %q %w", i, st, err)
 				return
 			}
 			for range 10 {

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // FuzzZMTPServer drives the ZMTP reader (zmq4's, as patched) through a

@@ -452,18 +452,18 @@ func (m memory) String() string {
 // peaks holds the largest sample of each daemon.
 type peaks struct{ scheduler, handler memory }
 
-// watchMemory samples both daemons' memory every 100 ms for d and returns
+// watchMemory samples both daemons' memory every 100 ms for span and returns
 // the sample with the largest rss of each: the peak, not one moment.
-func (dep *deployment) watchMemory(d time.Duration) peaks {
+func (d *deployment) watchMemory(span time.Duration) peaks {
 	var p peaks
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
-	end := time.After(d)
+	end := time.After(span)
 	for {
-		if m := readMemory(dep.scheduler.pid()); m.rss > p.scheduler.rss {
+		if m := readMemory(d.scheduler.pid()); m.rss > p.scheduler.rss {
 			p.scheduler = m
 		}
-		if m := readMemory(dep.handler.pid()); m.rss > p.handler.rss {
+		if m := readMemory(d.handler.pid()); m.rss > p.handler.rss {
 			p.handler = m
 		}
 		select {

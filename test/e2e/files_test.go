@@ -1,6 +1,6 @@
 package e2e
 
-// Issue 19 in a real systemd: schedules as files. A package's file in
+// Schedules as files in a real systemd. A package's file in
 // /usr/lib, an administrator's override in /etc and a drop-in merge as
 // systemd merges units; `systemctl reload` applies them and the schedule
 // fires with the merged definition; a broken file leaves the scheduler
@@ -8,7 +8,6 @@ package e2e
 // says which file, line and key.
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -42,17 +41,8 @@ func TestScheduleFiles(t *testing.T) {
 	ctx := t.Context()
 	root := pkgRepoRoot(t)
 	bin := sdBuild(t, ctx, root)
-	b := &sdBox{ctx: ctx, script: filepath.Join(root, "test", "e2e", "sandbox.sh"), root: root,
-		env: sandboxEnv(filesSandboxName, "", "")}
-	if _, err := b.sbx("boot"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		b.ctx = context.Background() // t.Context is done by now
-		if _, err := b.sbx("shutdown"); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
+	b := newSDBox(ctx, root, sandboxEnv(filesSandboxName, "", ""))
+	b.boot(t, nil)
 	script := filepath.Join(t.TempDir(), "install.sh")
 	if err := os.WriteFile(script, []byte(filesInstall), 0o644); err != nil {
 		t.Fatal(err)

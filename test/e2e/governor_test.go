@@ -1,6 +1,6 @@
 package e2e
 
-// Issue 5 in a real systemd (systemd 252 as PID 1 of a systemd-nspawn
+// The governor in a real systemd (systemd 252 as PID 1 of a systemd-nspawn
 // container booted by sandbox.sh, with polkitd): the governor runs as the
 // packaged unit, as its unprivileged user under its hardening, talks to
 // PID 1 over D-Bus, and is driven through `schedulezero handlers`:
@@ -21,7 +21,6 @@ package e2e
 // installed and a few seconds to the one-time debootstrap (~40 s in all).
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -40,7 +39,6 @@ import (
 const (
 	govSandboxName = "sz-gov"
 	govPoll        = 50 * time.Millisecond
-	govCmdTimeout  = 3 * time.Minute
 	govWait        = 30 * time.Second
 	govUnit        = "schedulezero-governor.service"
 	govScheduler   = "schedulezero-scheduler.service"
@@ -72,39 +70,14 @@ systemctl start schedulezero-scheduler.service schedulezero-governor.service
 // govEnv is the environment of sandbox.sh for this test.
 func govEnv() []string { return sandboxEnv(govSandboxName, "-gov", "polkitd") }
 
-// govBox drives the container.
-type govBox struct {
-	ctx    context.Context
-	script string
-	root   string
-}
+// govBox is the governor suite's sandbox: commands in sh, whose stdout
+// alone is returned (it is parsed as JSON).
+type govBox struct{ *sandbox }
 
-func (b *govBox) sbx(args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(b.ctx, govCmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, "bash", append([]string{b.script}, args...)...)
-	cmd.Dir, cmd.Env = b.root, govEnv()
-	var out, errb bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return out.String() + errb.String(), fmt.Errorf("sandbox.sh %s: %w\n%s%s", strings.Join(args, " "), err, out.String(), errb.String())
-	}
-	return out.String(), nil
-}
-
-// sh runs a shell command line inside the container; stdout only.
-func (b *govBox) sh(line string) (string, error) {
-	out, err := b.sbx("exec", "sh", "-c", line)
-	return strings.TrimSpace(out), err
-}
-
-func (b *govBox) must(t *testing.T, line string) string {
-	t.Helper()
-	out, err := b.sh(line)
-	if err != nil {
-		t.Fatalf("in the sandbox: %v", err)
-	}
-	return out
+func newGovBox(ctx context.Context, root string) *govBox {
+	b := &govBox{newSandbox(ctx, root, govEnv())}
+	b.poll, b.stdoutOnly = govPoll, true
+	return b
 }
 
 // show returns systemctl show's properties of unit.
@@ -138,13 +111,6 @@ func (b *govBox) status(name string) (governor.HandlerInfo, error) {
 		return hi, err
 	}
 	return hi, json.Unmarshal([]byte(out), &hi)
-}
-
-// waitFor polls cond every govPoll until it holds or d passes, and
-// returns when it first held.
-func (b *govBox) waitFor(t *testing.T, what string, d time.Duration, cond func() (bool, string)) time.Time {
-	t.Helper()
-	return waitFor(b.ctx, t, what, d, govPoll, cond)
 }
 
 // govEntry is one journal entry of the governor.
@@ -258,22 +224,11 @@ func TestGovernor(t *testing.T) {
 	ctx := t.Context()
 	root := pkgRepoRoot(t)
 	bin, units := govBuild(t, ctx, root)
-	b := &govBox{ctx: ctx, script: filepath.Join(root, "test", "e2e", "sandbox.sh"), root: root}
-	start := time.Now()
-	if _, err := b.sbx("boot"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if t.Failed() {
-			out, _ := b.sh("journalctl -u " + govUnit + " -u 'schedulezero-handler@*' --no-pager -n 80 -o short-precise")
-			t.Logf("journal:\n%s", out)
-		}
-		b.ctx = context.Background()
-		if _, err := b.sbx("shutdown"); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
+	b := newGovBox(ctx, root)
+	b.boot(t, func() {
+		out, _ := b.sh("journalctl -u " + govUnit + " -u 'schedulezero-handler@*' --no-pager -n 80 -o short-precise")
+		t.Logf("journal:\n%s", out)
 	})
-	t.Logf("sandbox booted in %v", time.Since(start).Round(100*time.Millisecond))
 	script := filepath.Join(t.TempDir(), "install.sh")
 	if err := os.WriteFile(script, []byte(govInstall), 0o644); err != nil {
 		t.Fatal(err)
@@ -289,7 +244,7 @@ func TestGovernor(t *testing.T) {
 
 	const name = "dingaling2"
 	unit := governor.UnitName(name)
-	story := t.Run("1 add", func(t *testing.T) {
+	story := t.Run("add enables, starts and registers", func(t *testing.T) {
 		t0 := time.Now()
 		out := b.must(t, "schedulezero handlers add "+name+" --kind dingaling")
 		t.Logf("%s (%v)", out, time.Since(t0).Round(time.Millisecond))
@@ -329,7 +284,7 @@ func TestGovernor(t *testing.T) {
 		})
 		t.Logf("registered and healthy %v after add", time.Since(t0).Round(time.Millisecond))
 		t.Logf("schedulezero handlers:\n%s", b.must(t, "schedulezero handlers"))
-	}) && t.Run("1 status matches systemctl show", func(t *testing.T) {
+	}) && t.Run("status matches systemctl show", func(t *testing.T) {
 		hi, err := b.status(name)
 		if err != nil {
 			t.Fatal(err)
@@ -351,7 +306,7 @@ func TestGovernor(t *testing.T) {
 		if hi.Since.IsZero() || time.Since(hi.Since) > time.Hour {
 			t.Errorf("since = %v", hi.Since)
 		}
-	}) && t.Run("2 SIGKILL", func(t *testing.T) {
+	}) && t.Run("a killed handler is restarted", func(t *testing.T) {
 		pid, at := b.signal(t, name, "KILL")
 		detect := b.awaitLog(t, at, name, "handler crashed; the service manager restarts it", "crashed: signal (signal SIGKILL)")
 		restart := b.awaitLog(t, at, name, "handler restarted by the service manager", "signal SIGKILL")
@@ -366,7 +321,7 @@ func TestGovernor(t *testing.T) {
 		if hi.Restarts != 1 || !strings.Contains(hi.LastError, "SIGKILL") {
 			t.Errorf("after one SIGKILL: restarts=%d last error %q", hi.Restarts, hi.LastError)
 		}
-	}) && t.Run("2 SIGSTOP", func(t *testing.T) {
+	}) && t.Run("a hung handler is restarted", func(t *testing.T) {
 		pid, at := b.signal(t, name, "STOP")
 		detect := b.awaitLog(t, at, name, "handler restart scheduled", fmt.Sprintf("hung: %d consecutive failed pings", govFailedChecks))
 		restart := b.awaitLog(t, at, name, "handler restarted", "hung:")
@@ -389,7 +344,7 @@ func TestGovernor(t *testing.T) {
 	// The budget: a handler that cannot bind its endpoint crashes at every
 	// start; systemd restarts it (Restart=on-failure), each restart spends
 	// the governor's budget of 2, and then the governor stops it for good.
-	t.Run("2 budget stops a crash loop", func(t *testing.T) {
+	t.Run("the restart budget stops a crash loop", func(t *testing.T) {
 		const loop = "crashloop"
 		at, _ := strconv.ParseInt(b.must(t, "date +%s%6N"), 10, 64)
 		out, err := b.sh("schedulezero handlers add " + loop + " --kind dingaling --max-restarts 2 --endpoint ipc:///nonexistent/dir/x.sock 2>&1")
@@ -416,7 +371,7 @@ func TestGovernor(t *testing.T) {
 		b.must(t, "schedulezero handlers remove "+loop)
 	})
 
-	t.Run("1 remove", func(t *testing.T) {
+	t.Run("remove stops, disables and cleans up", func(t *testing.T) {
 		b.must(t, "schedulezero handlers remove "+name)
 		if got, _ := b.sh("systemctl is-active " + unit); got != "inactive" {
 			t.Errorf("is-active %s = %q, want inactive", unit, got)
@@ -436,7 +391,7 @@ func TestGovernor(t *testing.T) {
 		}
 	})
 
-	t.Run("3 governor user and polkit", func(t *testing.T) {
+	t.Run("the governor's user manages only handler units", func(t *testing.T) {
 		if got := b.must(t, "ps -o user= -p $(systemctl show -p MainPID --value "+govUnit+")"); got != "schedulezero" {
 			t.Errorf("the governor runs as %q, want schedulezero", got)
 		}

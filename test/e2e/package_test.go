@@ -1,6 +1,6 @@
 package e2e
 
-// Issue 6: the user's story with the Debian package, in a real systemd
+// The user's story with the Debian package, in a real systemd
 // (systemd 252 as PID 1 of a systemd-nspawn container booted by
 // sandbox.sh), with the commands of the README's "Install" section:
 //
@@ -27,7 +27,6 @@ package e2e
 // so that `apt-get install ./x.deb` satisfies the Recommends offline.
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -68,62 +67,20 @@ func pkgRepoRoot(t *testing.T) string {
 	return filepath.Clean(filepath.Join(filepath.Dir(file), "..", ".."))
 }
 
-// pkgRun runs a host command with a deadline and returns its combined output.
-func pkgRun(ctx context.Context, dir string, env []string, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, pkgCmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir, cmd.Env = dir, env
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out.String())
-	}
-	return out.String(), nil
+// pkgBox is the package suite's sandbox: commands in sh.
+type pkgBox struct{ *sandbox }
+
+func newPkgBox(ctx context.Context, root string) *pkgBox {
+	b := &pkgBox{newSandbox(ctx, root, pkgEnv())}
+	b.poll, b.cmdTimeout = pkgPoll, pkgCmdTimeout
+	return b
 }
 
-// pkgBox drives the container.
-type pkgBox struct {
-	script string
-	root   string
-}
-
-func (b *pkgBox) sbx(ctx context.Context, args ...string) (string, error) {
-	return pkgRun(ctx, b.root, pkgEnv(), "bash", append([]string{b.script}, args...)...)
-}
-
-// sh runs a shell command line inside the container.
-func (b *pkgBox) sh(ctx context.Context, line string) (string, error) {
-	return b.sbx(ctx, "exec", "sh", "-c", line)
-}
-
-// must runs a command line inside and fails the test on error.
-func (b *pkgBox) must(ctx context.Context, t *testing.T, line string) string {
-	t.Helper()
-	out, err := b.sh(ctx, line)
-	if err != nil {
-		t.Fatalf("in the sandbox: %v", err)
-	}
-	return strings.TrimSpace(out)
-}
-
-// waitFor polls cond every pkgPoll until it holds or d passes.
-func (b *pkgBox) waitFor(ctx context.Context, t *testing.T, what string, d time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	waitFor(ctx, t, what, d, pkgPoll, cond)
-}
-
-// prop returns one systemctl show property of unit.
-func (b *pkgBox) prop(ctx context.Context, unit, name string) string {
-	out, _ := b.sh(ctx, "systemctl show -p "+name+" --value "+unit)
-	return strings.TrimSpace(out)
-}
-
-func (b *pkgBox) waitActive(ctx context.Context, t *testing.T, units ...string) {
+func (b *pkgBox) waitActive(t *testing.T, units ...string) {
 	t.Helper()
 	for _, u := range units {
-		b.waitFor(ctx, t, u+" active", pkgWait, func() (bool, string) {
-			s := b.prop(ctx, u, "ActiveState")
+		b.waitFor(t, u+" active", pkgWait, func() (bool, string) {
+			s := b.prop(u, "ActiveState")
 			return s == "active", s
 		})
 	}
@@ -132,13 +89,13 @@ func (b *pkgBox) waitActive(ctx context.Context, t *testing.T, units ...string) 
 // runningNew reports whether unit runs a process other than oldPID whose
 // executable is the file installed now (an upgraded binary that still runs
 // shows as "(deleted)" in /proc/PID/exe).
-func (b *pkgBox) runningNew(ctx context.Context, unit, oldPID string) (bool, string) {
-	p, s := b.prop(ctx, unit, "MainPID"), b.prop(ctx, unit, "ActiveState")
+func (b *pkgBox) runningNew(unit, oldPID string) (bool, string) {
+	p, s := b.prop(unit, "MainPID"), b.prop(unit, "ActiveState")
 	state := "MainPID=" + p + " ActiveState=" + s
 	if p == oldPID || p == "0" || s != "active" {
 		return false, state
 	}
-	exe, err := b.sh(ctx, "readlink /proc/"+p+"/exe")
+	exe, err := b.sh("readlink /proc/" + p + "/exe")
 	exe = strings.TrimSpace(exe)
 	return err == nil && !strings.HasSuffix(exe, "(deleted)"), state + " exe=" + exe
 }
@@ -169,8 +126,8 @@ func (r pkgRuns) since(t time.Time) int {
 
 // history returns the succeeded quick_aling runs as `schedulezero history`
 // lists them.
-func (b *pkgBox) history(ctx context.Context) (pkgRuns, error) {
-	out, err := b.sh(ctx, "schedulezero --json history -n 1000")
+func (b *pkgBox) history() (pkgRuns, error) {
+	out, err := b.sh("schedulezero --json history -n 1000")
 	if err != nil {
 		return nil, err
 	}
@@ -189,11 +146,11 @@ func (b *pkgBox) history(ctx context.Context) (pkgRuns, error) {
 
 // waitRuns waits until at least n succeeded runs started after t, and
 // returns all the runs.
-func (b *pkgBox) waitRuns(ctx context.Context, t *testing.T, after time.Time, n int) pkgRuns {
+func (b *pkgBox) waitRuns(t *testing.T, after time.Time, n int) pkgRuns {
 	t.Helper()
 	var runs pkgRuns
-	b.waitFor(ctx, t, fmt.Sprintf("%d succeeded quick_aling runs after %s in history", n, after.Format(time.TimeOnly)), pkgWait, func() (bool, string) {
-		r, err := b.history(ctx)
+	b.waitFor(t, fmt.Sprintf("%d succeeded quick_aling runs after %s in history", n, after.Format(time.TimeOnly)), pkgWait, func() (bool, string) {
+		r, err := b.history()
 		if err != nil {
 			return false, err.Error()
 		}
@@ -214,8 +171,8 @@ func pkgKept(t *testing.T, what string, before, after pkgRuns) {
 }
 
 // journal returns the entries of `journalctl -o json ARGS`.
-func (b *pkgBox) journal(ctx context.Context, args string) ([]map[string]any, error) {
-	out, err := b.sh(ctx, "journalctl --no-pager -o json "+args)
+func (b *pkgBox) journal(args string) ([]map[string]any, error) {
+	out, err := b.sh("journalctl --no-pager -o json " + args)
 	if err != nil {
 		return nil, err
 	}
@@ -227,7 +184,7 @@ func pkgBuild(ctx context.Context, t *testing.T, root, dir, version string) stri
 	t.Helper()
 	start := time.Now()
 	env := append(os.Environ(), "SZ_VERSION="+version, "DIST="+dir)
-	out, err := pkgRun(ctx, root, env, "bash", "packaging/build-deb.sh")
+	out, err := hostRun(ctx, root, env, "bash", "packaging/build-deb.sh")
 	if err != nil {
 		t.Fatalf("build %s: %v", version, err)
 	}
@@ -246,7 +203,7 @@ func pkgBuild(ctx context.Context, t *testing.T, root, dir, version string) stri
 // pkgBaseVersion is the version packaging/version.sh gives.
 func pkgBaseVersion(ctx context.Context, t *testing.T, root string) string {
 	t.Helper()
-	v, err := pkgRun(ctx, root, os.Environ(), "sh", "packaging/version.sh")
+	v, err := hostRun(ctx, root, os.Environ(), "sh", "packaging/version.sh")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,43 +220,36 @@ func TestPackageStory(t *testing.T) {
 	oldDeb := pkgBuild(ctx, t, root, dist, base)
 	newDeb := pkgBuild(ctx, t, root, dist, newer)
 
-	b := &pkgBox{script: filepath.Join(root, "test", "e2e", "sandbox.sh"), root: root}
-	if _, err := b.sbx(ctx, "boot"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if _, err := b.sbx(context.Background(), "shutdown"); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	if _, err := b.sbx(ctx, "put", oldDeb, newDeb); err != nil {
+	b := newPkgBox(ctx, root)
+	b.boot(t, nil)
+	if _, err := b.sbx("put", oldDeb, newDeb); err != nil {
 		t.Fatal(err)
 	}
 	oldIn, newIn := "/sbx/"+filepath.Base(oldDeb), "/sbx/"+filepath.Base(newDeb)
 
 	var runs pkgRuns // what history held at the end of the last step
-	story := t.Run("1 install", func(t *testing.T) {
-		b.timed(ctx, t, "apt-get install -y "+oldIn)
-		b.waitActive(ctx, t, pkgScheduler, pkgGovernor, "schedulezero.target")
+	story := t.Run("install", func(t *testing.T) {
+		b.timed(t, "apt-get install -y "+oldIn)
+		b.waitActive(t, pkgScheduler, pkgGovernor, "schedulezero.target")
 		for _, u := range []string{"schedulezero.target", pkgScheduler, pkgGovernor} {
-			if got := b.must(ctx, t, "systemctl is-enabled "+u); got != "enabled" {
+			if got := b.must(t, "systemctl is-enabled "+u); got != "enabled" {
 				t.Errorf("%s: is-enabled = %q, want enabled", u, got)
 			}
 		}
-		if got := b.must(ctx, t, "command -v schedulezero"); got != "/usr/bin/schedulezero" {
+		if got := b.must(t, "command -v schedulezero"); got != "/usr/bin/schedulezero" {
 			t.Errorf("command -v schedulezero = %q, want /usr/bin/schedulezero", got)
 		}
-		if got := b.must(ctx, t, "schedulezero --version"); !strings.HasSuffix(got, " "+base) {
+		if got := b.must(t, "schedulezero --version"); !strings.HasSuffix(got, " "+base) {
 			t.Errorf("schedulezero --version = %q, want version %s", got, base)
 		}
 		for _, page := range []string{"1 schedulezero", "8 schedulezero-scheduler", "8 schedulezero-handler", "8 schedulezero-governor"} {
-			b.must(ctx, t, "man -w "+page)
-			if got := b.must(ctx, t, "man -P cat "+page+" 2>&1 | head -n 3"); !strings.Contains(got, "NAME") {
+			b.must(t, "man -w "+page)
+			if got := b.must(t, "man -P cat "+page+" 2>&1 | head -n 3"); !strings.Contains(got, "NAME") {
 				t.Errorf("man %s does not render a NAME section:\n%s", page, got)
 			}
 		}
-		b.must(ctx, t, "id schedulezero")
-		conffiles := b.must(ctx, t, "dpkg-query -W -f '${Conffiles}' schedulezero")
+		b.must(t, "id schedulezero")
+		conffiles := b.must(t, "dpkg-query -W -f '${Conffiles}' schedulezero")
 		for _, f := range []string{pkgConffile, "/etc/default/schedulezero"} {
 			if !strings.Contains(conffiles, f+" ") {
 				t.Errorf("%s is not a conffile; conffiles:\n%s", f, conffiles)
@@ -309,16 +259,16 @@ func TestPackageStory(t *testing.T) {
 			"/usr/share/bash-completion/completions/schedulezero", "/usr/share/doc/schedulezero/copyright",
 			"/usr/share/doc/schedulezero/changelog.gz", "/usr/lib/sysusers.d/schedulezero.conf",
 			"/usr/lib/tmpfiles.d/schedulezero.conf"} {
-			b.must(ctx, t, "test -f "+f)
+			b.must(t, "test -f "+f)
 		}
 		// The CLI finds the packaged API socket without flags.
-		b.must(ctx, t, "schedulezero schedule list")
-	}) && t.Run("2 handler", func(t *testing.T) {
-		t.Logf("before systemctl start: %s is %s", pkgHandlerUnit, b.prop(ctx, pkgHandlerUnit, "ActiveState"))
-		b.timed(ctx, t, "systemctl start schedulezero-handler@dingaling")
-		b.waitActive(ctx, t, pkgHandlerUnit)
-		b.waitFor(ctx, t, "dingaling registered", pkgWait, func() (bool, string) {
-			out, err := b.sh(ctx, "schedulezero --json handlers")
+		b.must(t, "schedulezero schedule list")
+	}) && t.Run("handler starts and registers", func(t *testing.T) {
+		t.Logf("before systemctl start: %s is %s", pkgHandlerUnit, b.prop(pkgHandlerUnit, "ActiveState"))
+		b.timed(t, "systemctl start schedulezero-handler@dingaling")
+		b.waitActive(t, pkgHandlerUnit)
+		b.waitFor(t, "dingaling registered", pkgWait, func() (bool, string) {
+			out, err := b.sh("schedulezero --json handlers")
 			if err != nil {
 				return false, err.Error()
 			}
@@ -335,14 +285,14 @@ func TestPackageStory(t *testing.T) {
 			}
 			return false, out
 		})
-	}) && t.Run("3 schedule", func(t *testing.T) {
+	}) && t.Run("schedule runs on the handler", func(t *testing.T) {
 		added := time.Now()
-		b.must(ctx, t, "schedulezero schedule add --handler dingaling --method quick_aling --every 2s")
-		runs = b.waitRuns(ctx, t, added, 3)
+		b.must(t, "schedulezero schedule add --handler dingaling --method quick_aling --every 2s")
+		runs = b.waitRuns(t, added, 3)
 		// Every succeeded run is in the handler's journal, found by the
 		// execution id the scheduler gave it.
-		b.waitFor(ctx, t, "the runs in journalctl -u "+pkgHandlerUnit, pkgWait, func() (bool, string) {
-			entries, err := b.journal(ctx, "-u "+pkgHandlerUnit+" SZ_METHOD=quick_aling")
+		b.waitFor(t, "the runs in journalctl -u "+pkgHandlerUnit, pkgWait, func() (bool, string) {
+			entries, err := b.journal("-u " + pkgHandlerUnit + " SZ_METHOD=quick_aling")
 			if err != nil {
 				return false, err.Error()
 			}
@@ -361,50 +311,50 @@ func TestPackageStory(t *testing.T) {
 			return len(missing) == 0, fmt.Sprintf("%d journal entries; runs missing: %v", len(entries), missing)
 		})
 		t.Logf("journalctl -u %s (last lines):\n%s", pkgHandlerUnit,
-			b.must(ctx, t, "journalctl -u "+pkgHandlerUnit+" --no-pager -n 4"))
-		t.Logf("schedulezero history (last lines):\n%s", b.must(ctx, t, "schedulezero history | tail -n 3"))
-	}) && t.Run("4 kill scheduler", func(t *testing.T) {
-		pid := b.prop(ctx, pkgScheduler, "MainPID")
-		restarts, _ := strconv.Atoi(b.prop(ctx, pkgScheduler, "NRestarts"))
-		b.timed(ctx, t, "systemctl kill -s KILL schedulezero-scheduler")
-		b.waitFor(ctx, t, "scheduler restarted by systemd", pkgWait, func() (bool, string) {
-			p, s := b.prop(ctx, pkgScheduler, "MainPID"), b.prop(ctx, pkgScheduler, "ActiveState")
+			b.must(t, "journalctl -u "+pkgHandlerUnit+" --no-pager -n 4"))
+		t.Logf("schedulezero history (last lines):\n%s", b.must(t, "schedulezero history | tail -n 3"))
+	}) && t.Run("a killed scheduler is restarted", func(t *testing.T) {
+		pid := b.prop(pkgScheduler, "MainPID")
+		restarts, _ := strconv.Atoi(b.prop(pkgScheduler, "NRestarts"))
+		b.timed(t, "systemctl kill -s KILL schedulezero-scheduler")
+		b.waitFor(t, "scheduler restarted by systemd", pkgWait, func() (bool, string) {
+			p, s := b.prop(pkgScheduler, "MainPID"), b.prop(pkgScheduler, "ActiveState")
 			return p != pid && p != "0" && s == "active", "MainPID=" + p + " ActiveState=" + s
 		})
 		restarted := time.Now()
-		if got, _ := strconv.Atoi(b.prop(ctx, pkgScheduler, "NRestarts")); got != restarts+1 {
+		if got, _ := strconv.Atoi(b.prop(pkgScheduler, "NRestarts")); got != restarts+1 {
 			t.Errorf("NRestarts = %d, want %d (a restart by systemd)", got, restarts+1)
 		}
-		after := b.waitRuns(ctx, t, restarted, 2)
+		after := b.waitRuns(t, restarted, 2)
 		pkgKept(t, "the kill", runs, after)
 		runs = after
-	}) && t.Run("5 upgrade", func(t *testing.T) {
-		b.must(ctx, t, "sed -i 's/\"concurrency\": [0-9]*/"+pkgLocalEdit+"/' "+pkgConffile)
+	}) && t.Run("upgrade keeps schedules, history and conffiles", func(t *testing.T) {
+		b.must(t, "sed -i 's/\"concurrency\": [0-9]*/"+pkgLocalEdit+"/' "+pkgConffile)
 		units := []string{pkgScheduler, pkgGovernor, pkgHandlerUnit}
 		pids := map[string]string{}
 		for _, u := range units {
-			pids[u] = b.prop(ctx, u, "MainPID")
+			pids[u] = b.prop(u, "MainPID")
 		}
-		b.timed(ctx, t, "apt-get install -y "+newIn)
+		b.timed(t, "apt-get install -y "+newIn)
 		upgraded := time.Now()
-		if got := b.must(ctx, t, "dpkg-query -W -f '${Version}' schedulezero"); got != newer {
+		if got := b.must(t, "dpkg-query -W -f '${Version}' schedulezero"); got != newer {
 			t.Errorf("installed version %q, want %q", got, newer)
 		}
-		if got := b.must(ctx, t, "schedulezero --version"); !strings.HasSuffix(got, " "+newer) {
+		if got := b.must(t, "schedulezero --version"); !strings.HasSuffix(got, " "+newer) {
 			t.Errorf("schedulezero --version = %q, want version %s", got, newer)
 		}
 		for _, u := range units {
-			b.waitFor(ctx, t, u+" restarted on the new binary", pkgWait, func() (bool, string) {
-				return b.runningNew(ctx, u, pids[u])
+			b.waitFor(t, u+" restarted on the new binary", pkgWait, func() (bool, string) {
+				return b.runningNew(u, pids[u])
 			})
 		}
-		if got := b.must(ctx, t, "cat "+pkgConffile); !strings.Contains(got, pkgLocalEdit) {
+		if got := b.must(t, "cat "+pkgConffile); !strings.Contains(got, pkgLocalEdit) {
 			t.Errorf("local edit of the conffile lost on upgrade:\n%s", got)
 		}
 		// The restarted handler runs with the edited configuration.
-		pid := b.prop(ctx, pkgHandlerUnit, "MainPID")
-		b.waitFor(ctx, t, "the handler listening with concurrency 2", pkgWait, func() (bool, string) {
-			entries, err := b.journal(ctx, "-u "+pkgHandlerUnit+" _PID="+pid)
+		pid := b.prop(pkgHandlerUnit, "MainPID")
+		b.waitFor(t, "the handler listening with concurrency 2", pkgWait, func() (bool, string) {
+			entries, err := b.journal("-u " + pkgHandlerUnit + " _PID=" + pid)
 			if err != nil {
 				return false, err.Error()
 			}
@@ -415,77 +365,77 @@ func TestPackageStory(t *testing.T) {
 			}
 			return false, fmt.Sprintf("%d entries of PID %s, none \"handler listening\"", len(entries), pid)
 		})
-		if got := b.must(ctx, t, "schedulezero --json schedule list"); !strings.Contains(got, `"quick_aling"`) {
+		if got := b.must(t, "schedulezero --json schedule list"); !strings.Contains(got, `"quick_aling"`) {
 			t.Errorf("schedule lost on upgrade:\n%s", got)
 		}
-		after := b.waitRuns(ctx, t, upgraded, 2)
+		after := b.waitRuns(t, upgraded, 2)
 		pkgKept(t, "the upgrade", runs, after)
 		runs = after
-	}) && t.Run("5b remove and reinstall", func(t *testing.T) {
+	}) && t.Run("remove and reinstall", func(t *testing.T) {
 		// An instance the administrator enabled stops on removal and starts
 		// again on reinstallation; state and configuration stay between.
-		b.must(ctx, t, "systemctl enable schedulezero-handler@dingaling")
-		b.timed(ctx, t, "apt-get remove -y schedulezero")
-		if got := b.must(ctx, t, "pgrep -a '^schedulezero' || true"); got != "" {
+		b.must(t, "systemctl enable schedulezero-handler@dingaling")
+		b.timed(t, "apt-get remove -y schedulezero")
+		if got := b.must(t, "pgrep -a '^schedulezero' || true"); got != "" {
 			t.Errorf("processes left after remove:\n%s", got)
 		}
-		if got := b.must(ctx, t, "dpkg-query -W -f '${db:Status-Abbrev}' schedulezero"); got != "rc" {
+		if got := b.must(t, "dpkg-query -W -f '${db:Status-Abbrev}' schedulezero"); got != "rc" {
 			t.Errorf("package state after remove = %q, want rc (config files kept)", got)
 		}
 		for _, f := range []string{"/var/lib/schedulezero/schedulezero.db", pkgConffile} {
-			b.must(ctx, t, "test -f "+f)
+			b.must(t, "test -f "+f)
 		}
-		b.timed(ctx, t, "apt-get install -y "+newIn)
+		b.timed(t, "apt-get install -y "+newIn)
 		reinstalled := time.Now()
-		b.waitActive(ctx, t, pkgScheduler, pkgGovernor, pkgHandlerUnit)
-		after := b.waitRuns(ctx, t, reinstalled, 2)
+		b.waitActive(t, pkgScheduler, pkgGovernor, pkgHandlerUnit)
+		after := b.waitRuns(t, reinstalled, 2)
 		pkgKept(t, "the removal", runs, after)
 		runs = after
 	})
 
 	if !story {
 		// What the units did, for the failed step, before purge removes it.
-		out, _ := b.sh(ctx, "systemctl list-units --all --no-pager 'schedulezero*'; "+
+		out, _ := b.sh("systemctl list-units --all --no-pager 'schedulezero*'; " +
 			"journalctl --no-pager -o short-precise -u 'schedulezero*' | tail -n 150")
 		t.Logf("the story stopped; units and journal:\n%s", out)
 	}
 
 	// Purge and lintian are proven whatever happened to the story above.
-	t.Run("6 purge", func(t *testing.T) {
-		if _, err := b.sh(ctx, "dpkg-query -W -f '${db:Status-Abbrev}' schedulezero | grep -q ii"); err != nil {
-			b.timed(ctx, t, "apt-get install -y "+newIn) // the story stopped before installing
+	t.Run("purge", func(t *testing.T) {
+		if _, err := b.sh("dpkg-query -W -f '${db:Status-Abbrev}' schedulezero | grep -q ii"); err != nil {
+			b.timed(t, "apt-get install -y "+newIn) // the story stopped before installing
 		}
-		b.timed(ctx, t, "apt-get purge -y schedulezero")
-		if got := b.must(ctx, t, "systemctl list-units --all --no-legend --plain 'schedulezero*' | grep -v not-found || true"); got != "" {
+		b.timed(t, "apt-get purge -y schedulezero")
+		if got := b.must(t, "systemctl list-units --all --no-legend --plain 'schedulezero*' | grep -v not-found || true"); got != "" {
 			t.Errorf("units still loaded after purge:\n%s", got)
 		}
-		if got := b.must(ctx, t, "systemctl list-unit-files --no-legend 'schedulezero*' || true"); got != "" {
+		if got := b.must(t, "systemctl list-unit-files --no-legend 'schedulezero*' || true"); got != "" {
 			t.Errorf("unit files left after purge:\n%s", got)
 		}
-		if got := b.must(ctx, t, "find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked -name '*schedulezero*' 2>/dev/null || true"); got != "" {
+		if got := b.must(t, "find /etc/systemd/system /var/lib/systemd/deb-systemd-helper-enabled /var/lib/systemd/deb-systemd-helper-masked -name '*schedulezero*' 2>/dev/null || true"); got != "" {
 			t.Errorf("enable links or helper state left after purge:\n%s", got)
 		}
 		for _, p := range []string{"/var/lib/schedulezero", "/etc/schedulezero", "/etc/default/schedulezero",
 			"/run/schedulezero", "/usr/bin/schedulezero", "/usr/lib/systemd/system/schedulezero-scheduler.service"} {
-			if _, err := b.sh(ctx, "test ! -e "+p); err != nil {
+			if _, err := b.sh("test ! -e " + p); err != nil {
 				t.Errorf("%s left after purge", p)
 			}
 		}
-		if got := b.must(ctx, t, "pgrep -a '^schedulezero' || true"); got != "" {
+		if got := b.must(t, "pgrep -a '^schedulezero' || true"); got != "" {
 			t.Errorf("processes left after purge:\n%s", got)
 		}
 		// Purged: dpkg has forgotten the package or knows it as not installed.
-		if got, _ := b.sh(ctx, "dpkg-query -W -f '${db:Status-Abbrev}' schedulezero 2>/dev/null"); len(got) > 1 && got[1] != 'n' {
+		if got, _ := b.sh("dpkg-query -W -f '${db:Status-Abbrev}' schedulezero 2>/dev/null"); len(got) > 1 && got[1] != 'n' {
 			t.Errorf("dpkg status after purge = %q, want not installed", got)
 		}
 	})
 
-	t.Run("7 lintian", func(t *testing.T) {
+	t.Run("lintian", func(t *testing.T) {
 		if _, err := exec.LookPath("lintian"); err != nil {
 			t.Skip("lintian is not installed on this host (apt-get install lintian)")
 		}
 		for _, deb := range []string{oldDeb, newDeb} {
-			out, err := pkgRun(ctx, root, os.Environ(), "lintian", "--fail-on", "error,warning", "--info", "--pedantic", deb)
+			out, err := hostRun(ctx, root, os.Environ(), "lintian", "--fail-on", "error,warning", "--info", "--pedantic", deb)
 			if err != nil {
 				t.Errorf("lintian %s: %v", filepath.Base(deb), err)
 			}
@@ -499,10 +449,10 @@ func TestPackageStory(t *testing.T) {
 
 // timed runs a command line inside, fails the test on error and logs how
 // long it took.
-func (b *pkgBox) timed(ctx context.Context, t *testing.T, line string) string {
+func (b *pkgBox) timed(t *testing.T, line string) string {
 	t.Helper()
 	start := time.Now()
-	out := b.must(ctx, t, line)
+	out := b.must(t, line)
 	t.Logf("%s: %.1fs", line, time.Since(start).Seconds())
 	return out
 }

@@ -1,9 +1,9 @@
 package e2e
 
-// Issue 4 in a real systemd (systemd 252 as PID 1 of a systemd-nspawn
+// The daemons as systemd services in a real systemd (systemd 252 as PID 1 of a systemd-nspawn
 // container booted by sandbox.sh): the binaries and the generated units/
 // are installed as a package would install them, the daemons run as real
-// units under their hardening, and each acceptance criterion is checked
+// units under their hardening, and each behaviour is checked
 // with systemctl, journalctl and systemd-analyze:
 //
 //  1. READY=1, STATUS=, reload, a graceful and fast stop;
@@ -22,7 +22,6 @@ package e2e
 // container's rootfs (network, ~40 s), later boots take under a second.
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -69,46 +68,18 @@ systemctl daemon-reload
 systemctl restart polkit
 `
 
-// sdBox drives the container.
+// sdBox is the systemd suite's sandbox: the CLI with the API token once
+// there is one, and unit drop-ins.
 type sdBox struct {
-	env    []string // sandbox.sh's environment; nil: sdEnv()
-	ctx    context.Context
-	script string
-	root   string
-	token  bool // the scheduler has an API token: the CLI must send it
+	*sandbox
+	token bool // the scheduler has an API token: the CLI must send it
 }
 
-func (b *sdBox) run(ctx context.Context, name string, args ...string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, sdCmdTimeout)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, name, args...)
-	cmd.Dir, cmd.Env = b.root, sdEnv()
-	if b.env != nil {
-		cmd.Env = b.env
-	}
-	var out bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Run(); err != nil {
-		return out.String(), fmt.Errorf("%s %s: %w\n%s", name, strings.Join(args, " "), err, out.String())
-	}
-	return out.String(), nil
-}
-
-func (b *sdBox) sbx(args ...string) (string, error) {
-	return b.run(b.ctx, "bash", append([]string{b.script}, args...)...)
-}
-
-// sh runs a shell command line inside the container (bash, for /dev/tcp).
-func (b *sdBox) sh(line string) (string, error) { return b.sbx("exec", "bash", "-c", line) }
-
-// must runs a command line inside and fails the test on error.
-func (b *sdBox) must(t *testing.T, line string) string {
-	t.Helper()
-	out, err := b.sh(line)
-	if err != nil {
-		t.Fatalf("in the sandbox: %v", err)
-	}
-	return strings.TrimSpace(out)
+// newSDBox is the suite's sandbox of env: commands in bash (for /dev/tcp).
+func newSDBox(ctx context.Context, root string, env []string) *sdBox {
+	b := &sdBox{sandbox: newSandbox(ctx, root, env)}
+	b.shell, b.poll, b.cmdTimeout = "bash", sdPoll, sdCmdTimeout
+	return b
 }
 
 // cli runs the schedulezero CLI inside, with the API token once there is one.
@@ -128,18 +99,6 @@ func (b *sdBox) mustCLI(t *testing.T, args string) string {
 	return strings.TrimSpace(out)
 }
 
-// prop returns one `systemctl show` property of unit.
-func (b *sdBox) prop(unit, name string) string {
-	out, _ := b.sh("systemctl show -p " + name + " --value " + unit)
-	return strings.TrimSpace(out)
-}
-
-// waitFor polls cond every sdPoll until it holds or d passes.
-func (b *sdBox) waitFor(t *testing.T, what string, d time.Duration, cond func() (bool, string)) {
-	t.Helper()
-	waitFor(b.ctx, t, what, d, sdPoll, cond)
-}
-
 func (b *sdBox) waitActive(t *testing.T, units ...string) {
 	t.Helper()
 	for _, u := range units {
@@ -148,12 +107,6 @@ func (b *sdBox) waitActive(t *testing.T, units ...string) {
 			return a == "active" && s == "running", a + "/" + s
 		})
 	}
-}
-
-// writeFile writes content to path inside the container.
-func (b *sdBox) writeFile(t *testing.T, path, content string) {
-	t.Helper()
-	b.must(t, fmt.Sprintf("mkdir -p %q && cat > %q <<'SZEOF'\n%s\nSZEOF", filepath.Dir(path), path, content))
 }
 
 // dropIn writes a drop-in for unit and reloads systemd.
@@ -329,18 +282,9 @@ func TestSystemd(t *testing.T) {
 	root := pkgRepoRoot(t)
 	bin := sdBuild(t, ctx, root)
 
-	b := &sdBox{ctx: ctx, script: filepath.Join(root, "test", "e2e", "sandbox.sh"), root: root}
+	b := newSDBox(ctx, root, sdEnv())
 	start := time.Now()
-	if _, err := b.sbx("boot"); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		b.ctx = context.Background()
-		if _, err := b.sbx("shutdown"); err != nil {
-			t.Errorf("shutdown: %v", err)
-		}
-	})
-	t.Logf("sandbox booted in %v", time.Since(start).Round(100*time.Millisecond))
+	b.boot(t, nil)
 	script := filepath.Join(t.TempDir(), "install.sh")
 	if err := os.WriteFile(script, []byte(sdInstall), 0o644); err != nil {
 		t.Fatal(err)
@@ -358,7 +302,7 @@ func TestSystemd(t *testing.T) {
 	var schedID string
 	var before map[string]bool
 
-	// Acceptance 4 first: it needs nothing running.
+	// Unit verification first: it needs nothing running.
 	t.Run("verify", func(t *testing.T) {
 		units := "schedulezero.target schedulezero-scheduler.service schedulezero-scheduler.socket " +
 			"schedulezero-scheduler@.service schedulezero-handler@.service schedulezero-governor.service"
@@ -387,7 +331,7 @@ func TestSystemd(t *testing.T) {
 		t.Logf("systemd-analyze security (exposure, lower is better; limit %.1f):\n%s", sdMaxExposure, strings.Join(table, "\n"))
 	})
 
-	ok := t.Run("1 ready and status", func(t *testing.T) {
+	ok := t.Run("ready and status", func(t *testing.T) {
 		b.must(t, "systemctl start "+sdScheduler)
 		b.waitActive(t, sdScheduler)
 		for prop, want := range map[string]string{"Type": "notify", "NotifyAccess": "main", "WatchdogUSec": "10s", "User": "schedulezero"} {
@@ -420,7 +364,7 @@ func TestSystemd(t *testing.T) {
 		t.Logf("systemctl status:\n%s", out)
 	})
 
-	ok = ok && t.Run("3 journal fields", func(t *testing.T) {
+	ok = ok && t.Run("journal fields", func(t *testing.T) {
 		var id string
 		for e := range before {
 			id = e
@@ -452,7 +396,7 @@ func TestSystemd(t *testing.T) {
 		}
 	})
 
-	ok = ok && t.Run("1 reload", func(t *testing.T) {
+	ok = ok && t.Run("reload", func(t *testing.T) {
 		pid := b.prop(sdScheduler, "MainPID")
 		b.must(t, "systemctl reload "+sdScheduler)
 		b.waitFor(t, "reload logged", sdWait, func() (bool, string) {
@@ -464,7 +408,7 @@ func TestSystemd(t *testing.T) {
 		}
 	})
 
-	ok = ok && t.Run("1 graceful fast stop", func(t *testing.T) {
+	ok = ok && t.Run("graceful fast stop", func(t *testing.T) {
 		// The scheduler first, while its handler still answers: it stops
 		// firing, lets running attempts finish and closes the store.
 		for _, u := range []string{sdScheduler, sdHandlerUnit} {
@@ -490,7 +434,7 @@ func TestSystemd(t *testing.T) {
 		}
 	})
 
-	ok = ok && t.Run("1 graceful stop with a running job", func(t *testing.T) {
+	ok = ok && t.Run("graceful stop with a running job", func(t *testing.T) {
 		// A job that takes 3s, on an exec handler. A stop in the middle of
 		// it waits for it (within SZ_STOP_TIMEOUT / the handler's drain
 		// budget) and records its success instead of cutting it off.
@@ -537,7 +481,7 @@ func TestSystemd(t *testing.T) {
 	// execution): the handler says "stopping" before it drains, so the
 	// fires of the drain wait for the new process instead of being
 	// refused; the running job and every fire end in success.
-	ok = ok && t.Run("1 handler restart fails no job", func(t *testing.T) {
+	ok = ok && t.Run("handler restart fails no job", func(t *testing.T) {
 		b.writeFile(t, "/etc/schedulezero/handlers/slow.json", `{"kind": "exec", "endpoint": "ipc:///run/schedulezero/handler-slow.sock",
   "concurrency": 4, "methods": {"nap": {"command": ["/bin/sleep", "3"], "timeout": "30s"}, "blink": {"command": ["/bin/true"]}}}`)
 		b.must(t, "systemctl start "+sdScheduler+" schedulezero-handler@slow")
@@ -593,7 +537,7 @@ func TestSystemd(t *testing.T) {
 	// (they are After= the scheduler), then the scheduler, while e2e-quick
 	// fires every second. Nothing runs, so the stop must be as fast as the
 	// idle one.
-	t.Run("1 stop after the handler", func(t *testing.T) {
+	t.Run("stop after the handler", func(t *testing.T) {
 		b.must(t, "systemctl start "+sdScheduler+" "+sdHandlerUnit)
 		b.waitActive(t, sdScheduler, sdHandlerUnit)
 		b.must(t, "systemctl stop "+sdHandlerUnit)
@@ -615,7 +559,7 @@ func TestSystemd(t *testing.T) {
 		}
 	})
 
-	ok = ok && t.Run("2 watchdog", func(t *testing.T) {
+	ok = ok && t.Run("watchdog restarts a stalled scheduler", func(t *testing.T) {
 		b.dropIn(t, sdScheduler, "fault", "[Service]\nEnvironment=SZ_FAULT_INJECTION=1")
 		defer b.removeDropIn(t, sdScheduler, "fault")
 		b.must(t, "systemctl start "+sdScheduler+" "+sdHandlerUnit)
@@ -675,7 +619,7 @@ e=$(date +%s%N); echo "$(( (killed - s) / 1000000 )) $(( (e - s) / 1000000 )) $r
 		}
 	})
 
-	t.Run("5 socket activation", func(t *testing.T) {
+	t.Run("socket activation", func(t *testing.T) {
 		b.must(t, "systemctl stop "+sdScheduler+" && systemctl start schedulezero-scheduler.socket")
 		defer b.sh("systemctl stop schedulezero-scheduler.socket")
 		if a := b.prop(sdScheduler, "ActiveState"); a != "inactive" {
@@ -829,7 +773,7 @@ e=$(date +%s%N); echo "$(( (killed - s) / 1000000 )) $(( (e - s) / 1000000 )) $r
 		}
 	})
 
-	t.Run("5 tcp needs a token", func(t *testing.T) {
+	t.Run("tcp needs a token", func(t *testing.T) {
 		b.writeFile(t, sdTokenFile, sdToken)
 		b.must(t, "chmod 0600 "+sdTokenFile)
 		b.dropIn(t, sdScheduler, "tcp", "[Service]\nEnvironment=SZ_HTTP_LISTEN=unix:/run/schedulezero/api.sock,127.0.0.1:8888")
@@ -863,7 +807,7 @@ e=$(date +%s%N); echo "$(( (killed - s) / 1000000 )) $(( (e - s) / 1000000 )) $r
 		b.mustCLI(t, "schedule list")
 	})
 
-	t.Run("5 bad handler secret", func(t *testing.T) {
+	t.Run("bad handler secret", func(t *testing.T) {
 		const secret, wrong = "e2e-secret-0123456789abcdef", "e2e-wrong-0123456789abcdef"
 		mine := "/etc/credstore/schedulezero-handler-" + sdHandler
 		theirs := "/etc/schedulezero/handler-secrets/" + sdHandler

@@ -76,7 +76,7 @@ func TestKill9Scheduler_LosesNoScheduleAndNoExecution(t *testing.T) {
 					body["handler_id"], body["job_method"] = "slow", "nap"
 				}
 				if code, err := a.do("POST", "/api/schedule", body, nil); err != nil || code != 201 {
-					errs <- fmt.Errorf("schedule %d: %d %v", i, code, err)
+					errs <- fmt.Errorf("schedule %d: %d %w", i, code, err)
 				}
 			}
 		}()

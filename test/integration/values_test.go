@@ -24,7 +24,7 @@ func TestScheduler_WarnsOfOpenTCP(t *testing.T) {
 			warns = append(warns, l)
 		}
 	}
-	if len(warns) != 1 || !strings.Contains(warns[0], "level=WARN") || !strings.Contains(warns[0], "listener=127.0.0.1:") ||
+	if len(warns) != 1 || !strings.Contains(warns[0], "level=WARN") || !strings.Contains(warns[0], "address=127.0.0.1:") ||
 		!strings.Contains(warns[0], "--api-token-file") {
 		t.Errorf("warnings %q, want one at WARN for the TCP listener naming --api-token-file", warns)
 	}

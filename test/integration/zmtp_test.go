@@ -7,7 +7,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 )
 
 // hostileZMTP sends the frames of issue 12 to endpoint, each on its own

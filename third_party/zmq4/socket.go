@@ -152,8 +152,10 @@ func (sck *socket) Close() error {
 
 	var err error
 	for _, conn := range sck.conns {
+		// A connection its reader closed (the peer went away) waits here
+		// for the reaper; closing it again is no failure of this Close.
 		e := conn.Close()
-		if e != nil && err == nil {
+		if e != nil && !errors.Is(e, net.ErrClosed) && err == nil {
 			err = e
 		}
 	}

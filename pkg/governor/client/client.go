@@ -3,18 +3,15 @@
 package client
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
-	"net"
 	"net/http"
 	"net/url"
 	"strings"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/client"
 	"github.com/schedulezero/schedulezero/pkg/governor"
 )
 
@@ -25,114 +22,43 @@ const DefaultTimeout = 30 * time.Second
 // ErrUnreachable means the governor did not answer.
 var ErrUnreachable = errors.New("governor API unreachable")
 
-// APIError is an error answer of the governor.
-type APIError struct {
-	Status  int    // HTTP status
-	Message string // the server's message
-	Field   string // the offending field, if any
-	Fix     string // what would be accepted, if known
-}
-
-func (e *APIError) Error() string {
-	msg := fmt.Sprintf("%d: %s", e.Status, e.Message)
-	if e.Fix != "" && !strings.Contains(e.Message, e.Fix) {
-		msg += " (" + e.Fix + ")"
-	}
-	return msg
-}
-
-// NotFound reports whether err is a 404 answer.
-func NotFound(err error) bool {
-	var ae *APIError
-	return errors.As(err, &ae) && ae.Status == http.StatusNotFound
-}
-
-// Client calls one governor. It is safe for concurrent use.
+// Client calls one governor. It is safe for concurrent use. Its error
+// answers are *client.APIError of the scheduler's client package: both
+// APIs speak the same envelope through the same Transport.
 type Client struct {
-	addr string
-	base string
-	hc   *http.Client
+	t *client.Transport
 }
 
 // New returns a client of addr: "unix:/run/schedulezero/governor.sock", a
 // socket path, or "http://host:port".
 func New(addr string) (*Client, error) {
-	c := &Client{addr: addr}
-	tr := http.DefaultTransport.(*http.Transport).Clone()
 	switch {
 	case strings.HasPrefix(addr, "http://"), strings.HasPrefix(addr, "https://"):
 		u, err := url.Parse(addr)
 		if err != nil || u.Host == "" {
 			return nil, fmt.Errorf("address %q: not a URL with a host", addr)
 		}
-		c.base = strings.TrimSuffix(addr, "/")
-	default:
-		path := strings.TrimPrefix(strings.TrimPrefix(addr, "unix:"), "//")
-		if path == "" {
-			return nil, fmt.Errorf("address %q: empty socket path (use unix:/path/to/governor.sock)", addr)
-		}
-		tr.DialContext = func(ctx context.Context, _, _ string) (net.Conn, error) {
-			var d net.Dialer
-			return d.DialContext(ctx, "unix", path)
-		}
-		c.base = "http://governor"
+		return &Client{t: client.NewTransport(addr, strings.TrimSuffix(addr, "/"), "", ErrUnreachable)}, nil
 	}
-	c.hc = &http.Client{Transport: tr}
-	return c, nil
+	path := strings.TrimPrefix(strings.TrimPrefix(addr, "unix:"), "//")
+	if path == "" {
+		return nil, fmt.Errorf("address %q: empty socket path (use unix:/path/to/governor.sock)", addr)
+	}
+	return &Client{t: client.NewTransport(addr, "http://governor", path, ErrUnreachable)}, nil
 }
 
 // Close releases idle connections.
-func (c *Client) Close() { c.hc.CloseIdleConnections() }
+func (c *Client) Close() { c.t.Close() }
 
+// do bounds a call whose context has no deadline by DefaultTimeout: stops
+// and removes bring their own, longer, deadline.
 func (c *Client) do(ctx context.Context, method, path string, in, out any) error {
 	if _, ok := ctx.Deadline(); !ok {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, DefaultTimeout)
 		defer cancel()
 	}
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return fmt.Errorf("%s %s: %w", method, path, err)
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, body)
-	if err != nil {
-		return fmt.Errorf("%s %s: %w", method, path, err)
-	}
-	if in != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		return fmt.Errorf("%w at %s: %w", ErrUnreachable, c.addr, err)
-	}
-	defer resp.Body.Close() //nolint:errcheck // read fully below
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 16<<20))
-	if err != nil {
-		return fmt.Errorf("%s %s: read: %w", method, path, err)
-	}
-	if resp.StatusCode >= 300 {
-		var eb struct {
-			Error struct {
-				Message, Field, Fix string
-			} `json:"error"`
-		}
-		ae := &APIError{Status: resp.StatusCode, Message: strings.TrimSpace(string(data))}
-		if json.Unmarshal(data, &eb) == nil && eb.Error.Message != "" {
-			ae.Message, ae.Field, ae.Fix = eb.Error.Message, eb.Error.Field, eb.Error.Fix
-		}
-		return ae
-	}
-	if out == nil || len(data) == 0 {
-		return nil
-	}
-	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("%s %s: decode: %w", method, path, err)
-	}
-	return nil
+	return c.t.Do(ctx, method, path, in, out)
 }
 
 func handlerPath(name string, rest ...string) string {

@@ -29,6 +29,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/handler"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // Defaults.
@@ -42,36 +43,13 @@ const (
 	KillGrace = 5 * time.Second
 )
 
-// Duration is a time.Duration written as a Go duration string ("5m").
-type Duration time.Duration
-
-// UnmarshalJSON accepts "90s", "5m" and the like.
-func (d *Duration) UnmarshalJSON(b []byte) error {
-	var s string
-	if err := json.Unmarshal(b, &s); err != nil {
-		return fmt.Errorf("want a duration string such as \"5m\": %w", err)
-	}
-	v, err := time.ParseDuration(s)
-	if err != nil {
-		return err
-	}
-	if v < 0 {
-		return fmt.Errorf("duration %q is negative", s)
-	}
-	*d = Duration(v)
-	return nil
-}
-
-// MarshalJSON writes the duration string.
-func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
-
 // Command is the configuration of one method.
 type Command struct {
 	// Command is the program and its arguments; Command[0] should be an
 	// absolute path.
 	Command []string `json:"command"`
 	// Timeout bounds one run; the job's own deadline applies when sooner.
-	Timeout Duration `json:"timeout,omitempty"`
+	Timeout handlername.Duration `json:"timeout,omitempty"`
 	// Env is added to the handler's environment.
 	Env map[string]string `json:"env,omitempty"`
 	// Dir is the working directory; empty means the handler's.

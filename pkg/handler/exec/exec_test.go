@@ -15,6 +15,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/handler/exec"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"go.uber.org/goleak"
 )
 
@@ -109,7 +110,7 @@ func alive(pid int) bool {
 func TestRun_TimeoutKillsProcessGroup(t *testing.T) {
 	dir := t.TempDir()
 	c := sh(`sleep 300 & echo $! > ` + dir + `/grandchild; echo $$ > ` + dir + `/child; wait`)
-	c.Timeout = exec.Duration(300 * time.Millisecond)
+	c.Timeout = handlername.Duration(300 * time.Millisecond)
 	start := time.Now()
 	res, err := run(t, c, handler.Job{})
 	if err == nil || !strings.Contains(err.Error(), "killed after the method's 300ms timeout") {

@@ -1,4 +1,4 @@
-package config_test
+package handlerd_test
 
 import (
 	"context"
@@ -14,11 +14,11 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
-	"github.com/schedulezero/schedulezero/pkg/handler/config"
+	"github.com/schedulezero/schedulezero/pkg/handlerd"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/sd/sdtest"
 	"github.com/schedulezero/schedulezero/pkg/wire"
-	"github.com/schedulezero/schedulezero/pkg/wiretest"
+	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
 	"go.uber.org/goleak"
 )
 
@@ -44,7 +44,7 @@ func TestPath(t *testing.T) {
 		{"system", "", env(), "/etc/schedulezero/handlers/ding.json"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := config.Path("ding", tc.explicit, tc.getenv); got != tc.want {
+			if got := handlerd.Path("ding", tc.explicit, tc.getenv); got != tc.want {
 				t.Errorf("Path = %q, want %q", got, tc.want)
 			}
 		})
@@ -74,7 +74,7 @@ func TestLoad_Errors(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			p := write(t, tc.body)
-			_, err := config.Load(p)
+			_, err := handlerd.Load(p)
 			var fe *field.Error
 			if !errors.As(err, &fe) || fe.Field != tc.field || !strings.Contains(err.Error(), p) {
 				t.Errorf("err = %v, want a field error on %q naming %s", err, tc.field, p)
@@ -90,7 +90,7 @@ func TestOptions(t *testing.T) {
 	exec := write(t, `{"kind":"exec","endpoint":"tcp://127.0.0.1:0","concurrency":4,"ping_interval":"1s","secret_file":"secret",
 		"methods":{"backup":{"command":["/bin/true"],"timeout":"5m"}}}`)
 
-	mux, opts, err := config.Options(config.Flags{Name: "scripts", ConfigPath: exec, Concurrency: 8, Scheduler: "ipc://s"}, logger,
+	mux, opts, err := handlerd.Options(handlerd.Flags{Name: "scripts", ConfigPath: exec, Concurrency: 8, Scheduler: "ipc://s"}, logger,
 		env("CREDENTIALS_DIRECTORY", dir))
 	if err != nil {
 		t.Fatal(err)
@@ -107,41 +107,41 @@ func TestOptions(t *testing.T) {
 	// naming the file, the key and the knob, unless the knob is set.
 	t.Run("wildcard endpoint in the file", func(t *testing.T) {
 		path := write(t, `{"kind":"dingaling","endpoint":"tcp://0.0.0.0:1"}`)
-		_, _, err := config.Options(config.Flags{Name: "ding", ConfigPath: path}, logger, env())
+		_, _, err := handlerd.Options(handlerd.Flags{Name: "ding", ConfigPath: path}, logger, env())
 		var fe *field.Error
 		if !errors.As(err, &fe) || fe.Field != "endpoint" || !strings.Contains(err.Error(), path) || !strings.Contains(err.Error(), "allow_non_loopback") {
 			t.Errorf("err = %v, want the file, field endpoint and the allow_non_loopback knob", err)
 		}
 		path = write(t, `{"kind":"dingaling","endpoint":"tcp://0.0.0.0:1","allow_non_loopback":true}`)
-		if _, opts, err := config.Options(config.Flags{Name: "ding", ConfigPath: path}, logger, env()); err != nil || opts.Endpoint != "tcp://0.0.0.0:1" {
+		if _, opts, err := handlerd.Options(handlerd.Flags{Name: "ding", ConfigPath: path}, logger, env()); err != nil || opts.Endpoint != "tcp://0.0.0.0:1" {
 			t.Errorf("with allow_non_loopback: %v %q", err, opts.Endpoint)
 		}
 	})
 	t.Run("missing file with --kind", func(t *testing.T) {
-		mux, _, err := config.Options(config.Flags{Name: "ding", Kind: "dingaling"}, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
+		mux, _, err := handlerd.Options(handlerd.Flags{Name: "ding", Kind: "dingaling"}, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
 		if err != nil || len(mux.Methods()) != 7 {
 			t.Errorf("dingaling without file: %v", err)
 		}
 	})
 	t.Run("missing file without kind", func(t *testing.T) {
-		_, _, err := config.Options(config.Flags{Name: "ding"}, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
+		_, _, err := handlerd.Options(handlerd.Flags{Name: "ding"}, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
 		if !errors.Is(err, fs.ErrNotExist) {
 			t.Errorf("err = %v", err)
 		}
 	})
 	for _, tc := range []struct {
 		name  string
-		fl    config.Flags
+		fl    handlerd.Flags
 		field string
 	}{
-		{"bad name", config.Flags{Name: "../x", Kind: "dingaling"}, "name"},
-		{"bad kind", config.Flags{Name: "x", Kind: "python"}, "kind"},
-		{"exec without methods", config.Flags{Name: "x", Kind: "exec"}, "methods"},
-		{"at sign in name", config.Flags{Name: "a@b", Kind: "dingaling"}, "name"},
-		{"wildcard --endpoint", config.Flags{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1"}, "--endpoint"},
+		{"bad name", handlerd.Flags{Name: "../x", Kind: "dingaling"}, "name"},
+		{"bad kind", handlerd.Flags{Name: "x", Kind: "python"}, "kind"},
+		{"exec without methods", handlerd.Flags{Name: "x", Kind: "exec"}, "methods"},
+		{"at sign in name", handlerd.Flags{Name: "a@b", Kind: "dingaling"}, "name"},
+		{"wildcard --endpoint", handlerd.Flags{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1"}, "--endpoint"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, _, err := config.Options(tc.fl, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
+			_, _, err := handlerd.Options(tc.fl, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
 			var fe *field.Error
 			if !errors.As(err, &fe) || fe.Field != tc.field {
 				t.Errorf("err = %v, want field %s", err, tc.field)
@@ -159,7 +159,7 @@ func TestRun_ExecEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- config.Run(ctx, config.Flags{Name: "scripts", ConfigPath: cfg, Scheduler: srv.Addr()}, slog.New(slog.DiscardHandler), env(), nil)
+		done <- handlerd.Run(ctx, handlerd.Flags{Name: "scripts", ConfigPath: cfg, Scheduler: srv.Addr()}, slog.New(slog.DiscardHandler), env(), nil)
 	}()
 	defer func() {
 		cancel()
@@ -203,7 +203,7 @@ func TestRun_SystemdSequence(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() {
-		done <- config.Run(ctx, config.Flags{Name: "ding", ConfigPath: cfg, Scheduler: ep}, slog.New(slog.DiscardHandler), env(), n)
+		done <- handlerd.Run(ctx, handlerd.Flags{Name: "ding", ConfigPath: cfg, Scheduler: ep}, slog.New(slog.DiscardHandler), env(), n)
 	}()
 	var stopOnce sync.Once
 	stop := func() {
@@ -265,24 +265,24 @@ func TestOptions_RuntimeDirectoryDefaults(t *testing.T) {
 	logger := slog.New(slog.DiscardHandler)
 	for _, tc := range []struct {
 		name, file              string
-		fl                      config.Flags
+		fl                      handlerd.Flags
 		runtime                 string
 		wantEndpoint, wantSched string
 	}{
-		{"systemd defaults", `{"kind":"dingaling"}`, config.Flags{}, "/run/sz",
+		{"systemd defaults", `{"kind":"dingaling"}`, handlerd.Flags{}, "/run/sz",
 			"ipc:///run/sz/handler-ding.sock", "ipc:///run/sz/zmq.sock"},
-		{"first of several runtime dirs", `{"kind":"dingaling"}`, config.Flags{}, "/run/a:/run/b",
+		{"first of several runtime dirs", `{"kind":"dingaling"}`, handlerd.Flags{}, "/run/a:/run/b",
 			"ipc:///run/a/handler-ding.sock", "ipc:///run/a/zmq.sock"},
-		{"the file wins", `{"kind":"dingaling","endpoint":"tcp://127.0.0.1:7000","scheduler":"ipc:///run/sz/clock/zmq.sock"}`, config.Flags{}, "/run/sz",
+		{"the file wins", `{"kind":"dingaling","endpoint":"tcp://127.0.0.1:7000","scheduler":"ipc:///run/sz/clock/zmq.sock"}`, handlerd.Flags{}, "/run/sz",
 			"tcp://127.0.0.1:7000", "ipc:///run/sz/clock/zmq.sock"},
-		{"flags win", `{"kind":"dingaling"}`, config.Flags{Endpoint: "ipc:///tmp/h.sock", Scheduler: "tcp://10.0.0.1:4242"}, "/run/sz",
+		{"flags win", `{"kind":"dingaling"}`, handlerd.Flags{Endpoint: "ipc:///tmp/h.sock", Scheduler: "tcp://10.0.0.1:4242"}, "/run/sz",
 			"ipc:///tmp/h.sock", "tcp://10.0.0.1:4242"},
-		{"outside systemd: the library defaults", `{"kind":"dingaling"}`, config.Flags{}, "", "", ""},
+		{"outside systemd: the library defaults", `{"kind":"dingaling"}`, handlerd.Flags{}, "", "", ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			fl := tc.fl
 			fl.Name, fl.ConfigPath = "ding", write(t, tc.file)
-			_, opts, err := config.Options(fl, logger, env("RUNTIME_DIRECTORY", tc.runtime))
+			_, opts, err := handlerd.Options(fl, logger, env("RUNTIME_DIRECTORY", tc.runtime))
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -309,7 +309,7 @@ func TestOptions_ZMQLimits(t *testing.T) {
 		{"flags win", wire.Limits{MaxMessageSize: 1 << 21, HandshakeTimeout: time.Second}, wire.Limits{MaxMessageSize: 1 << 21, HandshakeTimeout: time.Second}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, opts, err := config.Options(config.Flags{Name: "ding", ZMQLimits: tc.fl}, logger, env("SZ_HANDLER_CONFIG_DIR", dir))
+			_, opts, err := handlerd.Options(handlerd.Flags{Name: "ding", ZMQLimits: tc.fl}, logger, env("SZ_HANDLER_CONFIG_DIR", dir))
 			if err != nil {
 				t.Fatal(err)
 			}

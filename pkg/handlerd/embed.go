@@ -1,4 +1,4 @@
-package config
+package handlerd
 
 import (
 	"errors"
@@ -26,11 +26,11 @@ const embedFix = "use dingaling, dingaling:NAME or exec:NAME, comma-separated"
 // has none.
 func Embedded(spec, dir string, logger *slog.Logger, getenv func(string) string) (*handler.Local, error) {
 	kind, name, _ := strings.Cut(spec, ":")
-	if kind == KindDingaling && name == "" {
-		name = KindDingaling
+	if kind == handlername.KindDingaling && name == "" {
+		name = handlername.KindDingaling
 	}
 	switch {
-	case kind != KindDingaling && kind != KindExec:
+	case kind != handlername.KindDingaling && kind != handlername.KindExec:
 		return nil, field.Errorf("--embed", "%q: %q is not a handler kind", spec, kind).WithFix("%s", embedFix)
 	case name == "":
 		return nil, field.Errorf("--embed", "%q names no handler", spec).WithFix("use exec:NAME, NAME the config file NAME.json of its methods")
@@ -44,8 +44,8 @@ func Embedded(spec, dir string, logger *slog.Logger, getenv func(string) string)
 	}
 	f, err := Load(path)
 	switch {
-	case errors.Is(err, fs.ErrNotExist) && kind == KindDingaling:
-		f = File{Kind: kind}
+	case errors.Is(err, fs.ErrNotExist) && kind == handlername.KindDingaling:
+		f = handlername.File{Kind: kind}
 	case errors.Is(err, fs.ErrNotExist):
 		return nil, fmt.Errorf("--embed %s: %w", spec, err)
 	case err != nil:
@@ -57,13 +57,17 @@ func Embedded(spec, dir string, logger *slog.Logger, getenv func(string) string)
 	kindLogger := logger.With("handler", name)
 	mux := handler.NewMux()
 	switch kind {
-	case KindDingaling:
+	case handlername.KindDingaling:
 		if len(f.Methods) > 0 {
 			return nil, fmt.Errorf("--embed %s: handler config %s: %w", spec, path, field.Errorf("methods", "only the exec kind has methods"))
 		}
 		dingaling.New(kindLogger).Register(mux)
-	case KindExec:
-		r, err := exec.New(f.Methods, kindLogger)
+	case handlername.KindExec:
+		cmds, err := commands(f)
+		if err != nil {
+			return nil, fmt.Errorf("--embed %s: handler config %s: %w", spec, path, err)
+		}
+		r, err := exec.New(cmds, kindLogger)
 		if err != nil {
 			return nil, fmt.Errorf("--embed %s: handler config %s: %w", spec, path, err)
 		}

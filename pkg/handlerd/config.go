@@ -1,8 +1,10 @@
-// Package config turns a handler instance's name, flags and JSON config file
-// into a running handler: it is the logic behind cmd/schedulezero-handler,
-// kept out of main so it can be tested. One binary serves every instance
+// Package handlerd is the handler daemon's assembly, as schedulerd and
+// governord are the scheduler's and the governor's: it turns a handler
+// instance's name, flags and JSON config file into a running handler. It
+// is the logic behind cmd/schedulezero-handler, kept out of main so it can
+// be tested. One binary serves every instance
 // (schedulezero-handler@NAME), each reading the file named after it.
-package config
+package handlerd
 
 import (
 	"bytes"
@@ -29,43 +31,8 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// Kinds of handler the binary can serve.
-const (
-	KindDingaling = "dingaling"
-	KindExec      = "exec"
-)
-
 // SystemDir is the last place a config file is looked for.
 const SystemDir = "/etc/schedulezero/handlers"
-
-// SchedulerSocket is the file name of the scheduler's registration socket
-// in the runtime directory (the scheduler unit's SZ_ZMQ_BIND).
-const SchedulerSocket = "zmq.sock"
-
-// RuntimeEndpoint is the job socket a handler named name binds under
-// systemd when its config names none: ipc://RUNTIME_DIRECTORY/handler-NAME.sock.
-// Whoever pings handlers (the governor) finds them there.
-func RuntimeEndpoint(runtimeDir, name string) string {
-	return "ipc://" + filepath.Join(runtimeDir, "handler-"+name+".sock")
-}
-
-// File is the JSON config file of one handler instance.
-type File struct {
-	Kind         string                  `json:"kind"`
-	Endpoint     string                  `json:"endpoint"`
-	Scheduler    string                  `json:"scheduler"`
-	Concurrency  int                     `json:"concurrency"`
-	PingInterval exec.Duration           `json:"ping_interval"`
-	SecretFile   string                  `json:"secret_file"`
-	Methods      map[string]exec.Command `json:"methods"`
-	// AllowNonLoopback lets Endpoint listen beyond loopback (a wildcard
-	// or another interface): see handlername.CheckBind.
-	AllowNonLoopback bool `json:"allow_non_loopback"`
-	// ZMQMaxMessageSize and ZMQHandshakeTimeout are wire.Limits; zero:
-	// the defaults.
-	ZMQMaxMessageSize   int64         `json:"zmq_max_message_size"`
-	ZMQHandshakeTimeout exec.Duration `json:"zmq_handshake_timeout"`
-}
 
 // Flags are the command-line overrides; zero values leave the file's.
 type Flags struct {
@@ -102,19 +69,37 @@ func Path(name, explicit string, getenv func(string) string) string {
 
 // Load reads and validates one config file. Errors name the file and the
 // key. A missing file gives an error wrapping fs.ErrNotExist.
-func Load(path string) (File, error) {
-	var f File
+func Load(path string) (handlername.File, error) {
+	var f handlername.File
 	b, err := os.ReadFile(path)
 	if err != nil {
 		return f, fmt.Errorf("handler config: %w", err)
 	}
 	if err := decode(b, &f); err != nil {
-		return File{}, fmt.Errorf("handler config %s: %w", path, err)
+		return handlername.File{}, fmt.Errorf("handler config %s: %w", path, err)
 	}
 	return f, nil
 }
 
-func decode(b []byte, f *File) error {
+// commands decodes the exec kind's methods of f, strictly.
+func commands(f handlername.File) (map[string]exec.Command, error) {
+	if f.Methods == nil {
+		return nil, nil
+	}
+	out := make(map[string]exec.Command, len(f.Methods))
+	for name, raw := range f.Methods {
+		var c exec.Command
+		d := json.NewDecoder(bytes.NewReader(raw))
+		d.DisallowUnknownFields()
+		if err := d.Decode(&c); err != nil {
+			return nil, field.Errorf("methods."+name, "%v", err).WithFix(`keys are command, timeout, env, dir`)
+		}
+		out[name] = c
+	}
+	return out, nil
+}
+
+func decode(b []byte, f *handlername.File) error {
 	var top map[string]json.RawMessage
 	if err := json.Unmarshal(b, &top); err != nil {
 		return field.Errorf("", "not a JSON object: %v", err)
@@ -141,19 +126,11 @@ func decode(b []byte, f *File) error {
 		}
 	}
 	if raw, ok := top["methods"]; ok {
-		var ms map[string]json.RawMessage
-		if err := json.Unmarshal(raw, &ms); err != nil {
+		if err := json.Unmarshal(raw, &f.Methods); err != nil {
 			return field.Errorf("methods", "want an object of method name to command: %v", err)
 		}
-		f.Methods = map[string]exec.Command{}
-		for name, mraw := range ms {
-			var c exec.Command
-			d := json.NewDecoder(bytes.NewReader(mraw))
-			d.DisallowUnknownFields()
-			if err := d.Decode(&c); err != nil {
-				return field.Errorf("methods."+name, "%v", err).WithFix(`keys are command, timeout, env, dir`)
-			}
-			f.Methods[name] = c
+		if _, err := commands(*f); err != nil {
+			return err
 		}
 	}
 	if f.Concurrency < 0 {
@@ -180,7 +157,7 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 		if !errors.Is(err, fs.ErrNotExist) || fl.Kind == "" || fl.ConfigPath != "" {
 			return nil, handler.Options{}, err
 		}
-		f = File{}
+		f = handlername.File{}
 	}
 	if fl.Kind != "" {
 		f.Kind = fl.Kind
@@ -206,10 +183,10 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	// group can reach; the scheduler unit binds SchedulerSocket there.
 	if dir, _, _ := strings.Cut(getenv("RUNTIME_DIRECTORY"), ":"); dir != "" {
 		if f.Endpoint == "" {
-			f.Endpoint = RuntimeEndpoint(dir, fl.Name)
+			f.Endpoint = handlername.RuntimeEndpoint(dir, fl.Name)
 		}
 		if f.Scheduler == "" {
-			f.Scheduler = "ipc://" + filepath.Join(dir, SchedulerSocket)
+			f.Scheduler = "ipc://" + filepath.Join(dir, handlername.SchedulerSocket)
 		}
 	}
 	if f.Endpoint != "" {
@@ -223,13 +200,17 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	kindLogger := logger.With("handler", fl.Name) // Serve adds the key to its own lines
 	mux := handler.NewMux()
 	switch f.Kind {
-	case KindDingaling:
+	case handlername.KindDingaling:
 		if len(f.Methods) > 0 {
 			return nil, handler.Options{}, fmt.Errorf("handler config %s: %w", path, field.Errorf("methods", "only the exec kind has methods"))
 		}
 		dingaling.New(kindLogger).Register(mux)
-	case KindExec:
-		r, err := exec.New(f.Methods, kindLogger)
+	case handlername.KindExec:
+		cmds, err := commands(f)
+		if err != nil {
+			return nil, handler.Options{}, fmt.Errorf("handler config %s: %w", path, err)
+		}
+		r, err := exec.New(cmds, kindLogger)
 		if err != nil {
 			return nil, handler.Options{}, fmt.Errorf("handler config %s: %w", path, err)
 		}

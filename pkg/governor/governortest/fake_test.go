@@ -3,7 +3,7 @@ package governortest_test
 import (
 	"testing"
 
-	"github.com/schedulezero/schedulezero/pkg/governortest"
+	"github.com/schedulezero/schedulezero/pkg/governor/governortest"
 	"go.uber.org/goleak"
 )
 

@@ -11,7 +11,9 @@ import (
 	"sync"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // Fake is an in-memory UnitManager. Its PIDs are not processes; Crash
@@ -46,7 +48,7 @@ func (f *Fake) setLocked(st governor.UnitState) {
 
 // Start implements governor.UnitManager.
 func (f *Fake) Start(ctx context.Context, name string) error {
-	if err := governor.ValidName(name); err != nil {
+	if err := field.Prefix("name", handlername.Check(name)); err != nil {
 		return err
 	}
 	if err := ctx.Err(); err != nil {
@@ -83,7 +85,7 @@ func (f *Fake) Stop(ctx context.Context, name string, _ time.Duration) error {
 
 // SetEnabled implements governor.UnitManager.
 func (f *Fake) SetEnabled(_ context.Context, name string, enabled bool) error {
-	if err := governor.ValidName(name); err != nil {
+	if err := field.Prefix("name", handlername.Check(name)); err != nil {
 		return err
 	}
 	f.mu.Lock()

@@ -1,4 +1,4 @@
-// Package socket opens the listeners of the ScheduleZero daemons that serve
+// Package listener opens the listeners of the ScheduleZero daemons that serve
 // HTTP (the scheduler's API, the governor's control socket), preferring file
 // descriptors passed by systemd socket activation over binding their own.
 //
@@ -6,7 +6,7 @@
 // activation (go-systemd's activation package) links crypto/tls: a handler,
 // which listens only with ZeroMQ, would carry it for nothing (about 1 MB of
 // its resident memory, docs/performance.md).
-package socket
+package listener
 
 import "errors"
 

@@ -1,4 +1,4 @@
-package config_test
+package handlerd_test
 
 import (
 	"errors"
@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
-	"github.com/schedulezero/schedulezero/pkg/handler/config"
+	"github.com/schedulezero/schedulezero/pkg/handlerd"
 )
 
 // TestOptions_Secret: where the handler's registration secret comes from,
@@ -75,7 +75,7 @@ func TestOptions_Secret(t *testing.T) {
 			if tc.creds != "" {
 				getenv = env("CREDENTIALS_DIRECTORY", tc.creds)
 			}
-			_, opts, err := config.Options(config.Flags{Name: "ding", ConfigPath: write(t, body), SecretFile: tc.flag}, logger, getenv)
+			_, opts, err := handlerd.Options(handlerd.Flags{Name: "ding", ConfigPath: write(t, body), SecretFile: tc.flag}, logger, getenv)
 			if tc.errField != "" {
 				var fe *field.Error
 				if !errors.As(err, &fe) || fe.Field != tc.errField {

@@ -8,7 +8,7 @@ import (
 	"go.uber.org/goleak"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
-	"github.com/schedulezero/schedulezero/pkg/storetest"
+	"github.com/schedulezero/schedulezero/pkg/store/storetest"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -16,7 +16,7 @@ func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 func TestNew(t *testing.T) {
 	db := storetest.New(t)
 	ctx := context.Background()
-	if err := db.CreateSchedule(ctx, store.Schedule{ID: "s1"}, false); err != nil {
+	if err := db.Commit(ctx, store.Writes{Schedules: []store.Schedule{{ID: "s1"}}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.GetSchedule(ctx, "s1"); err != nil {

@@ -1,0 +1,203 @@
+package scheduler
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+// Bounds on what one attempt record keeps of the job.
+const (
+	maxResultBytes  = 64 << 10
+	maxParamSummary = 200
+)
+
+// Why an execution's context was cancelled.
+var (
+	errReplaced = errors.New("cancelled: replaced by a newer fire (overlap policy replace)")
+	errStopping = errors.New("the scheduler is stopping")
+	// errHandlerRemoved ends an attempt whose handler was removed while it
+	// waited: nothing will take it.
+	errHandlerRemoved = errors.New("removed (schedulezero handlers remove)")
+)
+
+// execution is one fire in flight: its current attempt record, what to send,
+// and who waits for the end.
+type execution struct {
+	rec     store.Execution
+	params  json.RawMessage
+	timeout time.Duration
+	policy  store.Policy
+	entry   *entry        // nil for one-off runs
+	delay   time.Duration // random delay before the first attempt
+	retryIn time.Duration // backoff before the current attempt, a retry
+	done    chan struct{} // closed when the final attempt is recorded
+	final   store.Execution
+
+	// handler and conn are set when the first attempt got a handler slot
+	// at fire time and was recorded running straight away (the fast path).
+	// Only giveSlot and takeSlot touch them: whoever takes the slot owns
+	// it, and uses or releases it.
+	handler *handlerState
+	conn    Conn
+
+	mu      sync.Mutex
+	cause   error                   // why it was cancelled (overlap replace, stop)
+	ctx     context.Context         // the goroutine path's; see context
+	cancelF context.CancelCauseFunc // cancels ctx
+	// abortCall ends the fast path's call in flight.
+	abortCall func(error)
+	sentAt    time.Time // when the fast path sent it
+}
+
+func (s *Scheduler) newExecution(handler, method string, params json.RawMessage, maxAttempts int, timeout time.Duration, now time.Time) *execution {
+	return &execution{
+		rec: store.Execution{
+			ID:            s.ids.next(now),
+			Attempt:       1,
+			MaxAttempts:   maxAttempts,
+			HandlerID:     handler,
+			Method:        method,
+			Status:        store.StatusPending,
+			ScheduledAt:   now,
+			ParamsSummary: summarize(params),
+		},
+		params:  paramsJSON(params),
+		timeout: timeout,
+		done:    make(chan struct{}),
+	}
+}
+
+// giveSlot records the handler slot ex got at fire time.
+func (ex *execution) giveSlot(h *handlerState, conn Conn) { ex.handler, ex.conn = h, conn }
+
+// takeSlot hands the slot ex got at fire time, if any, to the caller, who
+// then owns it: it sends on conn and releases h, or releases h unused.
+func (ex *execution) takeSlot() (*handlerState, Conn) {
+	h, conn := ex.handler, ex.conn
+	ex.handler, ex.conn = nil, nil
+	return h, conn
+}
+
+// releaseSlot gives back a slot taken at fire time and never used.
+func (ex *execution) releaseSlot() {
+	if h, _ := ex.takeSlot(); h != nil {
+		h.release(0, false)
+	}
+}
+
+// abort cancels ex for cause: its context, when a goroutine runs it, and
+// its call in flight on the fast path. The first cause is kept.
+func (ex *execution) abort(cause error) {
+	ex.mu.Lock()
+	if ex.cause == nil {
+		ex.cause = cause
+	}
+	cancel, abortCall := ex.cancelF, ex.abortCall
+	ex.mu.Unlock()
+	if cancel != nil {
+		cancel(cause)
+	}
+	if abortCall != nil {
+		abortCall(cause)
+	}
+}
+
+// context returns the context of the goroutine that runs ex, cancelled by
+// abort. Only that path needs one: the fast path keeps none, since a
+// context per execution in flight is garbage the collector pays for at
+// every cycle. It is not a child of the scheduler's execCtx: thousands of
+// executions starting and ending at once would all take that context's
+// lock to register and unregister (and the timer loop's fires came late
+// by milliseconds); Stop aborts the running executions itself
+// (abortRunning).
+func (ex *execution) context() context.Context {
+	ex.mu.Lock()
+	defer ex.mu.Unlock()
+	if ex.ctx == nil {
+		ex.ctx, ex.cancelF = context.WithCancelCause(context.Background())
+		if ex.cause != nil {
+			ex.cancelF(ex.cause)
+		}
+	}
+	return ex.ctx
+}
+
+func (ex *execution) releaseContext() {
+	ex.mu.Lock()
+	cancel := ex.cancelF
+	ex.mu.Unlock()
+	if cancel != nil {
+		cancel(nil)
+	}
+}
+
+// end sets the final fields of ex's current attempt, ended at now.
+func (ex *execution) end(status store.Status, result json.RawMessage, msg string, now time.Time) {
+	ex.rec.Status = status
+	ex.rec.CompletedAt = now
+	if !ex.rec.StartedAt.IsZero() {
+		ex.rec.DurationMS = float64(now.Sub(ex.rec.StartedAt)) / float64(time.Millisecond)
+	}
+	ex.rec.Result = result
+	ex.rec.Error = msg
+}
+
+func summarize(p json.RawMessage) string {
+	if len(p) <= maxParamSummary {
+		return string(p)
+	}
+	return string(p[:maxParamSummary-3]) + "..."
+}
+
+func randDuration(limit time.Duration) time.Duration {
+	if limit <= 0 {
+		return 0
+	}
+	return rand.N(limit)
+}
+
+// exLog is the logger of ex's current attempt. It is built when a line is
+// about to be written, not per execution: With copies its attributes, and
+// at the default level most executions log nothing.
+func (s *Scheduler) exLog(ex *execution) *slog.Logger {
+	return s.logger.With("schedule_id", ex.rec.ScheduleID, "execution_id", ex.rec.ID,
+		"handler", ex.rec.HandlerID, "method", ex.rec.Method, "attempt", ex.rec.Attempt)
+}
+
+// commitGate lets every execution of one commit wait for it. Executions on
+// the fast path do not wait: settle sends them.
+type commitGate struct {
+	done chan struct{}
+	err  error
+	s    *Scheduler
+	fast []*execution
+}
+
+func (s *Scheduler) newCommitGate() *commitGate { return &commitGate{done: make(chan struct{}), s: s} }
+
+// settle is the commit's callback; it runs on the committer goroutine,
+// which must not wait: the fast executions are sent from s.dispatches'
+// goroutine.
+func (g *commitGate) settle(err error) {
+	g.err = err
+	close(g.done)
+	if len(g.fast) > 0 {
+		g.s.dispatches.push(g)
+	}
+}
+
+func (g *commitGate) wait(ctx context.Context) error {
+	select {
+	case <-g.done:
+		return g.err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

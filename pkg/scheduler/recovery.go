@@ -1,0 +1,61 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+)
+
+// recover deals with attempts that a previous run left unfinished. A running
+// attempt may or may not have run on its handler: it is marked interrupted
+// and, with attempts left, followed by a new attempt. A pending one was never
+// sent and is simply dispatched.
+func (s *Scheduler) recover(ctx context.Context) error {
+	unfinished, err := s.db.Unfinished(ctx)
+	if err != nil {
+		return fmt.Errorf("recover unfinished executions: %w", err)
+	}
+	if len(unfinished) == 0 {
+		return nil
+	}
+	now := s.now()
+	var w store.Writes
+	var starts []*execution
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, rec := range unfinished {
+		e, haveSchedule := s.entries[rec.ScheduleID]
+		if rec.Status == store.StatusRunning {
+			rec.Status = store.StatusInterrupted
+			rec.CompletedAt = now
+			rec.Error = "the scheduler stopped while this attempt was running; its outcome is unknown"
+			w.Executions = append(w.Executions, rec)
+			if rec.Attempt >= rec.MaxAttempts {
+				continue
+			}
+			rec.Attempt++
+		}
+		if !haveSchedule {
+			rec.Status = store.StatusFailed
+			rec.CompletedAt = now
+			rec.Error = "not resumed after restart: its schedule no longer exists (or it was a one-off run)"
+			w.Executions = append(w.Executions, rec)
+			continue
+		}
+		ex := s.newExecution(rec.HandlerID, rec.Method, e.rec.Params, rec.MaxAttempts, s.timeout(e.rec.Timeout), now)
+		rec.Status = store.StatusPending
+		rec.StartedAt, rec.CompletedAt = time.Time{}, time.Time{}
+		rec.DurationMS, rec.Result, rec.Error = 0, nil, ""
+		ex.rec = rec
+		ex.entry = e
+		ex.policy = e.policy()
+		e.addRunning(ex)
+		w.Executions = append(w.Executions, rec)
+		starts = append(starts, ex)
+	}
+	s.commitAndLaunchLocked(w, starts...)
+	s.logger.Info("recovered unfinished executions", "records", len(unfinished), "resumed", len(starts))
+	return nil
+}
