@@ -332,6 +332,6 @@ func (s *server) scheduleAction(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, status, "error", view)
 		return
 	}
-	s.log.Info("dashboard action", "action", action, "schedule_id", id, "remote", r.RemoteAddr)
+	s.log.Info("dashboard action", "kind", action, "schedule_id", id, "remote", r.RemoteAddr)
 	http.Redirect(w, r, page+"?done="+done, http.StatusSeeOther)
 }

@@ -170,7 +170,7 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, status int, name s
 	}
 	var buf bytes.Buffer
 	if err := t.ExecuteTemplate(&buf, "layout", fr); err != nil {
-		s.log.Error("dashboard page", "page", name, "err", err)
+		s.log.Error("dashboard page", "path", r.URL.Path, "err", err)
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
 		return
 	}

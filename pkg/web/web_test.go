@@ -43,8 +43,17 @@ func newSite(t *testing.T, tokens ...string) *site {
 	return &site{b: b, srv: srv}
 }
 
+// answer is what do read of a response, whose body it closed.
+type answer struct {
+	StatusCode int
+	Header     http.Header
+	cookies    []*http.Cookie
+}
+
+func (a *answer) Cookies() []*http.Cookie { return a.cookies }
+
 // do sends a request without following redirects.
-func (s *site) do(t *testing.T, method, path string, form url.Values, header ...string) (*http.Response, string) {
+func (s *site) do(t *testing.T, method, path string, form url.Values, header ...string) (*answer, string) {
 	t.Helper()
 	var body io.Reader
 	if form != nil {
@@ -67,7 +76,7 @@ func (s *site) do(t *testing.T, method, path string, form url.Values, header ...
 	}
 	defer resp.Body.Close()
 	data, _ := io.ReadAll(resp.Body)
-	return resp, string(data)
+	return &answer{StatusCode: resp.StatusCode, Header: resp.Header, cookies: resp.Cookies()}, string(data)
 }
 
 var csrfField = regexp.MustCompile(`name="csrf" value="([0-9a-f]+)"`)
