@@ -28,7 +28,7 @@ func run(args []string) int {
 		Name:    "schedulezero-scheduler",
 		Usage:   "fire schedules and dispatch jobs to handlers",
 		Version: version.Version,
-		Flags:   append(flags(), secretFlags()...),
+		Flags:   append(append(flags(), secretFlags()...), curveFlags()...),
 		Action:  serve,
 	}
 	if err := app.Run(args); err != nil {
@@ -46,7 +46,7 @@ func defaultDB() string {
 }
 
 func flags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "db", Value: defaultDB(), EnvVars: []string{"SZ_DB"}, Usage: "bbolt job store `FILE` (default: $STATE_DIRECTORY/schedulezero.db)"},
 		&cli.StringFlag{Name: "zmq-bind", Value: schedulerd.DefaultZMQBind, EnvVars: []string{"SZ_ZMQ_BIND"}, Usage: "registration `ENDPOINT` (tcp:// or ipc://)"},
 		&cli.Int64Flag{Name: "zmq-max-message-size", EnvVars: []string{"SZ_ZMQ_MAX_MESSAGE_SIZE"}, Usage: "largest ZeroMQ message, in `BYTES`, a handler may send; a larger one drops its connection (default 1114112: 1 MiB and 64 KiB)"},
@@ -61,12 +61,13 @@ func flags() []cli.Flag {
 		&cli.DurationFlag{Name: "stop-timeout", Value: schedulerd.DefaultStopTimeout, EnvVars: []string{"SZ_STOP_TIMEOUT"}, Usage: "how long running attempts may finish on stop"},
 		&cli.StringFlag{Name: "api-token-file", EnvVars: []string{"SZ_API_TOKEN_FILE"}, Usage: "bearer tokens, one a line (default: $CREDENTIALS_DIRECTORY/api-token when present)"},
 		&cli.StringSliceFlag{Name: "cors-origin", EnvVars: []string{"SZ_CORS_ORIGIN"}, Usage: "`ORIGIN` (https://host[:port]) whose web pages may call the API; repeat or comma-separate (default: none)"},
+		&cli.BoolFlag{Name: "metrics", Value: true, EnvVars: []string{"SZ_METRICS"}, Usage: "serve GET /metrics (Prometheus) on the API listener, behind the API token (docs/metrics.md); --metrics=false leaves it out"},
 		&cli.StringSliceFlag{Name: "schedules-dir", EnvVars: []string{"SZ_SCHEDULES_DIR"}, Usage: "`DIR` of schedule files (NAME.schedule), applied at start and on reload; repeat or comma-separate, highest precedence first (the packaged unit: /etc/schedulezero/schedules.d,/usr/lib/schedulezero/schedules.d; default: none)"},
 		&cli.StringSliceFlag{Name: "embed", EnvVars: []string{"SZ_EMBED"}, Usage: "run handler `KIND[:NAME]` inside the scheduler: dingaling, dingaling:NAME or exec:NAME; repeat or comma-separate (docs/handlers.md)"},
 		&cli.StringFlag{Name: "handler-config-dir", EnvVars: []string{"SZ_HANDLER_CONFIG_DIR"}, Usage: "`DIR` of the embedded handlers' config files NAME.json (default: $CONFIGURATION_DIRECTORY/handlers, else /etc/schedulezero/handlers)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
-	}
+	}, notifyFlags()...)
 }
 
 func serve(c *cli.Context) error {
@@ -91,7 +92,15 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return fmt.Errorf("--cors-origin: %w", err)
 	}
+	curveKeys, err := loadCurve(c)
+	if err != nil {
+		return err
+	}
 	secrets, err := loadHandlerSecrets(c, logger)
+	if err != nil {
+		return err
+	}
+	notifyOpts, err := notifyOptions(c)
 	if err != nil {
 		return err
 	}
@@ -100,6 +109,8 @@ func serve(c *cli.Context) error {
 	return schedulerd.Run(ctx, schedulerd.Options{
 		DBPath:             c.String("db"),
 		ZMQBind:            c.String("zmq-bind"),
+		Curve:              curveKeys,
+		Insecure:           c.Bool("insecure"),
 		HTTPListen:         c.StringSlice("http-listen"),
 		Location:           loc,
 		DefaultTimeout:     c.Duration("default-timeout"),
@@ -113,6 +124,8 @@ func serve(c *cli.Context) error {
 		ScheduleDirs:       c.StringSlice("schedules-dir"),
 		MinInterval:        c.Duration("min-interval"),
 		ZMQLimits:          wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")},
+		DisableMetrics:     !c.Bool("metrics"),
+		Notify:             notifyOpts,
 		Embed:              c.StringSlice("embed"),
 		HandlerConfigDir:   c.String("handler-config-dir"),
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))

@@ -13,7 +13,7 @@ import (
 // policyFlags are the scheduling-policy flags of schedule add and edit; each
 // maps to one key of the API's "policy" object (see docs/scheduling.md).
 func policyFlags() []cli.Flag {
-	return []cli.Flag{
+	return append([]cli.Flag{
 		&cli.StringFlag{Name: "misfire", Usage: "missed occurrences: skip | once (default: run the latest once) | all (each, up to --misfire-limit)"},
 		&cli.IntFlag{Name: "misfire-limit", Usage: "with --misfire all: most occurrences to catch up (0: default 100)"},
 		&cli.DurationFlag{Name: "grace", Usage: "a fire later than this is a misfire (0: default 1s)"},
@@ -25,7 +25,7 @@ func policyFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "backoff", Usage: "delay before the first retry, doubled per attempt with jitter (0: scheduler default)"},
 		&cli.DurationFlag{Name: "backoff-max", Usage: "cap of the retry delay (0: scheduler default)"},
 		&cli.StringSliceFlag{Name: "retry-on", Usage: "outcomes to retry: error, timeout, unavailable (repeat or comma-separate; default all)"},
-	}
+	}, notifyFlags()...)
 }
 
 // policyJSON returns the "policy" object holding only the policy flags that
@@ -62,6 +62,7 @@ func policyJSON(c *cli.Context) json.RawMessage {
 		}
 		p["retry_on"] = on
 	}
+	notifyJSON(c, p)
 	if len(p) == 0 {
 		return nil
 	}
@@ -111,11 +112,11 @@ func describePolicy(p *api.Policy) [][]string {
 	if len(p.RetryOn) > 0 {
 		retryOn = strings.Join(p.RetryOn, ", ")
 	}
-	return [][]string{
+	return append([][]string{
 		{"misfire", misfire}, {"grace time", or(p.GraceTime, "1s (default)")}, {"overlap", overlap},
 		{"random delay", or(p.RandomDelay, "none")}, {"random offset", or(p.RandomOffset, "none")},
 		{"max runs", or(itoa(p.MaxRuns), "no limit")},
 		{"backoff", or(p.Backoff, "scheduler default")}, {"backoff max", or(p.BackoffMax, "scheduler default")},
 		{"retry on", retryOn},
-	}
+	}, describeNotify(p)...)
 }

@@ -29,6 +29,10 @@ func TestEditRequest(t *testing.T) {
 		{"policy keys", []string{"ID", "--misfire", "skip", "--grace", "1m", "--max-runs", "5"}, `{"policy":{"grace_time":"1m0s","max_runs":5,"misfire":"skip"}}`},
 		{"policy reset", []string{"ID", "--queue-limit", "0", "--overlap", ""}, `{"policy":{"overlap":"","queue_limit":0}}`},
 		{"retry on list", []string{"ID", "--retry-on", "error, timeout", "--retry-on", "unavailable"}, `{"policy":{"retry_on":["error","timeout","unavailable"]}}`},
+		{"notifications", []string{"ID", "--on-failure", "https://h.example/x", "--on-missed", "none", "--on-recovery", "handler:mail",
+			"--on-dead-man", "handler:mail/page", "--dead-man-after", "26h"},
+			`{"policy":{"dead_man_after":"26h0m0s","on_dead_man":"handler:mail/page","on_failure":"https://h.example/x","on_missed":"none","on_recovery":"handler:mail"}}`},
+		{"notification reset", []string{"ID", "--on-failure", ""}, `{"policy":{"on_failure":""}}`},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

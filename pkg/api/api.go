@@ -51,6 +51,11 @@ type Options struct {
 	// UI, when set, serves every path outside /api (the dashboard, whose
 	// pages authenticate by themselves); nil: / is a small static page.
 	UI http.Handler
+	// Metrics, when set, serves GET /metrics (the Prometheus exposition),
+	// behind the same bearer token as the rest of the API.
+	Metrics http.Handler
+	// Notifications, when set, serves /api/v1/notifications (notify.go).
+	Notifications Notifications
 }
 
 type server struct {
@@ -103,6 +108,12 @@ func New(opts Options) http.Handler {
 	s.legacyRoutes(mux)
 	s.v1Routes(mux)
 	s.portalRoutes(mux)
+	if opts.Metrics != nil {
+		mux.Handle("GET /metrics", opts.Metrics)
+	}
+	if opts.Notifications != nil {
+		s.notifyRoutes(mux, opts.Notifications)
+	}
 	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, fieldErr(http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), "see GET /api/v1/health and the API documentation"))
 	}
@@ -176,7 +187,7 @@ func (s *server) authorized(r *http.Request) bool {
 	if !s.sessions.Enabled() || r.URL.Path == "/api/health" || r.URL.Path == "/api/v1/health" {
 		return true
 	}
-	if !strings.HasPrefix(r.URL.Path, "/api/") && (s.ui != nil || r.URL.Path == "/") {
+	if !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/metrics" && (s.ui != nil || r.URL.Path == "/") {
 		return true
 	}
 	if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {

@@ -28,17 +28,24 @@ type Policy struct {
 	Backoff      string   `json:"backoff,omitempty"`       // first retry delay
 	BackoffMax   string   `json:"backoff_max,omitempty"`   // retry delay cap
 	RetryOn      []string `json:"retry_on,omitempty"`      // error | timeout | unavailable (default: all)
+	// Notification targets (docs/notifications.md): an https:// URL or
+	// handler:NAME[/METHOD]; "none" turns off the scheduler's default.
+	OnFailure    string `json:"on_failure,omitempty"`
+	OnMissed     string `json:"on_missed,omitempty"`
+	OnRecovery   string `json:"on_recovery,omitempty"`
+	OnDeadMan    string `json:"on_dead_man,omitempty"`
+	DeadManAfter string `json:"dead_man_after,omitempty"` // no success for this long; 0: the default
 }
 
 // policyFields are the JSON names of Policy, which the engine uses as the
 // Field of its *field.Error for a bad policy.
 var policyFields = []string{"misfire", "misfire_limit", "grace_time", "overlap", "queue_limit",
-	"random_delay", "random_offset", "max_runs", "backoff", "backoff_max", "retry_on"}
+	"random_delay", "random_offset", "max_runs", "backoff", "backoff_max", "retry_on",
+	"on_failure", "on_missed", "on_recovery", "on_dead_man", "dead_man_after"}
 
 // PolicyFromStore renders p; nil when p is the zero policy (all defaults).
 func PolicyFromStore(p store.Policy) *Policy {
-	if p.Misfire == "" && p.MisfireLimit == 0 && p.GraceTime == 0 && p.Overlap == "" && p.QueueLimit == 0 &&
-		p.RandomDelay == 0 && p.RandomOffset == 0 && p.MaxRuns == 0 && p.Backoff == 0 && p.BackoffMax == 0 && len(p.RetryOn) == 0 {
+	if p.IsZero() {
 		return nil
 	}
 	d := func(v time.Duration) string {
@@ -52,6 +59,8 @@ func PolicyFromStore(p store.Policy) *Policy {
 		Overlap: p.Overlap, QueueLimit: p.QueueLimit,
 		RandomDelay: d(p.RandomDelay), RandomOffset: d(p.RandomOffset), MaxRuns: p.MaxRuns,
 		Backoff: d(p.Backoff), BackoffMax: d(p.BackoffMax), RetryOn: slices.Clone(p.RetryOn),
+		OnFailure: p.OnFailure, OnMissed: p.OnMissed, OnRecovery: p.OnRecovery, OnDeadMan: p.OnDeadMan,
+		DeadManAfter: d(p.DeadManAfter),
 	}
 }
 
@@ -65,6 +74,7 @@ func (p *Policy) Store() (store.Policy, error) {
 	out := store.Policy{
 		Misfire: p.Misfire, MisfireLimit: p.MisfireLimit, Overlap: p.Overlap, QueueLimit: p.QueueLimit,
 		MaxRuns: p.MaxRuns, RetryOn: slices.Clone(p.RetryOn),
+		OnFailure: p.OnFailure, OnMissed: p.OnMissed, OnRecovery: p.OnRecovery, OnDeadMan: p.OnDeadMan,
 	}
 	for _, f := range []struct {
 		name string
@@ -73,7 +83,7 @@ func (p *Policy) Store() (store.Policy, error) {
 	}{
 		{"grace_time", p.GraceTime, &out.GraceTime}, {"random_delay", p.RandomDelay, &out.RandomDelay},
 		{"random_offset", p.RandomOffset, &out.RandomOffset}, {"backoff", p.Backoff, &out.Backoff},
-		{"backoff_max", p.BackoffMax, &out.BackoffMax},
+		{"backoff_max", p.BackoffMax, &out.BackoffMax}, {"dead_man_after", p.DeadManAfter, &out.DeadManAfter},
 	} {
 		if f.in == "" {
 			continue

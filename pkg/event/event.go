@@ -70,6 +70,9 @@ type Event struct {
 	Reason      string    `json:"reason,omitempty"`
 	ScheduledAt time.Time `json:"scheduled_at,omitzero"`
 	DurationMS  float64   `json:"duration_ms,omitempty"`
+	// Final marks the execution.finished event of an execution's last
+	// attempt: no retry follows (it succeeded, or it failed for good).
+	Final bool `json:"final,omitempty"`
 }
 
 // Observer is called synchronously for every event; see the package

@@ -1,6 +1,7 @@
 package governord
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -12,6 +13,7 @@ import (
 	schedapi "github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/governor"
+	"github.com/schedulezero/schedulezero/pkg/metric"
 	"github.com/schedulezero/schedulezero/pkg/unitctl"
 )
 
@@ -34,6 +36,7 @@ type HandlerList struct {
 //	POST   /v1/handlers/{name}/restart  HandlerInfo
 //	GET    /v1/metrics                  Metrics
 //	GET    /v1/health                   {"handler": healthy…}
+//	GET    /metrics                     Prometheus text (docs/metrics.md)
 func NewAPI(g governor.Governor, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
@@ -47,6 +50,7 @@ func NewAPI(g governor.Governor, logger *slog.Logger) http.Handler {
 	mux.HandleFunc("POST /v1/handlers/{name}/{verb}", a.verb)
 	mux.HandleFunc("GET /v1/metrics", a.metrics)
 	mux.HandleFunc("GET /v1/health", a.health)
+	mux.Handle("GET /metrics", metric.Governor(a.units))
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, http.StatusNotFound, errors.New("no such endpoint: "+r.Method+" "+r.URL.Path), "", "")
 	})
@@ -202,6 +206,20 @@ func (a *api) metrics(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.reply(w, http.StatusOK, m)
+}
+
+// units is the governor's handlers in the metrics exporter's terms.
+func (a *api) units(ctx context.Context) ([]metric.Unit, error) {
+	list, err := a.g.ListHandlers(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]metric.Unit, len(list))
+	for i, h := range list {
+		out[i] = metric.Unit{Name: h.Name, State: h.State, Restarts: h.Restarts, Healthy: h.Healthy, MemoryBytes: h.MemoryBytes,
+			CheckLatencyMS: float64(time.Duration(h.Health.LatencyEWMA)) / float64(time.Millisecond), CheckErrorRate: h.Health.ErrorRate}
+	}
+	return out, nil
 }
 
 func (a *api) health(w http.ResponseWriter, r *http.Request) {

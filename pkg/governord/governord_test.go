@@ -106,6 +106,18 @@ func TestDaemon_API(t *testing.T) {
 	if err := d.Health(ctx); err != nil {
 		t.Fatalf("health: %v", err)
 	}
+	text := scrapeUnix(t, d.Addr())
+	for _, want := range []string{
+		"schedulezero_governor_handlers 1",
+		`schedulezero_governor_handler_state{handler="ding",state="active"} 1`,
+		`schedulezero_governor_handler_state{handler="ding",state="failed"} 0`,
+		`schedulezero_governor_handler_healthy{handler="ding"} 1`,
+		`schedulezero_governor_handler_restarts_total{handler="ding"} 0`,
+	} {
+		if !strings.Contains(text, want+"\n") {
+			t.Errorf("governor /metrics lacks %q:\n%s", want, text)
+		}
+	}
 
 	errTests := []struct {
 		name   string

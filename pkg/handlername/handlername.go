@@ -85,6 +85,14 @@ func CheckBind(endpoint string, nonLoopback bool) error {
 		WithFix("bind tcp://127.0.0.1:PORT or an ipc:// path; to reach the handler from another host, tunnel it (see docs/security.md), or set allow_non_loopback to true in the handler config (extra.allow_non_loopback for the governor)")
 }
 
+// Exposed reports whether binding endpoint lets other hosts connect: a
+// tcp:// endpoint whose host is not loopback (a wildcard or another
+// interface). The rule of CheckBind, for sockets other than a handler's.
+func Exposed(endpoint string) bool {
+	host, ok := tcpHost(endpoint)
+	return ok && !loopback(host)
+}
+
 // EmbeddedScheme is the scheme of the address of a handler that runs inside
 // the scheduler's process (schedulezero-scheduler --embed). The scheduler
 // registers such a handler itself; CheckEndpoint and CheckBind refuse it,

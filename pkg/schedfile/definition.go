@@ -89,7 +89,8 @@ var triggerKeys = []string{"OnCalendar", "OnUnitActiveSec", "Cron", "RunDate", "
 // scalarKeys are the keys with one value, the last assignment winning.
 var scalarKeys = []string{"Description", "Handler", "Method", "Params", "TimeZone", "StartTime", "EndTime",
 	"Retries", "Timeout", "Persistent", "Misfire", "MisfireLimit", "AccuracySec", "Overlap", "QueueLimit",
-	"RandomizedDelaySec", "FixedRandomDelay", "RandomizedOffsetSec", "MaxRuns", "Backoff", "BackoffMax", "Paused"}
+	"RandomizedDelaySec", "FixedRandomDelay", "RandomizedOffsetSec", "MaxRuns", "Backoff", "BackoffMax", "Paused",
+	"OnFailure", "OnMissed", "OnRecovery", "OnDeadMan", "DeadManAfterSec"}
 
 // Keys lists every key a schedule file may hold.
 func Keys() []string {
@@ -172,7 +173,8 @@ func (d *Definition) fields(trig option, retryOn []string) *Error {
 		key string
 		out *time.Duration
 	}{{"Timeout", &d.Timeout}, {"AccuracySec", &d.Policy.GraceTime}, {"RandomizedDelaySec", &d.Policy.RandomDelay},
-		{"RandomizedOffsetSec", &d.Policy.RandomOffset}, {"Backoff", &d.Policy.Backoff}, {"BackoffMax", &d.Policy.BackoffMax}}
+		{"RandomizedOffsetSec", &d.Policy.RandomOffset}, {"Backoff", &d.Policy.Backoff}, {"BackoffMax", &d.Policy.BackoffMax},
+		{"DeadManAfterSec", &d.Policy.DeadManAfter}}
 	for _, s := range spans {
 		if v, ok := get(s.key); ok {
 			dur, err := ParseSpan(v)
@@ -224,6 +226,10 @@ func (d *Definition) fields(trig option, retryOn []string) *Error {
 	}
 	d.Policy.Misfire = misfire
 	d.Policy.Overlap, _ = get("Overlap")
+	d.Policy.OnFailure, _ = get("OnFailure")
+	d.Policy.OnMissed, _ = get("OnMissed")
+	d.Policy.OnRecovery, _ = get("OnRecovery")
+	d.Policy.OnDeadMan, _ = get("OnDeadMan")
 	if f := bools["FixedRandomDelay"]; f != nil && *f {
 		// systemd's fixed random delay is a stable shift: our offset.
 		if d.Policy.RandomOffset != 0 {
@@ -243,6 +249,8 @@ var policyKeys = map[string]string{
 	"misfire": "Misfire", "misfire_limit": "MisfireLimit", "grace_time": "AccuracySec", "overlap": "Overlap",
 	"queue_limit": "QueueLimit", "random_delay": "RandomizedDelaySec", "random_offset": "RandomizedOffsetSec",
 	"max_runs": "MaxRuns", "backoff": "Backoff", "backoff_max": "BackoffMax", "retry_on": "RetryOn",
+	"on_failure": "OnFailure", "on_missed": "OnMissed", "on_recovery": "OnRecovery", "on_dead_man": "OnDeadMan",
+	"dead_man_after": "DeadManAfterSec",
 }
 
 func (d *Definition) policyError(err error) *Error {

@@ -108,6 +108,7 @@ func TestLoad_Errors(t *testing.T) {
 		{"continued line", "[Schedule]\nHandler=h\nDescription=a \\\n  b\nMethod=m\nOnCalendar=daily\nRetries=x\n", "x.schedule:7: Retries=:"},
 		{"wrong section", "[Timer]\nOnCalendar=daily\n", "x.schedule:2: OnCalendar=: is in section [Timer]"},
 		{"no equals", "[Schedule]\nHandler\n", "x.schedule:2: "},
+		{"bad target", "[Schedule]\nHandler=h\nMethod=m\nOnCalendar=daily\nOnFailure=mailto:me\n", "x.schedule:5: OnFailure=: \"mailto:me\" is not a notification target"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

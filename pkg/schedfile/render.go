@@ -74,7 +74,7 @@ func Render(s store.Schedule, o RenderOptions) []byte {
 		k string
 		v time.Duration
 	}{{"AccuracySec", p.GraceTime}, {"RandomizedDelaySec", p.RandomDelay}, {"RandomizedOffsetSec", p.RandomOffset},
-		{"Backoff", p.Backoff}, {"BackoffMax", p.BackoffMax}}
+		{"Backoff", p.Backoff}, {"BackoffMax", p.BackoffMax}, {"DeadManAfterSec", p.DeadManAfter}}
 	if p.Overlap != "" {
 		w("Overlap", p.Overlap)
 	}
@@ -90,6 +90,11 @@ func Render(s store.Schedule, o RenderOptions) []byte {
 	}
 	if len(p.RetryOn) > 0 {
 		w("RetryOn", strings.Join(p.RetryOn, " "))
+	}
+	for _, t := range [][2]string{{"OnFailure", p.OnFailure}, {"OnMissed", p.OnMissed}, {"OnRecovery", p.OnRecovery}, {"OnDeadMan", p.OnDeadMan}} {
+		if t[1] != "" {
+			w(t[0], t[1])
+		}
 	}
 	if s.Paused {
 		w("Paused", "yes")

@@ -138,6 +138,11 @@ func drawRequest(t *rapid.T, id string) schedtype.ScheduleRequest {
 		GraceTime: span("grace"), Overlap: pick("overlap", "", "skip", "allow", "queue", "replace"),
 		QueueLimit: rapid.IntRange(0, 50).Draw(t, "ql"), RandomDelay: span("rd"), RandomOffset: span("ro"),
 		MaxRuns: int64(rapid.IntRange(0, 1000).Draw(t, "mr")), Backoff: span("bo"), BackoffMax: span("bom"),
+		OnFailure: pick("of", "", "none", "https://hooks.example.org/x?a=1&b=2"), OnMissed: pick("om", "", "handler:mail"),
+		OnRecovery: pick("or", "", "handler:mail/notify.page"), OnDeadMan: pick("od", "", "http://127.0.0.1:9/dead"),
+	}
+	if pol.OnDeadMan != "" {
+		pol.DeadManAfter = span("dma")
 	}
 	if rapid.Bool().Draw(t, "retry_on") {
 		pol.RetryOn = rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"error", "timeout", "unavailable"}), 1, 3, func(s string) string { return s }).Draw(t, "ro_list")

@@ -26,11 +26,11 @@ type Conn interface {
 type DialFunc func(address string, protocol int, jobToken string) Conn
 
 // WireDial is the default DialFunc: the ZeroMQ wire, with limits on what
-// a handler may send. A DialFunc that serves some addresses itself (the
+// a handler may send, and extra options (CURVE). A DialFunc that serves some addresses itself (the
 // scheduler's embedded handlers) hands the others to it.
-func WireDial(logger *slog.Logger, limits wire.Limits) DialFunc {
+func WireDial(logger *slog.Logger, limits wire.Limits, extra ...wire.Option) DialFunc {
 	return func(address string, protocol int, jobToken string) Conn {
-		return wire.Dial(address, protocol, logger, wire.WithLimits(limits), wire.WithJobToken(jobToken))
+		return wire.Dial(address, protocol, logger, append([]wire.Option{wire.WithLimits(limits), wire.WithJobToken(jobToken)}, extra...)...)
 	}
 }
 

@@ -18,6 +18,7 @@ func (s *Scheduler) emitExecutions(recs []store.Execution) {
 	for i := range recs {
 		rec := &recs[i]
 		var kind event.Kind
+		final := false
 		switch rec.Status {
 		case store.StatusPending:
 			continue
@@ -27,6 +28,7 @@ func (s *Scheduler) emitExecutions(recs []store.Execution) {
 			kind = event.ExecutionMissed
 		default:
 			kind = event.ExecutionFinished
+			final = !retried(recs[i+1:], rec)
 		}
 		s.events.Publish(event.Event{
 			Kind:        kind,
@@ -40,8 +42,20 @@ func (s *Scheduler) emitExecutions(recs []store.Execution) {
 			Reason:      rec.Error,
 			ScheduledAt: rec.ScheduledAt,
 			DurationMS:  rec.DurationMS,
+			Final:       final,
 		})
 	}
+}
+
+// retried reports whether rest holds the next attempt of rec's execution:
+// finishRetry commits an ended attempt and its retry together.
+func retried(rest []store.Execution, rec *store.Execution) bool {
+	for i := range rest {
+		if rest[i].ID == rec.ID && rest[i].Attempt == rec.Attempt+1 {
+			return true
+		}
+	}
+	return false
 }
 
 // emitSchedule publishes a durable change of schedule rec.

@@ -53,7 +53,6 @@ type execution struct {
 	cancelF context.CancelCauseFunc // cancels ctx
 	// abortCall ends the fast path's call in flight.
 	abortCall func(error)
-	sentAt    time.Time // when the fast path sent it
 }
 
 func (s *Scheduler) newExecution(handler, method string, params json.RawMessage, maxAttempts int, timeout time.Duration, now time.Time) *execution {

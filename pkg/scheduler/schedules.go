@@ -617,3 +617,33 @@ func (s *Scheduler) commitEditUnlock(id string, e *entry, before, rec store.Sche
 	}
 	return nil
 }
+
+// ScheduleCounts are the schedules by state, for a metrics scrape.
+type ScheduleCounts struct {
+	Active, Paused, Done int
+	// Overdue counts the active schedules whose next fire is more than
+	// a minute past: the engine is not keeping up, or not turning.
+	Overdue int
+}
+
+// CountSchedules counts the schedules by state at now, without copying
+// them: a metrics scrape calls it.
+func (s *Scheduler) CountSchedules(now time.Time) ScheduleCounts {
+	var c ScheduleCounts
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, e := range s.entries {
+		switch {
+		case e.rec.Done:
+			c.Done++
+		case e.rec.Paused:
+			c.Paused++
+		default:
+			c.Active++
+			if !e.rec.NextFire.IsZero() && now.Sub(e.due()) > time.Minute {
+				c.Overdue++
+			}
+		}
+	}
+	return c
+}

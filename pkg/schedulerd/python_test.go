@@ -18,12 +18,16 @@ import (
 // startPython runs the handler written like the original's (pkg/wire's
 // testdata) against the daemon until the test ends; it counts every request
 // it serves.
-func startPython(t *testing.T, zmq, dir string) {
+func startPython(t *testing.T, zmq, dir string, env ...string) {
 	t.Helper()
 	py := wiretest.Python(t)
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, py, filepath.Join("..", "wire", "testdata", "original_handler.py"),
-		zmq, "ipc://"+filepath.Join(dir, "py.sock"), "py-handler")
+	args := []string{filepath.Join("..", "wire", "testdata", "original_handler.py"), zmq, "ipc://" + filepath.Join(dir, "py.sock"), "py-handler"}
+	if len(env) > 0 { // over CURVE: the same script, its sockets given keys
+		args = append([]string{filepath.Join("testdata", "curve_wrap.py")}, args...)
+	}
+	cmd := exec.CommandContext(ctx, py, args...)
+	cmd.Env = append(cmd.Environ(), env...)
 	stdin, _ := cmd.StdinPipe()
 	stdout, _ := cmd.StdoutPipe()
 	var stderr strings.Builder

@@ -20,7 +20,10 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/listener"
+	"github.com/schedulezero/schedulezero/pkg/metric"
+	"github.com/schedulezero/schedulezero/pkg/notify"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/sd"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -44,8 +47,13 @@ const (
 // Options configure the daemon. Zero values take the defaults above and
 // those of package scheduler.
 type Options struct {
-	DBPath             string
-	ZMQBind            string
+	DBPath  string
+	ZMQBind string
+	// Curve makes the registration socket and the connections to handlers
+	// CURVE servers (docs/security.md); nil: NULL.
+	Curve *wire.CurveServerKeys
+	// Insecure lets ZMQBind be a non-loopback TCP address without Curve.
+	Insecure           bool
 	HTTPListen         []string // "host:port" or "unix:/path"; socket-activated fds take precedence
 	Location           *time.Location
 	DefaultTimeout     time.Duration
@@ -75,6 +83,10 @@ type Options struct {
 	// ZMQLimits bound what a peer may send on every ZeroMQ socket (the
 	// registration server and the job connections); zero: the defaults.
 	ZMQLimits wire.Limits
+	// DisableMetrics leaves out GET /metrics and the counting behind it.
+	DisableMetrics bool
+	// Notify configures the notifications (notify.go).
+	Notify NotifyOptions
 	// Embed are handlers run inside the daemon (--embed): "dingaling",
 	// "dingaling:NAME" or "exec:NAME" (handlerd.Embedded).
 	Embed []string
@@ -90,13 +102,15 @@ var _ api.Backend = (*scheduler.Scheduler)(nil)
 
 // Daemon is a running scheduler.
 type Daemon struct {
-	opts   Options
-	logger *slog.Logger
-	db     *store.DB
-	engine *scheduler.Scheduler
-	wire   *wire.Server
-	http   *http.Server
-	lns    []net.Listener
+	opts    Options
+	logger  *slog.Logger
+	db      *store.DB
+	engine  *scheduler.Scheduler
+	metrics *metric.Scheduler // nil: DisableMetrics
+	notify  *notify.Notifier
+	wire    *wire.Server
+	http    *http.Server
+	lns     []net.Listener
 
 	cleanups []cleanup // run in reverse on Stop
 	stopOnce sync.Once
@@ -149,24 +163,46 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 	}()
 
-	d.db, err = store.Open(opts.DBPath, store.Options{Retention: opts.Retention, Logger: opts.Logger.With("component", "store")})
+	storeOpts := store.Options{Retention: opts.Retention, Logger: opts.Logger.With("component", "store")}
+	lateness := opts.LatenessFunc
+	var observers []event.Observer
+	if !opts.DisableMetrics {
+		d.metrics = metric.NewScheduler()
+		storeOpts.CommitFunc = d.metrics.Commit
+		observers = append(observers, d.metrics.Observe)
+		lateness = func(l time.Duration) {
+			d.metrics.Fire(l)
+			if opts.LatenessFunc != nil {
+				opts.LatenessFunc(l)
+			}
+		}
+	}
+	d.db, err = store.Open(opts.DBPath, storeOpts)
 	if err != nil {
 		return nil, err
 	}
 	d.onStop("store", func(context.Context) error { return d.db.Close() })
+	if d.notify, err = d.newNotifier(); err != nil {
+		return nil, err
+	}
+	// Stopped after the engine (cleanups run in reverse), so that it
+	// records the notifications of the engine's last events too.
+	d.onStop("notifications", func(context.Context) error { d.notify.Stop(); return nil })
+	observers = append(observers, d.notify.Observe)
 
 	locals, err := newEmbedded(opts)
 	if err != nil {
 		return nil, err
 	}
 	d.engine, err = scheduler.New(ctx, scheduler.Options{
-		DialFunc:           locals.dial(scheduler.WireDial(opts.Logger.With("component", "wire"), opts.ZMQLimits)),
+		DialFunc:           locals.dial(scheduler.WireDial(opts.Logger.With("component", "wire"), opts.ZMQLimits, opts.Curve.Options()...)),
 		Store:              d.db,
 		Logger:             opts.Logger, // the engine names its own components
 		Location:           opts.Location,
 		DefaultTimeout:     opts.DefaultTimeout,
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
-		LatenessFunc:       opts.LatenessFunc,
+		LatenessFunc:       lateness,
+		EventObservers:     observers,
 		HandlerSecrets:     opts.HandlerSecrets,
 		MinInterval:        opts.MinInterval,
 		WireLimits:         opts.ZMQLimits,
@@ -198,8 +234,11 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if len(locals) > 0 {
 		reg = guard{Registry: reg, embedded: locals}
 	}
+	if err := checkZMQExposure(opts); err != nil {
+		return nil, err
+	}
 	d.wire, err = wire.Listen(ctx, opts.ZMQBind, reg, opts.Logger.With("component", "wire"),
-		wire.WithLimits(opts.ZMQLimits))
+		append(opts.Curve.Options(), wire.WithLimits(opts.ZMQLimits))...)
 	if err != nil {
 		return nil, fmt.Errorf("registration server: %w", err)
 	}
@@ -214,7 +253,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.lns = opts.HTTP.Limit(lns)
 	warnOpenTCP(opts.Logger.With("component", "api"), d.lns, len(opts.Tokens))
-	d.http = opts.HTTP.Server(api.New(api.Options{
+	apiOpts := api.Options{
 		Backend:     d.engine,
 		Logger:      opts.Logger.With("component", "api"),
 		Tokens:      opts.Tokens,
@@ -223,7 +262,12 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		Events:      d.engine.Events(),
 		UI: web.New(web.Options{Backend: d.engine, Events: d.engine.Events(), Tokens: opts.Tokens, Location: opts.Location,
 			Logger: opts.Logger.With("component", "dashboard")}),
-	}))
+	}
+	if d.metrics != nil {
+		apiOpts.Metrics = d.metrics.Handler(metricSource{d.engine}, d.db.Path())
+	}
+	apiOpts.Notifications = d.notify
+	d.http = opts.HTTP.Server(api.New(apiOpts))
 	// Requests' contexts end when the server shuts down, so that event
 	// streams, which never go idle, do not hold Shutdown to its deadline.
 	base, cancelBase := context.WithCancel(context.Background())
@@ -263,6 +307,7 @@ func (d *Daemon) config() map[string]any {
 		"handler_secrets":      o.HandlerSecrets != nil,
 		"cors_origins":         nonNil(o.CORSOrigins),
 		"api_authentication":   len(o.Tokens) > 0,
+		"metrics":              !o.DisableMetrics,
 		"schedule_dirs":        nonNil(o.ScheduleDirs),
 		"embed":                nonNil(o.Embed),
 	}
@@ -296,6 +341,9 @@ func (d *Daemon) HTTPAddrs() []net.Addr {
 func (d *Daemon) Start(ctx context.Context) error {
 	if err := d.engine.Start(ctx); err != nil {
 		return err
+	}
+	if err := d.notify.Start(ctx); err != nil {
+		return fmt.Errorf("notifications: %w", err)
 	}
 	d.applyFiles(ctx)
 	sctx, cancel := context.WithCancel(context.Background())

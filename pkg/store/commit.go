@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"runtime"
 	"strconv"
@@ -19,6 +20,7 @@ type request struct {
 	state [][]byte // encoded w.ScheduleStates
 	exec  [][]byte // encoded w.Executions
 	keys  [][]byte // keys of w.Executions
+	notif [][]byte // encoded w.Notifications
 	size  int
 	prune *pruneOrder // a chunk of Prune to do in the batch's transaction
 	done  func(error)
@@ -28,7 +30,7 @@ type request struct {
 // prepare validates and encodes w. Validation here is what lets one bad
 // Writes fail alone instead of failing the group it would be committed with.
 func prepare(w Writes) (*request, error) {
-	r := &request{w: w, size: len(w.Schedules) + len(w.DeleteSchedules) + len(w.ScheduleStates) + len(w.Executions)}
+	r := &request{w: w, size: len(w.Schedules) + len(w.DeleteSchedules) + len(w.ScheduleStates) + len(w.Executions) + len(w.Notifications) + len(w.DeleteNotifications)}
 	for i, s := range w.Schedules {
 		if err := validID("schedules["+itoa(i)+"].id", s.ID); err != nil {
 			return nil, err
@@ -62,6 +64,22 @@ func prepare(w Writes) (*request, error) {
 		}
 		r.exec = append(r.exec, v)
 		r.keys = append(r.keys, executionKey(e.ID, e.Attempt))
+	}
+	for i := range w.Notifications {
+		n := &w.Notifications[i]
+		if err := validID("notifications["+itoa(i)+"].id", n.ID); err != nil {
+			return nil, err
+		}
+		v, err := json.Marshal(n)
+		if err != nil {
+			return nil, fmt.Errorf("notification %q: %w", n.ID, err)
+		}
+		r.notif = append(r.notif, v)
+	}
+	for i, id := range w.DeleteNotifications {
+		if err := validID("delete_notifications["+itoa(i)+"]", id); err != nil {
+			return nil, err
+		}
 	}
 	return r, nil
 }
@@ -265,6 +283,7 @@ func (db *DB) take() []*request {
 // the error.
 func (db *DB) commitBatch(batch []*request) {
 	var added int
+	start := time.Now()
 	err := mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
 		var err error
 		added, err = applyAll(tx, batch)
@@ -272,6 +291,13 @@ func (db *DB) commitBatch(batch []*request) {
 	}))
 	if err == nil {
 		db.recentN += added
+		if db.opts.CommitFunc != nil {
+			n := 0
+			for _, r := range batch {
+				n += r.size
+			}
+			db.opts.CommitFunc(n, time.Since(start))
+		}
 	}
 	if err == nil || len(batch) == 1 {
 		for _, r := range batch {
@@ -322,6 +348,9 @@ func applyAll(tx *bolt.Tx, batch []*request) (int, error) {
 			if err := w.putExecution(r.keys[i], &r.w.Executions[i], r.exec[i]); err != nil {
 				return 0, err
 			}
+		}
+		if err := putNotifications(tx, r.w.Notifications, r.notif, r.w.DeleteNotifications); err != nil {
+			return 0, err
 		}
 		if r.prune != nil {
 			if err := w.prune(r.prune); err != nil {

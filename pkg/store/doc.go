@@ -63,6 +63,10 @@
 //	                     prefixed) and duration (float64 bits): the part of
 //	                     an attempt in pending or running that its final
 //	                     record must un-index, so replacing it decodes nothing
+//	notifications  (created by its first write; absent in older files)
+//	  <notification id> -> Notification (JSON): the durable queue of
+//	                     failure, missed and recovery notifications and
+//	                     what became of each (pending, sent, failed)
 //
 // # Stats
 //

@@ -47,6 +47,14 @@ type Policy struct {
 	Backoff    time.Duration `json:"backoff,omitempty"`
 	BackoffMax time.Duration `json:"backoff_max,omitempty"`
 	RetryOn    []string      `json:"retry_on,omitempty"`
+
+	// Whom to tell (see notify_policy.go): a target each, empty for the
+	// scheduler's default, "none" for nobody.
+	OnFailure    string        `json:"on_failure,omitempty"`     // the final attempt failed
+	OnMissed     string        `json:"on_missed,omitempty"`      // an occurrence did not run
+	OnRecovery   string        `json:"on_recovery,omitempty"`    // first success after a failure
+	OnDeadMan    string        `json:"on_dead_man,omitempty"`    // no success for DeadManAfter
+	DeadManAfter time.Duration `json:"dead_man_after,omitempty"` // 0: the scheduler's default
 }
 
 // IsZero reports whether p is the zero policy, every default: most
@@ -104,6 +112,9 @@ func (p Policy) Validate() error {
 		if f.v < 0 {
 			return field.Errorf(f.name, "is negative").WithFix("use zero for the default, or a positive value")
 		}
+	}
+	if err := p.validateNotify(); err != nil {
+		return err
 	}
 	if p.MisfireLimit > 100000 {
 		return field.Errorf("misfire_limit", "is %d", p.MisfireLimit).WithFix("use at most 100000")

@@ -137,4 +137,8 @@ type Writes struct {
 	// state.go. A schedule that no longer exists is skipped.
 	ScheduleStates []Schedule
 	Executions     []Execution
+	// Notifications are stored (created or replaced) by ID; see
+	// notification.go.
+	Notifications       []Notification
+	DeleteNotifications []string
 }

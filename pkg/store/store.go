@@ -44,6 +44,10 @@ type Options struct {
 	// Logger receives background errors (group-commit fallbacks, pruning).
 	// Default: discard.
 	Logger *slog.Logger
+	// CommitFunc, when set, is told of every group-commit transaction: how
+	// many records it applied and how long it took, fsync included. It is
+	// called on the committer goroutine and must be cheap (metrics).
+	CommitFunc func(records int, took time.Duration)
 	// VisitFunc, when set, is called with the bucket's name each time a
 	// listing's cursor steps onto a record (ScheduleIDs, EachSchedule,
 	// ListExecutions): tests count them to hold a page's cost to its size.

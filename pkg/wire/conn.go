@@ -34,6 +34,7 @@ type Conn struct {
 	token    string // protocol 4: put in every request (Request.JobToken)
 	logger   *slog.Logger
 	limits   Limits
+	set      settings // its socketOptions: limits and security
 
 	turn   chan struct{} // protocol 0: the one call in flight
 	nextID atomic.Uint64
@@ -61,7 +62,7 @@ func Dial(address string, protocol int, logger *slog.Logger, opts ...Option) *Co
 		turn:     make(chan struct{}, 1),
 	}
 	set := settingsOf(opts)
-	c.limits, c.token = set.limits, set.jobToken
+	c.limits, c.token, c.set = set.limits, set.jobToken, set
 	return c
 }
 

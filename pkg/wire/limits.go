@@ -89,6 +89,7 @@ type Option func(*settings)
 type settings struct {
 	limits   Limits
 	jobToken string
+	security zmq4.Security // nil: NULL
 }
 
 // WithLimits sets the limits the socket enforces on its peers.
@@ -107,5 +108,3 @@ func settingsOf(opts []Option) settings {
 	}
 	return s
 }
-
-func limitsOf(opts []Option) Limits { return settingsOf(opts).limits }

@@ -166,7 +166,7 @@ func (c *Conn) link(ctx context.Context) (*link, error) {
 func (c *Conn) dial(done chan struct{}) {
 	defer c.wg.Done()
 	sctx, cancel := context.WithCancel(context.Background())
-	sock := zmq4.NewDealer(sctx, append(c.limits.SocketOptions(),
+	sock := zmq4.NewDealer(sctx, append(c.set.socketOptions(),
 		zmq4.WithDialerMaxRetries(0),
 		zmq4.WithDialerTimeout(dialTimeout))...)
 	err := sock.Dial(c.address)

@@ -86,11 +86,11 @@ func Listen(ctx context.Context, endpoint string, reg Registry, logger *slog.Log
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	limits := limitsOf(opts)
-	if err := limits.Check(); err != nil {
+	set := settingsOf(opts)
+	if err := set.limits.Check(); err != nil {
 		return nil, fmt.Errorf("listen %q: %w", endpoint, err)
 	}
-	sock := zmq4.NewRouter(context.WithoutCancel(ctx), limits.SocketOptions()...)
+	sock := zmq4.NewRouter(context.WithoutCancel(ctx), set.socketOptions()...)
 	if err := Bind(sock, endpoint); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("listen %q: %w", endpoint, err)

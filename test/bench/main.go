@@ -37,17 +37,20 @@ func main() {
 	flag.IntVar(&load.schedules, "schedules", 10000, "schedules of the throughput phase")
 	flag.Float64Var(&load.every, "every", 0.2, "interval in seconds of the throughput phase's schedules")
 	flag.BoolVar(&load.together, "together", false, "start the throughput phase's schedules at the same instant instead of spread over one interval")
-	only := flag.String("only", "", "run one phase: throughput, lateness, rest, scale or sse")
+	only := flag.String("only", "", "run only these phases, separated by commas: throughput, lateness, rest, scale, embed, sse")
 	var sc scaleFlags
 	flag.StringVar(&sc.cache, "scale-cache", filepath.Join(os.TempDir(), "schedulezero-bench-scale"), "where the scale phase keeps the stores it builds")
 	flag.StringVar(&sc.sizes, "scale-schedules", "10000,100000,1000000", "comma-separated schedule counts of the scale phase's stores")
 	flag.IntVar(&sc.history, "scale-history", 10_000_000, "history records of the scale phase's history store (0: none)")
+	flag.BoolVar(&sc.firing, "scale-firing", true, "measure fire lateness with 100,000 schedules firing 1,000/s in the scale phase")
+	flag.IntVar(&sc.prune, "scale-prune", 1_000_000, "expired history records the scale phase's prune row removes while firing (0: no such row)")
 	flag.Parse()
-	if *only != "" && *only != "throughput" && *only != "lateness" && *only != "rest" && *only != "scale" && *only != "sse" {
-		fmt.Fprintf(os.Stderr, "bench: -only %q: use throughput, lateness, rest, scale or sse\n", *only)
+	phases, err := parsePhases(*only)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(2)
 	}
-	if err := run(*bin, *window, load, sc, *only); err != nil {
+	if err := run(*bin, *window, load, sc, phases); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -55,43 +58,73 @@ func main() {
 
 type row struct{ metric, value, target string }
 
-// scaleFlags are the scale phase's flags.
-type scaleFlags struct {
-	cache, sizes string
-	history      int
+// allPhases are the phases in the order they run.
+var allPhases = []string{"throughput", "lateness", "rest", "embed", "sse", "scale"}
+
+// parsePhases reads -only: empty is every phase.
+func parsePhases(only string) (map[string]bool, error) {
+	run := map[string]bool{}
+	if only == "" {
+		for _, p := range allPhases {
+			run[p] = true
+		}
+		return run, nil
+	}
+	for _, p := range strings.Split(only, ",") {
+		p = strings.TrimSpace(p)
+		if !slices.Contains(allPhases, p) {
+			return nil, fmt.Errorf("-only %q: phase %q unknown, use %s (separated by commas)", only, p, strings.Join(allPhases, ", "))
+		}
+		run[p] = true
+	}
+	return run, nil
 }
 
-func run(bin string, window time.Duration, load shape, sc scaleFlags, only string) error {
+// scaleFlags are the scale phase's flags.
+type scaleFlags struct {
+	cache, sizes   string
+	history, prune int
+	firing         bool
+}
+
+func run(bin string, window time.Duration, load shape, sc scaleFlags, phases map[string]bool) error {
 	var rows []row
-	if only == "" || only == "throughput" {
+	if phases["throughput"] {
 		tput, err := throughput(bin, window, load)
 		if err != nil {
 			return fmt.Errorf("throughput: %w", err)
 		}
 		rows = append(rows, tput...)
 	}
-	if only == "" || only == "lateness" {
+	if phases["lateness"] {
 		lat, err := lateness(bin, window)
 		if err != nil {
 			return fmt.Errorf("lateness: %w", err)
 		}
 		rows = append(rows, lat...)
 	}
-	if only == "" || only == "rest" {
+	if phases["rest"] {
 		rest, err := atRest(bin, window)
 		if err != nil {
 			return fmt.Errorf("at rest: %w", err)
 		}
 		rows = append(rows, rest...)
 	}
-	if only == "" || only == "sse" {
+	if phases["sse"] {
 		r, err := sse(bin, window)
 		if err != nil {
 			return fmt.Errorf("sse: %w", err)
 		}
 		rows = append(rows, r...)
 	}
-	if only == "" || only == "scale" {
+	if phases["embed"] {
+		r, err := embedded(bin, window)
+		if err != nil {
+			return fmt.Errorf("embed: %w", err)
+		}
+		rows = append(rows, r...)
+	}
+	if phases["scale"] {
 		var sizes []int
 		for _, f := range strings.Split(sc.sizes, ",") {
 			n, err := strconv.Atoi(strings.TrimSpace(f))
@@ -100,7 +133,7 @@ func run(bin string, window time.Duration, load shape, sc scaleFlags, only strin
 			}
 			sizes = append(sizes, n)
 		}
-		r, err := scale(bin, sc.cache, sizes, sc.history)
+		r, err := scale(bin, window, sc, sizes)
 		if err != nil {
 			return fmt.Errorf("scale: %w", err)
 		}
@@ -135,11 +168,22 @@ type child struct {
 func (c *child) pid() int { return c.cmd.Process.Pid }
 
 func deploy(bin, handlerName string, concurrency int) (*deployment, error) {
+	return deployWith(bin, handlerName, concurrency, nil)
+}
+
+// deployWith is deploy on a store that prepare (if not nil) writes first.
+func deployWith(bin, handlerName string, concurrency int, prepare func(dbPath string) error) (*deployment, error) {
 	dir, err := os.MkdirTemp("", "szb")
 	if err != nil {
 		return nil, err
 	}
 	d := &deployment{dir: dir, zmq: "ipc://" + filepath.Join(dir, "zmq.sock")}
+	if prepare != nil {
+		if err := prepare(filepath.Join(dir, "sz.db")); err != nil {
+			d.close()
+			return nil, fmt.Errorf("prepare the store: %w", err)
+		}
+	}
 	if err := d.startScheduler(bin); err != nil {
 		d.close()
 		return nil, err
@@ -163,12 +207,17 @@ func deploy(bin, handlerName string, concurrency int) (*deployment, error) {
 
 // startScheduler starts the scheduler on the deployment's file and waits
 // until its API answers.
-func (d *deployment) startScheduler(bin string) error {
+func (d *deployment) startScheduler(bin string, extra ...string) error {
 	sock := filepath.Join(d.dir, "api.sock")
 	var err error
-	d.scheduler, err = spawn(d.dir, filepath.Join(bin, "schedulezero-scheduler"), "--db", filepath.Join(d.dir, "sz.db"),
-		"--zmq-bind", d.zmq, "--http-listen", "unix:"+sock, "--log-level", "error",
-		"--min-interval", "1ms") // the throughput phase fires every -every (0.2 s)
+	args := []string{"--db", filepath.Join(d.dir, "sz.db"),
+		"--zmq-bind", d.zmq, "--http-listen", "unix:" + sock, "--log-level", "error"}
+	if hasFlag(filepath.Join(bin, "schedulezero-scheduler"), "--min-interval") {
+		// The throughput phase fires every -every (0.2 s); a scheduler
+		// from before the floor has no such flag and no floor.
+		args = append(args, "--min-interval", "1ms")
+	}
+	d.scheduler, err = spawn(d.dir, filepath.Join(bin, "schedulezero-scheduler"), append(args, extra...)...)
 	if err != nil {
 		return err
 	}
@@ -181,6 +230,13 @@ func (d *deployment) startScheduler(bin string) error {
 		return fmt.Errorf("scheduler did not come up: %w", err)
 	}
 	return nil
+}
+
+// hasFlag reports whether the program at path lists flag in its --help, so
+// the bench can compare builds from before and after a flag was added.
+func hasFlag(path, flag string) bool {
+	out, _ := exec.Command(path, "--help").CombinedOutput()
+	return strings.Contains(string(out), flag+" ")
 }
 
 func spawn(dir, path string, args ...string) (*child, error) {

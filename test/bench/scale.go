@@ -38,14 +38,39 @@ type scaleStore struct {
 	schedules, history int
 }
 
-func (s scaleStore) name() string {
-	return fmt.Sprintf("v%d-%ds-%dh.db", store.SchemaVersion(), s.schedules, s.history)
+func (s scaleStore) name() string { return s.nameAt(store.SchemaVersion()) }
+
+// nameAt is the store's name at schema version v.
+func (s scaleStore) nameAt(v int) string {
+	return fmt.Sprintf("v%d-%ds-%dh.db", v, s.schedules, s.history)
+}
+
+// upgradeCached brings a store that an earlier schema version cached under
+// dir to this one, with the store's own migrations (cheaper than building
+// it again), and reports whether there was one.
+func upgradeCached(dir string, st scaleStore) (bool, error) {
+	for v := store.SchemaVersion() - 1; v > 0; v-- {
+		old := filepath.Join(dir, st.nameAt(v))
+		if _, err := os.Stat(old); err != nil {
+			continue
+		}
+		db, err := store.Open(old, store.Options{NoSync: true})
+		if err != nil {
+			return false, fmt.Errorf("migrate %s: %w", old, err)
+		}
+		if err := db.Close(); err != nil {
+			return false, err
+		}
+		return true, os.Rename(old, filepath.Join(dir, st.name()))
+	}
+	return false, nil
 }
 
 // historySchedules is how many schedules the history records belong to.
 const historySchedules = 10000
 
-func scale(bin, cache string, sizes []int, history int) ([]row, error) {
+func scale(bin string, window time.Duration, sc scaleFlags, sizes []int) ([]row, error) {
+	cache, history := sc.cache, sc.history
 	if err := os.MkdirAll(cache, 0o700); err != nil {
 		return nil, err
 	}
@@ -56,9 +81,20 @@ func scale(bin, cache string, sizes []int, history int) ([]row, error) {
 	if history > 0 {
 		stores = append(stores, scaleStore{schedules: historySchedules, history: history})
 	}
+	base, err := baselineAnon(bin)
+	if err != nil {
+		return nil, fmt.Errorf("empty store: %w", err)
+	}
 	var rows []row
 	for _, st := range stores {
 		path := filepath.Join(cache, st.name())
+		if _, err := os.Stat(path); err != nil {
+			if ok, err := upgradeCached(cache, st); err != nil {
+				return nil, err
+			} else if ok {
+				fmt.Fprintf(os.Stderr, "bench: migrated the cached %s\n", path)
+			}
+		}
 		if _, err := os.Stat(path); err != nil {
 			t0 := time.Now()
 			if err := buildScaleStore(path, st); err != nil {
@@ -66,9 +102,23 @@ func scale(bin, cache string, sizes []int, history int) ([]row, error) {
 			}
 			fmt.Fprintf(os.Stderr, "bench: built %s in %v\n", path, time.Since(t0).Round(time.Second))
 		}
-		r, err := measureScale(bin, path, st)
+		r, err := measureScale(bin, path, st, base)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", st.name(), err)
+		}
+		rows = append(rows, r...)
+	}
+	if sc.firing {
+		r, err := lateness100k(bin, window)
+		if err != nil {
+			return nil, fmt.Errorf("100,000 schedules firing: %w", err)
+		}
+		rows = append(rows, r...)
+	}
+	if sc.prune > 0 {
+		r, err := latenessPrune(bin, sc.prune)
+		if err != nil {
+			return nil, fmt.Errorf("firing during a prune: %w", err)
 		}
 		rows = append(rows, r...)
 	}
@@ -85,16 +135,18 @@ func buildScaleStore(path string, st scaleStore) error {
 		return err
 	}
 	ctx := context.Background()
-	trig := json.RawMessage(`{"type":"interval","seconds":3600,"start_time":"` + scaleFar.Format(time.RFC3339) + `"}`)
 	created := time.Now().UTC()
 	const batch = 50000
 	for lo := 0; lo < st.schedules; lo += batch {
 		var w store.Writes
 		for i := lo; i < min(lo+batch, st.schedules); i++ {
+			// Each its own start, as schedules created over the API have.
+			first := scaleFar.Add(time.Duration(i) * time.Second)
+			trig := json.RawMessage(`{"type":"interval","seconds":3600,"start_time":"` + first.Format(time.RFC3339) + `"}`)
 			w.Schedules = append(w.Schedules, store.Schedule{
 				ID: scaleID(i), HandlerID: "bench", Method: "quick_aling", Trigger: trig,
 				Params: json.RawMessage(`{"n":` + strconv.Itoa(i) + `}`), MaxAttempts: 1,
-				NextFire: scaleFar, CreatedAt: created, UpdatedAt: created,
+				NextFire: first, CreatedAt: created, UpdatedAt: created,
 			})
 		}
 		if err := db.Commit(ctx, w); err != nil {
@@ -135,7 +187,7 @@ func scaleID(i int) string { return fmt.Sprintf("bench-%07d", i) }
 
 // measureScale restarts a scheduler on path three times, and on the last
 // one measures its memory at rest and the pages.
-func measureScale(bin, path string, st scaleStore) ([]row, error) {
+func measureScale(bin, path string, st scaleStore, base int) ([]row, error) {
 	dir, err := os.MkdirTemp("", "szs")
 	if err != nil {
 		return nil, err
@@ -170,7 +222,8 @@ func measureScale(bin, path string, st scaleStore) ([]row, error) {
 	mem := readMemory(sched.pid())
 	rows := []row{
 		{fmt.Sprintf("%s: READY after restart (median of 3)", label), median(ready).Round(100 * time.Microsecond).String(), readyTarget(st)},
-		{fmt.Sprintf("  RSS at rest (anon), %d B anon per schedule", mem.anon*1024/max(st.schedules, 1)), mem.String(), "≤ 300 B/schedule"},
+		{"  RSS at rest", mem.String(), ""},
+		{"  anon bytes per schedule at rest (over an empty store's)", strconv.Itoa((mem.anon - base) * 1024 / max(st.schedules, 1)), perScheduleTarget(st)},
 	}
 	get := func(path string) (time.Duration, error) {
 		_, d, err := scaleGet(hc, path)
@@ -193,19 +246,22 @@ func measureScale(bin, path string, st scaleStore) ([]row, error) {
 	for _, p := range pages {
 		var ds []time.Duration
 		var last error
-		for range 7 {
+		for i := range 7 {
 			d, err := get(p.path)
 			if err != nil {
 				last = err
 				break
 			}
 			ds = append(ds, d)
+			if i == 2 && median(ds) > time.Second {
+				break // a listing of the whole table: three say enough
+			}
 		}
 		v := "error: " + fmt.Sprint(last)
 		if last == nil {
 			v = median(ds).Round(10 * time.Microsecond).String()
 		}
-		rows = append(rows, row{"  " + p.name + " (median of 7)", v, "≤ 5 ms"})
+		rows = append(rows, row{fmt.Sprintf("  %s (median of %d)", p.name, len(ds)), v, "≤ 5 ms"})
 	}
 	if st.history > 0 {
 		var ds []time.Duration
@@ -225,7 +281,35 @@ func measureScale(bin, path string, st scaleStore) ([]row, error) {
 	return rows, nil
 }
 
+// baselineAnon is the anonymous memory, in kB, of a scheduler at rest on
+// an empty store: the runtime's and the daemon's own, which a schedule's
+// share is counted above.
+func baselineAnon(bin string) (int, error) {
+	dir, err := os.MkdirTemp("", "szs")
+	if err != nil {
+		return 0, err
+	}
+	defer os.RemoveAll(dir)
+	_, c, err := startScaleScheduler(bin, dir, filepath.Join(dir, "empty.db"), filepath.Join(dir, "api.sock"))
+	if err != nil {
+		return 0, err
+	}
+	defer c.stop()
+	time.Sleep(2 * time.Second) // at rest, as measureScale
+	return readMemory(c.pid()).anon, nil
+}
+
+func perScheduleTarget(st scaleStore) string {
+	if st.history > 0 {
+		return "" // the history's pages count too
+	}
+	return "≤ 300"
+}
+
 func readyTarget(st scaleStore) string {
+	if st.history > 0 {
+		return "" // the targets are for schedules; this store's size is its history
+	}
 	switch st.schedules {
 	case 10000:
 		return "≤ 100 ms"

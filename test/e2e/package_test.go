@@ -258,7 +258,8 @@ func TestPackageStory(t *testing.T) {
 		for _, f := range []string{"/usr/share/polkit-1/rules.d/schedulezero-governor.rules",
 			"/usr/share/bash-completion/completions/schedulezero", "/usr/share/doc/schedulezero/copyright",
 			"/usr/share/doc/schedulezero/changelog.gz", "/usr/lib/sysusers.d/schedulezero.conf",
-			"/usr/lib/tmpfiles.d/schedulezero.conf"} {
+			"/usr/lib/tmpfiles.d/schedulezero.conf", "/usr/share/doc/schedulezero/examples/prometheus-rules.yml",
+			"/usr/share/doc/schedulezero/examples/grafana-dashboard.json"} {
 			b.must(t, "test -f "+f)
 		}
 		// The CLI finds the packaged API socket without flags.

@@ -39,6 +39,19 @@ type Conn struct {
 	onCloseErrorCB func(c *Conn)
 
 	maxMsgSize int64 // inbound limit in bytes; negative: none
+
+	codec FrameCodec // set by a Security's Handshake; nil: frames as they are
+	wmu   sync.Mutex // orders codec frames on the wire as Encode numbered them
+}
+
+// SetFrameCodec puts fc in force for every frame sent and received after it.
+// A Security whose mechanism wraps each frame (ZMTP-CURVE's MESSAGE) calls it
+// at the end of its Handshake: Security.Encrypt and Decrypt see a frame's body
+// but neither its flags nor the size written before it.
+func (c *Conn) SetFrameCodec(fc FrameCodec) {
+	c.wmu.Lock()
+	c.codec = fc
+	c.wmu.Unlock()
 }
 
 func (c *Conn) Close() error {
@@ -292,6 +305,9 @@ func (c *Conn) RecvCmd() (Cmd, error) {
 }
 
 func (c *Conn) sendMulti(msg Msg) error {
+	if c.codec != nil {
+		return c.sendCodec(false, msg.Frames)
+	}
 	var buffers net.Buffers
 
 	nframes := len(msg.Frames)
@@ -340,6 +356,9 @@ func (c *Conn) sendMulti(msg Msg) error {
 }
 
 func (c *Conn) send(isCommand bool, body []byte, flag byte) error {
+	if c.codec != nil {
+		return c.sendCodec(isCommand, [][]byte{body}, flag&hasMoreBitFlag != 0)
+	}
 	// Long flag
 	size := len(body)
 	isLong := size > 255
@@ -377,6 +396,53 @@ func (c *Conn) send(isCommand bool, body []byte, flag byte) error {
 	return nil
 }
 
+// sendCodec writes frames through the codec, each as a wire frame of its own
+// with no flag but its size's, as libzmq does: the more and command flags
+// travel inside. more is the more flag of the last frame.
+func (c *Conn) sendCodec(isCommand bool, frames [][]byte, more ...bool) error {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	var buffers net.Buffers
+	for i, frame := range frames {
+		fmore := i < len(frames)-1 || (len(more) > 0 && more[0])
+		wire, err := c.codec.Encode(frame, fmore, isCommand)
+		if err != nil {
+			return err
+		}
+		hdr := make([]byte, 9)
+		if len(wire) > 255 {
+			hdr[0] = isLongBitFlag
+			binary.BigEndian.PutUint64(hdr[1:], uint64(len(wire)))
+		} else {
+			hdr = hdr[:2]
+			hdr[1] = uint8(len(wire))
+		}
+		buffers = append(buffers, hdr, wire)
+	}
+	if _, err := buffers.WriteTo(c.rw); err != nil {
+		c.checkIO(err)
+		return err
+	}
+	return nil
+}
+
+// readBody reads a frame's body of size bytes. Without a limit a body
+// beyond 1 MiB grows as its bytes arrive: a peer announcing 2^62 bytes
+// must not make the connection allocate them (makeslice panics).
+func (c *Conn) readBody(size uint64) ([]byte, error) {
+	if c.maxMsgSize >= 0 || size <= 1<<20 {
+		body := make([]byte, size)
+		_, err := io.ReadFull(c.rw, body)
+		return body, err
+	}
+	var buf bytes.Buffer
+	n, err := io.CopyN(&buf, c.rw, int64(size))
+	if err == io.EOF && n < int64(size) {
+		err = io.ErrUnexpectedEOF
+	}
+	return buf.Bytes(), err
+}
+
 // read returns the isCommand flag, the body of the message, and optionally an error
 func (c *Conn) read() Msg {
 	var (
@@ -401,7 +467,9 @@ func (c *Conn) read() Msg {
 		fl := flag(header[0])
 
 		hasMore = fl.hasMore()
-		isCmd = isCmd || fl.isCommand()
+		if c.codec == nil {
+			isCmd = isCmd || fl.isCommand()
+		}
 
 		// Determine the actual length of the body
 		size := uint64(header[1])
@@ -434,11 +502,24 @@ func (c *Conn) read() Msg {
 		}
 		total += int64(size)
 
-		body := make([]byte, size)
-		_, msg.err = io.ReadFull(c.rw, body)
+		body, err := c.readBody(size)
+		msg.err = err
 		if msg.err != nil {
 			c.checkIO(msg.err)
 			return msg
+		}
+
+		if c.codec != nil {
+			var frame []byte
+			var cmd bool
+			frame, hasMore, cmd, msg.err = c.codec.Decode(body)
+			if msg.err != nil {
+				c.SetClosed()
+				return msg
+			}
+			isCmd = isCmd || cmd
+			msg.Frames = append(msg.Frames, frame)
+			continue
 		}
 
 		// fast path for NULL security: we bypass the bytes.Buffer allocation.

@@ -29,6 +29,22 @@ type Security interface {
 	Decrypt(w io.Writer, data []byte) (int, error)
 }
 
+// FrameCodec is the per-connection state of a mechanism that wraps every
+// frame after its handshake in a command of its own, as ZMTP-CURVE's MESSAGE
+// does. A Security's Handshake installs it with Conn.SetFrameCodec; the
+// connection then passes each frame it sends through Encode and each frame
+// it receives through Decode, and writes the wire frames with no flag but the
+// size's (the more and command flags travel inside). Encode is called with
+// the connection's write lock held, in the order the frames go on the wire;
+// Decode from the connection's one reader.
+type FrameCodec interface {
+	// Encode returns the body of the wire frame that carries frame.
+	Encode(frame []byte, more, command bool) ([]byte, error)
+	// Decode returns the frame carried by the body of a wire frame, and its
+	// flags. An error closes the connection.
+	Decode(wire []byte) (frame []byte, more, command bool, err error)
+}
+
 // SecurityType denotes types of ZMTP security mechanisms
 type SecurityType string
 
