@@ -128,7 +128,7 @@ func newApp(stdout, stderr io.Writer) *cli.App {
 			&cli.DurationFlag{Name: "timeout", Value: client.DefaultTimeout, EnvVars: []string{"SZ_TIMEOUT"}, Usage: "bound of each API call"},
 		},
 		Commands: []*cli.Command{
-			scheduleCommand(), handlersGovernedCommand(), historyCommand(), statsCommand(), notifyCommand(), calendarCommand(), demoCommand(), keysCommand(), unitsCommand(), applyCommand(), importCommand(), versionCommand(), completionCommand(), hiddenCompleteCommand(), manCommand(),
+			scheduleCommand(), handlersGovernedCommand(), historyCommand(), eventsCommand(), statsCommand(), notifyCommand(), calendarCommand(), demoCommand(), keysCommand(), unitsCommand(), applyCommand(), importCommand(), versionCommand(), completionCommand(), hiddenCompleteCommand(), manCommand(),
 		},
 		Metadata:       map[string]any{clockKey: clock{now: time.Now, loc: time.Local}},
 		OnUsageError:   usageError,

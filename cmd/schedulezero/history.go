@@ -15,12 +15,10 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/schedulezero/schedulezero/pkg/client"
+	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
-
-// followEvery is how often history --follow (and the demo) polls.
-const followEvery = 500 * time.Millisecond
 
 func historyCommand() *cli.Command {
 	return &cli.Command{
@@ -33,7 +31,7 @@ func historyCommand() *cli.Command {
 			&cli.StringFlag{Name: "since", Usage: `only attempts at or after this time: a duration back from now ("1h", "30m") or a time (RFC 3339, "2026-01-02 15:04")`},
 			&cli.StringFlag{Name: "until", Usage: "only attempts at or before this time (as --since)"},
 			&cli.IntFlag{Name: "n", Value: 20, Usage: "number of most recent attempts (at most 1000)"},
-			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep polling every 500ms and print new or changed attempts until interrupted (with --json: one object per line)"},
+			&cli.BoolFlag{Name: "follow", Aliases: []string{"f"}, Usage: "keep following the scheduler's event stream and print new or changed attempts until interrupted (with --json: one object per line)"},
 		},
 		Action:      history,
 		Subcommands: []*cli.Command{historyShowCommand()},
@@ -240,27 +238,72 @@ func (f *follower) poll(ctx context.Context) ([]store.Execution, error) {
 	return out, nil
 }
 
-// run polls every followEvery until ctx is done. Poll errors go to warn and
-// polling continues (the scheduler may be restarting).
+// run follows the scheduler's event stream until ctx is done and emits
+// each attempt that is new or changed. The history is read when the
+// stream opens (the window) and when it says events were lost; a stream
+// that breaks is reopened by the client.
 func (f *follower) run(ctx context.Context, emit func([]store.Execution), warn func(error)) error {
-	t := time.NewTicker(followEvery)
-	defer t.Stop()
-	for {
-		recs, err := f.poll(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return ctx.Err()
-		case err != nil:
-			warn(err)
-		default:
+	q := client.EventQuery{Kinds: []string{"execution."}, ScheduleID: f.q.ScheduleID, HandlerID: f.q.HandlerID}
+	err := f.cl.Events(ctx, q, func(se client.StreamEvent) error {
+		if se.Live || se.Lost != nil {
+			recs, err := f.poll(ctx)
+			if err != nil {
+				warn(err)
+				return nil
+			}
 			emit(recs)
+			return nil
 		}
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-t.C:
+		e := f.record(ctx, se.Event)
+		if f.q.Status != "" && e.Status != f.q.Status {
+			return nil
+		}
+		k := attemptKey(e)
+		if old, ok := f.seen[k]; ok && old == e.Status {
+			return nil
+		}
+		if f.seen == nil {
+			f.seen = map[string]store.Status{}
+		}
+		f.seen[k] = e.Status
+		emit([]store.Execution{e})
+		return nil
+	})
+	if ctx.Err() != nil {
+		return ctx.Err()
+	}
+	return err
+}
+
+// record reads the attempt an execution event tells of (with its result
+// and the store's times), or, when that fails, makes it from the event.
+func (f *follower) record(ctx context.Context, ev event.Event) store.Execution {
+	if ev.ExecutionID != "" {
+		if atts, err := f.cl.Execution(ctx, ev.ExecutionID); err == nil {
+			for _, a := range atts {
+				if a.Attempt == ev.Attempt && a.Status == store.Status(ev.Status) {
+					return a
+				}
+			}
 		}
 	}
+	return executionOf(ev)
+}
+
+// executionOf is the attempt an execution event tells of, as far as it
+// tells (a finished attempt's start is its end less its duration).
+func executionOf(ev event.Event) store.Execution {
+	e := store.Execution{ID: ev.ExecutionID, Attempt: ev.Attempt, MaxAttempts: ev.MaxAttempts, ScheduleID: ev.ScheduleID,
+		HandlerID: ev.HandlerID, Method: ev.Method, Status: store.Status(ev.Status), ScheduledAt: ev.ScheduledAt,
+		DurationMS: ev.DurationMS, Error: ev.Reason}
+	switch ev.Kind {
+	case event.ExecutionStarted:
+		e.StartedAt = ev.Time
+	case event.ExecutionFinished:
+		e.CompletedAt = ev.Time
+		e.StartedAt = ev.Time.Add(-time.Duration(ev.DurationMS * float64(time.Millisecond)))
+	}
+	return e
 }
 
 // historyWidths are the column widths of --follow, which prints rows as

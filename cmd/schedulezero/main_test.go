@@ -45,7 +45,7 @@ func setup(t *testing.T) *testBundle {
 			Status: "online", LastSeen: apitest.Epoch},
 		InFlight: 1, LatencyMS: 2.25, ErrorRate: 0.1,
 	})
-	srv := httptest.NewServer(api.New(api.Options{Backend: b}))
+	srv := httptest.NewServer(api.New(api.Options{Backend: b, Events: b.Events}))
 	t.Cleanup(srv.Close)
 	return &testBundle{b: b, url: srv.URL}
 }

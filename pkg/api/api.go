@@ -1,13 +1,14 @@
 package api
 
 import (
-	"crypto/subtle"
 	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/event"
 )
 
 // Defaults for Options.
@@ -41,6 +42,15 @@ type Options struct {
 	// Config is the daemon's effective configuration, answered by
 	// GET /api/config as JSON; it must hold no secrets.
 	Config any
+	// Events is the engine's event hub, served as GET /api/v1/events;
+	// nil: that endpoint answers 501.
+	Events *event.Hub
+	// EventHeartbeat is how often an idle event stream sends a comment,
+	// so that proxies and clients see it alive; 0: DefaultEventHeartbeat.
+	EventHeartbeat time.Duration
+	// UI, when set, serves every path outside /api (the dashboard, whose
+	// pages authenticate by themselves); nil: / is a small static page.
+	UI http.Handler
 	// Metrics, when set, serves GET /metrics (the Prometheus exposition),
 	// behind the same bearer token as the rest of the API.
 	Metrics http.Handler
@@ -54,8 +64,14 @@ type server struct {
 	maxBody  int64
 	maxParam int
 	tokens   [][]byte
+	sessions *Sessions
 	cors     cors
 	cfg      any
+	hub      *event.Hub
+	frames   *frameCache
+	ui       http.Handler
+
+	heartbeat time.Duration
 }
 
 // New returns the handler serving the original endpoints under /api and the
@@ -66,7 +82,14 @@ func New(opts Options) http.Handler {
 		panic("api.New: Options.Backend is nil")
 	}
 	s := &server{b: opts.Backend, log: opts.Logger, maxBody: opts.MaxBodyBytes, maxParam: opts.MaxParamsBytes,
-		cors: cors{origins: splitOrigins(opts.CORSOrigins)}, cfg: opts.Config}
+		cors: cors{origins: splitOrigins(opts.CORSOrigins)}, cfg: opts.Config,
+		hub: opts.Events, ui: opts.UI, heartbeat: opts.EventHeartbeat, sessions: NewSessions(opts.Tokens)}
+	if s.heartbeat <= 0 {
+		s.heartbeat = DefaultEventHeartbeat
+	}
+	if s.hub != nil {
+		s.frames = newFrameCache(s.hub.Epoch())
+	}
 	if s.log == nil {
 		s.log = slog.New(slog.DiscardHandler)
 	}
@@ -91,9 +114,16 @@ func New(opts Options) http.Handler {
 	if opts.Notifications != nil {
 		s.notifyRoutes(mux, opts.Notifications)
 	}
-	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+	notFound := func(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, fieldErr(http.StatusNotFound, "", fmt.Sprintf("no endpoint %s %s", r.Method, r.URL.Path), "see GET /api/v1/health and the API documentation"))
-	})
+	}
+	if s.ui != nil {
+		mux.Handle("/", s.ui)
+		mux.HandleFunc("/api/", notFound)
+	} else {
+		mux.HandleFunc("GET /{$}", s.portal)
+		mux.HandleFunc("/", notFound)
+	}
 	return s.middleware(mux)
 }
 
@@ -102,6 +132,10 @@ type statusWriter struct {
 	http.ResponseWriter
 	status int
 }
+
+// Unwrap lets http.ResponseController reach the connection (the event
+// stream flushes and sets write deadlines through it).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
 
 func (w *statusWriter) WriteHeader(code int) {
 	if w.status == 0 {
@@ -143,20 +177,26 @@ func (s *server) middleware(next http.Handler) http.Handler {
 
 // authorized checks the bearer token. Health checks and the static page at
 // / (the original's readiness probe) stay open so that probes need no
-// secret.
+// secret; so does the dashboard (Options.UI), which asks for the token
+// itself. A dashboard's session cookie is taken for the token on reads
+// only (the event stream, which a browser's EventSource opens without
+// headers): a cookie is sent by the browser on its own, so a request it
+// authenticates must change nothing (the dashboard's forms carry a CSRF
+// token instead).
 func (s *server) authorized(r *http.Request) bool {
-	if len(s.tokens) == 0 || r.URL.Path == "/api/health" || r.URL.Path == "/api/v1/health" || r.URL.Path == "/" {
+	if !s.sessions.Enabled() || r.URL.Path == "/api/health" || r.URL.Path == "/api/v1/health" {
 		return true
 	}
-	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	if !ok {
-		return false
+	if !strings.HasPrefix(r.URL.Path, "/api/") && r.URL.Path != "/metrics" && (s.ui != nil || r.URL.Path == "/") {
+		return true
 	}
-	match := 0
-	for _, t := range s.tokens {
-		match |= subtle.ConstantTimeCompare([]byte(got), t)
+	if got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+		return s.sessions.CheckToken(got)
 	}
-	return match == 1
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return s.sessions.Valid(s.sessions.FromRequest(r))
+	}
+	return false
 }
 
 func (s *server) writeJSON(w http.ResponseWriter, status int, v any) {

@@ -32,6 +32,7 @@
 //	GET    /api/v1/executions/{execution_id}       {"execution_id","attempts":[...]} (404 when none)
 //	GET    /api/v1/stats                           Stats (with "missed")
 //	POST   /api/v1/run                             store.Execution of the final attempt (body: RunNowRequest)
+//	GET    /api/v1/events                          text/event-stream of event.Event (kind, schedule_id, handler_id filters)
 //
 // Schedules carry a "policy" object (see Policy and docs/scheduling.md): how
 // missed occurrences, overlapping fires, jitter, run limits and retries are

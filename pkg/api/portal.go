@@ -18,7 +18,6 @@ var (
 )
 
 func (s *server) portalRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /{$}", s.portal)
 	mux.HandleFunc("GET /api/readme", s.readme)
 	mux.HandleFunc("GET /api/config", s.config)
 }

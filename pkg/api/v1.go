@@ -41,6 +41,7 @@ func (s *server) v1Routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/executions/{execution_id}", s.v1Execution)
 	mux.HandleFunc("GET /api/v1/stats", s.v1Stats)
 	mux.HandleFunc("POST /api/v1/run", s.v1Run)
+	mux.HandleFunc("GET /api/v1/events", s.events)
 }
 
 func (s *server) v1Health(w http.ResponseWriter, _ *http.Request) {

@@ -29,6 +29,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
+	"github.com/schedulezero/schedulezero/pkg/web"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -263,12 +264,20 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		Tokens:      opts.Tokens,
 		CORSOrigins: opts.CORSOrigins,
 		Config:      d.config(),
+		Events:      d.engine.Events(),
+		UI: web.New(web.Options{Backend: d.engine, Events: d.engine.Events(), Tokens: opts.Tokens, Location: opts.Location,
+			Logger: opts.Logger.With("component", "dashboard")}),
 	}
 	if d.metrics != nil {
 		apiOpts.Metrics = d.metrics.Handler(metricSource{d.engine}, d.db.Path())
 	}
 	apiOpts.Notifications = d.notify
 	d.http = opts.HTTP.Server(api.New(apiOpts))
+	// Requests' contexts end when the server shuts down, so that event
+	// streams, which never go idle, do not hold Shutdown to its deadline.
+	base, cancelBase := context.WithCancel(context.Background())
+	d.http.BaseContext = func(net.Listener) context.Context { return base }
+	d.http.RegisterOnShutdown(cancelBase)
 	d.onStop("api", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 		defer cancel()

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/field"
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -49,6 +50,10 @@ type Backend struct {
 	execs     []store.Execution
 	fail      map[string]error
 	run       RunFunc
+
+	// Events is the hub AddExecution publishes to, for the event stream
+	// (api.Options.Events).
+	Events *event.Hub
 }
 
 var _ api.Backend = (*Backend)(nil)
@@ -56,7 +61,7 @@ var _ api.Backend = (*Backend)(nil)
 // NewBackend returns an empty Backend whose clock stands at Epoch and whose
 // RunFunc answers {"success":true,"counter":N}.
 func NewBackend() *Backend {
-	b := &Backend{now: Epoch, handlers: map[string]schedtype.HandlerStatus{}, schedules: map[string]store.Schedule{}, fail: map[string]error{}}
+	b := &Backend{now: Epoch, handlers: map[string]schedtype.HandlerStatus{}, schedules: map[string]store.Schedule{}, fail: map[string]error{}, Events: event.NewHub(0)}
 	calls := 0
 	b.run = func(_ context.Context, _, method string, _ json.RawMessage) (json.RawMessage, error) {
 		calls++
@@ -99,15 +104,27 @@ func (b *Backend) Advance(d time.Duration) {
 }
 
 // AddExecution appends a history record as the engine would: a missed
-// record counts one occurrence in its schedule's missed_count.
+// record counts one occurrence in its schedule's missed_count, and the
+// record's event is published to Events.
 func (b *Backend) AddExecution(e store.Execution) {
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	b.execs = append(b.execs, e)
 	if s, ok := b.schedules[e.ScheduleID]; ok && e.Status == store.StatusMissed {
 		s.MissedCount++
 		b.schedules[e.ScheduleID] = s
 	}
+	b.mu.Unlock()
+	kind := event.ExecutionFinished
+	switch e.Status {
+	case store.StatusPending:
+		return
+	case store.StatusRunning:
+		kind = event.ExecutionStarted
+	case store.StatusMissed:
+		kind = event.ExecutionMissed
+	}
+	b.Events.Publish(event.Event{Kind: kind, ScheduleID: e.ScheduleID, HandlerID: e.HandlerID, Method: e.Method, ExecutionID: e.ID,
+		Attempt: e.Attempt, MaxAttempts: e.MaxAttempts, Status: string(e.Status), Reason: e.Error, ScheduledAt: e.ScheduledAt, DurationMS: e.DurationMS})
 }
 
 func (b *Backend) failed(method string) error { return b.fail[method] }

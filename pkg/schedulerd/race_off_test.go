@@ -1,0 +1,5 @@
+//go:build !race
+
+package schedulerd_test
+
+const raceEnabled = false
