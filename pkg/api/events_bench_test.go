@@ -29,7 +29,7 @@ func BenchmarkEvents_FanOut(b *testing.B) {
 			var wg sync.WaitGroup
 			for i := range n {
 				req, _ := http.NewRequestWithContext(ctx, "GET", tb.srv.URL+"/api/v1/events", nil)
-				resp, err := tb.srv.Client().Do(req)
+				resp, err := tb.srv.Client().Do(req) //nolint:bodyclose // the reading goroutine below closes it
 				if err != nil {
 					b.Fatal(err)
 				}
