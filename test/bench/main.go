@@ -188,9 +188,14 @@ func deployWith(bin, handlerName string, concurrency int, prepare func(dbPath st
 		d.close()
 		return nil, err
 	}
-	d.handler, err = spawn(dir, filepath.Join(bin, "schedulezero-handler"), "--name", handlerName, "--kind", "dingaling",
-		"--scheduler", d.zmq, "--endpoint", "ipc://"+filepath.Join(dir, "h.sock"), "--concurrency", strconv.Itoa(concurrency),
-		"--log-level", "error", "--journal", benchJournal(dir))
+	handler := filepath.Join(bin, "schedulezero-handler")
+	args := []string{"--name", handlerName, "--kind", "dingaling",
+		"--scheduler", d.zmq, "--endpoint", "ipc://" + filepath.Join(dir, "h.sock"), "--concurrency", strconv.Itoa(concurrency),
+		"--log-level", "error"}
+	if hasFlag(handler, "--journal") { // a handler from before the journal has none
+		args = append(args, "--journal", benchJournal(dir))
+	}
+	d.handler, err = spawn(dir, handler, args...)
 	if err != nil {
 		d.close()
 		return nil, err
