@@ -39,7 +39,7 @@ var (
 
 var schedulerFamilies = map[string]family{
 	"schedulezero_build_info":                    {"gauge", "The scheduler's version (value 1)."},
-	"schedulezero_fires_total":                   {"counter", "Fires: due occurrences of schedules the engine handled (run or missed)."},
+	"schedulezero_fires_total":                   {"counter", "Fires: due occurrences of schedules the engine handled (run or missed), by handler."},
 	"schedulezero_fire_lateness_seconds":         {"histogram", "How late each fire was after its due time."},
 	"schedulezero_attempts_total":                {"counter", "Attempts that ended, by handler and status."},
 	"schedulezero_executions_total":              {"counter", "Executions that ended for good (no retry follows), by handler and final status."},
@@ -88,7 +88,7 @@ type Handler struct {
 // is cheap and never blocks on a scrape.
 type Scheduler struct {
 	x        exposition
-	fires    *vm.Counter
+	fires    map[string]*vm.Counter // by handler
 	lateness *vm.PrometheusHistogram
 	commit   *vm.PrometheusHistogram
 	batch    *vm.PrometheusHistogram
@@ -114,7 +114,7 @@ type attemptKey struct {
 func NewScheduler() *Scheduler {
 	set := vm.NewSet()
 	m := &Scheduler{
-		fires:     set.NewCounter("schedulezero_fires_total"),
+		fires:     map[string]*vm.Counter{},
 		lateness:  set.NewPrometheusHistogramExt("schedulezero_fire_lateness_seconds", latenessBuckets),
 		commit:    set.NewPrometheusHistogramExt("schedulezero_store_commit_seconds", commitBuckets),
 		batch:     set.NewPrometheusHistogramExt("schedulezero_store_commit_records", batchBuckets),
@@ -139,13 +139,18 @@ func (m *Scheduler) Handler(src Source, dbPath string) http.Handler {
 // Write writes the exposition to w.
 func (m *Scheduler) Write(w io.Writer) error { return m.x.write(w) }
 
-// Fire counts a fire that was late by lateness.
-func (m *Scheduler) Fire(lateness time.Duration) {
-	m.fires.Inc()
+// Fire counts a fire of a schedule of handler, late by lateness.
+func (m *Scheduler) Fire(handler string, lateness time.Duration) {
 	m.lateness.Update(max(lateness, 0).Seconds())
 	m.mu.Lock()
 	m.lastFire = time.Now()
+	c := m.fires[handler]
+	if c == nil {
+		c = m.x.set.NewCounter(`schedulezero_fires_total{handler=` + label(handler) + `}`)
+		m.fires[handler] = c
+	}
 	m.mu.Unlock()
+	c.Inc()
 }
 
 // Commit observes a group commit of records records that took took.

@@ -54,9 +54,10 @@ type Options struct {
 	// WireLimits bound what a handler may send on its job connection;
 	// zero: the defaults of package wire.
 	WireLimits wire.Limits
-	// LatenessFunc, when set, observes how late each due occurrence was
-	// picked up by the engine (benchmarks use it).
-	LatenessFunc func(time.Duration)
+	// LatenessFunc, when set, observes each fire: the schedule's handler
+	// and how late the due occurrence was picked up by the engine (metrics
+	// and benchmarks use it).
+	LatenessFunc func(handlerID string, late time.Duration)
 	// HandlerSecrets are the handlers' registration secrets, checked by
 	// Registry (a wire.Authenticator); nil checks none.
 	HandlerSecrets *wire.HandlerSecrets

@@ -25,7 +25,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	}
 	first := e.rec.NextFire
 	if s.opts.LatenessFunc != nil {
-		s.opts.LatenessFunc(now.Sub(first.Add(e.offset())))
+		s.opts.LatenessFunc(e.rec.HandlerID, now.Sub(first.Add(e.offset())))
 	}
 
 	// Every occurrence due by now, in order (bounded), and the first after.

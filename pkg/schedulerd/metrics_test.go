@@ -226,7 +226,7 @@ func TestMetrics_CountersAgreeWithHistory(t *testing.T) {
 		t.Errorf("missed_total{reason=outage} = %v, history has %v missed records", got, missed)
 	}
 	// Every fire is counted: the 4 + 3 runs and the outage's catch-up.
-	if got := m["schedulezero_fires_total"]; got < 8 {
+	if got := m[`schedulezero_fires_total{handler="dingaling"}`]; got < 8 {
 		t.Errorf("fires_total = %v, want at least 8", got)
 	}
 	total := attempts[store.StatusSucceeded] + attempts[store.StatusFailed]

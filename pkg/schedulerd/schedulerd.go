@@ -164,14 +164,17 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}()
 
 	storeOpts := store.Options{Retention: opts.Retention, Logger: opts.Logger.With("component", "store")}
-	lateness := opts.LatenessFunc
+	var lateness func(string, time.Duration)
+	if opts.LatenessFunc != nil {
+		lateness = func(_ string, l time.Duration) { opts.LatenessFunc(l) }
+	}
 	var observers []event.Observer
 	if !opts.DisableMetrics {
 		d.metrics = metric.NewScheduler()
 		storeOpts.CommitFunc = d.metrics.Commit
 		observers = append(observers, d.metrics.Observe)
-		lateness = func(l time.Duration) {
-			d.metrics.Fire(l)
+		lateness = func(handler string, l time.Duration) {
+			d.metrics.Fire(handler, l)
 			if opts.LatenessFunc != nil {
 				opts.LatenessFunc(l)
 			}
