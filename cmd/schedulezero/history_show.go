@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,6 +11,7 @@ import (
 
 	"github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/client"
+	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
 func historyShowCommand() *cli.Command {
@@ -100,7 +100,7 @@ func historyShow(c *cli.Context) error {
 			add("exit code", fmt.Sprint(*xr.ExitCode))
 		}
 		if len(e.Result) > 0 {
-			add("result", compact(withoutOutput(e.Result)))
+			add("result", compact(store.ResultWithoutOutput(e.Result)))
 		}
 		for _, r := range rows {
 			fmt.Fprintf(w, "%-12s %s\n", r[0]+":", escapeText(r[1]))
@@ -121,29 +121,6 @@ func historyShow(c *cli.Context) error {
 	}
 	_, err = fmt.Fprintf(w, "\nlogs: journalctl SZ_EXECUTION_ID=%s   (scheduler and handler lines of this execution)\n", shellQuote(id))
 	return err
-}
-
-// withoutOutput drops stdout and stderr from a result object: they are
-// printed on their own lines.
-func withoutOutput(raw json.RawMessage) json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return raw
-	}
-	_, hasOut := m["stdout"]
-	_, hasErr := m["stderr"]
-	if !hasOut && !hasErr {
-		return raw
-	}
-	delete(m, "stdout")
-	delete(m, "stderr")
-	var b bytes.Buffer
-	enc := json.NewEncoder(&b)
-	enc.SetEscapeHTML(false)
-	if enc.Encode(m) != nil {
-		return raw
-	}
-	return bytes.TrimSpace(b.Bytes())
 }
 
 // writeOutput prints captured output indented under its name, each line

@@ -69,11 +69,12 @@ func (s *server) v1ListSchedules(w http.ResponseWriter, r *http.Request) {
 		s.writeErr(w, r, err)
 		return
 	}
-	states, err := s.handlerStates(r.Context())
+	hs, err := s.b.Handlers(r.Context())
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
+	states := schedtype.States(hs)
 	out := ScheduleList{Schedules: make([]Schedule, 0, len(list))}
 	for _, sc := range list {
 		v := ScheduleFromStore(sc)
@@ -138,28 +139,15 @@ func (s *server) scheduleOp(w http.ResponseWriter, r *http.Request, op func(ctx 
 		s.writeErr(w, r, err)
 		return
 	}
-	states, err := s.handlerStates(r.Context())
+	hs, err := s.b.Handlers(r.Context())
 	if err != nil {
 		s.writeErr(w, r, err)
 		return
 	}
+	states := schedtype.States(hs)
 	v := ScheduleFromStore(sch)
 	v.HandlerState = handlerState(states, sch.HandlerID)
 	s.writeJSON(w, http.StatusOK, v)
-}
-
-// handlerStates maps each handler the backend knows, removed ones too, to
-// its state.
-func (s *server) handlerStates(ctx context.Context) (map[string]string, error) {
-	hs, err := s.b.Handlers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(hs))
-	for _, h := range hs {
-		m[h.ID] = h.Status
-	}
-	return m, nil
 }
 
 func handlerState(states map[string]string, id string) string {

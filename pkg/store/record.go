@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"encoding/json"
 	"time"
 )
@@ -144,4 +145,29 @@ type Writes struct {
 	// notification.go.
 	Notifications       []Notification
 	DeleteNotifications []string
+}
+
+// ResultWithoutOutput is an attempt's result object without its "stdout"
+// and "stderr" (an exec handler's captured output), which the CLI and the
+// dashboard show on their own; raw as it is when it has neither or is not
+// an object.
+func ResultWithoutOutput(raw json.RawMessage) json.RawMessage {
+	var m map[string]json.RawMessage
+	if json.Unmarshal(raw, &m) != nil {
+		return raw
+	}
+	_, hasOut := m["stdout"]
+	_, hasErr := m["stderr"]
+	if !hasOut && !hasErr {
+		return raw
+	}
+	delete(m, "stdout")
+	delete(m, "stderr")
+	var b bytes.Buffer
+	enc := json.NewEncoder(&b)
+	enc.SetEscapeHTML(false)
+	if enc.Encode(m) != nil {
+		return raw
+	}
+	return bytes.TrimSpace(b.Bytes())
 }

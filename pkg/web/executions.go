@@ -116,7 +116,7 @@ func (s *server) execution(_ http.ResponseWriter, r *http.Request) (string, any,
 				av.Stderr = *out.Stderr
 			}
 		}
-		av.Result = prettyJSON(withoutOutput(e.Result))
+		av.Result = prettyJSON(store.ResultWithoutOutput(e.Result))
 		v.Attempts = append(v.Attempts, av)
 	}
 	return "execution", v, nil
@@ -139,25 +139,4 @@ func (s *server) handlers(_ http.ResponseWriter, r *http.Request) (string, any, 
 	}
 	slices.SortFunc(v.Handlers, func(a, b schedtype.HandlerStatus) int { return cmp.Compare(a.ID, b.ID) })
 	return "handlers", v, nil
-}
-
-// withoutOutput drops stdout and stderr from a result object: the page
-// shows them on their own.
-func withoutOutput(raw json.RawMessage) json.RawMessage {
-	var m map[string]json.RawMessage
-	if json.Unmarshal(raw, &m) != nil {
-		return raw
-	}
-	_, hasOut := m["stdout"]
-	_, hasErr := m["stderr"]
-	if !hasOut && !hasErr {
-		return raw
-	}
-	delete(m, "stdout")
-	delete(m, "stderr")
-	b, err := json.Marshal(m)
-	if err != nil {
-		return raw
-	}
-	return b
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
 )
@@ -123,20 +124,6 @@ func stateOf(s store.Schedule) string {
 	return "active"
 }
 
-// handlerStates maps handler ids to their states, as the API shows them
-// on a schedule (api.Schedule.HandlerState).
-func (s *server) handlerStates(ctx context.Context) (map[string]string, error) {
-	hs, err := s.b.Handlers(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m := make(map[string]string, len(hs))
-	for _, h := range hs {
-		m[h.ID] = h.Status
-	}
-	return m, nil
-}
-
 func (s *server) row(sc store.Schedule, last latest, states map[string]string) scheduleRow {
 	r := scheduleRow{Schedule: api.ScheduleFromStore(sc), State: stateOf(sc), Trigger: describeTrigger(sc.Trigger, cmp.Or(sc.Timezone, s.loc.String()))}
 	r.HandlerState = cmp.Or(states[sc.HandlerID], api.HandlerUnknown)
@@ -150,10 +137,11 @@ func (s *server) schedules(_ http.ResponseWriter, r *http.Request) (string, any,
 	if _, err := s.recentAttempts(ctx, store.ExecutionFilter{}, recentScan, last.add); err != nil {
 		return "", nil, err
 	}
-	states, err := s.handlerStates(ctx)
+	hs, err := s.b.Handlers(ctx)
 	if err != nil {
 		return "", nil, err
 	}
+	states := schedtype.States(hs)
 	// As systemctl list-timers: the active ones unless asked for all.
 	v := schedulesView{Query: trimmed(r, "q"), State: cmp.Or(trimmed(r, "state"), "active")}
 	if u, ok := s.b.(upcomer); ok && v.Query == "" && v.State == "active" {
@@ -237,10 +225,11 @@ func (s *server) schedule(_ http.ResponseWriter, r *http.Request) (string, any, 
 	if err != nil {
 		return "", nil, err
 	}
-	states, err := s.handlerStates(ctx)
+	hs, err := s.b.Handlers(ctx)
 	if err != nil {
 		return "", nil, err
 	}
+	states := schedtype.States(hs)
 	v := scheduleView{scheduleRow: s.row(sc, lastResults(hist), states), Params: prettyJSON(sc.Params), TrigRaw: prettyJSON(sc.Trigger), Next: s.nextFires(sc, nextFires)}
 	if p := api.PolicyFromStore(sc.Policy); p != nil {
 		b, _ := json.MarshalIndent(p, "", "  ") // a Policy always marshals

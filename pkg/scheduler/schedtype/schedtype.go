@@ -61,3 +61,13 @@ type HandlerStatus struct {
 	LatencyMS float64 `json:"latency_ms"` // EWMA of job round trips
 	ErrorRate float64 `json:"error_rate"` // fraction of recent attempts that failed
 }
+
+// States maps each handler of hs, removed ones too, to its status: what
+// the API and the dashboard show beside a schedule.
+func States(hs []HandlerStatus) map[string]string {
+	m := make(map[string]string, len(hs))
+	for _, h := range hs {
+		m[h.ID] = h.Status
+	}
+	return m
+}
