@@ -1,7 +1,6 @@
 package governor
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
@@ -12,39 +11,6 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/secretfile"
 )
-
-// Governor is the original's governor interface, context first. Both
-// backends are served by *Supervisor over a UnitManager.
-type Governor interface {
-	// Start starts supervising: every configured handler is started and
-	// health checks begin.
-	Start(ctx context.Context) error
-	// Stop stops supervising and, when the backend owns the processes,
-	// stops every handler, each within timeout.
-	Stop(ctx context.Context, timeout time.Duration) error
-	// Restart is Stop then Start.
-	Restart(ctx context.Context, timeout time.Duration) error
-	// Status reports every managed handler by name.
-	Status(ctx context.Context) (map[string]HandlerInfo, error)
-	// AddHandler writes the handler's configuration, enables and starts it.
-	AddHandler(ctx context.Context, cfg HandlerConfig) (HandlerInfo, error)
-	// RemoveHandler stops the handler within timeout, disables it and
-	// deletes its configuration.
-	RemoveHandler(ctx context.Context, name string, timeout time.Duration) error
-	// StartHandler and StopHandler change one handler's desired state.
-	StartHandler(ctx context.Context, name string) error
-	StopHandler(ctx context.Context, name string, timeout time.Duration) error
-	// RestartHandler restarts one handler and resets its restart budget.
-	RestartHandler(ctx context.Context, name string) error
-	// HandlerStatus reports one handler.
-	HandlerStatus(ctx context.Context, name string) (HandlerInfo, error)
-	// ListHandlers reports every handler sorted by name.
-	ListHandlers(ctx context.Context) ([]HandlerInfo, error)
-	// HealthCheck reports whether each handler is healthy now.
-	HealthCheck(ctx context.Context) (map[string]bool, error)
-	// Metrics summarises the deployment.
-	Metrics(ctx context.Context) (Metrics, error)
-}
 
 // Handler states reported in HandlerInfo.State: systemd's ActiveState
 // values, which the process backend uses too.

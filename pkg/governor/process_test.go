@@ -117,7 +117,7 @@ func setupProcess(t *testing.T, bin string) *procBundle {
 }
 
 // awaitInfo polls the handler's status until cond holds.
-func awaitInfo(t *testing.T, ctx context.Context, g governor.Governor, name string, what string, cond func(governor.HandlerInfo) bool) governor.HandlerInfo {
+func awaitInfo(t *testing.T, ctx context.Context, g *governor.Supervisor, name string, what string, cond func(governor.HandlerInfo) bool) governor.HandlerInfo {
 	t.Helper()
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()

@@ -52,8 +52,6 @@ type Supervisor struct {
 	bg        sync.WaitGroup // background stops of given-up handlers
 }
 
-var _ Governor = (*Supervisor)(nil)
-
 func (s *Supervisor) now() time.Time { return s.opts.NowFunc() }
 
 // New returns a Supervisor; nothing runs until Start.

@@ -37,7 +37,7 @@ type HandlerList struct {
 //	GET    /v1/metrics                  Metrics
 //	GET    /v1/health                   {"handler": healthy…}
 //	GET    /metrics                     Prometheus text (docs/metrics.md)
-func NewAPI(g governor.Governor, logger *slog.Logger) http.Handler {
+func NewAPI(g Handlers, logger *slog.Logger) http.Handler {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
@@ -57,8 +57,22 @@ func NewAPI(g governor.Governor, logger *slog.Logger) http.Handler {
 	return mux
 }
 
+// Handlers is what the API asks of the supervisor (a *governor.Supervisor):
+// the per-handler operations and the summaries, not its own lifecycle.
+type Handlers interface {
+	ListHandlers(ctx context.Context) ([]governor.HandlerInfo, error)
+	HandlerStatus(ctx context.Context, name string) (governor.HandlerInfo, error)
+	AddHandler(ctx context.Context, cfg governor.HandlerConfig) (governor.HandlerInfo, error)
+	RemoveHandler(ctx context.Context, name string, timeout time.Duration) error
+	StartHandler(ctx context.Context, name string) error
+	StopHandler(ctx context.Context, name string, timeout time.Duration) error
+	RestartHandler(ctx context.Context, name string) error
+	HealthCheck(ctx context.Context) (map[string]bool, error)
+	Metrics(ctx context.Context) (governor.Metrics, error)
+}
+
 type api struct {
-	g      governor.Governor
+	g      Handlers
 	logger *slog.Logger
 }
 

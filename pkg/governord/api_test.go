@@ -16,7 +16,7 @@ import (
 
 // failingGovernor fails every listing with an error whose text is internal.
 type failingGovernor struct {
-	governor.Governor // every other method: unused, nil
+	governord.Handlers // every other method: unused, nil
 }
 
 const internalText = "open /var/lib/schedulezero/secret-path: permission denied"
