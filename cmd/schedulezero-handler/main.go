@@ -64,6 +64,8 @@ func flags() []cli.Flag {
 		&cli.Int64Flag{Name: "zmq-max-message-size", Usage: "largest ZeroMQ message, in `BYTES`, the scheduler may send (default: the config's zmq_max_message_size, else 1114112: 1 MiB and 64 KiB)", EnvVars: []string{"SZ_ZMQ_MAX_MESSAGE_SIZE"}},
 		&cli.DurationFlag{Name: "zmq-handshake-timeout", Usage: "drop a ZeroMQ connection whose handshake takes longer (default: the config's zmq_handshake_timeout, else 5s)", EnvVars: []string{"SZ_ZMQ_HANDSHAKE_TIMEOUT"}},
 		&cli.StringFlag{Name: "journal", Usage: "`DIR` of the journal that keeps a job from running twice (\"off\": none; default: the config's journal_dir, else $STATE_DIRECTORY/journal/NAME under systemd, else none)", EnvVars: []string{"SZ_HANDLER_JOURNAL"}},
+		&cli.StringFlag{Name: "curve-secret-key-file", Usage: "this handler's CURVE secret key `FILE` (schedulezero keys generate; a relative name is a systemd credential); with --curve-server-key both sockets are CURVE clients of the scheduler", EnvVars: []string{"SZ_CURVE_SECRET_KEY_FILE"}},
+		&cli.StringFlag{Name: "curve-server-key", Usage: "the scheduler's CURVE public `KEY` (40 characters of Z85, or a file holding it)", EnvVars: []string{"SZ_CURVE_SERVER_KEY"}},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", EnvVars: []string{"SZ_LOG_LEVEL"}},
 	}
 }
@@ -78,5 +80,6 @@ func serve(c *cli.Context) error {
 	return handlerd.Run(ctx, handlerd.Flags{Name: c.String("name"), ConfigPath: c.String("config"),
 		Kind: c.String("kind"), Endpoint: c.String("endpoint"), Scheduler: c.String("scheduler"),
 		Concurrency: c.Int("concurrency"), SecretFile: c.String("secret-file"), Journal: c.String("journal"),
+		CurveSecretKeyFile: c.String("curve-secret-key-file"), CurveServerKey: c.String("curve-server-key"),
 		ZMQLimits: wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")}}, logger, os.Getenv, sd.NewNotifier(logger))
 }

@@ -41,6 +41,9 @@ type Options struct {
 	// Limits bound what a peer of the job socket, or the scheduler's
 	// registration server, may send; zero: the defaults of package wire.
 	Limits wire.Limits
+	// Wire are options of both sockets beyond Limits: wire.WithCurveClient
+	// for a scheduler on another host (docs/security.md).
+	Wire   []wire.Option
 	Logger *slog.Logger
 	// ReadyFunc is called once, when the socket is bound and the first
 	// registration was accepted.
@@ -108,7 +111,7 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 	if err != nil {
 		return nil, err
 	}
-	js, err := wire.ListenJobs(opts.Endpoint, opts.Limits, opts.Logger)
+	js, err := wire.ListenJobs(opts.Endpoint, opts.Limits, opts.Logger, opts.Wire...)
 	if err != nil {
 		jr.close()
 		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
@@ -125,7 +128,7 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		journal: jr,
 		work:    make(chan jobReq),
 		quit:    make(chan struct{}),
-		client:  wire.NewClient(opts.Scheduler, opts.Logger, wire.WithLimits(opts.Limits)),
+		client:  wire.NewClient(opts.Scheduler, opts.Logger, append([]wire.Option{wire.WithLimits(opts.Limits)}, opts.Wire...)...),
 		epoch:   time.Now(),
 		// One token for the life of this process: a registration again
 		// (the scheduler restarted) must not make the requests that the

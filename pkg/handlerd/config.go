@@ -51,6 +51,11 @@ type Flags struct {
 	// Journal (--journal) overrides the file's journal_dir: a directory,
 	// or "off".
 	Journal string
+	// CurveSecretKeyFile (--curve-secret-key-file) and CurveServerKey
+	// (--curve-server-key: the scheduler's public key, Z85 text or a file
+	// of it) make both sockets CURVE clients of the scheduler; both or
+	// neither. A relative key file is a systemd credential's name.
+	CurveSecretKeyFile, CurveServerKey string
 }
 
 // Path returns where the config file of handler name is: explicit, else
@@ -233,7 +238,36 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 		}
 		return nil, handler.Options{}, err
 	}
+	if opts.Wire, err = curveClient(fl.CurveSecretKeyFile, fl.CurveServerKey, getenv); err != nil {
+		return nil, handler.Options{}, err
+	}
 	return mux, opts, nil
+}
+
+// curveClient is the CURVE client option of the two flags: none when
+// neither is given.
+func curveClient(secretFile, serverKey string, getenv func(string) string) ([]wire.Option, error) {
+	switch {
+	case secretFile == "" && serverKey == "":
+		return nil, nil
+	case secretFile == "":
+		return nil, field.Errorf("--curve-secret-key-file", "is required with --curve-server-key").WithFix("make a key pair with `schedulezero keys generate --secret-file FILE`")
+	case serverKey == "":
+		return nil, field.Errorf("--curve-server-key", "is required with --curve-secret-key-file").WithFix("give the scheduler's public key (`schedulezero keys show` on its key file)")
+	}
+	server, err := wire.ParseCurvePublicKey(serverKey)
+	if err != nil { // not the key itself: a file holding it
+		keys, ferr := wire.ReadCurveAllowed(serverKey)
+		if ferr != nil || len(keys) != 1 {
+			return nil, field.Errorf("--curve-server-key", "%q is neither a 40-character Z85 public key nor a file of one", serverKey).WithFix("give the scheduler's public key (`schedulezero keys show` on its key file)")
+		}
+		server = keys[0]
+	}
+	secret, err := wire.ReadCurveSecretKey(secretFile, getenv("CREDENTIALS_DIRECTORY"))
+	if err != nil {
+		return nil, field.Prefix("--curve-secret-key-file", err)
+	}
+	return []wire.Option{wire.WithCurveClient(secret, server)}, nil
 }
 
 // JournalOff is the --journal (journal_dir) value that keeps no journal.

@@ -117,6 +117,17 @@ func TestOptions(t *testing.T) {
 			t.Errorf("with allow_non_loopback: %v %q", err, opts.Endpoint)
 		}
 	})
+	t.Run("CURVE keys", func(t *testing.T) {
+		creds := t.TempDir()
+		// libzmq's test key pair (tests/testutil_security.cpp): the
+		// server's public key, and a client's secret key.
+		os.WriteFile(filepath.Join(creds, "curve.key"), []byte("D:)Q[IlAW!ahhC2ac:9*A}h:p?([4%wOTJ%JR%cs\n"), 0o600)
+		_, opts, err := handlerd.Options(handlerd.Flags{Name: "ding", Kind: "dingaling", CurveSecretKeyFile: "curve.key",
+			CurveServerKey: "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"}, logger, env("CREDENTIALS_DIRECTORY", creds, "SZ_HANDLER_CONFIG_DIR", t.TempDir()))
+		if err != nil || len(opts.Wire) != 1 {
+			t.Errorf("CURVE flags: %v, %d wire options, want 1", err, len(opts.Wire))
+		}
+	})
 	t.Run("missing file with --kind", func(t *testing.T) {
 		mux, _, err := handlerd.Options(handlerd.Flags{Name: "ding", Kind: "dingaling"}, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))
 		if err != nil || len(mux.Methods()) != 7 {
@@ -139,6 +150,9 @@ func TestOptions(t *testing.T) {
 		{"exec without methods", handlerd.Flags{Name: "x", Kind: "exec"}, "methods"},
 		{"at sign in name", handlerd.Flags{Name: "a@b", Kind: "dingaling"}, "name"},
 		{"wildcard --endpoint", handlerd.Flags{Name: "x", Kind: "dingaling", Endpoint: "tcp://0.0.0.0:1"}, "--endpoint"},
+		{"CURVE server key without a key pair", handlerd.Flags{Name: "x", Kind: "dingaling", CurveServerKey: "rq:rM>}U?@Lns47E1%kR.o@n%FcmmsL/@{H8]yf7"}, "--curve-secret-key-file"},
+		{"CURVE key pair without the server's key", handlerd.Flags{Name: "x", Kind: "dingaling", CurveSecretKeyFile: "curve.key"}, "--curve-server-key"},
+		{"CURVE server key neither a key nor a file", handlerd.Flags{Name: "x", Kind: "dingaling", CurveSecretKeyFile: "curve.key", CurveServerKey: "not-a-key"}, "--curve-server-key"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			_, _, err := handlerd.Options(tc.fl, logger, env("SZ_HANDLER_CONFIG_DIR", t.TempDir()))

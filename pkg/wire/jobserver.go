@@ -52,13 +52,15 @@ type outReply struct {
 	payload []byte
 }
 
-// ListenJobs binds a job socket at endpoint with the socket options of l.
-// Its address (Addr) is the real port when the endpoint asked for port 0.
-func ListenJobs(endpoint string, l Limits, logger *slog.Logger) (*JobServer, error) {
+// ListenJobs binds a job socket at endpoint with the socket options of l
+// and of opts (WithCurveClient: the handler is the CURVE client of the
+// scheduler that dials it). Its address (Addr) is the real port when the
+// endpoint asked for port 0.
+func ListenJobs(endpoint string, l Limits, logger *slog.Logger, opts ...Option) (*JobServer, error) {
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	sock := zmq4.NewRouter(context.Background(), l.SocketOptions()...)
+	sock := zmq4.NewRouter(context.Background(), settingsOf(append([]Option{WithLimits(l)}, opts...)).socketOptions()...)
 	if err := Bind(sock, endpoint); err != nil {
 		sock.Close()
 		return nil, fmt.Errorf("bind %q: %w", endpoint, err)
