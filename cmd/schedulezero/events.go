@@ -64,7 +64,7 @@ func events(c *cli.Context) error {
 	defer cl.Close()
 	w, asJSON, follow := c.App.Writer, jsonOutput(c), c.Bool("follow")
 	if !asJSON {
-		fmt.Fprintln(w, eventRow(eventColumns))
+		fmt.Fprintln(w, fixedRow(eventWidths, eventColumns))
 	}
 	err = cl.Events(c.Context, q, func(se client.StreamEvent) error {
 		switch {
@@ -111,17 +111,5 @@ func printEvent(w io.Writer, e event.Event) {
 	for i, v := range cells {
 		cells[i] = escapeText(v)
 	}
-	fmt.Fprintln(w, eventRow(cells))
-}
-
-func eventRow(cells []string) string {
-	var b strings.Builder
-	for i, v := range cells {
-		if i < len(eventWidths) {
-			fmt.Fprintf(&b, "%-*s  ", eventWidths[i], v)
-		} else {
-			b.WriteString(v)
-		}
-	}
-	return strings.TrimRight(b.String(), " ")
+	fmt.Fprintln(w, fixedRow(eventWidths, cells))
 }

@@ -312,7 +312,7 @@ var historyWidths = []int{21, 26, 20, 14, 7, 11, 9}
 
 var historyColumns = []string{"STARTED", "EXECUTION", "SCHEDULE", "METHOD", "ATTEMPT", "STATUS", "DURATION", "ERROR"}
 
-func historyHeader() string { return fixedRow(historyColumns) }
+func historyHeader() string { return fixedRow(historyWidths, historyColumns) }
 
 // historyCells renders one attempt. A missed occurrence never ran: its time
 // is the occurrence's, it has no attempt count or duration, and ERROR
@@ -329,13 +329,16 @@ func historyCells(e store.Execution) []string {
 	return cells
 }
 
-func historyRow(e store.Execution) string { return fixedRow(historyCells(e)) }
+func historyRow(e store.Execution) string { return fixedRow(historyWidths, historyCells(e)) }
 
-func fixedRow(cells []string) string {
+// fixedRow pads each cell to its width in widths, the cells beyond them
+// (the last, free-length column) as they are: a line that --follow can
+// print before it knows the rows to come.
+func fixedRow(widths []int, cells []string) string {
 	var b strings.Builder
 	for i, v := range cells {
-		if i < len(historyWidths) {
-			fmt.Fprintf(&b, "%-*s  ", historyWidths[i], v)
+		if i < len(widths) {
+			fmt.Fprintf(&b, "%-*s  ", widths[i], v)
 		} else {
 			b.WriteString(v)
 		}
