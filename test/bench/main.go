@@ -415,24 +415,33 @@ func throughput(bin string, window time.Duration, load shape) ([]row, error) {
 	}, nil
 }
 
-// lateness runs 10,000 schedules every 10 s (1,000 fires/s, evenly spread)
-// and reads, from history, how long after its due time each occurrence of
-// the window started; the memory rows are the peaks over the window.
-func lateness(bin string, window time.Duration) ([]row, error) {
+// deployFiring deploys a scheduler and handler with 10,000 schedules every
+// 10 s, their first fires spread evenly over one interval, so that the
+// engine fires a steady 1,000 a second, and returns after one whole round.
+func deployFiring(bin string) (*deployment, error) {
 	d, err := deploy(bin, "bench", 256)
 	if err != nil {
 		return nil, err
 	}
-	defer d.close()
-	// First fires spread evenly over one interval from start, so the
-	// engine fires a steady 1,000 a second, as the rows say; the window
-	// opens after one whole round.
 	const n, every = 10000, 10.0
 	start := time.Now().Add(15 * time.Second)
 	if err := addSchedules(d.c, "bench", "quick_aling", n, every, start, true); err != nil {
+		d.close()
 		return nil, err
 	}
 	time.Sleep(time.Until(start) + every*time.Second) // warm up: a measurement window, not a wait for a condition
+	return d, nil
+}
+
+// lateness runs 10,000 schedules every 10 s (1,000 fires/s, evenly spread)
+// and reads, from history, how long after its due time each occurrence of
+// the window started; the memory rows are the peaks over the window.
+func lateness(bin string, window time.Duration) ([]row, error) {
+	d, err := deployFiring(bin)
+	if err != nil {
+		return nil, err
+	}
+	defer d.close()
 	from := time.Now()
 	mem := d.watchMemory(window)
 	to := time.Now()

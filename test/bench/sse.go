@@ -70,19 +70,13 @@ func sseAtRest(bin string, window time.Duration) ([]row, error) {
 }
 
 func sseFiring(bin string, window time.Duration) ([]row, error) {
-	d, err := deploy(bin, "bench", 256)
+	d, err := deployFiring(bin)
 	if err != nil {
 		return nil, err
 	}
 	defer d.close()
-	const n, every = 10000, 10.0
-	start := time.Now().Add(15 * time.Second)
-	if err := addSchedules(d.c, "bench", "quick_aling", n, every, start, true); err != nil {
-		return nil, err
-	}
 	hc := d.httpClient()
 	defer hc.CloseIdleConnections()
-	time.Sleep(time.Until(start) + every*time.Second) // warm up: a measurement window, not a wait for a condition
 	idleRate, idle, err := d.measured(window)
 	if err != nil {
 		return nil, err
