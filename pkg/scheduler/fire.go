@@ -395,17 +395,17 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 	}
 }
 
-// commitAndLaunchLocked queues w for commit and starts starts, the new
-// executions whose first records w holds: on the fast path (see async.go)
-// the commit's callback sends them, else a goroutine waits for the commit.
-// Nothing is sent before the commit is durable.
+// commitAndLaunchLocked queues w for commit and launches starts, the new
+// executions whose first records w holds: the commit's callback hands
+// them to dispatch, which sends them or starts their goroutines. Nothing
+// is sent before the commit is durable.
 // The caller holds s.mu, which orders this commit after every earlier
 // change to the same schedules.
 func (s *Scheduler) commitAndLaunchLocked(w store.Writes, starts ...*execution) *commitGate {
 	gate := s.newCommitGate()
 	settle := func(err error) {
-		// Published before the fast executions are sent, so that an
-		// attempt's start comes before its end.
+		// Published before the executions are sent, so that an attempt's
+		// start comes before its end.
 		if err == nil {
 			s.emitExecutions(w.Executions)
 		}
@@ -426,23 +426,15 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes, starts ...*execution) 
 		return gate
 	}
 	// Everything about the executions is settled before the commit is
-	// queued: once it is durable, a fast one may run to its end at once
-	// (its end waits for s.mu, which is held here).
-	var slow []*execution
+	// queued: once it is durable, one may run to its end at once (its end
+	// waits for s.mu, which is held here).
 	for _, ex := range starts {
 		s.running[ex.rec.ID] = ex
 		s.execWG.Add(1)
-		if fastPath(ex) {
-			gate.fast = append(gate.fast, ex)
-		} else {
-			slow = append(slow, ex)
-		}
 	}
+	gate.starts = starts
 	s.db.CommitAsync(w, settle)
 	s.lastGate = gate
-	for _, ex := range slow {
-		go s.run(ex, gate)
-	}
 	return gate
 }
 

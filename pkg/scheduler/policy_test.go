@@ -52,12 +52,11 @@ func (f *fakeHandler) Call(ctx context.Context, req wire.Request) (wire.Reply, e
 	return fn(ctx, req)
 }
 
-// Go is the fast path's send (see async.go), the route production takes
-// for a first attempt that got a slot when it fired: without it these
-// tests would exercise only the goroutine path. Like wire.Conn.Go, the
-// call ends at its timeout with context.DeadlineExceeded, or at abort
-// with its cause.
-func (f *fakeHandler) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (func(error), bool) {
+// Go is the fast path's send (see scheduler.Conn), the route production
+// takes for a first attempt that got a slot when it fired. Like
+// wire.Conn.Go, the call ends at its timeout with
+// context.DeadlineExceeded, or at abort with its cause.
+func (f *fakeHandler) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) func(error) {
 	f.mu.Lock()
 	f.gos++
 	f.mu.Unlock()
@@ -72,7 +71,7 @@ func (f *fakeHandler) Go(req wire.Request, timeout time.Duration, done func(wire
 		abort(nil)
 		done(r, err)
 	}()
-	return abort, true
+	return abort
 }
 
 func (f *fakeHandler) Cancel(_ context.Context, id string, _ int) error {
