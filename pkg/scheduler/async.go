@@ -62,35 +62,6 @@ func (d *drainer[T]) drain() {
 	}
 }
 
-// dispatch launches the executions of g's commit, now durable: each that
-// holds a slot and has nothing to wait for first is sent at once (send);
-// the others, or all when the commit failed, continue on the goroutine
-// path (run).
-func (s *Scheduler) dispatch(g *commitGate) {
-	for _, ex := range g.starts {
-		if g.err != nil || !s.send(ex) {
-			go s.run(ex, g.err)
-		}
-	}
-}
-
-// send starts ex's first attempt with Go and reports whether it did: not
-// when ex waits for a slot, a delay or a recovery, or was cancelled.
-func (s *Scheduler) send(ex *execution) bool {
-	if ex.conn == nil || ex.delay > 0 || ex.recovering {
-		return false
-	}
-	start := s.now()
-	req := s.request(ex, start)
-	ex.mu.Lock()
-	defer ex.mu.Unlock()
-	if ex.cause != nil {
-		return false
-	}
-	ex.abortCall = ex.conn.Go(req, ex.timeout, func(r wire.Reply, err error) { s.replied(ex, req, start, r, err) })
-	return true
-}
-
 // replied receives the outcome of the call send started, on a goroutine of
 // the connection: a success is committed here; anything else is handed to
 // a goroutine that records it and retries as the policy says.
