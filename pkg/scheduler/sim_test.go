@@ -17,11 +17,13 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// The tests in this file run inside a synctest bubble: time is simulated,
-// so a three-day outage takes milliseconds, while the store is a real bbolt
-// file. The handler is in memory (fakeHandler) because socket reads would
-// keep the simulated clock from moving; real sockets are covered by
-// scheduler_test.go and the real-process tests in test/integration.
+// The tests of the policies (policy_test.go, misfire_test.go,
+// overlap_test.go) run inside a synctest bubble on this harness: time is
+// simulated, so a three-day outage takes milliseconds, while the store is
+// a real bbolt file. The handler is in memory (fakeHandler) because socket
+// reads would keep the simulated clock from moving; real sockets are
+// covered by scheduler_test.go, handlers_test.go and the real-process
+// tests in test/integration.
 
 // fakeHandler answers job calls with fn and records what it saw.
 type fakeHandler struct {
