@@ -104,9 +104,9 @@ type Scheduler struct {
 	dirty   []*entry
 	flushAt time.Time
 
-	// The fast path's queues (async.go): durable commits whose fast
-	// executions are to be sent, and fast executions whose result commit
-	// ended.
+	// The launch's and the fast path's queues (launch.go, async.go):
+	// durable commits whose executions are to be launched, and fast
+	// executions whose result commit ended.
 	dispatches  drainer[*commitGate]
 	completions drainer[completion]
 
