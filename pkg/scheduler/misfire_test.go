@@ -37,7 +37,7 @@ func TestMisfire_ThreeDayOutage(t *testing.T) {
 				s.add(hourly(tt.pol))
 				s.advance(2*time.Hour + 30*time.Minute) // fires at 01:00 and 02:00
 				before := s.history("hourly")
-				if got := count(before, store.StatusSucceeded); got != 2 {
+				if got := countStatus(before, store.StatusSucceeded); got != 2 {
 					t.Fatalf("before the outage: %d runs, want 2", got)
 				}
 				s.stop()
@@ -49,10 +49,10 @@ func TestMisfire_ThreeDayOutage(t *testing.T) {
 				if s.h.fastCalls() == 0 && tt.wantRuns > 0 {
 					t.Error("no call took the fast path (Go): this test would not run production's route")
 				}
-				if got := count(recs, store.StatusSucceeded); got != tt.wantRuns {
+				if got := countStatus(recs, store.StatusSucceeded); got != tt.wantRuns {
 					t.Errorf("runs after restart: %d, want %d", got, tt.wantRuns)
 				}
-				missed := count(recs, store.StatusMissed)
+				missed := countStatus(recs, store.StatusMissed)
 				if missed != tt.wantMissed {
 					t.Errorf("missed records: %d, want %d", missed, tt.wantMissed)
 				}
@@ -92,7 +92,7 @@ func TestMisfire_ThreeDayOutage(t *testing.T) {
 				// And the schedule goes on at the next hour, once.
 				s.advance(time.Hour)
 				after := s.history("hourly")
-				if got := count(after, store.StatusSucceeded) - count(before, store.StatusSucceeded) - tt.wantRuns; got != 1 {
+				if got := countStatus(after, store.StatusSucceeded) - countStatus(before, store.StatusSucceeded) - tt.wantRuns; got != 1 {
 					t.Errorf("runs in the hour after catching up: %d, want 1", got)
 				}
 			})
@@ -135,7 +135,7 @@ func TestPauseResume_MissedWhilePausedFollowsPolicy(t *testing.T) {
 		}
 		s.settle()
 		recs := s.history("hourly")
-		if runs, missed := count(recs, store.StatusSucceeded), count(recs, store.StatusMissed); runs != 1 || missed != 4 {
+		if runs, missed := countStatus(recs, store.StatusSucceeded), countStatus(recs, store.StatusMissed); runs != 1 || missed != 4 {
 			t.Fatalf("after resume: %d runs, %d missed; want 1 and 4", runs, missed)
 		}
 		for _, r := range recs {

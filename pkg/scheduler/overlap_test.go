@@ -25,19 +25,19 @@ func TestOverlap_Policies(t *testing.T) {
 		wantRunsA int // lower bound of successful runs in 10 minutes
 	}{
 		{"skip records the overlapping fires as missed", store.Policy{Overlap: store.OverlapSkip}, 1, func(t *testing.T, recs []store.Execution, h *fakeHandler) {
-			if count(recs, store.StatusMissed) == 0 {
+			if countStatus(recs, store.StatusMissed) == 0 {
 				t.Error("no fire was recorded as missed")
 			}
 		}, 3},
 		{"allow runs them side by side", store.Policy{Overlap: store.OverlapAllow}, 3, nil, 8},
 		{"queue runs them one after another, bounded", store.Policy{Overlap: store.OverlapQueue, QueueLimit: 2}, 1, func(t *testing.T, recs []store.Execution, h *fakeHandler) {
-			if count(recs, store.StatusMissed) == 0 {
+			if countStatus(recs, store.StatusMissed) == 0 {
 				t.Error("a full queue recorded nothing as missed")
 			}
 		}, 3},
 		{"replace cancels the running one", store.Policy{Overlap: store.OverlapReplace}, 2, func(t *testing.T, recs []store.Execution, h *fakeHandler) {
-			if count(recs, store.StatusCancelled) < 5 {
-				t.Errorf("%d cancelled records, want at least 5", count(recs, store.StatusCancelled))
+			if countStatus(recs, store.StatusCancelled) < 5 {
+				t.Errorf("%d cancelled records, want at least 5", countStatus(recs, store.StatusCancelled))
 			}
 			if _, cancels, _ := h.stats(); cancels < 5 {
 				t.Errorf("the handler was told to cancel %d times, want at least 5", cancels)
@@ -55,7 +55,7 @@ func TestOverlap_Policies(t *testing.T) {
 				if _, _, peak := h.stats(); peak > tt.wantPeak {
 					t.Errorf("peak concurrency %d, policy allows %d", peak, tt.wantPeak)
 				}
-				if got := count(recs, store.StatusSucceeded); got < tt.wantRunsA {
+				if got := countStatus(recs, store.StatusSucceeded); got < tt.wantRunsA {
 					t.Errorf("%d successful runs, want at least %d", got, tt.wantRunsA)
 				}
 				if tt.check != nil {

@@ -27,8 +27,8 @@ func TestRetry_BackoffSequenceAndOutcomes(t *testing.T) {
 			Policy: store.Policy{Backoff: 10 * time.Second, BackoffMax: 30 * time.Second}})
 		s.advance(10 * time.Minute)
 		recs := s.history("r")
-		if len(recs) != 5 || count(recs, store.StatusFailed) != 5 {
-			t.Fatalf("attempts: %d records, %d failed; want 5 and 5", len(recs), count(recs, store.StatusFailed))
+		if len(recs) != 5 || countStatus(recs, store.StatusFailed) != 5 {
+			t.Fatalf("attempts: %d records, %d failed; want 5 and 5", len(recs), countStatus(recs, store.StatusFailed))
 		}
 		// Delay before attempt n+1 lies in [d/2, d] with d = 10s·2^(n-1) capped at 30s.
 		caps := []time.Duration{10 * time.Second, 20 * time.Second, 30 * time.Second, 30 * time.Second}

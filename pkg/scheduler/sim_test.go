@@ -191,16 +191,6 @@ func (s *sim) history(id string) []store.Execution {
 	return recs
 }
 
-func count(recs []store.Execution, st store.Status) int {
-	n := 0
-	for _, r := range recs {
-		if r.Status == st {
-			n++
-		}
-	}
-	return n
-}
-
 func hourly(pol store.Policy) schedtype.ScheduleRequest {
 	return schedtype.ScheduleRequest{ID: "hourly", Trigger: json.RawMessage(`{"type":"cron","expr":"0 * * * *"}`), Policy: pol, MaxAttempts: 1}
 }
