@@ -34,10 +34,10 @@ func (s *Scheduler) ResumeSchedule(_ context.Context, id string) (store.Schedule
 
 func (s *Scheduler) update(id string, kind event.Kind, fn func(*entry, time.Time) error) (store.Schedule, error) {
 	s.mu.Lock()
-	e, ok := s.entries[id]
-	if !ok {
+	e, err := s.entryLocked(id)
+	if err != nil {
 		s.mu.Unlock()
-		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return store.Schedule{}, err
 	}
 	before := e.record()
 	now := s.now()
@@ -64,10 +64,10 @@ func (s *Scheduler) update(id string, kind event.Kind, fn func(*entry, time.Time
 // record that is not stored: no ID, status pending, the reason in Error.
 func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) (store.Execution, error) {
 	s.mu.Lock()
-	e, ok := s.entries[id]
-	if !ok {
+	e, err := s.entryLocked(id)
+	if err != nil {
 		s.mu.Unlock()
-		return store.Execution{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return store.Execution{}, err
 	}
 	now := s.now()
 	w := store.Writes{}
@@ -126,9 +126,9 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.entries[id]
-	if !ok {
-		return schedtype.BackfillResult{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+	e, err := s.entryLocked(id)
+	if err != nil {
+		return schedtype.BackfillResult{}, err
 	}
 	trig, ok := s.triggerLocked(e)
 	if !ok {

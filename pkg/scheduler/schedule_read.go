@@ -14,9 +14,9 @@ import (
 func (s *Scheduler) GetSchedule(_ context.Context, id string) (store.Schedule, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	e, ok := s.entries[id]
-	if !ok {
-		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+	e, err := s.entryLocked(id)
+	if err != nil {
+		return store.Schedule{}, err
 	}
 	return e.record(), nil
 }
@@ -104,4 +104,13 @@ func (s *Scheduler) CountSchedules(now time.Time) ScheduleCounts {
 		}
 	}
 	return c
+}
+
+// entryLocked is schedule id's entry, or store.ErrNotFound naming id. The
+// caller holds s.mu.
+func (s *Scheduler) entryLocked(id string) (*entry, error) {
+	if e, ok := s.entries[id]; ok {
+		return e, nil
+	}
+	return nil, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
 }

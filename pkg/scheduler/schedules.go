@@ -183,10 +183,10 @@ func (s *Scheduler) commitLocked(w store.Writes) <-chan error {
 // DeleteSchedule removes a schedule; its history stays.
 func (s *Scheduler) DeleteSchedule(_ context.Context, id string) error {
 	s.mu.Lock()
-	e, ok := s.entries[id]
-	if !ok {
+	e, err := s.entryLocked(id)
+	if err != nil {
 		s.mu.Unlock()
-		return fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return err
 	}
 	e.rec.Paused = true
 	s.heap.place(e)
@@ -204,10 +204,10 @@ func (s *Scheduler) DeleteSchedule(_ context.Context, id string) error {
 // UpdateSchedule edits a schedule in place; its history stays with its id.
 func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u schedtype.ScheduleUpdate) (store.Schedule, error) {
 	s.mu.Lock()
-	e, ok := s.entries[id]
-	if !ok {
+	e, err := s.entryLocked(id)
+	if err != nil {
 		s.mu.Unlock()
-		return store.Schedule{}, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)
+		return store.Schedule{}, err
 	}
 	rec := e.record()
 	s.mu.Unlock()
