@@ -16,7 +16,7 @@ import (
 // Local is a handler instance that runs inside the scheduler's process
 // (schedulezero-scheduler --embed): the runner of Serve without its
 // sockets. The engine calls it directly as its connection to the handler
-// (Call, Cancel, Close are those of scheduler.Conn), and it registers with
+// (Call, Cancel, Close: a scheduler.Caller, which scheduler.LockStep makes a Conn), and it registers with
 // the engine's registry directly, under the address
 // handlername.EmbeddedAddress(Name), which no registration from the
 // network may carry.

@@ -11,36 +11,16 @@ import (
 
 // The fast path. Most executions are a first attempt that got a handler
 // slot when it fired; once the commit that recorded it running is durable,
-// it is sent with wire.Conn.Go, its reply commits the result with
-// CommitAsync, and the commit's callback ends it. No goroutine waits for
+// dispatch sends it with Conn.Go, its reply commits the result with
+// CommitLazy, and the commit's callback ends it. No goroutine waits for
 // it, and it has no context or timer of its own but the call's deadline:
 // with ten thousand executions in flight, their goroutine stacks and
 // contexts were what the garbage collector spent most of its time on.
-// Anything else (a failed or missing reply, a cancellation, a retry, a
-// handler that is not connected yet) continues on the goroutine path,
-// where it would have been all along.
-
-// asyncConn is a Conn that sends without a goroutine waiting (*wire.Conn
-// at protocol 3, through drainConn). done receives the outcome; abort ends
-// the call in flight for a cause (see wire.Pending.Abort).
-type asyncConn interface {
-	Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (abort func(error), ok bool)
-}
-
-// wireGo is what *wire.Conn offers at protocol 3; drainConn adapts it to
-// asyncConn.
-type wireGo interface {
-	Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (*wire.Pending, bool)
-}
-
-// fastPath reports whether ex can start on the fast path.
-func fastPath(ex *execution) bool {
-	if ex.conn == nil || ex.delay > 0 {
-		return false
-	}
-	_, ok := ex.conn.(asyncConn)
-	return ok
-}
+// Anything else (a delay, a recovery, a handler that was busy or not
+// connected at fire time; later, a failed or missing reply, a
+// cancellation, a retry) continues on the goroutine path (run, resume).
+// Which of the two an execution takes is its own state; every connection
+// has Go (see Conn).
 
 // drainer runs fn on the items pushed to it, from one goroutine that is
 // started by the first push and ends when nothing is left: under load one
@@ -80,37 +60,6 @@ func (d *drainer[T]) drain() {
 		d.fn(batch)
 		clear(batch)
 	}
-}
-
-// dispatch sends the fast executions of g's commit, now durable. Those it
-// cannot send go to the goroutine path.
-func (s *Scheduler) dispatch(g *commitGate) {
-	for _, ex := range g.fast {
-		if g.err != nil || !s.send(ex) {
-			go s.run(ex, g)
-		}
-	}
-}
-
-// send starts ex's first attempt with Go and reports whether it did.
-func (s *Scheduler) send(ex *execution) bool {
-	ac, ok := ex.conn.(asyncConn)
-	if !ok {
-		return false
-	}
-	start := s.now()
-	req := s.request(ex, start)
-	ex.mu.Lock()
-	defer ex.mu.Unlock()
-	if ex.cause != nil {
-		return false
-	}
-	p, ok := ac.Go(req, ex.timeout, func(r wire.Reply, err error) { s.replied(ex, req, start, r, err) })
-	if !ok {
-		return false
-	}
-	ex.abortCall = p
-	return true
 }
 
 // replied receives the outcome of the call send started, on a goroutine of

@@ -13,14 +13,15 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// run drives ex through its attempts once the commit that recorded it is
-// durable; nothing is sent before.
-func (s *Scheduler) run(ex *execution, gate *commitGate) {
+// run drives ex through its attempts on the goroutine path; dispatch
+// starts it once the commit that recorded it ended, with that commit's
+// error: nothing is sent before it is durable.
+func (s *Scheduler) run(ex *execution, committed error) {
 	defer s.ended(ex)
 	ctx := ex.context()
-	if err := gate.wait(s.execCtx); err != nil {
+	if committed != nil {
 		if s.execCtx.Err() == nil {
-			s.exLog(ex).Error("execution not recorded; not dispatched", "err", err)
+			s.exLog(ex).Error("execution not recorded; not dispatched", "err", committed)
 		}
 		ex.final = ex.rec
 		return

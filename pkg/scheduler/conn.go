@@ -11,13 +11,68 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// Conn is the engine's connection to one handler. *wire.Conn is the real
-// one; the fake-clock tests use an in-memory one so that simulated days pass
-// in milliseconds.
+// Conn is the engine's connection to one handler. WireConn adapts the real
+// one, *wire.Conn; the fake-clock tests use an in-memory one so that
+// simulated days pass in milliseconds.
 type Conn interface {
+	// Go sends req like Call without a goroutine of the caller's waiting
+	// for the reply: done receives what Call would have returned, exactly
+	// once, on another goroutine, and must not block. timeout bounds the
+	// wait like Call's ctx; abort ends the call for a cause (done then
+	// receives an error). Every first attempt that got a slot at fire
+	// time is sent with Go (see send): a connection that cannot pipeline
+	// (protocols before 3, not connected yet) runs Call on a goroutine
+	// of its own instead (LockStep, WireConn), so the engine never asks
+	// which kind it has.
+	Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (abort func(error))
 	Call(ctx context.Context, req wire.Request) (wire.Reply, error)
 	Cancel(ctx context.Context, executionID string, attempt int) error
 	Close() error
+}
+
+// Caller is a connection that sends only in lock-step: Call waits for
+// the reply. LockStep makes a Conn of it.
+type Caller interface {
+	Call(ctx context.Context, req wire.Request) (wire.Reply, error)
+	Cancel(ctx context.Context, executionID string, attempt int) error
+	Close() error
+}
+
+// LockStep is the Conn of c, whose Go runs Call on a goroutine.
+func LockStep(c Caller) Conn { return lockStep{c} }
+
+type lockStep struct{ Caller }
+
+func (c lockStep) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) func(error) {
+	return goCall(c.Caller, req, timeout, done)
+}
+
+// goCall is Go by Call on a goroutine: for a connection (or a moment)
+// that cannot pipeline.
+func goCall(c Caller, req wire.Request, timeout time.Duration, done func(wire.Reply, error)) func(error) {
+	ctx, abort := context.WithCancelCause(context.Background())
+	go func() {
+		callCtx, cancel := context.WithTimeout(ctx, timeout)
+		r, err := c.Call(callCtx, req)
+		cancel()
+		abort(nil)
+		done(r, err)
+	}()
+	return abort
+}
+
+// WireConn is the Conn of c: its Go is c.Go when c can start the call at
+// once (protocol 3 and later, connected), else Call on a goroutine, which
+// dials and waits its turn.
+func WireConn(c *wire.Conn) Conn { return wireConn{c} }
+
+type wireConn struct{ *wire.Conn }
+
+func (c wireConn) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) func(error) {
+	if p, ok := c.Conn.Go(req, timeout, done); ok {
+		return p.Abort
+	}
+	return goCall(c.Conn, req, timeout, done)
 }
 
 // DialFunc opens a Conn to a handler's address, speaking protocol and
@@ -30,7 +85,7 @@ type DialFunc func(address string, protocol int, jobToken string) Conn
 // scheduler's embedded handlers) hands the others to it.
 func WireDial(logger *slog.Logger, limits wire.Limits, extra ...wire.Option) DialFunc {
 	return func(address string, protocol int, jobToken string) Conn {
-		return wire.Dial(address, protocol, logger, append([]wire.Option{wire.WithLimits(limits), wire.WithJobToken(jobToken)}, extra...)...)
+		return WireConn(wire.Dial(address, protocol, logger, append([]wire.Option{wire.WithLimits(limits), wire.WithJobToken(jobToken)}, extra...)...))
 	}
 }
 
@@ -88,36 +143,19 @@ func (c *drainConn) note(err error) {
 	}
 }
 
-// Go is Call without a goroutine waiting, when the connection can (see
-// wire.Conn.Go); the call counts as in flight until done has run.
-func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (func(error), bool) {
-	var goFn func(wire.Request, time.Duration, func(wire.Reply, error)) (func(error), bool)
-	switch ac := c.Conn.(type) {
-	case wireGo:
-		goFn = func(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) (func(error), bool) {
-			p, ok := ac.Go(req, timeout, done)
-			if !ok {
-				return nil, false
-			}
-			return p.Abort, true
-		}
-	case asyncConn:
-		goFn = ac.Go
-	default:
-		return nil, false
+// Go is Conn.Go; the call counts as in flight until done has run. A
+// call the connection cannot take (see begin) is not sent: done receives
+// why, as from Call.
+func (c *drainConn) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) func(error) {
+	if err := c.begin(); err != nil {
+		go done(wire.Reply{}, err)
+		return func(error) {}
 	}
-	if c.begin() != nil {
-		return nil, false // the goroutine path's Call says why
-	}
-	abort, ok := goFn(req, timeout, func(r wire.Reply, err error) {
+	return c.Conn.Go(req, timeout, func(r wire.Reply, err error) {
 		c.note(err)
 		done(r, err)
 		c.endAsync()
 	})
-	if !ok {
-		c.endAsync()
-	}
-	return abort, ok
 }
 
 func (c *drainConn) Cancel(ctx context.Context, executionID string, attempt int) error {

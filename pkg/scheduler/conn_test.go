@@ -43,6 +43,10 @@ func (c *genConn) Call(ctx context.Context, _ wire.Request) (wire.Reply, error) 
 	return wire.Reply{Success: true, Raw: json.RawMessage(`{"success":true}`)}, nil
 }
 
+func (c *genConn) Go(req wire.Request, timeout time.Duration, done func(wire.Reply, error)) func(error) {
+	return goCall(c, req, timeout, done)
+}
+
 func (c *genConn) Cancel(context.Context, string, int) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -256,8 +260,10 @@ func TestDrainConn_CallAfterCloseSendsNothing(t *testing.T) {
 	if err := c.Cancel(context.Background(), "x", 1); !errors.Is(err, wire.ErrUnavailable) {
 		t.Fatalf("Cancel after Close: %v, want wire.ErrUnavailable", err)
 	}
-	if _, ok := c.Go(wire.Request{}, time.Second, func(wire.Reply, error) {}); ok {
-		t.Fatal("Go after Close started a call")
+	goErr := make(chan error, 1)
+	c.Go(wire.Request{}, time.Second, func(_ wire.Reply, err error) { goErr <- err })
+	if err := <-goErr; !errors.Is(err, wire.ErrUnavailable) {
+		t.Fatalf("Go after Close: %v, want wire.ErrUnavailable (not sent)", err)
 	}
 	if n := inner.count(); n != 0 {
 		t.Fatalf("%d calls reached the closed connection", n)

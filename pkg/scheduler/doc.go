@@ -17,7 +17,7 @@
 //     writes in the same order as the engine made them.
 //   - A dispatch is never repeated because a reply is slow: each attempt has
 //     its own deadline; a retry is a new attempt with its own record.
-//   - Nothing waits per execution on the common path (async.go): a first
+//   - Nothing waits per execution on the common path (send, async.go): a first
 //     attempt that got a handler slot when it fired is sent once its commit
 //     is durable, and its reply commits the result, all by callbacks. Ten
 //     thousand executions in flight used to be ten thousand goroutines with

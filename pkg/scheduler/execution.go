@@ -46,7 +46,8 @@ type execution struct {
 	note string
 
 	// handler and conn are set when the first attempt got a handler slot
-	// at fire time and was recorded running straight away (the fast path).
+	// at fire time and was recorded running straight away (then send
+	// takes the fast path).
 	// Only giveSlot and takeSlot touch them: whoever takes the slot owns
 	// it, and uses or releases it.
 	handler *handlerState
@@ -176,24 +177,25 @@ func (s *Scheduler) exLog(ex *execution) *slog.Logger {
 		"handler", ex.rec.HandlerID, "method", ex.rec.Method, "attempt", ex.rec.Attempt)
 }
 
-// commitGate lets every execution of one commit wait for it. Executions on
-// the fast path do not wait: settle sends them.
+// commitGate is one commit and the executions it launches: settle hands
+// them to dispatch once it is durable. Others (RunNow, the loop's
+// backpressure) wait for it.
 type commitGate struct {
-	done chan struct{}
-	err  error
-	s    *Scheduler
-	fast []*execution
+	done   chan struct{}
+	err    error
+	s      *Scheduler
+	starts []*execution
 }
 
 func (s *Scheduler) newCommitGate() *commitGate { return &commitGate{done: make(chan struct{}), s: s} }
 
 // settle is the commit's callback; it runs on the committer goroutine,
-// which must not wait: the fast executions are sent from s.dispatches'
+// which must not wait: the executions are launched from s.dispatches'
 // goroutine.
 func (g *commitGate) settle(err error) {
 	g.err = err
 	close(g.done)
-	if len(g.fast) > 0 {
+	if len(g.starts) > 0 {
 		g.s.dispatches.push(g)
 	}
 }

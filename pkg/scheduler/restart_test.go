@@ -181,3 +181,37 @@ func restartRounds(t *testing.T, rounds int, restart func(int) (bool, bool)) {
 	}
 	t.Logf("%d rounds: %v", rounds, byStatus)
 }
+
+// An attempt found running at start-up (the scheduler crashed mid-call) is
+// marked interrupted, and a new attempt runs.
+func TestScheduler_RecoversInterruptedAttempt(t *testing.T) {
+	db := storetest.New(t)
+	ctx := context.Background()
+	now := time.Now()
+	sched := store.Schedule{ID: "s1", HandlerID: "h1", Method: "work",
+		Trigger:   json.RawMessage(`{"type":"date","run_date":"` + now.Add(time.Hour).UTC().Format(time.RFC3339) + `"}`),
+		NextFire:  now.Add(time.Hour),
+		CreatedAt: now, UpdatedAt: now}
+	crashed := store.Execution{ID: "01JAAAAAAAAAAAAAAAAAAAAAAA", Attempt: 1, MaxAttempts: 3, ScheduleID: "s1",
+		HandlerID: "h1", Method: "work", Status: store.StatusRunning, ScheduledAt: now, StartedAt: now}
+	if err := db.Commit(ctx, store.Writes{Schedules: []store.Schedule{sched}, Executions: []store.Execution{crashed}}); err != nil {
+		t.Fatal(err)
+	}
+	b := setup(t, scheduler.Options{Store: db})
+	var calls atomic.Int64
+	b.serveHandler(t, "h1", 1, okMux(&calls))
+	await(t, "the retry to succeed", func() bool {
+		return countStatus(b.executions(t, store.ExecutionFilter{ExecutionID: crashed.ID}), store.StatusSucceeded) == 1
+	})
+	recs := b.executions(t, store.ExecutionFilter{ExecutionID: crashed.ID})
+	got := map[int]store.Status{}
+	for _, r := range recs {
+		got[r.Attempt] = r.Status
+	}
+	if got[1] != store.StatusInterrupted || got[2] != store.StatusSucceeded {
+		t.Fatalf("attempts: %v", got)
+	}
+	if u, _ := db.Unfinished(ctx); len(u) != 0 {
+		t.Fatalf("still unfinished: %+v", u)
+	}
+}

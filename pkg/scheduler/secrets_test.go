@@ -193,7 +193,7 @@ func TestRegistry_RestoredHandlerMustRegisterAgain(t *testing.T) {
 			mu.Lock()
 			dialed = append(dialed, address)
 			mu.Unlock()
-			return wire.Dial(address, protocol, nil, wire.WithJobToken(jobToken))
+			return scheduler.WireConn(wire.Dial(address, protocol, nil, wire.WithJobToken(jobToken)))
 		},
 	})
 	if h, _ := b.handler(t, "ding"); h.Status != "offline" || h.Address != old {

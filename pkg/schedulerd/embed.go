@@ -53,9 +53,9 @@ func (e embedded) dial(wireDial scheduler.DialFunc) scheduler.DialFunc {
 			return wireDial(address, protocol, jobToken)
 		}
 		if l, ok := e[name]; ok {
-			return l
+			return scheduler.LockStep(l)
 		}
-		return goneConn(address)
+		return scheduler.LockStep(goneConn(address))
 	}
 }
 
