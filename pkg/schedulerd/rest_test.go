@@ -64,20 +64,7 @@ func startDaemon(t *testing.T, opts schedulerd.Options) (*rest, string, string) 
 	opts.ZMQBind = "ipc://" + filepath.Join(dir, "zmq.sock")
 	opts.HTTPListen = []string{"127.0.0.1:0"}
 	opts.Location = time.UTC
-	ctx := context.Background()
-	d, err := schedulerd.New(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Start(ctx); err != nil {
-		_ = d.Stop(ctx)
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := d.Stop(context.Background()); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
+	d := daemon(t, opts)
 
 	r := &rest{url: "http://" + d.HTTPAddrs()[0].String(), c: &http.Client{Timeout: 20 * time.Second}}
 	if len(opts.Tokens) > 0 {
