@@ -1,3 +1,7 @@
+// exercise.go is one suite: the Backend contract, clause by clause, as
+// subtests of Exercise. It is kept whole (over 400 lines) so that the
+// contract is read, and changed, in one place.
+
 package apitest
 
 import (
