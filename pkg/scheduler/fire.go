@@ -353,7 +353,7 @@ func (s *Scheduler) busyReasonLocked(e *entry) string {
 		}
 	}
 	if h, ok := s.reg.get(e.rec.HandlerID); ok {
-		if why := h.waitReason(); why != "" && !strings.HasPrefix(why, "waiting for a free slot") {
+		if why := h.waitReason(e.policy().On); why != "" && !strings.HasPrefix(why, "waiting for a free slot") {
 			return fmt.Sprintf("the previous run (%s) has not started: %s", id, why)
 		}
 	}
@@ -382,9 +382,9 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 		ex.rec.Error = fmt.Sprintf("waiting for handler %q, which has not registered", ex.rec.HandlerID)
 		return
 	}
-	conn := h.tryAcquire()
+	conn := h.tryAcquire(ex.policy.On)
 	if conn == nil {
-		ex.rec.Error = h.waitReason()
+		ex.rec.Error = h.waitReason(ex.policy.On)
 		return
 	}
 	ex.giveSlot(h, conn)
