@@ -195,7 +195,7 @@ func (r *registry) Register(ctx context.Context, reg wire.Registration) (bool, e
 	}
 	r.publish(handlerEvent(reg.HandlerID, handlerOnline))
 	r.logger.Info("handler registered", "handler", reg.HandlerID, "instance", reg.Instance, "address", reg.Address,
-		"methods", len(reg.Methods), "protocol", reg.Protocol, "reregistered", existed && known, "instances", pool)
+		"methods", len(reg.Methods), "protocol", reg.Protocol, "reregistered", existed && known, "count", pool)
 	return existed && (known || reg.Instance == ""), nil
 }
 
@@ -286,7 +286,7 @@ func (r *registry) ReportInstanceStatus(ctx context.Context, handlerID, instance
 	rec := h.rec
 	h.broadcast()
 	h.mu.Unlock()
-	r.logger.Info("handler status", "handler", handlerID, "instance", instanceID, "status", status, "handler_status", rec.Status)
+	r.logger.Info("handler status", "handler", handlerID, "instance", instanceID, "status", status)
 	if err := r.db.PutHandler(ctx, rec); err != nil {
 		return fmt.Errorf("handler %q status: %w", handlerID, err)
 	}
