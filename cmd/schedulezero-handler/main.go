@@ -66,6 +66,9 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "journal", Usage: "`DIR` of the journal that keeps a job from running twice (\"off\": none; default: the config's journal_dir, else $STATE_DIRECTORY/journal/NAME under systemd, else none)", EnvVars: []string{"SZ_HANDLER_JOURNAL"}},
 		&cli.StringFlag{Name: "curve-secret-key-file", Usage: "this handler's CURVE secret key `FILE` (schedulezero keys generate; a relative name is a systemd credential); with --curve-server-key both sockets are CURVE clients of the scheduler", EnvVars: []string{"SZ_CURVE_SECRET_KEY_FILE"}},
 		&cli.StringFlag{Name: "curve-server-key", Usage: "the scheduler's CURVE public `KEY` (40 characters of Z85, or a file holding it)", EnvVars: []string{"SZ_CURVE_SERVER_KEY"}},
+		&cli.StringFlag{Name: "instance", Usage: "`ID` of this process among those serving the same name (a pool; default HOST:NAME, stable across restarts)", EnvVars: []string{"SZ_HANDLER_INSTANCE"}},
+		&cli.StringSliceFlag{Name: "label", Usage: "`KEY=VALUE` label of this instance, which a schedule's --on matches (repeat for more)", EnvVars: []string{"SZ_HANDLER_LABELS"}},
+		&cli.DurationFlag{Name: "ping-interval", Usage: "how often to ping the scheduler; three missed pings and it routes around this instance (default: the config's ping_interval, else 30s)", EnvVars: []string{"SZ_HANDLER_PING_INTERVAL"}},
 		&cli.StringFlag{Name: "log-level", Value: "info", Usage: "debug, info, warn or error", EnvVars: []string{"SZ_LOG_LEVEL"}},
 	}
 }
@@ -81,5 +84,6 @@ func serve(c *cli.Context) error {
 		Kind: c.String("kind"), Endpoint: c.String("endpoint"), Scheduler: c.String("scheduler"),
 		Concurrency: c.Int("concurrency"), SecretFile: c.String("secret-file"), Journal: c.String("journal"),
 		CurveSecretKeyFile: c.String("curve-secret-key-file"), CurveServerKey: c.String("curve-server-key"),
+		Instance: c.String("instance"), Labels: c.StringSlice("label"), PingInterval: c.Duration("ping-interval"),
 		ZMQLimits: wire.Limits{MaxMessageSize: c.Int64("zmq-max-message-size"), HandshakeTimeout: c.Duration("zmq-handshake-timeout")}}, logger, os.Getenv, sd.NewNotifier(logger))
 }

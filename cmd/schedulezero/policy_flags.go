@@ -25,6 +25,7 @@ func policyFlags() []cli.Flag {
 		&cli.DurationFlag{Name: "backoff", Usage: "delay before the first retry, doubled per attempt with jitter (0: scheduler default)"},
 		&cli.DurationFlag{Name: "backoff-max", Usage: "cap of the retry delay (0: scheduler default)"},
 		&cli.StringSliceFlag{Name: "retry-on", Usage: "outcomes to retry: error, timeout, unavailable (repeat or comma-separate; default all)"},
+		&cli.StringSliceFlag{Name: "on", Usage: "run only on handler instances with the label `KEY=VALUE` (repeat: all must match; \"\" with schedule edit: any instance)"},
 	}, notifyFlags()...)
 }
 
@@ -61,6 +62,17 @@ func policyJSON(c *cli.Context) json.RawMessage {
 			}
 		}
 		p["retry_on"] = on
+	}
+	if c.IsSet("on") {
+		on := []string{}
+		for _, v := range c.StringSlice("on") {
+			for _, s := range strings.Split(v, ",") {
+				if s = strings.TrimSpace(s); s != "" {
+					on = append(on, s)
+				}
+			}
+		}
+		p["on"] = on
 	}
 	notifyJSON(c, p)
 	if len(p) == 0 {
@@ -118,5 +130,14 @@ func describePolicy(p *api.Policy) [][]string {
 		{"max runs", or(itoa(p.MaxRuns), "no limit")},
 		{"backoff", or(p.Backoff, "scheduler default")}, {"backoff max", or(p.BackoffMax, "scheduler default")},
 		{"retry on", retryOn},
-	}, describeNotify(p)...)
+	}, append(describeOn(p), describeNotify(p)...)...)
+}
+
+// describeOn is the row of a constraint on handler instances, none for a
+// schedule that runs on any (most do).
+func describeOn(p *api.Policy) [][]string {
+	if len(p.On) == 0 {
+		return nil
+	}
+	return [][]string{{"on", strings.Join(p.On, ", ")}}
 }

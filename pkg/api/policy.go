@@ -28,6 +28,9 @@ type Policy struct {
 	Backoff      string   `json:"backoff,omitempty"`       // first retry delay
 	BackoffMax   string   `json:"backoff_max,omitempty"`   // retry delay cap
 	RetryOn      []string `json:"retry_on,omitempty"`      // error | timeout | unavailable (default: all)
+	// On lists KEY=VALUE labels an instance of the handler must all have
+	// to run the schedule's attempts (docs/handlers.md, pools).
+	On []string `json:"on,omitempty"`
 	// Notification targets (docs/notifications.md): an https:// URL or
 	// handler:NAME[/METHOD]; "none" turns off the scheduler's default.
 	OnFailure    string `json:"on_failure,omitempty"`
@@ -40,7 +43,7 @@ type Policy struct {
 // policyFields are the JSON names of Policy, which the engine uses as the
 // Field of its *field.Error for a bad policy.
 var policyFields = []string{"misfire", "misfire_limit", "grace_time", "overlap", "queue_limit",
-	"random_delay", "random_offset", "max_runs", "backoff", "backoff_max", "retry_on",
+	"random_delay", "random_offset", "max_runs", "backoff", "backoff_max", "retry_on", "on",
 	"on_failure", "on_missed", "on_recovery", "on_dead_man", "dead_man_after"}
 
 // PolicyFromStore renders p; nil when p is the zero policy (all defaults).
@@ -58,7 +61,7 @@ func PolicyFromStore(p store.Policy) *Policy {
 		Misfire: p.Misfire, MisfireLimit: p.MisfireLimit, GraceTime: d(p.GraceTime),
 		Overlap: p.Overlap, QueueLimit: p.QueueLimit,
 		RandomDelay: d(p.RandomDelay), RandomOffset: d(p.RandomOffset), MaxRuns: p.MaxRuns,
-		Backoff: d(p.Backoff), BackoffMax: d(p.BackoffMax), RetryOn: slices.Clone(p.RetryOn),
+		Backoff: d(p.Backoff), BackoffMax: d(p.BackoffMax), RetryOn: slices.Clone(p.RetryOn), On: slices.Clone(p.On),
 		OnFailure: p.OnFailure, OnMissed: p.OnMissed, OnRecovery: p.OnRecovery, OnDeadMan: p.OnDeadMan,
 		DeadManAfter: d(p.DeadManAfter),
 	}
@@ -73,7 +76,7 @@ func (p *Policy) Store() (store.Policy, error) {
 	}
 	out := store.Policy{
 		Misfire: p.Misfire, MisfireLimit: p.MisfireLimit, Overlap: p.Overlap, QueueLimit: p.QueueLimit,
-		MaxRuns: p.MaxRuns, RetryOn: slices.Clone(p.RetryOn),
+		MaxRuns: p.MaxRuns, RetryOn: slices.Clone(p.RetryOn), On: slices.Clone(p.On),
 		OnFailure: p.OnFailure, OnMissed: p.OnMissed, OnRecovery: p.OnRecovery, OnDeadMan: p.OnDeadMan,
 	}
 	for _, f := range []struct {

@@ -70,7 +70,8 @@ func (r *runner) keepAlive(ctx context.Context) {
 	var readyOnce sync.Once
 	backoff := 100 * time.Millisecond
 	reg := wire.Registration{HandlerID: r.opts.Name, Address: r.addr, Methods: r.mux.Methods(),
-		Protocol: wire.ProtocolLatest, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret, JobToken: r.jobToken}
+		Protocol: wire.ProtocolLatest, Concurrency: r.opts.Concurrency, Secret: r.opts.Secret, JobToken: r.jobToken,
+		Instance: r.opts.Instance, Host: hostname(), Labels: r.opts.Labels, Heartbeat: r.opts.PingInterval}
 	callTimeout := min(r.opts.PingInterval, 10*time.Second)
 	pokeGap := min(time.Second, r.opts.PingInterval) // pokes ping at most this often
 	var lastCall time.Time

@@ -5,9 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
 	"sync/atomic"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -38,6 +41,13 @@ type Options struct {
 	ShutdownTimeout time.Duration
 	// Secret is sent with the registration.
 	Secret string
+	// Instance tells this process apart from others serving Name (a
+	// pool, on this host or others): a registration with the id of an
+	// earlier one replaces it, one with a new id joins the pool. It must
+	// stay the same across restarts; empty: DefaultInstance.
+	Instance string
+	// Labels are KEY=VALUE pairs a schedule's constraint (--on) matches.
+	Labels map[string]string
 	// Limits bound what a peer of the job socket, or the scheduler's
 	// registration server, may send; zero: the defaults of package wire.
 	Limits wire.Limits
@@ -107,6 +117,12 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		return nil, fmt.Errorf("handler %s: %w", opts.Name, err)
 	}
 	setDefaults(&opts)
+	if err := handlername.CheckInstance(opts.Instance); err != nil {
+		return nil, fmt.Errorf("handler %s: %w", opts.Name, field.Prefix("instance", err))
+	}
+	if err := handlername.CheckLabels(opts.Labels); err != nil {
+		return nil, fmt.Errorf("handler %s: %w", opts.Name, field.Prefix("labels", err))
+	}
 	jr, err := runnerJournal(opts)
 	if err != nil {
 		return nil, err
@@ -241,7 +257,32 @@ func (s *Server) Health(context.Context) error {
 // ipc:///run/schedulezero/zmq.sock; 12 jobs done, 0 failed, 1 running".
 func (s *Server) Status() string { return s.r.statusLine() }
 
+// DefaultInstance is the instance id of a handler that sets none:
+// HOST:NAME, the same at every restart, and one per host and name (give
+// others on the same host their own Instance).
+func DefaultInstance(name string) string {
+	return hostname() + ":" + name
+}
+
+// hostname is the host's name as an instance id may hold it.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "localhost"
+	}
+	b := []byte(h)
+	for i, c := range b {
+		if !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '-' || c == '_') {
+			b[i] = '_'
+		}
+	}
+	return string(b)
+}
+
 func setDefaults(o *Options) {
+	if o.Instance == "" {
+		o.Instance = DefaultInstance(o.Name)
+	}
 	if o.Endpoint == "" {
 		o.Endpoint = DefaultEndpoint
 	}

@@ -53,6 +53,15 @@ type Flags struct {
 	// of it) make both sockets CURVE clients of the scheduler; both or
 	// neither. A relative key file is a systemd credential's name.
 	CurveSecretKeyFile, CurveServerKey string
+	// Instance (--instance) tells this process apart from others serving
+	// the same name (a pool); empty: HOST:NAME (handler.DefaultInstance).
+	Instance string
+	// Labels (--label KEY=VALUE, repeated) are what a schedule's --on
+	// constraint matches.
+	Labels []string
+	// PingInterval (--ping-interval) overrides the file's ping_interval:
+	// the heartbeat that the scheduler's health window counts.
+	PingInterval time.Duration
 }
 
 // Path returns where the config file of handler name is: explicit, else
@@ -227,6 +236,21 @@ func Options(fl Flags, logger *slog.Logger, getenv func(string) string) (*handle
 	}
 	opts := handler.Options{Name: fl.Name, Endpoint: f.Endpoint, Scheduler: f.Scheduler,
 		Concurrency: f.Concurrency, PingInterval: time.Duration(f.PingInterval), Limits: limits, Logger: logger}
+	if fl.PingInterval < 0 {
+		return nil, handler.Options{}, field.Errorf("--ping-interval", "is negative").WithFix("use a positive duration such as 5s")
+	}
+	if fl.PingInterval > 0 {
+		opts.PingInterval = fl.PingInterval
+	}
+	if fl.Instance != "" {
+		if err := handlername.CheckInstance(fl.Instance); err != nil {
+			return nil, handler.Options{}, field.Prefix("--instance", err)
+		}
+		opts.Instance = fl.Instance
+	}
+	if opts.Labels, err = handlername.ParseLabels(fl.Labels); err != nil {
+		return nil, handler.Options{}, field.Prefix("--label", err)
+	}
 	opts.JournalDir = journalDir(fl.Name, fl.Journal, f.JournalDir, getenv)
 	opts.Secret, err = secret(fl.SecretFile, f.SecretFile, getenv)
 	if err != nil {

@@ -74,8 +74,8 @@ func (s *Scheduler) replied(ex *execution, req wire.Request, start time.Time, r 
 		return
 	}
 	now := s.now()
-	h, _ := ex.takeSlot()
-	h.release(now.Sub(start), false)
+	h, conn := ex.takeSlot()
+	h.release(conn, now.Sub(start), false)
 	ex.end(store.StatusSucceeded, bound(r.Raw), "", now)
 	// Lazy: the record joins the next fire's transaction (or waits a
 	// couple of milliseconds) instead of costing one of its own.

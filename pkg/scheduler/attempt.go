@@ -134,7 +134,7 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 		wctx, cancel := context.WithTimeout(ctx, ex.timeout)
 		unhook := context.AfterFunc(s.waitCtx, cancel)
 		var err error
-		conn, err = h.acquire(wctx)
+		conn, err = h.acquire(wctx, ex.policy.On)
 		unhook()
 		cancel()
 		if err != nil {
@@ -153,7 +153,7 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 		ex.rec.StartedAt = s.now()
 		ex.rec.Error = "" // the reason it was waiting
 		if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil {
-			h.release(0, false)
+			h.release(conn, 0, false)
 			if s.execCtx.Err() != nil {
 				return false, false
 			}
@@ -214,7 +214,7 @@ func (s *Scheduler) outcome(ctx context.Context, c call) (retry, ok bool) {
 		// socket may be back: restarted at the same address before its
 		// registration arrived). Not online (stopping, offline): its
 		// registration wakes this loop.
-		if next, online := h.current(conn); online && (next != conn || due) {
+		if next, online := h.failover(conn, ex.policy.On); online && (next != conn || due) {
 			unwatch()
 			conn, due = next, false
 			reply, err = conn.Call(callCtx, req)
@@ -227,7 +227,7 @@ func (s *Scheduler) outcome(ctx context.Context, c call) (retry, ok bool) {
 		case <-s.waitCtx.Done():
 			t.Stop()
 			unwatch()
-			h.release(0, false)
+			h.release(conn, 0, false)
 			return false, s.unsend(ex)
 		case <-changed: // a registration or a status report: look again
 		case <-t.C:
@@ -240,10 +240,10 @@ func (s *Scheduler) outcome(ctx context.Context, c call) (retry, ok bool) {
 	elapsed := s.now().Sub(start)
 	switch {
 	case err == nil && reply.Success:
-		h.release(elapsed, false)
+		h.release(conn, elapsed, false)
 		return false, s.finish(ex, store.StatusSucceeded, bound(reply.Raw), "")
 	case err == nil:
-		h.release(elapsed, true)
+		h.release(conn, elapsed, true)
 		msg := reply.Error
 		if msg == "" {
 			msg = "handler answered success=false"
@@ -255,15 +255,15 @@ func (s *Scheduler) outcome(ctx context.Context, c call) (retry, ok bool) {
 		}
 		return s.finishRetry(ex, reply.Retries() && retries(ex.policy, store.RetryOnError), store.StatusFailed, bound(reply.Raw), msg)
 	case s.execCtx.Err() != nil:
-		h.release(elapsed, false)
+		h.release(conn, elapsed, false)
 		return false, false
 	case ctx.Err() != nil:
 		// Replaced: tell the handler, record it, never retry.
-		h.release(elapsed, false)
+		h.release(conn, elapsed, false)
 		s.cancelOnHandler(h, conn, ex)
 		return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
 	case errors.Is(err, wire.ErrTimeout) || errors.Is(err, context.DeadlineExceeded):
-		h.release(elapsed, true)
+		h.release(conn, elapsed, true)
 		s.cancelOnHandler(h, conn, ex)
 		msg := fmt.Sprintf("no reply within the %s timeout; the handler was told to cancel", ex.timeout)
 		if !errors.Is(err, context.DeadlineExceeded) {
@@ -271,7 +271,7 @@ func (s *Scheduler) outcome(ctx context.Context, c call) (retry, ok bool) {
 		}
 		return s.finishRetry(ex, retries(ex.policy, store.RetryOnTimeout), store.StatusTimedOut, nil, msg)
 	default:
-		h.release(elapsed, true)
+		h.release(conn, elapsed, true)
 		outcome := store.RetryOnError
 		if errors.Is(err, wire.ErrUnavailable) {
 			outcome = store.RetryOnUnavailable

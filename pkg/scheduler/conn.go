@@ -108,6 +108,11 @@ func WireDial(logger *slog.Logger, limits wire.Limits, extra ...wire.Option) Dia
 // the connection.
 type drainConn struct {
 	Conn
+	inst *instance // whose slots the calls on it hold
+	// gone, when set, is told once that the handler said it is closing,
+	// so that its instance gets no new work.
+	goneFunc func(*drainConn)
+
 	mu       sync.Mutex
 	inFlight int
 	closing  bool
@@ -138,8 +143,12 @@ func (c *drainConn) Call(ctx context.Context, req wire.Request) (wire.Reply, err
 func (c *drainConn) note(err error) {
 	if err != nil && errors.Is(err, wire.ErrPeerClosing) {
 		c.mu.Lock()
+		first := !c.gone
 		c.gone = true
 		c.mu.Unlock()
+		if first && c.goneFunc != nil {
+			c.goneFunc(c)
+		}
 	}
 }
 

@@ -92,8 +92,8 @@ func (ex *execution) takeSlot() (*handlerState, Conn) {
 
 // releaseSlot gives back a slot taken at fire time and never used.
 func (ex *execution) releaseSlot() {
-	if h, _ := ex.takeSlot(); h != nil {
-		h.release(0, false)
+	if h, conn := ex.takeSlot(); h != nil {
+		h.release(conn, 0, false)
 	}
 }
 

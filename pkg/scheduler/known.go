@@ -53,7 +53,7 @@ func (s *Scheduler) recoverAttempt(ctx context.Context, ex *execution) (retry, o
 	defer cancel()
 	unhook := context.AfterFunc(s.waitCtx, cancel)
 	defer unhook()
-	conn, err := h.acquire(wctx)
+	conn, err := h.acquire(wctx, ex.policy.On)
 	if err != nil {
 		if s.waitCtx.Err() != nil {
 			return false, false
@@ -69,13 +69,13 @@ func (s *Scheduler) recoverAttempt(ctx context.Context, ex *execution) (retry, o
 	}
 	switch {
 	case s.waitCtx.Err() != nil:
-		h.release(0, false)
+		h.release(conn, 0, false)
 		return false, false
 	case err != nil:
-		h.release(0, false)
+		h.release(conn, 0, false)
 		return s.interrupt(ex, "its handler could not say whether it ran it: "+err.Error())
 	case k.State == wire.KnownUnknown:
-		h.release(0, false)
+		h.release(conn, 0, false)
 		return s.interrupt(ex, "its handler does not know it (it never received it, or no longer remembers it)")
 	}
 	start := ex.rec.StartedAt

@@ -14,184 +14,6 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// Handler states, as the store keeps them and every edge shows them. A removed handler (schedulezero
-// handlers remove) is kept in the store with its state, so that its
-// schedules can say so after a restart; it is not listed.
-const (
-	handlerOnline  = "online"
-	handlerOffline = "offline"
-	handlerRemoved = "removed"
-)
-
-// ewmaWeight is the weight of the newest sample in the latency and error
-// EWMAs: about the last 20 calls dominate.
-const ewmaWeight = 0.05
-
-// handlerState is the engine's live view of one handler. Its slots gate
-// dispatch: an attempt waits while the handler is offline or at its
-// concurrency limit.
-type handlerState struct {
-	mu       sync.Mutex
-	rec      store.Handler
-	conn     Conn
-	limit    int
-	inFlight int
-	waiters  int
-	changed  chan struct{} // closed and replaced on every change a waiter cares about
-
-	latencyMS float64
-	errorRate float64
-}
-
-func newHandlerState(rec store.Handler) *handlerState {
-	return &handlerState{rec: rec, limit: limitFor(rec), changed: make(chan struct{})}
-}
-
-func limitFor(rec store.Handler) int {
-	if rec.Protocol < 2 {
-		return 1 // the original's REP handlers serve one request at a time
-	}
-	return max(rec.Concurrency, 1)
-}
-
-// broadcast wakes every waiter; the caller holds h.mu.
-func (h *handlerState) broadcast() {
-	if h.waiters > 0 {
-		close(h.changed)
-		h.changed = make(chan struct{})
-	}
-}
-
-// acquire waits until the handler is online with a free slot, and returns the
-// connection to use. It gives up when ctx is done, saying why.
-func (h *handlerState) acquire(ctx context.Context) (Conn, error) {
-	h.mu.Lock()
-	for {
-		if h.rec.Status == handlerOnline && h.conn != nil && h.inFlight < h.limit {
-			h.inFlight++
-			c := h.conn
-			h.mu.Unlock()
-			return c, nil
-		}
-		if h.rec.Status == handlerRemoved {
-			id := h.rec.ID
-			h.mu.Unlock()
-			return nil, fmt.Errorf("handler %q: %w", id, errHandlerRemoved)
-		}
-		offline := h.rec.Status != handlerOnline
-		status := h.rec.Status
-		neverRegistered := h.rec.Address == ""
-		ch := h.changed
-		h.waiters++
-		h.mu.Unlock()
-		select {
-		case <-ch:
-			h.mu.Lock()
-			h.waiters--
-		case <-ctx.Done():
-			h.mu.Lock()
-			h.waiters--
-			id := h.rec.ID
-			h.mu.Unlock()
-			if neverRegistered {
-				return nil, fmt.Errorf("handler %q has not registered before the deadline: %w", id, wire.ErrUnavailable)
-			}
-			if offline {
-				return nil, fmt.Errorf("handler %q is %s and did not come back before the deadline: %w", id, status, wire.ErrUnavailable)
-			}
-			return nil, fmt.Errorf("handler %q stayed at its concurrency limit until the deadline: %w", id, wire.ErrUnavailable)
-		}
-	}
-}
-
-// waitReason says why an attempt for h cannot be sent now: it is not
-// online, never registered, or at its concurrency limit; "" when it has a
-// free slot.
-func (h *handlerState) waitReason() string {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	switch {
-	case h.rec.Address == "":
-		return fmt.Sprintf("waiting for handler %q, which has not registered", h.rec.ID)
-	case h.rec.Status == handlerRemoved:
-		return fmt.Sprintf("handler %q was removed", h.rec.ID)
-	case h.rec.Status != handlerOnline:
-		since := ""
-		if !h.rec.LastSeen.IsZero() {
-			since = " since " + h.rec.LastSeen.UTC().Format(time.RFC3339)
-		}
-		return fmt.Sprintf("waiting for handler %q (%s%s)", h.rec.ID, h.rec.Status, since)
-	case h.conn == nil:
-		return fmt.Sprintf("waiting for handler %q to be reachable", h.rec.ID)
-	case h.inFlight >= h.limit:
-		return fmt.Sprintf("waiting for a free slot of handler %q (%d running, its limit)", h.rec.ID, h.inFlight)
-	}
-	return ""
-}
-
-// removed reports whether the handler was removed.
-func (h *handlerState) removed() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.rec.Status == handlerRemoved
-}
-
-// current returns the handler's connection now, or old if it has none,
-// and whether the handler is online.
-func (h *handlerState) current(old Conn) (Conn, bool) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	online := h.rec.Status == handlerOnline
-	if h.conn != nil {
-		return h.conn, online
-	}
-	return old, online
-}
-
-// watch returns a channel that is closed at h's next change (a
-// registration, a status report); the caller calls stop when it no longer
-// waits on it.
-func (h *handlerState) watch() (changed <-chan struct{}, stop func()) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	h.waiters++
-	return h.changed, func() {
-		h.mu.Lock()
-		h.waiters--
-		h.mu.Unlock()
-	}
-}
-
-// tryAcquire takes a slot if the handler is online with one free.
-func (h *handlerState) tryAcquire() Conn {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	if h.rec.Status == handlerOnline && h.conn != nil && h.inFlight < h.limit {
-		h.inFlight++
-		return h.conn
-	}
-	return nil
-}
-
-// release frees a slot and records the call's outcome for health.
-func (h *handlerState) release(d time.Duration, failed bool) {
-	h.mu.Lock()
-	h.inFlight--
-	ms := float64(d) / float64(time.Millisecond)
-	if h.latencyMS == 0 {
-		h.latencyMS = ms
-	} else {
-		h.latencyMS += ewmaWeight * (ms - h.latencyMS)
-	}
-	f := 0.0
-	if failed {
-		f = 1
-	}
-	h.errorRate += ewmaWeight * (f - h.errorRate)
-	h.broadcast()
-	h.mu.Unlock()
-}
-
 // registry holds every known handler. It implements wire.Registry for the
 // registration server and persists what it learns in the store, so that a
 // restarted scheduler still knows handlers that do not re-register (the
@@ -221,10 +43,20 @@ func (r *registry) publish(e event.Event) {
 }
 
 func newRegistry(db *store.DB, logger *slog.Logger, now func() time.Time, dial DialFunc) *registry {
-	drained := func(address string, protocol int, jobToken string) Conn {
-		return &drainConn{Conn: dial(address, protocol, jobToken)}
-	}
-	return &registry{db: db, logger: logger, now: now, dial: drained, handlers: make(map[string]*handlerState)}
+	return &registry{db: db, logger: logger, now: now, dial: dial, handlers: make(map[string]*handlerState)}
+}
+
+// connect opens in's connection to address of h: a drainConn that knows
+// its instance, and tells h when the process says it is closing.
+func (r *registry) connect(h *handlerState, in *instance, address string, protocol int, jobToken string) Conn {
+	return &drainConn{Conn: r.dial(address, protocol, jobToken), inst: in, goneFunc: func(c *drainConn) {
+		h.mu.Lock()
+		if in.conn == c {
+			in.unreachable = true // until it registers again
+			h.broadcast()
+		}
+		h.mu.Unlock()
+	}}
 }
 
 var _ wire.Authenticator = (*registry)(nil)
@@ -260,10 +92,17 @@ func (r *registry) load(ctx context.Context) error {
 		}
 		h := newHandlerState(rec)
 		if rec.Status == handlerOnline && rec.Address != "" {
-			// Job tokens are not stored: a protocol 4 handler refuses
-			// these calls ("not_run", so they are sent again) and
-			// registers again at once, which brings its token.
-			h.conn = r.dial(rec.Address, rec.Protocol, "")
+			// The instance of the last registration, without its id
+			// (instances are not stored): an instance that registers
+			// again at its address takes it over. Job tokens are not
+			// stored either: a protocol 4 handler refuses these calls
+			// ("not_run", so they are sent again) and registers again at
+			// once, which brings its token.
+			in := &instance{address: rec.Address, host: hostOf(rec.Address), protocol: rec.Protocol,
+				concurrency: rec.Concurrency, status: handlerOnline, restored: true, firstSeen: rec.FirstSeen, lastSeen: rec.LastSeen,
+				limit: limitOf(rec.Protocol, rec.Concurrency)}
+			in.conn = r.connect(h, in, rec.Address, rec.Protocol, "")
+			h.insts = []*instance{in}
 		}
 		r.handlers[rec.ID] = h
 	}
@@ -281,14 +120,6 @@ func (r *registry) get(id string) (*handlerState, bool) {
 	return h, true
 }
 
-// registered reports whether the handler has an address: it is not a
-// placeholder that attempts wait on. h.rec is guarded by h.mu, not r.mu.
-func (h *handlerState) registered() bool {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	return h.rec.Address != ""
-}
-
 // await returns the state of handler id, creating an offline placeholder
 // when it never registered, so that an attempt can wait for it to appear
 // (after a restart, recovered attempts may run before their handler has
@@ -304,7 +135,11 @@ func (r *registry) await(id string) *handlerState {
 	return h
 }
 
-// Register implements wire.Registry.
+// Register implements wire.Registry. A registration with an instance id
+// joins the handler's pool, or replaces the instance of that id (the same
+// process restarted) or of that address; one without (the original's
+// handlers) replaces the instance without an id, as one name was one
+// process before pools.
 func (r *registry) Register(ctx context.Context, reg wire.Registration) (bool, error) {
 	if reg.HandlerID == "" {
 		return false, fmt.Errorf("register: handler_id is required")
@@ -325,7 +160,17 @@ func (r *registry) Register(ctx context.Context, reg wire.Registration) (bool, e
 	r.mu.Unlock()
 
 	h.mu.Lock()
-	old := h.conn
+	if h.rec.Status == handlerRemoved {
+		h.insts = nil // a removed handler comes back with this instance alone
+	}
+	in, known := h.instanceLocked(reg)
+	old := in.conn
+	in.apply(reg, now)
+	// A new connection for every registration: the handler may have
+	// restarted, and a socket that was mid-call to the old process must not
+	// carry the next job.
+	in.conn = r.connect(h, in, reg.Address, reg.Protocol, reg.JobToken)
+	dropped := h.pruneLocked(time.Now())
 	h.rec.Address = reg.Address
 	h.rec.Methods = slices.Clone(reg.Methods)
 	h.rec.Protocol = reg.Protocol
@@ -335,28 +180,81 @@ func (r *registry) Register(ctx context.Context, reg wire.Registration) (bool, e
 	if h.rec.FirstSeen.IsZero() {
 		h.rec.FirstSeen = now
 	}
-	h.limit = limitFor(h.rec)
-	// A new connection for every registration: the handler may have
-	// restarted, and a socket that was mid-call to the old process must not
-	// carry the next job.
-	h.conn = r.dial(reg.Address, reg.Protocol, reg.JobToken)
 	rec := h.rec
+	pool := len(h.insts)
 	h.broadcast()
 	h.mu.Unlock()
 	if old != nil {
 		_ = old.Close()
 	}
+	for _, c := range dropped {
+		_ = c.Close()
+	}
 	if err := r.db.PutHandler(ctx, rec); err != nil {
 		return existed, fmt.Errorf("register %q: %w", reg.HandlerID, err)
 	}
 	r.publish(handlerEvent(reg.HandlerID, handlerOnline))
-	r.logger.Info("handler registered", "handler", reg.HandlerID, "address", reg.Address,
-		"methods", len(reg.Methods), "protocol", reg.Protocol, "reregistered", existed)
-	return existed, nil
+	r.logger.Info("handler registered", "handler", reg.HandlerID, "instance", reg.Instance, "address", reg.Address,
+		"methods", len(reg.Methods), "protocol", reg.Protocol, "reregistered", existed && known, "count", pool)
+	return existed && (known || reg.Instance == ""), nil
 }
 
-// ReportStatus implements wire.Registry.
+// instanceLocked finds the instance reg is about: the one of its id, else
+// the one at its address (a process bound there now is the only one that
+// can be), else a new one in the pool. The caller holds h.mu.
+func (h *handlerState) instanceLocked(reg wire.Registration) (*instance, bool) {
+	for _, in := range h.insts {
+		if in.id == reg.Instance {
+			return in, true
+		}
+	}
+	for _, in := range h.insts {
+		if in.address == reg.Address {
+			return in, true
+		}
+	}
+	for _, in := range h.insts {
+		if in.restored {
+			// Restored from the store at the start, before any
+			// registration: the process that registers now replaces
+			// it, as one name was one process.
+			return in, true
+		}
+	}
+	in := &instance{}
+	h.insts = append(h.insts, in)
+	return in, false
+}
+
+// forgetAfter is how long an instance that is offline or silent, with no
+// call in flight, stays listed: then the next registration drops it.
+const forgetAfter = time.Hour
+
+// pruneLocked drops instances not heard from for forgetAfter and returns
+// their connections, to close without h.mu.
+func (h *handlerState) pruneLocked(now time.Time) []Conn {
+	var drop []Conn
+	h.insts = slices.DeleteFunc(h.insts, func(in *instance) bool {
+		stale := in.inFlight == 0 && !in.seen.IsZero() && now.Sub(in.seen) > forgetAfter
+		if stale && in.conn != nil {
+			drop = append(drop, in.conn)
+		}
+		return stale
+	})
+	return drop
+}
+
+// ReportStatus implements wire.Registry: a report without an instance id
+// is about the instance without one, or, when the handler has none, about
+// all of its instances (the embedded handlers, a test).
 func (r *registry) ReportStatus(ctx context.Context, handlerID, status string) error {
+	return r.ReportInstanceStatus(ctx, handlerID, "", status)
+}
+
+var _ wire.InstanceRegistry = (*registry)(nil)
+
+// ReportInstanceStatus implements wire.InstanceRegistry.
+func (r *registry) ReportInstanceStatus(ctx context.Context, handlerID, instanceID, status string) error {
 	h, ok := r.get(handlerID)
 	if !ok {
 		return fmt.Errorf("handler %q: %w", handlerID, wire.ErrUnknownHandler)
@@ -373,17 +271,42 @@ func (r *registry) ReportStatus(ctx context.Context, handlerID, status string) e
 		h.mu.Unlock()
 		return fmt.Errorf("handler %q: %w", handlerID, wire.ErrUnknownHandler)
 	}
-	h.rec.Status = status
-	h.rec.LastSeen = r.now()
+	now := r.now()
+	targets := h.aboutLocked(instanceID)
+	if instanceID != "" && len(targets) == 0 {
+		h.mu.Unlock()
+		return fmt.Errorf("handler %q instance %q: %w", handlerID, instanceID, wire.ErrUnknownHandler)
+	}
+	for _, in := range targets {
+		in.status = status
+		in.lastSeen = now
+	}
+	h.settleLocked(status)
+	h.rec.LastSeen = now
 	rec := h.rec
 	h.broadcast()
 	h.mu.Unlock()
-	r.logger.Info("handler status", "handler", handlerID, "status", status)
+	r.logger.Info("handler status", "handler", handlerID, "instance", instanceID, "status", status)
 	if err := r.db.PutHandler(ctx, rec); err != nil {
 		return fmt.Errorf("handler %q status: %w", handlerID, err)
 	}
-	r.publish(handlerEvent(handlerID, status))
+	r.publish(handlerEvent(handlerID, rec.Status))
 	return nil
+}
+
+// aboutLocked returns the instances a ping or a report naming instance is
+// about: that one; for "", the instance without an id, else every one.
+// The caller holds h.mu.
+func (h *handlerState) aboutLocked(instanceID string) []*instance {
+	for _, in := range h.insts {
+		if in.id == instanceID {
+			return []*instance{in}
+		}
+	}
+	if instanceID != "" {
+		return nil
+	}
+	return h.insts
 }
 
 // Remove marks handler id removed: it gets no more jobs, attempts waiting
@@ -401,13 +324,19 @@ func (r *registry) Remove(ctx context.Context, id string) error {
 	h.mu.Lock()
 	h.rec.Status = handlerRemoved
 	h.rec.LastSeen = r.now()
-	conn := h.conn
-	h.conn = nil
+	var conns []Conn
+	for _, in := range h.insts {
+		if in.conn != nil {
+			conns = append(conns, in.conn)
+		}
+		in.conn = nil
+		in.status = handlerRemoved
+	}
 	rec := h.rec
 	h.broadcast()
 	h.mu.Unlock()
-	if conn != nil {
-		_ = conn.Close() // a call still on it ends first (drainConn)
+	for _, c := range conns {
+		_ = c.Close() // a call still on it ends first (drainConn)
 	}
 	r.logger.Info("handler removed", "handler", id)
 	if err := r.db.PutHandler(ctx, rec); err != nil {
@@ -418,12 +347,28 @@ func (r *registry) Remove(ctx context.Context, id string) error {
 }
 
 // Seen implements wire.Registry.
-func (r *registry) Seen(handlerID string) {
-	if h, ok := r.get(handlerID); ok {
-		h.mu.Lock()
-		h.rec.LastSeen = r.now()
-		h.mu.Unlock()
+func (r *registry) Seen(handlerID string) { r.SeenInstance(handlerID, "") }
+
+// SeenInstance implements wire.InstanceRegistry: a ping. An instance that
+// was silent past its window, or skipped as unreachable, is ready again,
+// and attempts waiting for one look again.
+func (r *registry) SeenInstance(handlerID, instanceID string) {
+	h, ok := r.get(handlerID)
+	if !ok {
+		return
 	}
+	now, wall := r.now(), time.Now()
+	h.mu.Lock()
+	back := false
+	for _, in := range h.aboutLocked(instanceID) {
+		back = back || !in.healthy(wall) || in.unreachable
+		in.lastSeen, in.seen, in.unreachable = now, wall, false
+	}
+	h.rec.LastSeen = now
+	if back {
+		h.broadcast()
+	}
+	h.mu.Unlock()
 }
 
 // snapshot returns every handler's record and health, sorted by id.
@@ -434,6 +379,7 @@ func (r *registry) snapshot() []handlerView {
 		hs = append(hs, h)
 	}
 	r.mu.Unlock()
+	now := time.Now()
 	out := make([]handlerView, 0, len(hs))
 	for _, h := range hs {
 		h.mu.Lock()
@@ -441,18 +387,29 @@ func (r *registry) snapshot() []handlerView {
 			h.mu.Unlock()
 			continue
 		}
-		out = append(out, handlerView{rec: h.rec, inFlight: h.inFlight, latencyMS: h.latencyMS, errorRate: h.errorRate})
+		v := handlerView{rec: h.rec, instances: make([]instanceView, len(h.insts))}
+		for i, in := range h.insts {
+			v.instances[i] = in.view(now)
+			v.inFlight += in.inFlight
+			v.latencyMS += in.latencyMS / float64(len(h.insts))
+			v.errorRate += in.errorRate / float64(len(h.insts))
+		}
 		h.mu.Unlock()
+		slices.SortFunc(v.instances, func(a, b instanceView) int { return strings.Compare(a.id+a.address, b.id+b.address) })
+		out = append(out, v)
 	}
 	slices.SortFunc(out, func(a, b handlerView) int { return strings.Compare(a.rec.ID, b.rec.ID) })
 	return out
 }
 
+// handlerView is one handler as snapshot reports it: its record, its
+// instances, and their sums (in flight) and means (latency, error rate).
 type handlerView struct {
 	rec       store.Handler
 	inFlight  int
 	latencyMS float64
 	errorRate float64
+	instances []instanceView
 }
 
 // close drops every connection.
@@ -461,9 +418,11 @@ func (r *registry) close() {
 	defer r.mu.Unlock()
 	for _, h := range r.handlers {
 		h.mu.Lock()
-		if h.conn != nil {
-			_ = h.conn.Close()
-			h.conn = nil
+		for _, in := range h.insts {
+			if in.conn != nil {
+				_ = in.conn.Close()
+				in.conn = nil
+			}
 		}
 		h.mu.Unlock()
 	}

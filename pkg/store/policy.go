@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 )
 
 // Policy is how a schedule behaves beyond its trigger: what happens to
@@ -47,6 +48,12 @@ type Policy struct {
 	Backoff    time.Duration `json:"backoff,omitempty"`
 	BackoffMax time.Duration `json:"backoff_max,omitempty"`
 	RetryOn    []string      `json:"retry_on,omitempty"`
+
+	// On constrains where attempts run: only on an instance of the
+	// handler whose labels hold every KEY=VALUE (a handler started with
+	// --label zone=b). No instance matching, an attempt waits for one
+	// within its deadline, then fails "unavailable" (retried by RetryOn).
+	On []string `json:"on,omitempty"`
 
 	// Whom to tell (see notify_policy.go): a target each, empty for the
 	// scheduler's default, "none" for nobody.
@@ -99,6 +106,14 @@ func (p Policy) Validate() error {
 		if err := oneOf("retry_on", r, RetryOnError, RetryOnTimeout, RetryOnUnavailable); err != nil {
 			return err
 		}
+	}
+	for _, c := range p.On {
+		if _, _, err := handlername.ParseLabel(c); err != nil {
+			return field.Prefix("on", err)
+		}
+	}
+	if len(p.On) > handlername.MaxLabels {
+		return field.Errorf("on", "has %d constraints", len(p.On)).WithFix("use at most %d", handlername.MaxLabels)
 	}
 	nonNeg := []struct {
 		name string

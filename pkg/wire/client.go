@@ -18,6 +18,7 @@ type Client struct {
 	mu        sync.Mutex
 	handlerID string
 	secret    string // sent with pings and status reports of handlerID
+	self      string // the handler's instance id, sent with them too
 	instance  string
 	protocol  int // what the scheduler said it speaks with us
 }
@@ -47,6 +48,18 @@ func (c *Client) Register(ctx context.Context, r Registration) (string, error) {
 	if r.JobToken != "" {
 		p["job_token"] = r.JobToken
 	}
+	if r.Instance != "" {
+		p["instance_id"] = r.Instance
+	}
+	if r.Host != "" {
+		p["host"] = r.Host
+	}
+	if len(r.Labels) > 0 {
+		p["labels"] = r.Labels
+	}
+	if r.Heartbeat > 0 {
+		p["heartbeat_ms"] = r.Heartbeat.Milliseconds()
+	}
 	reply, err := c.call(ctx, "register", p)
 	if err != nil {
 		return "", err
@@ -60,6 +73,7 @@ func (c *Client) Register(ctx context.Context, r Registration) (string, error) {
 	c.mu.Lock()
 	c.handlerID = r.HandlerID
 	c.secret = r.Secret
+	c.self = r.Instance
 	c.instance = body.Instance
 	c.protocol = body.Protocol
 	c.mu.Unlock()
@@ -80,11 +94,11 @@ func (c *Client) SchedulerProtocol() int {
 // a different scheduler instance answers.
 func (c *Client) Ping(ctx context.Context) error {
 	c.mu.Lock()
-	id, secret, inst := c.handlerID, c.secret, c.instance
+	id, secret, self, inst := c.handlerID, c.secret, c.self, c.instance
 	c.mu.Unlock()
 	var params any
 	if id != "" {
-		params = withSecret(map[string]string{"handler_id": id}, secret)
+		params = withInstance(withSecret(map[string]string{"handler_id": id}, secret), self)
 	}
 	reply, err := c.call(ctx, "ping", params)
 	if err != nil {
@@ -105,13 +119,20 @@ func (c *Client) Ping(ctx context.Context) error {
 // handlerID. An unknown handler gives an error wrapping ErrUnknownHandler.
 func (c *Client) ReportStatus(ctx context.Context, handlerID, status string) error {
 	c.mu.Lock()
-	secret := ""
+	secret, self := "", ""
 	if handlerID == c.handlerID {
-		secret = c.secret
+		secret, self = c.secret, c.self
 	}
 	c.mu.Unlock()
-	_, err := c.call(ctx, "report_status", withSecret(map[string]string{"handler_id": handlerID, "status": status}, secret))
+	_, err := c.call(ctx, "report_status", withInstance(withSecret(map[string]string{"handler_id": handlerID, "status": status}, secret), self))
 	return err
+}
+
+func withInstance(p map[string]string, instance string) map[string]string {
+	if instance != "" {
+		p["instance_id"] = instance
+	}
+	return p
 }
 
 func withSecret(p map[string]string, secret string) map[string]string {

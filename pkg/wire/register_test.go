@@ -1,10 +1,12 @@
 package wire_test
 
 import (
+	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/wire"
 	"github.com/schedulezero/schedulezero/pkg/wire/wiretest"
@@ -68,5 +70,52 @@ func TestRegistration_LogValueHidesSecrets(t *testing.T) {
 	logger.Info("x", "reg", wire.Registration{HandlerID: "h", Address: "ipc:///h.sock", Secret: "s3cret-s3cret-s3cret", JobToken: token})
 	if out := buf.String(); strings.Contains(out, "s3cret") || strings.Contains(out, token) || !strings.Contains(out, "reg.handler=h") {
 		t.Errorf("log line %q", out)
+	}
+}
+
+// A pool member's registration carries its instance id, host, labels and
+// heartbeat to the registry; its pings and status reports name the
+// instance; bad pool fields are refused, naming the field.
+func TestClient_RegisterCarriesTheInstance(t *testing.T) {
+	reg := wiretest.NewRegistry()
+	srv := wiretest.Serve(t, reg)
+	ctx := context.Background()
+	cl := wire.NewClient(srv.Addr(), slog.New(slog.DiscardHandler))
+	defer cl.Close()
+	in := wire.Registration{HandlerID: "h", Address: "ipc:///h-b", Protocol: wire.ProtocolLatest, Instance: "host-b:h",
+		Host: "host-b", Labels: map[string]string{"zone": "b"}, Heartbeat: 1500 * time.Millisecond}
+	if _, err := cl.Register(ctx, in); err != nil {
+		t.Fatal(err)
+	}
+	got, _, _ := reg.Handler("h")
+	if got.Instance != in.Instance || got.Host != "host-b" || got.Labels["zone"] != "b" || got.Heartbeat != in.Heartbeat {
+		t.Fatalf("registry got %+v", got)
+	}
+	if err := cl.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := cl.ReportStatus(ctx, "h", "stopping"); err != nil {
+		t.Fatal(err)
+	}
+	if n, st := reg.SeenCount("h/host-b:h"), reg.Status("h/host-b:h"); n != 1 || st != "stopping" {
+		t.Fatalf("instance pings %d, status %q; want 1, stopping", n, st)
+	}
+
+	c := reqClient(t, srv.Addr())
+	for _, tc := range []struct{ name, params, wantErr string }{
+		{"bad instance", `"instance_id":"a b"`, `params.instance_id: "a b" holds ' '`},
+		{"label key", `"labels":{"Zone":"b"}`, `params.labels: label key "Zone" must start with a-z`},
+		{"label value", `"labels":{"zone":"b c"}`, `params.labels: label zone value "b c" holds ' '`},
+		{"heartbeat", `"heartbeat_ms":-1`, `params.heartbeat_ms: is -1`},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got := roundTrip(t, c, `{"method":"register","params":{"handler_id":"p","address":"ipc:///p",`+tc.params+`}}`)
+			if !strings.Contains(unquote(t, got), tc.wantErr) {
+				t.Errorf("reply %s\nwant an error containing %s", got, tc.wantErr)
+			}
+		})
+	}
+	if _, _, ok := reg.Handler("p"); ok {
+		t.Error("a refused registration reached the registry")
 	}
 }

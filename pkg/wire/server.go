@@ -37,13 +37,26 @@ type Registration struct {
 	// every request on the handler's job socket (WithJobToken). Like the
 	// secret it is never logged or stored.
 	JobToken string
+	// Instance is "instance_id": which process of a pool of handlers
+	// serving HandlerID this is. Empty (the original's handlers, ours
+	// before pools): the registration replaces the handler's earlier one.
+	Instance string
+	// Host is "host", the name of the machine the instance runs on, for
+	// display; Labels ("labels") are what a schedule's constraint
+	// (--on KEY=VALUE) matches.
+	Host   string
+	Labels map[string]string
+	// Heartbeat is "heartbeat_ms": how often the instance pings. The
+	// scheduler routes around an instance silent for a few of them
+	// (frozen); zero: it promises nothing, and is never judged so.
+	Heartbeat time.Duration
 }
 
 // LogValue implements slog.LogValuer: a Registration in a log line never
 // shows its secret or its job token.
 func (r Registration) LogValue() slog.Value {
 	return slog.GroupValue(slog.String("handler", r.HandlerID), slog.String("address", r.Address),
-		slog.Int("methods", len(r.Methods)), slog.Int("protocol", r.Protocol),
+		slog.Int("methods", len(r.Methods)), slog.Int("protocol", r.Protocol), slog.String("instance", r.Instance),
 		slog.Bool("secret", r.Secret != ""), slog.Bool("job_token", r.JobToken != ""))
 }
 
@@ -57,6 +70,14 @@ type Registry interface {
 	// Seen is a liveness touch, called when a ping carries
 	// params.handler_id.
 	Seen(handlerID string)
+}
+
+// InstanceRegistry is a Registry that tells the instances of a pool apart:
+// the Server calls these instead of Seen and ReportStatus when a ping or a
+// status report names its instance ("instance_id").
+type InstanceRegistry interface {
+	SeenInstance(handlerID, instance string)
+	ReportInstanceStatus(ctx context.Context, handlerID, instance, status string) error
 }
 
 const (
@@ -208,12 +229,58 @@ type registerParams struct {
 	Concurrency int      `json:"concurrency"`
 	Secret      string   `json:"secret"`
 	JobToken    string   `json:"job_token"`
+
+	Instance    string            `json:"instance_id"`
+	Host        string            `json:"host"`
+	Labels      map[string]string `json:"labels"`
+	HeartbeatMS int64             `json:"heartbeat_ms"`
+}
+
+// maxHeartbeatMS bounds heartbeat_ms: a day.
+const maxHeartbeatMS = 24 * 3600 * 1000
+
+// checkPool checks the pool fields of a registration; an error names the
+// field.
+func (p registerParams) checkPool() error {
+	if p.Instance != "" {
+		if err := handlername.CheckInstance(p.Instance); err != nil {
+			return field.Prefix("params.instance_id", err)
+		}
+	}
+	if len(p.Host) > handlername.MaxInstanceLen {
+		return field.Errorf("params.host", "has %d characters", len(p.Host)).WithFix("use at most %d", handlername.MaxInstanceLen)
+	}
+	if err := handlername.CheckLabels(p.Labels); err != nil {
+		return field.Prefix("params.labels", err)
+	}
+	if p.HeartbeatMS < 0 || p.HeartbeatMS > maxHeartbeatMS {
+		return field.Errorf("params.heartbeat_ms", "is %d", p.HeartbeatMS).WithFix("use 0 (none) up to %d", maxHeartbeatMS)
+	}
+	return nil
 }
 
 type statusParams struct {
 	HandlerID string `json:"handler_id"`
+	Instance  string `json:"instance_id"`
 	Status    string `json:"status"`
 	Secret    string `json:"secret"`
+}
+
+// seen and reportStatus pass a ping or a status report to reg, naming the
+// instance when it said one and reg tells instances apart.
+func seen(reg Registry, handlerID, instance string) {
+	if ir, ok := reg.(InstanceRegistry); ok && instance != "" {
+		ir.SeenInstance(handlerID, instance)
+		return
+	}
+	reg.Seen(handlerID)
+}
+
+func reportStatus(ctx context.Context, reg Registry, p statusParams) error {
+	if ir, ok := reg.(InstanceRegistry); ok && p.Instance != "" {
+		return ir.ReportInstanceStatus(ctx, p.HandlerID, p.Instance, p.Status)
+	}
+	return reg.ReportStatus(ctx, p.HandlerID, p.Status)
 }
 
 // refusal answers a request whose secret the Registry refused, or returns
@@ -243,6 +310,7 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 	case "ping":
 		var p struct {
 			HandlerID string `json:"handler_id"`
+			Instance  string `json:"instance_id"`
 			Secret    string `json:"secret"`
 		}
 		_ = json.Unmarshal(req.Params, &p)
@@ -250,7 +318,7 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 			if out := refusal(reg, "ping", p.HandlerID, p.Secret); out != nil {
 				return out
 			}
-			reg.Seen(p.HandlerID)
+			seen(reg, p.HandlerID, p.Instance)
 			return mustJSON(pongReply{Success: true, Message: "pong", Instance: instance})
 		}
 		return mustJSON(pongReply{Success: true, Message: "pong"})
@@ -276,6 +344,9 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 		if err := checkJobToken(p.JobToken); err != nil {
 			return mustJSON(errorReply{Error: "register " + *p.HandlerID + ": " + err.Error()})
 		}
+		if err := p.checkPool(); err != nil {
+			return mustJSON(errorReply{Error: "register " + *p.HandlerID + ": " + err.Error()})
+		}
 		if p.Methods == nil {
 			p.Methods = []string{}
 		}
@@ -283,7 +354,8 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 			return out
 		}
 		r := Registration{HandlerID: *p.HandlerID, Address: *p.Address, Methods: p.Methods,
-			Protocol: p.Protocol, Concurrency: p.Concurrency, Secret: p.Secret, JobToken: p.JobToken}
+			Protocol: p.Protocol, Concurrency: p.Concurrency, Secret: p.Secret, JobToken: p.JobToken,
+			Instance: p.Instance, Host: p.Host, Labels: p.Labels, Heartbeat: time.Duration(p.HeartbeatMS) * time.Millisecond}
 		again, err := reg.Register(ctx, r)
 		if err != nil {
 			return mustJSON(errorReply{Error: "register " + r.HandlerID + ": " + err.Error()})
@@ -313,7 +385,7 @@ func respond(ctx context.Context, reg Registry, instance string, b []byte) []byt
 		if out := refusal(reg, "report_status", p.HandlerID, p.Secret); out != nil {
 			return out
 		}
-		if err := reg.ReportStatus(ctx, p.HandlerID, p.Status); err != nil {
+		if err := reportStatus(ctx, reg, p); err != nil {
 			if errors.Is(err, ErrUnknownHandler) {
 				return mustJSON(errorReply{Error: "Handler not registered"})
 			}

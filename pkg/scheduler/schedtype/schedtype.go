@@ -60,6 +60,27 @@ type HandlerStatus struct {
 	InFlight  int     `json:"in_flight"`
 	LatencyMS float64 `json:"latency_ms"` // EWMA of job round trips
 	ErrorRate float64 `json:"error_rate"` // fraction of recent attempts that failed
+	// Instances are the processes serving the handler (a pool has
+	// several); the fields above sum (in flight) or average them.
+	Instances []InstanceStatus `json:"instances,omitempty"`
+}
+
+// InstanceStatus is one process of a handler: where it is, its labels,
+// and its live health. ID is empty for a handler that sent none (the
+// original's); Healthy is false while it is routed around (no heartbeat
+// within its health window, or unreachable).
+type InstanceStatus struct {
+	ID        string            `json:"id"`
+	Host      string            `json:"host,omitempty"`
+	Address   string            `json:"address"`
+	Labels    map[string]string `json:"labels,omitempty"`
+	Status    string            `json:"status"`
+	Healthy   bool              `json:"healthy"`
+	InFlight  int               `json:"in_flight"`
+	Limit     int               `json:"limit"`
+	LatencyMS float64           `json:"latency_ms"`
+	ErrorRate float64           `json:"error_rate"`
+	LastSeen  time.Time         `json:"last_seen,omitzero"`
 }
 
 // States maps each handler of hs, removed ones too, to its status: what

@@ -66,6 +66,33 @@ func (r *Registry) Seen(id string) {
 	r.notify()
 }
 
+var _ wire.InstanceRegistry = (*Registry)(nil)
+
+// SeenInstance implements wire.InstanceRegistry: a ping of handler id's
+// instance counts for "id/instance".
+func (r *Registry) SeenInstance(id, instance string) { r.Seen(id + "/" + instance) }
+
+// ReportInstanceStatus implements wire.InstanceRegistry: the status of
+// handler id is the last one any instance reported, kept also under
+// "id/instance".
+func (r *Registry) ReportInstanceStatus(ctx context.Context, id, instance, status string) error {
+	if err := r.ReportStatus(ctx, id, status); err != nil {
+		return err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.status[id+"/"+instance] = status
+	return nil
+}
+
+// Status returns the last status reported for key: a handler id, or
+// "id/instance".
+func (r *Registry) Status(key string) string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status[key]
+}
+
 // Handler returns what handler id registered.
 func (r *Registry) Handler(id string) (wire.Registration, string, bool) {
 	r.mu.Lock()
