@@ -76,9 +76,9 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 		ex.rec.Error = fmt.Sprintf("waiting for handler %q, which has not registered", ex.rec.HandlerID)
 		return
 	}
-	conn := h.tryAcquire()
+	conn := h.tryAcquire(ex.policy.On)
 	if conn == nil {
-		ex.rec.Error = h.waitReason()
+		ex.rec.Error = h.waitReason(ex.policy.On)
 		return
 	}
 	ex.giveSlot(h, conn)

@@ -140,7 +140,7 @@ func (s *Scheduler) busyReasonLocked(e *entry) string {
 		}
 	}
 	if h, ok := s.reg.get(e.rec.HandlerID); ok {
-		if why := h.waitReason(); why != "" && !strings.HasPrefix(why, "waiting for a free slot") {
+		if why := h.waitReason(e.policy().On); why != "" && !strings.HasPrefix(why, "waiting for a free slot") {
 			return fmt.Sprintf("the previous run (%s) has not started: %s", id, why)
 		}
 	}

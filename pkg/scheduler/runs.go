@@ -73,7 +73,13 @@ func (s *Scheduler) Handlers(context.Context) ([]schedtype.HandlerStatus, error)
 	views := s.reg.snapshot()
 	out := make([]schedtype.HandlerStatus, len(views))
 	for i, v := range views {
-		out[i] = schedtype.HandlerStatus{Handler: v.rec, InFlight: v.inFlight, LatencyMS: v.latencyMS, ErrorRate: v.errorRate}
+		out[i] = schedtype.HandlerStatus{Handler: v.rec, InFlight: v.inFlight, LatencyMS: v.latencyMS, ErrorRate: v.errorRate,
+			Instances: make([]schedtype.InstanceStatus, len(v.instances))}
+		for j, in := range v.instances {
+			out[i].Instances[j] = schedtype.InstanceStatus{ID: in.id, Host: in.host, Address: in.address, Labels: in.labels,
+				Status: in.status, Healthy: in.healthy, InFlight: in.inFlight, Limit: in.limit,
+				LatencyMS: in.latencyMS, ErrorRate: in.errorRate, LastSeen: in.lastSeen}
+		}
 	}
 	return out, nil
 }
