@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/handlername"
+	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -143,4 +144,17 @@ func (in *instance) view(now time.Time) instanceView {
 	return instanceView{id: in.id, address: in.address, host: in.host, status: in.status,
 		labels: maps.Clone(in.labels), healthy: in.healthy(now) && !in.unreachable,
 		inFlight: in.inFlight, limit: in.limit, latencyMS: in.latencyMS, errorRate: in.errorRate, lastSeen: in.lastSeen}
+}
+
+// place records in rec the instance a call on conn goes to (its id and
+// host), which the attempt's record keeps: history shows it, and recovery
+// asks that process after a restart.
+func (h *handlerState) place(rec *store.Execution, conn Conn) {
+	in := owner(conn)
+	if in == nil {
+		return
+	}
+	h.mu.Lock()
+	rec.Instance, rec.Host = in.id, in.host
+	h.mu.Unlock()
 }

@@ -1,0 +1,57 @@
+package scheduler
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/wire"
+)
+
+// A slot's connection tells the attempt's record its instance and host.
+func TestPlace_RecordsTheInstance(t *testing.T) {
+	_, h := newPool(t, &dialer{},
+		wire.Registration{Instance: "a", Host: "web-1", Concurrency: 1}, wire.Registration{Instance: "b", Concurrency: 1, Address: "tcp://127.0.0.2:7000"})
+	want := map[string]string{"a": "web-1", "b": "127.0.0.2"} // b's host from its address
+	for range 2 {
+		c := h.tryAcquire(nil)
+		var rec store.Execution
+		h.place(&rec, c)
+		if rec.Instance != instanceOf(c) || rec.Host != want[rec.Instance] {
+			t.Errorf("placed on %q/%q, want %q/%q", rec.Instance, rec.Host, instanceOf(c), want[instanceOf(c)])
+		}
+	}
+}
+
+// Recovery waits for the instance that ran the attempt, even while another
+// has free slots, and takes it once it is ready; without an id it takes
+// any instance, as before pools.
+func TestAcquireFor_WaitsForThatInstance(t *testing.T) {
+	r, h := newPool(t, &dialer{}, wire.Registration{Instance: "b", Concurrency: 4})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if c, err := h.acquireFor(ctx, "a", nil); !errors.Is(err, wire.ErrUnavailable) {
+		t.Fatalf("acquireFor(a) with only b registered: %q, %v; want unavailable at the deadline", instanceOf(c), err)
+	}
+	got := make(chan Conn, 1)
+	go func() {
+		c, err := h.acquireFor(context.Background(), "a", nil)
+		if err != nil {
+			t.Error(err)
+		}
+		got <- c
+	}()
+	if _, err := r.Register(context.Background(), wire.Registration{HandlerID: "p", Instance: "a", Address: "ipc:///a",
+		Protocol: 3, Methods: []string{"m"}, Concurrency: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if c := <-got; instanceOf(c) != "a" {
+		t.Fatalf("acquireFor(a) took %q", instanceOf(c))
+	}
+	c, err := h.acquireFor(context.Background(), "", nil)
+	if err != nil || instanceOf(c) != "b" { // a is at its limit
+		t.Fatalf("acquireFor without an id: %q, %v; want b", instanceOf(c), err)
+	}
+}
