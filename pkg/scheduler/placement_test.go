@@ -55,3 +55,25 @@ func TestAcquireFor_WaitsForThatInstance(t *testing.T) {
 		t.Fatalf("acquireFor without an id: %q, %v; want b", instanceOf(c), err)
 	}
 }
+
+// An instance not heard from for forgetAfter, with nothing in flight,
+// leaves the listing (and with it its metric series) at the next look,
+// without waiting for a registration to prune it; a silent one within
+// that time stays, shown unhealthy.
+func TestSnapshot_DropsAnInstanceGoneForForgetAfter(t *testing.T) {
+	r, h := newPool(t, &dialer{}, wire.Registration{Instance: "a", Concurrency: 1}, wire.Registration{Instance: "b", Concurrency: 1})
+	h.mu.Lock()
+	for _, in := range h.insts {
+		switch in.id {
+		case "a":
+			in.seen = time.Now().Add(-forgetAfter - time.Minute)
+		case "b":
+			in.seen = time.Now().Add(-forgetAfter + time.Minute)
+		}
+	}
+	h.mu.Unlock()
+	views := r.snapshot()
+	if len(views) != 1 || len(views[0].instances) != 1 || views[0].instances[0].id != "b" {
+		t.Fatalf("snapshot %+v; want pool p with instance b alone", views)
+	}
+}
