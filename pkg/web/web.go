@@ -9,7 +9,6 @@
 package web
 
 import (
-	"bytes"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -59,6 +58,7 @@ type server struct {
 	pages    map[string]*template.Template
 	hub      *event.Hub
 	gov      Governor
+	bufs     bufferPool
 	// reading lets one page read the store at a time: the scheduler's
 	// memory then grows by one page's reading however many are open.
 	reading chan struct{}
@@ -173,8 +173,9 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, status int, name s
 	if v, ok := data.(errorView); ok {
 		fr.Title = v.Title
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", fr); err != nil {
+	buf := s.bufs.get()
+	defer s.bufs.put(buf)
+	if err := t.ExecuteTemplate(buf, "layout", fr); err != nil {
 		s.log.Error("dashboard page", "path", r.URL.Path, "err", err)
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
 		return
