@@ -77,3 +77,34 @@ func TestSnapshot_DropsAnInstanceGoneForForgetAfter(t *testing.T) {
 		t.Fatalf("snapshot %+v; want pool p with instance b alone", views)
 	}
 }
+
+// After a restart, until the instance that ran an attempt registers, the
+// instance restored from the store (its id unknown) is taken to provoke
+// a registration; once another instance's process takes it over, the
+// connection is known to be elsewhere.
+func TestAcquireFor_ProbesTheRestoredInstance(t *testing.T) {
+	ctx := context.Background()
+	r, _ := newPool(t, &dialer{}, wire.Registration{Instance: "x"})
+	if err := r.db.PutHandler(ctx, store.Handler{ID: "q", Address: "ipc:///b", Methods: []string{"m"}, Protocol: 5,
+		Concurrency: 1, Status: handlerOnline}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := r.get("q")
+	c, err := h.acquireFor(ctx, "a", nil)
+	if err != nil || owner(c) == nil || !owner(c).restored {
+		t.Fatalf("acquireFor(a) with only the restored instance: %v, %v; want its slot", c, err)
+	}
+	if h.elsewhere(c, "a") {
+		t.Fatal("the restored instance is taken for another before its process said who it is")
+	}
+	if _, err := r.Register(ctx, wire.Registration{HandlerID: "q", Instance: "b", Address: "ipc:///b", Protocol: 5,
+		Methods: []string{"m"}, Concurrency: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if !h.elsewhere(c, "a") || h.elsewhere(c, "b") {
+		t.Fatal("after b took the restored instance over, its connection is not known to be b's")
+	}
+}
