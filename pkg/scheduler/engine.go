@@ -82,9 +82,11 @@ type Options struct {
 	// attempt found running, to ask it whether it ran it (resume); zero:
 	// DefaultRecoveryWait.
 	RecoveryWait time.Duration
-	// MaxInFlight bounds the executions in flight; a fire due while that
-	// many are waits (and is late, handled by the misfire policy) until
-	// one ends. Zero: DefaultMaxInFlight.
+	// MaxInFlight bounds the executions in flight that took a handler
+	// slot when they fired; a fire due while that many are waits (and is
+	// late, handled by the misfire policy) until one ends. Executions
+	// queued for a busy handler's slot do not count. Zero:
+	// DefaultMaxInFlight.
 	MaxInFlight int
 	// OnRecovery, when set, hears the answer of each handler asked about
 	// an attempt after a restart: wire.KnownFinished (recorded from its
@@ -113,6 +115,12 @@ type Scheduler struct {
 	// because MaxInFlight executions were in flight; finishedLocked wakes
 	// it once there is room.
 	throttled bool
+	// bounded counts the executions in flight that took a handler slot at
+	// fire time (execution.bounded), under mu. Those waiting for a slot
+	// are not counted: a slow handler's queue must not stop the fires of
+	// every other handler, and it is bounded by its schedules' overlap
+	// policies, not by this.
+	bounded int
 
 	// Entries with skips not written yet, and when flushSkipsLocked is due
 	// (zero: nothing waits), under mu.

@@ -1,6 +1,7 @@
 package scheduler_test
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"testing"
@@ -10,6 +11,7 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
+	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
 // Under overload the executions in flight stay within MaxInFlight: with
@@ -56,4 +58,37 @@ func TestMaxInFlight_BoundsExecutionsUnderOverload(t *testing.T) {
 			})
 		})
 	}
+}
+
+// Executions waiting for a busy handler's slot do not count against
+// MaxInFlight: 40 schedules queue on a handler with one slot, and the
+// schedule of another handler still fires every minute, none missed
+// (counting every execution in flight, the queue held the loop).
+func TestMaxInFlight_QueuedOnABusyHandlerDoNotStopOthers(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		h := &fakeHandler{fn: sleepFor(90 * time.Second)}
+		s := newSimWith(t, h, func(o *scheduler.Options) { o.MaxInFlight = 4 })
+		ctx := context.Background()
+		for _, r := range []wire.Registration{
+			{HandlerID: "h", Address: "mem://h", Methods: []string{"work"}, Protocol: 2, Concurrency: 1},
+			{HandlerID: "b", Address: "mem://b", Methods: []string{"work"}, Protocol: 2, Concurrency: 64},
+		} {
+			if _, err := s.eng.Registry().Register(ctx, r); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := range 40 {
+			s.add(schedtype.ScheduleRequest{ID: fmt.Sprintf("s%02d", i), MaxAttempts: 1,
+				Trigger: json.RawMessage(`{"type":"cron","expr":"* * * * *"}`),
+				Policy:  store.Policy{Overlap: store.OverlapAllow}})
+		}
+		s.add(schedtype.ScheduleRequest{ID: "other", HandlerID: "b", Method: "work", MaxAttempts: 1,
+			Trigger: json.RawMessage(`{"type":"cron","expr":"* * * * *"}`),
+			Policy:  store.Policy{Overlap: store.OverlapAllow}})
+		s.advance(10 * time.Minute)
+		hist := s.history("other")
+		if missed := countStatus(hist, store.StatusMissed); missed > 0 || len(hist) < 9 {
+			t.Errorf("the other handler's schedule: %d executions, %d missed; want every minute's, none missed", len(hist), missed)
+		}
+	})
 }

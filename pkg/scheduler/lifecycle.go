@@ -172,10 +172,11 @@ func (s *Scheduler) loop() {
 	}
 }
 
-// fullLocked reports whether MaxInFlight executions are in flight, and if
+// fullLocked reports whether MaxInFlight executions holding a slot taken
+// at fire time are in flight (Scheduler.bounded), and if
 // so marks the loop throttled: it then waits for finishedLocked to make
 // room rather than for the clock. The caller holds s.mu.
 func (s *Scheduler) fullLocked() bool {
-	s.throttled = len(s.running) >= s.opts.MaxInFlight
+	s.throttled = s.bounded >= s.opts.MaxInFlight
 	return s.throttled
 }
