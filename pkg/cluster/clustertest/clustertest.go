@@ -34,7 +34,13 @@ type Etcd struct {
 // New starts an n-member cluster, stopped at the test's cleanup. Members
 // skip fsync and use short raft timers: a test cluster is up in about a
 // second and elects a new raft leader within one.
-func New(t testing.TB, n int) *Etcd {
+func New(t testing.TB, n int) *Etcd { t.Helper(); return start(t, n, false) }
+
+// NewDurable is New with fsync on, as a production member runs: for
+// benchmarks that compare with bbolt, which syncs every commit.
+func NewDurable(t testing.TB, n int) *Etcd { t.Helper(); return start(t, n, true) }
+
+func start(t testing.TB, n int, fsync bool) *Etcd {
 	t.Helper()
 	peers, clients := freeURLs(t, n), freeURLs(t, n)
 	var initial []string
@@ -56,7 +62,7 @@ func New(t testing.TB, n int) *Etcd {
 		cfg.InitialClusterToken = "schedulezero-test"
 		cfg.ClusterState = embed.ClusterStateFlagNew
 		cfg.TickMs, cfg.ElectionMs = 50, 500
-		cfg.UnsafeNoFsync = true
+		cfg.UnsafeNoFsync = !fsync
 		cfg.MaxTxnOps = MaxTxnOps
 		cfg.ZapLoggerBuilder = embed.NewZapLoggerBuilder(zap.NewNop())
 		e.clients = append(e.clients, clients[i].String())
