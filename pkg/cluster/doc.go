@@ -19,4 +19,5 @@
 //	PREFIX/states/<id>             firing states
 //	PREFIX/executions/<key>        attempt records (key: the store's binary key)
 //	PREFIX/notifications/<id>      queued notifications
+//	PREFIX/handlers/<id>           handler records (their protocol decides recovery)
 package cluster

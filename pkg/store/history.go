@@ -283,11 +283,8 @@ func (db *DB) ClearExecutions(ctx context.Context) error {
 		if err := tx.Bucket(bucketMeta).Delete(keyCounters); err != nil {
 			return err
 		}
-		if db.opts.Replicator == nil {
-			return nil
-		}
 		// Inside the transaction: a refused clear leaves the file as it was.
-		return db.opts.Replicator.Replicate(ctx, [][]Op{{{Bucket: ReplicaExecutions, Delete: true}}})
+		return db.replicateOne(ctx, Op{Bucket: ReplicaExecutions, Delete: true})
 	})
 }
 

@@ -21,11 +21,12 @@ const (
 	ReplicaStates        = "states"
 	ReplicaExecutions    = "executions"
 	ReplicaNotifications = "notifications"
+	ReplicaHandlers      = "handlers"
 )
 
 // ReplicaBuckets lists the buckets in the order Restore must see them: a
 // state applies only to a schedule already there.
-var ReplicaBuckets = []string{ReplicaSchedules, ReplicaStates, ReplicaExecutions, ReplicaNotifications}
+var ReplicaBuckets = []string{ReplicaSchedules, ReplicaStates, ReplicaExecutions, ReplicaNotifications, ReplicaHandlers}
 
 // Op is one record put or deleted by a commit. Value is the store's own
 // encoding of the record; a Delete with a nil Key removes the whole
@@ -101,6 +102,16 @@ func (db *DB) replicate(batch []*request) error {
 	return nil
 }
 
+// replicateOne hands a write made outside the group commit (a handler
+// record, a clear) to the Replicator; the caller calls it inside the
+// write's transaction, so that a refusal rolls the write back.
+func (db *DB) replicateOne(ctx context.Context, op Op) error {
+	if db.opts.Replicator == nil {
+		return nil
+	}
+	return db.opts.Replicator.Replicate(ctx, [][]Op{{op}})
+}
+
 // Restore applies ops, read back from a replica (in ReplicaBuckets order),
 // to the file, rebuilding indexes and counters as a commit does. It does
 // not call the Replicator. The caller restores into an empty file, before
@@ -152,6 +163,12 @@ func (w *txWriter) restore(op Op) error {
 			return err
 		}
 		return putNotifications(w.tx, []Notification{n}, [][]byte{op.Value}, nil)
+	case ReplicaHandlers:
+		var h Handler
+		if err := json.Unmarshal(op.Value, &h); err != nil {
+			return err
+		}
+		return w.tx.Bucket(bucketHandlers).Put(op.Key, op.Value)
 	}
 	return fmt.Errorf("unknown bucket")
 }

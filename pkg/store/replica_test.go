@@ -87,6 +87,9 @@ func TestDB_Restore_FromReplicaEqualsOriginal(t *testing.T) {
 	// b's whole record replaces its state: the replica must drop the state.
 	commit(t, db, store.Writes{ScheduleStates: []store.Schedule{{ID: "b", FireCount: 3}}})
 	commit(t, db, store.Writes{Schedules: []store.Schedule{{ID: "b", FireCount: 1}}})
+	if err := db.PutHandler(ctx, store.Handler{ID: "h1", Address: "tcp://127.0.0.1:4243"}); err != nil {
+		t.Fatal(err)
+	}
 	if n, err := db.Prune(ctx, t0); err != nil || n == 0 {
 		t.Fatalf("Prune = %d, %v; want some pruned", n, err)
 	}
@@ -106,6 +109,7 @@ func TestDB_Restore_FromReplicaEqualsOriginal(t *testing.T) {
 		{"unfinished", func(d *store.DB) (any, error) { return d.Unfinished(ctx) }},
 		{"stats", func(d *store.DB) (any, error) { return d.Stats(ctx) }},
 		{"notifications", func(d *store.DB) (any, error) { return d.ListNotifications(ctx, "") }},
+		{"handlers", func(d *store.DB) (any, error) { return d.ListHandlers(ctx) }},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			want, err := c.read(db)
