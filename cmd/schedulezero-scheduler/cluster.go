@@ -22,6 +22,8 @@ func clusterFlags() []cli.Flag {
 			Usage: "run as one member of a cluster on etcd: `URL` etcd://HOST:PORT[,HOST:PORT...] (etcds:// for TLS); the leader fires, the others stand by (default: alone)"},
 		&cli.StringFlag{Name: "cluster-name", EnvVars: []string{"SZ_CLUSTER_NAME"},
 			Usage: "this member's `NAME` in STATUS= and in the standbys' answers (default: the host name)"},
+		&cli.StringFlag{Name: "cluster-advertise-api", EnvVars: []string{"SZ_CLUSTER_ADVERTISE_API"},
+			Usage: "`URL` (http://host:port) of this member's API where standbys forward requests while it leads (default: its --http-listen TCP address, unless a wildcard)"},
 		&cli.IntFlag{Name: "cluster-ttl", Value: cluster.DefaultTTL, EnvVars: []string{"SZ_CLUSTER_TTL"},
 			Usage: "`SECONDS` a leader may fail to renew its etcd lease before a standby takes over"},
 		&cli.IntFlag{Name: "cluster-max-txn-ops", Value: cluster.DefaultMaxTxnOps, EnvVars: []string{"SZ_CLUSTER_MAX_TXN_OPS"},
@@ -49,6 +51,12 @@ func clusterOptions(c *cli.Context) (*cluster.Options, error) {
 	}
 	o := &cluster.Options{Endpoints: eps, TTL: c.Int("cluster-ttl"), MaxTxnOps: c.Int("cluster-max-txn-ops"),
 		Member: cluster.Member{Name: c.String("cluster-name")}}
+	if u := c.String("cluster-advertise-api"); u != "" {
+		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
+			return nil, fmt.Errorf("--cluster-advertise-api %q: use http://HOST:PORT", u)
+		}
+		o.Member.API = []string{u}
+	}
 	creds := os.Getenv("CREDENTIALS_DIRECTORY")
 	if o.TLS, err = clusterTLS(c, creds); err != nil {
 		return nil, err

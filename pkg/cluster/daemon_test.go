@@ -52,6 +52,7 @@ func (s *logSink) has(prefix string) bool {
 type node struct {
 	name string
 	sock string // the API's unix socket
+	tcp  string // and its TCP address, where standbys forward to
 	log  *logSink
 	stop context.CancelFunc
 	done chan error
@@ -61,7 +62,13 @@ type node struct {
 func startNode(t *testing.T, e *clustertest.Etcd, name string) *node {
 	t.Helper()
 	dir := t.TempDir()
-	n := &node{name: name, sock: filepath.Join(dir, "api.sock"), log: &logSink{}, done: make(chan error, 1)}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tcp := ln.Addr().String()
+	_ = ln.Close()
+	n := &node{name: name, sock: filepath.Join(dir, "api.sock"), tcp: tcp, log: &logSink{}, done: make(chan error, 1)}
 	n.http = &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
 		DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 			return (&net.Dialer{}).DialContext(ctx, "unix", n.sock)
@@ -71,11 +78,11 @@ func startNode(t *testing.T, e *clustertest.Etcd, name string) *node {
 	opts := schedulerd.Options{
 		DBPath:      filepath.Join(dir, "sz.db"),
 		ZMQBind:     "ipc://" + filepath.Join(dir, "zmq.sock"),
-		HTTPListen:  []string{"unix:" + n.sock},
+		HTTPListen:  []string{"unix:" + n.sock, tcp},
 		Embed:       []string{"dingaling"},
 		StopTimeout: time.Second,
 		Logger:      slog.New(n.log),
-		Cluster:     &cluster.Options{Endpoints: e.Endpoints(), TTL: 1, Member: cluster.Member{Name: name, API: []string{"http://" + name}}},
+		Cluster:     &cluster.Options{Endpoints: e.Endpoints(), TTL: 1, Member: cluster.Member{Name: name}},
 	}
 	go func() { n.done <- schedulerd.Run(ctx, opts, nil, nil) }()
 	t.Cleanup(func() {
@@ -91,6 +98,12 @@ func startNode(t *testing.T, e *clustertest.Etcd, name string) *node {
 // do calls the node's API and returns the status (0 when it does not
 // answer at all).
 func (n *node) do(method, path string, body, out any) int {
+	st, _ := n.doH(method, path, body, out)
+	return st
+}
+
+// doH is do, with the answer's X-Schedulezero-Leader: set by a standby.
+func (n *node) doH(method, path string, body, out any) (int, string) {
 	var r *bytes.Reader
 	if body != nil {
 		b, _ := json.Marshal(body)
@@ -102,13 +115,19 @@ func (n *node) do(method, path string, body, out any) int {
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := n.http.Do(req)
 	if err != nil {
-		return 0
+		return 0, ""
 	}
 	defer resp.Body.Close()
 	if out != nil {
 		_ = json.NewDecoder(resp.Body).Decode(out)
 	}
-	return resp.StatusCode
+	return resp.StatusCode, resp.Header.Get("X-Schedulezero-Leader")
+}
+
+// leads reports whether n serves the API itself, as the leader does.
+func (n *node) leads() bool {
+	st, via := n.doH("GET", "/api/v1/schedules", nil, nil)
+	return st == http.StatusOK && via == ""
 }
 
 func await(t *testing.T, limit time.Duration, what string, cond func() bool) {
@@ -122,11 +141,11 @@ func await(t *testing.T, limit time.Duration, what string, cond func() bool) {
 	}
 }
 
-// leaderOf returns the node whose API serves (the others answer 503).
+// leaderOf returns the node whose API serves (the others forward to it).
 func leaderOf(nodes ...*node) *node {
 	var out *node
 	for _, n := range nodes {
-		if n.do("GET", "/api/v1/schedules", nil, nil) == http.StatusOK {
+		if n.leads() {
 			if out != nil {
 				return nil // two leaders: not settled (or a bug the test reports)
 			}
@@ -146,7 +165,7 @@ func fireCount(t *testing.T, n *node, id string) int64 {
 }
 
 // Two schedulers on a 3-member etcd: one leads and fires, the standby
-// answers 503 naming it; the leader's lease revoked (what a SIGSTOP past
+// forwards API requests to it; the leader's lease revoked (what a SIGSTOP past
 // the TTL does), it stops its engine and stands by, and the other takes
 // over with the schedule and its firing state.
 func TestDaemon_Cluster_StandbyTakesOverFromADeposedLeader(t *testing.T) {
@@ -156,15 +175,13 @@ func TestDaemon_Cluster_StandbyTakesOverFromADeposedLeader(t *testing.T) {
 	await(t, 20*time.Second, "one leader", func() bool { leader = leaderOf(a, b); return leader != nil })
 	standby = map[*node]*node{a: b, b: a}[leader]
 
-	var body api.ErrorBody
-	if st := standby.do("POST", "/api/v1/schedules", map[string]any{}, &body); st != http.StatusServiceUnavailable || !strings.Contains(body.Error.Message, "leader is "+leader.name) {
-		t.Errorf("standby's answer to a write: %d %+v, want 503 naming %s", st, body, leader.name)
-	}
-	if st := leader.do("POST", "/api/v1/schedules", map[string]any{
+	// A write sent to the standby is forwarded to the leader.
+	st, via := standby.doH("POST", "/api/v1/schedules", map[string]any{
 		"id": "every-second", "handler_id": "dingaling", "job_method": "quick_aling", "max_attempts": 1,
 		"trigger": map[string]any{"type": "interval", "seconds": 1},
-	}, nil); st != http.StatusCreated {
-		t.Fatalf("create schedule on the leader: %d", st)
+	}, nil)
+	if st != http.StatusCreated || via != "http://"+leader.tcp {
+		t.Fatalf("create schedule through the standby: %d via %q, want 201 via http://%s", st, via, leader.tcp)
 	}
 	await(t, 10*time.Second, "two fires on the leader", func() bool { return fireCount(t, leader, "every-second") >= 2 })
 
@@ -182,16 +199,25 @@ func TestDaemon_Cluster_StandbyTakesOverFromADeposedLeader(t *testing.T) {
 		t.Fatal(err)
 	}
 	await(t, 10*time.Second, "the old leader stops its engine", func() bool { return leader.log.has("deposed: stopping the engine") })
-	await(t, 20*time.Second, "the standby takes over", func() bool { return standby.do("GET", "/api/v1/schedules", nil, nil) == http.StatusOK })
+	await(t, 20*time.Second, "the standby takes over", standby.leads)
 	t.Logf("takeover after the lease was revoked: %v", time.Since(deposedAt))
 	before := fireCount(t, standby, "every-second")
 	if before < 2 {
 		t.Errorf("new leader's fire count %d, want at least the 2 seen on the old one", before)
 	}
 	await(t, 10*time.Second, "the new leader fires", func() bool { return fireCount(t, standby, "every-second") > before })
-	// The old leader is a standby now: it answers 503 (once it has
-	// stepped down; until then it may still answer as the leader did).
+	// The old leader is a standby now: it forwards to the new one.
 	await(t, 10*time.Second, "the old leader stands by", func() bool {
-		return leader.do("GET", "/api/v1/schedules", nil, nil) == http.StatusServiceUnavailable
+		_, via := leader.doH("GET", "/api/v1/schedules", nil, nil)
+		return via == "http://"+standby.tcp
 	})
+	// With no leader to forward to, a standby answers 503 naming none.
+	standby.stop()
+	var body api.ErrorBody
+	await(t, 20*time.Second, "a standby with no leader answers 503", func() bool {
+		return leader.do("POST", "/api/v1/schedules", map[string]any{}, &body) == http.StatusServiceUnavailable
+	})
+	if !strings.Contains(body.Error.Message, "standby") {
+		t.Errorf("503 body %+v, want it to say standby", body)
+	}
 }

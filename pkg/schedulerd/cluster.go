@@ -15,7 +15,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"strings"
 	"sync"
@@ -40,13 +43,20 @@ func runCluster(ctx context.Context, opts Options, reload, stall <-chan struct{}
 		copts.Member.Name, _ = os.Hostname()
 	}
 	if len(copts.Member.API) == 0 {
+		// A TCP listener on a named address is where the others can
+		// forward to; a wildcard or a unix socket says nothing to them.
 		for _, l := range opts.HTTPListen {
-			if !strings.HasPrefix(l, "unix:") && !strings.HasPrefix(l, "fd:") {
+			if strings.HasPrefix(l, "unix:") || strings.HasPrefix(l, "fd:") {
+				continue
+			}
+			host, port, err := net.SplitHostPort(l)
+			if err == nil && port != "0" && host != "" && !net.ParseIP(host).IsUnspecified() {
 				copts.Member.API = append(copts.Member.API, "http://"+l)
 			}
 		}
 	}
 	copts.Member.ZMQ = cmp.Or(copts.Member.ZMQ, opts.ZMQBind)
+	opts.Cluster = &copts
 	cl, err := cluster.New(ctx, copts)
 	if err != nil {
 		return err
@@ -85,7 +95,7 @@ func standby(ctx context.Context, opts Options, cl *cluster.Cluster) (*cluster.T
 		return nil, fmt.Errorf("api: %w", err)
 	}
 	sctx, cancel := context.WithCancel(ctx)
-	srv := opts.HTTP.Server(standbyHandler(cl))
+	srv := opts.HTTP.Server(standbyHandler(cl, opts.Cluster.Member.Name))
 	var wg sync.WaitGroup
 	for _, ln := range lns {
 		wg.Go(func() { _ = srv.Serve(ln) })
@@ -187,29 +197,59 @@ func rebuild(ctx context.Context, path string, term *cluster.Term) (int, error) 
 	return n, nil
 }
 
-// standbyHandler answers every API request with 503 and where the leader
-// is, read from etcd at each request: a standby has no engine, and its
-// file may lag (it is rebuilt when it leads). X-Schedulezero-Leader names the leader's API for clients
-// that follow it.
-func standbyHandler(cl *cluster.Cluster) http.Handler {
+// forwardedHeader marks a request a standby forwarded, so that a standby
+// that is sent one (the leader changed meanwhile) answers 503 instead of
+// forwarding it again.
+const forwardedHeader = "X-Schedulezero-Forwarded-By"
+
+// standbyHandler forwards every API request to the leader's API (read
+// from etcd at each request) when the leader publishes a TCP address: a
+// standby has no engine, and its file may lag (it is rebuilt when it
+// leads). Otherwise, or when the leader cannot be reached, it answers 503
+// naming the leader. Either answer carries X-Schedulezero-Leader, the
+// leader's API, for clients that would rather go there.
+func standbyHandler(cl *cluster.Cluster, self string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		m, err := cl.Leader(r.Context())
-		msg := "this scheduler is a standby"
-		if err == nil {
-			msg += "; the leader is " + m.Name
-			if len(m.API) > 0 {
-				w.Header().Set("X-Schedulezero-Leader", m.API[0])
-				msg += " at " + m.API[0]
+		if err == nil && len(m.API) > 0 && m.Name != self && r.Header.Get(forwardedHeader) == "" {
+			if target, perr := url.Parse(m.API[0]); perr == nil {
+				proxy := &httputil.ReverseProxy{
+					Rewrite: func(pr *httputil.ProxyRequest) {
+						pr.SetURL(target)
+						pr.Out.Host = pr.In.Host
+						pr.Out.Header.Set(forwardedHeader, self)
+					},
+					ModifyResponse: func(resp *http.Response) error {
+						resp.Header.Set("X-Schedulezero-Leader", m.API[0])
+						return nil
+					},
+					ErrorHandler: func(w http.ResponseWriter, _ *http.Request, _ error) { unavailable(w, m, nil) },
+				}
+				proxy.ServeHTTP(w, r)
+				return
 			}
-		} else {
-			msg += "; no leader at the moment"
 		}
-		w.Header().Set("Content-Type", "application/json")
-		w.Header().Set("Retry-After", "1")
-		w.WriteHeader(http.StatusServiceUnavailable)
-		_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: api.ErrorDetail{
-			Code: http.StatusServiceUnavailable, Message: msg, Fix: "send the request to the leader"}})
+		unavailable(w, m, err)
 	})
+}
+
+// unavailable answers 503 naming the leader m (none when err is set).
+func unavailable(w http.ResponseWriter, m cluster.Member, err error) {
+	msg := "this scheduler is a standby"
+	if err == nil {
+		msg += "; the leader is " + m.Name
+		if len(m.API) > 0 {
+			w.Header().Set("X-Schedulezero-Leader", m.API[0])
+			msg += " at " + m.API[0]
+		}
+	} else {
+		msg += "; no leader at the moment"
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Retry-After", "1")
+	w.WriteHeader(http.StatusServiceUnavailable)
+	_ = json.NewEncoder(w).Encode(api.ErrorBody{Error: api.ErrorDetail{
+		Code: http.StatusServiceUnavailable, Message: msg, Fix: "send the request to the leader"}})
 }
 
 // withDefaults fills what runCluster uses before New would.
