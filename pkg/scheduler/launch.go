@@ -82,6 +82,7 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 		return
 	}
 	ex.giveSlot(h, conn)
+	h.place(&ex.rec, conn)
 	ex.rec.Status = store.StatusRunning
 	ex.rec.StartedAt = now
 	if s.afterClaim != nil {
