@@ -28,7 +28,7 @@ func run(args []string) int {
 		Name:    "schedulezero-scheduler",
 		Usage:   "fire schedules and dispatch jobs to handlers",
 		Version: version.Version,
-		Flags:   append(append(flags(), secretFlags()...), curveFlags()...),
+		Flags:   append(append(append(flags(), secretFlags()...), curveFlags()...), clusterFlags()...),
 		Action:  serve,
 	}
 	if err := app.Run(args); err != nil {
@@ -105,6 +105,10 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	clusterOpts, err := clusterOptions(c)
+	if err != nil {
+		return err
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return schedulerd.Run(ctx, schedulerd.Options{
@@ -130,6 +134,7 @@ func serve(c *cli.Context) error {
 		Embed:              c.StringSlice("embed"),
 		HandlerConfigDir:   c.String("handler-config-dir"),
 		GovernorAPI:        c.String("governor-api"),
+		Cluster:            clusterOpts,
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

@@ -293,6 +293,9 @@ func (db *DB) commitBatch(batch []*request) {
 		return err
 	}))
 	if err == nil {
+		err = db.replicate(batch)
+	}
+	if err == nil {
 		db.recentN += added
 		if db.opts.CommitFunc != nil {
 			n := 0
@@ -310,11 +313,15 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 	db.log.Warn("group commit failed; retrying writes one by one", "writes", len(batch), "err", err)
 	for _, r := range batch {
-		r.done(mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
+		err := mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
 			added, err := applyAll(tx, []*request{r})
 			db.recentN += added
 			return err
-		})))
+		}))
+		if err == nil {
+			err = db.replicate([]*request{r})
+		}
+		r.done(err)
 	}
 }
 
