@@ -426,7 +426,7 @@ type shape struct {
 // one instant), and start once all exist, so creating them is not
 // measured.
 func throughput(bin string, window time.Duration, load shape) ([]row, error) {
-	rate, mem, err := measureThroughput(bin, window, load, topology{})
+	rate, _, mem, err := measureThroughput(bin, window, load, topology{})
 	if err != nil {
 		return nil, err
 	}
@@ -439,30 +439,37 @@ func throughput(bin string, window time.Duration, load shape) ([]row, error) {
 }
 
 // measureThroughput deploys top, runs load on it and returns the durable
-// executions per second over window and the daemons' peak memory.
-func measureThroughput(bin string, window time.Duration, load shape, top topology) (float64, peaks, error) {
+// executions per second over window, the CPU time the scheduler and the
+// handlers spent per execution, and the daemons' peak memory.
+func measureThroughput(bin string, window time.Duration, load shape, top topology) (float64, time.Duration, peaks, error) {
 	n, every := load.schedules, load.every
 	d, err := deployWith(bin, "bench", 2*n, top)
 	if err != nil {
-		return 0, peaks{}, err
+		return 0, 0, peaks{}, err
 	}
 	defer d.close()
 	start := time.Now().Add(20 * time.Second)
 	if err := addSchedules(d.c, "bench", "quick_aling", n, every, start, !load.together); err != nil {
-		return 0, peaks{}, err
+		return 0, 0, peaks{}, err
 	}
 	time.Sleep(time.Until(start) + 3*time.Second) // warm up: a measurement window, not a wait for a condition
 	n0, err := succeeded(d.c)
 	if err != nil {
-		return 0, peaks{}, err
+		return 0, 0, peaks{}, err
 	}
 	t0 := time.Now()
+	cpu0 := d.cpuTime()
 	mem := d.watchMemory(window)
+	cpu := d.cpuTime() - cpu0
 	n1, err := succeeded(d.c)
 	if err != nil {
-		return 0, peaks{}, err
+		return 0, 0, peaks{}, err
 	}
-	return float64(n1-n0) / time.Since(t0).Seconds(), mem, nil
+	var perExec time.Duration
+	if n1 > n0 {
+		perExec = cpu / time.Duration(n1-n0)
+	}
+	return float64(n1-n0) / time.Since(t0).Seconds(), perExec, mem, nil
 }
 
 // deployFiring deploys a scheduler and handler with 10,000 schedules every

@@ -10,7 +10,9 @@ import (
 )
 
 // The wire phase: the throughput phase's load on three layouts, one after
-// the other in one run, so that their ratios come from the same sitting:
+// the other in one run, so that their ratios come from the same sitting
+// (and the CPU time each spends per execution, which a machine shared
+// with other work disturbs less than the rate):
 // one handler process (NULL security, as the throughput phase), two
 // processes serving the one name (a pool: --instance), and one handler
 // process with CURVE on both channels.
@@ -27,15 +29,17 @@ func wireRows(bin string, window time.Duration, load shape) ([]row, error) {
 		{"one handler process, CURVE on both channels", topology{curve: true}},
 	}
 	rates := make([]float64, len(layouts))
+	cpus := make([]float64, len(layouts))
 	var rows []row
 	for i, l := range layouts {
-		rate, mem, err := measureThroughput(bin, window, load, l.top)
+		rate, cpu, mem, err := measureThroughput(bin, window, load, l.top)
 		if err != nil {
 			return nil, fmt.Errorf("%s: %w", l.name, err)
 		}
-		rates[i] = rate
+		rates[i], cpus[i] = rate, float64(cpu)
 		rows = append(rows,
 			row{fmt.Sprintf("wire: durable executions/s, %s; %.0f fires/s offered", l.name, float64(load.schedules)/load.every), fmt.Sprintf("%.0f", rate), ""},
+			row{"  CPU per execution, scheduler and handlers", fmt.Sprintf("%.1f µs", float64(cpu)/float64(time.Microsecond)), ""},
 			row{"  scheduler peak RSS", mem.scheduler.String(), ""},
 			row{"  handler peak RSS (the larger instance)", mem.handler.String(), ""})
 	}
@@ -47,7 +51,9 @@ func wireRows(bin string, window time.Duration, load shape) ([]row, error) {
 	}
 	return append(rows,
 		row{"wire: two instances / one", ratio(rates[1], rates[0]), ""},
-		row{"wire: CURVE / plain", ratio(rates[2], rates[0]), ""}), nil
+		row{"wire: CURVE / plain", ratio(rates[2], rates[0]), ""},
+		row{"wire: CPU per execution, two instances / one", ratio(cpus[1], cpus[0]), ""},
+		row{"wire: CPU per execution, CURVE / plain", ratio(cpus[2], cpus[0]), ""}), nil
 }
 
 // curveKeys are the key files of a CURVE deployment, made with the built
@@ -106,4 +112,13 @@ func execOutput(path string, args ...string) (string, error) {
 		return "", fmt.Errorf("%w: %s", err, strings.TrimSpace(stderr.String()))
 	}
 	return string(out), nil
+}
+
+// cpuTime is the CPU time the deployment's processes have used so far.
+func (d *deployment) cpuTime() time.Duration {
+	t := cpuTime(d.scheduler.pid())
+	for _, h := range d.handlers {
+		t += cpuTime(h.pid())
+	}
+	return t
 }
