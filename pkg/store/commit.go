@@ -282,6 +282,9 @@ func (db *DB) take() []*request {
 // request is retried in its own transaction so only the failing one sees
 // the error.
 func (db *DB) commitBatch(batch []*request) {
+	if db.opts.batchHook != nil {
+		db.opts.batchHook(batch)
+	}
 	var added int
 	start := time.Now()
 	err := mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {

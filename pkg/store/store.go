@@ -61,6 +61,9 @@ type Options struct {
 	mergeRecentAt int
 	mergeChunk    int
 	mergeHook     func(chunk int) error
+	// batchHook, when set, sees each group commit's batch before its
+	// transaction: tests judge what one transaction holds.
+	batchHook func(batch []*request)
 }
 
 // Retention bounds the execution history. A zero field means unlimited.

@@ -21,10 +21,10 @@ import (
 
 // stalledSocket is a unix socket that accepts connections and never
 // answers, as a governor whose loop hangs does; it closes them at the
-// test's end.
-func stalledSocket(t *testing.T) string {
+// test's end. accepted receives a value for each connection.
+func stalledSocket(t *testing.T) (path string, accepted <-chan struct{}) {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "stalled.sock")
+	path = filepath.Join(t.TempDir(), "stalled.sock")
 	ln, err := net.Listen("unix", path)
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +33,7 @@ func stalledSocket(t *testing.T) string {
 		mu    sync.Mutex
 		conns []net.Conn
 		wg    sync.WaitGroup
+		acc   = make(chan struct{}, 16)
 	)
 	wg.Add(1)
 	go func() {
@@ -45,6 +46,10 @@ func stalledSocket(t *testing.T) string {
 			mu.Lock()
 			conns = append(conns, c)
 			mu.Unlock()
+			select {
+			case acc <- struct{}{}:
+			default:
+			}
 		}
 	}()
 	t.Cleanup(func() {
@@ -56,7 +61,7 @@ func stalledSocket(t *testing.T) string {
 			c.Close()
 		}
 	})
-	return path
+	return path, acc
 }
 
 // governorSite serves the dashboard with a governor client of addr ("":
@@ -83,13 +88,14 @@ func governorSite(t *testing.T, addr string) *site {
 // not configured, not running or hung costs the Handlers page at most
 // its short deadline, and the page says why it shows no units.
 func TestHandlers_GovernorDownOrStalledStillGivesThePage(t *testing.T) {
+	stalled, _ := stalledSocket(t)
 	for _, tt := range []struct {
 		name, addr string
 		want       string
 	}{
 		{"not configured", "", `id="governor-none"`},
 		{"down", "unix:" + filepath.Join(t.TempDir(), "nobody.sock"), "governor not reachable: "},
-		{"stalled", "unix:" + stalledSocket(t), "governor not reachable: "},
+		{"stalled", "unix:" + stalled, "governor not reachable: "},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			s := governorSite(t, tt.addr)
@@ -108,6 +114,34 @@ func TestHandlers_GovernorDownOrStalledStillGivesThePage(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestHandlers_StalledGovernorDelaysNoOtherPage: the Handlers page waits
+// for the governor outside the pages' turn to read the engine.
+func TestHandlers_StalledGovernorDelaysNoOtherPage(t *testing.T) {
+	stalled, accepted := stalledSocket(t)
+	s := governorSite(t, "unix:"+stalled)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := http.Get(s.srv.URL + "/handlers")
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	select {
+	case <-accepted: // the Handlers page now waits for the governor
+	case <-time.After(5 * time.Second):
+		t.Fatal("the Handlers page never asked the governor")
+	}
+	t0 := time.Now()
+	resp, body := s.do(t, "GET", "/executions", nil)
+	if took := time.Since(t0); resp.StatusCode != http.StatusOK || took > time.Second {
+		t.Errorf("the executions page took %s (status %d) while the governor stalls:\n%s", took, resp.StatusCode, body)
+	}
+	if err := <-done; err != nil {
+		t.Fatal(err)
 	}
 }
 
