@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -108,6 +109,9 @@ func serve(c *cli.Context) error {
 	clusterOpts, err := clusterOptions(c)
 	if err != nil {
 		return err
+	}
+	if p := gcPercent(c.StringSlice("embed"), os.Getenv); p >= 0 {
+		debug.SetGCPercent(p)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()

@@ -221,6 +221,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
 		LatenessFunc:       lateness,
 		EventObservers:     observers,
+		EventRing:          eventRing(opts),
 		HandlerSecrets:     opts.HandlerSecrets,
 		MinInterval:        opts.MinInterval,
 		WireLimits:         opts.ZMQLimits,
