@@ -20,13 +20,32 @@ type schedulers struct {
 
 func newSchedulers(spec string, logger *slog.Logger, opts ...wire.Option) *schedulers {
 	s := &schedulers{}
-	for ep := range strings.SplitSeq(spec, ",") {
-		if ep = strings.TrimSpace(ep); ep != "" {
-			s.endpoints = append(s.endpoints, ep)
-			s.clients = append(s.clients, wire.NewClient(ep, logger, opts...))
-		}
+	for _, ep := range splitEndpoints(spec) {
+		s.endpoints = append(s.endpoints, ep)
+		s.clients = append(s.clients, wire.NewClient(ep, logger, opts...))
 	}
 	return s
+}
+
+// splitEndpoints splits a comma-separated list of endpoints. A comma is a
+// separator only before TRANSPORT://: an ipc:// path may hold commas
+// (a test's temporary directory does). Empty items are left out.
+func splitEndpoints(spec string) []string {
+	var eps []string
+	for piece := range strings.SplitSeq(spec, ",") {
+		if strings.TrimSpace(piece) == "" {
+			continue
+		}
+		if len(eps) > 0 && !strings.Contains(piece, "://") {
+			eps[len(eps)-1] += "," + piece
+			continue
+		}
+		eps = append(eps, piece)
+	}
+	for i := range eps {
+		eps[i] = strings.TrimSpace(eps[i])
+	}
+	return eps
 }
 
 // client is the scheduler registered with, or being tried.
