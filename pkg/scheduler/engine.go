@@ -92,7 +92,7 @@ type Scheduler struct {
 	events *event.Hub
 
 	mu        sync.Mutex
-	entries   map[string]*entry
+	entries   entryTable
 	heap      fireHeap
 	running   map[string]*execution // by execution id
 	startedAt time.Time
@@ -174,7 +174,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		opts:       opts,
 		db:         opts.Store,
 		logger:     opts.Logger.With("component", "engine"),
-		entries:    make(map[string]*entry),
+		entries:    newEntryTable(),
 		running:    make(map[string]*execution),
 		wake:       make(chan struct{}, 1),
 		heartbeat:  make(chan chan struct{}),
@@ -203,7 +203,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 	// heap needs only the next fire times, and is built in one pass.
 	err := s.db.EachSchedule(ctx, func(rec store.Schedule) error {
 		e := newEntry(rec, nil)
-		s.entries[rec.ID] = e
+		s.entries.put(e)
 		if !rec.Paused && !rec.Done && !rec.NextFire.IsZero() {
 			e.index = int32(len(s.heap))
 			s.heap = append(s.heap, e)
@@ -235,7 +235,7 @@ func (s *Scheduler) triggerLocked(e *entry) (trigger.Trigger, bool) {
 	if e.trig == nil && !e.broken {
 		trig, err := s.compile(e.record())
 		if err != nil {
-			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", e.rec.ID, "err", err)
+			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", e.rec.ID(), "err", err)
 			e.broken = true
 			s.heap.place(e)
 		}

@@ -1,7 +1,6 @@
 package scheduler
 
 import (
-	"encoding/json"
 	"hash/fnv"
 	"time"
 	"unique"
@@ -45,19 +44,25 @@ type entry struct {
 	broken bool
 }
 
-// schedule is store.Schedule without its Policy and Source, in an order that packs
-// it (272 bytes against 400); entry.record puts them back together.
-// TestScheduleFields keeps the two in step.
+// schedule is store.Schedule without its Policy and Source, packed: the
+// engine holds one for every schedule as long as it runs (128 bytes
+// against 272, and one allocation of text where there were three). The id,
+// trigger and params are one string (the id is also the key of
+// Scheduler.entries, a substring of it); handler, method and time zone one
+// interned handle; each instant 12 bytes (see packInstant) instead of 24.
+// The accessors in schedule_fields.go read and write it as store.Schedule's
+// fields; entry.record puts the whole record back together.
 type schedule struct {
-	ID, HandlerID, Method, Timezone string
-	Params, Trigger                 json.RawMessage
-
-	PausedAt, NextFire, LastFire, CreatedAt, UpdatedAt time.Time
-
-	MaxAttempts            int
-	Timeout                time.Duration
-	FireCount, MissedCount int64
-	Paused, Done           bool
+	text           string // id, trigger, params
+	idLen, trigLen uint32
+	names          unique.Handle[scheduleNames]
+	at             [numInstants]int64 // packInstant
+	nsec           [numInstants]uint32
+	maxAttempts    int32
+	Timeout        time.Duration
+	FireCount      int64
+	MissedCount    int64
+	Paused, Done   bool
 }
 
 // tuning is a schedule's policy when it is not the zero one, and the
@@ -99,22 +104,9 @@ func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
 	return e
 }
 
-// set makes rec the entry's record. Handler, method and time zone are
-// interned: thousands of schedules name a few of each, and one copy of
-// each name is a string fewer per schedule to hold.
+// set makes rec the entry's record.
 func (e *entry) set(rec store.Schedule) {
-	e.rec = schedule{
-		ID:        rec.ID,
-		HandlerID: unique.Make(rec.HandlerID).Value(),
-		Method:    unique.Make(rec.Method).Value(),
-		Timezone:  unique.Make(rec.Timezone).Value(),
-		Params:    rec.Params, Trigger: rec.Trigger,
-		PausedAt: rec.PausedAt, NextFire: rec.NextFire, LastFire: rec.LastFire,
-		CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt,
-		MaxAttempts: rec.MaxAttempts, Timeout: rec.Timeout,
-		FireCount: rec.FireCount, MissedCount: rec.MissedCount,
-		Paused: rec.Paused, Done: rec.Done,
-	}
+	e.rec = packSchedule(rec)
 	e.tune = nil
 	if !rec.Policy.IsZero() || rec.Source != "" {
 		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset), source: rec.Source}
@@ -123,17 +115,9 @@ func (e *entry) set(rec store.Schedule) {
 
 // record returns the whole record, as the store and the API know it.
 func (e *entry) record() store.Schedule {
-	r := &e.rec
-	return store.Schedule{
-		ID: r.ID, HandlerID: r.HandlerID, Method: r.Method, Timezone: r.Timezone,
-		Params: r.Params, Trigger: r.Trigger,
-		PausedAt: r.PausedAt, NextFire: r.NextFire, LastFire: r.LastFire,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		MaxAttempts: r.MaxAttempts, Timeout: r.Timeout,
-		FireCount: r.FireCount, MissedCount: r.MissedCount,
-		Paused: r.Paused, Done: r.Done,
-		Policy: e.policy(), Source: e.source(),
-	}
+	rec := e.rec.unpack()
+	rec.Policy, rec.Source = e.policy(), e.source()
+	return rec
 }
 
 // source is the schedule's source, empty for the API's.
@@ -161,7 +145,15 @@ func (e *entry) offset() time.Duration {
 }
 
 // due is when the engine fires the entry's next occurrence.
-func (e *entry) due() time.Time { return e.rec.NextFire.Add(e.offset()) }
+func (e *entry) due() time.Time { return e.rec.NextFire().Add(e.offset()) }
+
+// dueKey is due as Unix seconds and nanoseconds, for the heap's
+// comparisons without building a time.Time.
+func (e *entry) dueKey() (sec, nsec int64) {
+	sec, nsec = e.rec.instantKey(atNextFire)
+	nsec += int64(e.offset())
+	return sec + nsec/1e9, nsec % 1e9
+}
 
 // stableOffset derives a schedule's fixed shift in [0, limit) from its id,
 // so that it is the same on every start (systemd's RandomizedOffsetSec=).
