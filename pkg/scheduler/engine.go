@@ -232,16 +232,17 @@ func (s *Scheduler) location(name string) (*time.Location, error) {
 // A trigger that does not compile leaves the schedule kept (and shown) but
 // out of the heap, never to fire; that is said loudly, once.
 func (s *Scheduler) triggerLocked(e *entry) (trigger.Trigger, bool) {
-	if e.trig == nil && !e.broken {
+	if e.trigger() == nil && !e.broken {
 		trig, err := s.compile(e.record())
 		if err != nil {
 			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", e.rec.ID(), "err", err)
 			e.broken = true
 			s.heap.place(e)
 		}
-		e.trig = trig
+		e.setTrigger(trig)
 	}
-	return e.trig, e.trig != nil
+	trig := e.trigger()
+	return trig, trig != nil
 }
 
 // compile turns a stored schedule's normalized trigger back into a Trigger.

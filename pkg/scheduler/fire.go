@@ -131,7 +131,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 // busyLocked reports whether a fire of e now would be skipped by the
 // overlap policy: its previous run is still going and the policy is skip.
 func (s *Scheduler) busyLocked(e *entry) bool {
-	if len(e.running) == 0 {
+	if len(e.runs()) == 0 {
 		return false
 	}
 	o := e.policy().Overlap

@@ -134,7 +134,7 @@ func (s *Scheduler) skipRecord(e *entry) store.Execution {
 // offline, removed or at its limit. The caller holds s.mu.
 func (s *Scheduler) busyReasonLocked(e *entry) string {
 	id := ""
-	for k := range e.running {
+	for k := range e.runs() {
 		if id == "" || k < id {
 			id = k
 		}

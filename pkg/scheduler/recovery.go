@@ -47,7 +47,7 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			w.Executions = append(w.Executions, rec)
 			continue
 		}
-		ex := s.newExecution(rec.HandlerID, rec.Method, e.rec.Params(), rec.MaxAttempts, s.timeout(e.rec.Timeout), now)
+		ex := s.newExecution(rec.HandlerID, rec.Method, e.rec.Params(), rec.MaxAttempts, s.timeout(e.rec.Timeout()), now)
 		if asks {
 			ex.recovering = true // still running in the store until its handler answered
 		} else {

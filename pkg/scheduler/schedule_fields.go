@@ -8,10 +8,13 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
-// scheduleNames is what thousands of schedules share: a few handlers,
-// methods and time zones, interned as one handle (8 bytes instead of 48).
-type scheduleNames struct {
+// scheduleJob is what thousands of schedules share: a few handlers,
+// methods, time zones, attempts and timeouts, interned as one handle (8
+// bytes instead of 60).
+type scheduleJob struct {
 	handler, method, timezone string
+	maxAttempts               int
+	timeout                   time.Duration
 }
 
 // The instants of a schedule, indexes of schedule.at and schedule.nsec.
@@ -68,11 +71,9 @@ func packSchedule(rec store.Schedule) schedule {
 		text:    rec.ID + string(rec.Trigger) + string(rec.Params),
 		idLen:   uint32(len(rec.ID)),
 		trigLen: uint32(len(rec.Trigger)),
-		names:   unique.Make(scheduleNames{rec.HandlerID, rec.Method, rec.Timezone}),
+		job:     unique.Make(scheduleJob{rec.HandlerID, rec.Method, rec.Timezone, rec.MaxAttempts, rec.Timeout}),
 
-		maxAttempts: int32(rec.MaxAttempts),
-		Timeout:     rec.Timeout,
-		FireCount:   rec.FireCount, MissedCount: rec.MissedCount,
+		FireCount: rec.FireCount, MissedCount: rec.MissedCount,
 		Paused: rec.Paused, Done: rec.Done,
 	}
 	for i, t := range [numInstants]time.Time{rec.PausedAt, rec.NextFire, rec.LastFire, rec.CreatedAt, rec.UpdatedAt} {
@@ -82,23 +83,24 @@ func packSchedule(rec store.Schedule) schedule {
 }
 
 func (s *schedule) unpack() store.Schedule {
-	n := s.names.Value()
+	j := s.job.Value()
 	return store.Schedule{
-		ID: s.ID(), HandlerID: n.handler, Method: n.method, Timezone: n.timezone,
+		ID: s.ID(), HandlerID: j.handler, Method: j.method, Timezone: j.timezone,
 		Params: s.Params(), Trigger: s.Trigger(),
 		PausedAt: s.PausedAt(), NextFire: s.NextFire(), LastFire: s.LastFire(),
 		CreatedAt: s.CreatedAt(), UpdatedAt: s.instant(atUpdated),
-		MaxAttempts: s.MaxAttempts(), Timeout: s.Timeout,
+		MaxAttempts: j.maxAttempts, Timeout: j.timeout,
 		FireCount: s.FireCount, MissedCount: s.MissedCount,
 		Paused: s.Paused, Done: s.Done,
 	}
 }
 
-func (s *schedule) ID() string        { return s.text[:s.idLen] }
-func (s *schedule) HandlerID() string { return s.names.Value().handler }
-func (s *schedule) Method() string    { return s.names.Value().method }
-func (s *schedule) Timezone() string  { return s.names.Value().timezone }
-func (s *schedule) MaxAttempts() int  { return int(s.maxAttempts) }
+func (s *schedule) ID() string             { return s.text[:s.idLen] }
+func (s *schedule) HandlerID() string      { return s.job.Value().handler }
+func (s *schedule) Method() string         { return s.job.Value().method }
+func (s *schedule) Timezone() string       { return s.job.Value().timezone }
+func (s *schedule) MaxAttempts() int       { return s.job.Value().maxAttempts }
+func (s *schedule) Timeout() time.Duration { return s.job.Value().timeout }
 
 // Trigger and Params are copies: the text they come from is shared.
 func (s *schedule) Trigger() json.RawMessage {

@@ -75,7 +75,7 @@ func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) 
 	var answer store.Execution // copied now: once launched, ex.rec is its goroutine's
 	pol := e.policy()
 	switch {
-	case !force && len(e.running) > 0 && (pol.Overlap == "" || pol.Overlap == store.OverlapSkip):
+	case !force && len(e.runs()) > 0 && (pol.Overlap == "" || pol.Overlap == store.OverlapSkip):
 		// A skip asked for by hand is written at once, with its own
 		// record, so that the answer can name it; timer fires batch
 		// theirs (skipLocked).
@@ -144,7 +144,7 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 	for _, o := range occs {
 		e.queue(o, "backfill")
 	}
-	if len(e.running) == 0 && e.queued() > 0 {
+	if len(e.runs()) == 0 && e.queued() > 0 {
 		item := e.dequeue()
 		w := store.Writes{}
 		var starts []*execution

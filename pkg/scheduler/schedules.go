@@ -289,7 +289,8 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u schedtype.Sch
 	}
 	rec.UpdatedAt = now
 	e.set(rec)
-	e.trig, e.broken = trig, false
+	e.broken = false
+	e.setTrigger(trig)
 	s.heap.place(e)
 	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
 		return store.Schedule{}, err
