@@ -65,6 +65,7 @@ func flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "schedules-dir", EnvVars: []string{"SZ_SCHEDULES_DIR"}, Usage: "`DIR` of schedule files (NAME.schedule), applied at start and on reload; repeat or comma-separate, highest precedence first (the packaged unit: /etc/schedulezero/schedules.d,/usr/lib/schedulezero/schedules.d; default: none)"},
 		&cli.StringSliceFlag{Name: "embed", EnvVars: []string{"SZ_EMBED"}, Usage: "run handler `KIND[:NAME]` inside the scheduler: dingaling, dingaling:NAME or exec:NAME; repeat or comma-separate (docs/handlers.md)"},
 		&cli.StringFlag{Name: "handler-config-dir", EnvVars: []string{"SZ_HANDLER_CONFIG_DIR"}, Usage: "`DIR` of the embedded handlers' config files NAME.json (default: $CONFIGURATION_DIRECTORY/handlers, else /etc/schedulezero/handlers)"},
+		&cli.StringFlag{Name: "governor-api", EnvVars: []string{"SZ_GOVERNOR_API"}, Usage: "schedulezero-governor's API `ADDR` (unix:/run/schedulezero/governor.sock, a socket path or http://host:port): the dashboard's Handlers page shows the units and restarts them (default: none)"},
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
 	}, notifyFlags()...)
@@ -128,6 +129,7 @@ func serve(c *cli.Context) error {
 		Notify:             notifyOpts,
 		Embed:              c.StringSlice("embed"),
 		HandlerConfigDir:   c.String("handler-config-dir"),
+		GovernorAPI:        c.String("governor-api"),
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

@@ -51,5 +51,14 @@ func TestUpcoming_TheNextFiresInOrderFromTheHeap(t *testing.T) {
 		if !slices.Equal(ids, tt.want) {
 			t.Errorf("Upcoming(%d) = %v, want %v", tt.n, ids, tt.want)
 		}
+		ftotal, fwaiting, fires, err := s.UpcomingFires(ctx, tt.n)
+		if err != nil || ftotal != total || fwaiting != waiting || len(fires) != len(next) {
+			t.Fatalf("UpcomingFires(%d): total %d, waiting %d, %d fires, %v; Upcoming: %d, %d, %d", tt.n, ftotal, fwaiting, len(fires), err, total, waiting, len(next))
+		}
+		for i, f := range fires {
+			if f.ScheduleID != next[i].ID || !f.At.Equal(next[i].NextFire) {
+				t.Errorf("UpcomingFires(%d)[%d] = %+v, Upcoming has %s at %s", tt.n, i, f, next[i].ID, next[i].NextFire)
+			}
+		}
 	}
 }

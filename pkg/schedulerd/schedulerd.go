@@ -94,6 +94,10 @@ type Options struct {
 	HandlerConfigDir string
 	// Getenv reads the environment for handlerd.Path; nil: os.Getenv.
 	Getenv func(string) string
+	// GovernorAPI is schedulezero-governor's API ("unix:/path", a socket
+	// path or http://host:port) the dashboard shows the handlers' units
+	// from and restarts them through; empty: none.
+	GovernorAPI string
 }
 
 // The engine is the REST API's backend; the API defines what it needs.
@@ -260,6 +264,10 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	}
 	d.lns = opts.HTTP.Limit(lns)
 	warnOpenTCP(opts.Logger.With("component", "api"), d.lns, len(opts.Tokens))
+	gov, err := d.dashboardGovernor(opts.GovernorAPI)
+	if err != nil {
+		return nil, err
+	}
 	apiOpts := api.Options{
 		Backend:     d.engine,
 		Logger:      opts.Logger.With("component", "api"),
@@ -268,7 +276,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		Config:      d.config(),
 		Events:      d.engine.Events(),
 		UI: web.New(web.Options{Backend: d.engine, Events: d.engine.Events(), Tokens: opts.Tokens, Location: opts.Location,
-			Logger: opts.Logger.With("component", "dashboard")}),
+			Logger: opts.Logger.With("component", "dashboard"), Governor: gov}),
 	}
 	if d.metrics != nil {
 		apiOpts.Metrics = d.metrics.Handler(metricSource{d.engine}, d.db.Path())

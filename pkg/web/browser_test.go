@@ -58,11 +58,14 @@ func browser(t *testing.T) (context.Context, context.CancelFunc) {
 	return ctx, func() { cancelTime(); cancelTab(); cancelAlloc() }
 }
 
-// daemon starts a real scheduler with an API token, an embedded dingaling
-// and an embedded exec handler "echo" whose method hello prints.
-func daemon(t *testing.T) (*client.Client, string) {
+// daemon starts a real scheduler in dir (a new one when ""), with an API
+// token, an embedded dingaling and an embedded exec handler "echo" whose
+// method hello prints; with, if given, changes its options.
+func daemon(t testing.TB, dir string, with ...func(*schedulerd.Options)) (*client.Client, string) {
 	t.Helper()
-	dir := t.TempDir()
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	echo, err := exec.LookPath("echo")
 	if err != nil {
 		t.Skip(err)
@@ -71,11 +74,15 @@ func daemon(t *testing.T) (*client.Client, string) {
 	if err := os.WriteFile(filepath.Join(dir, "echo.json"), []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	d, err := schedulerd.New(context.Background(), schedulerd.Options{
+	opts := schedulerd.Options{
 		DBPath: filepath.Join(dir, "sz.db"), ZMQBind: "ipc://" + filepath.Join(dir, "zmq.sock"), HTTPListen: []string{"127.0.0.1:0"},
 		Embed: []string{"dingaling", "exec:echo"}, HandlerConfigDir: dir, Tokens: []string{token}, StopTimeout: 5 * time.Second,
 		Location: time.UTC,
-	})
+	}
+	for _, w := range with {
+		w(&opts)
+	}
+	d, err := schedulerd.New(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,6 +120,15 @@ func shot(name string) chromedp.Action[chromedp.Void] {
 		}
 		return os.WriteFile(filepath.Join("..", "..", "docs", "dashboard", name+".png"), png, 0o644)
 	})
+}
+
+// logIn types the token on the login page shown and waits for then.
+func logIn[S chromedp.Selectable](then S) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.SendKeys(chromedp.ID("token"), token),
+		chromedp.Click(chromedp.ID("login")),
+		chromedp.WaitVisible(then),
+	}
 }
 
 // run runs steps in the tab, failing the test with what on an error.
@@ -154,7 +170,7 @@ func text(ctx context.Context, t *testing.T, sel chromedp.CSS) string {
 func TestDashboard_InARealBrowser(t *testing.T) {
 	ctx, cancel := browser(t)
 	defer cancel()
-	d, base := daemon(t)
+	d, base := daemon(t, "")
 	addSchedule(t, d, "nightly-report", "dingaling", "counter_test", `{"type":"calendar","expr":"Mon..Fri 09:00"}`, "Europe/Berlin")
 	addSchedule(t, d, "every-ten", "dingaling", "visual_ping", `{"type":"cron","expr":"*/10 * * * *"}`, "")
 	addSchedule(t, d, "hello", "echo", "hello", `{"type":"interval","hours":6}`, "")
@@ -182,11 +198,7 @@ func TestDashboard_InARealBrowser(t *testing.T) {
 		chromedp.Click(chromedp.ID("login")),
 		chromedp.WaitVisible(chromedp.CSS(`p.error`)),
 	)
-	run(ctx, t, "logging in",
-		chromedp.SendKeys(chromedp.ID("token"), token),
-		chromedp.Click(chromedp.ID("login")),
-		chromedp.WaitVisible(chromedp.ID("schedules")),
-	)
+	run(ctx, t, "logging in", logIn(chromedp.ID("schedules"))...)
 	if c := eval[string](ctx, t, `document.cookie`); c != "" {
 		t.Errorf("a script reads the cookies %q: the session cookie must be HttpOnly", c)
 	}
@@ -278,7 +290,7 @@ func TestDashboard_InARealBrowser(t *testing.T) {
 	run(ctx, t, "the handlers page",
 		chromedp.Navigate(base+"/handlers"),
 		chromedp.WaitVisible(chromedp.CSS(`tr[data-handler="echo"] td.ok`)),
-		shot("handlers"),
+		chromedp.WaitVisible(chromedp.ID("governor-none")),
 	)
 	if n := eval[int](ctx, t, `document.querySelectorAll("#handlers tr[data-handler]").length`); n != 2 {
 		t.Errorf("%d handlers listed, want dingaling and echo", n)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -120,23 +119,4 @@ func (s *server) execution(_ http.ResponseWriter, r *http.Request) (string, any,
 		v.Attempts = append(v.Attempts, av)
 	}
 	return "execution", v, nil
-}
-
-type handlersView struct {
-	Handlers []schedtype.HandlerStatus
-}
-
-func (s *server) handlers(_ http.ResponseWriter, r *http.Request) (string, any, error) {
-	hs, err := s.b.Handlers(r.Context())
-	if err != nil {
-		return "", nil, err
-	}
-	v := handlersView{}
-	for _, h := range hs {
-		if h.Status != "removed" {
-			v.Handlers = append(v.Handlers, h)
-		}
-	}
-	slices.SortFunc(v.Handlers, func(a, b schedtype.HandlerStatus) int { return cmp.Compare(a.ID, b.ID) })
-	return "handlers", v, nil
 }

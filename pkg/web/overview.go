@@ -3,12 +3,12 @@ package web
 import (
 	"cmp"
 	"context"
-	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
 	"time"
 
+	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 )
 
@@ -24,6 +24,7 @@ type timelineMark struct {
 	X     int
 	Title string
 	Href  string
+	More  int // further fires at the same X, drawn as this one
 }
 
 type overviewView struct {
@@ -39,13 +40,20 @@ type overviewView struct {
 	Inactive             string // what Paused counts: "paused" unless said
 }
 
-// upcomer is what an engine may offer the overview: how many schedules it
-// holds and how many wait for a fire, and the next n fires, from its
-// memory (scheduler.Scheduler.Upcoming), so that the page costs the fires
-// it shows and not the schedules there are. Without it the overview reads
-// the schedules a page at a time.
+// upcomer is what an engine may offer the schedules list: how many
+// schedules it holds and how many wait for a fire, and the next n to
+// fire, from its memory (scheduler.Scheduler.Upcoming), so that the page
+// costs the rows it shows and not the schedules there are.
 type upcomer interface {
 	Upcoming(ctx context.Context, n int) (total, waiting int, next []store.Schedule, err error)
+}
+
+// fireLister is what an engine may offer the overview: the same counts
+// and the next n fires without their schedules' records
+// (scheduler.Scheduler.UpcomingFires). Without it the overview reads the
+// schedules a page at a time.
+type fireLister interface {
+	UpcomingFires(ctx context.Context, n int) (total, waiting int, next []schedtype.Fire, err error)
 }
 
 const timelineMax = 500 // fires drawn on the timeline
@@ -105,15 +113,16 @@ func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, 
 	}
 	var upcoming []fire
 	byNext := func(a, b fire) int { return a.next.Compare(b.next) }
-	if u, ok := s.b.(upcomer); ok {
+	if u, ok := s.b.(fireLister); ok {
 		// The engine's counts and next fires, from its memory.
-		total, waiting, next, err := u.Upcoming(ctx, timelineMax)
+		total, waiting, next, err := u.UpcomingFires(ctx, timelineMax)
 		if err != nil {
 			return "", nil, err
 		}
 		v.Active, v.Paused, v.Inactive = waiting, total-waiting, "paused or finished"
-		for _, sc := range next {
-			upcoming = append(upcoming, fire{sc.ID, sc.NextFire})
+		upcoming = make([]fire, 0, len(next))
+		for _, f := range next {
+			upcoming = append(upcoming, fire{f.ScheduleID, f.At})
 		}
 	} else if v.Truncated, err = s.eachSchedule(ctx, func(sc store.Schedule) {
 		// Only the first timelineMax are kept, sorted as they come, so
@@ -137,8 +146,10 @@ func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, 
 	}); err != nil {
 		return "", nil, err
 	}
-	// The timeline marks each schedule's next fire: one mark per schedule,
-	// with no trigger arithmetic however many schedules there are.
+	// The timeline marks each schedule's next fire, with no trigger
+	// arithmetic however many schedules there are. Fires at the same X
+	// (one of 1000 units, 86 s) share one mark, which says how many more
+	// it stands for: the same drawing, with a mark per unit at most.
 	slices.SortFunc(upcoming, byNext)
 	for i, f := range upcoming {
 		if i < 10 {
@@ -146,11 +157,16 @@ func (s *server) overview(_ http.ResponseWriter, r *http.Request) (string, any, 
 				v.Next = append(v.Next, s.row(sc, last, states))
 			}
 		}
-		if f.next.After(end) || len(v.Timeline) >= timelineMax {
+		if f.next.After(end) {
 			continue
 		}
-		v.Timeline = append(v.Timeline, timelineMark{X: int(1000 * f.next.Sub(now) / (24 * time.Hour)), Href: "/schedules/" + url.PathEscape(f.id),
-			Title: fmt.Sprintf("%s at %s", f.id, s.when(f.next))})
+		x := int(1000 * f.next.Sub(now) / (24 * time.Hour))
+		if n := len(v.Timeline); n > 0 && v.Timeline[n-1].X == x {
+			v.Timeline[n-1].More++
+			continue
+		}
+		v.Timeline = append(v.Timeline, timelineMark{X: x, Href: "/schedules/" + url.PathEscape(f.id),
+			Title: f.id + " at " + s.when(f.next)})
 	}
 	for h := 0; h <= 24; h += 3 {
 		t := now.Add(time.Duration(h) * time.Hour)

@@ -146,9 +146,9 @@ func statusClass(st string) string {
 	switch st {
 	case "online", "active":
 		return "ok"
-	case "offline", "removed", "unknown":
+	case "offline", "removed", "unknown", "failed":
 		return "bad"
-	case "paused", "stopping", "done":
+	case "paused", "stopping", "done", "inactive", "activating", "deactivating", "reloading":
 		return "warn"
 	}
 	return ""

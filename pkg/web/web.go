@@ -9,7 +9,6 @@
 package web
 
 import (
-	"bytes"
 	"embed"
 	"html/template"
 	"io/fs"
@@ -44,6 +43,9 @@ type Options struct {
 	// event, and its script opens the stream after it, so that nothing
 	// between the page and the stream is missed; nil: pages carry none.
 	Events *event.Hub
+	// Governor is schedulezero-governor's API, for the Handlers page's
+	// units and restarts; nil: the page says no governor is configured.
+	Governor Governor
 }
 
 type server struct {
@@ -55,6 +57,8 @@ type server struct {
 	now      func() time.Time
 	pages    map[string]*template.Template
 	hub      *event.Hub
+	gov      Governor
+	bufs     bufferPool
 	// reading lets one page read the store at a time: the scheduler's
 	// memory then grows by one page's reading however many are open.
 	reading chan struct{}
@@ -66,7 +70,7 @@ func New(opts Options) http.Handler {
 	if opts.Backend == nil {
 		panic("web.New: Options.Backend is nil")
 	}
-	s := &server{b: opts.Backend, sessions: api.NewSessions(opts.Tokens), loc: opts.Location, log: opts.Logger, now: opts.NowFunc, hub: opts.Events, reading: make(chan struct{}, 1)}
+	s := &server{b: opts.Backend, sessions: api.NewSessions(opts.Tokens), loc: opts.Location, log: opts.Logger, now: opts.NowFunc, hub: opts.Events, gov: opts.Governor, reading: make(chan struct{}, 1)}
 	if s.loc == nil {
 		s.loc = time.Local
 	}
@@ -93,9 +97,10 @@ func New(opts Options) http.Handler {
 	page("GET /schedules/{id}", s.schedule)
 	page("GET /executions", s.executions)
 	page("GET /executions/{id}", s.execution)
-	page("GET /handlers", s.handlers)
+	mux.Handle("GET /handlers", s.authed(http.HandlerFunc(s.handlersPage)))
 	page("GET /calendar", s.calendar)
 	mux.Handle("POST /schedules/{id}/{action}", s.authed(s.checkForm(http.HandlerFunc(s.scheduleAction))))
+	mux.Handle("POST /handlers/{name}/restart", s.authed(s.checkForm(http.HandlerFunc(s.handlerRestart))))
 	mux.Handle("/", s.authed(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.page(w, r, http.StatusNotFound, "error", errorView{Title: "Not found", Message: "no page " + r.URL.Path})
 	})))
@@ -168,8 +173,9 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, status int, name s
 	if v, ok := data.(errorView); ok {
 		fr.Title = v.Title
 	}
-	var buf bytes.Buffer
-	if err := t.ExecuteTemplate(&buf, "layout", fr); err != nil {
+	buf := s.bufs.get()
+	defer s.bufs.put(buf)
+	if err := t.ExecuteTemplate(buf, "layout", fr); err != nil {
 		s.log.Error("dashboard page", "path", r.URL.Path, "err", err)
 		http.Error(w, "the page could not be rendered", http.StatusInternalServerError)
 		return
@@ -184,7 +190,8 @@ func (s *server) page(w http.ResponseWriter, r *http.Request, status int, name s
 var flashes = map[string]string{
 	"pause": "Paused.", "resume": "Resumed.", "delete": "Deleted.",
 	"started": "Started: this is the new execution.", "skipped": "Not run: the overlap policy skipped it (see the history).",
-	"queued": "Queued: it runs after the run in progress.",
+	"queued":  "Queued: it runs after the run in progress.",
+	"restart": "Restarted: the governor started the handler again.",
 }
 
 var titles = map[string]string{
