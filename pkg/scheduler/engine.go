@@ -201,7 +201,8 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 	}
 	// The triggers are compiled when they first fire (triggerLocked); the
 	// heap needs only the next fire times, and is built in one pass.
-	err := s.db.EachSchedule(ctx, func(rec store.Schedule) error {
+	// The records are views of the store's pages: newEntry copies.
+	err := s.db.EachScheduleView(ctx, func(rec store.Schedule) error {
 		e := newEntry(rec, nil)
 		s.entries.put(e)
 		if !rec.Paused && !rec.Done && !rec.NextFire.IsZero() {

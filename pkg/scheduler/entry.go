@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"hash/fnv"
+	"strings"
 	"time"
 	"unique"
 
@@ -107,7 +108,7 @@ func (e *entry) set(rec store.Schedule) {
 	e.rec = packSchedule(rec)
 	e.tune = nil
 	if !rec.Policy.IsZero() || rec.Source != "" {
-		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset), source: rec.Source}
+		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset), source: strings.Clone(rec.Source)}
 	}
 }
 

@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"encoding/json"
+	"strings"
 	"time"
 	"unique"
 
@@ -67,8 +68,16 @@ func unpackInstant(v int64, nsec uint32) time.Time {
 }
 
 func packSchedule(rec store.Schedule) schedule {
+	// One copy, never a view: the loader's records are views of the
+	// store's pages (store.DB.EachScheduleView), and unique.Make clones
+	// the strings it keeps.
+	var text strings.Builder
+	text.Grow(len(rec.ID) + len(rec.Trigger) + len(rec.Params))
+	text.WriteString(rec.ID)
+	text.Write(rec.Trigger)
+	text.Write(rec.Params)
 	s := schedule{
-		text:    rec.ID + string(rec.Trigger) + string(rec.Params),
+		text:    text.String(),
 		idLen:   uint32(len(rec.ID)),
 		trigLen: uint32(len(rec.Trigger)),
 		job:     unique.Make(scheduleJob{rec.HandlerID, rec.Method, rec.Timezone, rec.MaxAttempts, rec.Timeout}),
