@@ -58,7 +58,7 @@ func flags() []cli.Flag {
 		&cli.StringFlag{Name: "config", Usage: "config file (default: NAME.json in the config directory)", EnvVars: []string{"SZ_HANDLER_CONFIG"}},
 		&cli.StringFlag{Name: "kind", Usage: "dingaling or exec", EnvVars: []string{"SZ_HANDLER_KIND"}},
 		&cli.StringFlag{Name: "endpoint", Usage: "job socket to bind (tcp://host:port or ipc:///path)", EnvVars: []string{"SZ_HANDLER_ENDPOINT"}},
-		&cli.StringFlag{Name: "scheduler", Usage: "scheduler registration endpoint", EnvVars: []string{"SZ_SCHEDULER"}},
+		&cli.StringFlag{Name: "scheduler", Usage: "scheduler registration `ENDPOINT`; for a cluster of schedulers every member's, comma-separated: the handler registers with the leader, the one that answers", EnvVars: []string{"SZ_SCHEDULER"}},
 		&cli.IntFlag{Name: "concurrency", Usage: "jobs run at once", EnvVars: []string{"SZ_HANDLER_CONCURRENCY"}},
 		&cli.StringFlag{Name: "secret-file", Usage: "registration secret `FILE` (default: the config's secret_file, else $CREDENTIALS_DIRECTORY/handler-secret when present)", EnvVars: []string{"SZ_HANDLER_SECRET_FILE"}},
 		&cli.Int64Flag{Name: "zmq-max-message-size", Usage: "largest ZeroMQ message, in `BYTES`, the scheduler may send (default: the config's zmq_max_message_size, else 1114112: 1 MiB and 64 KiB)", EnvVars: []string{"SZ_ZMQ_MAX_MESSAGE_SIZE"}},

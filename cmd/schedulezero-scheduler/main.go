@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"runtime/debug"
 	"syscall"
 	"time"
 
@@ -28,7 +29,7 @@ func run(args []string) int {
 		Name:    "schedulezero-scheduler",
 		Usage:   "fire schedules and dispatch jobs to handlers",
 		Version: version.Version,
-		Flags:   append(append(flags(), secretFlags()...), curveFlags()...),
+		Flags:   append(append(append(flags(), secretFlags()...), curveFlags()...), clusterFlags()...),
 		Action:  serve,
 	}
 	if err := app.Run(args); err != nil {
@@ -105,6 +106,13 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	clusterOpts, err := clusterOptions(c)
+	if err != nil {
+		return err
+	}
+	if p := gcPercent(c.StringSlice("embed"), os.Getenv); p >= 0 {
+		debug.SetGCPercent(p)
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
 	return schedulerd.Run(ctx, schedulerd.Options{
@@ -130,6 +138,7 @@ func serve(c *cli.Context) error {
 		Embed:              c.StringSlice("embed"),
 		HandlerConfigDir:   c.String("handler-config-dir"),
 		GovernorAPI:        c.String("governor-api"),
+		Cluster:            clusterOpts,
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

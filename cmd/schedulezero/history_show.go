@@ -92,6 +92,7 @@ func historyShow(c *cli.Context) error {
 		if e.Status.Finished() && !e.StartedAt.IsZero() {
 			add("duration", fmtMillis(e.DurationMS))
 		}
+		add("instance", instanceText(e.Instance, e.Host)) // which process of a pool ran it
 		add("reason", e.Error)
 		add("note", e.Note) // "recovered from handler": the outcome came from its journal
 		var xr execResult
@@ -130,4 +131,19 @@ func writeOutput(w io.Writer, name, text string) {
 	for _, l := range strings.Split(strings.TrimRight(text, "\n"), "\n") {
 		fmt.Fprintf(w, "    | %s\n", escapeLines(l))
 	}
+}
+
+// instanceText is where an attempt ran: "ID on HOST", either alone, or ""
+// when it was sent to no instance or to a handler of one process that
+// says nothing of itself.
+func instanceText(id, host string) string {
+	switch {
+	case id != "" && host != "":
+		return id + " on " + host
+	case id != "":
+		return id
+	case host != "":
+		return "on " + host
+	}
+	return ""
 }

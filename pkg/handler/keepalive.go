@@ -22,7 +22,7 @@ const (
 func (r *runner) report(name, status string) bool {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := r.client.ReportStatus(ctx, name, status); err != nil {
+	if err := r.scheds.client().ReportStatus(ctx, name, status); err != nil {
 		r.logger.Warn("report status failed", "status", status, "err", err)
 		return false
 	}
@@ -103,7 +103,7 @@ func (r *runner) keepAlive(ctx context.Context) {
 			r.promise(callTimeout)
 			lastCall = time.Now()
 			rctx, cancel := context.WithTimeout(ctx, callTimeout)
-			status, err := r.client.Register(rctx, reg)
+			status, err := r.scheds.client().Register(rctx, reg)
 			cancel()
 			if err != nil {
 				if ctx.Err() != nil {
@@ -114,13 +114,14 @@ func (r *runner) keepAlive(ctx context.Context) {
 					// A wrong or missing secret: retrying cannot help, and a
 					// handler that exits with the reason shows up as a failed
 					// unit instead of one that never becomes ready.
-					refusal := fmt.Errorf("registration refused by %s: %w", r.opts.Scheduler, err)
+					refusal := fmt.Errorf("registration refused by %s: %w", r.scheds.endpoint(), err)
 					r.refused.Store(&refusal)
 					r.status()
 					return
 				}
 				r.status()
-				r.logger.Warn("registration failed; retrying", "scheduler", r.opts.Scheduler, "err", err, "retry_in", backoff)
+				r.logger.Warn("registration failed; retrying", "scheduler", r.scheds.endpoint(), "err", err, "retry_in", backoff)
+				r.scheds.next()
 				if !wait(backoff) {
 					return
 				}
@@ -129,10 +130,10 @@ func (r *runner) keepAlive(ctx context.Context) {
 			}
 			ok = true
 			backoff = 100 * time.Millisecond
-			r.requireToken(r.client.SchedulerProtocol())
+			r.requireToken(r.scheds.client().SchedulerProtocol())
 			r.registered.Store(true)
 			r.schedulerOK.Store(true)
-			r.logger.Info("registered with scheduler", "scheduler", r.opts.Scheduler, "status", status)
+			r.logger.Info("registered with scheduler", "scheduler", r.scheds.endpoint(), "status", status)
 			r.status()
 			if r.opts.ReadyFunc != nil {
 				readyOnce.Do(r.opts.ReadyFunc)
@@ -144,10 +145,10 @@ func (r *runner) keepAlive(ctx context.Context) {
 		r.promise(callTimeout)
 		lastCall = time.Now()
 		pctx, cancel := context.WithTimeout(ctx, callTimeout)
-		err := r.client.Ping(pctx)
+		err := r.scheds.client().Ping(pctx)
 		cancel()
 		if err != nil && ctx.Err() == nil {
-			r.logger.Warn("scheduler ping failed; registering again", "scheduler", r.opts.Scheduler, "err", err)
+			r.logger.Warn("scheduler ping failed; registering again", "scheduler", r.scheds.endpoint(), "err", err)
 			ok = false
 			r.schedulerOK.Store(false)
 			r.status()

@@ -18,7 +18,7 @@ type runner struct {
 	js     *wire.JobServer // nil for a Local
 	addr   string
 	logger *slog.Logger
-	client *wire.Client
+	scheds *schedulers
 
 	jobCtx context.Context
 	slots  chan struct{}
@@ -173,13 +173,13 @@ func (r *runner) statusLine() string {
 	var state string
 	switch {
 	case r.refused.Load() != nil:
-		state = "registration refused by " + r.opts.Scheduler
+		state = "registration refused by " + r.scheds.endpoint()
 	case r.schedulerOK.Load():
-		state = "registered with " + r.opts.Scheduler
+		state = "registered with " + r.scheds.endpoint()
 	case r.registered.Load():
-		state = "scheduler " + r.opts.Scheduler + " unreachable, registering again"
+		state = "scheduler " + r.scheds.endpoint() + " unreachable, registering again"
 	default:
-		state = "registering with " + r.opts.Scheduler
+		state = "registering with " + r.scheds.endpoint()
 	}
 	return fmt.Sprintf("%s; %d jobs done, %d failed, %d running",
 		state, r.done.Load(), r.failed.Load(), r.active.Load())

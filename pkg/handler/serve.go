@@ -29,7 +29,9 @@ type Options struct {
 	Name string
 	// Endpoint is where the job socket binds (tcp://host:port, ipc://path).
 	Endpoint string
-	// Scheduler is the scheduler's registration endpoint.
+	// Scheduler is the scheduler's registration endpoint; several,
+	// comma-separated, for a cluster of schedulers: the handler registers
+	// with whichever answers (the leader) and moves on when it stops.
 	Scheduler string
 	// Concurrency is how many jobs run at once.
 	Concurrency int
@@ -144,7 +146,7 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		journal: jr,
 		work:    make(chan jobReq),
 		quit:    make(chan struct{}),
-		client:  wire.NewClient(opts.Scheduler, opts.Logger, append([]wire.Option{wire.WithLimits(opts.Limits)}, opts.Wire...)...),
+		scheds:  newSchedulers(opts.Scheduler, opts.Logger, append([]wire.Option{wire.WithLimits(opts.Limits)}, opts.Wire...)...),
 		epoch:   time.Now(),
 		// One token for the life of this process: a registration again
 		// (the scheduler restarted) must not make the requests that the
@@ -216,7 +218,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	if r.js.SayClosing(answeredAll) {
 		r.js.Linger()
 	}
-	r.client.Close()
+	r.scheds.close()
 	r.js.Close()
 	<-recvDone
 	close(r.quit) // idle workers exit

@@ -42,6 +42,6 @@ func (r *runner) requireToken(schedulerProtocol int) {
 	need := schedulerProtocol >= wire.ProtocolJobToken
 	if r.tokenRequired.Swap(need) != need && !need {
 		r.logger.Warn("the scheduler sends no job tokens (protocol older than 4): anyone who can reach the job socket can run jobs; upgrade the scheduler",
-			"scheduler", r.opts.Scheduler, "address", r.addr)
+			"scheduler", r.scheds.endpoint(), "address", r.addr)
 	}
 }

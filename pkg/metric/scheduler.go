@@ -54,6 +54,11 @@ var schedulerFamilies = map[string]family{
 	"schedulezero_handler_latency_seconds":       {"gauge", "Moving average of the handler's job round trips."},
 	"schedulezero_handler_error_ratio":           {"gauge", "Fraction of the handler's recent attempts that failed."},
 	"schedulezero_handler_in_flight":             {"gauge", "Attempts running on the handler."},
+	"schedulezero_instance_up":                   {"gauge", "1 while the instance (one process of a handler) is online and healthy, 0 while routed around; by handler, instance and host."},
+	"schedulezero_instance_in_flight":            {"gauge", "Attempts running on the instance."},
+	"schedulezero_instance_latency_seconds":      {"gauge", "Moving average of the instance's job round trips."},
+	"schedulezero_instance_error_ratio":          {"gauge", "Fraction of the instance's recent attempts that failed."},
+	"schedulezero_instance_errors_total":         {"counter", "Attempts that failed on the instance since it joined its pool."},
 	"schedulezero_store_commit_seconds":          {"histogram", "Latency of each group-commit transaction, fsync included."},
 	"schedulezero_store_commit_records":          {"histogram", "Records applied by each group-commit transaction."},
 	"schedulezero_store_file_bytes":              {"gauge", "Size of the store file."},
@@ -81,6 +86,20 @@ type Handler struct {
 	InFlight  int
 	LatencyMS float64 // moving average of job round trips
 	ErrorRate float64 // fraction of recent attempts that failed
+	// Instances are the processes serving it; their series exist while
+	// the engine lists them and go with them.
+	Instances []Instance
+}
+
+// Instance is one process of a handler: ID is its instance id, or its
+// address for a process that sent none.
+type Instance struct {
+	ID, Host  string
+	Up        bool // online and healthy: it gets work
+	InFlight  int
+	LatencyMS float64
+	ErrorRate float64
+	Errors    int64 // failed attempts since it joined
 }
 
 // Scheduler holds the scheduler's series. Its Observe is an event
@@ -254,9 +273,20 @@ func (m *Scheduler) scrape(w io.Writer) {
 		return
 	}
 	var up, lat, errs, infl strings.Builder
+	var iUp, iLat, iErr, iErrs, iInfl strings.Builder
 	for _, h := range hs {
 		if h.Removed {
 			continue
+		}
+		// Written from the engine's list at each scrape, so an instance
+		// that left the pool has no series: nothing is kept for it.
+		for _, in := range h.Instances {
+			l := `{handler=` + label(h.ID) + `,instance=` + label(in.ID) + `} `
+			fmt.Fprintf(&iUp, "schedulezero_instance_up{handler=%s,instance=%s,host=%s} %d\n", label(h.ID), label(in.ID), label(in.Host), b2i(in.Up))
+			fmt.Fprintf(&iInfl, "schedulezero_instance_in_flight%s%d\n", l, in.InFlight)
+			fmt.Fprintf(&iLat, "schedulezero_instance_latency_seconds%s%g\n", l, in.LatencyMS/1000)
+			fmt.Fprintf(&iErr, "schedulezero_instance_error_ratio%s%g\n", l, in.ErrorRate)
+			fmt.Fprintf(&iErrs, "schedulezero_instance_errors_total%s%d\n", l, in.Errors)
 		}
 		l := `{handler=` + label(h.ID) + `} `
 		v := 0
@@ -269,6 +299,7 @@ func (m *Scheduler) scrape(w io.Writer) {
 		fmt.Fprintf(&infl, "schedulezero_handler_in_flight%s%d\n", l, h.InFlight)
 	}
 	io.WriteString(w, up.String()+lat.String()+errs.String()+infl.String())
+	io.WriteString(w, iUp.String()+iInfl.String()+iLat.String()+iErr.String()+iErrs.String())
 }
 
 // MissReason maps the engine's reason for a missed occurrence to one of

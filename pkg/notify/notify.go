@@ -104,7 +104,8 @@ type Options struct {
 type Notifier struct {
 	opts  Options
 	log   *slog.Logger
-	inbox chan event.Event
+	inbox *inbox
+	batch []event.Event // the notifier goroutine's: the last events taken from inbox
 	wake  chan struct{}
 
 	dropped atomic.Int64
@@ -182,7 +183,7 @@ func New(opts Options) (*Notifier, error) {
 	}
 	return &Notifier{
 		opts: opts, log: opts.Logger,
-		inbox: make(chan event.Event, opts.Inbox), wake: make(chan struct{}, 1),
+		inbox: newInbox(opts.Inbox), wake: make(chan struct{}, 1),
 		queue: map[string]*item{}, known: map[string]bool{}, waiters: map[string][]chan store.Notification{},
 		own: map[string]targets{}, failing: map[string]bool{}, lastSuccess: map[string]time.Time{},
 	}, nil
@@ -199,9 +200,7 @@ func (n *Notifier) Observe(e event.Event) {
 	default:
 		return
 	}
-	select {
-	case n.inbox <- e:
-	default:
+	if !n.inbox.put(e) {
 		if v := n.dropped.Add(1); v&(v-1) == 0 { // log at 1, 2, 4, 8...
 			n.log.Warn("notification inbox full: event dropped", "kind", e.Kind, "schedule_id", e.ScheduleID,
 				"execution_id", e.ExecutionID, "count", v)

@@ -27,8 +27,8 @@ func (n *Notifier) run(ctx context.Context) {
 			case <-ctx.Done():
 				n.drain()
 				return
-			case e := <-n.inbox:
-				n.handle(ctx, e)
+			case <-n.inbox.ready:
+				n.handleInbox(ctx)
 			default:
 				n.scanStep(ctx)
 			}
@@ -38,8 +38,8 @@ func (n *Notifier) run(ctx context.Context) {
 		case <-ctx.Done():
 			n.drain()
 			return
-		case e := <-n.inbox:
-			n.handle(ctx, e)
+		case <-n.inbox.ready:
+			n.handleInbox(ctx)
 		case <-tick.C:
 			n.checkDeadMen(ctx)
 		}
@@ -78,14 +78,18 @@ func (n *Notifier) scanStep(ctx context.Context) {
 func (n *Notifier) drain() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	for {
-		select {
-		case e := <-n.inbox:
-			n.handle(ctx, e)
-		default:
-			return
-		}
+	for n.handleInbox(ctx) > 0 {
 	}
+}
+
+// handleInbox handles every event waiting in the inbox, in order, and
+// returns how many there were.
+func (n *Notifier) handleInbox(ctx context.Context) int {
+	n.batch = n.inbox.take(n.batch)
+	for _, e := range n.batch {
+		n.handle(ctx, e)
+	}
+	return len(n.batch)
 }
 
 // targets is the notification part of a schedule's policy.

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/handlername"
 	"github.com/schedulezero/schedulezero/pkg/scheduler/schedtype"
 	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/trigger"
@@ -94,7 +95,7 @@ var scalarKeys = []string{"Description", "Handler", "Method", "Params", "TimeZon
 
 // Keys lists every key a schedule file may hold.
 func Keys() []string {
-	return slices.Concat(triggerKeys, scalarKeys, []string{"RetryOn"})
+	return slices.Concat(triggerKeys, scalarKeys, []string{"RetryOn", "On"})
 }
 
 // build merges the assignments of a file and its drop-ins, in order, into
@@ -102,7 +103,7 @@ func Keys() []string {
 func build(id, path string, dropIns []string, opts []option) (*Definition, *Error) {
 	d := &Definition{ID: id, Path: path, DropIns: dropIns, at: map[string]option{}}
 	var trig []option
-	var retryOn []string
+	var retryOn, on []string
 	for _, o := range opts {
 		switch {
 		case slices.Contains(triggerKeys, o.Key):
@@ -118,6 +119,20 @@ func build(id, path string, dropIns []string, opts []option) (*Definition, *Erro
 				continue
 			}
 			retryOn = append(retryOn, strings.Fields(o.Value)...)
+		case o.Key == "On":
+			// Where attempts run: KEY=VALUE labels an instance of the
+			// handler must have, all of them (the CLI's --on).
+			d.at[o.Key] = o
+			if o.Value == "" {
+				on = nil
+				continue
+			}
+			for _, c := range strings.Fields(o.Value) {
+				if _, _, err := handlername.ParseLabel(c); err != nil {
+					return nil, onError(id, o, err)
+				}
+				on = append(on, c)
+			}
 		case slices.Contains(scalarKeys, o.Key):
 			d.at[o.Key] = o
 		default:
@@ -137,14 +152,14 @@ func build(id, path string, dropIns []string, opts []option) (*Definition, *Erro
 			Fix:     "a schedule has one trigger; to replace it in a drop-in, reset it first with an empty OnCalendar= line, as for systemd timers"}
 	}
 	d.at["trigger"] = trig[0]
-	if e := d.fields(trig[0], retryOn); e != nil {
+	if e := d.fields(trig[0], retryOn, on); e != nil {
 		return nil, e
 	}
 	return d, nil
 }
 
 // fields reads the keys into d and checks them.
-func (d *Definition) fields(trig option, retryOn []string) *Error {
+func (d *Definition) fields(trig option, retryOn, on []string) *Error {
 	get := func(k string) (string, bool) {
 		o, ok := d.at[k]
 		return o.Value, ok && o.Value != ""
@@ -238,6 +253,7 @@ func (d *Definition) fields(trig option, retryOn []string) *Error {
 		d.Policy.RandomOffset, d.Policy.RandomDelay = d.Policy.RandomDelay, 0
 	}
 	d.Policy.RetryOn = retryOn
+	d.Policy.On = on
 	if err := d.Policy.Validate(); err != nil {
 		return d.policyError(err)
 	}
@@ -248,7 +264,7 @@ func (d *Definition) fields(trig option, retryOn []string) *Error {
 var policyKeys = map[string]string{
 	"misfire": "Misfire", "misfire_limit": "MisfireLimit", "grace_time": "AccuracySec", "overlap": "Overlap",
 	"queue_limit": "QueueLimit", "random_delay": "RandomizedDelaySec", "random_offset": "RandomizedOffsetSec",
-	"max_runs": "MaxRuns", "backoff": "Backoff", "backoff_max": "BackoffMax", "retry_on": "RetryOn",
+	"max_runs": "MaxRuns", "backoff": "Backoff", "backoff_max": "BackoffMax", "retry_on": "RetryOn", "on": "On",
 	"on_failure": "OnFailure", "on_missed": "OnMissed", "on_recovery": "OnRecovery", "on_dead_man": "OnDeadMan",
 	"dead_man_after": "DeadManAfterSec",
 }
@@ -388,4 +404,17 @@ func equalJSON(a, b json.RawMessage) bool {
 	xj, _ := json.Marshal(x)
 	yj, _ := json.Marshal(y)
 	return bytes.Equal(xj, yj)
+}
+
+// onError is the error of an On= line whose constraint is not KEY=VALUE
+// with a valid label key and value.
+func onError(id string, o option, err error) *Error {
+	problem, fix := err.Error(), "write On=KEY=VALUE, e.g. On=zone=b (one label per assignment, or several separated by spaces)"
+	if fe := asField(err); fe != nil {
+		problem = fe.Problem
+		if fe.Fix != "" {
+			fix = fe.Fix + ", e.g. On=zone=b"
+		}
+	}
+	return &Error{ID: id, File: o.File, Line: o.Line, Key: o.Key, Problem: problem, Fix: fix}
 }

@@ -11,7 +11,7 @@
 // Drop-ins, NAME.schedule.d/*.conf in any of the directories, are read
 // after the file in the lexical order of their names, a drop-in of one
 // name in an earlier directory hiding that of a later one. A later
-// assignment of a key wins; for a list key (RetryOn=) values accumulate
+// assignment of a key wins; for a list key (RetryOn=, On=) values accumulate
 // and an empty assignment resets the list; an empty assignment to any
 // trigger key resets the trigger, as for systemd.timer's OnCalendar=.
 //

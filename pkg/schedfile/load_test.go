@@ -1,6 +1,7 @@
 package schedfile
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -109,6 +110,9 @@ func TestLoad_Errors(t *testing.T) {
 		{"wrong section", "[Timer]\nOnCalendar=daily\n", "x.schedule:2: OnCalendar=: is in section [Timer]"},
 		{"no equals", "[Schedule]\nHandler\n", "x.schedule:2: "},
 		{"bad target", "[Schedule]\nHandler=h\nMethod=m\nOnCalendar=daily\nOnFailure=mailto:me\n", "x.schedule:5: OnFailure=: \"mailto:me\" is not a notification target"},
+		{"on without value", "[Schedule]\nHandler=h\nMethod=m\nOnCalendar=daily\nOn=zone=b\nOn=gpu\n", "x.schedule:6: On=: \"gpu\" is not KEY=VALUE"},
+		{"on bad label", "[Schedule]\nHandler=h\nMethod=m\nOnCalendar=daily\nOn=zone=b!\n", "x.schedule:5: On=: label zone value \"b!\" holds '!'"},
+		{"on too many", "[Schedule]\nHandler=h\nMethod=m\nOnCalendar=daily\nOn=" + manyLabels(17) + "\n", "x.schedule:5: On=: has 17 constraints"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -159,5 +163,40 @@ func TestLoad_BadID(t *testing.T) {
 	e := set.Invalid["no spaces"]
 	if e == nil || !strings.Contains(e.Error(), `has the character ' '`) || e.Fix != "rename the file" {
 		t.Fatalf("error %v", e)
+	}
+}
+
+func manyLabels(n int) string {
+	l := make([]string, n)
+	for i := range l {
+		l[i] = fmt.Sprintf("k%d=v", i)
+	}
+	return strings.Join(l, " ")
+}
+
+// On= is a list key, as the CLI's repeated --on: assignments accumulate,
+// several constraints may share a line, and an empty one resets them (a
+// drop-in replaces the file's).
+func TestLoad_On(t *testing.T) {
+	root := t.TempDir()
+	write(t, root, map[string]string{
+		"pinned.schedule":          "[Schedule]\nHandler=h\nMethod=m\nOnCalendar=daily\nOn=zone=b\nOn=gpu=yes disk=ssd\n",
+		"moved.schedule":           "[Schedule]\nHandler=h\nMethod=m\nOnCalendar=daily\nOn=zone=a\n",
+		"moved.schedule.d/10.conf": "[Schedule]\nOn=\nOn=zone=c\n",
+		"free.schedule.d/10.conf":  "",
+		"free.schedule":            "[Schedule]\nHandler=h\nMethod=m\nOnCalendar=daily\nOn=zone=a\nOn=\n",
+	})
+	set, err := Load([]string{root})
+	if err != nil || len(set.Invalid) != 0 {
+		t.Fatalf("%v %v", err, set.Errors())
+	}
+	want := map[string][]string{"pinned": {"zone=b", "gpu=yes", "disk=ssd"}, "moved": {"zone=c"}, "free": nil}
+	for _, d := range set.Definitions {
+		if fmt.Sprint(d.Policy.On) != fmt.Sprint(want[d.ID]) {
+			t.Errorf("%s: On %q, want %q", d.ID, d.Policy.On, want[d.ID])
+		}
+	}
+	if len(set.Definitions) != 3 {
+		t.Fatalf("%d definitions, want 3", len(set.Definitions))
 	}
 }

@@ -184,6 +184,12 @@ func samePolicy(a, b store.Policy) bool {
 	if len(b.RetryOn) == 0 {
 		b.RetryOn = nil
 	}
+	if len(a.On) == 0 {
+		a.On = nil
+	}
+	if len(b.On) == 0 {
+		b.On = nil
+	}
 	return reflect.DeepEqual(a, b)
 }
 

@@ -91,6 +91,9 @@ func Render(s store.Schedule, o RenderOptions) []byte {
 	if len(p.RetryOn) > 0 {
 		w("RetryOn", strings.Join(p.RetryOn, " "))
 	}
+	for _, c := range p.On {
+		w("On", c)
+	}
 	for _, t := range [][2]string{{"OnFailure", p.OnFailure}, {"OnMissed", p.OnMissed}, {"OnRecovery", p.OnRecovery}, {"OnDeadMan", p.OnDeadMan}} {
 		if t[1] != "" {
 			w(t[0], t[1])

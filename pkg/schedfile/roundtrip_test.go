@@ -147,6 +147,9 @@ func drawRequest(t *rapid.T, id string) schedtype.ScheduleRequest {
 	if rapid.Bool().Draw(t, "retry_on") {
 		pol.RetryOn = rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"error", "timeout", "unavailable"}), 1, 3, func(s string) string { return s }).Draw(t, "ro_list")
 	}
+	if rapid.Bool().Draw(t, "on") {
+		pol.On = rapid.SliceOfNDistinct(rapid.SampledFrom([]string{"zone=a", "zone=b", "gpu=yes", "rack=r1.2/x"}), 1, 3, func(s string) string { return s }).Draw(t, "on_list")
+	}
 	return schedtype.ScheduleRequest{
 		ID: id, HandlerID: "h", Method: pick("method", "m1", "m2"),
 		Params:  json.RawMessage(pick("params", "", `{}`, `{"target": "nas"}`, `{"n": 1.5, "list": [1, "two", null], "nested": {"a": true}}`, `{"s": "quote \" and \\ and ünïcode"}`)),
@@ -238,6 +241,9 @@ func differences(a, b store.Schedule) string {
 		pj, _ := json.Marshal(p)
 		if len(s.Policy.RetryOn) == 0 {
 			s.Policy.RetryOn = nil
+		}
+		if len(s.Policy.On) == 0 {
+			s.Policy.On = nil
 		}
 		pol, _ := json.Marshal(s.Policy)
 		return def{s.HandlerID, s.Method, string(pj), s.Timezone, s.MaxAttempts, s.Timeout, string(pol), s.Paused}

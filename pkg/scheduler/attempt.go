@@ -149,6 +149,7 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 			}
 			return s.finishRetry(ex, retries(ex.policy, store.RetryOnUnavailable), store.StatusFailed, nil, err.Error())
 		}
+		h.place(&ex.rec, conn)
 		ex.rec.Status = store.StatusRunning
 		ex.rec.StartedAt = s.now()
 		ex.rec.Error = "" // the reason it was waiting
@@ -216,6 +217,9 @@ func (s *Scheduler) outcome(ctx context.Context, c call) (retry, ok bool) {
 		// registration wakes this loop.
 		if next, online := h.failover(conn, ex.policy.On); online && (next != conn || due) {
 			unwatch()
+			if next != conn {
+				s.moved(ex, h, next)
+			}
 			conn, due = next, false
 			reply, err = conn.Call(callCtx, req)
 			err = notRun(reply, err)
@@ -286,6 +290,7 @@ func (s *Scheduler) outcome(ctx context.Context, c call) (retry, ok bool) {
 func (s *Scheduler) unsend(ex *execution) bool {
 	ex.rec.Status = store.StatusPending
 	ex.rec.StartedAt = time.Time{}
+	ex.rec.Instance, ex.rec.Host = "", ""
 	if err := s.db.Commit(s.execCtx, store.Writes{Executions: []store.Execution{ex.rec}}); err != nil && s.execCtx.Err() == nil {
 		s.exLog(ex).Warn("unsent attempt left recorded as running", "err", err)
 	}

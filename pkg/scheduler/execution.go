@@ -52,6 +52,9 @@ type execution struct {
 	// it, and uses or releases it.
 	handler *handlerState
 	conn    Conn
+	// bounded: the slot taken at fire time counts against MaxInFlight
+	// until the execution ends (finishedLocked). Under the Scheduler's mu.
+	bounded bool
 
 	mu      sync.Mutex
 	cause   error                   // why it was cancelled (overlap replace, stop)

@@ -35,6 +35,7 @@ func (s *Scheduler) finishRetry(ex *execution, retry bool, status store.Status, 
 		next.ScheduledAt = s.now().Add(ex.retryIn)
 		next.StartedAt, next.CompletedAt = time.Time{}, time.Time{}
 		next.DurationMS, next.Result, next.Error, next.Note = 0, nil, "", ""
+		next.Instance, next.Host = "", "" // placed when it is sent
 		w.Executions = append(w.Executions, next)
 	}
 	if !s.recorded(ex, s.db.Commit(s.execCtx, w)) {

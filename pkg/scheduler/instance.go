@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/handlername"
+	"github.com/schedulezero/schedulezero/pkg/store"
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
@@ -42,6 +43,7 @@ type instance struct {
 	inFlight  int
 	latencyMS float64
 	errorRate float64
+	errors    int64 // failed calls since the instance joined: a counter for metrics
 }
 
 // healthBeats is how many heartbeats an instance may miss before it is
@@ -102,6 +104,7 @@ func (in *instance) record(d time.Duration, failed bool) {
 	f := 0.0
 	if failed {
 		f = 1
+		in.errors++
 	}
 	in.errorRate += ewmaWeight * (f - in.errorRate)
 }
@@ -136,11 +139,25 @@ type instanceView struct {
 	healthy                   bool
 	inFlight, limit           int
 	latencyMS, errorRate      float64
+	errors                    int64
 	lastSeen                  time.Time
 }
 
 func (in *instance) view(now time.Time) instanceView {
 	return instanceView{id: in.id, address: in.address, host: in.host, status: in.status,
 		labels: maps.Clone(in.labels), healthy: in.healthy(now) && !in.unreachable,
-		inFlight: in.inFlight, limit: in.limit, latencyMS: in.latencyMS, errorRate: in.errorRate, lastSeen: in.lastSeen}
+		inFlight: in.inFlight, limit: in.limit, latencyMS: in.latencyMS, errorRate: in.errorRate, errors: in.errors, lastSeen: in.lastSeen}
+}
+
+// place records in rec the instance a call on conn goes to (its id and
+// host), which the attempt's record keeps: history shows it, and recovery
+// asks that process after a restart.
+func (h *handlerState) place(rec *store.Execution, conn Conn) {
+	in := owner(conn)
+	if in == nil {
+		return
+	}
+	h.mu.Lock()
+	rec.Instance, rec.Host = in.id, in.host
+	h.mu.Unlock()
 }

@@ -53,15 +53,19 @@ func (s *Scheduler) recoverAttempt(ctx context.Context, ex *execution) (retry, o
 	defer cancel()
 	unhook := context.AfterFunc(s.waitCtx, cancel)
 	defer unhook()
-	conn, err := h.acquire(wctx, ex.policy.On)
+	conn, err := h.acquireFor(wctx, ex.rec.Instance, ex.policy.On)
 	if err != nil {
 		if s.waitCtx.Err() != nil {
 			return false, false
 		}
 		s.recovered(ex, "no_answer")
-		return s.interrupt(ex, fmt.Sprintf("its handler did not come back within %s to be asked", wait))
+		who := "its handler"
+		if ex.rec.Instance != "" {
+			who = fmt.Sprintf("the instance %q that ran it", ex.rec.Instance)
+		}
+		return s.interrupt(ex, fmt.Sprintf("%s did not come back within %s to be asked", who, wait))
 	}
-	k, conn, err := s.ask(wctx, h, conn, ex)
+	k, conn, err := s.askAt(wctx, h, conn, ex)
 	if err != nil {
 		s.recovered(ex, "no_answer")
 	} else {
@@ -105,6 +109,9 @@ func (s *Scheduler) ask(ctx context.Context, h *handlerState, conn Conn, ex *exe
 	req := wire.KnownRequest(ex.rec.ID, ex.rec.Attempt)
 	pause := unsentRetryMin
 	for {
+		if h.elsewhere(conn, ex.rec.Instance) {
+			return wire.Known{}, conn, errElsewhere
+		}
 		changed, unwatch := h.watch()
 		cctx, cancel := context.WithTimeout(ctx, time.Second)
 		reply, err := conn.Call(cctx, req)

@@ -82,6 +82,9 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 		return
 	}
 	ex.giveSlot(h, conn)
+	ex.bounded = true
+	s.bounded++
+	h.place(&ex.rec, conn)
 	ex.rec.Status = store.StatusRunning
 	ex.rec.StartedAt = now
 	if s.afterClaim != nil {
@@ -165,6 +168,16 @@ func (s *Scheduler) send(ex *execution) bool {
 // set, and the schedule's backlog gets its next run. The caller holds s.mu.
 func (s *Scheduler) finishedLocked(ex *execution) {
 	delete(s.running, ex.rec.ID)
+	if ex.bounded {
+		ex.bounded = false
+		s.bounded--
+	}
+	// A throttled loop resumes once an eighth of the bound is free, so
+	// that it fires a batch, not one fire per end.
+	if s.throttled && s.bounded <= s.opts.MaxInFlight-max(1, s.opts.MaxInFlight/8) {
+		s.throttled = false
+		s.Nudge()
+	}
 	e := ex.entry
 	if e == nil {
 		return

@@ -126,14 +126,15 @@ func (s *Scheduler) loop() {
 		}
 		s.mu.Lock()
 		now := s.now()
-		for len(s.heap) > 0 && !s.heap[0].due().After(now) {
+		s.throttled = false
+		for len(s.heap) > 0 && !s.heap[0].due().After(now) && !s.fullLocked() {
 			s.fireLocked(s.heap[0], now)
 		}
 		if !s.flushAt.IsZero() && !s.flushAt.After(now) {
 			s.flushSkipsLocked()
 		}
 		wait := time.Duration(-1)
-		if len(s.heap) > 0 {
+		if len(s.heap) > 0 && !s.throttled {
 			wait = s.heap[0].due().Sub(now)
 		}
 		if !s.flushAt.IsZero() && (wait < 0 || s.flushAt.Sub(now) < wait) {
@@ -169,4 +170,13 @@ func (s *Scheduler) loop() {
 			return
 		}
 	}
+}
+
+// fullLocked reports whether MaxInFlight executions holding a slot taken
+// at fire time are in flight (Scheduler.bounded), and if
+// so marks the loop throttled: it then waits for finishedLocked to make
+// room rather than for the clock. The caller holds s.mu.
+func (s *Scheduler) fullLocked() bool {
+	s.throttled = s.bounded >= s.opts.MaxInFlight
+	return s.throttled
 }

@@ -54,6 +54,7 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			rec.Status = store.StatusPending
 			rec.StartedAt, rec.CompletedAt = time.Time{}, time.Time{}
 			rec.DurationMS, rec.Result, rec.Error = 0, nil, ""
+			rec.Instance, rec.Host = "", ""
 		}
 		ex.rec = rec
 		ex.entry = e

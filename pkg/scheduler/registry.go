@@ -381,12 +381,21 @@ func (r *registry) snapshot() []handlerView {
 	r.mu.Unlock()
 	now := time.Now()
 	out := make([]handlerView, 0, len(hs))
+	var dropped []Conn
+	defer func() {
+		for _, c := range dropped {
+			_ = c.Close()
+		}
+	}()
 	for _, h := range hs {
 		h.mu.Lock()
 		if h.rec.Address == "" { // a placeholder: never registered
 			h.mu.Unlock()
 			continue
 		}
+		// An instance gone for forgetAfter leaves the listing, and so its
+		// metric series, even when no registration comes to prune it.
+		dropped = append(dropped, h.pruneLocked(now)...)
 		v := handlerView{rec: h.rec, instances: make([]instanceView, len(h.insts))}
 		for i, in := range h.insts {
 			v.instances[i] = in.view(now)

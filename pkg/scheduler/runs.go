@@ -78,7 +78,7 @@ func (s *Scheduler) Handlers(context.Context) ([]schedtype.HandlerStatus, error)
 		for j, in := range v.instances {
 			out[i].Instances[j] = schedtype.InstanceStatus{ID: in.id, Host: in.host, Address: in.address, Labels: in.labels,
 				Status: in.status, Healthy: in.healthy, InFlight: in.inFlight, Limit: in.limit,
-				LatencyMS: in.latencyMS, ErrorRate: in.errorRate, LastSeen: in.lastSeen}
+				LatencyMS: in.latencyMS, ErrorRate: in.errorRate, Errors: in.errors, LastSeen: in.lastSeen}
 		}
 	}
 	return out, nil

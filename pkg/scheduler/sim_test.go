@@ -115,13 +115,18 @@ type sim struct {
 	db  *store.DB
 	h   *fakeHandler
 	eng *scheduler.Scheduler
+	// tune, when set, adjusts the options of every start.
+	tune func(*scheduler.Options)
 }
 
-func newSim(t *testing.T, h *fakeHandler) *sim {
+func newSim(t *testing.T, h *fakeHandler) *sim { return newSimWith(t, h, nil) }
+
+// newSimWith is newSim with tune applied to the engine's options.
+func newSimWith(t *testing.T, h *fakeHandler, tune func(*scheduler.Options)) *sim {
 	// The bubble's clock starts at midnight, on an occurrence of most
 	// triggers; start half a minute later so that tests count from there.
 	time.Sleep(30 * time.Second)
-	s := &sim{t: t, db: storetest.New(t), h: h}
+	s := &sim{t: t, db: storetest.New(t), h: h, tune: tune}
 	s.start()
 	if _, err := s.eng.Registry().Register(context.Background(), wire.Registration{
 		HandlerID: "h", Address: "mem://h", Methods: []string{"work"}, Protocol: 2, Concurrency: 64,
@@ -133,10 +138,14 @@ func newSim(t *testing.T, h *fakeHandler) *sim {
 
 func (s *sim) start() {
 	s.t.Helper()
-	eng, err := scheduler.New(context.Background(), scheduler.Options{
+	opts := scheduler.Options{
 		Store: s.db, DialFunc: s.h.dial, Location: time.UTC,
 		BackoffBase: time.Second, DefaultTimeout: time.Hour,
-	})
+	}
+	if s.tune != nil {
+		s.tune(&opts)
+	}
+	eng, err := scheduler.New(context.Background(), opts)
 	if err != nil {
 		s.t.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 
+	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/handler"
 	"github.com/schedulezero/schedulezero/pkg/handlerd"
 	"github.com/schedulezero/schedulezero/pkg/handlername"
@@ -127,3 +128,18 @@ func (c goneConn) Cancel(ctx context.Context, executionID string, _ int) error {
 }
 
 func (goneConn) Close() error { return nil }
+
+// embedEventRing is the event hub's replay ring when handlers are
+// embedded, the smallest deployment: a quarter of event.DefaultRing,
+// 200 kB instead of 800 (resident once a steady stream has filled it), a
+// second of history at 1,000 executions a second for a stream client
+// that reconnects (one that misses more is told so: the stream's gap).
+const embedEventRing = event.DefaultRing / 4
+
+// eventRing is the engine's EventRing for opts; zero: the default.
+func eventRing(opts Options) int {
+	if len(opts.Embed) > 0 {
+		return embedEventRing
+	}
+	return 0
+}

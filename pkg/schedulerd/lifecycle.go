@@ -123,7 +123,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 	d.stopOnce.Do(func() {
 		ctx, cancel := context.WithTimeout(ctx, d.opts.StopTimeout+d.opts.CloseTimeout)
 		defer cancel()
-		if d.opts.Notifier != nil {
+		if d.opts.Notifier != nil && !d.opts.member {
 			_ = d.opts.Notifier.Stopping()
 		}
 		var errs []error
@@ -149,6 +149,9 @@ func (d *Daemon) Stop(ctx context.Context) error {
 // Run is the daemon's whole life: New, Start, serve until ctx is done
 // (reloading on each value from reload, stalling on each from stall), Stop.
 func Run(ctx context.Context, opts Options, reload, stall <-chan struct{}) error {
+	if opts.Cluster != nil {
+		return runCluster(ctx, opts.withDefaults(), reload, stall)
+	}
 	d, err := New(ctx, opts)
 	if err != nil {
 		return err

@@ -25,7 +25,15 @@ func (s metricSource) Handlers(ctx context.Context) ([]metric.Handler, error) {
 	out := make([]metric.Handler, len(hs))
 	for i, h := range hs {
 		out[i] = metric.Handler{ID: h.ID, Online: h.Status == "online", Removed: h.Status == "removed",
-			InFlight: h.InFlight, LatencyMS: h.LatencyMS, ErrorRate: h.ErrorRate}
+			InFlight: h.InFlight, LatencyMS: h.LatencyMS, ErrorRate: h.ErrorRate, Instances: make([]metric.Instance, len(h.Instances))}
+		for j, in := range h.Instances {
+			id := in.ID
+			if id == "" {
+				id = in.Address // a process that sent no instance id
+			}
+			out[i].Instances[j] = metric.Instance{ID: id, Host: in.Host, Up: in.Status == "online" && in.Healthy,
+				InFlight: in.InFlight, LatencyMS: in.LatencyMS, ErrorRate: in.ErrorRate, Errors: in.Errors}
+		}
 	}
 	return out, nil
 }

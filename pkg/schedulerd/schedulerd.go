@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
+	"github.com/schedulezero/schedulezero/pkg/cluster"
 	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/listener"
 	"github.com/schedulezero/schedulezero/pkg/metric"
@@ -97,6 +98,12 @@ type Options struct {
 	// path or http://host:port) the dashboard shows the handlers' units
 	// from and restarts them through; empty: none.
 	GovernorAPI string
+	// Cluster, when set, makes the daemon one member of a cluster on
+	// etcd (--cluster; cluster.go): Run campaigns, and leads or stands by.
+	Cluster *cluster.Options
+
+	replicator store.Replicator // the leader's term (cluster.go)
+	member     bool             // run by cluster.go, which tells systemd STOPPING=1
 }
 
 // The engine is the REST API's backend; the API defines what it needs.
@@ -165,7 +172,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		}
 	}()
 
-	storeOpts := store.Options{Retention: opts.Retention, Logger: opts.Logger.With("component", "store")}
+	storeOpts := store.Options{Retention: opts.Retention, Logger: opts.Logger.With("component", "store"), Replicator: opts.replicator}
 	var lateness func(string, time.Duration)
 	if opts.LatenessFunc != nil {
 		lateness = func(_ string, l time.Duration) { opts.LatenessFunc(l) }
@@ -213,6 +220,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		DefaultMaxAttempts: opts.DefaultMaxAttempts,
 		LatenessFunc:       lateness,
 		EventObservers:     observers,
+		EventRing:          eventRing(opts),
 		HandlerSecrets:     opts.HandlerSecrets,
 		MinInterval:        opts.MinInterval,
 		WireLimits:         opts.ZMQLimits,

@@ -26,7 +26,10 @@ import (
 // varints); ID, schedule ID, handler ID, method and status
 // (uvarint-length-prefixed); scheduled, started and completed times
 // (appendInstant); the duration's float64 bits (8 bytes, big-endian); the
-// result, error and params summary (uvarint-length-prefixed).
+// result, error and params summary (uvarint-length-prefixed); then, when
+// present, the note, and after it the instance and host that ran the
+// attempt (schema version 6; uvarint-length-prefixed, the note empty when
+// only they are present).
 //
 // A schedule, after the format byte: ID, handler ID, method, time zone,
 // params and trigger (uvarint-length-prefixed; params and trigger are
@@ -185,8 +188,15 @@ func appendExecution(b []byte, e *Execution) ([]byte, error) {
 	b = appendBytes(b, e.Result)
 	b = appendBytes(b, e.Error)
 	b = appendBytes(b, e.ParamsSummary)
-	if e.Note != "" { // optional and last: records without one read as before
+	// Optional and last: a record without them reads as before. Instance
+	// and host (schema version 6) follow the note, empty when there is none.
+	placed := e.Instance != "" || e.Host != ""
+	if e.Note != "" || placed {
 		b = appendBytes(b, e.Note)
+	}
+	if placed {
+		b = appendBytes(b, e.Instance)
+		b = appendBytes(b, e.Host)
 	}
 	return b, nil
 }
@@ -253,6 +263,10 @@ func decodeExecution(v []byte, e *Execution) error {
 	e.ParamsSummary = d.string()
 	if d.err == nil && len(d.b) != 0 {
 		e.Note = d.string()
+	}
+	if d.err == nil && len(d.b) != 0 {
+		e.Instance = d.string()
+		e.Host = d.string()
 	}
 	if d.err == nil && len(d.b) != 0 {
 		d.err = errCorrupt

@@ -52,6 +52,7 @@ func drawExecution(t *rapid.T) Execution {
 		ScheduledAt: instant(t, "scheduled"), StartedAt: instant(t, "started"), CompletedAt: instant(t, "completed"),
 		DurationMS: rapid.SampledFrom([]float64{0, 1.5, 1e-7, 3e21, 123456.789, -2, 0.000001}).Draw(t, "dur"),
 		Result:     raw(t, "result"), Error: text(t, "error"), ParamsSummary: text(t, "params"), Note: text(t, "note"),
+		Instance: text(t, "instance"), Host: text(t, "host"),
 	}
 }
 
@@ -378,5 +379,51 @@ func TestScheduleCodec_Source(t *testing.T) {
 	}
 	if err := decodeSchedule(plain, &got); err != nil || got.Source != "" {
 		t.Fatalf("version 4 record: source %q, %v", got.Source, err)
+	}
+}
+
+// An execution without an instance keeps the bytes of schema version 5, so
+// a file written before it reads the same; one with an instance (with or
+// without a note) reads it back.
+func TestExecutionCodec_Instance(t *testing.T) {
+	base := Execution{ID: "x", Attempt: 1, MaxAttempts: 3, ScheduleID: "s", HandlerID: "pool", Method: "m", Status: StatusRunning}
+	tests := []struct {
+		name                 string
+		note, instance, host string
+	}{
+		{name: "neither"},
+		{name: "note only", note: "recovered from handler"},
+		{name: "instance only", instance: "b", host: "127.0.0.2"},
+		{name: "host only", host: "web-2"},
+		{name: "both", note: "recovered from handler", instance: "a", host: "web-1"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := base
+			e.Note, e.Instance, e.Host = tt.note, tt.instance, tt.host
+			v, err := appendExecution(nil, &e)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tt.instance == "" && tt.host == "" {
+				// The version 5 form: the note, if any, is the last field.
+				old := e
+				old.Note = ""
+				v5, _ := appendExecution(nil, &old)
+				if tt.note != "" {
+					v5 = appendBytes(v5, tt.note)
+				}
+				if string(v) != string(v5) {
+					t.Fatalf("bytes changed without an instance:\n%x\nwant\n%x", v, v5)
+				}
+			}
+			var got Execution
+			if err := decodeExecution(v, &got); err != nil {
+				t.Fatal(err)
+			}
+			if got.Note != tt.note || got.Instance != tt.instance || got.Host != tt.host {
+				t.Fatalf("read back note %q instance %q host %q; want %q %q %q", got.Note, got.Instance, got.Host, tt.note, tt.instance, tt.host)
+			}
+		})
 	}
 }

@@ -282,6 +282,9 @@ func (db *DB) take() []*request {
 // request is retried in its own transaction so only the failing one sees
 // the error.
 func (db *DB) commitBatch(batch []*request) {
+	if db.opts.batchHook != nil {
+		db.opts.batchHook(batch)
+	}
 	var added int
 	start := time.Now()
 	err := mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
@@ -289,6 +292,9 @@ func (db *DB) commitBatch(batch []*request) {
 		added, err = applyAll(tx, batch)
 		return err
 	}))
+	if err == nil {
+		err = db.replicate(batch)
+	}
 	if err == nil {
 		db.recentN += added
 		if db.opts.CommitFunc != nil {
@@ -307,11 +313,15 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 	db.log.Warn("group commit failed; retrying writes one by one", "writes", len(batch), "err", err)
 	for _, r := range batch {
-		r.done(mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
+		err := mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
 			added, err := applyAll(tx, []*request{r})
 			db.recentN += added
 			return err
-		})))
+		}))
+		if err == nil {
+			err = db.replicate([]*request{r})
+		}
+		r.done(err)
 	}
 }
 

@@ -23,7 +23,7 @@
 // everything queued before it returns. A Commit whose ctx ends returns
 // early, but its Writes stay queued and may still land.
 //
-// # Bucket tree (schema version 5)
+// # Bucket tree (schema version 6)
 //
 // Execution and schedule records, most of the file, are written in a
 // compact binary form (codec.go: less than half the bytes of JSON, read
@@ -89,7 +89,8 @@
 // idx_schedule_recent, 2→3 schedule_state; 3→4 changes no byte and marks
 // that records may be in the compact form, which a build of version 3
 // could not read; 4→5 likewise marks that a schedule record may carry its
-// source (formatSourced). A change that renames or
+// source (formatSourced), and 5→6 that an execution record may end with
+// the instance and host that ran it. A change that renames or
 // removes a field, or changes a key, appends a migration, updates the tree
 // above and adds a test.
 //

@@ -280,7 +280,11 @@ func (db *DB) ClearExecutions(ctx context.Context) error {
 				return fmt.Errorf("bucket %s: %w", name, err)
 			}
 		}
-		return tx.Bucket(bucketMeta).Delete(keyCounters)
+		if err := tx.Bucket(bucketMeta).Delete(keyCounters); err != nil {
+			return err
+		}
+		// Inside the transaction: a refused clear leaves the file as it was.
+		return db.replicateOne(ctx, Op{Bucket: ReplicaExecutions, Delete: true})
 	})
 }
 
@@ -334,6 +338,7 @@ type pruneOrder struct {
 	maxCount int       // 0: no count limit
 	n        int       // records removed
 	more     bool      // the chunk was full: there may be more to remove
+	deleted  [][]byte  // keys removed, for the Replicator
 }
 
 // prune removes up to pruneChunk expired records (see Prune).
@@ -374,6 +379,10 @@ func (w *txWriter) prune(o *pruneOrder) error {
 		}
 	}
 	o.n = len(del)
+	o.deleted = o.deleted[:0]
+	for _, d := range del {
+		o.deleted = append(o.deleted, d.k)
+	}
 	return nil
 }
 

@@ -171,3 +171,44 @@ func TestOpen_NewerSchema(t *testing.T) {
 		t.Errorf("schema_version = %d after failed Open", v)
 	}
 }
+
+// A file of schema version 5 opens at version 6 with its executions as
+// they were (6 only marks that a record may name its instance), and an
+// execution with an instance written after reads back with it.
+func TestMigrate_5to6(t *testing.T) {
+	ctx := context.Background()
+	path := tempPath(t)
+	db := openT(t, path, store.Options{NoSync: true})
+	before := execution(1, 1, "s", "pool", store.StatusSucceeded, 5)
+	before.Note = "recovered from handler"
+	commit(t, db, store.Writes{Executions: []store.Execution{before}})
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	writeRaw(t, path, func(tx *bolt.Tx) error {
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], 5)
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), b[:])
+	})
+	db = openT(t, path, store.Options{NoSync: true})
+	got, err := db.GetExecution(ctx, before.ID)
+	if err != nil || len(got) != 1 || got[0].Note != before.Note || got[0].Instance != "" {
+		t.Fatalf("version 5 record after migration: %+v, %v", got, err)
+	}
+	after := execution(2, 1, "s", "pool", store.StatusRunning, 0)
+	after.Instance, after.Host = "b", "127.0.0.2"
+	commit(t, db, store.Writes{Executions: []store.Execution{after}})
+	got, err = db.GetExecution(ctx, after.ID)
+	if err != nil || len(got) != 1 || got[0].Instance != "b" || got[0].Host != "127.0.0.2" {
+		t.Fatalf("record with an instance: %+v, %v", got, err)
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Error(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v := rawVersion(t, path); v != 6 || store.SchemaVersion() != 6 {
+		t.Fatalf("schema_version = %d (build %d), want 6", v, store.SchemaVersion())
+	}
+}

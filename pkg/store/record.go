@@ -87,6 +87,11 @@ type Execution struct {
 	Note string `json:"note,omitempty"`
 	// ParamsSummary is a bounded rendering of the job params.
 	ParamsSummary string `json:"params_summary,omitempty"`
+	// Instance and Host say which process of a handler pool the attempt
+	// was sent to (its instance id, "" for a handler without one, and its
+	// host), so that recovery asks that process about it after a restart.
+	Instance string `json:"instance,omitempty"`
+	Host     string `json:"host,omitempty"`
 }
 
 // Handler is a registered handler as the scheduler last knew it.

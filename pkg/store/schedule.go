@@ -82,7 +82,12 @@ func (db *DB) PutHandler(ctx context.Context, h Handler) error {
 		return fmt.Errorf("handler %q: %w", h.ID, err)
 	}
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		return tx.Bucket(bucketHandlers).Put([]byte(h.ID), v)
+		if err := tx.Bucket(bucketHandlers).Put([]byte(h.ID), v); err != nil {
+			return err
+		}
+		// Replicated too: a new leader's recovery asks the handler an
+		// attempt ran on only if it knows what protocol it speaks.
+		return db.replicateOne(ctx, Op{Bucket: ReplicaHandlers, Key: []byte(h.ID), Value: v})
 	})
 }
 

@@ -43,6 +43,7 @@ var migrations = []migration{
 	{"add schedule_state", migrate2to3},
 	{"write executions and schedules in the compact form", migrate3to4},
 	{"schedules may carry a source", migrate4to5},
+	{"executions may carry the instance that ran them", migrate5to6},
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -198,3 +199,8 @@ func migrate3to4(*bolt.Tx) error { return nil }
 // schedule managed by a file is written with formatSourced (codec.go),
 // which a build of version 4 would take for a corrupt record.
 func migrate4to5(*bolt.Tx) error { return nil }
+
+// migrate5to6 changes nothing in the file either: from version 6 on, an
+// execution record may end with the instance and host that ran it
+// (codec.go), which a build of version 5 would take for a corrupt record.
+func migrate5to6(*bolt.Tx) error { return nil }

@@ -52,6 +52,9 @@ type Options struct {
 	// listing's cursor steps onto a record (ScheduleIDs, EachSchedule,
 	// ListExecutions): tests count them to hold a page's cost to its size.
 	VisitFunc func(bucket string)
+	// Replicator, when set, receives the write set of every commit before
+	// its writers are told (replica.go; cluster mode).
+	Replicator Replicator
 
 	// mergeRecentAt is how many entries idx_schedule_recent may hold
 	// before the committer merges them, and mergeChunk how many one
@@ -61,6 +64,9 @@ type Options struct {
 	mergeRecentAt int
 	mergeChunk    int
 	mergeHook     func(chunk int) error
+	// batchHook, when set, sees each group commit's batch before its
+	// transaction: tests judge what one transaction holds.
+	batchHook func(batch []*request)
 }
 
 // Retention bounds the execution history. A zero field means unlimited.

@@ -5,8 +5,31 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
+	"strings"
 	"time"
 )
+
+// cpuTime is the user and system CPU time pid has used, from
+// /proc/PID/stat (fields 14 and 15, in clock ticks of 1/100 s).
+func cpuTime(pid int) time.Duration {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	// The command name, field 2, is in parentheses and may hold spaces.
+	_, rest, ok := strings.Cut(string(b), ") ")
+	if !ok {
+		return 0
+	}
+	f := strings.Fields(rest) // from field 3
+	if len(f) < 13 {
+		return 0
+	}
+	u, _ := strconv.ParseInt(f[11], 10, 64)
+	s, _ := strconv.ParseInt(f[12], 10, 64)
+	return time.Duration(u+s) * 10 * time.Millisecond
+}
 
 // embedSchedules and embedEvery are the embed phase's load: the issue's
 // smallest box, 1,000 schedules, each firing every second.
@@ -45,6 +68,7 @@ func embedded(bin string, window time.Duration) ([]row, error) {
 		return nil, err
 	}
 	t0 := time.Now()
+	cpu0 := cpuTime(d.scheduler.pid())
 	var peak memory
 	tick := time.NewTicker(100 * time.Millisecond)
 	defer tick.Stop()
@@ -63,10 +87,13 @@ func embedded(bin string, window time.Duration) ([]row, error) {
 	if err != nil {
 		return nil, err
 	}
-	rate := float64(n1-n0) / time.Since(t0).Seconds()
+	el := time.Since(t0)
+	rate := float64(n1-n0) / el.Seconds()
+	cpu := (cpuTime(d.scheduler.pid()) - cpu0).Seconds() / el.Seconds()
 	return []row{
 		{fmt.Sprintf("embedded: durable executions/s, one process (--embed dingaling; %d schedules, %.0f fires/s offered)", embedSchedules, embedSchedules/embedEvery),
 			fmt.Sprintf("%.0f", rate), fmt.Sprintf("%.0f", embedSchedules/embedEvery)},
 		{"  embedded: scheduler peak RSS under that load", peak.String(), "< 15 MB"},
+		{"  embedded: scheduler CPU under that load (of one core)", fmt.Sprintf("%.0f%%", 100*cpu), ""},
 	}, nil
 }

@@ -129,10 +129,10 @@ func quantiles(ls []time.Duration) (p50, p99, most string) {
 func lateness100k(bin string, window time.Duration) ([]row, error) {
 	const n, every = 100000, 100 * time.Second
 	var start time.Time
-	d, err := deployWith(bin, "bench", 256, func(path string) (err error) {
+	d, err := deployWith(bin, "bench", 256, topology{prepare: func(path string) (err error) {
 		start, err = buildFiringStore(path, firingLoad{schedules: n, every: every, lead: 15 * time.Second})
 		return err
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}
@@ -186,10 +186,10 @@ func latenessPrune(bin string, expired int) ([]row, error) {
 	const n, every = 10000, 10 * time.Second
 	var start time.Time
 	t0 := time.Now()
-	d, err := deployWith(bin, "bench", 256, func(path string) (err error) {
+	d, err := deployWith(bin, "bench", 256, topology{prepare: func(path string) (err error) {
 		start, err = buildFiringStore(path, firingLoad{schedules: n, every: every, lead: 10 * time.Second, expired: expired})
 		return err
-	})
+	}})
 	if err != nil {
 		return nil, err
 	}

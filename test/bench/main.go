@@ -37,7 +37,7 @@ func main() {
 	flag.IntVar(&load.schedules, "schedules", 10000, "schedules of the throughput phase")
 	flag.Float64Var(&load.every, "every", 0.2, "interval in seconds of the throughput phase's schedules")
 	flag.BoolVar(&load.together, "together", false, "start the throughput phase's schedules at the same instant instead of spread over one interval")
-	only := flag.String("only", "", "run only these phases, separated by commas: throughput, lateness, rest, scale, embed, sse")
+	only := flag.String("only", "", "run only these phases, separated by commas: throughput, wire, lateness, rest, scale, embed, sse")
 	var sc scaleFlags
 	flag.StringVar(&sc.cache, "scale-cache", filepath.Join(os.TempDir(), "schedulezero-bench-scale"), "where the scale phase keeps the stores it builds")
 	flag.StringVar(&sc.sizes, "scale-schedules", "10000,100000,1000000", "comma-separated schedule counts of the scale phase's stores")
@@ -59,7 +59,7 @@ func main() {
 type row struct{ metric, value, target string }
 
 // allPhases are the phases in the order they run.
-var allPhases = []string{"throughput", "lateness", "rest", "embed", "sse", "scale"}
+var allPhases = []string{"throughput", "wire", "lateness", "rest", "embed", "sse", "scale"}
 
 // parsePhases reads -only: empty is every phase.
 func parsePhases(only string) (map[string]bool, error) {
@@ -95,6 +95,13 @@ func run(bin string, window time.Duration, load shape, sc scaleFlags, phases map
 			return fmt.Errorf("throughput: %w", err)
 		}
 		rows = append(rows, tput...)
+	}
+	if phases["wire"] {
+		r, err := wireRows(bin, window, load)
+		if err != nil {
+			return fmt.Errorf("wire: %w", err)
+		}
+		rows = append(rows, r...)
 	}
 	if phases["lateness"] {
 		lat, err := lateness(bin, window)
@@ -150,12 +157,12 @@ func run(bin string, window time.Duration, load shape, sc scaleFlags, phases map
 	return w.Flush()
 }
 
-// deployment is a scheduler and one handler as child processes.
+// deployment is a scheduler and its handler processes as child processes.
 type deployment struct {
 	dir       string
 	zmq       string // the scheduler's registration endpoint
 	scheduler *child
-	handler   *child
+	handlers  []*child // the instances of the one handler name
 	c         *client.Client
 }
 
@@ -168,44 +175,79 @@ type child struct {
 func (c *child) pid() int { return c.cmd.Process.Pid }
 
 func deploy(bin, handlerName string, concurrency int) (*deployment, error) {
-	return deployWith(bin, handlerName, concurrency, nil)
+	return deployWith(bin, handlerName, concurrency, topology{})
 }
 
-// deployWith is deploy on a store that prepare (if not nil) writes first.
-func deployWith(bin, handlerName string, concurrency int, prepare func(dbPath string) error) (*deployment, error) {
+// topology is how deployWith lays a deployment out.
+type topology struct {
+	// instances is how many handler processes serve the one name, each
+	// with its own --instance (a pool); zero is one.
+	instances int
+	// curve makes both ZeroMQ channels CURVE: the scheduler a server
+	// allowing the handlers' keys, every handler a client (curve.go).
+	curve bool
+	// prepare, if not nil, writes the store before the scheduler starts.
+	prepare func(dbPath string) error
+}
+
+// deployWith starts a scheduler and top.instances handler processes of one
+// name on the same host, and returns once every instance is online.
+func deployWith(bin, handlerName string, concurrency int, top topology) (*deployment, error) {
 	dir, err := os.MkdirTemp("", "szb")
 	if err != nil {
 		return nil, err
 	}
 	d := &deployment{dir: dir, zmq: "ipc://" + filepath.Join(dir, "zmq.sock")}
-	if prepare != nil {
-		if err := prepare(filepath.Join(dir, "sz.db")); err != nil {
+	if top.prepare != nil {
+		if err := top.prepare(filepath.Join(dir, "sz.db")); err != nil {
 			d.close()
 			return nil, fmt.Errorf("prepare the store: %w", err)
 		}
 	}
-	if err := d.startScheduler(bin); err != nil {
+	var keys *curveKeys
+	var schedArgs []string
+	if top.curve {
+		if keys, err = makeCurveKeys(bin, dir); err != nil {
+			d.close()
+			return nil, err
+		}
+		schedArgs = keys.schedulerArgs()
+	}
+	if err := d.startScheduler(bin, schedArgs...); err != nil {
 		d.close()
 		return nil, err
 	}
 	handler := filepath.Join(bin, "schedulezero-handler")
-	args := []string{"--name", handlerName, "--kind", "dingaling",
-		"--scheduler", d.zmq, "--endpoint", "ipc://" + filepath.Join(dir, "h.sock"), "--concurrency", strconv.Itoa(concurrency),
-		"--log-level", "error"}
-	if hasFlag(handler, "--journal") { // a handler from before the journal has none
-		args = append(args, "--journal", benchJournal(dir))
-	}
-	d.handler, err = spawn(dir, handler, args...)
-	if err != nil {
-		d.close()
-		return nil, err
+	instances := max(top.instances, 1)
+	for i := range instances {
+		args := []string{"--name", handlerName, "--kind", "dingaling",
+			"--scheduler", d.zmq, "--endpoint", "ipc://" + filepath.Join(dir, fmt.Sprintf("h%d.sock", i)), "--concurrency", strconv.Itoa(concurrency),
+			"--log-level", "error"}
+		if hasFlag(handler, "--journal") { // a handler from before the journal has none
+			args = append(args, "--journal", benchJournal(dir))
+		}
+		if instances > 1 {
+			args = append(args, "--instance", fmt.Sprintf("bench-%d", i))
+		}
+		if keys != nil {
+			args = append(args, keys.handlerArgs()...)
+		}
+		h, err := spawn(dir, handler, args...)
+		if err != nil {
+			d.close()
+			return nil, err
+		}
+		d.handlers = append(d.handlers, h)
 	}
 	if err := until(20*time.Second, func(ctx context.Context) bool {
 		hs, err := d.c.Handlers(ctx)
-		return err == nil && len(hs) == 1 && hs[0].Status == "online"
+		if err != nil || len(hs) != 1 || hs[0].Status != "online" {
+			return false
+		}
+		return instances == 1 || len(hs[0].Instances) == instances
 	}); err != nil {
 		d.close()
-		return nil, fmt.Errorf("handler did not register: %w", err)
+		return nil, fmt.Errorf("handler did not register (%d instances): %w", instances, err)
 	}
 	return d, nil
 }
@@ -280,7 +322,7 @@ func (d *deployment) close() {
 
 // stop ends the handler, then the scheduler, each with SIGTERM.
 func (d *deployment) stop() {
-	for _, c := range []*child{d.handler, d.scheduler} {
+	for _, c := range append(slices.Clone(d.handlers), d.scheduler) {
 		if c != nil {
 			c.stop()
 		}
@@ -384,35 +426,50 @@ type shape struct {
 // one instant), and start once all exist, so creating them is not
 // measured.
 func throughput(bin string, window time.Duration, load shape) ([]row, error) {
-	n, every := load.schedules, load.every
-	d, err := deploy(bin, "bench", 2*n)
+	rate, _, mem, err := measureThroughput(bin, window, load, topology{})
 	if err != nil {
 		return nil, err
 	}
-	defer d.close()
-	start := time.Now().Add(20 * time.Second)
-	if err := addSchedules(d.c, "bench", "quick_aling", n, every, start, !load.together); err != nil {
-		return nil, err
-	}
-	time.Sleep(time.Until(start) + 3*time.Second) // warm up: a measurement window, not a wait for a condition
-	n0, err := succeeded(d.c)
-	if err != nil {
-		return nil, err
-	}
-	t0 := time.Now()
-	mem := d.watchMemory(window)
-	n1, err := succeeded(d.c)
-	if err != nil {
-		return nil, err
-	}
-	el := time.Since(t0)
-	rate := float64(n1-n0) / el.Seconds()
 	return []row{
-		{fmt.Sprintf("durable executions/s (fire → zmq → handler → result in bbolt; %.0f fires/s offered)", float64(n)/every),
+		{fmt.Sprintf("durable executions/s (fire → zmq → handler → result in bbolt; %.0f fires/s offered)", float64(load.schedules)/load.every),
 			fmt.Sprintf("%.0f", rate), "≥ 30,000"},
 		{"  scheduler peak RSS under that load", mem.scheduler.String(), ""},
 		{"  handler peak RSS under that load", mem.handler.String(), ""},
 	}, nil
+}
+
+// measureThroughput deploys top, runs load on it and returns the durable
+// executions per second over window, the CPU time the scheduler and the
+// handlers spent per execution, and the daemons' peak memory.
+func measureThroughput(bin string, window time.Duration, load shape, top topology) (float64, time.Duration, peaks, error) {
+	n, every := load.schedules, load.every
+	d, err := deployWith(bin, "bench", 2*n, top)
+	if err != nil {
+		return 0, 0, peaks{}, err
+	}
+	defer d.close()
+	start := time.Now().Add(20 * time.Second)
+	if err := addSchedules(d.c, "bench", "quick_aling", n, every, start, !load.together); err != nil {
+		return 0, 0, peaks{}, err
+	}
+	time.Sleep(time.Until(start) + 3*time.Second) // warm up: a measurement window, not a wait for a condition
+	n0, err := succeeded(d.c)
+	if err != nil {
+		return 0, 0, peaks{}, err
+	}
+	t0 := time.Now()
+	cpu0 := d.cpuTime()
+	mem := d.watchMemory(window)
+	cpu := d.cpuTime() - cpu0
+	n1, err := succeeded(d.c)
+	if err != nil {
+		return 0, 0, peaks{}, err
+	}
+	var perExec time.Duration
+	if n1 > n0 {
+		perExec = cpu / time.Duration(n1-n0)
+	}
+	return float64(n1-n0) / time.Since(t0).Seconds(), perExec, mem, nil
 }
 
 // deployFiring deploys a scheduler and handler with 10,000 schedules every
@@ -529,7 +586,8 @@ func (m memory) String() string {
 	return s + ")"
 }
 
-// peaks holds the largest sample of each daemon.
+// peaks holds the largest sample of each daemon (of the handlers, the
+// largest of any instance).
 type peaks struct{ scheduler, handler memory }
 
 // watchMemory samples both daemons' memory every 100 ms for span and returns
@@ -543,8 +601,10 @@ func (d *deployment) watchMemory(span time.Duration) peaks {
 		if m := readMemory(d.scheduler.pid()); m.rss > p.scheduler.rss {
 			p.scheduler = m
 		}
-		if m := readMemory(d.handler.pid()); m.rss > p.handler.rss {
-			p.handler = m
+		for _, h := range d.handlers {
+			if m := readMemory(h.pid()); m.rss > p.handler.rss {
+				p.handler = m
+			}
 		}
 		select {
 		case <-end:

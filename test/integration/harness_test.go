@@ -19,6 +19,8 @@ import (
 	"time"
 
 	"go.uber.org/goleak"
+
+	"github.com/schedulezero/schedulezero/pkg/cluster/clustertest"
 )
 
 var binDir string
@@ -44,7 +46,7 @@ func TestMain(m *testing.M) {
 		return m.Run()
 	}()
 	if code == 0 {
-		if err := goleak.Find(); err != nil {
+		if err := goleak.Find(clustertest.IgnoreGoroutines()...); err != nil { // cluster_test.go embeds etcd
 			fmt.Fprintln(os.Stderr, "goleak:", err)
 			code = 1
 		}

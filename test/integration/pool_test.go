@@ -21,6 +21,7 @@ type pool struct {
 	a     *api
 	procs map[string]*proc
 	marks map[string]string
+	name  string // the handler name; "" is "pool"
 }
 
 // poolPing is the instances' heartbeat: the scheduler routes around one
@@ -79,9 +80,13 @@ func (p *pool) instances(t *testing.T) map[string]instanceJSON {
 	if _, err := p.a.do("GET", "/api/v1/handlers", nil, &out); err != nil {
 		t.Fatal(err)
 	}
+	name := p.name
+	if name == "" {
+		name = "pool"
+	}
 	m := map[string]instanceJSON{}
 	for _, h := range out.Handlers {
-		if h.ID == "pool" {
+		if h.ID == name {
 			for _, in := range h.Instances {
 				m[in.ID] = in
 			}

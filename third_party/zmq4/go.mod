@@ -6,7 +6,6 @@ require (
 	github.com/go-zeromq/goczmq/v4 v4.2.2
 	go.uber.org/goleak v1.3.0
 	golang.org/x/sync v0.18.0
-	golang.org/x/text v0.31.0
 )
 
 require (

@@ -11,9 +11,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-
-	"golang.org/x/text/cases"
-	"golang.org/x/text/language"
 )
 
 var (
@@ -280,6 +277,36 @@ func (fl flag) hasMore() bool   { return fl&hasMoreBitFlag == hasMoreBitFlag }
 func (fl flag) isLong() bool    { return fl&isLongBitFlag == isLongBitFlag }
 func (fl flag) isCommand() bool { return fl&isCommandBitFlag == isCommandBitFlag }
 
+// toTitle upper-cases the first letter of each word of a property name
+// ("socket-type" is "Socket-Type", "x-2d" "X-2D"), leaving the other
+// letters as they are, as golang.org/x/text/cases.Title(language.Und,
+// cases.NoLower) does for the ASCII names of ZMTP; bytes beyond ASCII are
+// kept, so the length never changes. Done by hand so that every binary
+// does not link (and keep resident) the Unicode tables of x/text for it.
 func toTitle(s string) string {
-	return cases.Title(language.Und, cases.NoLower).String(s)
+	var b []byte
+	cased := false // the current word has had its first letter
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'a' <= c && c <= 'z':
+			if !cased {
+				if b == nil {
+					b = []byte(s)
+				}
+				b[i] = c - 'a' + 'A'
+			}
+			cased = true
+		case 'A' <= c && c <= 'Z', c >= 0x80:
+			cased = true
+		case '0' <= c && c <= '9', c == '_', c == '\'':
+			// inside a word
+		default:
+			cased = false // a word ends
+		}
+	}
+	if b == nil {
+		return s
+	}
+	return string(b)
 }

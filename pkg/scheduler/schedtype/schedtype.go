@@ -80,6 +80,7 @@ type InstanceStatus struct {
 	Limit     int               `json:"limit"`
 	LatencyMS float64           `json:"latency_ms"`
 	ErrorRate float64           `json:"error_rate"`
+	Errors    int64             `json:"errors"` // failed calls since it joined the pool
 	LastSeen  time.Time         `json:"last_seen,omitzero"`
 }
 
