@@ -10,7 +10,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/schedulezero/schedulezero/pkg/cluster"
+	"github.com/schedulezero/schedulezero/pkg/cluster/clusterconf"
 	"github.com/schedulezero/schedulezero/pkg/secretfile"
 )
 
@@ -24,9 +24,9 @@ func clusterFlags() []cli.Flag {
 			Usage: "this member's `NAME` in STATUS= and in the standbys' answers (default: the host name)"},
 		&cli.StringFlag{Name: "cluster-advertise-api", EnvVars: []string{"SZ_CLUSTER_ADVERTISE_API"},
 			Usage: "`URL` (http://host:port) of this member's API where standbys forward requests while it leads (default: its --http-listen TCP address, unless a wildcard)"},
-		&cli.IntFlag{Name: "cluster-ttl", Value: cluster.DefaultTTL, EnvVars: []string{"SZ_CLUSTER_TTL"},
+		&cli.IntFlag{Name: "cluster-ttl", Value: clusterconf.DefaultTTL, EnvVars: []string{"SZ_CLUSTER_TTL"},
 			Usage: "`SECONDS` a leader may fail to renew its etcd lease before a standby takes over"},
-		&cli.IntFlag{Name: "cluster-max-txn-ops", Value: cluster.DefaultMaxTxnOps, EnvVars: []string{"SZ_CLUSTER_MAX_TXN_OPS"},
+		&cli.IntFlag{Name: "cluster-max-txn-ops", Value: clusterconf.DefaultMaxTxnOps, EnvVars: []string{"SZ_CLUSTER_MAX_TXN_OPS"},
 			Usage: "records per etcd transaction: etcd's --max-txn-ops (raise both together for fewer transactions under load)"},
 		&cli.StringFlag{Name: "cluster-ca", EnvVars: []string{"SZ_CLUSTER_CA"}, Usage: "CA certificate `FILE` that signed the etcd members' certificates"},
 		&cli.StringFlag{Name: "cluster-cert", EnvVars: []string{"SZ_CLUSTER_CERT"}, Usage: "client certificate `FILE` for etcd (with --cluster-key)"},
@@ -38,19 +38,19 @@ func clusterFlags() []cli.Flag {
 }
 
 // clusterOptions reads the cluster flags; nil when --cluster is not set.
-func clusterOptions(c *cli.Context) (*cluster.Options, error) {
+func clusterOptions(c *cli.Context) (*clusterconf.Options, error) {
 	if c.String("cluster") == "" {
 		return nil, nil
 	}
-	eps, err := cluster.ParseURL(c.String("cluster"))
+	eps, err := clusterconf.ParseURL(c.String("cluster"))
 	if err != nil {
 		return nil, fmt.Errorf("--%w", err)
 	}
 	if c.Int("cluster-ttl") < 1 {
-		return nil, fmt.Errorf("--cluster-ttl %d: must be at least 1 second (the default is %d)", c.Int("cluster-ttl"), cluster.DefaultTTL)
+		return nil, fmt.Errorf("--cluster-ttl %d: must be at least 1 second (the default is %d)", c.Int("cluster-ttl"), clusterconf.DefaultTTL)
 	}
-	o := &cluster.Options{Endpoints: eps, TTL: c.Int("cluster-ttl"), MaxTxnOps: c.Int("cluster-max-txn-ops"),
-		Member: cluster.Member{Name: c.String("cluster-name")}}
+	o := &clusterconf.Options{Endpoints: eps, TTL: c.Int("cluster-ttl"), MaxTxnOps: c.Int("cluster-max-txn-ops"),
+		Member: clusterconf.Member{Name: c.String("cluster-name")}}
 	if u := c.String("cluster-advertise-api"); u != "" {
 		if !strings.HasPrefix(u, "http://") && !strings.HasPrefix(u, "https://") {
 			return nil, fmt.Errorf("--cluster-advertise-api %q: use http://HOST:PORT", u)

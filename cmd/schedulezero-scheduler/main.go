@@ -73,6 +73,9 @@ func flags() []cli.Flag {
 }
 
 func serve(c *cli.Context) error {
+	if err := handOffCluster(c); err != nil {
+		return err
+	}
 	logger, err := sd.NewLogger(os.Stderr, c.String("log-level"))
 	if err != nil {
 		return err

@@ -1,3 +1,5 @@
+//go:build !nocluster
+
 package schedulerd
 
 // Cluster mode (--cluster): the daemon's life as one member of several.
@@ -37,6 +39,7 @@ const deposeTimeout = 2 * time.Second
 
 // runCluster is Run in cluster mode.
 func runCluster(ctx context.Context, opts Options, reload, stall <-chan struct{}) error {
+	opts = opts.withDefaults()
 	copts := *opts.Cluster
 	copts.Logger = cmp.Or(copts.Logger, opts.Logger)
 	if copts.Member.Name == "" {

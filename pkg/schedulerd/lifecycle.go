@@ -150,7 +150,7 @@ func (d *Daemon) Stop(ctx context.Context) error {
 // (reloading on each value from reload, stalling on each from stall), Stop.
 func Run(ctx context.Context, opts Options, reload, stall <-chan struct{}) error {
 	if opts.Cluster != nil {
-		return runCluster(ctx, opts.withDefaults(), reload, stall)
+		return runCluster(ctx, opts, reload, stall)
 	}
 	d, err := New(ctx, opts)
 	if err != nil {

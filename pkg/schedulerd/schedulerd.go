@@ -19,7 +19,7 @@ import (
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
-	"github.com/schedulezero/schedulezero/pkg/cluster"
+	"github.com/schedulezero/schedulezero/pkg/cluster/clusterconf"
 	"github.com/schedulezero/schedulezero/pkg/event"
 	"github.com/schedulezero/schedulezero/pkg/listener"
 	"github.com/schedulezero/schedulezero/pkg/metric"
@@ -100,7 +100,7 @@ type Options struct {
 	GovernorAPI string
 	// Cluster, when set, makes the daemon one member of a cluster on
 	// etcd (--cluster; cluster.go): Run campaigns, and leads or stands by.
-	Cluster *cluster.Options
+	Cluster *clusterconf.Options
 
 	replicator store.Replicator // the leader's term (cluster.go)
 	member     bool             // run by cluster.go, which tells systemd STOPPING=1
