@@ -105,7 +105,7 @@ type Scheduler struct {
 	events *event.Hub
 
 	mu        sync.Mutex
-	entries   map[string]*entry
+	entries   entryTable
 	heap      fireHeap
 	running   map[string]*execution // by execution id
 	startedAt time.Time
@@ -200,7 +200,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		opts:       opts,
 		db:         opts.Store,
 		logger:     opts.Logger.With("component", "engine"),
-		entries:    make(map[string]*entry),
+		entries:    newEntryTable(),
 		running:    make(map[string]*execution),
 		wake:       make(chan struct{}, 1),
 		heartbeat:  make(chan chan struct{}),
@@ -227,9 +227,10 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 	}
 	// The triggers are compiled when they first fire (triggerLocked); the
 	// heap needs only the next fire times, and is built in one pass.
-	err := s.db.EachSchedule(ctx, func(rec store.Schedule) error {
+	// The records are views of the store's pages: newEntry copies.
+	err := s.db.EachScheduleView(ctx, func(rec store.Schedule) error {
 		e := newEntry(rec, nil)
-		s.entries[rec.ID] = e
+		s.entries.put(e)
 		if !rec.Paused && !rec.Done && !rec.NextFire.IsZero() {
 			e.index = int32(len(s.heap))
 			s.heap = append(s.heap, e)
@@ -258,16 +259,17 @@ func (s *Scheduler) location(name string) (*time.Location, error) {
 // A trigger that does not compile leaves the schedule kept (and shown) but
 // out of the heap, never to fire; that is said loudly, once.
 func (s *Scheduler) triggerLocked(e *entry) (trigger.Trigger, bool) {
-	if e.trig == nil && !e.broken {
+	if e.trigger() == nil && !e.broken {
 		trig, err := s.compile(e.record())
 		if err != nil {
-			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", e.rec.ID, "err", err)
+			s.logger.Error("schedule trigger does not compile; it will not fire", "schedule_id", e.rec.ID(), "err", err)
 			e.broken = true
 			s.heap.place(e)
 		}
-		e.trig = trig
+		e.setTrigger(trig)
 	}
-	return e.trig, e.trig != nil
+	trig := e.trigger()
+	return trig, trig != nil
 }
 
 // compile turns a stored schedule's normalized trigger back into a Trigger.

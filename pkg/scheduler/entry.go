@@ -1,8 +1,8 @@
 package scheduler
 
 import (
-	"encoding/json"
 	"hash/fnv"
+	"strings"
 	"time"
 	"unique"
 
@@ -11,29 +11,20 @@ import (
 )
 
 // entry is one schedule as the engine holds it: the record (authoritative
-// in memory; the store has what was last committed) and its compiled
-// trigger. index is its place in the heap, or -1 when it is not due ever
-// (paused or done).
+// in memory; the store has what was last committed) and, once it fires,
+// its compiled trigger. index is its place in the heap, or -1 when it is
+// not due ever (paused or done).
 //
 // The engine holds every schedule for as long as it runs, so an entry is
-// kept to 320 bytes (TestEntrySize; 480 before): what most schedules do
-// not have (a policy, executions in flight, occurrences waiting, skips not
-// yet written) is behind a pointer that is nil when they have none, and
-// the record is store.Schedule without its policy (docs/performance.md,
-// Memory).
+// kept to 144 bytes (TestEntrySize; 320 before, 480 before that): what a
+// schedule at rest does not have (a policy; a compiled trigger, executions
+// in flight, occurrences waiting, skips not yet written) is behind a
+// pointer that is nil when it has none, and the record is packed
+// (docs/performance.md, Memory).
 type entry struct {
-	rec schedule
-	// trig is the compiled trigger; nil until the first fire needs it
-	// (see Scheduler.triggerLocked): start-up would otherwise parse every
-	// trigger, most of its time, and hold each compiled for a fire an hour
-	// or a day away.
-	trig trigger.Trigger
+	rec  schedule
 	tune *tuning // nil: the zero policy and no offset
-
-	// running holds this schedule's executions in flight (overlap policy),
-	// nil when there are none: an emptied map keeps its storage.
-	running map[string]*execution
-	wait    *waiting // nil: nothing queued, no skips to write
+	live *live   // nil: not compiled, nothing running or waiting
 
 	index int32
 	// dirty says rec changed (skipped fires) and was not written since;
@@ -45,19 +36,39 @@ type entry struct {
 	broken bool
 }
 
-// schedule is store.Schedule without its Policy and Source, in an order that packs
-// it (272 bytes against 400); entry.record puts them back together.
-// TestScheduleFields keeps the two in step.
+// live is what a schedule holds once it fires: its compiled trigger, its
+// executions in flight, the occurrences it queues and the skips it has not
+// written.
+type live struct {
+	// trig is the compiled trigger; nil until the first fire needs it
+	// (see Scheduler.triggerLocked): start-up would otherwise parse every
+	// trigger, most of its time, and hold each compiled for a fire an hour
+	// or a day away.
+	trig trigger.Trigger
+	// running holds the executions in flight (overlap policy), nil when
+	// there are none: an emptied map keeps its storage.
+	running map[string]*execution
+	backlog []backlogItem
+	skips   *skips
+}
+
+// schedule is store.Schedule without its Policy and Source, packed: the
+// engine holds one for every schedule as long as it runs (112 bytes
+// against 272, and one allocation of text where there were three). The
+// id, trigger and params are one string (the id is also the key of
+// Scheduler.entries); handler, method, time zone, attempts and timeout
+// one interned handle; each instant 12 bytes (see packInstant) instead of
+// 24. The accessors in schedule_fields.go read and write it as
+// store.Schedule's fields; entry.record puts the whole record together.
 type schedule struct {
-	ID, HandlerID, Method, Timezone string
-	Params, Trigger                 json.RawMessage
-
-	PausedAt, NextFire, LastFire, CreatedAt, UpdatedAt time.Time
-
-	MaxAttempts            int
-	Timeout                time.Duration
-	FireCount, MissedCount int64
-	Paused, Done           bool
+	text           string // id, trigger, params
+	idLen, trigLen uint32
+	job            unique.Handle[scheduleJob]
+	at             [numInstants]int64 // packInstant
+	nsec           [numInstants]uint32
+	FireCount      int64
+	MissedCount    int64
+	Paused, Done   bool
 }
 
 // tuning is a schedule's policy when it is not the zero one, and the
@@ -67,14 +78,6 @@ type tuning struct {
 	policy store.Policy
 	offset time.Duration // Policy.RandomOffset, see stableOffset
 	source string        // store.Schedule.Source
-}
-
-// waiting is what a busy schedule holds until its running execution ends
-// or the skips are written: occurrences to run one after another (overlap
-// "queue", misfire "all", backfill) and the occurrences skipped.
-type waiting struct {
-	backlog []backlogItem
-	skips   *skips
 }
 
 // skips counts n occurrences skipped from from to to, the last at at;
@@ -94,46 +97,26 @@ type backlogItem struct {
 // newEntry holds rec; trig is its compiled trigger, or nil to compile it
 // when it is first needed.
 func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
-	e := &entry{trig: trig, index: -1}
+	e := &entry{index: -1}
 	e.set(rec)
+	e.setTrigger(trig)
 	return e
 }
 
-// set makes rec the entry's record. Handler, method and time zone are
-// interned: thousands of schedules name a few of each, and one copy of
-// each name is a string fewer per schedule to hold.
+// set makes rec the entry's record.
 func (e *entry) set(rec store.Schedule) {
-	e.rec = schedule{
-		ID:        rec.ID,
-		HandlerID: unique.Make(rec.HandlerID).Value(),
-		Method:    unique.Make(rec.Method).Value(),
-		Timezone:  unique.Make(rec.Timezone).Value(),
-		Params:    rec.Params, Trigger: rec.Trigger,
-		PausedAt: rec.PausedAt, NextFire: rec.NextFire, LastFire: rec.LastFire,
-		CreatedAt: rec.CreatedAt, UpdatedAt: rec.UpdatedAt,
-		MaxAttempts: rec.MaxAttempts, Timeout: rec.Timeout,
-		FireCount: rec.FireCount, MissedCount: rec.MissedCount,
-		Paused: rec.Paused, Done: rec.Done,
-	}
+	e.rec = packSchedule(rec)
 	e.tune = nil
 	if !rec.Policy.IsZero() || rec.Source != "" {
-		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset), source: rec.Source}
+		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset), source: strings.Clone(rec.Source)}
 	}
 }
 
 // record returns the whole record, as the store and the API know it.
 func (e *entry) record() store.Schedule {
-	r := &e.rec
-	return store.Schedule{
-		ID: r.ID, HandlerID: r.HandlerID, Method: r.Method, Timezone: r.Timezone,
-		Params: r.Params, Trigger: r.Trigger,
-		PausedAt: r.PausedAt, NextFire: r.NextFire, LastFire: r.LastFire,
-		CreatedAt: r.CreatedAt, UpdatedAt: r.UpdatedAt,
-		MaxAttempts: r.MaxAttempts, Timeout: r.Timeout,
-		FireCount: r.FireCount, MissedCount: r.MissedCount,
-		Paused: r.Paused, Done: r.Done,
-		Policy: e.policy(), Source: e.source(),
-	}
+	rec := e.rec.unpack()
+	rec.Policy, rec.Source = e.policy(), e.source()
+	return rec
 }
 
 // source is the schedule's source, empty for the API's.
@@ -161,7 +144,15 @@ func (e *entry) offset() time.Duration {
 }
 
 // due is when the engine fires the entry's next occurrence.
-func (e *entry) due() time.Time { return e.rec.NextFire.Add(e.offset()) }
+func (e *entry) due() time.Time { return e.rec.NextFire().Add(e.offset()) }
+
+// dueKey is due as Unix seconds and nanoseconds, for the heap's
+// comparisons without building a time.Time.
+func (e *entry) dueKey() (sec, nsec int64) {
+	sec, nsec = e.rec.instantKey(atNextFire)
+	nsec += int64(e.offset())
+	return sec + nsec/1e9, nsec % 1e9
+}
 
 // stableOffset derives a schedule's fixed shift in [0, limit) from its id,
 // so that it is the same on every start (systemd's RandomizedOffsetSec=).
@@ -174,80 +165,115 @@ func stableOffset(id string, limit time.Duration) time.Duration {
 	return time.Duration(h.Sum64() % uint64(limit))
 }
 
+// trigger is e's compiled trigger, nil when it is not yet.
+func (e *entry) trigger() trigger.Trigger {
+	if e.live == nil {
+		return nil
+	}
+	return e.live.trig
+}
+
+// setTrigger makes trig e's compiled trigger (nil: compile it when it is
+// needed).
+func (e *entry) setTrigger(trig trigger.Trigger) {
+	if trig != nil && e.live == nil {
+		e.live = &live{}
+	}
+	if e.live != nil {
+		e.live.trig = trig
+		e.tidy()
+	}
+}
+
+// runs is e's executions in flight, nil when there are none.
+func (e *entry) runs() map[string]*execution {
+	if e.live == nil {
+		return nil
+	}
+	return e.live.running
+}
+
 // addRunning puts ex in e's running set.
 func (e *entry) addRunning(ex *execution) {
-	if e.running == nil {
-		e.running = make(map[string]*execution, 1)
+	if e.live == nil {
+		e.live = &live{}
 	}
-	e.running[ex.rec.ID] = ex
+	if e.live.running == nil {
+		e.live.running = make(map[string]*execution, 1)
+	}
+	e.live.running[ex.rec.ID] = ex
 }
 
 // removeRunning takes ex out of e's running set, and drops the set when it
 // is empty.
 func (e *entry) removeRunning(ex *execution) {
-	delete(e.running, ex.rec.ID)
-	if len(e.running) == 0 {
-		e.running = nil
+	if e.live == nil {
+		return
+	}
+	delete(e.live.running, ex.rec.ID)
+	if len(e.live.running) == 0 {
+		e.live.running = nil
+		e.tidy()
 	}
 }
 
 // queue appends an occurrence to e's backlog.
 func (e *entry) queue(occ time.Time, reason string) {
-	if e.wait == nil {
-		e.wait = &waiting{}
+	if e.live == nil {
+		e.live = &live{}
 	}
-	e.wait.backlog = append(e.wait.backlog, backlogItem{occ: occ, reason: reason})
+	e.live.backlog = append(e.live.backlog, backlogItem{occ: occ, reason: reason})
 }
 
 // queued is the length of e's backlog.
 func (e *entry) queued() int {
-	if e.wait == nil {
+	if e.live == nil {
 		return 0
 	}
-	return len(e.wait.backlog)
+	return len(e.live.backlog)
 }
 
 // dequeue takes the first occurrence of e's non-empty backlog.
 func (e *entry) dequeue() backlogItem {
-	item := e.wait.backlog[0]
-	e.wait.backlog = e.wait.backlog[1:]
+	item := e.live.backlog[0]
+	e.live.backlog = e.live.backlog[1:]
 	e.tidy()
 	return item
 }
 
 // skipped returns e's skips not yet written, or nil.
 func (e *entry) skipped() *skips {
-	if e.wait == nil {
+	if e.live == nil {
 		return nil
 	}
-	return e.wait.skips
+	return e.live.skips
 }
 
 // addSkips counts n more occurrences skipped, from from to to, at now,
 // because of why.
 func (e *entry) addSkips(from, to, now time.Time, n int64, why string) {
-	if e.wait == nil {
-		e.wait = &waiting{}
+	if e.live == nil {
+		e.live = &live{}
 	}
-	if e.wait.skips == nil {
-		e.wait.skips = &skips{from: from, why: why}
+	if e.live.skips == nil {
+		e.live.skips = &skips{from: from, why: why}
 	}
-	sk := e.wait.skips
+	sk := e.live.skips
 	sk.n += n
 	sk.to, sk.at = to, now
 }
 
 // clearSkips forgets e's skips once they are written.
 func (e *entry) clearSkips() {
-	if e.wait != nil {
-		e.wait.skips = nil
+	if e.live != nil {
+		e.live.skips = nil
 		e.tidy()
 	}
 }
 
-// tidy drops e.wait when it holds nothing.
+// tidy drops e.live when it holds nothing.
 func (e *entry) tidy() {
-	if len(e.wait.backlog) == 0 && e.wait.skips == nil {
-		e.wait = nil
+	if l := e.live; l.trig == nil && l.running == nil && len(l.backlog) == 0 && l.skips == nil {
+		e.live = nil
 	}
 }

@@ -11,42 +11,39 @@ import (
 )
 
 // The engine holds an entry per schedule for as long as it runs; a field
-// added to it should be a decision, so its size is held here (320 bytes is
-// a size class of Go's allocator: 321 would take 352).
+// added to it should be a decision, so its size is held here (144 bytes is
+// a size class of Go's allocator: 145 would take 160).
 func TestEntrySize(t *testing.T) {
-	if n := unsafe.Sizeof(entry{}); n > 320 {
-		t.Fatalf("entry is %d bytes; keep it to 320 (move what few schedules have behind a pointer)", n)
+	if n := unsafe.Sizeof(entry{}); n > 144 {
+		t.Fatalf("entry is %d bytes; keep it to 144 (move what few schedules have behind a pointer)", n)
 	}
 }
 
-// schedule must hold every field of store.Schedule but Policy, with the
-// same type, or record would lose what set was given.
-func TestScheduleFields(t *testing.T) {
-	want := map[string]reflect.Type{}
-	st := reflect.TypeFor[store.Schedule]()
-	for i := range st.NumField() {
-		if f := st.Field(i); f.Name != "Policy" && f.Name != "Source" {
-			want[f.Name] = f.Type
+// fullSchedule has every field of store.Schedule set but Policy and
+// Source (which the entry keeps apart); TestEntry_FullScheduleIsFull keeps
+// it so, and TestEntry_SetRecord checks that record gives back what set
+// was given, so a field added to store.Schedule and not to schedule fails.
+func fullSchedule(at time.Time) store.Schedule {
+	return store.Schedule{
+		ID: "s", HandlerID: "h", Method: "m", Params: json.RawMessage(`{"a":1}`), Trigger: json.RawMessage(`{"type":"interval","seconds":10}`),
+		Timezone: "Europe/Berlin", Paused: true, PausedAt: at, MaxAttempts: 3, Timeout: time.Minute,
+		NextFire: at.Add(time.Hour), LastFire: at.Add(-time.Hour), FireCount: 7, MissedCount: 2, Done: true,
+		CreatedAt: at.Add(-24 * time.Hour), UpdatedAt: at.Add(time.Second),
+	}
+}
+
+func TestEntry_FullScheduleIsFull(t *testing.T) {
+	v := reflect.ValueOf(fullSchedule(time.Date(2026, 11, 29, 12, 0, 0, 1, time.UTC)))
+	for i := range v.NumField() {
+		if f := v.Type().Field(i); f.Name != "Policy" && f.Name != "Source" && v.Field(i).IsZero() {
+			t.Errorf("fullSchedule leaves %s zero: set it, and keep it in schedule (schedule_fields.go)", f.Name)
 		}
-	}
-	got := map[string]reflect.Type{}
-	lt := reflect.TypeFor[schedule]()
-	for i := range lt.NumField() {
-		got[lt.Field(i).Name] = lt.Field(i).Type
-	}
-	if !reflect.DeepEqual(got, want) {
-		t.Fatalf("schedule has fields %v\nstore.Schedule without Policy has %v", got, want)
 	}
 }
 
 func TestEntry_SetRecord(t *testing.T) {
-	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
-	full := store.Schedule{
-		ID: "s", HandlerID: "h", Method: "m", Params: json.RawMessage(`{"a":1}`), Trigger: json.RawMessage(`{"type":"interval","seconds":10}`),
-		Timezone: "Europe/Berlin", Paused: true, PausedAt: at, MaxAttempts: 3, Timeout: time.Minute,
-		NextFire: at.Add(time.Hour), LastFire: at.Add(-time.Hour), FireCount: 7, MissedCount: 2, Done: true,
-		CreatedAt: at.Add(-24 * time.Hour), UpdatedAt: at,
-	}
+	at := time.Date(2026, 11, 29, 12, 0, 0, 123456789, time.UTC)
+	full := fullSchedule(at)
 	withPolicy := full
 	withPolicy.Policy = store.Policy{Overlap: store.OverlapQueue, QueueLimit: 4, RandomOffset: time.Hour, RetryOn: []string{store.RetryOnError}}
 	withSource := full
@@ -97,11 +94,72 @@ func TestEntry_Waiting(t *testing.T) {
 	if item := e.dequeue(); !item.occ.Equal(at) || item.reason != "queued" {
 		t.Fatalf("dequeued %+v", item)
 	}
-	if e.wait == nil {
+	if e.live == nil {
 		t.Fatal("the skips went with the backlog")
 	}
 	e.clearSkips()
-	if e.wait != nil || e.skipped() != nil || e.queued() != 0 {
-		t.Fatalf("an idle entry still holds %+v", e.wait)
+	if e.live != nil || e.skipped() != nil || e.queued() != 0 {
+		t.Fatalf("an idle entry still holds %+v", e.live)
+	}
+}
+
+// An instant packed and unpacked is the same instant, with the zone offset
+// it had: what the store gives back after a restart.
+func TestPackInstant(t *testing.T) {
+	berlin, err := time.LoadLocation("Europe/Berlin")
+	if err != nil {
+		t.Skip("no time zone database:", err)
+	}
+	at := time.Date(2026, 7, 1, 12, 30, 0, 987654321, time.UTC)
+	tests := []struct {
+		name string
+		t    time.Time
+	}{
+		{"zero", time.Time{}},
+		{"UTC", at},
+		{"fixed zone +05:30", at.In(time.FixedZone("IST", 5*3600+1800))},
+		{"named zone in summer", at.In(berlin)},
+		{"named zone in winter", at.AddDate(0, 6, 0).In(berlin)},
+		{"before 1970", time.Date(1901, 2, 3, 4, 5, 6, 7, time.FixedZone("", -3*3600))},
+		{"year 9999", time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC)},
+		{"a nanosecond after the zero time", time.Time{}.Add(1)},
+		{"the Unix epoch", time.Unix(0, 0).UTC()},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, ns := packInstant(tt.t)
+			got := unpackInstant(v, ns)
+			if !got.Equal(tt.t) || got.IsZero() != tt.t.IsZero() {
+				t.Fatalf("unpack(pack(%v)) = %v", tt.t, got)
+			}
+			if g, w := got.Format(time.RFC3339Nano), tt.t.Format(time.RFC3339Nano); g != w {
+				t.Errorf("reads back as %s, want %s", g, w)
+			}
+			if _, off := tt.t.Zone(); off == 0 && got.Location() != time.UTC {
+				t.Errorf("location %v, want UTC as the store gives", got.Location())
+			}
+		})
+	}
+}
+
+// The heap orders by dueKey as due would: offsets and nanoseconds count,
+// ties go by id.
+func TestFireHeap_OrderByDue(t *testing.T) {
+	at := time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+	h := fireHeap{
+		newEntry(store.Schedule{ID: "b", NextFire: at}, nil),
+		newEntry(store.Schedule{ID: "a", NextFire: at}, nil),
+		newEntry(store.Schedule{ID: "c", NextFire: at.Add(-time.Nanosecond)}, nil),
+		newEntry(store.Schedule{ID: "d", NextFire: at.Add(-time.Second), Policy: store.Policy{RandomOffset: time.Hour}}, nil),
+		newEntry(store.Schedule{ID: "e", NextFire: at.Add(999999999).In(time.FixedZone("", 3600))}, nil),
+	}
+	for i := range h {
+		for j := range h {
+			di, dj := h[i].due(), h[j].due()
+			want := di.Before(dj) || di.Equal(dj) && h[i].rec.ID() < h[j].rec.ID()
+			if got := h.Less(i, j); got != want {
+				t.Errorf("Less(%s due %v, %s due %v) = %v", h[i].rec.ID(), di, h[j].rec.ID(), dj, got)
+			}
+		}
 	}
 }

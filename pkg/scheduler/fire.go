@@ -22,9 +22,9 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	if grace <= 0 {
 		grace = DefaultGraceTime
 	}
-	first := e.rec.NextFire
+	first := e.rec.NextFire()
 	if s.opts.LatenessFunc != nil {
-		s.opts.LatenessFunc(e.rec.HandlerID, now.Sub(first.Add(e.offset())))
+		s.opts.LatenessFunc(e.rec.HandlerID(), now.Sub(first.Add(e.offset())))
 	}
 
 	// Every occurrence due by now, in order (bounded), and the first after.
@@ -44,9 +44,10 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		next, ok = trig.Next(next)
 	}
 	if ok {
-		e.rec.NextFire = next
+		e.rec.SetNextFire(next)
 	} else {
-		e.rec.NextFire, e.rec.Done = time.Time{}, true
+		e.rec.SetNextFire(time.Time{})
+		e.rec.Done = true
 	}
 
 	// Which run: the on-time one, or what the misfire policy says.
@@ -93,7 +94,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	}
 	e.rec.MissedCount += int64(len(missed)) + extra
 	if !e.rec.Paused {
-		e.rec.PausedAt = time.Time{} // it has served to name the reason
+		e.rec.SetPausedAt(time.Time{}) // it has served to name the reason
 	}
 
 	w := store.Writes{}
@@ -102,10 +103,11 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	catchUp := len(runs) > 1
 	for i, occ := range runs {
 		if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
-			e.rec.NextFire, e.rec.Done = time.Time{}, true
+			e.rec.SetNextFire(time.Time{})
+			e.rec.Done = true
 			break
 		}
-		e.rec.LastFire = occ
+		e.rec.SetLastFire(occ)
 		e.rec.FireCount++
 		if catchUp && i > 0 {
 			e.queue(occ, "catch-up")
@@ -117,7 +119,8 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		}
 	}
 	if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
-		e.rec.NextFire, e.rec.Done = time.Time{}, true
+		e.rec.SetNextFire(time.Time{})
+		e.rec.Done = true
 	}
 	s.heap.place(e)
 	w.ScheduleStates = append(w.ScheduleStates, e.record()) // its firing state is all that changed
@@ -128,7 +131,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 // busyLocked reports whether a fire of e now would be skipped by the
 // overlap policy: its previous run is still going and the policy is skip.
 func (s *Scheduler) busyLocked(e *entry) bool {
-	if len(e.running) == 0 {
+	if len(e.runs()) == 0 {
 		return false
 	}
 	o := e.policy().Overlap
@@ -145,19 +148,20 @@ func (s *Scheduler) busyLocked(e *entry) bool {
 // complete. Should the scheduler crash before they are written, the count
 // is lost, and after the restart those occurrences are recorded as missed
 // while it was down: still recorded, under another reason. The caller
-// holds s.mu and has advanced e.rec.NextFire.
+// holds s.mu and has advanced the next fire.
 func (s *Scheduler) skipFireLocked(e *entry, due []time.Time, extra int64, now time.Time) {
 	pol := e.policy()
 	if pol.MaxRuns <= 0 || e.rec.FireCount < pol.MaxRuns {
-		e.rec.LastFire = due[len(due)-1]
+		e.rec.SetLastFire(due[len(due)-1])
 		e.rec.FireCount++
 	}
 	if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
-		e.rec.NextFire, e.rec.Done = time.Time{}, true
+		e.rec.SetNextFire(time.Time{})
+		e.rec.Done = true
 	}
 	e.rec.MissedCount += int64(len(due)) + extra
 	if !e.rec.Paused {
-		e.rec.PausedAt = time.Time{}
+		e.rec.SetPausedAt(time.Time{})
 	}
 	s.heap.place(e)
 	s.skipLocked(e, due[0], due[len(due)-1], now, int64(len(due))+extra)

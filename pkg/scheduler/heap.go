@@ -10,11 +10,15 @@ type fireHeap []*entry
 
 func (h fireHeap) Len() int { return len(h) }
 func (h fireHeap) Less(i, j int) bool {
-	a, b := h[i].due(), h[j].due()
-	if a.Equal(b) {
-		return h[i].rec.ID < h[j].rec.ID
+	as, an := h[i].dueKey()
+	bs, bn := h[j].dueKey()
+	switch {
+	case as != bs:
+		return as < bs
+	case an != bn:
+		return an < bn
 	}
-	return a.Before(b)
+	return h[i].rec.ID() < h[j].rec.ID()
 }
 func (h fireHeap) Swap(i, j int) {
 	h[i], h[j] = h[j], h[i]
@@ -39,7 +43,7 @@ func (h *fireHeap) Pop() any {
 // place puts e where its NextFire says: in the heap when it has one and is
 // active, out of it otherwise.
 func (h *fireHeap) place(e *entry) {
-	active := !e.rec.Paused && !e.rec.Done && !e.rec.NextFire.IsZero() && !e.broken
+	active := !e.rec.Paused && !e.rec.Done && e.rec.hasNextFire() && !e.broken
 	switch {
 	case active && e.index >= 0:
 		heap.Fix(h, int(e.index))

@@ -14,14 +14,14 @@ import (
 // policy (run now --force). The caller holds s.mu.
 func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *store.Writes) *execution {
 	pol := e.policy()
-	if h, ok := s.reg.get(e.rec.HandlerID); ok && h.removed() {
+	if h, ok := s.reg.get(e.rec.HandlerID()); ok && h.removed() {
 		// Nothing will ever take it: say so now rather than wait for a
 		// deadline, and keep no attempt waiting.
 		e.rec.MissedCount++
-		w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, removedReason(e.rec.HandlerID)}}, 0, now, 1)...)
+		w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, removedReason(e.rec.HandlerID())}}, 0, now, 1)...)
 		return nil
 	}
-	if len(e.running) > 0 && !force {
+	if len(e.runs()) > 0 && !force {
 		switch pol.Overlap {
 		case store.OverlapAllow:
 		case store.OverlapQueue:
@@ -37,7 +37,7 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 			w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, fmt.Sprintf("%s and the queue was full (%d)", s.busyReasonLocked(e), limit)}}, 0, now, 1)...)
 			return nil
 		case store.OverlapReplace:
-			for _, ex := range e.running {
+			for _, ex := range e.runs() {
 				ex.abort(errReplaced)
 			}
 		default: // skip
@@ -46,8 +46,8 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 			return nil
 		}
 	}
-	ex := s.newExecution(e.rec.HandlerID, e.rec.Method, e.rec.Params, s.attempts(e.rec.MaxAttempts), s.timeout(e.rec.Timeout), now)
-	ex.rec.ScheduleID = e.rec.ID
+	ex := s.newExecution(e.rec.HandlerID(), e.rec.Method(), e.rec.Params(), s.attempts(e.rec.MaxAttempts()), s.timeout(e.rec.Timeout()), now)
+	ex.rec.ScheduleID = e.rec.ID()
 	ex.rec.ScheduledAt = occ
 	ex.entry = e
 	ex.policy = pol
@@ -183,12 +183,12 @@ func (s *Scheduler) finishedLocked(ex *execution) {
 		return
 	}
 	e.removeRunning(ex)
-	if e.running != nil {
+	if e.runs() != nil {
 		return
 	}
 	w := store.Writes{}
 	var starts []*execution
-	if e.queued() > 0 && s.entries[e.rec.ID] == e {
+	if e.queued() > 0 && s.entries.get(e.rec.ID()) == e {
 		item := e.dequeue()
 		if next := s.admitLocked(e, item.occ, s.now(), true, &w); next != nil {
 			w.Executions = append(w.Executions, next.rec)

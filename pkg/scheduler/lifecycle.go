@@ -82,7 +82,7 @@ func (s *Scheduler) Health(ctx context.Context) error {
 // Summary is a one-line live status for systemd's STATUS=.
 func (s *Scheduler) Summary() string {
 	s.mu.Lock()
-	n := len(s.entries)
+	n := s.entries.len()
 	var next time.Time
 	if len(s.heap) > 0 {
 		next = s.heap[0].due()

@@ -26,7 +26,7 @@ const lateReason = "the engine fired late (clock jump or overload)"
 // missReason says why occurrences from first on did not run on time.
 func (s *Scheduler) missReason(e *entry, first time.Time) string {
 	switch {
-	case !e.rec.PausedAt.IsZero() && !first.Before(e.rec.PausedAt):
+	case !e.rec.PausedAt().IsZero() && !first.Before(e.rec.PausedAt()):
 		return "the schedule was paused"
 	case first.Before(s.startedAt):
 		return "the scheduler was not running"
@@ -44,7 +44,7 @@ func (s *Scheduler) missedRecords(e *entry, missed []missedRun, extra int64, now
 	}
 	rec := func(occ time.Time, reason string) store.Execution {
 		return store.Execution{
-			ID: s.ids.next(now), Attempt: 1, ScheduleID: e.rec.ID, HandlerID: e.rec.HandlerID, Method: e.rec.Method,
+			ID: s.ids.next(now), Attempt: 1, ScheduleID: e.rec.ID(), HandlerID: e.rec.HandlerID(), Method: e.rec.Method(),
 			Status: store.StatusMissed, ScheduledAt: occ, CompletedAt: now, Error: reason,
 		}
 	}
@@ -62,7 +62,7 @@ func (s *Scheduler) missedRecords(e *entry, missed []missedRun, extra int64, now
 	case rest == 1:
 		out = append(out, rec(last.occ, last.reason))
 	}
-	s.logger.Warn("occurrences missed", "schedule_id", e.rec.ID, "count", int64(len(missed))+extra, "reason", missed[0].reason)
+	s.logger.Warn("occurrences missed", "schedule_id", e.rec.ID(), "count", int64(len(missed))+extra, "reason", missed[0].reason)
 	return out
 }
 
@@ -97,7 +97,7 @@ func (s *Scheduler) flushSkipsLocked() {
 	var w store.Writes
 	for _, e := range s.dirty {
 		e.flushing = false
-		if s.entries[e.rec.ID] != e {
+		if s.entries.get(e.rec.ID()) != e {
 			continue // deleted
 		}
 		if e.dirty {
@@ -134,12 +134,12 @@ func (s *Scheduler) skipRecord(e *entry) store.Execution {
 // offline, removed or at its limit. The caller holds s.mu.
 func (s *Scheduler) busyReasonLocked(e *entry) string {
 	id := ""
-	for k := range e.running {
+	for k := range e.runs() {
 		if id == "" || k < id {
 			id = k
 		}
 	}
-	if h, ok := s.reg.get(e.rec.HandlerID); ok {
+	if h, ok := s.reg.get(e.rec.HandlerID()); ok {
 		if why := h.waitReason(e.policy().On); why != "" && !strings.HasPrefix(why, "waiting for a free slot") {
 			return fmt.Sprintf("the previous run (%s) has not started: %s", id, why)
 		}

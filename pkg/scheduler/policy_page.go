@@ -19,7 +19,7 @@ func (s *Scheduler) PolicyPage(ctx context.Context, after string, limit int) (ma
 	out := map[string]store.Policy{}
 	s.mu.Lock()
 	for _, id := range ids {
-		if e, ok := s.entries[id]; ok && e.tune != nil && !e.tune.policy.IsZero() {
+		if e := s.entries.get(id); e != nil && e.tune != nil && !e.tune.policy.IsZero() {
 			out[id] = e.tune.policy
 		}
 	}

@@ -27,7 +27,8 @@ func (s *Scheduler) recover(ctx context.Context) error {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, rec := range unfinished {
-		e, haveSchedule := s.entries[rec.ScheduleID]
+		e := s.entries.get(rec.ScheduleID)
+		haveSchedule := e != nil
 		asks := haveSchedule && rec.Status == store.StatusRunning && s.asksHandler(rec.HandlerID)
 		if rec.Status == store.StatusRunning && !asks {
 			rec.Status = store.StatusInterrupted
@@ -46,7 +47,7 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			w.Executions = append(w.Executions, rec)
 			continue
 		}
-		ex := s.newExecution(rec.HandlerID, rec.Method, e.rec.Params, rec.MaxAttempts, s.timeout(e.rec.Timeout), now)
+		ex := s.newExecution(rec.HandlerID, rec.Method, e.rec.Params(), rec.MaxAttempts, s.timeout(e.rec.Timeout()), now)
 		if asks {
 			ex.recovering = true // still running in the store until its handler answered
 		} else {

@@ -17,7 +17,7 @@ func (s *Scheduler) PauseSchedule(_ context.Context, id string) (store.Schedule,
 	return s.update(id, event.SchedulePaused, func(e *entry, now time.Time) error {
 		if !e.rec.Paused {
 			e.rec.Paused = true
-			e.rec.PausedAt = now
+			e.rec.SetPausedAt(now)
 		}
 		return nil
 	})
@@ -45,7 +45,7 @@ func (s *Scheduler) update(id string, kind event.Kind, fn func(*entry, time.Time
 		s.mu.Unlock()
 		return store.Schedule{}, err
 	}
-	e.rec.UpdatedAt = now
+	e.rec.SetUpdatedAt(now)
 	s.heap.place(e)
 	rec := e.record()
 	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
@@ -75,7 +75,7 @@ func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) 
 	var answer store.Execution // copied now: once launched, ex.rec is its goroutine's
 	pol := e.policy()
 	switch {
-	case !force && len(e.running) > 0 && (pol.Overlap == "" || pol.Overlap == store.OverlapSkip):
+	case !force && len(e.runs()) > 0 && (pol.Overlap == "" || pol.Overlap == store.OverlapSkip):
 		// A skip asked for by hand is written at once, with its own
 		// record, so that the answer can name it; timer fires batch
 		// theirs (skipLocked).
@@ -88,7 +88,7 @@ func (s *Scheduler) TriggerSchedule(ctx context.Context, id string, force bool) 
 			answer = ex.rec
 		} else if len(w.Executions) == 0 && e.queued() > before {
 			answer = store.Execution{
-				ScheduleID: id, HandlerID: e.rec.HandlerID, Method: e.rec.Method, Status: store.StatusPending, ScheduledAt: now,
+				ScheduleID: id, HandlerID: e.rec.HandlerID(), Method: e.rec.Method(), Status: store.StatusPending, ScheduledAt: now,
 				Error: fmt.Sprintf("queued behind %s (overlap policy queue; %d waiting)", strings.TrimPrefix(s.busyReasonLocked(e), "the "), e.queued()),
 			}
 		}
@@ -144,7 +144,7 @@ func (s *Scheduler) Backfill(_ context.Context, id string, from, to time.Time) (
 	for _, o := range occs {
 		e.queue(o, "backfill")
 	}
-	if len(e.running) == 0 && e.queued() > 0 {
+	if len(e.runs()) == 0 && e.queued() > 0 {
 		item := e.dequeue()
 		w := store.Writes{}
 		var starts []*execution

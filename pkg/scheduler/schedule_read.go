@@ -24,8 +24,8 @@ func (s *Scheduler) GetSchedule(_ context.Context, id string) (store.Schedule, e
 // ListSchedules returns every schedule, by id.
 func (s *Scheduler) ListSchedules(context.Context) ([]store.Schedule, error) {
 	s.mu.Lock()
-	out := make([]store.Schedule, 0, len(s.entries))
-	for _, e := range s.entries {
+	out := make([]store.Schedule, 0, s.entries.len())
+	for e := range s.entries.all() {
 		out = append(out, e.record())
 	}
 	s.mu.Unlock()
@@ -48,7 +48,7 @@ func (s *Scheduler) SchedulePage(ctx context.Context, after string, limit int) (
 		}
 		s.mu.Lock()
 		for _, id := range ids {
-			if e, ok := s.entries[id]; ok {
+			if e := s.entries.get(id); e != nil {
 				out = append(out, e.record())
 			}
 		}
@@ -70,7 +70,7 @@ func (s *Scheduler) MissedCount(context.Context) (int64, error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var n int64
-	for _, e := range s.entries {
+	for e := range s.entries.all() {
 		n += e.rec.MissedCount
 	}
 	return n, nil
@@ -90,7 +90,7 @@ func (s *Scheduler) CountSchedules(now time.Time) ScheduleCounts {
 	var c ScheduleCounts
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	for _, e := range s.entries {
+	for e := range s.entries.all() {
 		switch {
 		case e.rec.Done:
 			c.Done++
@@ -98,7 +98,7 @@ func (s *Scheduler) CountSchedules(now time.Time) ScheduleCounts {
 			c.Paused++
 		default:
 			c.Active++
-			if !e.rec.NextFire.IsZero() && now.Sub(e.due()) > time.Minute {
+			if !e.rec.NextFire().IsZero() && now.Sub(e.due()) > time.Minute {
 				c.Overdue++
 			}
 		}
@@ -109,7 +109,7 @@ func (s *Scheduler) CountSchedules(now time.Time) ScheduleCounts {
 // entryLocked is schedule id's entry, or store.ErrNotFound naming id. The
 // caller holds s.mu.
 func (s *Scheduler) entryLocked(id string) (*entry, error) {
-	if e, ok := s.entries[id]; ok {
+	if e := s.entries.get(id); e != nil {
 		return e, nil
 	}
 	return nil, fmt.Errorf("schedule %q: %w", id, store.ErrNotFound)

@@ -116,7 +116,8 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req schedtype.ScheduleReque
 		base := store.ScheduleIDFrom(fmt.Sprintf("%s_%s_%d", req.HandlerID, req.Method, now.Unix()))
 		rec.ID = s.freeIDLocked(base[:min(len(base), store.MaxScheduleIDLen-8)])
 	}
-	old, exists := s.entries[rec.ID]
+	old := s.entries.get(rec.ID)
+	exists := old != nil
 	// A finished schedule (a date that fired) is not live: a new one may
 	// take its id, the way the original's fired one-shot jobs were gone.
 	if exists && !req.Replace && !old.rec.Done {
@@ -125,25 +126,25 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req schedtype.ScheduleReque
 	}
 	if exists {
 		if !old.rec.Done {
-			rec.CreatedAt = old.rec.CreatedAt
+			rec.CreatedAt = old.rec.CreatedAt()
 		}
 		old.rec.Paused = true // take it out of the heap
 		s.heap.place(old)
 	}
 	e := newEntry(rec, trig)
-	s.entries[rec.ID] = e
+	s.entries.put(e)
 	s.heap.place(e)
 	done := s.commitLocked(store.Writes{Schedules: []store.Schedule{rec}})
 	s.mu.Unlock()
 	s.Nudge()
 	if err := <-done; err != nil {
 		s.mu.Lock()
-		if s.entries[rec.ID] == e {
+		if s.entries.get(rec.ID) == e {
 			e.rec.Paused = true
 			s.heap.place(e)
-			delete(s.entries, rec.ID)
+			s.entries.remove(rec.ID)
 			if exists {
-				s.entries[rec.ID] = old
+				s.entries.put(old)
 				old.rec.Paused = false
 				s.heap.place(old)
 			}
@@ -165,7 +166,7 @@ func (s *Scheduler) AddSchedule(ctx context.Context, req schedtype.ScheduleReque
 func (s *Scheduler) freeIDLocked(base string) string {
 	id := base
 	for n := 2; ; n++ {
-		if _, taken := s.entries[id]; !taken {
+		if s.entries.get(id) == nil {
 			return id
 		}
 		id = base + "-" + strconv.Itoa(n)
@@ -190,7 +191,7 @@ func (s *Scheduler) DeleteSchedule(_ context.Context, id string) error {
 	}
 	e.rec.Paused = true
 	s.heap.place(e)
-	delete(s.entries, id)
+	s.entries.remove(id)
 	done := s.commitLocked(store.Writes{DeleteSchedules: []string{id}})
 	s.mu.Unlock()
 	if err := <-done; err != nil {
@@ -275,20 +276,21 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u schedtype.Sch
 		}
 	}
 	s.mu.Lock()
-	if s.entries[id] != e {
+	if s.entries.get(id) != e {
 		s.mu.Unlock()
 		return store.Schedule{}, fmt.Errorf("schedule %q changed during the edit: %w", id, store.ErrNotFound)
 	}
 	before := e.record()
 	// Counters and state that moved meanwhile stay the engine's.
-	rec.FireCount, rec.MissedCount, rec.LastFire = e.rec.FireCount, e.rec.MissedCount, e.rec.LastFire
-	rec.Paused, rec.PausedAt = e.rec.Paused, e.rec.PausedAt
+	rec.FireCount, rec.MissedCount, rec.LastFire = e.rec.FireCount, e.rec.MissedCount, e.rec.LastFire()
+	rec.Paused, rec.PausedAt = e.rec.Paused, e.rec.PausedAt()
 	if u.Trigger == nil && u.Timezone == nil {
-		rec.NextFire, rec.Done = e.rec.NextFire, e.rec.Done
+		rec.NextFire, rec.Done = e.rec.NextFire(), e.rec.Done
 	}
 	rec.UpdatedAt = now
 	e.set(rec)
-	e.trig, e.broken = trig, false
+	e.broken = false
+	e.setTrigger(trig)
 	s.heap.place(e)
 	if err := s.commitEditUnlock(id, e, before, rec); err != nil {
 		return store.Schedule{}, err
@@ -327,7 +329,7 @@ func (s *Scheduler) commitEditUnlock(id string, e *entry, before, rec store.Sche
 	s.Nudge()
 	if err := <-done; err != nil {
 		s.mu.Lock()
-		if s.entries[id] == e {
+		if s.entries.get(id) == e {
 			e.set(before)
 			s.heap.place(e)
 		}

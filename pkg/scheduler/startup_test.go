@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"path/filepath"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -119,5 +120,62 @@ func TestScheduler_Start_TriggerThatDoesNotCompileNeverFires(t *testing.T) {
 	}
 	if recs := b.executions(t, store.ExecutionFilter{ScheduleID: "bad"}); len(recs) != 0 {
 		t.Errorf("bad has %d executions, want none", len(recs))
+	}
+}
+
+// TestScheduler_Start_KeepsNoViewOfTheFile: the engine loads views of the
+// store's pages (store.DB.EachScheduleView) and must copy what it keeps:
+// with the file closed (its pages unmapped) the engine still lists every
+// schedule as it was.
+func TestScheduler_Start_KeepsNoViewOfTheFile(t *testing.T) {
+	ctx := context.Background()
+	db, err := store.Open(filepath.Join(t.TempDir(), "s.db"), store.Options{NoSync: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UTC().Truncate(time.Second)
+	var w store.Writes
+	for i := range 50 {
+		s := store.Schedule{ID: fmt.Sprintf("s%03d", i), HandlerID: fmt.Sprintf("h%d", i%3), Method: "work",
+			Trigger:  json.RawMessage(`{"type":"interval","seconds":3600}`),
+			NextFire: now.Add(time.Hour), CreatedAt: now, UpdatedAt: now}
+		if i%2 == 0 {
+			s.Params = json.RawMessage(fmt.Sprintf(`{"n":%d}`, i))
+		}
+		if i%5 == 0 {
+			s.Source, s.Policy = "file:s.schedule", store.Policy{Overlap: store.OverlapQueue, QueueLimit: 2}
+		}
+		w.Schedules = append(w.Schedules, s)
+	}
+	if err := db.Commit(ctx, w); err != nil {
+		t.Fatal(err)
+	}
+	want, err := db.ListSchedules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := scheduler.New(ctx, scheduler.Options{Store: db})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := eng.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	got, err := eng.ListSchedules(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) {
+		t.Fatalf("engine lists %d schedules, the store had %d", len(got), len(want))
+	}
+	for i := range want {
+		g, _ := json.Marshal(got[i])
+		w, _ := json.Marshal(want[i])
+		if string(g) != string(w) {
+			t.Errorf("engine holds %s\nthe store had %s", g, w)
+		}
 	}
 }

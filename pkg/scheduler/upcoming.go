@@ -16,7 +16,7 @@ import (
 func (s *Scheduler) Upcoming(_ context.Context, n int) (total, waiting int, next []store.Schedule, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	total, waiting = len(s.entries), len(s.heap)
+	total, waiting = s.entries.len(), len(s.heap)
 	if n <= 0 || waiting == 0 {
 		return total, waiting, nil, nil
 	}
@@ -32,7 +32,7 @@ func (s *Scheduler) Upcoming(_ context.Context, n int) (total, waiting int, next
 func (s *Scheduler) UpcomingFires(_ context.Context, n int) (total, waiting int, next []schedtype.Fire, err error) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	total, waiting = len(s.entries), len(s.heap)
+	total, waiting = s.entries.len(), len(s.heap)
 	if n <= 0 || waiting == 0 {
 		return total, waiting, nil, nil
 	}

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"runtime/debug"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/wallclock"
@@ -61,6 +62,12 @@ func (d *Daemon) Start(ctx context.Context) error {
 	}()
 	_ = d.opts.Notifier.Ready()
 	d.logger.Info("scheduler ready", "db", d.db.Path(), "zmq", d.wire.Addr(), "api", fmt.Sprint(d.HTTPAddrs()))
+	// Start-up leaves garbage behind it (the load's, then that of starting
+	// the servers), and a collection sized by the heap it left could be a
+	// long time coming on an idle scheduler: until then the pages stay
+	// resident. Collect and return them once, after READY=1, so that
+	// READY does not wait for it.
+	debug.FreeOSMemory()
 	return nil
 }
 

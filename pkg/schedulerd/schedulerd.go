@@ -15,7 +15,6 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
-	"runtime/debug"
 	"sync"
 	"time"
 
@@ -229,11 +228,6 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if err != nil {
 		return nil, err
 	}
-	// Loading the schedules leaves the heap at its largest: their records
-	// as decoded and the engine's entries made from them. A collection
-	// sized by that peak could be a long time coming on an idle scheduler,
-	// and until then the pages stay resident; return them now.
-	debug.FreeOSMemory()
 	d.onStop("engine", func(ctx context.Context) error {
 		sctx, cancel := context.WithTimeout(ctx, opts.StopTimeout)
 		defer cancel()

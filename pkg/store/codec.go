@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"time"
+	"unsafe"
 )
 
 // Execution records are most of what the file holds: one or two per fire,
@@ -110,12 +111,16 @@ func appendSchedule(b []byte, s *Schedule) ([]byte, error) {
 }
 
 // decodeSchedule reads a record in either form into s.
-func decodeSchedule(v []byte, s *Schedule) error {
+func decodeSchedule(v []byte, s *Schedule) error { return decodeScheduleAs(v, s, false) }
+
+// decodeScheduleAs is decodeSchedule; alias makes s's strings and raw
+// messages views of v (of the compact form; JSON is copied).
+func decodeScheduleAs(v []byte, s *Schedule, alias bool) error {
 	if len(v) == 0 || (v[0] != formatCompact && v[0] != formatSourced) {
 		return json.Unmarshal(v, s)
 	}
 	sourced := v[0] == formatSourced
-	d := decoder{b: v[1:]}
+	d := decoder{b: v[1:], alias: alias}
 	*s = Schedule{
 		ID:        d.string(),
 		HandlerID: d.string(),
@@ -288,6 +293,9 @@ func decodeMetaOf(v []byte) (execMeta, error) {
 type decoder struct {
 	b   []byte
 	err error
+	// alias makes strings and bytes views of b, not copies (see
+	// DB.EachScheduleView).
+	alias bool
 }
 
 func (d *decoder) fail() { d.err, d.b = errCorrupt, nil }
@@ -340,7 +348,10 @@ func (d *decoder) bytes() []byte {
 		d.fail()
 		return nil
 	}
-	out := append([]byte(nil), d.b[:n]...)
+	out := d.b[:n:n]
+	if !d.alias {
+		out = append([]byte(nil), out...)
+	}
 	d.b = d.b[n:]
 	return out
 }
@@ -351,7 +362,14 @@ func (d *decoder) string() string {
 		d.fail()
 		return ""
 	}
-	s := string(d.b[:n])
+	var s string
+	switch {
+	case n == 0:
+	case d.alias:
+		s = unsafe.String(&d.b[0], n)
+	default:
+		s = string(d.b[:n])
+	}
 	d.b = d.b[n:]
 	return s
 }

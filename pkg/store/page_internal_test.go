@@ -2,12 +2,15 @@ package store
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 
 	"github.com/schedulezero/schedulezero/pkg/field"
 )
@@ -278,6 +281,63 @@ func TestDB_ListExecutionsPage_BadCursor(t *testing.T) {
 		var fe *field.Error
 		if !errors.As(err, &fe) || fe.Field != "cursor" {
 			t.Errorf("cursor %q: err %v, want a field error on cursor", tok, err)
+		}
+	}
+}
+
+// TestDB_EachScheduleView_SameAsEachSchedule: the view of every record
+// (compact, with a source, and the legacy JSON form) holds what
+// EachSchedule's copy does, and reads each record once.
+func TestDB_EachScheduleView_SameAsEachSchedule(t *testing.T) {
+	ctx := context.Background()
+	v := visits{}
+	db := pageDB(t, &v, 0)
+	at := time.Date(2026, 1, 2, 3, 4, 5, 6, time.UTC)
+	recs := []Schedule{
+		{ID: "a", HandlerID: "h", Method: "m", Trigger: []byte(`{"type":"interval","seconds":60}`), Params: []byte(`{"n":1}`), NextFire: at, CreatedAt: at, Timeout: time.Minute},
+		{ID: "b", HandlerID: "h2", Method: "m2", Timezone: "Europe/Berlin", Trigger: []byte(`{}`), Source: "file:x.schedule",
+			Policy: Policy{Overlap: OverlapQueue, QueueLimit: 3}},
+		{ID: "c", HandlerID: "h", Method: "m", Trigger: []byte(`{}`)},
+	}
+	if err := db.Commit(ctx, Writes{Schedules: recs}); err != nil {
+		t.Fatal(err)
+	}
+	legacy, err := json.Marshal(recs[2])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := db.bolt.Update(func(tx *bolt.Tx) error { return tx.Bucket(bucketSchedules).Put([]byte("c"), legacy) }); err != nil {
+		t.Fatal(err)
+	}
+	var copies, views []Schedule
+	if err := db.EachSchedule(ctx, func(s Schedule) error { copies = append(copies, s); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	clear(v)
+	err = db.EachScheduleView(ctx, func(s Schedule) error {
+		// A deep copy: the view is valid only in fn.
+		b, err := json.Marshal(s)
+		if err != nil {
+			return err
+		}
+		var c Schedule
+		if err := json.Unmarshal(b, &c); err != nil {
+			return err
+		}
+		views = append(views, c)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(views) != len(recs) || v.total() != len(recs) {
+		t.Fatalf("EachScheduleView saw %d schedules with visits %v, want %d", len(views), v, len(recs))
+	}
+	for i := range views {
+		want, _ := json.Marshal(copies[i])
+		got, _ := json.Marshal(views[i])
+		if string(got) != string(want) {
+			t.Errorf("view %s\nwant %s", got, want)
 		}
 	}
 }

@@ -33,6 +33,19 @@ func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
 // schedules and schedule_state together (both are in ID order), rather
 // than looking each state entry up.
 func (db *DB) EachSchedule(ctx context.Context, fn func(Schedule) error) error {
+	return db.eachSchedule(ctx, false, fn)
+}
+
+// EachScheduleView is EachSchedule without copying: the strings and raw
+// messages of the record fn gets are views of the file's pages, valid only
+// until fn returns, so fn copies what it keeps. The scheduler loads with
+// it: the copies EachSchedule makes (six a schedule) were garbage the
+// moment the engine had packed them.
+func (db *DB) EachScheduleView(ctx context.Context, fn func(Schedule) error) error {
+	return db.eachSchedule(ctx, true, fn)
+}
+
+func (db *DB) eachSchedule(ctx context.Context, alias bool, fn func(Schedule) error) error {
 	return db.view(ctx, func(tx *bolt.Tx) error {
 		st := tx.Bucket(bucketScheduleState).Cursor()
 		sk, sv := st.First()
@@ -40,7 +53,7 @@ func (db *DB) EachSchedule(ctx context.Context, fn func(Schedule) error) error {
 		for k, v := c.First(); k != nil; k, v = c.Next() {
 			db.visit(bucketSchedules)
 			var s Schedule
-			if err := decodeSchedule(v, &s); err != nil {
+			if err := decodeScheduleAs(v, &s, alias); err != nil {
 				return fmt.Errorf("schedule %q: %w", k, err)
 			}
 			for sk != nil && bytes.Compare(sk, k) < 0 {
