@@ -59,7 +59,7 @@ func main() {
 type row struct{ metric, value, target string }
 
 // allPhases are the phases in the order they run.
-var allPhases = []string{"throughput", "wire", "lateness", "rest", "embed", "sse", "scale"}
+var allPhases = []string{"throughput", "wire", "cluster", "lateness", "rest", "embed", "sse", "scale"}
 
 // parsePhases reads -only: empty is every phase.
 func parsePhases(only string) (map[string]bool, error) {
@@ -100,6 +100,13 @@ func run(bin string, window time.Duration, load shape, sc scaleFlags, phases map
 		r, err := wireRows(bin, window, load)
 		if err != nil {
 			return fmt.Errorf("wire: %w", err)
+		}
+		rows = append(rows, r...)
+	}
+	if phases["cluster"] {
+		r, err := clusterRows(bin, window, load)
+		if err != nil {
+			return fmt.Errorf("cluster: %w", err)
 		}
 		rows = append(rows, r...)
 	}
@@ -186,6 +193,9 @@ type topology struct {
 	// curve makes both ZeroMQ channels CURVE: the scheduler a server
 	// allowing the handlers' keys, every handler a client (curve.go).
 	curve bool
+	// cluster, if set, is the etcd the scheduler joins as a cluster
+	// member (cluster.go).
+	cluster string
 	// prepare, if not nil, writes the store before the scheduler starts.
 	prepare func(dbPath string) error
 }
@@ -212,6 +222,9 @@ func deployWith(bin, handlerName string, concurrency int, top topology) (*deploy
 			return nil, err
 		}
 		schedArgs = keys.schedulerArgs()
+	}
+	if top.cluster != "" {
+		schedArgs = append(schedArgs, clusterArgs(top.cluster)...)
 	}
 	if err := d.startScheduler(bin, schedArgs...); err != nil {
 		d.close()

@@ -5,9 +5,11 @@
 package clustertest
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/url"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -25,7 +27,6 @@ const MaxTxnOps = 4096
 
 // Etcd is a running embedded cluster.
 type Etcd struct {
-	t       testing.TB
 	mu      sync.Mutex
 	members []*embed.Etcd
 	clients []string
@@ -34,26 +35,44 @@ type Etcd struct {
 // New starts an n-member cluster, stopped at the test's cleanup. Members
 // skip fsync and use short raft timers: a test cluster is up in about a
 // second and elects a new raft leader within one.
-func New(t testing.TB, n int) *Etcd { t.Helper(); return start(t, n, false) }
+func New(t testing.TB, n int) *Etcd { t.Helper(); return startT(t, n, false) }
 
 // NewDurable is New with fsync on, as a production member runs: for
 // benchmarks that compare with bbolt, which syncs every commit.
-func NewDurable(t testing.TB, n int) *Etcd { t.Helper(); return start(t, n, true) }
+func NewDurable(t testing.TB, n int) *Etcd { t.Helper(); return startT(t, n, true) }
 
-func start(t testing.TB, n int, fsync bool) *Etcd {
+func startT(t testing.TB, n int, fsync bool) *Etcd {
 	t.Helper()
-	peers, clients := freeURLs(t, n), freeURLs(t, n)
+	e, err := Start(t.TempDir(), n, fsync)
+	if err != nil {
+		t.Fatalf("embedded etcd: %v", err)
+	}
+	t.Cleanup(e.Close)
+	return e
+}
+
+// Start starts an n-member cluster with its data under dir, outside a
+// test (the bench's cluster phase); Close stops it.
+func Start(dir string, n int, fsync bool) (*Etcd, error) {
+	peers, err := freeURLs(n)
+	if err != nil {
+		return nil, err
+	}
+	clients, err := freeURLs(n)
+	if err != nil {
+		return nil, err
+	}
 	var initial []string
 	for i := range n {
 		initial = append(initial, fmt.Sprintf("m%d=%s", i, peers[i].String()))
 	}
-	e := &Etcd{t: t, members: make([]*embed.Etcd, n)}
+	e := &Etcd{members: make([]*embed.Etcd, n)}
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
 		cfg := embed.NewConfig()
 		cfg.Name = fmt.Sprintf("m%d", i)
-		cfg.Dir = t.TempDir()
+		cfg.Dir = filepath.Join(dir, cfg.Name)
 		cfg.ListenPeerUrls = []url.URL{peers[i]}
 		cfg.AdvertisePeerUrls = []url.URL{peers[i]}
 		cfg.ListenClientUrls = []url.URL{clients[i]}
@@ -74,7 +93,9 @@ func start(t testing.TB, n int, fsync bool) *Etcd {
 				errs[i] = err
 				return
 			}
+			e.mu.Lock()
 			e.members[i] = m
+			e.mu.Unlock()
 			select {
 			case <-m.Server.ReadyNotify():
 			case err := <-m.Err():
@@ -85,13 +106,11 @@ func start(t testing.TB, n int, fsync bool) *Etcd {
 		}()
 	}
 	wg.Wait()
-	t.Cleanup(e.close)
-	for _, err := range errs {
-		if err != nil {
-			t.Fatalf("embedded etcd: %v", err)
-		}
+	if err := errors.Join(errs...); err != nil {
+		e.Close()
+		return nil, err
 	}
-	return e
+	return e, nil
 }
 
 // Endpoints are the members' client URLs.
@@ -117,25 +136,25 @@ func (e *Etcd) Stop(i int) {
 	}
 }
 
-func (e *Etcd) close() {
+// Close stops every member.
+func (e *Etcd) Close() {
 	for i := range e.members {
 		e.Stop(i)
 	}
 }
 
 // freeURLs returns n loopback URLs on ports free a moment ago.
-func freeURLs(t testing.TB, n int) []url.URL {
-	t.Helper()
+func freeURLs(n int) ([]url.URL, error) {
 	out := make([]url.URL, n)
 	for i := range n {
 		ln, err := net.Listen("tcp", "127.0.0.1:0")
 		if err != nil {
-			t.Fatal(err)
+			return nil, err
 		}
 		out[i] = url.URL{Scheme: "http", Host: ln.Addr().String()}
 		_ = ln.Close()
 	}
-	return out
+	return out, nil
 }
 
 // IgnoreGoroutines are the goleak options for what an embedded etcd leaves
