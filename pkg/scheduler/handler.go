@@ -99,32 +99,38 @@ func owner(conn Conn) *instance {
 // them) is ready with a free slot, takes it and returns the connection to
 // use. It gives up when ctx is done, saying why.
 func (h *handlerState) acquire(ctx context.Context, on []string) (Conn, error) {
+	return h.takeWhenReady(ctx, func() *instance { return h.pickLocked(on, nil) }, func() error {
+		return fmt.Errorf("%s: %w", h.deadlineReasonLocked(on), wire.ErrUnavailable)
+	})
+}
+
+// takeWhenReady takes a slot of the instance pick chooses, waiting for the
+// next change of h's instances while it chooses none, until ctx is done
+// (then the error of gaveUp). pick and gaveUp run with h.mu held.
+func (h *handlerState) takeWhenReady(ctx context.Context, pick func() *instance, gaveUp func() error) (Conn, error) {
 	h.mu.Lock()
+	defer h.mu.Unlock()
 	for {
 		if h.rec.Status == handlerRemoved {
-			id := h.rec.ID
-			h.mu.Unlock()
-			return nil, fmt.Errorf("handler %q: %w", id, errHandlerRemoved)
+			return nil, fmt.Errorf("handler %q: %w", h.rec.ID, errHandlerRemoved)
 		}
-		if in := h.pickLocked(on, nil); in != nil {
+		if in := pick(); in != nil {
 			in.inFlight++
-			c := in.conn
-			h.mu.Unlock()
-			return c, nil
+			return in.conn, nil
 		}
 		ch := h.changed
 		h.waiters++
 		h.mu.Unlock()
+		var err error
 		select {
 		case <-ch:
-			h.mu.Lock()
-			h.waiters--
 		case <-ctx.Done():
-			h.mu.Lock()
-			h.waiters--
-			why := h.deadlineReasonLocked(on)
-			h.mu.Unlock()
-			return nil, fmt.Errorf("%s: %w", why, wire.ErrUnavailable)
+			err = ctx.Err()
+		}
+		h.mu.Lock()
+		h.waiters--
+		if err != nil {
+			return nil, gaveUp()
 		}
 	}
 }

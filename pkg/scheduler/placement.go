@@ -78,45 +78,21 @@ func (h *handlerState) acquireFor(ctx context.Context, id string, on []string) (
 	if id == "" {
 		return h.acquire(ctx, on)
 	}
-	h.mu.Lock()
-	for {
-		if h.rec.Status == handlerRemoved {
-			name := h.rec.ID
-			h.mu.Unlock()
-			return nil, fmt.Errorf("handler %q: %w", name, errHandlerRemoved)
-		}
+	return h.takeWhenReady(ctx, func() *instance {
 		var probe *instance
 		for _, in := range h.insts {
 			if in.inFlight >= in.limit || !in.ready(time.Now, nil) {
 				continue
 			}
 			if in.id == id && !in.restored {
-				probe = in
-				break
+				return in
 			}
 			if in.restored {
 				probe = in
 			}
 		}
-		if probe != nil {
-			probe.inFlight++
-			c := probe.conn
-			h.mu.Unlock()
-			return c, nil
-		}
-		ch := h.changed
-		h.waiters++
-		h.mu.Unlock()
-		select {
-		case <-ch:
-			h.mu.Lock()
-			h.waiters--
-		case <-ctx.Done():
-			h.mu.Lock()
-			h.waiters--
-			name := h.rec.ID
-			h.mu.Unlock()
-			return nil, fmt.Errorf("handler %q instance %q did not come back before the deadline: %w", name, id, wire.ErrUnavailable)
-		}
-	}
+		return probe
+	}, func() error {
+		return fmt.Errorf("handler %q instance %q did not come back before the deadline: %w", h.rec.ID, id, wire.ErrUnavailable)
+	})
 }
