@@ -108,3 +108,41 @@ func TestAcquireFor_ProbesTheRestoredInstance(t *testing.T) {
 		t.Fatal("after b took the restored instance over, its connection is not known to be b's")
 	}
 }
+
+// Recovery's wait bounds the instance's coming back, not its slots: an
+// instance that is back but at its limit for longer than the wait is
+// still waited for (after a failover hundreds of attempts to ask share
+// its slots with the new fires), while one that never comes back is given
+// up on after the wait.
+func TestAcquireBack_WaitsPastTheWaitForASlotOfAnInstanceThatIsBack(t *testing.T) {
+	_, h := newPool(t, &dialer{}, wire.Registration{Instance: "a", Concurrency: 1})
+	const wait = 30 * time.Millisecond
+	busy := h.tryAcquire(nil)
+	if busy == nil {
+		t.Fatal("no slot of a")
+	}
+	got := make(chan error, 1)
+	go func() {
+		c, err := h.acquireBack(context.Background(), "a", nil, wait)
+		if err == nil && instanceOf(c) != "a" {
+			err = errors.New("took " + instanceOf(c))
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("acquireBack returned while a is back and busy: %v", err)
+	case <-time.After(5 * wait):
+	}
+	h.release(busy, 0, false)
+	if err := <-got; err != nil {
+		t.Fatalf("acquireBack(a) once its slot is free: %v", err)
+	}
+	start := time.Now()
+	if _, err := h.acquireBack(context.Background(), "gone", nil, wait); !errors.Is(err, wire.ErrUnavailable) {
+		t.Fatalf("acquireBack of an instance that never registers: %v; want unavailable", err)
+	}
+	if d := time.Since(start); d > 20*wait {
+		t.Fatalf("acquireBack of an instance that never registers took %v; want about %v", d, wait)
+	}
+}

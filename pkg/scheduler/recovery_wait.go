@@ -1,0 +1,37 @@
+package scheduler
+
+import (
+	"context"
+	"time"
+)
+
+// acquireBack is acquireFor for recovery, with wait bounding what
+// Options.RecoveryWait means: how long the instance that ran the attempt
+// may take to come back. Once it is back, a slot of it is waited for as
+// long as it stays: after a failover with a backlog, hundreds of attempts
+// to ask share its concurrency with the new fires, and giving up on a
+// handler that is there but busy would run again an attempt it may have
+// run already.
+func (h *handlerState) acquireBack(ctx context.Context, id string, on []string, wait time.Duration) (Conn, error) {
+	for {
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		c, err := h.acquireFor(wctx, id, on)
+		cancel()
+		if err == nil || ctx.Err() != nil || !h.isBack(id) {
+			return c, err
+		}
+	}
+}
+
+// isBack reports whether instance id (any instance when id is empty) has
+// registered since the restart: it is known, not merely restored.
+func (h *handlerState) isBack(id string) bool {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, in := range h.insts {
+		if !in.restored && (id == "" || in.id == id) {
+			return true
+		}
+	}
+	return false
+}
