@@ -110,7 +110,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		e.rec.SetLastFire(occ)
 		e.rec.FireCount++
 		if catchUp && i > 0 {
-			e.queue(occ, "catch-up")
+			s.queueCatchUpLocked(e, occ, now, &w)
 			continue
 		}
 		if ex := s.admitLocked(e, occ, now, false, &w); ex != nil {
