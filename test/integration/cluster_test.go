@@ -10,10 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	sz "github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/cluster/clustertest"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -62,6 +64,7 @@ type clusterRig struct {
 	e         *clustertest.Etcd
 	members   []*member
 	proxies   []*proxy
+	mu        sync.Mutex // guards leader while requests go out at once (do)
 	leader    *member
 	marks     string
 	n         int
@@ -101,7 +104,7 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 
 	r.first = time.Now().Add(2 * time.Second).Truncate(time.Second)
 	forEach(t, n, func(i int) error {
-		_, err := r.leader.a.do("POST", "/api/v1/schedules", map[string]any{
+		return r.do("POST", "/api/v1/schedules", map[string]any{
 			"id": fmt.Sprintf("ha-%04d", i), "handler_id": "worker", "job_method": "mark",
 			"trigger":      map[string]any{"type": "interval", "seconds": 1, "start_time": r.first.Format(time.RFC3339)},
 			"timeout":      "30s",
@@ -112,10 +115,47 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 			// the catch-up loses them, on one scheduler as in a cluster.)
 			"policy": map[string]any{"misfire": "once", "grace_time": "500ms", "overlap": "allow",
 				"backoff": "100ms", "backoff_max": "500ms"},
-		}, nil)
-		return err
+		})
 	})
 	return r
+}
+
+// do sends a request to whichever member leads, again at the leader of
+// the moment while it fails for up to 30 s: on two loaded cores a leader
+// may lose its lease without being killed. A conflict is the request's
+// effect already there (sent again after an answer that was lost).
+func (r *clusterRig) do(method, path string, body any) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r.mu.Lock()
+		m := r.leader
+		r.mu.Unlock()
+		st, err := m.a.do(method, path, body, nil)
+		if err == nil || st == http.StatusConflict {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+		if l := r.leaderBut(nil); l != nil {
+			r.mu.Lock()
+			r.leader = l
+			r.mu.Unlock()
+		}
+	}
+}
+
+// stats reads the leader's stats, following the leadership; ok is false
+// while no member answers as leader.
+func (r *clusterRig) stats() (st sz.Stats, ok bool) {
+	if _, err := r.leader.a.do("GET", "/api/v1/stats", nil, &st); err == nil {
+		return st, true
+	}
+	if l := r.leaderBut(nil); l != nil {
+		r.leader = l
+	}
+	return st, false
 }
 
 // leaderBut returns the member that leads, not counting skip.
@@ -128,13 +168,19 @@ func (r *clusterRig) leaderBut(skip *member) *member {
 	return nil
 }
 
-// awaitFires waits for two more fires of every schedule on the leader.
+// awaitFires waits for two more fires of every schedule on the leader,
+// which it follows: r.leader is the leader of the moment afterwards.
 func (r *clusterRig) awaitFires(t *testing.T, what string) {
 	t.Helper()
-	base := stats(t, r.leader.a).ByStatus[store.StatusSucceeded]
-	await(t, 30*time.Second, what, func() bool {
-		return stats(t, r.leader.a).ByStatus[store.StatusSucceeded] >= base+int64(2*r.n)
+	base := int64(-1)
+	await(t, 60*time.Second, what, func() bool {
+		st, ok := r.stats()
+		if ok && base < 0 {
+			base = st.ByStatus[store.StatusSucceeded]
+		}
+		return ok && st.ByStatus[store.StatusSucceeded] >= base+int64(2*r.n)
 	})
+	await(t, 30*time.Second, "a leader", func() bool { _, ok := r.stats(); return ok })
 }
 
 // failover waits for a member other than old to lead and returns how long
@@ -153,12 +199,11 @@ func (r *clusterRig) failover(t *testing.T, old *member, since time.Time, what s
 func (r *clusterRig) check(t *testing.T) int {
 	t.Helper()
 	forEach(t, r.n, func(i int) error {
-		_, err := r.leader.a.do("POST", fmt.Sprintf("/api/v1/schedules/ha-%04d/pause", i), nil, nil)
-		return err
+		return r.do("POST", fmt.Sprintf("/api/v1/schedules/ha-%04d/pause", i), nil)
 	})
 	await(t, 60*time.Second, "every execution to end", func() bool {
-		st := stats(t, r.leader.a)
-		return st.ByStatus[store.StatusPending]+st.ByStatus[store.StatusRunning] == 0
+		st, ok := r.stats()
+		return ok && st.ByStatus[store.StatusPending]+st.ByStatus[store.StatusRunning] == 0
 	})
 	for _, m := range r.members {
 		if m != r.leader {
