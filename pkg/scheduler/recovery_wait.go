@@ -5,13 +5,13 @@ import (
 	"time"
 )
 
-// acquireBack is acquireFor for recovery, with wait bounding what
-// Options.RecoveryWait means: how long the instance that ran the attempt
-// may take to come back. Once it is back, a slot of it is waited for as
-// long as it stays: after a failover with a backlog, hundreds of attempts
-// to ask share its concurrency with the new fires, and giving up on a
-// handler that is there but busy would run again an attempt it may have
-// run already.
+// acquireBack is acquireFor with wait bounding what Options.RecoveryWait
+// means: how long the instance that ran the attempt may take to come
+// back. Once it is back, a slot is waited for as long as it stays (for an
+// attempt that names no instance, acquireFor waits for a free one): after
+// a failover with a backlog, hundreds of attempts to ask share the
+// handler with the new fires, and giving up on a handler that is there
+// but busy would run again an attempt it may have run already.
 func (h *handlerState) acquireBack(ctx context.Context, id string, on []string, wait time.Duration) (Conn, error) {
 	for {
 		wctx, cancel := context.WithTimeout(ctx, wait)
