@@ -84,7 +84,7 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 		r.proxies = append(r.proxies, px)
 		m := &member{d: d, name: fmt.Sprintf("n%d", i)}
 		m.args = []string{"--db", d.db, "--zmq-bind", d.zmq, "--http-listen", "unix:" + d.sock, "--log-level", "warn",
-			"--cluster", "etcd://" + px.addr(), "--cluster-ttl", "1", "--cluster-name", m.name,
+			"--cluster", "etcd://" + px.addr(), "--cluster-ttl", strconv.Itoa(envInt(t, "SZ_CLUSTER_TTL", 1)), "--cluster-name", m.name,
 			"--cluster-max-txn-ops", strconv.Itoa(clustertest.MaxTxnOps)}
 		r.members = append(r.members, m)
 		zmqs = append(zmqs, d.zmq)

@@ -2,13 +2,15 @@
 // every job it runs without a process per job: method "mark" appends the
 // job's execution id and attempt to a file before it replies, so a test can
 // count what ran on the handler at a thousand jobs a second, where an exec
-// handler would start a thousand shells. It is the project's own runner
+// handler would start a thousand shells; "nap" does the same, then sleeps
+// params.ms milliseconds. It is the project's own runner
 // (package handler: registration, job token, journal, the scheduler list of
 // a cluster) over the real wire; only the job is cheap.
 package main
 
 import (
 	"context"
+	"encoding/json"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -50,6 +52,7 @@ func run(args []string) int {
 	rec := &recorder{f: f}
 	mux := handler.NewMux()
 	mux.HandleFunc("mark", rec.mark)
+	mux.HandleFunc("nap", rec.nap)
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 	err = handler.Serve(ctx, mux, handler.Options{Name: *name, Scheduler: *scheduler, Endpoint: *endpoint,
@@ -66,6 +69,26 @@ func run(args []string) int {
 type recorder struct {
 	mu sync.Mutex
 	f  *os.File
+}
+
+// nap is mark, then a sleep of params.ms milliseconds: a run that takes
+// long enough to be caught by a kill.
+func (r *recorder) nap(ctx context.Context, job *handler.Job) (any, error) {
+	var p struct {
+		MS int `json:"ms"`
+	}
+	if err := json.Unmarshal(job.Params, &p); err != nil {
+		return nil, handler.Permanent(fmt.Errorf("params: %w", err))
+	}
+	if _, err := r.mark(ctx, job); err != nil {
+		return nil, err
+	}
+	select {
+	case <-time.After(time.Duration(p.MS) * time.Millisecond):
+		return nil, nil
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
 }
 
 func (r *recorder) mark(_ context.Context, job *handler.Job) (any, error) {
