@@ -109,7 +109,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		}
 		e.rec.SetLastFire(occ)
 		e.rec.FireCount++
-		if catchUp && i > 0 {
+		if catchUp && (i > 0 || len(e.runs()) > 0) { // behind a run still going: queued too
 			s.queueCatchUpLocked(e, occ, now, &w)
 			continue
 		}
