@@ -43,7 +43,7 @@ func TestKill9DuringMisfireAllCatchUp_EveryOccurrenceOfTheOutageRunsOnce(t *test
 	sched.kill(syscall.SIGKILL)
 	down := time.Now()
 	time.Sleep(5 * time.Second) // the outage itself: the clock has to pass occurrences
-	sched, a = d.startScheduler(t)
+	sched, _ = d.startScheduler(t)
 	up := time.Now()
 	before := len(countLines(t, marks))
 	await(t, 20*time.Second, "the second catch-up run", func() bool { return len(countLines(t, marks)) >= before+2 })
