@@ -322,16 +322,21 @@ func percentiles(ds []time.Duration) (p50, p99, maxd time.Duration) {
 // every schedule fired exactly once or is recorded missed by its misfire
 // policy (once: the gap's last occurrence runs), the handler ran no
 // execution twice and none that the history lacks, and the takeover
-// times are reported. SZ_CLUSTER_KILLS (default 3) and
-// SZ_CLUSTER_SCHEDULES (default 1,000: about 25 s) scale it; the
-// acceptance's 20 kills, docs/operations.md's numbers, are
-// SZ_CLUSTER_KILLS=20 (a few minutes).
+// times are reported. SZ_CLUSTER_KILLS (default 3), SZ_CLUSTER_SCHEDULES
+// (default 1,000, about 25 s; 100 under the race detector) and
+// SZ_CLUSTER_TTL (default 1 s) scale it. The acceptance's 20 kills at
+// 1,000 schedules do not finish on two shared cores yet
+// (docs/operations.md says why).
 func TestCluster_Kill9TheLeader_EveryOccurrenceOnceNothingTwice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills under load for half a minute: not with -short")
 	}
 	kills := envInt(t, "SZ_CLUSTER_KILLS", 3)
-	r := newClusterRig(t, envInt(t, "SZ_CLUSTER_SCHEDULES", 1000))
+	schedules := 1000
+	if raceEnabled {
+		schedules = 100 // the embedded etcd, instrumented, does not keep up with 1,000 a second
+	}
+	r := newClusterRig(t, envInt(t, "SZ_CLUSTER_SCHEDULES", schedules))
 	var takeovers []time.Duration
 	for k := range kills {
 		r.awaitFires(t, "executions between kills")
