@@ -17,19 +17,20 @@ func (h *handlerState) acquireBack(ctx context.Context, id string, on []string, 
 		wctx, cancel := context.WithTimeout(ctx, wait)
 		c, err := h.acquireFor(wctx, id, on)
 		cancel()
-		if err == nil || ctx.Err() != nil || !h.isBack(id) {
+		if err == nil || ctx.Err() != nil || !h.isBack(id, on) {
 			return c, err
 		}
 	}
 }
 
-// isBack reports whether instance id (any instance when id is empty) has
-// registered since the restart: it is known, not merely restored.
-func (h *handlerState) isBack(id string) bool {
+// isBack reports whether instance id (any instance matching on when id is
+// empty) has registered since the restart and is ready: known, not merely
+// restored, and not gone silent since.
+func (h *handlerState) isBack(id string, on []string) bool {
 	h.mu.Lock()
 	defer h.mu.Unlock()
 	for _, in := range h.insts {
-		if !in.restored && (id == "" || in.id == id) {
+		if !in.restored && (id == "" || in.id == id) && in.ready(time.Now, on) {
 			return true
 		}
 	}
