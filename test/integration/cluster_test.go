@@ -85,7 +85,10 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 		m := &member{d: d, name: fmt.Sprintf("n%d", i)}
 		m.args = []string{"--db", d.db, "--zmq-bind", d.zmq, "--http-listen", "unix:" + d.sock, "--log-level", "warn",
 			"--cluster", "etcd://" + px.addr(), "--cluster-ttl", strconv.Itoa(envInt(t, "SZ_CLUSTER_TTL", 1)), "--cluster-name", m.name,
-			"--cluster-max-txn-ops", strconv.Itoa(clustertest.MaxTxnOps)}
+			"--cluster-max-txn-ops", strconv.Itoa(clustertest.MaxTxnOps),
+			// The check reads the whole history: past the default 100,000
+			// records, pruning would show runs as lost.
+			"--retention-count", "0"}
 		r.members = append(r.members, m)
 		zmqs = append(zmqs, d.zmq)
 		m.start(t)
