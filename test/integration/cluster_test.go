@@ -328,8 +328,8 @@ func percentiles(ds []time.Duration) (p50, p99, maxd time.Duration) {
 // times are reported. SZ_CLUSTER_KILLS (default 3), SZ_CLUSTER_SCHEDULES
 // (default 1,000, about 25 s; 100 under the race detector) and
 // SZ_CLUSTER_TTL (default 1 s) scale it. The acceptance's 20 kills at
-// 1,000 schedules: SZ_CLUSTER_KILLS=20 SZ_CLUSTER_TTL=3, about 100 s
-// (docs/operations.md has the numbers, and why a 1 s lease did not hold).
+// 1,000 schedules: SZ_CLUSTER_KILLS=20, about 90 s (docs/operations.md
+// has the numbers).
 func TestCluster_Kill9TheLeader_EveryOccurrenceOnceNothingTwice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills under load for half a minute: not with -short")
