@@ -282,7 +282,7 @@ func (s *Scheduler) compile(rec store.Schedule) (trigger.Trigger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: timezone: %w", rec.ID, err)
 	}
-	trig, _, err := trigger.Parse(rec.Trigger, rec.CreatedAt, loc)
+	trig, err := trigger.Compile(rec.Trigger, rec.CreatedAt, loc)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: trigger: %w", rec.ID, err)
 	}
