@@ -2,4 +2,4 @@
 
 package scheduler
 
-func newAlarm(wake func()) alarm { return newTimerAlarm(wake) }
+func newAlarm(func()) alarm { return noAlarm{} }
