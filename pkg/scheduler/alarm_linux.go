@@ -17,19 +17,19 @@ type fdAlarm struct {
 	done chan struct{}
 }
 
-// newAlarm returns an fdAlarm, or noAlarm if the kernel refuses a
+// newAlarm returns an fdAlarm, or a timerAlarm if the kernel refuses a
 // timerfd.
 func newAlarm(wake func()) alarm {
 	fd, err := unix.TimerfdCreate(unix.CLOCK_MONOTONIC, unix.TFD_NONBLOCK|unix.TFD_CLOEXEC)
 	if err != nil {
-		return noAlarm{}
+		return newTimerAlarm(wake)
 	}
 	// Non-blocking, so os.NewFile hands it to the poller.
 	f := os.NewFile(uintptr(fd), "alarm")
 	rc, err := f.SyscallConn()
 	if err != nil {
 		_ = f.Close()
-		return noAlarm{}
+		return newTimerAlarm(wake)
 	}
 	a := &fdAlarm{f: f, rc: rc, done: make(chan struct{})}
 	go a.read(wake)

@@ -2,4 +2,4 @@
 
 package scheduler
 
-func newAlarm(func()) alarm { return noAlarm{} }
+func newAlarm(wake func()) alarm { return newTimerAlarm(wake) }

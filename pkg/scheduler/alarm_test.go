@@ -5,30 +5,14 @@ import (
 	"time"
 )
 
-// alarms are the loop's alarm on this platform and, for comparison, the
-// same on a runtime timer alone (timerAlarm), which is the loop's timer.
+// alarms are the implementations on this platform: the one the loop uses
+// and the portable one.
 func alarms() map[string]func(func()) alarm {
-	m := map[string]func(func()) alarm{"timer": func(wake func()) alarm { return newTimerAlarm(wake) }}
-	a := newAlarm(func() {})
-	defer a.Close()
-	if _, none := a.(noAlarm); !none {
-		m["default"] = newAlarm
+	return map[string]func(func()) alarm{
+		"default": newAlarm,
+		"timer":   func(wake func()) alarm { return newTimerAlarm(wake) },
 	}
-	return m
 }
-
-// timerAlarm is an alarm on a runtime timer: what the loop's timer does.
-type timerAlarm struct{ t *time.Timer }
-
-func newTimerAlarm(wake func()) *timerAlarm {
-	a := &timerAlarm{t: time.AfterFunc(time.Hour, wake)}
-	a.t.Stop()
-	return a
-}
-
-func (a *timerAlarm) Reset(d time.Duration) { a.t.Reset(d) }
-func (a *timerAlarm) Stop()                 { a.t.Stop() }
-func (a *timerAlarm) Close()                { a.t.Stop() }
 
 func TestAlarm_WakesAtTheTimeLastSet(t *testing.T) {
 	for name, mk := range alarms() {

@@ -116,11 +116,6 @@ func (s *Scheduler) Nudge() {
 // repeats. It also answers health heartbeats, so a stuck loop is visible.
 func (s *Scheduler) loop() {
 	defer close(s.loopDone)
-	// Two clocks, whichever wakes first: the runtime's timer, checked
-	// each time a P schedules, and the alarm, polled by the collector's
-	// idle workers, which check no timers (alarm.go).
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
 	alarm := s.newAlarm(s.Nudge)
 	defer alarm.Close()
 	for {
@@ -160,17 +155,12 @@ func (s *Scheduler) loop() {
 			}
 		}
 
-		timer.Stop()
-		var tc <-chan time.Time
 		if wait >= 0 {
-			timer.Reset(wait)
-			tc = timer.C
 			alarm.Reset(wait)
 		} else {
 			alarm.Stop()
 		}
 		select {
-		case <-tc:
 		case <-s.wake:
 		case reply := <-s.heartbeat:
 			close(reply)
