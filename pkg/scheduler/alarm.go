@@ -15,6 +15,9 @@ import "time"
 // (golang/go#45632), so a fire due then waited for the end of the mark or
 // for sysmon to preempt the worker, 10 ms or more, and most of the fires
 // later than 2 ms at 100,000 schedules were those (docs/performance.md).
+// It is also finer: a runtime timer that the process sleeps for is waited
+// on in epoll's milliseconds, the timerfd in nanoseconds (p50 0.45 ->
+// 0.06 ms).
 type alarm interface {
 	Reset(d time.Duration)
 	Stop()
