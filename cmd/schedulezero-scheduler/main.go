@@ -142,6 +142,7 @@ func serve(c *cli.Context) error {
 		HandlerConfigDir:   c.String("handler-config-dir"),
 		GovernorAPI:        c.String("governor-api"),
 		Cluster:            clusterOpts,
+		MemoryBudget:       memoryBudget(c.StringSlice("embed"), os.Getenv),
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 
