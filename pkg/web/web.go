@@ -14,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/api"
@@ -55,10 +56,13 @@ type server struct {
 	loc      *time.Location
 	log      *slog.Logger
 	now      func() time.Time
-	pages    map[string]*template.Template
-	hub      *event.Hub
-	gov      Governor
-	bufs     bufferPool
+	// pages parses the templates at the first page served, not in New:
+	// a scheduler whose dashboard nobody opens keeps neither the parse
+	// trees (300 kB of heap) nor the parser's code resident.
+	pages func() map[string]*template.Template
+	hub   *event.Hub
+	gov   Governor
+	bufs  bufferPool
 	// reading lets one page read the store at a time: the scheduler's
 	// memory then grows by one page's reading however many are open.
 	reading chan struct{}
@@ -81,7 +85,7 @@ func New(opts Options) http.Handler {
 		s.now = time.Now
 	}
 	s.csrfKey = newCSRFKey()
-	s.pages = parsePages(s.funcs())
+	s.pages = sync.OnceValue(func() map[string]*template.Template { return parsePages(s.funcs()) })
 
 	mux := http.NewServeMux()
 	static, _ := fs.Sub(staticFS, "static") // the directory is embedded
@@ -159,7 +163,7 @@ func (s *server) render(h func(http.ResponseWriter, *http.Request) (string, any,
 // page renders template name around data; it is buffered so that a
 // template error is a 500, not half a page.
 func (s *server) page(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
-	t, ok := s.pages[name]
+	t, ok := s.pages()[name]
 	if !ok {
 		http.Error(w, "no template "+name, http.StatusInternalServerError)
 		return

@@ -90,10 +90,25 @@ func embedded(bin string, window time.Duration) ([]row, error) {
 	el := time.Since(t0)
 	rate := float64(n1-n0) / el.Seconds()
 	cpu := (cpuTime(d.scheduler.pid()) - cpu0).Seconds() / el.Seconds()
+	// The binary's and the store's parts of the RSS are pages of these
+	// two files (docs/performance.md, "One process"): their sizes say how
+	// much of each is mapped, and the store's grows with the run.
+	exe, db := fileMB(filepath.Join(bin, "schedulezero-scheduler")), fileMB(filepath.Join(dir, "sz.db"))
 	return []row{
 		{fmt.Sprintf("embedded: durable executions/s, one process (--embed dingaling; %d schedules, %.0f fires/s offered)", embedSchedules, embedSchedules/embedEvery),
 			fmt.Sprintf("%.0f", rate), fmt.Sprintf("%.0f", embedSchedules/embedEvery)},
 		{"  embedded: scheduler peak RSS under that load", peak.String(), "< 15 MB"},
 		{"  embedded: scheduler CPU under that load (of one core)", fmt.Sprintf("%.0f%%", 100*cpu), ""},
+		{"  embedded: the executable's size (the binary part maps it)", exe, ""},
+		{"  embedded: the bbolt file's size at the end (the store part maps it)", db, ""},
 	}, nil
+}
+
+// fileMB is the size of the file at path in MB, or "n/a".
+func fileMB(path string) string {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f MB", float64(fi.Size())/(1<<20))
 }
