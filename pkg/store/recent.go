@@ -133,6 +133,7 @@ type chunkKeys struct {
 	after   []byte
 	below   []byte // admit only keys less than this; nil: any
 	keys    indexKeys
+	spare   indexKeys // keep's other buffer
 	scratch []byte
 	above   int // keys offered above after
 	peak    int // the most keys held at once
@@ -167,20 +168,19 @@ func (c *chunkKeys) finish() { c.keep() }
 // more says keys above after remain beyond those kept.
 func (c *chunkKeys) more() bool { return c.above > c.keys.len() }
 
-// keep sorts the keys and drops all but the k smallest, compacting the
-// buffer.
+// keep sorts the keys and drops all but the k smallest, compacting them
+// into the spare buffer, which becomes the keys' (the two are reused for
+// the whole merge).
 func (c *chunkKeys) keep() {
 	c.keys.sort()
 	if c.keys.len() <= c.k {
 		return
 	}
-	var kept indexKeys
-	kept.buf = make([]byte, 0, len(c.keys.buf))
-	kept.spans = make([]keySpan, 0, cap(c.keys.spans))
+	c.spare.buf, c.spare.spans = c.spare.buf[:0], c.spare.spans[:0]
 	for i := range c.k {
-		kept.addKey(c.keys.at(i))
+		c.spare.addKey(c.keys.at(i))
 	}
-	c.keys = kept
+	c.keys, c.spare = c.spare, c.keys
 }
 
 // indexKeys holds idx_schedule keys in one buffer: a merge's pass
