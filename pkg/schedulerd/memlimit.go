@@ -6,12 +6,14 @@ import (
 	"sync"
 )
 
-// DefaultMemoryBudget is the scheduler's memory beyond what its schedules
-// hold: the executions in flight (scheduler.Options.MaxInFlight), the
-// store's transactions and the collector's headroom over them. At 32 MiB
-// the collector ran 1.6 times as often under saturation and the rate
-// suffered; at 36 it peaks at 42 MB anonymous with 10,000 schedules (see
-// Options.MemoryBudget and docs/performance.md).
+// DefaultMemoryBudget is a budget for the scheduler's memory beyond what
+// its schedules hold: the executions in flight
+// (scheduler.Options.MaxInFlight), the store's transactions and the
+// collector's headroom over them. With it a 10,000-schedule scheduler
+// peaks at about 42 MB anonymous under saturation; at 32 MiB the
+// collector ran 1.6 times as often and the rate suffered more. The
+// command sets none unless asked (--memory-budget), as even this one
+// costs throughput under saturation (docs/performance.md).
 const DefaultMemoryBudget = 36 << 20
 
 // MemoryPerSchedule is what the memory limit grants each schedule: about
