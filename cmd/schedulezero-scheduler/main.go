@@ -67,6 +67,7 @@ func flags() []cli.Flag {
 		&cli.StringSliceFlag{Name: "embed", EnvVars: []string{"SZ_EMBED"}, Usage: "run handler `KIND[:NAME]` inside the scheduler: dingaling, dingaling:NAME or exec:NAME; repeat or comma-separate (docs/handlers.md)"},
 		&cli.StringFlag{Name: "handler-config-dir", EnvVars: []string{"SZ_HANDLER_CONFIG_DIR"}, Usage: "`DIR` of the embedded handlers' config files NAME.json (default: $CONFIGURATION_DIRECTORY/handlers, else /etc/schedulezero/handlers)"},
 		&cli.StringFlag{Name: "governor-api", EnvVars: []string{"SZ_GOVERNOR_API"}, Usage: "schedulezero-governor's API `ADDR` (unix:/run/schedulezero/governor.sock, a socket path or http://host:port): the dashboard's Handlers page shows the units and restarts them (default: none)"},
+		memoryFlag(),
 		&cli.StringFlag{Name: "log-level", Value: "info", EnvVars: []string{"SZ_LOG_LEVEL"}, Usage: "debug, info, warn or error"},
 		&cli.BoolFlag{Name: "fault-injection", EnvVars: []string{"SZ_FAULT_INJECTION"}, Usage: "let SIGUSR2 stall the engine loop (watchdog tests only)"},
 	}, notifyFlags()...)
@@ -113,6 +114,10 @@ func serve(c *cli.Context) error {
 	if err != nil {
 		return err
 	}
+	memBudget, err := memoryBudget(c.Int64("memory-budget"), c.StringSlice("embed"), os.Getenv)
+	if err != nil {
+		return err
+	}
 	if p := gcPercent(c.StringSlice("embed"), os.Getenv); p >= 0 {
 		debug.SetGCPercent(p)
 	}
@@ -142,6 +147,7 @@ func serve(c *cli.Context) error {
 		HandlerConfigDir:   c.String("handler-config-dir"),
 		GovernorAPI:        c.String("governor-api"),
 		Cluster:            clusterOpts,
+		MemoryBudget:       memBudget,
 	}, notifyChan(syscall.SIGHUP, true), notifyChan(syscall.SIGUSR2, c.Bool("fault-injection")))
 }
 

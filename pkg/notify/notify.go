@@ -18,6 +18,7 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"runtime/debug"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -125,6 +126,7 @@ type Notifier struct {
 	scanPages   int                  // pages the scan read
 	failing     map[string]bool      // schedule -> its last final attempt failed
 	lastSuccess map[string]time.Time // schedule -> last success (or creation)
+	release     func()               // returns the scan's garbage: debug.FreeOSMemory
 
 	cancel context.CancelFunc
 	wg     sync.WaitGroup
@@ -186,6 +188,7 @@ func New(opts Options) (*Notifier, error) {
 		inbox: newInbox(opts.Inbox), wake: make(chan struct{}, 1),
 		queue: map[string]*item{}, known: map[string]bool{}, waiters: map[string][]chan store.Notification{},
 		own: map[string]targets{}, failing: map[string]bool{}, lastSuccess: map[string]time.Time{},
+		release: debug.FreeOSMemory,
 	}, nil
 }
 

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"runtime/debug"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/event"
@@ -63,12 +62,13 @@ func (n *Notifier) scanStep(ctx context.Context) {
 	}
 	n.scanAfter, n.scanned = next, next == ""
 	n.scanPages++
-	if n.scanned && n.scanPages >= 50 {
-		// The scan read every schedule's id: at 50,000 and more that
-		// garbage would keep megabytes resident until the scavenger gets
-		// to them, as the engine's load would (schedulerd returns those
-		// too).
-		debug.FreeOSMemory()
+	if n.scanned && n.scanPages > 1 {
+		// The scan read every schedule's id, garbage that an idle
+		// scheduler's next collection may be minutes away from: at 10,000
+		// schedules it kept 0.4 MB resident, 40 bytes a schedule
+		// (docs/performance.md). A scan of one page leaves too little to
+		// be worth a collection.
+		n.release()
 	}
 }
 

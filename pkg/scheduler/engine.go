@@ -151,6 +151,9 @@ type Scheduler struct {
 	// afterClaim, when set (by tests), runs each time claimLocked took a
 	// handler slot, under s.mu.
 	afterClaim func()
+	// newAlarm makes the timer loop's alarm: newAlarm, or in tests whose
+	// clock the runtime simulates (testing/synctest), a timerAlarm.
+	newAlarm func(wake func()) alarm
 
 	// execCtx ends every execution goroutine on Stop; execWG waits for them.
 	execCtx    context.Context
@@ -211,6 +214,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		waitCtx:    waitCtx,
 		waitCancel: waitCancel,
 		events:     event.NewHub(opts.EventRing, opts.EventObservers...),
+		newAlarm:   newAlarm,
 	}
 	s.dispatches.fn = func(gates []*commitGate) {
 		for _, g := range gates {
@@ -278,7 +282,7 @@ func (s *Scheduler) compile(rec store.Schedule) (trigger.Trigger, error) {
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: timezone: %w", rec.ID, err)
 	}
-	trig, _, err := trigger.Parse(rec.Trigger, rec.CreatedAt, loc)
+	trig, err := trigger.Compile(rec.Trigger, rec.CreatedAt, loc)
 	if err != nil {
 		return nil, fmt.Errorf("schedule %q: trigger: %w", rec.ID, err)
 	}

@@ -116,8 +116,8 @@ func (s *Scheduler) Nudge() {
 // repeats. It also answers health heartbeats, so a stuck loop is visible.
 func (s *Scheduler) loop() {
 	defer close(s.loopDone)
-	timer := time.NewTimer(time.Hour)
-	defer timer.Stop()
+	alarm := s.newAlarm(s.Nudge)
+	defer alarm.Close()
 	for {
 		if s.stalled.Load() {
 			s.logger.Error("engine loop stalled by fault injection")
@@ -155,14 +155,12 @@ func (s *Scheduler) loop() {
 			}
 		}
 
-		timer.Stop()
-		var tc <-chan time.Time
 		if wait >= 0 {
-			timer.Reset(wait)
-			tc = timer.C
+			alarm.Reset(wait)
+		} else {
+			alarm.Stop()
 		}
 		select {
-		case <-tc:
 		case <-s.wake:
 		case reply := <-s.heartbeat:
 			close(reply)

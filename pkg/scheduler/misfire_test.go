@@ -161,6 +161,7 @@ func TestClockJumps_NoDoubleFireNoStall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		eng.UseRuntimeTimers() // the bubble's clock
 		if err := eng.Start(context.Background()); err != nil {
 			t.Fatal(err)
 		}

@@ -149,6 +149,7 @@ func (s *sim) start() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
+	eng.UseRuntimeTimers() // the bubble's clock
 	if err := eng.Start(context.Background()); err != nil {
 		s.t.Fatal(err)
 	}

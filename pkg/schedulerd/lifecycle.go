@@ -67,6 +67,7 @@ func (d *Daemon) Start(ctx context.Context) error {
 	// long time coming on an idle scheduler: until then the pages stay
 	// resident. Collect and return them once, after READY=1, so that
 	// READY does not wait for it.
+	d.mem.update(d.engine.Len())
 	debug.FreeOSMemory()
 	return nil
 }
@@ -80,6 +81,7 @@ func (d *Daemon) status(ctx context.Context) {
 		select {
 		case <-t.C:
 			d.retryFiles(ctx)
+			d.mem.update(d.engine.Len())
 		case <-ctx.Done():
 			return
 		}

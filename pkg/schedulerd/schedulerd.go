@@ -101,6 +101,12 @@ type Options struct {
 	// Cluster, when set, makes the daemon one member of a cluster on
 	// etcd (--cluster; cluster.go): Run campaigns, and leads or stands by.
 	Cluster *clusterconf.Options
+	// MemoryBudget, when positive, keeps the Go runtime's soft memory
+	// limit at MemoryBudget plus MemoryPerSchedule a schedule (memlimit.go):
+	// under overload the collector runs sooner instead of the heap growing
+	// (DefaultMemoryBudget; the command leaves it to GOMEMLIMIT when that is
+	// set); 0: the runtime's limit is left alone.
+	MemoryBudget int64
 
 	replicator store.Replicator // the leader's term (cluster.go)
 	member     bool             // run by cluster.go, which tells systemd STOPPING=1
@@ -126,6 +132,7 @@ type Daemon struct {
 	stopErr  error
 	serveWG  sync.WaitGroup
 	cancel   context.CancelFunc
+	mem      *memLimiter
 
 	filesMu     sync.Mutex
 	filesStatus string // the last schedfile.Summary
@@ -165,7 +172,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 	if opts.Notifier == nil {
 		opts.Notifier = sd.NewNotifier(opts.Logger)
 	}
-	d := &Daemon{opts: opts, logger: opts.Logger}
+	d := &Daemon{opts: opts, logger: opts.Logger, mem: &memLimiter{budget: opts.MemoryBudget}}
 	defer func() {
 		if err != nil {
 			_ = d.Stop(context.Background())
@@ -194,6 +201,7 @@ func New(ctx context.Context, opts Options) (_ *Daemon, err error) {
 		return nil, err
 	}
 	d.onStop("store", func(context.Context) error { return d.db.Close() })
+	d.onStop("memory limit", func(context.Context) error { d.mem.restore(); return nil })
 	if d.notify, err = d.newNotifier(); err != nil {
 		return nil, err
 	}

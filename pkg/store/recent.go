@@ -23,7 +23,7 @@ const defaultMergeRecentAt = 128 << 10
 // to 97 MB against 18 to 30 between merges; docs/performance.md). Sorted,
 // a chunk is one range of idx_schedule, and its transaction holds the
 // pages of that range only; each page is still written about once per
-// merge.
+// merge. A pass collecting a chunk holds at most twice this many keys.
 const defaultMergeChunk = 16 << 10
 
 // mergeRecent moves every entry of idx_schedule_recent into idx_schedule.
@@ -38,14 +38,19 @@ const defaultMergeChunk = 16 << 10
 // its last page; the merge then puts its entries in index order, each page
 // of idx_schedule written once for all the entries it receives.
 //
-// The merge is one read transaction that collects and sorts the entries,
-// then one write transaction per chunk of them (mergeChunk), the last of
-// which empties idx_schedule_recent. Until that one, the merged entries are in
-// both buckets: scheduleKeys returns such an entry once, unindexSchedule
-// removes it from both, and no other writer runs (exclusive), so none
-// can delete an execution whose entry a later chunk would put back. A
-// merge cut short (an error, a crash) leaves entries in both; the next
-// one puts them again, which changes nothing.
+// Each chunk of the merge is one read pass over idx_schedule_recent that
+// keeps the mergeChunk smallest index keys above the previous chunk's
+// (chunkKeys: at most twice that many at a time), then one write
+// transaction that puts them; the last empties idx_schedule_recent. A
+// merge used to collect and sort every entry first: 9 MB for its 131,072
+// entries, live for the whole merge, which under saturation doubled the
+// scheduler's live heap (docs/performance.md). Until the last chunk, the
+// merged entries are in both buckets: scheduleKeys returns such an entry
+// once, unindexSchedule removes it from both, and no other writer runs
+// (exclusive), so none can delete an execution whose entry a later chunk
+// would put back, nor add an entry between passes. A merge cut short (an
+// error, a crash) leaves entries in both; the next one puts them again,
+// which changes nothing.
 func (db *DB) mergeRecent() {
 	db.exclusive.Lock()
 	defer db.exclusive.Unlock()
@@ -59,37 +64,44 @@ func (db *DB) mergeRecent() {
 }
 
 func (db *DB) mergeRecentChunks() (int, error) {
-	var keys indexKeys
-	err := db.bolt.View(func(tx *bolt.Tx) error {
-		recent := tx.Bucket(bucketRecent)
-		if recent == nil || tx.Bucket(bucketBySchedule) == nil {
-			return fmt.Errorf("store buckets missing (file not migrated)")
-		}
-		return recent.ForEach(func(k, v []byte) error {
-			keys.add(v, k)
-			return nil
+	var after []byte // the greatest key merged so far; nil before the first chunk
+	ck := chunkKeys{k: db.opts.mergeChunk}
+	total := 0
+	for i := 0; ; i++ {
+		ck.reset(after)
+		err := db.bolt.View(func(tx *bolt.Tx) error {
+			recent := tx.Bucket(bucketRecent)
+			if recent == nil || tx.Bucket(bucketBySchedule) == nil {
+				return fmt.Errorf("store buckets missing (file not migrated)")
+			}
+			return recent.ForEach(func(k, v []byte) error {
+				ck.offer(v, k)
+				return nil
+			})
 		})
-	})
-	if err != nil {
-		return 0, err
-	}
-	keys.sort()
-	for i, lo := 0, 0; lo < keys.len(); i, lo = i+1, lo+db.opts.mergeChunk {
+		if err != nil {
+			return 0, err
+		}
+		ck.finish()
+		db.mergePeak = max(db.mergePeak, ck.peak)
+		if i == 0 && ck.keys.len() == 0 {
+			return 0, nil
+		}
 		if db.opts.mergeHook != nil {
 			if err := db.opts.mergeHook(i); err != nil {
 				return 0, err
 			}
 		}
-		hi := min(lo+db.opts.mergeChunk, keys.len())
-		err := db.bolt.Update(func(tx *bolt.Tx) error {
+		last := !ck.more()
+		err = db.bolt.Update(func(tx *bolt.Tx) error {
 			by := tx.Bucket(bucketBySchedule)
 			by.FillPercent = fillPercent
-			for j := lo; j < hi; j++ {
-				if err := by.Put(keys.at(j), nil); err != nil {
+			for j := range ck.keys.len() {
+				if err := by.Put(ck.keys.at(j), nil); err != nil {
 					return fmt.Errorf("idx_schedule: %w", err)
 				}
 			}
-			if hi < keys.len() {
+			if !last {
 				return nil
 			}
 			// The last chunk empties idx_schedule_recent: a merge of one
@@ -105,13 +117,75 @@ func (db *DB) mergeRecentChunks() (int, error) {
 		if err != nil {
 			return 0, err
 		}
+		total += ck.keys.len()
+		if last {
+			return total, nil
+		}
+		after = append(after[:0], ck.keys.at(ck.keys.len()-1)...)
 	}
-	return keys.len(), nil
 }
 
-// indexKeys holds idx_schedule keys in one buffer: a merge collects a
-// hundred thousand of them, and one allocation instead of one each keeps
-// that off the collector.
+// chunkKeys keeps, of the index keys it is offered, the k smallest above
+// after, holding at most 2k at a time: when 2k are held it sorts them,
+// drops the greater half and admits only keys below the greatest kept.
+type chunkKeys struct {
+	k       int
+	after   []byte
+	below   []byte // admit only keys less than this; nil: any
+	keys    indexKeys
+	spare   indexKeys // keep's other buffer
+	scratch []byte
+	above   int // keys offered above after
+	peak    int // the most keys held at once
+}
+
+func (c *chunkKeys) reset(after []byte) {
+	c.after, c.below, c.above = after, nil, 0
+	c.keys.buf, c.keys.spans = c.keys.buf[:0], c.keys.spans[:0]
+}
+
+// offer considers indexKey(id, ek).
+func (c *chunkKeys) offer(id, ek []byte) {
+	c.scratch = appendIndexKey(c.scratch[:0], id, ek)
+	if c.after != nil && bytes.Compare(c.scratch, c.after) <= 0 {
+		return
+	}
+	c.above++
+	if c.below != nil && bytes.Compare(c.scratch, c.below) >= 0 {
+		return
+	}
+	c.keys.addKey(c.scratch)
+	c.peak = max(c.peak, c.keys.len())
+	if c.keys.len() >= 2*c.k {
+		c.keep()
+		c.below = append(c.below[:0], c.keys.at(c.k-1)...)
+	}
+}
+
+// finish leaves the k smallest keys offered above after, in order.
+func (c *chunkKeys) finish() { c.keep() }
+
+// more says keys above after remain beyond those kept.
+func (c *chunkKeys) more() bool { return c.above > c.keys.len() }
+
+// keep sorts the keys and drops all but the k smallest, compacting them
+// into the spare buffer, which becomes the keys' (the two are reused for
+// the whole merge).
+func (c *chunkKeys) keep() {
+	c.keys.sort()
+	if c.keys.len() <= c.k {
+		return
+	}
+	c.spare.buf, c.spare.spans = c.spare.buf[:0], c.spare.spans[:0]
+	for i := range c.k {
+		c.spare.addKey(c.keys.at(i))
+	}
+	c.keys, c.spare = c.spare, c.keys
+}
+
+// indexKeys holds idx_schedule keys in one buffer: a merge's pass
+// collects tens of thousands of them, and one allocation instead of one
+// each keeps that off the collector.
 type indexKeys struct {
 	buf   []byte
 	spans []keySpan
@@ -119,10 +193,10 @@ type indexKeys struct {
 
 type keySpan struct{ lo, hi int }
 
-// add appends indexKey(id, ek).
-func (ks *indexKeys) add(id, ek []byte) {
+// addKey appends key.
+func (ks *indexKeys) addKey(key []byte) {
 	lo := len(ks.buf)
-	ks.buf = appendIndexKey(ks.buf, id, ek)
+	ks.buf = append(ks.buf, key...)
 	ks.spans = append(ks.spans, keySpan{lo, len(ks.buf)})
 }
 

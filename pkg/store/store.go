@@ -101,6 +101,8 @@ type DB struct {
 	// recentN counts the entries in idx_schedule_recent (deleted ones
 	// included until the next merge); the committer owns it.
 	recentN int
+	// mergePeak is the most index keys a merge held at once (tests).
+	mergePeak int
 	// exclusive is held by a merge for all its transactions, and by every
 	// write outside the group commit (update), which thus waits for a
 	// merge to end rather than run between two of its transactions.

@@ -32,7 +32,7 @@ const (
 // triggers; triggers already stored are parsed with Parse and checked
 // with CheckMin.
 func ParseMin(raw json.RawMessage, now time.Time, loc *time.Location, min time.Duration) (Trigger, json.RawMessage, error) {
-	trig, norm, key, err := parse(raw, now, loc)
+	trig, norm, key, err := parse(raw, now, loc, true)
 	if err != nil {
 		return nil, nil, err
 	}

@@ -1,0 +1,5 @@
+//go:build !linux
+
+package scheduler
+
+func newAlarm(wake func()) alarm { return newTimerAlarm(wake) }
