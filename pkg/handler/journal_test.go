@@ -99,7 +99,7 @@ func TestServe_RepeatedJobIsAnsweredNotRun(t *testing.T) {
 	if k := known(t, c, "ex-1", 2); k.State != wire.KnownUnknown {
 		t.Fatalf("known ex-1/2 (never sent): %+v", k)
 	}
-	next, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "count", ExecutionID: "ex-1", Attempt: 2})
+	next, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "count", ExecutionID: "ex-1", Attempt: 3})
 	if err != nil || !next.Success || f.runs.Load() != 2 {
 		t.Fatalf("another attempt of the same execution runs: %s %v, runs %d", next.Raw, err, f.runs.Load())
 	}
@@ -218,5 +218,34 @@ func BenchmarkServe_Journal(b *testing.B) {
 			})
 			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "jobs/s")
 		})
+	}
+}
+
+// After a failover the new scheduler asks about an attempt whose request
+// from the old one is still on its way; answered unknown, the attempt is
+// retried as a new one, so the late request must not run: an attempt
+// answered unknown is refused as not run when it arrives, while another
+// attempt of the same execution runs.
+func TestServe_AnAttemptAnsweredUnknownIsNotRunWhenItArrivesLater(t *testing.T) {
+	reg := wiretest.NewRegistry()
+	srv := wiretest.Serve(t, reg)
+	f := &onceFixture{}
+	c, _ := f.serve(t, reg, srv, "disown", t.TempDir())
+	if k := known(t, c, "ex-1", 1); k.State != wire.KnownUnknown {
+		t.Fatalf("known ex-1/1 before it arrived: %+v", k)
+	}
+	late, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "count", ExecutionID: "ex-1", Attempt: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if late.Success || !late.NotRun || f.runs.Load() != 0 {
+		t.Fatalf("the attempt answered unknown, arriving late: %s (ran %d times); want refused as not run", late.Raw, f.runs.Load())
+	}
+	if k := known(t, c, "ex-1", 1); k.State != wire.KnownUnknown {
+		t.Fatalf("known ex-1/1 after it was refused: %+v", k)
+	}
+	retry, err := c.Call(ctxT(t, 5*time.Second), wire.Request{Method: "count", ExecutionID: "ex-1", Attempt: 2})
+	if err != nil || !retry.Success || f.runs.Load() != 1 {
+		t.Fatalf("the retry, attempt 2: %s %v, runs %d; want it run once", retry.Raw, err, f.runs.Load())
 	}
 }

@@ -24,12 +24,19 @@ type waiter struct {
 }
 
 // attach answers req, a job, when its attempt ran here already (from the
-// journal) or runs now (the copy waits for the same reply), and reports
-// whether it did; false: the job is new and is to be run. The caller is
-// the recv loop.
+// journal) or runs now (the copy waits for the same reply), or was
+// disowned (refused: disowned.go), and reports whether it did; false: the
+// job is new and is to be run. The caller is the recv loop.
 func (r *runner) attach(env wire.Peer, req wire.Request, batched bool) bool {
 	key := jobKey(req.ExecutionID, req.Attempt)
 	r.mu.Lock()
+	if r.disownedLocked(key) {
+		r.mu.Unlock()
+		r.logger.Warn("job refused: answered unknown to a scheduler after a failover", "method", req.Method,
+			"execution_id", req.ExecutionID, "attempt", req.Attempt)
+		r.js.Reply(env, notRunReply(req.ID, errDisowned), batched)
+		return true
+	}
 	if f, ok := r.flights[key]; ok {
 		f.waiters = append(f.waiters, waiter{env: env, id: req.ID, batched: batched})
 		r.mu.Unlock()
@@ -111,7 +118,8 @@ func (r *runner) land(j jobReq, out []byte, ok bool) {
 }
 
 // known answers wire.MethodKnown: whether the attempt ran here (with its
-// stored reply), runs now, or is unknown.
+// stored reply), runs now, or is unknown; unknown, it is disowned: a
+// request for it that arrives later is not run.
 func (r *runner) known(req wire.Request) []byte {
 	var p struct {
 		ExecutionID string `json:"execution_id"`
@@ -127,6 +135,9 @@ func (r *runner) known(req wire.Request) []byte {
 	finished := false
 	if !running && r.journal != nil {
 		e, finished = r.journal.lookup(key)
+	}
+	if !running && !finished {
+		r.disownLocked(key)
 	}
 	r.mu.Unlock()
 	m := map[string]any{"success": true, "state": wire.KnownUnknown}

@@ -36,6 +36,9 @@ type runner struct {
 	// admission until their reply is durable: a copy of one that arrives
 	// meanwhile waits for the same reply. Under mu.
 	flights map[string]*flight
+	// disowned are the attempts answered unknown, by jobKey, and when
+	// (disowned.go); under mu.
+	disowned map[string]time.Time
 	// journal (nil: none) remembers the replies of ended attempts.
 	journal *journal
 

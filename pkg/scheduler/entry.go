@@ -92,6 +92,7 @@ type skips struct {
 type backlogItem struct {
 	occ    time.Time
 	reason string // why it waits: "queued", "catch-up", "backfill"
+	id     string // the execution recorded pending for it, if any (catchup.go)
 }
 
 // newEntry holds rec; trig is its compiled trigger, or nil to compile it
@@ -223,6 +224,12 @@ func (e *entry) queue(occ time.Time, reason string) {
 		e.live = &live{}
 	}
 	e.live.backlog = append(e.live.backlog, backlogItem{occ: occ, reason: reason})
+}
+
+// queueRecorded appends an occurrence recorded pending as execution id.
+func (e *entry) queueRecorded(occ time.Time, reason, id string) {
+	e.queue(occ, reason)
+	e.live.backlog[len(e.live.backlog)-1].id = id
 }
 
 // queued is the length of e's backlog.

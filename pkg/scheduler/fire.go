@@ -109,8 +109,8 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		}
 		e.rec.SetLastFire(occ)
 		e.rec.FireCount++
-		if catchUp && i > 0 {
-			e.queue(occ, "catch-up")
+		if catchUp && (i > 0 || len(e.runs()) > 0) { // behind a run still going: queued too
+			s.queueCatchUpLocked(e, occ, now, &w)
 			continue
 		}
 		if ex := s.admitLocked(e, occ, now, false, &w); ex != nil {

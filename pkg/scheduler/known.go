@@ -40,8 +40,9 @@ func (s *Scheduler) asksHandler(id string) bool {
 // again: finished, its stored reply is recorded as the attempt's outcome
 // (noted NoteRecovered); running, the request is sent again, which the
 // handler attaches to the job in progress, and its reply is recorded
-// within the attempt's own deadline; unknown (or no answer within
-// RecoveryWait), the attempt is interrupted and retried as before. All of
+// within the attempt's own deadline; unknown (or the instance not back
+// within RecoveryWait, or no answer within RecoveryWait once a slot of it
+// was free), the attempt is interrupted and retried as before. All of
 // it is recorded through the same commits as any attempt.
 func (s *Scheduler) recoverAttempt(ctx context.Context, ex *execution) (retry, ok bool) {
 	h := s.reg.await(ex.rec.HandlerID)
@@ -49,11 +50,11 @@ func (s *Scheduler) recoverAttempt(ctx context.Context, ex *execution) (retry, o
 	if wait <= 0 {
 		wait = DefaultRecoveryWait
 	}
-	wctx, cancel := context.WithTimeout(ctx, wait)
+	wctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	unhook := context.AfterFunc(s.waitCtx, cancel)
 	defer unhook()
-	conn, err := h.acquireFor(wctx, ex.rec.Instance, ex.policy.On)
+	conn, err := h.acquireBack(wctx, ex.rec.Instance, ex.policy.On, wait)
 	if err != nil {
 		if s.waitCtx.Err() != nil {
 			return false, false
@@ -65,7 +66,11 @@ func (s *Scheduler) recoverAttempt(ctx context.Context, ex *execution) (retry, o
 		}
 		return s.interrupt(ex, fmt.Sprintf("%s did not come back within %s to be asked", who, wait))
 	}
-	k, conn, err := s.askAt(wctx, h, conn, ex)
+	// The question has its own RecoveryWait: the handler, back, answers
+	// at once unless it is gone again.
+	actx, acancel := context.WithTimeout(wctx, wait)
+	defer acancel()
+	k, conn, err := s.askAt(actx, h, conn, ex)
 	if err != nil {
 		s.recovered(ex, "no_answer")
 	} else {

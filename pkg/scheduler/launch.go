@@ -188,12 +188,15 @@ func (s *Scheduler) finishedLocked(ex *execution) {
 	}
 	w := store.Writes{}
 	var starts []*execution
-	if e.queued() > 0 && s.entries.get(e.rec.ID()) == e {
-		item := e.dequeue()
-		if next := s.admitLocked(e, item.occ, s.now(), true, &w); next != nil {
+	switch {
+	case e.queued() == 0:
+	case s.entries.get(e.rec.ID()) == e:
+		if next := s.admitQueuedLocked(e, e.dequeue(), s.now(), &w); next != nil {
 			w.Executions = append(w.Executions, next.rec)
 			starts = append(starts, next)
 		}
+	default:
+		s.dropBacklogLocked(e, s.now(), &w)
 	}
 	if len(w.Executions) > 0 {
 		s.commitAndLaunchLocked(w, starts...)

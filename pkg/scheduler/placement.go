@@ -74,6 +74,13 @@ func (h *handlerState) elsewhere(conn Conn, id string) bool {
 // one (a handler of one process); if not, askAt comes back here. Other
 // instances of a pool register at their next ping, which may be after
 // the recovery wait.
+//
+// The slot is taken past the instance's limit: the question (sz.known)
+// runs no job on the handler, nor does the copy of a running attempt sent
+// after it, which attaches to the run. Waiting for a free slot behind the
+// new fires, which take every slot as it frees, delayed the questions of a
+// failover with a backlog by tens of seconds, past what the handler's
+// journal remembers.
 func (h *handlerState) acquireFor(ctx context.Context, id string, on []string) (Conn, error) {
 	if id == "" {
 		return h.acquire(ctx, on)
@@ -81,7 +88,7 @@ func (h *handlerState) acquireFor(ctx context.Context, id string, on []string) (
 	return h.takeWhenReady(ctx, func() *instance {
 		var probe *instance
 		for _, in := range h.insts {
-			if in.inFlight >= in.limit || !in.ready(time.Now, nil) {
+			if !in.ready(time.Now, nil) {
 				continue
 			}
 			if in.id == id && !in.restored {

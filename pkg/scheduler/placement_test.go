@@ -108,3 +108,51 @@ func TestAcquireFor_ProbesTheRestoredInstance(t *testing.T) {
 		t.Fatal("after b took the restored instance over, its connection is not known to be b's")
 	}
 }
+
+// Recovery's wait bounds the instance's coming back, not its slots: the
+// instance that ran the attempt, back and at its limit, is taken at once
+// (the question runs no job; after a failover hundreds of questions
+// would otherwise wait behind the new fires); an attempt that names no
+// instance waits past the wait for a free slot of one that is back; one
+// that never comes back is given up on after the wait.
+func TestAcquireBack_TheInstanceBackIsAskedEvenAtItsLimit(t *testing.T) {
+	_, h := newPool(t, &dialer{}, wire.Registration{Instance: "a", Concurrency: 1})
+	const wait = 30 * time.Millisecond
+	busy := h.tryAcquire(nil)
+	if busy == nil {
+		t.Fatal("no slot of a")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	c, err := h.acquireBack(ctx, "a", nil, wait)
+	if err != nil || instanceOf(c) != "a" {
+		t.Fatalf("acquireBack(a) with a at its limit: %q, %v; want a at once", instanceOf(c), err)
+	}
+	h.release(c, 0, false)
+
+	got := make(chan error, 1)
+	go func() {
+		c, err := h.acquireBack(context.Background(), "", nil, wait)
+		if err == nil && instanceOf(c) != "a" {
+			err = errors.New("took " + instanceOf(c))
+		}
+		got <- err
+	}()
+	select {
+	case err := <-got:
+		t.Fatalf("acquireBack without an instance returned while a is back and busy: %v", err)
+	case <-time.After(5 * wait):
+	}
+	h.release(busy, 0, false)
+	if err := <-got; err != nil {
+		t.Fatalf("acquireBack without an instance once a's slot is free: %v", err)
+	}
+
+	start := time.Now()
+	if _, err := h.acquireBack(context.Background(), "gone", nil, wait); !errors.Is(err, wire.ErrUnavailable) {
+		t.Fatalf("acquireBack of an instance that never registers: %v; want unavailable", err)
+	}
+	if d := time.Since(start); d > 20*wait {
+		t.Fatalf("acquireBack of an instance that never registers took %v; want about %v", d, wait)
+	}
+}

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"context"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -12,7 +13,9 @@ import (
 // attempt may or may not have run on its handler. When that handler answers
 // sz.known (protocol 5), it is asked first (recoverAttempt); otherwise the
 // attempt is marked interrupted and, with attempts left, followed by a new
-// attempt. A pending one was never sent and is simply dispatched.
+// attempt. A pending one was never sent and is simply dispatched, or
+// queued behind a run of its schedule recovered before it when the
+// overlap policy does not allow two at once (catchup.go).
 func (s *Scheduler) recover(ctx context.Context) error {
 	unfinished, err := s.db.Unfinished(ctx)
 	if err != nil {
@@ -21,6 +24,9 @@ func (s *Scheduler) recover(ctx context.Context) error {
 	if len(unfinished) == 0 {
 		return nil
 	}
+	// In order of occurrence, so that the runs of one schedule that were
+	// queued behind each other (a catch-up) queue again in their order.
+	slices.SortStableFunc(unfinished, func(a, b store.Execution) int { return a.ScheduledAt.Compare(b.ScheduledAt) })
 	now := s.now()
 	var w store.Writes
 	var starts []*execution
@@ -44,6 +50,10 @@ func (s *Scheduler) recover(ctx context.Context) error {
 			rec.Status = store.StatusFailed
 			rec.CompletedAt = now
 			rec.Error = "not resumed after restart: its schedule no longer exists (or it was a one-off run)"
+			w.Executions = append(w.Executions, rec)
+			continue
+		}
+		if !asks && s.queueRecoveredLocked(e, &rec) {
 			w.Executions = append(w.Executions, rec)
 			continue
 		}

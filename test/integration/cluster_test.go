@@ -10,10 +10,12 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	sz "github.com/schedulezero/schedulezero/pkg/api"
 	"github.com/schedulezero/schedulezero/pkg/cluster/clustertest"
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
 	"github.com/schedulezero/schedulezero/pkg/store"
@@ -56,12 +58,13 @@ func (m *member) leads() bool {
 }
 
 // clusterRig is three scheduler processes on a 3-member etcd (each member
-// reaching etcd through a proxy the test can cut), a Go exec handler given
-// all three, and n schedules firing every second.
+// reaching etcd through a proxy the test can cut), a recording handler
+// given all three, and n schedules firing every second.
 type clusterRig struct {
 	e         *clustertest.Etcd
 	members   []*member
 	proxies   []*proxy
+	mu        sync.Mutex // guards leader while requests go out at once (do)
 	leader    *member
 	marks     string
 	n         int
@@ -80,9 +83,12 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 		px := newProxy(t, r.e.Endpoints())
 		r.proxies = append(r.proxies, px)
 		m := &member{d: d, name: fmt.Sprintf("n%d", i)}
-		m.args = []string{"--db", d.db, "--zmq-bind", d.zmq, "--http-listen", "unix:" + d.sock, "--log-level", "info",
-			"--cluster", "etcd://" + px.addr(), "--cluster-ttl", "1", "--cluster-name", m.name,
-			"--cluster-max-txn-ops", strconv.Itoa(clustertest.MaxTxnOps)}
+		m.args = []string{"--db", d.db, "--zmq-bind", d.zmq, "--http-listen", "unix:" + d.sock, "--log-level", "warn",
+			"--cluster", "etcd://" + px.addr(), "--cluster-ttl", strconv.Itoa(envInt(t, "SZ_CLUSTER_TTL", 1)), "--cluster-name", m.name,
+			"--cluster-max-txn-ops", strconv.Itoa(clustertest.MaxTxnOps),
+			// The check reads the whole history: past the default 100,000
+			// records, pruning would show runs as lost.
+			"--retention-count", "0"}
 		r.members = append(r.members, m)
 		zmqs = append(zmqs, d.zmq)
 		m.start(t)
@@ -91,17 +97,17 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 
 	hdir := newDeployment(t)
 	r.marks = filepath.Join(hdir.dir, "marks")
-	cfg := writeExecHandler(t, hdir.dir, "worker", 32, map[string][]string{
-		"mark": {"/bin/sh", "-c", `echo "$SZ_EXECUTION_ID" >> ` + r.marks},
-	})
-	start(t, hdir.dir, "schedulezero-handler", "--name", "worker", "--scheduler", strings.Join(zmqs, ","),
-		"--config", cfg, "--journal", filepath.Join(hdir.dir, "journal"), "--ping-interval", "300ms",
+	// The recorder (./recorder): the project's handler runtime over the
+	// real wire, appending each execution id to marks without a process
+	// per job, so a thousand schedules a second fit two cores.
+	start(t, hdir.dir, "recorder", "--name", "worker", "--scheduler", strings.Join(zmqs, ","),
+		"--marks", r.marks, "--concurrency", "64", "--journal", filepath.Join(hdir.dir, "journal"), "--ping-interval", "300ms",
 		"--endpoint", "ipc://"+filepath.Join(hdir.dir, "worker.sock"))
 	awaitHandler(t, r.leader.a, "worker")
 
 	r.first = time.Now().Add(2 * time.Second).Truncate(time.Second)
 	forEach(t, n, func(i int) error {
-		_, err := r.leader.a.do("POST", "/api/v1/schedules", map[string]any{
+		return r.do("POST", "/api/v1/schedules", map[string]any{
 			"id": fmt.Sprintf("ha-%04d", i), "handler_id": "worker", "job_method": "mark",
 			"trigger":      map[string]any{"type": "interval", "seconds": 1, "start_time": r.first.Format(time.RFC3339)},
 			"timeout":      "30s",
@@ -112,10 +118,47 @@ func newClusterRig(t *testing.T, n int) *clusterRig {
 			// the catch-up loses them, on one scheduler as in a cluster.)
 			"policy": map[string]any{"misfire": "once", "grace_time": "500ms", "overlap": "allow",
 				"backoff": "100ms", "backoff_max": "500ms"},
-		}, nil)
-		return err
+		})
 	})
 	return r
+}
+
+// do sends a request to whichever member leads, again at the leader of
+// the moment while it fails for up to 30 s: on two loaded cores a leader
+// may lose its lease without being killed. A conflict is the request's
+// effect already there (sent again after an answer that was lost).
+func (r *clusterRig) do(method, path string, body any) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		r.mu.Lock()
+		m := r.leader
+		r.mu.Unlock()
+		st, err := m.a.do(method, path, body, nil)
+		if err == nil || st == http.StatusConflict {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(50 * time.Millisecond)
+		if l := r.leaderBut(nil); l != nil {
+			r.mu.Lock()
+			r.leader = l
+			r.mu.Unlock()
+		}
+	}
+}
+
+// stats reads the leader's stats, following the leadership; ok is false
+// while no member answers as leader.
+func (r *clusterRig) stats() (st sz.Stats, ok bool) {
+	if _, err := r.leader.a.do("GET", "/api/v1/stats", nil, &st); err == nil {
+		return st, true
+	}
+	if l := r.leaderBut(nil); l != nil {
+		r.leader = l
+	}
+	return st, false
 }
 
 // leaderBut returns the member that leads, not counting skip.
@@ -128,13 +171,19 @@ func (r *clusterRig) leaderBut(skip *member) *member {
 	return nil
 }
 
-// awaitFires waits for two more fires of every schedule on the leader.
+// awaitFires waits for two more fires of every schedule on the leader,
+// which it follows: r.leader is the leader of the moment afterwards.
 func (r *clusterRig) awaitFires(t *testing.T, what string) {
 	t.Helper()
-	base := stats(t, r.leader.a).ByStatus[store.StatusSucceeded]
-	await(t, 30*time.Second, what, func() bool {
-		return stats(t, r.leader.a).ByStatus[store.StatusSucceeded] >= base+int64(2*r.n)
+	base := int64(-1)
+	await(t, 60*time.Second, what, func() bool {
+		st, ok := r.stats()
+		if ok && base < 0 {
+			base = st.ByStatus[store.StatusSucceeded]
+		}
+		return ok && st.ByStatus[store.StatusSucceeded] >= base+int64(2*r.n)
 	})
+	await(t, 30*time.Second, "a leader", func() bool { _, ok := r.stats(); return ok })
 }
 
 // failover waits for a member other than old to lead and returns how long
@@ -153,12 +202,11 @@ func (r *clusterRig) failover(t *testing.T, old *member, since time.Time, what s
 func (r *clusterRig) check(t *testing.T) int {
 	t.Helper()
 	forEach(t, r.n, func(i int) error {
-		_, err := r.leader.a.do("POST", fmt.Sprintf("/api/v1/schedules/ha-%04d/pause", i), nil, nil)
-		return err
+		return r.do("POST", fmt.Sprintf("/api/v1/schedules/ha-%04d/pause", i), nil)
 	})
 	await(t, 60*time.Second, "every execution to end", func() bool {
-		st := stats(t, r.leader.a)
-		return st.ByStatus[store.StatusPending]+st.ByStatus[store.StatusRunning] == 0
+		st, ok := r.stats()
+		return ok && st.ByStatus[store.StatusPending]+st.ByStatus[store.StatusRunning] == 0
 	})
 	for _, m := range r.members {
 		if m != r.leader {
@@ -277,15 +325,21 @@ func percentiles(ds []time.Duration) (p50, p99, maxd time.Duration) {
 // every schedule fired exactly once or is recorded missed by its misfire
 // policy (once: the gap's last occurrence runs), the handler ran no
 // execution twice and none that the history lacks, and the takeover
-// times are reported. SZ_CLUSTER_KILLS (default 5) and
-// SZ_CLUSTER_SCHEDULES (default 100) scale it (docs/operations.md has the
-// numbers of 20 kills).
+// times are reported. SZ_CLUSTER_KILLS (default 3), SZ_CLUSTER_SCHEDULES
+// (default 1,000, about 25 s; 100 under the race detector) and
+// SZ_CLUSTER_TTL (default 1 s) scale it. The acceptance's 20 kills at
+// 1,000 schedules: SZ_CLUSTER_KILLS=20, about 90 s (docs/operations.md
+// has the numbers).
 func TestCluster_Kill9TheLeader_EveryOccurrenceOnceNothingTwice(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills under load for half a minute: not with -short")
 	}
-	kills := envInt(t, "SZ_CLUSTER_KILLS", 5)
-	r := newClusterRig(t, envInt(t, "SZ_CLUSTER_SCHEDULES", 100))
+	kills := envInt(t, "SZ_CLUSTER_KILLS", 3)
+	schedules := 1000
+	if raceEnabled {
+		schedules = 100 // the embedded etcd, instrumented, does not keep up with 1,000 a second
+	}
+	r := newClusterRig(t, envInt(t, "SZ_CLUSTER_SCHEDULES", schedules))
 	var takeovers []time.Duration
 	for k := range kills {
 		r.awaitFires(t, "executions between kills")

@@ -33,7 +33,7 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	build := exec.Command("go", "build", "-o", dir+string(os.PathSeparator),
-		"../../cmd/schedulezero-scheduler", "../../cmd/schedulezero-handler")
+		"../../cmd/schedulezero-scheduler", "../../cmd/schedulezero-handler", "./recorder")
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if err := build.Run(); err != nil {

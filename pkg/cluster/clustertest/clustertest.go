@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -54,6 +55,18 @@ func startT(t testing.TB, n int, fsync bool) *Etcd {
 // Start starts an n-member cluster with its data under dir, outside a
 // test (the bench's cluster phase); Close stops it.
 func Start(dir string, n int, fsync bool) (*Etcd, error) {
+	// The ports were free a moment before the members bind them: on a
+	// busy machine another process may take one meanwhile. Then the
+	// cluster starts again on new ports, in a new directory.
+	for try := 1; ; try++ {
+		e, err := start(filepath.Join(dir, fmt.Sprintf("try%d", try)), n, fsync)
+		if err == nil || try == 5 || !errors.Is(err, syscall.EADDRINUSE) && !strings.Contains(err.Error(), "address already in use") {
+			return e, err
+		}
+	}
+}
+
+func start(dir string, n int, fsync bool) (*Etcd, error) {
 	peers, err := freeURLs(n)
 	if err != nil {
 		return nil, err
