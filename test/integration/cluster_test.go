@@ -366,7 +366,7 @@ func TestCluster_SIGSTOPTheLeaderPastItsLease_ItStepsDownWritingNothing(t *testi
 	if testing.Short() {
 		t.Skip("not with -short")
 	}
-	r := newClusterRig(t, 20)
+	r := newClusterRig(t, envInt(t, "SZ_CLUSTER_SCHEDULES", 20))
 	r.awaitFires(t, "executions before the freeze")
 	old := r.leader
 	_ = syscall.Kill(old.p.cmd.Process.Pid, syscall.SIGSTOP)
@@ -396,7 +396,7 @@ func TestCluster_PartitionTheLeaderFromEtcd_AStandbyTakesOver(t *testing.T) {
 	if testing.Short() {
 		t.Skip("not with -short")
 	}
-	r := newClusterRig(t, 20)
+	r := newClusterRig(t, envInt(t, "SZ_CLUSTER_SCHEDULES", 20))
 	r.awaitFires(t, "executions before the partition")
 	old := r.leader
 	px := r.proxies[slices.Index(r.members, old)]
