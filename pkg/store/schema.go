@@ -152,10 +152,13 @@ func rebuildIndexes(tx *bolt.Tx) error {
 // executionKey is the ID followed by the big-endian attempt, so a bucket
 // cursor walks executions in ID (time) order and attempts in order.
 func executionKey(id string, attempt int) []byte {
-	k := make([]byte, len(id)+attemptKeySuffLen)
-	copy(k, id)
-	binary.BigEndian.PutUint32(k[len(id):], uint32(attempt))
-	return k
+	return appendExecutionKey(make([]byte, 0, len(id)+attemptKeySuffLen), id, attempt)
+}
+
+// appendExecutionKey appends executionKey(id, attempt) to b.
+func appendExecutionKey(b []byte, id string, attempt int) []byte {
+	b = append(b, id...)
+	return binary.BigEndian.AppendUint32(b, uint32(attempt))
 }
 
 // indexPrefix is the big-endian uint16 length of id followed by id; index
