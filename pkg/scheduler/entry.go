@@ -16,11 +16,12 @@ import (
 // not due ever (paused or done).
 //
 // The engine holds every schedule for as long as it runs, so an entry is
-// kept to 144 bytes (TestEntrySize; 320 before, 480 before that): what a
-// schedule at rest does not have (a policy; a compiled trigger, executions
-// in flight, occurrences waiting, skips not yet written) is behind a
-// pointer that is nil when it has none, and the record is packed
-// (docs/performance.md, Memory).
+// kept to 128 bytes, a size class of the allocator (TestEntrySize; 144
+// before, 320 and 480 before that): what a schedule at rest does not have
+// (a policy, a pause; a compiled trigger, executions in flight,
+// occurrences waiting, skips not yet written) is behind a pointer that is
+// nil when it has none, and the record is packed (docs/performance.md,
+// Memory).
 type entry struct {
 	rec  schedule
 	tune *tuning // nil: the zero policy and no offset
@@ -52,9 +53,9 @@ type live struct {
 	skips   *skips
 }
 
-// schedule is store.Schedule without its Policy and Source, packed: the
-// engine holds one for every schedule as long as it runs (112 bytes
-// against 272, and one allocation of text where there were three). The
+// schedule is store.Schedule without its Policy, Source and PausedAt,
+// packed: the engine holds one for every schedule as long as it runs (104
+// bytes against 272, and one allocation of text where there were three). The
 // id, trigger and params are one string (the id is also the key of
 // Scheduler.entries); handler, method, time zone, attempts and timeout
 // one interned handle; each instant 12 bytes (see packInstant) instead of
@@ -72,12 +73,20 @@ type schedule struct {
 }
 
 // tuning is a schedule's policy when it is not the zero one, and the
-// stable random offset it derives from it, and its source when a file
-// manages it: what few schedules have.
+// stable random offset it derives from it, its source when a file manages
+// it, and when it was paused: what few schedules have.
 type tuning struct {
 	policy store.Policy
 	offset time.Duration // Policy.RandomOffset, see stableOffset
 	source string        // store.Schedule.Source
+	// pausedAt is store.Schedule.PausedAt, packed (packInstant).
+	pausedAt   int64
+	pausedNsec uint32
+}
+
+// isZero says t holds nothing an entry without a tuning would not.
+func (t *tuning) isZero() bool {
+	return t.policy.IsZero() && t.offset == 0 && t.source == "" && t.pausedAt == 0
 }
 
 // skips counts n occurrences skipped from from to to, the last at at;
@@ -108,16 +117,40 @@ func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
 func (e *entry) set(rec store.Schedule) {
 	e.rec = packSchedule(rec)
 	e.tune = nil
-	if !rec.Policy.IsZero() || rec.Source != "" {
+	if !rec.Policy.IsZero() || rec.Source != "" || !rec.PausedAt.IsZero() {
 		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset), source: strings.Clone(rec.Source)}
+		e.tune.pausedAt, e.tune.pausedNsec = packInstant(rec.PausedAt)
 	}
 }
 
 // record returns the whole record, as the store and the API know it.
 func (e *entry) record() store.Schedule {
 	rec := e.rec.unpack()
-	rec.Policy, rec.Source = e.policy(), e.source()
+	rec.Policy, rec.Source, rec.PausedAt = e.policy(), e.source(), e.pausedAt()
 	return rec
+}
+
+// pausedAt is when the schedule was paused, zero when it is not (or was
+// paused before pauses were timed).
+func (e *entry) pausedAt() time.Time {
+	if e.tune == nil {
+		return time.Time{}
+	}
+	return unpackInstant(e.tune.pausedAt, e.tune.pausedNsec)
+}
+
+// setPausedAt makes t the time the schedule was paused (zero: it is not).
+func (e *entry) setPausedAt(t time.Time) {
+	if e.tune == nil {
+		if t.IsZero() {
+			return
+		}
+		e.tune = &tuning{}
+	}
+	e.tune.pausedAt, e.tune.pausedNsec = packInstant(t)
+	if e.tune.isZero() {
+		e.tune = nil
+	}
 }
 
 // source is the schedule's source, empty for the API's.

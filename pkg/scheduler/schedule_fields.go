@@ -20,8 +20,7 @@ type scheduleJob struct {
 
 // The instants of a schedule, indexes of schedule.at and schedule.nsec.
 const (
-	atPaused = iota
-	atNextFire
+	atNextFire = iota
 	atLastFire
 	atCreated
 	atUpdated
@@ -85,7 +84,7 @@ func packSchedule(rec store.Schedule) schedule {
 		FireCount: rec.FireCount, MissedCount: rec.MissedCount,
 		Paused: rec.Paused, Done: rec.Done,
 	}
-	for i, t := range [numInstants]time.Time{rec.PausedAt, rec.NextFire, rec.LastFire, rec.CreatedAt, rec.UpdatedAt} {
+	for i, t := range [numInstants]time.Time{rec.NextFire, rec.LastFire, rec.CreatedAt, rec.UpdatedAt} {
 		s.at[i], s.nsec[i] = packInstant(t)
 	}
 	return s
@@ -96,7 +95,7 @@ func (s *schedule) unpack() store.Schedule {
 	return store.Schedule{
 		ID: s.ID(), HandlerID: j.handler, Method: j.method, Timezone: j.timezone,
 		Params: s.Params(), Trigger: s.Trigger(),
-		PausedAt: s.PausedAt(), NextFire: s.NextFire(), LastFire: s.LastFire(),
+		NextFire: s.NextFire(), LastFire: s.LastFire(),
 		CreatedAt: s.CreatedAt(), UpdatedAt: s.instant(atUpdated),
 		MaxAttempts: j.maxAttempts, Timeout: j.timeout,
 		FireCount: s.FireCount, MissedCount: s.MissedCount,
@@ -135,12 +134,10 @@ func (s *schedule) instantKey(i int) (sec, nsec int64) {
 	return s.at[i] >> offsetBits, int64(s.nsec[i])
 }
 
-func (s *schedule) PausedAt() time.Time     { return s.instant(atPaused) }
 func (s *schedule) NextFire() time.Time     { return s.instant(atNextFire) }
 func (s *schedule) LastFire() time.Time     { return s.instant(atLastFire) }
 func (s *schedule) CreatedAt() time.Time    { return s.instant(atCreated) }
 func (s *schedule) hasNextFire() bool       { return s.at[atNextFire] != 0 }
-func (s *schedule) SetPausedAt(t time.Time) { s.setInstant(atPaused, t) }
 func (s *schedule) SetNextFire(t time.Time) { s.setInstant(atNextFire, t) }
 func (s *schedule) SetLastFire(t time.Time) { s.setInstant(atLastFire, t) }
 func (s *schedule) SetUpdatedAt(t time.Time) {
