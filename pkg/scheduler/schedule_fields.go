@@ -77,7 +77,7 @@ func packSchedule(rec store.Schedule) schedule {
 	text.Write(rec.Params)
 	s := schedule{
 		text:    text.String(),
-		idLen:   uint32(len(rec.ID)),
+		idLen:   uint16(len(rec.ID)),
 		trigLen: uint32(len(rec.Trigger)),
 		job:     unique.Make(scheduleJob{rec.HandlerID, rec.Method, rec.Timezone, rec.MaxAttempts, rec.Timeout}),
 
@@ -112,10 +112,10 @@ func (s *schedule) Timeout() time.Duration { return s.job.Value().timeout }
 
 // Trigger and Params are copies: the text they come from is shared.
 func (s *schedule) Trigger() json.RawMessage {
-	return rawCopy(s.text[s.idLen : s.idLen+s.trigLen])
+	return rawCopy(s.text[s.idLen : uint32(s.idLen)+s.trigLen])
 }
 
-func (s *schedule) Params() json.RawMessage { return rawCopy(s.text[s.idLen+s.trigLen:]) }
+func (s *schedule) Params() json.RawMessage { return rawCopy(s.text[uint32(s.idLen)+s.trigLen:]) }
 
 func rawCopy(s string) json.RawMessage {
 	if s == "" {
