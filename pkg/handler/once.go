@@ -27,8 +27,7 @@ type waiter struct {
 // journal) or runs now (the copy waits for the same reply), or was
 // disowned (refused: disowned.go), and reports whether it did; false: the
 // job is new and is to be run. The caller is the recv loop.
-func (r *runner) attach(env wire.Peer, req wire.Request, batched bool) bool {
-	key := jobKey(req.ExecutionID, req.Attempt)
+func (r *runner) attach(env wire.Peer, req wire.Request, key string, batched bool) bool {
 	r.mu.Lock()
 	if r.disownedLocked(key) {
 		r.mu.Unlock()
@@ -72,15 +71,16 @@ func runnerJournal(opts Options) (*journal, error) {
 	return j, nil
 }
 
-// takeOff records req, an admitted job, as in flight when it has an
-// execution id, so that a copy arriving while it runs attaches to it.
-// The caller is the recv loop, which attach ran in just before.
-func (r *runner) takeOff(req wire.Request) {
-	if req.ExecutionID == "" {
+// takeOff records the admitted job of key (its jobKey; empty without an
+// execution id) as in flight, so that a copy arriving while it runs
+// attaches to it. The caller is the recv loop, which attach ran in just
+// before.
+func (r *runner) takeOff(key string) {
+	if key == "" {
 		return
 	}
 	r.mu.Lock()
-	r.flights[jobKey(req.ExecutionID, req.Attempt)] = &flight{}
+	r.flights[key] = &flight{}
 	r.mu.Unlock()
 }
 
@@ -94,7 +94,7 @@ func (r *runner) land(j jobReq, out []byte, ok bool) {
 		r.deliver(j, withID(out, j.req.ID))
 		return
 	}
-	key := jobKey(j.req.ExecutionID, j.req.Attempt)
+	key := j.jobKey()
 	if r.journal != nil {
 		e := journalEntry{ExecutionID: j.req.ExecutionID, Attempt: j.req.Attempt, Success: ok,
 			At: time.Now().UnixMilli(), Reply: out}
@@ -170,7 +170,7 @@ func withID(reply []byte, id string) []byte {
 		}
 		return b
 	}
-	q, err := json.Marshal(id)
+	q, err := quote(id)
 	if err != nil {
 		return reply
 	}

@@ -1,6 +1,9 @@
 package handler
 
-import "testing"
+import (
+	"encoding/json"
+	"testing"
+)
 
 func TestWithID(t *testing.T) {
 	for _, tc := range []struct{ reply, id, want string }{
@@ -10,6 +13,16 @@ func TestWithID(t *testing.T) {
 	} {
 		if got := string(withID([]byte(tc.reply), tc.id)); got != tc.want {
 			t.Errorf("withID(%s, %q) = %s, want %s", tc.reply, tc.id, got, tc.want)
+		}
+	}
+}
+
+// quote writes what json.Marshal writes, plain ids without reflection.
+func TestQuote(t *testing.T) {
+	for _, s := range []string{"", "1k", "a\"b", `a\b`, "<&>", "é", "\n", "\u2028", "\xff", "~ !"} {
+		want, _ := json.Marshal(s)
+		if got, err := quote(s); err != nil || string(got) != string(want) {
+			t.Errorf("quote(%q) = %s, %v; want %s", s, got, err, want)
 		}
 	}
 }

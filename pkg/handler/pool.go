@@ -15,10 +15,21 @@ import (
 // jobReq is one admitted job and where its reply goes: to the peer at env,
 // or, for an in-process call (Local), to done.
 type jobReq struct {
-	env     wire.Peer
-	req     wire.Request
+	env wire.Peer
+	req wire.Request
+	// key is the attempt's jobKey when the recv loop built it already.
+	key     string
 	batched bool
 	done    func(reply []byte)
+}
+
+// jobKey is j's attempt's key, built at most once per job; empty without
+// an execution id.
+func (j *jobReq) jobKey() string {
+	if j.key == "" && j.req.ExecutionID != "" {
+		j.key = jobKey(j.req.ExecutionID, j.req.Attempt)
+	}
+	return j.key
 }
 
 // deliver sends out, the reply of job j, where j says.
@@ -88,7 +99,7 @@ func (r *runner) runJob(j jobReq) {
 	}
 	defer cancel()
 	if job.ExecutionID != "" {
-		key := jobKey(job.ExecutionID, job.Attempt)
+		key := j.jobKey()
 		r.mu.Lock()
 		r.running[key] = cancel
 		r.mu.Unlock()
@@ -151,4 +162,18 @@ func (r *runner) serve(ctx context.Context, job *Job) (result any, err error) {
 		}
 	}()
 	return r.mux.ServeJob(ctx, job)
+}
+
+// quote is json.Marshal(s), without reflection for the common id (ASCII
+// that needs no escape).
+func quote(s string) ([]byte, error) {
+	for i := range len(s) {
+		if c := s[i]; c < 0x20 || c >= 0x7f || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
+			return json.Marshal(s)
+		}
+	}
+	b := make([]byte, 0, len(s)+2)
+	b = append(b, '"')
+	b = append(b, s...)
+	return append(b, '"'), nil
 }

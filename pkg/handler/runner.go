@@ -128,6 +128,10 @@ func (r *runner) handle(env wire.Peer, b []byte, batched bool) {
 // handleRequest answers or starts the decoded request req.
 func (r *runner) handleRequest(env wire.Peer, req wire.Request, batched bool) {
 	batched = batched || req.V >= wire.ProtocolBatched
+	key := "" // the attempt's, built once for attach, takeOff and the job
+	if req.ExecutionID != "" {
+		key = jobKey(req.ExecutionID, req.Attempt)
+	}
 	switch {
 	case req.Method == "ping":
 		r.js.Reply(env, wire.EncodeReply(req.ID, map[string]any{"success": true, "message": "pong", "handler_id": r.opts.Name}), batched)
@@ -137,13 +141,13 @@ func (r *runner) handleRequest(env wire.Peer, req wire.Request, batched bool) {
 		r.js.Reply(env, r.cancel(req), batched)
 	case req.Method == wire.MethodKnown:
 		r.js.Reply(env, r.known(req), batched)
-	case req.ExecutionID != "" && r.attach(env, req, batched):
+	case key != "" && r.attach(env, req, key, batched):
 		// a copy of an attempt that ran or runs here: answered from it
 	case !r.admitJob():
 		r.js.Reply(env, notRunReply(req.ID, ErrShuttingDown), batched)
 	default:
-		r.takeOff(req)
-		r.start(jobReq{env: env, req: req, batched: batched})
+		r.takeOff(key)
+		r.start(jobReq{env: env, req: req, key: key, batched: batched})
 	}
 }
 

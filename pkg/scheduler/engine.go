@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -241,6 +242,11 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		}
 		return nil
 	})
+	// What the engine keeps as long as it runs is sized to the load, not
+	// to the growth that reached it (docs/performance.md, Memory): the
+	// grown ones are start-up's garbage, returned after READY=1.
+	s.entries.fit()
+	s.heap = slices.Clone(s.heap)
 	heap.Init(&s.heap)
 	if err != nil {
 		execCancel()

@@ -16,15 +16,15 @@ import (
 // not due ever (paused or done).
 //
 // The engine holds every schedule for as long as it runs, so an entry is
-// kept to 144 bytes (TestEntrySize; 320 before, 480 before that): what a
-// schedule at rest does not have (a policy; a compiled trigger, executions
-// in flight, occurrences waiting, skips not yet written) is behind a
-// pointer that is nil when it has none, and the record is packed
-// (docs/performance.md, Memory).
+// kept to 112 bytes, a size class of the allocator (TestEntrySize; 144
+// before, 320 and 480 before that): what a schedule at rest does not have
+// (a policy, a pause, a source; a compiled trigger, executions in flight,
+// occurrences waiting, skips not yet written) is behind one pointer that
+// is nil when it has none, and the record is packed (docs/performance.md,
+// Memory).
 type entry struct {
 	rec  schedule
-	tune *tuning // nil: the zero policy and no offset
-	live *live   // nil: not compiled, nothing running or waiting
+	live *live // nil: no tuning, not compiled, nothing running or waiting
 
 	index int32
 	// dirty says rec changed (skipped fires) and was not written since;
@@ -36,10 +36,11 @@ type entry struct {
 	broken bool
 }
 
-// live is what a schedule holds once it fires: its compiled trigger, its
+// live is what a schedule holds once it fires (its compiled trigger, its
 // executions in flight, the occurrences it queues and the skips it has not
-// written.
+// written) and its tuning when it has one.
 type live struct {
+	tune *tuning // nil: the zero policy, no offset, no source, not paused
 	// trig is the compiled trigger; nil until the first fire needs it
 	// (see Scheduler.triggerLocked): start-up would otherwise parse every
 	// trigger, most of its time, and hold each compiled for a fire an hour
@@ -52,32 +53,43 @@ type live struct {
 	skips   *skips
 }
 
-// schedule is store.Schedule without its Policy and Source, packed: the
-// engine holds one for every schedule as long as it runs (112 bytes
-// against 272, and one allocation of text where there were three). The
-// id, trigger and params are one string (the id is also the key of
-// Scheduler.entries); handler, method, time zone, attempts and timeout
-// one interned handle; each instant 12 bytes (see packInstant) instead of
-// 24. The accessors in schedule_fields.go read and write it as
-// store.Schedule's fields; entry.record puts the whole record together.
+// schedule is store.Schedule without its Policy, Source and PausedAt,
+// packed: the engine holds one for every schedule as long as it runs (96
+// bytes against 272, and one allocation of text where there were three).
+// The id, trigger and params are one string (the id is also the key of
+// Scheduler.entries; ids are at most 1,024 bytes, the store's limit);
+// handler, method, time zone, attempts and timeout one interned handle;
+// each instant 12 bytes (see packInstant) instead of 24. The accessors in
+// schedule_fields.go read and write it as store.Schedule's fields;
+// entry.record puts the whole record together.
 type schedule struct {
-	text           string // id, trigger, params
-	idLen, trigLen uint32
-	job            unique.Handle[scheduleJob]
-	at             [numInstants]int64 // packInstant
-	nsec           [numInstants]uint32
-	FireCount      int64
-	MissedCount    int64
-	Paused, Done   bool
+	text        string // id, trigger, params
+	job         unique.Handle[scheduleJob]
+	at          [numInstants]int64 // packInstant
+	FireCount   int64
+	MissedCount int64
+	nsec        [numInstants]uint32
+	trigLen     uint32
+	idLen       uint16
+	Paused      bool
+	Done        bool
 }
 
 // tuning is a schedule's policy when it is not the zero one, and the
-// stable random offset it derives from it, and its source when a file
-// manages it: what few schedules have.
+// stable random offset it derives from it, its source when a file manages
+// it, and when it was paused: what few schedules have.
 type tuning struct {
 	policy store.Policy
 	offset time.Duration // Policy.RandomOffset, see stableOffset
 	source string        // store.Schedule.Source
+	// pausedAt is store.Schedule.PausedAt, packed (packInstant).
+	pausedAt   int64
+	pausedNsec uint32
+}
+
+// isZero says t holds nothing an entry without a tuning would not.
+func (t *tuning) isZero() bool {
+	return t.policy.IsZero() && t.offset == 0 && t.source == "" && t.pausedAt == 0
 }
 
 // skips counts n occurrences skipped from from to to, the last at at;
@@ -107,41 +119,88 @@ func newEntry(rec store.Schedule, trig trigger.Trigger) *entry {
 // set makes rec the entry's record.
 func (e *entry) set(rec store.Schedule) {
 	e.rec = packSchedule(rec)
-	e.tune = nil
-	if !rec.Policy.IsZero() || rec.Source != "" {
-		e.tune = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset), source: strings.Clone(rec.Source)}
+	var t *tuning
+	if !rec.Policy.IsZero() || rec.Source != "" || !rec.PausedAt.IsZero() {
+		t = &tuning{policy: rec.Policy, offset: stableOffset(rec.ID, rec.Policy.RandomOffset), source: strings.Clone(rec.Source)}
+		t.pausedAt, t.pausedNsec = packInstant(rec.PausedAt)
+	}
+	e.setTuning(t)
+}
+
+// tuning is e's tuning, nil when it has none.
+func (e *entry) tuning() *tuning {
+	if e.live == nil {
+		return nil
+	}
+	return e.live.tune
+}
+
+// setTuning makes t e's tuning (nil: none).
+func (e *entry) setTuning(t *tuning) {
+	if t != nil && e.live == nil {
+		e.live = &live{}
+	}
+	if e.live != nil {
+		e.live.tune = t
+		e.tidy()
 	}
 }
 
 // record returns the whole record, as the store and the API know it.
 func (e *entry) record() store.Schedule {
 	rec := e.rec.unpack()
-	rec.Policy, rec.Source = e.policy(), e.source()
+	rec.Policy, rec.Source, rec.PausedAt = e.policy(), e.source(), e.pausedAt()
 	return rec
+}
+
+// pausedAt is when the schedule was paused, zero when it is not (or was
+// paused before pauses were timed).
+func (e *entry) pausedAt() time.Time {
+	t := e.tuning()
+	if t == nil {
+		return time.Time{}
+	}
+	return unpackInstant(t.pausedAt, t.pausedNsec)
+}
+
+// setPausedAt makes t the time the schedule was paused (zero: it is not).
+func (e *entry) setPausedAt(t time.Time) {
+	tn := e.tuning()
+	if tn == nil {
+		if t.IsZero() {
+			return
+		}
+		tn = &tuning{}
+		e.setTuning(tn)
+	}
+	tn.pausedAt, tn.pausedNsec = packInstant(t)
+	if tn.isZero() {
+		e.setTuning(nil)
+	}
 }
 
 // source is the schedule's source, empty for the API's.
 func (e *entry) source() string {
-	if e.tune == nil {
-		return ""
+	if t := e.tuning(); t != nil {
+		return t.source
 	}
-	return e.tune.source
+	return ""
 }
 
 // policy is the schedule's policy.
 func (e *entry) policy() store.Policy {
-	if e.tune == nil {
-		return store.Policy{}
+	if t := e.tuning(); t != nil {
+		return t.policy
 	}
-	return e.tune.policy
+	return store.Policy{}
 }
 
 // offset is the schedule's stable random offset (Policy.RandomOffset).
 func (e *entry) offset() time.Duration {
-	if e.tune == nil {
-		return 0
+	if t := e.tuning(); t != nil {
+		return t.offset
 	}
-	return e.tune.offset
+	return 0
 }
 
 // due is when the engine fires the entry's next occurrence.
@@ -280,7 +339,7 @@ func (e *entry) clearSkips() {
 
 // tidy drops e.live when it holds nothing.
 func (e *entry) tidy() {
-	if l := e.live; l.trig == nil && l.running == nil && len(l.backlog) == 0 && l.skips == nil {
+	if l := e.live; l.tune == nil && l.trig == nil && l.running == nil && len(l.backlog) == 0 && l.skips == nil {
 		e.live = nil
 	}
 }

@@ -3,6 +3,7 @@ package scheduler
 import (
 	"hash/maphash"
 	"iter"
+	"math/bits"
 )
 
 // entryTable is the engine's schedules by id: an open-addressed hash table
@@ -10,7 +11,8 @@ import (
 // costs its 24-byte slots (the id's string header and the pointer) at the
 // load its growth leaves, about 40 bytes a schedule; this one costs a
 // pointer and a tag byte a slot, at most 7/8 full: 10 to 20 bytes
-// (docs/performance.md, Memory). Not safe for concurrent use: the engine
+// (docs/performance.md, Memory); fit sizes it to what start-up loaded,
+// any size, not a power of two. Not safe for concurrent use: the engine
 // holds s.mu.
 type entryTable struct {
 	seed  maphash.Seed
@@ -29,11 +31,24 @@ func (t *entryTable) hash(id string) (uint64, uint8) {
 	return h, uint8(h>>57) | 0x80
 }
 
+// home is the first slot a hash probes: h scaled to the table's size.
+func (t *entryTable) home(h uint64) int {
+	hi, _ := bits.Mul64(h, uint64(len(t.slots)))
+	return int(hi)
+}
+
+// next is the slot after i, round the end.
+func (t *entryTable) next(i int) int {
+	if i++; i == len(t.slots) {
+		return 0
+	}
+	return i
+}
+
 // find returns the slot of id, or of the empty slot where it would go.
 func (t *entryTable) find(id string) (int, bool) {
 	h, tag := t.hash(id)
-	mask := len(t.slots) - 1
-	for i := int(h) & mask; ; i = (i + 1) & mask {
+	for i := t.home(h); ; i = t.next(i) {
 		switch t.tags[i] {
 		case 0:
 			return i, false
@@ -70,9 +85,19 @@ func (t *entryTable) put(e *entry) {
 	t.slots[i] = e
 }
 
-func (t *entryTable) grow() {
+func (t *entryTable) grow() { t.resize(max(2*len(t.slots), 16)) }
+
+// fit makes the table as small as its 7/8 bound allows, once start-up has
+// put every schedule: doubling leaves it between 7/16 and 7/8 full (16,384
+// slots for 10,000 schedules; fit: 11,429).
+func (t *entryTable) fit() {
+	if size := max(t.n*8/7+1, 16); size < len(t.slots) {
+		t.resize(size)
+	}
+}
+
+func (t *entryTable) resize(size int) {
 	old := t.slots
-	size := max(2*len(old), 16)
 	t.slots, t.tags = make([]*entry, size), make([]uint8, size)
 	t.n = 0
 	for _, e := range old {
@@ -92,10 +117,9 @@ func (t *entryTable) remove(id string) {
 	if !ok {
 		return
 	}
-	mask := len(t.slots) - 1
-	for j := (i + 1) & mask; t.tags[j] != 0; j = (j + 1) & mask {
+	for j := t.next(i); t.tags[j] != 0; j = t.next(j) {
 		h, _ := t.hash(t.slots[j].rec.ID())
-		home := int(h) & mask
+		home := t.home(h)
 		// j's entry may fill the hole at i unless its home lies in (i, j].
 		if (j > i && (home <= i || home > j)) || (j < i && home <= i && home > j) {
 			t.slots[i], t.tags[i] = t.slots[j], t.tags[j]

@@ -57,3 +57,42 @@ func TestEntryTable_AgreesWithAMap(t *testing.T) {
 	}
 	empty.remove("x")
 }
+
+// fit shrinks a table grown by doubling to its 7/8 bound, a size that is
+// no power of two, and the table still finds, adds and removes.
+func TestEntryTable_Fit(t *testing.T) {
+	tab := newEntryTable()
+	const n = 10_000
+	for i := range n {
+		tab.put(newEntry(store.Schedule{ID: fmt.Sprintf("s%d", i)}, nil))
+	}
+	if len(tab.slots) != 16384 {
+		t.Fatalf("grown to %d slots", len(tab.slots))
+	}
+	tab.fit()
+	if want := n*8/7 + 1; len(tab.slots) != want || len(tab.tags) != want {
+		t.Fatalf("fit to %d slots, want %d", len(tab.slots), want)
+	}
+	for i := range n {
+		if id := fmt.Sprintf("s%d", i); tab.get(id) == nil || tab.get(id).rec.ID() != id {
+			t.Fatalf("lost %s", id)
+		}
+	}
+	for i := range n / 2 {
+		tab.remove(fmt.Sprintf("s%d", 2*i))
+	}
+	for i := range n {
+		tab.put(newEntry(store.Schedule{ID: fmt.Sprintf("t%d", i)}, nil))
+	}
+	for i := range n {
+		if got := tab.get(fmt.Sprintf("s%d", i)) != nil; got != (i%2 == 1) {
+			t.Fatalf("s%d present: %v", i, got)
+		}
+		if tab.get(fmt.Sprintf("t%d", i)) == nil {
+			t.Fatalf("lost t%d", i)
+		}
+	}
+	if tab.len() != n+n/2 || tab.len()*8 > len(tab.slots)*7 {
+		t.Fatalf("len %d in %d slots", tab.len(), len(tab.slots))
+	}
+}

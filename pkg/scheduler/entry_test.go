@@ -14,8 +14,8 @@ import (
 // added to it should be a decision, so its size is held here (144 bytes is
 // a size class of Go's allocator: 145 would take 160).
 func TestEntrySize(t *testing.T) {
-	if n := unsafe.Sizeof(entry{}); n > 144 {
-		t.Fatalf("entry is %d bytes; keep it to 144 (move what few schedules have behind a pointer)", n)
+	if n := unsafe.Sizeof(entry{}); n > 112 {
+		t.Fatalf("entry is %d bytes; keep it to 112, the allocator's size class (move what few schedules have behind a pointer)", n)
 	}
 }
 
@@ -48,13 +48,16 @@ func TestEntry_SetRecord(t *testing.T) {
 	withPolicy.Policy = store.Policy{Overlap: store.OverlapQueue, QueueLimit: 4, RandomOffset: time.Hour, RetryOn: []string{store.RetryOnError}}
 	withSource := full
 	withSource.Source = "file:/etc/schedulezero/schedules.d/s.schedule"
+	running := full
+	running.Paused, running.PausedAt = false, time.Time{}
 	tests := []struct {
 		name     string
 		rec      store.Schedule
 		tuned    bool
 		offsetOK func(time.Duration) bool
 	}{
-		{"zero policy", full, false, func(d time.Duration) bool { return d == 0 }},
+		{"zero policy, not paused", running, false, func(d time.Duration) bool { return d == 0 }},
+		{"paused", full, true, func(d time.Duration) bool { return d == 0 }},
 		{"policy with a random offset", withPolicy, true, func(d time.Duration) bool { return d >= 0 && d < time.Hour && d == stableOffset("s", time.Hour) }},
 		{"source", withSource, true, func(d time.Duration) bool { return d == 0 }},
 	}
@@ -64,8 +67,8 @@ func TestEntry_SetRecord(t *testing.T) {
 			if got := e.record(); !reflect.DeepEqual(got, tt.rec) {
 				t.Fatalf("record() = %+v\nset %+v", got, tt.rec)
 			}
-			if (e.tune != nil) != tt.tuned {
-				t.Errorf("tune = %v, want it set: %v", e.tune, tt.tuned)
+			if (e.tuning() != nil) != tt.tuned {
+				t.Errorf("tuning = %v, want it set: %v", e.tuning(), tt.tuned)
 			}
 			if !tt.offsetOK(e.offset()) {
 				t.Errorf("offset %v", e.offset())
@@ -161,5 +164,30 @@ func TestFireHeap_OrderByDue(t *testing.T) {
 				t.Errorf("Less(%s due %v, %s due %v) = %v", h[i].rec.ID(), di, h[j].rec.ID(), dj, got)
 			}
 		}
+	}
+}
+
+// A pause is timed in the entry's tuning, which goes again with the pause
+// when the schedule has no policy or source: a running schedule carries
+// none.
+func TestEntry_PausedAtComesAndGoes(t *testing.T) {
+	at := time.Date(2026, 11, 29, 12, 0, 0, 5, time.FixedZone("", 3600))
+	e := newEntry(store.Schedule{ID: "s"}, nil)
+	e.setPausedAt(at)
+	if got := e.pausedAt(); !got.Equal(at) || e.tuning() == nil {
+		t.Fatalf("pausedAt %v (tuning %v), want %v", got, e.tuning(), at)
+	}
+	if _, off := e.record().PausedAt.Zone(); off != 3600 {
+		t.Errorf("the record's PausedAt lost its offset: %d", off)
+	}
+	e.setPausedAt(time.Time{})
+	if e.live != nil || !e.pausedAt().IsZero() {
+		t.Fatalf("resumed, the entry still holds %+v", e.live)
+	}
+	withPolicy := newEntry(store.Schedule{ID: "p", Policy: store.Policy{QueueLimit: 2}}, nil)
+	withPolicy.setPausedAt(at)
+	withPolicy.setPausedAt(time.Time{})
+	if withPolicy.tuning() == nil || withPolicy.policy().QueueLimit != 2 {
+		t.Fatalf("resuming dropped the policy: %+v", withPolicy.tuning())
 	}
 }

@@ -94,7 +94,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 	}
 	e.rec.MissedCount += int64(len(missed)) + extra
 	if !e.rec.Paused {
-		e.rec.SetPausedAt(time.Time{}) // it has served to name the reason
+		e.setPausedAt(time.Time{}) // it has served to name the reason
 	}
 
 	w := store.Writes{}
@@ -161,7 +161,7 @@ func (s *Scheduler) skipFireLocked(e *entry, due []time.Time, extra int64, now t
 	}
 	e.rec.MissedCount += int64(len(due)) + extra
 	if !e.rec.Paused {
-		e.rec.SetPausedAt(time.Time{})
+		e.setPausedAt(time.Time{})
 	}
 	s.heap.place(e)
 	s.skipLocked(e, due[0], due[len(due)-1], now, int64(len(due))+extra)

@@ -26,7 +26,7 @@ const lateReason = "the engine fired late (clock jump or overload)"
 // missReason says why occurrences from first on did not run on time.
 func (s *Scheduler) missReason(e *entry, first time.Time) string {
 	switch {
-	case !e.rec.PausedAt().IsZero() && !first.Before(e.rec.PausedAt()):
+	case !e.pausedAt().IsZero() && !first.Before(e.pausedAt()):
 		return "the schedule was paused"
 	case first.Before(s.startedAt):
 		return "the scheduler was not running"

@@ -19,8 +19,8 @@ func (s *Scheduler) PolicyPage(ctx context.Context, after string, limit int) (ma
 	out := map[string]store.Policy{}
 	s.mu.Lock()
 	for _, id := range ids {
-		if e := s.entries.get(id); e != nil && e.tune != nil && !e.tune.policy.IsZero() {
-			out[id] = e.tune.policy
+		if e := s.entries.get(id); e != nil && !e.policy().IsZero() {
+			out[id] = e.policy()
 		}
 	}
 	s.mu.Unlock()

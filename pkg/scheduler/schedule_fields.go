@@ -20,8 +20,7 @@ type scheduleJob struct {
 
 // The instants of a schedule, indexes of schedule.at and schedule.nsec.
 const (
-	atPaused = iota
-	atNextFire
+	atNextFire = iota
 	atLastFire
 	atCreated
 	atUpdated
@@ -78,14 +77,14 @@ func packSchedule(rec store.Schedule) schedule {
 	text.Write(rec.Params)
 	s := schedule{
 		text:    text.String(),
-		idLen:   uint32(len(rec.ID)),
+		idLen:   uint16(len(rec.ID)),
 		trigLen: uint32(len(rec.Trigger)),
 		job:     unique.Make(scheduleJob{rec.HandlerID, rec.Method, rec.Timezone, rec.MaxAttempts, rec.Timeout}),
 
 		FireCount: rec.FireCount, MissedCount: rec.MissedCount,
 		Paused: rec.Paused, Done: rec.Done,
 	}
-	for i, t := range [numInstants]time.Time{rec.PausedAt, rec.NextFire, rec.LastFire, rec.CreatedAt, rec.UpdatedAt} {
+	for i, t := range [numInstants]time.Time{rec.NextFire, rec.LastFire, rec.CreatedAt, rec.UpdatedAt} {
 		s.at[i], s.nsec[i] = packInstant(t)
 	}
 	return s
@@ -96,7 +95,7 @@ func (s *schedule) unpack() store.Schedule {
 	return store.Schedule{
 		ID: s.ID(), HandlerID: j.handler, Method: j.method, Timezone: j.timezone,
 		Params: s.Params(), Trigger: s.Trigger(),
-		PausedAt: s.PausedAt(), NextFire: s.NextFire(), LastFire: s.LastFire(),
+		NextFire: s.NextFire(), LastFire: s.LastFire(),
 		CreatedAt: s.CreatedAt(), UpdatedAt: s.instant(atUpdated),
 		MaxAttempts: j.maxAttempts, Timeout: j.timeout,
 		FireCount: s.FireCount, MissedCount: s.MissedCount,
@@ -113,10 +112,10 @@ func (s *schedule) Timeout() time.Duration { return s.job.Value().timeout }
 
 // Trigger and Params are copies: the text they come from is shared.
 func (s *schedule) Trigger() json.RawMessage {
-	return rawCopy(s.text[s.idLen : s.idLen+s.trigLen])
+	return rawCopy(s.text[s.idLen : uint32(s.idLen)+s.trigLen])
 }
 
-func (s *schedule) Params() json.RawMessage { return rawCopy(s.text[s.idLen+s.trigLen:]) }
+func (s *schedule) Params() json.RawMessage { return rawCopy(s.text[uint32(s.idLen)+s.trigLen:]) }
 
 func rawCopy(s string) json.RawMessage {
 	if s == "" {
@@ -135,12 +134,10 @@ func (s *schedule) instantKey(i int) (sec, nsec int64) {
 	return s.at[i] >> offsetBits, int64(s.nsec[i])
 }
 
-func (s *schedule) PausedAt() time.Time     { return s.instant(atPaused) }
 func (s *schedule) NextFire() time.Time     { return s.instant(atNextFire) }
 func (s *schedule) LastFire() time.Time     { return s.instant(atLastFire) }
 func (s *schedule) CreatedAt() time.Time    { return s.instant(atCreated) }
 func (s *schedule) hasNextFire() bool       { return s.at[atNextFire] != 0 }
-func (s *schedule) SetPausedAt(t time.Time) { s.setInstant(atPaused, t) }
 func (s *schedule) SetNextFire(t time.Time) { s.setInstant(atNextFire, t) }
 func (s *schedule) SetLastFire(t time.Time) { s.setInstant(atLastFire, t) }
 func (s *schedule) SetUpdatedAt(t time.Time) {

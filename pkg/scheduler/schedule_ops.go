@@ -17,7 +17,7 @@ func (s *Scheduler) PauseSchedule(_ context.Context, id string) (store.Schedule,
 	return s.update(id, event.SchedulePaused, func(e *entry, now time.Time) error {
 		if !e.rec.Paused {
 			e.rec.Paused = true
-			e.rec.SetPausedAt(now)
+			e.setPausedAt(now)
 		}
 		return nil
 	})

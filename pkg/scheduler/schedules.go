@@ -283,7 +283,7 @@ func (s *Scheduler) UpdateSchedule(_ context.Context, id string, u schedtype.Sch
 	before := e.record()
 	// Counters and state that moved meanwhile stay the engine's.
 	rec.FireCount, rec.MissedCount, rec.LastFire = e.rec.FireCount, e.rec.MissedCount, e.rec.LastFire()
-	rec.Paused, rec.PausedAt = e.rec.Paused, e.rec.PausedAt()
+	rec.Paused, rec.PausedAt = e.rec.Paused, e.pausedAt()
 	if u.Trigger == nil && u.Timezone == nil {
 		rec.NextFire, rec.Done = e.rec.NextFire(), e.rec.Done
 	}

@@ -92,7 +92,7 @@ func (c *Conn) Call(ctx context.Context, req Request) (Reply, error) {
 	if req.JobToken == "" {
 		req.JobToken = c.token
 	}
-	payload, err := json.Marshal(req)
+	payload, err := encodeRequest(req)
 	if err != nil {
 		return Reply{}, fmt.Errorf("call %s %q: encode: %w", c.address, req.Method, err)
 	}

@@ -204,6 +204,7 @@ func (c *Conn) read(l *link) {
 		r Reply
 	}
 	var ready []delivery
+	var replies []Reply
 	for {
 		msg, err := l.sock.Recv()
 		if err != nil {
@@ -211,23 +212,11 @@ func (c *Conn) read(l *link) {
 			c.drop(l)
 			return
 		}
-		frame := lastFrame(msg.Frames)
-		elems := [][]byte{frame}
-		if c.protocol >= ProtocolBatched {
-			if elems, err = SplitBatch(frame); err != nil {
-				c.logger.Warn("bad reply dropped", "err", err)
-				continue
-			}
-		}
+		replies = c.decodeReplies(lastFrame(msg.Frames), replies[:0])
 		ready = ready[:0]
 		closing := false
 		l.mu.Lock()
-		for _, b := range elems {
-			r, err := DecodeReply(b)
-			if err != nil {
-				c.logger.Warn("bad reply dropped", "err", err)
-				continue
-			}
+		for _, r := range replies {
 			key := ""
 			if c.protocol >= ProtocolPipelined {
 				key = r.ID
@@ -252,10 +241,42 @@ func (c *Conn) read(l *link) {
 			d.p.deliver(result{r: d.r})
 		}
 		clear(ready)
+		clear(replies) // their Raw alias the frame: keep it no longer
 		if closing {
 			l.fail(ErrPeerClosing)
 			c.drop(l)
 			return
 		}
 	}
+}
+
+// decodeReplies appends the replies of frame to dst: in one pass when it
+// has the common shape, else element by element, each bad one dropped
+// with a warning (a bad batch, whole).
+func (c *Conn) decodeReplies(frame []byte, dst []Reply) []Reply {
+	if c.protocol >= ProtocolBatched {
+		if out, ok := decodeRepliesFast(frame, dst); ok {
+			return out
+		}
+	} else if r, ok := decodeReplyFast(frame); ok {
+		return append(dst, r)
+	}
+	dst = dst[:0]
+	elems := [][]byte{frame}
+	if c.protocol >= ProtocolBatched {
+		var err error
+		if elems, err = SplitBatch(frame); err != nil {
+			c.logger.Warn("bad reply dropped", "err", err)
+			return dst
+		}
+	}
+	for _, b := range elems {
+		r, err := DecodeReply(b)
+		if err != nil {
+			c.logger.Warn("bad reply dropped", "err", err)
+			continue
+		}
+		dst = append(dst, r)
+	}
+	return dst
 }

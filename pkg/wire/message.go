@@ -96,6 +96,14 @@ type Request struct {
 // non-empty string "method"; "params", when present, must be an object or
 // null.
 func DecodeRequest(b []byte) (Request, error) {
+	if r, ok := decodeRequestFast(b); ok {
+		return r, nil
+	}
+	return decodeRequestSlow(b)
+}
+
+// decodeRequestSlow is DecodeRequest by encoding/json.
+func decodeRequestSlow(b []byte) (Request, error) {
 	var r Request
 	if err := checkObject(b); err != nil {
 		return Request{}, fmt.Errorf("request: %w", err)
@@ -120,6 +128,14 @@ func DecodeRequest(b []byte) (Request, error) {
 // reports false when b is not a batch or any request in it is not valid;
 // SplitBatch and DecodeRequest then find which and why.
 func DecodeBatch(b []byte) ([]Request, bool) {
+	if reqs, ok := decodeBatchFast(b); ok {
+		return reqs, true
+	}
+	return decodeBatchSlow(b)
+}
+
+// decodeBatchSlow is DecodeBatch by encoding/json.
+func decodeBatchSlow(b []byte) ([]Request, bool) {
 	t := bytes.TrimSpace(b)
 	if len(t) == 0 || t[0] != '[' {
 		return nil, false

@@ -2,7 +2,6 @@ package wire
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
@@ -77,7 +76,7 @@ func (c *Conn) Go(req Request, timeout time.Duration, done func(Reply, error)) (
 	if req.JobToken == "" {
 		req.JobToken = c.token
 	}
-	payload, err := json.Marshal(req)
+	payload, err := encodeRequest(req)
 	if err != nil {
 		return nil, false
 	}

@@ -55,6 +55,15 @@ func IsClosing(r Reply) bool { return r.Closing && r.ID == "" && !r.Success }
 // they always were: one of the wrong type is taken as absent ("retry" and
 // "timeout" together, as one failure detail), never as a bad reply.
 func DecodeReply(b []byte) (Reply, error) {
+	if r, ok := decodeReplyFast(b); ok {
+		return r, nil
+	}
+	return decodeReplySlow(b)
+}
+
+// decodeReplySlow is DecodeReply by encoding/json: what decodeReplyFast
+// leaves, and the reference it is held to (FuzzDecodeReplyFast).
+func decodeReplySlow(b []byte) (Reply, error) {
 	if err := checkObject(b); err != nil {
 		return Reply{}, fmt.Errorf("reply: %w", err)
 	}
@@ -81,21 +90,32 @@ func DecodeReply(b []byte) (Reply, error) {
 	if r.ID != nil {
 		out.ID = *r.ID
 	}
-	retry, okR := optBool(r.Retry)
-	timeout, okT := optBool(r.Timeout)
-	if okR && okT {
-		out.Retry = retry
-		out.Timeout = timeout != nil && *timeout
-	}
-	out.NotRun = isTrue(r.NotRun)
-	out.Refused = isTrue(r.Refused)
-	out.Closing = isTrue(r.Closing)
+	out.extensions(replyExtensions{r.Retry, r.Timeout, r.NotRun, r.Refused, r.Closing})
 	return out, nil
+}
+
+// replyExtensions are the raw values of a reply's extension fields (nil:
+// absent).
+type replyExtensions struct {
+	retry, timeout, notRun, refused, closing []byte
+}
+
+// extensions sets r's extension fields from their raw values, leniently.
+func (r *Reply) extensions(x replyExtensions) {
+	retry, okR := optBool(x.retry)
+	timeout, okT := optBool(x.timeout)
+	if okR && okT {
+		r.Retry = retry
+		r.Timeout = timeout != nil && *timeout
+	}
+	r.NotRun = isTrue(x.notRun)
+	r.Refused = isTrue(x.refused)
+	r.Closing = isTrue(x.closing)
 }
 
 // optBool reads an optional JSON boolean: nil for absent or null, false
 // in ok for another type.
-func optBool(raw json.RawMessage) (v *bool, ok bool) {
+func optBool(raw []byte) (v *bool, ok bool) {
 	switch t := bytes.TrimSpace(raw); {
 	case len(t) == 0 || bytes.Equal(t, []byte("null")):
 		return nil, true
@@ -109,7 +129,7 @@ func optBool(raw json.RawMessage) (v *bool, ok bool) {
 	return nil, false
 }
 
-func isTrue(raw json.RawMessage) bool {
+func isTrue(raw []byte) bool {
 	v, ok := optBool(raw)
 	return ok && v != nil && *v
 }
