@@ -138,7 +138,7 @@ func (w *txWriter) value(v []byte) []byte {
 	return w.vals[lo:len(w.vals):len(w.vals)]
 }
 
-// indexKey returns indexKey(id, k) in w's scratch, valid until the next
+// indexKey returns the index key of id and k in w's scratch, valid until the next
 // call.
 func (w *txWriter) indexKey(id string, k []byte) []byte {
 	w.key = appendIndexKey(w.key[:0], id, k)
