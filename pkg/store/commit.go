@@ -29,59 +29,105 @@ type request struct {
 
 // prepare validates and encodes w. Validation here is what lets one bad
 // Writes fail alone instead of failing the group it would be committed with.
+//
+// The encodings share one buffer and the lists of them one slice: a fire
+// is a Writes of one execution and one firing state, and one allocation
+// each instead of one per piece took six of the ten allocations prepare
+// made per record away (BenchmarkGroupCommit). The pieces are capped
+// slices of the buffer, so nothing appended to one runs into the next;
+// bbolt keeps the values, not copies, until the transaction commits.
 func prepare(w Writes) (*request, error) {
 	r := &request{w: w, size: len(w.Schedules) + len(w.DeleteSchedules) + len(w.ScheduleStates) + len(w.Executions) + len(w.Notifications) + len(w.DeleteNotifications)}
-	for i, s := range w.Schedules {
-		if err := validID("schedules["+itoa(i)+"].id", s.ID); err != nil {
-			return nil, err
-		}
+	if err := validWrites(&w); err != nil {
+		return nil, err
+	}
+	n := len(w.ScheduleStates) * stateLen
+	for i := range w.Executions {
+		n += executionCap(&w.Executions[i]) + len(w.Executions[i].ID) + attemptKeySuffLen
+	}
+	buf := make([]byte, 0, n)
+	slots := make([][]byte, len(w.Schedules)+len(w.ScheduleStates)+2*len(w.Executions)+len(w.Notifications))
+	r.sched, slots = slots[:0:len(w.Schedules)], slots[len(w.Schedules):]
+	r.state, slots = slots[:0:len(w.ScheduleStates)], slots[len(w.ScheduleStates):]
+	r.exec, slots = slots[:0:len(w.Executions)], slots[len(w.Executions):]
+	r.keys, slots = slots[:0:len(w.Executions)], slots[len(w.Executions):]
+	r.notif = slots[:0:len(w.Notifications)]
+	for _, s := range w.Schedules {
 		v, err := appendSchedule(nil, &s)
 		if err != nil {
 			return nil, fmt.Errorf("schedule %q: %w", s.ID, err)
 		}
 		r.sched = append(r.sched, v)
 	}
-	for i, id := range w.DeleteSchedules {
-		if err := validID("delete_schedules["+itoa(i)+"]", id); err != nil {
-			return nil, err
-		}
-	}
 	for i := range w.ScheduleStates {
-		s := &w.ScheduleStates[i]
-		if err := validID("schedule_states["+itoa(i)+"].id", s.ID); err != nil {
-			return nil, err
-		}
-		r.state = append(r.state, encodeState(s))
+		lo := len(buf)
+		buf = appendState(buf, &w.ScheduleStates[i])
+		r.state = append(r.state, buf[lo:len(buf):len(buf)])
 	}
 	for i := range w.Executions {
 		e := &w.Executions[i]
-		if err := validExecution(i, e); err != nil {
-			return nil, err
-		}
-		v, err := appendExecution(make([]byte, 0, 160+len(e.Result)+len(e.Error)+len(e.ParamsSummary)), e)
-		if err != nil {
+		lo := len(buf)
+		var err error
+		if buf, err = appendExecution(buf, e); err != nil {
 			return nil, fmt.Errorf("execution %q attempt %d: %w", e.ID, e.Attempt, err)
 		}
-		r.exec = append(r.exec, v)
-		r.keys = append(r.keys, executionKey(e.ID, e.Attempt))
+		r.exec = append(r.exec, buf[lo:len(buf):len(buf)])
+		lo = len(buf)
+		buf = appendExecutionKey(buf, e.ID, e.Attempt)
+		r.keys = append(r.keys, buf[lo:len(buf):len(buf)])
 	}
 	for i := range w.Notifications {
 		n := &w.Notifications[i]
-		if err := validID("notifications["+itoa(i)+"].id", n.ID); err != nil {
-			return nil, err
-		}
 		v, err := json.Marshal(n)
 		if err != nil {
 			return nil, fmt.Errorf("notification %q: %w", n.ID, err)
 		}
 		r.notif = append(r.notif, v)
 	}
-	for i, id := range w.DeleteNotifications {
-		if err := validID("delete_notifications["+itoa(i)+"]", id); err != nil {
-			return nil, err
+	return r, nil
+}
+
+// executionCap is about the most bytes the compact form of e takes: its
+// fixed part is at most 160 bytes with IDs of the usual lengths.
+func executionCap(e *Execution) int {
+	return 160 + len(e.Result) + len(e.Error) + len(e.ParamsSummary) + len(e.Note) + len(e.Instance) + len(e.Host)
+}
+
+// validWrites checks the IDs and executions of w. A field's name is built
+// only for its error: building it for every record was a third of
+// prepare's allocations.
+func validWrites(w *Writes) error {
+	for i, s := range w.Schedules {
+		if err := validIDAt("schedules", i, ".id", s.ID); err != nil {
+			return err
 		}
 	}
-	return r, nil
+	for i, id := range w.DeleteSchedules {
+		if err := validIDAt("delete_schedules", i, "", id); err != nil {
+			return err
+		}
+	}
+	for i := range w.ScheduleStates {
+		if err := validIDAt("schedule_states", i, ".id", w.ScheduleStates[i].ID); err != nil {
+			return err
+		}
+	}
+	for i := range w.Executions {
+		if err := validExecution(i, &w.Executions[i]); err != nil {
+			return err
+		}
+	}
+	for i := range w.Notifications {
+		if err := validIDAt("notifications", i, ".id", w.Notifications[i].ID); err != nil {
+			return err
+		}
+	}
+	for i, id := range w.DeleteNotifications {
+		if err := validIDAt("delete_notifications", i, "", id); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func itoa(i int) string { return strconv.Itoa(i) }
@@ -96,22 +142,30 @@ func validID(name, id string) error {
 	return nil
 }
 
+// validIDAt is validID for the field list[i]+suffix.
+func validIDAt(list string, i int, suffix, id string) error {
+	if id != "" && len(id) <= maxIDLen {
+		return nil
+	}
+	return validID(list+"["+itoa(i)+"]"+suffix, id)
+}
+
 func validExecution(i int, e *Execution) error {
-	p := "executions[" + itoa(i) + "]."
-	if err := validID(p+"execution_id", e.ID); err != nil {
+	name := func(f string) string { return "executions[" + itoa(i) + "]." + f }
+	if err := validIDAt("executions", i, ".execution_id", e.ID); err != nil {
 		return err
 	}
 	if e.Attempt < 0 || int64(e.Attempt) > int64(^uint32(0)) {
-		return field.Errorf(p+"attempt_number", "is %d", e.Attempt).WithFix("use 0 to %d", ^uint32(0))
+		return field.Errorf(name("attempt_number"), "is %d", e.Attempt).WithFix("use 0 to %d", ^uint32(0))
 	}
 	if len(e.ScheduleID) > maxIDLen {
-		return field.Errorf(p+"job_id", "is %d bytes long", len(e.ScheduleID)).WithFix("use at most %d bytes", maxIDLen)
+		return field.Errorf(name("job_id"), "is %d bytes long", len(e.ScheduleID)).WithFix("use at most %d bytes", maxIDLen)
 	}
 	if len(e.HandlerID) > maxIDLen {
-		return field.Errorf(p+"handler_id", "is %d bytes long", len(e.HandlerID)).WithFix("use at most %d bytes", maxIDLen)
+		return field.Errorf(name("handler_id"), "is %d bytes long", len(e.HandlerID)).WithFix("use at most %d bytes", maxIDLen)
 	}
 	if e.Status == "" {
-		return field.Errorf(p+"status", "must not be empty")
+		return field.Errorf(name("status"), "must not be empty")
 	}
 	return nil
 }
@@ -347,10 +401,10 @@ func applyAll(tx *bolt.Tx, batch []*request) (int, error) {
 			}
 		}
 		for i, s := range r.w.ScheduleStates {
-			if w.sched.Get([]byte(s.ID)) == nil {
+			if w.sched.Get(w.idKey(s.ID)) == nil {
 				continue // deleted meanwhile: its state goes with it
 			}
-			if err := w.state.Put([]byte(s.ID), r.state[i]); err != nil {
+			if err := w.state.Put(w.idKey(s.ID), r.state[i]); err != nil {
 				return 0, fmt.Errorf("schedule %q state: %w", s.ID, err)
 			}
 		}

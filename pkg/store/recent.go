@@ -144,7 +144,7 @@ func (c *chunkKeys) reset(after []byte) {
 	c.keys.buf, c.keys.spans = c.keys.buf[:0], c.keys.spans[:0]
 }
 
-// offer considers indexKey(id, ek).
+// offer considers the index key of id and ek.
 func (c *chunkKeys) offer(id, ek []byte) {
 	c.scratch = appendIndexKey(c.scratch[:0], id, ek)
 	if c.after != nil && bytes.Compare(c.scratch, c.after) <= 0 {

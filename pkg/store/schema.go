@@ -149,13 +149,12 @@ func rebuildIndexes(tx *bolt.Tx) error {
 	return w.flush()
 }
 
-// executionKey is the ID followed by the big-endian attempt, so a bucket
-// cursor walks executions in ID (time) order and attempts in order.
-func executionKey(id string, attempt int) []byte {
-	k := make([]byte, len(id)+attemptKeySuffLen)
-	copy(k, id)
-	binary.BigEndian.PutUint32(k[len(id):], uint32(attempt))
-	return k
+// appendExecutionKey appends an execution's key to b: the ID followed by
+// the big-endian attempt, so a bucket cursor walks executions in ID (time)
+// order and attempts in order.
+func appendExecutionKey(b []byte, id string, attempt int) []byte {
+	b = append(b, id...)
+	return binary.BigEndian.AppendUint32(b, uint32(attempt))
 }
 
 // indexPrefix is the big-endian uint16 length of id followed by id; index
@@ -163,10 +162,6 @@ func executionKey(id string, attempt int) []byte {
 // contiguous and in time order, and no id is a prefix of another.
 func indexPrefix(id string) []byte {
 	return appendIndexKey(make([]byte, 0, 2+len(id)), id, nil)
-}
-
-func indexKey(id string, ek []byte) []byte {
-	return appendIndexKey(make([]byte, 0, 2+len(id)+len(ek)), id, ek)
 }
 
 // appendIndexKey appends indexPrefix(id) and ek to b.

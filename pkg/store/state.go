@@ -30,9 +30,12 @@ const (
 	statePausedAt = 1 << 3
 )
 
-func encodeState(s *Schedule) []byte {
-	b := make([]byte, 2, stateLen)
-	b[0] = stateVersion
+func encodeState(s *Schedule) []byte { return appendState(make([]byte, 0, stateLen), s) }
+
+// appendState appends the state entry of s to b.
+func appendState(b []byte, s *Schedule) []byte {
+	lo := len(b)
+	b = append(b, stateVersion, 0)
 	var flags byte
 	if s.Done {
 		flags |= stateDone
@@ -46,7 +49,7 @@ func encodeState(s *Schedule) []byte {
 		}
 		b = binary.BigEndian.AppendUint64(b, uint64(n))
 	}
-	b[1] = flags
+	b[lo+1] = flags
 	b = binary.BigEndian.AppendUint64(b, uint64(s.FireCount))
 	return binary.BigEndian.AppendUint64(b, uint64(s.MissedCount))
 }
