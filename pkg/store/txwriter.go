@@ -226,24 +226,7 @@ func (w *txWriter) unfinishedValue(m execMeta) []byte {
 	return w.value(w.key)
 }
 
-func decodeMeta(b []byte) (execMeta, bool) {
-	var f [3]string
-	for i := range f {
-		if len(b) < 2 {
-			return execMeta{}, false
-		}
-		n := int(binary.BigEndian.Uint16(b))
-		if len(b) < 2+n {
-			return execMeta{}, false
-		}
-		f[i], b = string(b[2:2+n]), b[2+n:]
-	}
-	if len(b) != 8 {
-		return execMeta{}, false
-	}
-	return execMeta{Status: Status(f[0]), ScheduleID: f[1], HandlerID: f[2],
-		DurationMS: math.Float64frombits(binary.BigEndian.Uint64(b))}, true
-}
+func decodeMeta(b []byte) (execMeta, bool) { return decodeMetaLike(b, &execMeta{}) }
 
 // decodeMetaLike is decodeMeta without copies where b's fields equal
 // like's: they take like's strings (and a status, its constant).

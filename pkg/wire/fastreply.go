@@ -114,23 +114,12 @@ func decodeRepliesFast(frame []byte, dst []Reply) ([]Reply, bool) {
 		return append(dst, r), ok
 	}
 	s := scanner{b: t}
-	i := s.skipSpace(1)
-	for {
+	ok := s.array(func(i int) (int, bool) {
 		r, end, ok := s.reply(i)
-		if !ok {
-			return dst, false
+		if ok {
+			dst = append(dst, r)
 		}
-		dst = append(dst, r)
-		if i = s.skipSpace(end); i >= len(t) {
-			return dst, false
-		}
-		switch t[i] {
-		case ',':
-			i = s.skipSpace(i + 1)
-		case ']':
-			return dst, i+1 == len(t)
-		default:
-			return dst, false
-		}
-	}
+		return end, ok
+	})
+	return dst, ok
 }

@@ -245,24 +245,15 @@ func decodeBatchFast(b []byte) ([]Request, bool) {
 		return nil, false
 	}
 	s := scanner{b: t}
-	i := s.skipSpace(1)
 	reqs := make([]Request, 0, min(MaxBatch, bytes.Count(t, []byte(`"method"`))))
-	for {
+	if !s.array(func(i int) (int, bool) {
 		r, end, ok := s.request(i)
-		if !ok {
-			return nil, false
+		if ok {
+			reqs = append(reqs, r)
 		}
-		reqs = append(reqs, r)
-		if i = s.skipSpace(end); i >= len(t) {
-			return nil, false
-		}
-		switch t[i] {
-		case ',':
-			i = s.skipSpace(i + 1)
-		case ']':
-			return reqs, i+1 == len(t)
-		default:
-			return nil, false
-		}
+		return end, ok
+	}) {
+		return nil, false
 	}
+	return reqs, true
 }

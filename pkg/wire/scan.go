@@ -276,3 +276,28 @@ func foldsTo(key []byte, names []string) bool {
 	}
 	return false
 }
+
+// array scans the array that opens at s.b[0] and ends s.b, calling elem
+// with the index of each element, which returns the index after it. It
+// reports whether every element was taken and the array is well formed;
+// an empty one is not (the fast paths leave it to encoding/json).
+func (s *scanner) array(elem func(i int) (end int, ok bool)) bool {
+	i := s.skipSpace(1)
+	for {
+		end, ok := elem(i)
+		if !ok {
+			return false
+		}
+		if i = s.skipSpace(end); i >= len(s.b) {
+			return false
+		}
+		switch s.b[i] {
+		case ',':
+			i = s.skipSpace(i + 1)
+		case ']':
+			return i+1 == len(s.b)
+		default:
+			return false
+		}
+	}
+}
