@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 )
@@ -61,6 +62,7 @@ func (g *groupLoad) writes(fires int) []Writes {
 func (g *groupLoad) commit(tb testing.TB, db *DB, ws []Writes) {
 	tb.Helper()
 	batch := make([]*request, 0, len(ws))
+	var wg sync.WaitGroup
 	for _, w := range ws {
 		r, err := prepare(w)
 		if err != nil {
@@ -70,10 +72,25 @@ func (g *groupLoad) commit(tb testing.TB, db *DB, ws []Writes) {
 			if err != nil {
 				tb.Error(err)
 			}
+			wg.Done()
 		}
 		batch = append(batch, r)
 	}
-	db.commitBatch(batch)
+	// Queued at once, so that the committer takes them as one batch: it
+	// alone may call commitBatch (it owns the recent-index count).
+	wg.Add(len(batch))
+	db.mu.Lock()
+	for _, r := range batch {
+		if r.size > db.opts.MaxBatch-db.queued {
+			tb.Fatalf("%d records do not fit one batch of %d", db.queued+r.size, db.opts.MaxBatch)
+		}
+		db.queue = append(db.queue, r)
+		db.queued += r.size
+		db.urgent++
+	}
+	db.cond.Signal()
+	db.mu.Unlock()
+	wg.Wait()
 }
 
 func openGroupLoad(tb testing.TB, schedules, stride int) (*DB, *groupLoad) {

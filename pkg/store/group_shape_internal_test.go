@@ -30,7 +30,9 @@ func TestGroupCommit_LookupsAndAllocsPerExecution(t *testing.T) {
 	// writes itself (the test's records) is about 16 allocations per
 	// execution; the commit about 40 with prepare.
 	t.Logf("%.1f allocations per execution", allocs/200)
-	if got := allocs / 200; got > 55 {
-		t.Errorf("%.1f allocations per execution, want at most 55", got)
+	// 49.6 in a plain build, 53.2 under -race; 70.6 before the commit
+	// path shared its buffers.
+	if got := allocs / 200; got > 58 {
+		t.Errorf("%.1f allocations per execution, want at most 58", got)
 	}
 }
