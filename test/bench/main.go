@@ -213,6 +213,14 @@ func deployWith(bin, handlerName string, concurrency int, top topology) (*deploy
 			d.close()
 			return nil, fmt.Errorf("prepare the store: %w", err)
 		}
+		// The store was written without fsync, to build it quickly: flush
+		// it now, or the kernel writes its hundreds of megabytes back in the
+		// middle of the measurement (30 s after they were written, by
+		// default), stalling the scheduler's own fsyncs.
+		if err := syncFile(filepath.Join(dir, "sz.db")); err != nil {
+			d.close()
+			return nil, fmt.Errorf("prepare the store: %w", err)
+		}
 	}
 	var keys *curveKeys
 	var schedArgs []string
@@ -307,6 +315,19 @@ func (d *deployment) startScheduler(bin string, extra ...string) error {
 func hasFlag(path, flag string) bool {
 	out, _ := exec.Command(path, "--help").CombinedOutput()
 	return strings.Contains(string(out), flag+" ")
+}
+
+// syncFile flushes the file at path to disk.
+func syncFile(path string) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return fmt.Errorf("sync %s: %w", path, err)
+	}
+	return f.Close()
 }
 
 func spawn(dir, path string, args ...string) (*child, error) {
