@@ -12,11 +12,11 @@ import (
 
 // maxJobAllocs bounds the allocations of one job through the runner, from
 // the request to its decoded reply, with a result of two fields: the
-// job's context and timer, its Job, its key, the reply and its decoding,
-// the in-process call's channel and callback. It was 24 when the job's
-// key was built again for each use (twice here, four times for a job
-// from the socket).
-const maxJobAllocs = 23
+// job's task (its Job and context in one), its key, the reply and its
+// decoding, the in-process call's channel and callback. It was 23 while
+// each job had a context.WithDeadline (its timerCtx, runtime timer,
+// closure and Done channel) and a Job and an in-flight record apart.
+const maxJobAllocs = 18
 
 // The runner's garbage per job is bounded: at thousands of jobs a second
 // it is what the handler's collector works for.
