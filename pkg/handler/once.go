@@ -78,24 +78,29 @@ func (r *runner) takeOff(t *task) {
 	r.mu.Unlock()
 }
 
-// land makes the reply out of job j durable in the journal, then sends it
-// to j's peer and to every copy that attached meanwhile. The flight is
+// land makes the reply out of job t durable in the journal, then sends it
+// to t's peer and to every copy that attached meanwhile. The flight is
 // removed only once the journal holds the entry, so that a copy arriving
 // at any moment finds one or the other. A job without an execution id
-// (run_now of the original) is neither journaled nor attached to.
-func (r *runner) land(t *task, out []byte, ok bool) {
-	if t.req.ExecutionID == "" {
-		r.deliver(t, withID(out, t.req.ID))
+// (run_now of the original) is neither journaled nor attached to. hasID
+// says out carries t's request id already (no journal keeps it).
+func (r *runner) land(t *task, out []byte, hasID, ok bool) {
+	own := out
+	if !hasID {
+		own = withID(out, t.id)
+	}
+	if t.job.ExecutionID == "" {
+		r.deliver(t, own)
 		return
 	}
 	if r.journal != nil {
-		e := journalEntry{ExecutionID: t.req.ExecutionID, Attempt: t.req.Attempt, Success: ok,
+		e := journalEntry{ExecutionID: t.job.ExecutionID, Attempt: t.job.Attempt, Success: ok,
 			At: time.Now().UnixMilli(), Reply: out}
 		if err := r.journal.append(e); err != nil {
 			// The reply still goes out: the scheduler records it. Only a
 			// copy sent after a lost reply would run again.
-			r.logger.Error("reply not journaled; a repeat of this job would run again", "execution_id", t.req.ExecutionID,
-				"attempt", t.req.Attempt, "err", err)
+			r.logger.Error("reply not journaled; a repeat of this job would run again", "execution_id", t.job.ExecutionID,
+				"attempt", t.job.Attempt, "err", err)
 		}
 	}
 	r.mu.Lock()
@@ -105,7 +110,7 @@ func (r *runner) land(t *task, out []byte, ok bool) {
 	waiters := t.waiters
 	t.waiters = nil
 	r.mu.Unlock()
-	r.deliver(t, withID(out, t.req.ID))
+	r.deliver(t, own)
 	for _, w := range waiters {
 		r.js.Reply(w.env, withID(out, w.id), w.batched)
 	}

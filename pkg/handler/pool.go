@@ -15,7 +15,7 @@ import (
 // newTask is the admitted job req from the peer at env; key is its
 // attempt's jobKey (empty without an execution id).
 func (r *runner) newTask(env wire.Peer, req wire.Request, key string, batched bool) *task {
-	t := &task{env: env, req: req, key: key, batched: batched, values: r.values, hi: -1}
+	t := &task{env: env, id: req.ID, key: key, batched: batched, values: r.values, hi: -1}
 	t.job = Job{Method: req.Method, Params: req.Params, ExecutionID: req.ExecutionID, Attempt: req.Attempt,
 		ScheduleID: req.ScheduleID, Handler: r.opts.Name}
 	if req.DeadlineMS > 0 {
@@ -68,19 +68,25 @@ func (r *runner) runJob(t *task) {
 		r.logger.Debug("job started", "method", job.Method, "execution_id", job.ExecutionID, "attempt", job.Attempt)
 	}
 	result, err := r.serve(t, job)
+	// Without a journal (which keeps replies without an id) the reply is
+	// encoded with its id: no second copy to put it in.
+	id := ""
+	if r.journal == nil {
+		id = t.id
+	}
 	var out []byte
 	if err != nil {
 		r.failed.Add(1)
 		if errors.Is(err, context.DeadlineExceeded) && errors.Is(t.Err(), context.DeadlineExceeded) {
 			err = Timeout(err) // the job's own deadline passed
 		}
-		out = failureReply("", err)
+		out = failureReply(id, err)
 	} else {
 		r.done.Add(1)
-		out = wire.SuccessReply("", result)
+		out = wire.SuccessReply(id, result)
 	}
-	t.cancel(context.Canceled) // what the job started must stop with it
-	r.land(t, out, err == nil) // journaled, then sent with req.ID
+	t.cancel(context.Canceled)           // what the job started must stop with it
+	r.land(t, out, id != "", err == nil) // journaled, then sent with req.ID
 	if !r.logger.Enabled(context.Background(), slog.LevelInfo) {
 		r.status()
 		return

@@ -16,7 +16,7 @@ import (
 // (the runner cancels its live tasks itself when it stops).
 type task struct {
 	env wire.Peer
-	req wire.Request
+	id  string // the request's, which its reply carries
 	// key is the attempt's jobKey (empty without an execution id).
 	key     string
 	batched bool
