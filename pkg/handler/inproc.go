@@ -47,20 +47,16 @@ func NewLocal(h *Mux, opts Options) (*Local, error) {
 		return nil, errors.New("handler: nil Mux")
 	}
 	setDefaults(&opts)
-	jobCtx, cancelJobs := context.WithCancel(context.Background())
 	r := &runner{
-		opts:    opts,
-		mux:     h,
-		addr:    handlername.EmbeddedAddress(opts.Name),
-		logger:  opts.Logger.With("handler", opts.Name),
-		slots:   make(chan struct{}, opts.Concurrency),
-		running: map[string]context.CancelFunc{},
-		work:    make(chan jobReq),
-		quit:    make(chan struct{}),
-		epoch:   time.Now(),
-		jobCtx:  jobCtx,
+		opts:   opts,
+		mux:    h,
+		addr:   handlername.EmbeddedAddress(opts.Name),
+		logger: opts.Logger.With("handler", opts.Name),
+		slots:  make(chan struct{}, opts.Concurrency),
+		epoch:  time.Now(),
 	}
-	return &Local{r: r, cancelJobs: cancelJobs}, nil
+	r.newRunnerParts(context.Background())
+	return &Local{r: r, cancelJobs: r.deadlines.cancelAll}, nil
 }
 
 // Addr is the address the handler registers: inproc://NAME.
@@ -108,7 +104,8 @@ func (l *Local) Stop(ctx context.Context) error {
 			l.report(ctx, StatusOffline)
 		}
 		l.cancelJobs()
-		close(r.quit) // idle workers exit
+		r.deadlines.stop()
+		r.pool.stop() // idle workers exit
 		r.logger.Info("handler stopped", "jobs_done", r.done.Load(), "jobs_failed", r.failed.Load())
 	})
 	return nil
@@ -147,7 +144,14 @@ func (l *Local) Call(ctx context.Context, req wire.Request) (wire.Reply, error) 
 		out = notRunReply(req.ID, ErrShuttingDown)
 	default:
 		done := make(chan []byte, 1) // runJob never waits on it
-		r.start(jobReq{req: req, done: func(b []byte) { done <- b }})
+		key := ""
+		if req.ExecutionID != "" {
+			key = jobKey(req.ExecutionID, req.Attempt)
+		}
+		t := r.newTask(nil, req, key, false)
+		t.local = func(b []byte) { done <- b }
+		r.takeOff(t) // for sz.cancel
+		r.pool.submit(t)
 		select {
 		case out = <-done:
 		case <-ctx.Done():

@@ -249,3 +249,36 @@ func TestServe_AnAttemptAnsweredUnknownIsNotRunWhenItArrivesLater(t *testing.T) 
 		t.Fatalf("the retry, attempt 2: %s %v, runs %d; want it run once", retry.Raw, err, f.runs.Load())
 	}
 }
+
+// Without a journal a reply is encoded with its request's id; a copy that
+// arrived while the attempt ran still gets the reply under its own id.
+func TestServe_CopyOfRunningJobWithoutJournal(t *testing.T) {
+	reg := wiretest.NewRegistry()
+	srv := wiretest.Serve(t, reg)
+	f := &onceFixture{started: make(chan struct{}, 4), release: make(chan struct{})}
+	c, _ := f.serve(t, reg, srv, "nojournal", "")
+	slow := wire.Request{Method: "slow", ExecutionID: "ex-9", Attempt: 1}
+	replies := make(chan wire.Reply, 2)
+	call := func() {
+		r, err := c.Call(ctxT(t, 10*time.Second), slow)
+		if err != nil {
+			t.Error(err)
+		}
+		replies <- r
+	}
+	go call()
+	<-f.started
+	go call()
+	deadline := time.Now().Add(5 * time.Second)
+	for !strings.Contains(f.logs.String(), "job already running") {
+		if time.Now().After(deadline) {
+			t.Fatal("the copy was not attached to the running attempt")
+		}
+		time.Sleep(5 * time.Millisecond) // polls the log for the line
+	}
+	close(f.release)
+	a, b := <-replies, <-replies
+	if !a.Success || !b.Success || a.ID == b.ID || body(t, a)["run"] != body(t, b)["run"] {
+		t.Fatalf("the two copies: %s and %s, want one success under two ids", a.Raw, b.Raw)
+	}
+}

@@ -10,12 +10,6 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// flight is an admitted job with an execution id; waiters are the copies
-// of it that arrived while it ran, each answered with its reply.
-type flight struct {
-	waiters []waiter
-}
-
 // waiter is where one copy's reply goes.
 type waiter struct {
 	env     wire.Peer
@@ -71,49 +65,54 @@ func runnerJournal(opts Options) (*journal, error) {
 	return j, nil
 }
 
-// takeOff records the admitted job of key (its jobKey; empty without an
-// execution id) as in flight, so that a copy arriving while it runs
-// attaches to it. The caller is the recv loop, which attach ran in just
-// before.
-func (r *runner) takeOff(key string) {
-	if key == "" {
+// takeOff records the admitted job t as in flight, when it has an
+// execution id, so that a copy arriving while it runs attaches to it and
+// sz.cancel finds it. The caller is the recv loop, which attach ran in
+// just before (or Local.Call).
+func (r *runner) takeOff(t *task) {
+	if t.key == "" {
 		return
 	}
 	r.mu.Lock()
-	r.flights[key] = &flight{}
+	r.flights[t.key] = t
 	r.mu.Unlock()
 }
 
-// land makes the reply out of job j durable in the journal, then sends it
-// to j's peer and to every copy that attached meanwhile. The flight is
+// land makes the reply out of job t durable in the journal, then sends it
+// to t's peer and to every copy that attached meanwhile. The flight is
 // removed only once the journal holds the entry, so that a copy arriving
 // at any moment finds one or the other. A job without an execution id
-// (run_now of the original) is neither journaled nor attached to.
-func (r *runner) land(j jobReq, out []byte, ok bool) {
-	if j.req.ExecutionID == "" {
-		r.deliver(j, withID(out, j.req.ID))
+// (run_now of the original) is neither journaled nor attached to. hasID
+// says out carries t's request id already (no journal keeps it).
+func (r *runner) land(t *task, out []byte, hasID, ok bool) {
+	own := out
+	if !hasID {
+		own = withID(out, t.id)
+	}
+	if t.job.ExecutionID == "" {
+		r.deliver(t, own)
 		return
 	}
-	key := j.jobKey()
 	if r.journal != nil {
-		e := journalEntry{ExecutionID: j.req.ExecutionID, Attempt: j.req.Attempt, Success: ok,
+		e := journalEntry{ExecutionID: t.job.ExecutionID, Attempt: t.job.Attempt, Success: ok,
 			At: time.Now().UnixMilli(), Reply: out}
 		if err := r.journal.append(e); err != nil {
 			// The reply still goes out: the scheduler records it. Only a
 			// copy sent after a lost reply would run again.
-			r.logger.Error("reply not journaled; a repeat of this job would run again", "execution_id", j.req.ExecutionID,
-				"attempt", j.req.Attempt, "err", err)
+			r.logger.Error("reply not journaled; a repeat of this job would run again", "execution_id", t.job.ExecutionID,
+				"attempt", t.job.Attempt, "err", err)
 		}
 	}
 	r.mu.Lock()
-	f := r.flights[key]
-	delete(r.flights, key)
+	if r.flights[t.key] == t {
+		delete(r.flights, t.key)
+	}
+	waiters := t.waiters
+	t.waiters = nil
 	r.mu.Unlock()
-	r.deliver(j, withID(out, j.req.ID))
-	if f != nil {
-		for _, w := range f.waiters {
-			r.js.Reply(w.env, withID(out, w.id), w.batched)
-		}
+	r.deliver(t, own)
+	for _, w := range waiters {
+		r.js.Reply(w.env, withID(out, w.id), w.batched)
 	}
 }
 

@@ -12,52 +12,26 @@ import (
 	"github.com/schedulezero/schedulezero/pkg/wire"
 )
 
-// jobReq is one admitted job and where its reply goes: to the peer at env,
-// or, for an in-process call (Local), to done.
-type jobReq struct {
-	env wire.Peer
-	req wire.Request
-	// key is the attempt's jobKey when the recv loop built it already.
-	key     string
-	batched bool
-	done    func(reply []byte)
-}
-
-// jobKey is j's attempt's key, built at most once per job; empty without
-// an execution id.
-func (j *jobReq) jobKey() string {
-	if j.key == "" && j.req.ExecutionID != "" {
-		j.key = jobKey(j.req.ExecutionID, j.req.Attempt)
+// newTask is the admitted job req from the peer at env; key is its
+// attempt's jobKey (empty without an execution id).
+func (r *runner) newTask(env wire.Peer, req wire.Request, key string, batched bool) *task {
+	t := &task{env: env, id: req.ID, key: key, batched: batched, values: r.values, hi: -1}
+	t.job = Job{Method: req.Method, Params: req.Params, ExecutionID: req.ExecutionID, Attempt: req.Attempt,
+		ScheduleID: req.ScheduleID, Handler: r.opts.Name}
+	if req.DeadlineMS > 0 {
+		t.deadline = time.UnixMilli(req.DeadlineMS)
+		t.job.Deadline = t.deadline
 	}
-	return j.key
+	return t
 }
 
-// deliver sends out, the reply of job j, where j says.
-func (r *runner) deliver(j jobReq, out []byte) {
-	if j.done != nil {
-		j.done(out)
+// deliver sends out, the reply of job t, where t says.
+func (r *runner) deliver(t *task, out []byte) {
+	if t.local != nil {
+		t.local(out)
 		return
 	}
-	r.js.Reply(j.env, out, j.batched)
-}
-
-// workerIdle is how long a worker waits for another job before it exits.
-const workerIdle = 5 * time.Second
-
-func (r *runner) worker(j jobReq) {
-	idle := time.NewTimer(workerIdle)
-	defer idle.Stop()
-	for {
-		r.runJob(j)
-		idle.Reset(workerIdle)
-		select {
-		case j = <-r.work:
-		case <-idle.C:
-			return
-		case <-r.quit:
-			return
-		}
-	}
+	r.js.Reply(t.env, out, t.batched)
 }
 
 func jobKey(executionID string, attempt int) string {
@@ -73,59 +47,46 @@ func (r *runner) cancel(req wire.Request) []byte {
 		return failureReply(req.ID, errors.New("sz.cancel: params.execution_id is required"))
 	}
 	r.mu.Lock()
-	c, ok := r.running[jobKey(p.ExecutionID, p.Attempt)]
+	t, ok := r.flights[jobKey(p.ExecutionID, p.Attempt)]
 	r.mu.Unlock()
 	if ok {
-		c()
+		t.cancel(context.Canceled)
 		r.logger.Info("job canceled by scheduler", "execution_id", p.ExecutionID, "attempt", p.Attempt)
 	}
 	return wire.EncodeReply(req.ID, map[string]any{"success": true, "canceled": ok})
 }
 
-func (r *runner) runJob(j jobReq) {
+func (r *runner) runJob(t *task) {
 	defer r.jobs.Done()
-	req := j.req
-	job := &Job{Method: req.Method, Params: req.Params, ExecutionID: req.ExecutionID, Attempt: req.Attempt,
-		ScheduleID: req.ScheduleID, Handler: r.opts.Name}
-	// One context per job: a second, nested one would cost another
-	// cancelCtx and its children map on every job.
-	var ctx context.Context
-	var cancel context.CancelFunc
-	if req.DeadlineMS > 0 {
-		job.Deadline = time.UnixMilli(req.DeadlineMS)
-		ctx, cancel = context.WithDeadline(r.jobCtx, job.Deadline)
-	} else {
-		ctx, cancel = context.WithCancel(r.jobCtx)
-	}
-	defer cancel()
-	if job.ExecutionID != "" {
-		key := j.jobKey()
-		r.mu.Lock()
-		r.running[key] = cancel
-		r.mu.Unlock()
-		defer func() {
-			r.mu.Lock()
-			delete(r.running, key)
-			r.mu.Unlock()
-		}()
-	}
+	// The job's context is t itself, live in the deadline heap while the
+	// job runs: canceled at its deadline, by sz.cancel, or at shutdown.
+	r.deadlines.add(t)
+	defer r.deadlines.remove(t)
+	job := &t.job
 	start := time.Now()
 	if r.logger.Enabled(context.Background(), slog.LevelDebug) {
 		r.logger.Debug("job started", "method", job.Method, "execution_id", job.ExecutionID, "attempt", job.Attempt)
 	}
-	result, err := r.serve(ctx, job)
+	result, err := r.serve(t, job)
+	// Without a journal (which keeps replies without an id) the reply is
+	// encoded with its id: no second copy to put it in.
+	id := ""
+	if r.journal == nil {
+		id = t.id
+	}
 	var out []byte
 	if err != nil {
 		r.failed.Add(1)
-		if errors.Is(err, context.DeadlineExceeded) && errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		if errors.Is(err, context.DeadlineExceeded) && errors.Is(t.Err(), context.DeadlineExceeded) {
 			err = Timeout(err) // the job's own deadline passed
 		}
-		out = failureReply("", err)
+		out = failureReply(id, err)
 	} else {
 		r.done.Add(1)
-		out = wire.SuccessReply("", result)
+		out = wire.SuccessReply(id, result)
 	}
-	r.land(j, out, err == nil) // journaled, then sent with req.ID
+	t.cancel(context.Canceled)           // what the job started must stop with it
+	r.land(t, out, id != "", err == nil) // journaled, then sent with req.ID
 	if !r.logger.Enabled(context.Background(), slog.LevelInfo) {
 		r.status()
 		return
@@ -149,9 +110,13 @@ func (r *runner) serve(ctx context.Context, job *Job) (result any, err error) {
 		return r.mux.ServeJob(ctx, job) // the unknown-method error, without a slot
 	}
 	select {
-	case r.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, fmt.Errorf("method %s: no free slot: %w", job.Method, ctx.Err())
+	case r.slots <- struct{}{}: // a free slot, without making the context's Done
+	default:
+		select {
+		case r.slots <- struct{}{}:
+		case <-ctx.Done():
+			return nil, fmt.Errorf("method %s: no free slot: %w", job.Method, ctx.Err())
+		}
 	}
 	r.active.Add(1)
 	defer func() {

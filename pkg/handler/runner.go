@@ -20,8 +20,11 @@ type runner struct {
 	logger *slog.Logger
 	scheds *schedulers
 
-	jobCtx context.Context
-	slots  chan struct{}
+	// values is the context whose values every job's context has; it is
+	// never canceled (deadlines cancels the jobs).
+	values    context.Context
+	deadlines *deadlines
+	slots     chan struct{}
 	// admit orders each jobs.Add against the drain's jobs.Wait: a job is
 	// admitted under it only while draining is false, and draining is set
 	// under it before the wait (sync.WaitGroup forbids an Add from zero
@@ -30,23 +33,19 @@ type runner struct {
 	jobs     sync.WaitGroup
 	draining atomic.Bool
 
-	mu      sync.Mutex
-	running map[string]context.CancelFunc
+	mu sync.Mutex
 	// flights are the admitted jobs with an execution id, by jobKey, from
 	// admission until their reply is durable: a copy of one that arrives
-	// meanwhile waits for the same reply. Under mu.
-	flights map[string]*flight
+	// meanwhile waits for the same reply, and sz.cancel finds it. Under mu.
+	flights map[string]*task
 	// disowned are the attempts answered unknown, by jobKey, and when
 	// (disowned.go); under mu.
 	disowned map[string]time.Time
 	// journal (nil: none) remembers the replies of ended attempts.
 	journal *journal
 
-	// Jobs are handed to idle workers (work), which wait workerIdle for
-	// the next one; a job that finds none starts a new worker. A warm
-	// worker has its stack grown already.
-	work chan jobReq
-	quit chan struct{} // closed when Serve returns
+	// pool runs the jobs (workers.go).
+	pool *workers
 
 	registered  atomic.Bool
 	schedulerOK atomic.Bool // the last register or ping call succeeded
@@ -146,18 +145,19 @@ func (r *runner) handleRequest(env wire.Peer, req wire.Request, batched bool) {
 	case !r.admitJob():
 		r.js.Reply(env, notRunReply(req.ID, ErrShuttingDown), batched)
 	default:
-		r.takeOff(key)
-		r.start(jobReq{env: env, req: req, key: key, batched: batched})
+		t := r.newTask(env, req, key, batched)
+		r.takeOff(t)
+		r.pool.submit(t)
 	}
 }
 
-// start hands the admitted job j to an idle worker, or to a new one.
-func (r *runner) start(j jobReq) {
-	select {
-	case r.work <- j:
-	default:
-		go r.worker(j)
-	}
+// newRunnerParts sets the fields of r that both a Server and a Local
+// build the same way.
+func (r *runner) newRunnerParts(values context.Context) {
+	r.values = values
+	r.deadlines = newDeadlines()
+	r.flights = map[string]*task{}
+	r.pool = newWorkers(r.runJob)
 }
 
 // requestID is the "id" of a request that did not decode, when it has one,

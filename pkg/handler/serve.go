@@ -141,11 +141,7 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		addr:    js.Addr(),
 		logger:  opts.Logger.With("handler", opts.Name),
 		slots:   make(chan struct{}, opts.Concurrency),
-		running: map[string]context.CancelFunc{},
-		flights: map[string]*flight{},
 		journal: jr,
-		work:    make(chan jobReq),
-		quit:    make(chan struct{}),
 		scheds:  newSchedulers(opts.Scheduler, opts.Logger, append([]wire.Option{wire.WithLimits(opts.Limits)}, opts.Wire...)...),
 		epoch:   time.Now(),
 		// One token for the life of this process: a registration again
@@ -155,6 +151,7 @@ func NewServer(h *Mux, opts Options) (*Server, error) {
 		jobToken: wire.NewJobToken(),
 		poke:     make(chan struct{}, 1),
 	}
+	r.newRunnerParts(context.Background())
 	r.tokenRequired.Store(true) // until a scheduler without tokens registered us
 	return &Server{r: r, started: make(chan struct{})}, nil
 }
@@ -174,9 +171,9 @@ func (s *Server) Serve(ctx context.Context) error {
 		return errors.New("handler: Serve called twice")
 	}
 	r, opts := s.r, s.r.opts
-	jobCtx, cancelJobs := context.WithCancel(context.WithoutCancel(ctx))
-	defer cancelJobs()
-	r.jobCtx = jobCtx
+	r.values = context.WithoutCancel(ctx)
+	defer r.deadlines.cancelAll()
+	defer r.deadlines.stop()
 	r.logger.Info("handler listening", "address", r.addr, "scheduler", opts.Scheduler, "concurrency", opts.Concurrency)
 
 	r.recvAlive.Store(true)
@@ -209,7 +206,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	// registration instead of sending them here to be refused; the
 	// connection it reads replies on stays open (see scheduler.registry).
 	reported := r.registered.Load() && r.report(opts.Name, StatusStopping)
-	answeredAll := r.drain(cancelJobs)
+	answeredAll := r.drain(r.deadlines.cancelAll)
 	close(stopWrite) // the replies of the jobs that ended go out first
 	<-writeDone
 	if reported {
@@ -221,7 +218,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	r.scheds.close()
 	r.js.Close()
 	<-recvDone
-	close(r.quit) // idle workers exit
+	r.pool.stop() // idle workers exit
 	if err := r.journal.close(); err != nil {
 		r.logger.Warn("journal not closed", "err", err)
 	}

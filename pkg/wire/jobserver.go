@@ -207,6 +207,7 @@ func (s *JobServer) Send(peer Peer, frame []byte) {
 func (s *JobServer) Write(stop <-chan struct{}) {
 	var taken []outReply
 	var msgs [][]byte
+	var frame []byte // reused: Send returns once the frame is written
 	flush := func() {
 		for {
 			s.outMu.Lock()
@@ -229,7 +230,8 @@ func (s *JobServer) Write(stop <-chan struct{}) {
 						rest = append(rest, o)
 					}
 				}
-				s.Send(peer, AppendBatch(nil, msgs))
+				frame = AppendBatch(frame[:0], msgs)
+				s.Send(peer, frame)
 				clear(taken[len(rest):])
 				taken = rest
 			}

@@ -104,7 +104,13 @@ func spliceReply(id string, obj []byte) ([]byte, bool) {
 	}
 	out := make([]byte, 0, len(obj)+32+len(id))
 	out = append(out, `{"success":true`...)
-	if id != "" {
+	switch {
+	case id == "":
+	case plainASCII(id): // the common id, as json.Marshal writes it
+		out = append(out, `,"id":"`...)
+		out = append(out, id...)
+		out = append(out, '"')
+	default:
 		q, err := json.Marshal(id)
 		if err != nil {
 			return nil, false

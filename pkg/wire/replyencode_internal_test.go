@@ -52,6 +52,8 @@ func TestSuccessReply_FastPathMatchesSlow(t *testing.T) {
 		{"fields", "1k", map[string]any{"message": "a-ling!", "counter": 3}},
 		{"no id", "", map[string]any{"counter": 3}},
 		{"id needs escaping", "a\"b\\c\n", map[string]any{"x": 1}},
+		{"id with characters escaped for HTML", "<a&b>", map[string]any{"x": 1}},
+		{"id beyond ASCII", "é", map[string]any{"x": 1}},
 		{"struct", "7", struct {
 			A int    `json:"a"`
 			B string `json:"b"`

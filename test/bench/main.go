@@ -460,7 +460,7 @@ type shape struct {
 // one instant), and start once all exist, so creating them is not
 // measured.
 func throughput(bin string, window time.Duration, load shape) ([]row, error) {
-	rate, _, mem, err := measureThroughput(bin, window, load, topology{})
+	rate, cpu, mem, err := measureThroughputCPU(bin, window, load, topology{})
 	if err != nil {
 		return nil, err
 	}
@@ -469,41 +469,59 @@ func throughput(bin string, window time.Duration, load shape) ([]row, error) {
 			fmt.Sprintf("%.0f", rate), "≥ 30,000"},
 		{"  scheduler peak RSS under that load", mem.scheduler.String(), ""},
 		{"  handler peak RSS under that load", mem.handler.String(), ""},
+		{"  scheduler CPU per durable execution", micros(cpu.scheduler), ""},
+		{"  handler CPU per durable execution", micros(cpu.handlers), ""},
 	}, nil
+}
+
+// micros is d as the bench's CPU rows print it: "12.3 µs".
+func micros(d time.Duration) string {
+	return fmt.Sprintf("%.1f µs", float64(d)/float64(time.Microsecond))
 }
 
 // measureThroughput deploys top, runs load on it and returns the durable
 // executions per second over window, the CPU time the scheduler and the
 // handlers spent per execution, and the daemons' peak memory.
 func measureThroughput(bin string, window time.Duration, load shape, top topology) (float64, time.Duration, peaks, error) {
+	rate, cpu, mem, err := measureThroughputCPU(bin, window, load, top)
+	return rate, cpu.scheduler + cpu.handlers, mem, err
+}
+
+// cpuUse is CPU time (utime+stime) per durable execution, of the
+// scheduler and of the handler processes together.
+type cpuUse struct{ scheduler, handlers time.Duration }
+
+// measureThroughputCPU is measureThroughput with the CPU per execution
+// of the scheduler and of the handlers apart.
+func measureThroughputCPU(bin string, window time.Duration, load shape, top topology) (float64, cpuUse, peaks, error) {
 	n, every := load.schedules, load.every
 	d, err := deployWith(bin, "bench", 2*n, top)
 	if err != nil {
-		return 0, 0, peaks{}, err
+		return 0, cpuUse{}, peaks{}, err
 	}
 	defer d.close()
 	start := time.Now().Add(20 * time.Second)
 	if err := addSchedules(d.c, "bench", "quick_aling", n, every, start, !load.together); err != nil {
-		return 0, 0, peaks{}, err
+		return 0, cpuUse{}, peaks{}, err
 	}
 	time.Sleep(time.Until(start) + 3*time.Second) // warm up: a measurement window, not a wait for a condition
 	n0, err := succeeded(d.c)
 	if err != nil {
-		return 0, 0, peaks{}, err
+		return 0, cpuUse{}, peaks{}, err
 	}
 	t0 := time.Now()
-	cpu0 := d.cpuTime()
+	sched0, handlers0 := d.cpuTimes()
 	mem := d.watchMemory(window)
-	cpu := d.cpuTime() - cpu0
+	sched1, handlers1 := d.cpuTimes()
 	n1, err := succeeded(d.c)
 	if err != nil {
-		return 0, 0, peaks{}, err
+		return 0, cpuUse{}, peaks{}, err
 	}
-	var perExec time.Duration
+	var per cpuUse
 	if n1 > n0 {
-		perExec = cpu / time.Duration(n1-n0)
+		per = cpuUse{scheduler: (sched1 - sched0) / time.Duration(n1-n0), handlers: (handlers1 - handlers0) / time.Duration(n1-n0)}
 	}
-	return float64(n1-n0) / time.Since(t0).Seconds(), perExec, mem, nil
+	return float64(n1-n0) / time.Since(t0).Seconds(), per, mem, nil
 }
 
 // deployFiring deploys a scheduler and handler with 10,000 schedules every

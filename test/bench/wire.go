@@ -114,11 +114,11 @@ func execOutput(path string, args ...string) (string, error) {
 	return string(out), nil
 }
 
-// cpuTime is the CPU time the deployment's processes have used so far.
-func (d *deployment) cpuTime() time.Duration {
-	t := cpuTime(d.scheduler.pid())
+// cpuTimes is the CPU time the deployment's scheduler and its handler
+// processes (together) have used so far.
+func (d *deployment) cpuTimes() (scheduler, handlers time.Duration) {
 	for _, h := range d.handlers {
-		t += cpuTime(h.pid())
+		handlers += cpuTime(h.pid())
 	}
-	return t
+	return cpuTime(d.scheduler.pid()), handlers
 }

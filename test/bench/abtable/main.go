@@ -121,7 +121,8 @@ func (r *runs) read(path string) error {
 }
 
 // number reads a value of the bench's table: a Go duration (as ms), a
-// size "12.3 MB (anon ...)" (as MB, the total) or a plain number.
+// size "12.3 MB (anon ...)" (as MB, the total), a CPU time per execution
+// "12.3 µs" (as µs) or a plain number.
 func number(s string) (float64, string, bool) {
 	first := strings.Fields(s)[0]
 	if d, err := time.ParseDuration(first); err == nil {
@@ -131,8 +132,8 @@ func number(s string) (float64, string, bool) {
 	if err != nil {
 		return 0, "", false
 	}
-	if f := strings.Fields(s); len(f) > 1 && f[1] == "MB" {
-		return v, "MB", true
+	if f := strings.Fields(s); len(f) > 1 && (f[1] == "MB" || f[1] == "µs") {
+		return v, f[1], true // a size, or a CPU time per execution
 	}
 	return v, "", true
 }

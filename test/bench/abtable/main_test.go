@@ -19,6 +19,7 @@ func TestNumber(t *testing.T) {
 		{"233µs", 0.233, "ms", true},
 		{"1.5s", 1500, "ms", true},
 		{"221.5 MB (anon 106.9, binary 8.8, store 105.7)", 221.5, "MB", true},
+		{"21.7 µs", 21.7, "µs", true},
 		{"n/a", 0, "", false},
 		{"error: timed out", 0, "", false},
 	} {
