@@ -10,12 +10,13 @@ import (
 
 // A schedule's firing state (next and last fire, counts, done, paused_at)
 // changes on every fire; the rest of it only when someone edits it. The
-// engine writes the firing state alone, as Writes.ScheduleStates, to
-// schedule_state: 42 bytes instead of the whole record, so a group
-// commit of fires touches a few pages of small entries rather than one page
-// of schedules per fire, and encodes a few integers instead of the record.
-// A state entry overrides those fields of the record; writing the whole
-// record removes it.
+// engine writes the firing state alone, as Writes.ScheduleStates: 42
+// bytes instead of the whole record, appended to schedule_state_log
+// (statelog.go) and merged into schedule_state in bulk, so a group commit
+// of fires appends a few pages rather than rewriting a page of schedules
+// per fire, and encodes a few integers instead of the record. A state
+// entry overrides those fields of the record; writing the whole record
+// removes it and supersedes the log's.
 //
 // Layout: a version byte (1), a flags byte (done, and which of the three
 // times are set), then the big-endian Unix nanoseconds of next fire, last
