@@ -269,11 +269,18 @@ func (db *DB) committer() {
 	for {
 		batch := db.take()
 		if batch == nil {
+			// Closing: an empty log lets the next Open start at once.
+			if db.stateN > 0 && !db.opts.keepStateLog {
+				db.mergeStates()
+			}
 			return
 		}
 		db.commitBatch(batch)
 		if db.recentN >= db.opts.mergeRecentAt {
 			db.mergeRecent()
+		}
+		if db.stateN >= db.opts.mergeStatesAt {
+			db.mergeStates()
 		}
 	}
 }
@@ -339,7 +346,7 @@ func (db *DB) commitBatch(batch []*request) {
 	if db.opts.batchHook != nil {
 		db.opts.batchHook(batch)
 	}
-	var added int
+	var added applied
 	start := time.Now()
 	err := mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
 		var err error
@@ -350,7 +357,8 @@ func (db *DB) commitBatch(batch []*request) {
 		err = db.replicate(batch)
 	}
 	if err == nil {
-		db.recentN += added
+		db.recentN += added.recent
+		db.stateN += added.states
 		if db.opts.CommitFunc != nil {
 			n := 0
 			for _, r := range batch {
@@ -369,7 +377,8 @@ func (db *DB) commitBatch(batch []*request) {
 	for _, r := range batch {
 		err := mapClosed(db.bolt.Update(func(tx *bolt.Tx) error {
 			added, err := applyAll(tx, []*request{r})
-			db.recentN += added
+			db.recentN += added.recent
+			db.stateN += added.states
 			return err
 		}))
 		if err == nil {
@@ -379,48 +388,50 @@ func (db *DB) commitBatch(batch []*request) {
 	}
 }
 
-// applyAll applies batch and reports how many entries it added to
-// idx_schedule_recent.
-func applyAll(tx *bolt.Tx, batch []*request) (int, error) {
+// applied counts the entries a batch added to idx_schedule_recent and
+// schedule_state_log, which the committer merges once they are many.
+type applied struct{ recent, states int }
+
+// applyAll applies batch and reports what it added to the buckets that
+// are merged in bulk.
+func applyAll(tx *bolt.Tx, batch []*request) (applied, error) {
 	w, err := newTxWriter(tx)
 	if err != nil {
-		return 0, err
+		return applied{}, err
 	}
 	for _, r := range batch {
 		for i, s := range r.w.Schedules {
-			if err := putSchedule(w.sched, w.state, s.ID, r.sched[i]); err != nil {
-				return 0, err
+			if err := putSchedule(w.sched, w.state, w.stlog, s.ID, r.sched[i]); err != nil {
+				return applied{}, err
 			}
 		}
 		for _, id := range r.w.DeleteSchedules {
-			if err := w.sched.Delete([]byte(id)); err != nil {
-				return 0, fmt.Errorf("schedule %q: %w", id, err)
-			}
-			if err := w.state.Delete([]byte(id)); err != nil {
-				return 0, fmt.Errorf("schedule %q: %w", id, err)
+			if err := deleteSchedule(w.sched, w.state, w.stlog, id); err != nil {
+				return applied{}, err
 			}
 		}
 		for i, s := range r.w.ScheduleStates {
 			if w.sched.Get(w.idKey(s.ID)) == nil {
 				continue // deleted meanwhile: its state goes with it
 			}
-			if err := w.state.Put(w.idKey(s.ID), r.state[i]); err != nil {
-				return 0, fmt.Errorf("schedule %q state: %w", s.ID, err)
+			// Appended, not put by ID: see statelog.go.
+			if err := w.stlog.putState(s.ID, r.state[i]); err != nil {
+				return applied{}, err
 			}
 		}
 		for i := range r.w.Executions {
 			if err := w.putExecution(r.keys[i], &r.w.Executions[i], r.exec[i]); err != nil {
-				return 0, err
+				return applied{}, err
 			}
 		}
 		if err := putNotifications(tx, r.w.Notifications, r.notif, r.w.DeleteNotifications); err != nil {
-			return 0, err
+			return applied{}, err
 		}
 		if r.prune != nil {
 			if err := w.prune(r.prune); err != nil {
-				return 0, fmt.Errorf("prune: %w", err)
+				return applied{}, fmt.Errorf("prune: %w", err)
 			}
 		}
 	}
-	return w.recentAdded, w.flush()
+	return applied{w.recentAdded, w.stlog.added}, w.flush()
 }

@@ -23,7 +23,7 @@
 // everything queued before it returns. A Commit whose ctx ends returns
 // early, but its Writes stay queued and may still land.
 //
-// # Bucket tree (schema version 6)
+// # Bucket tree (schema version 7)
 //
 // Execution and schedule records, most of the file, are written in a
 // compact binary form (codec.go: less than half the bytes of JSON, read
@@ -44,8 +44,15 @@
 //	schedules
 //	  <schedule id>   -> Schedule (compact form, or JSON)
 //	schedule_state
-//	  <schedule id>   -> the firing state written by fires (state.go):
-//	                     overrides those fields of the Schedule record
+//	  <schedule id>   -> the firing state (state.go): overrides those
+//	                     fields of the Schedule record
+//	schedule_state_log
+//	  <seq u64>       -> 's' <schedule id> <state>, or 'w' <schedule id>:
+//	                     the firing states fires append (statelog.go),
+//	                     and marks that a whole record was written or
+//	                     deleted; merged into schedule_state in bulk (see
+//	                     mergeStates), the latest entry of an id wins over
+//	                     its schedule_state entry
 //	handlers
 //	  <handler id>    -> Handler
 //	executions
@@ -90,7 +97,8 @@
 // that records may be in the compact form, which a build of version 3
 // could not read; 4→5 likewise marks that a schedule record may carry its
 // source (formatSourced), and 5→6 that an execution record may end with
-// the instance and host that ran it. A change that renames or
+// the instance and host that ran it; 6→7 adds schedule_state_log, whose
+// states a build of version 6 would not see. A change that renames or
 // removes a field, or changes a key, appends a migration, updates the tree
 // above and adds a test.
 //

@@ -28,7 +28,11 @@ func (db *DB) CreateSchedule(ctx context.Context, s Schedule, replace bool) erro
 		if !replace && b.Get([]byte(s.ID)) != nil {
 			return fmt.Errorf("schedule %q: %w", s.ID, ErrExists)
 		}
-		return putSchedule(b, tx.Bucket(bucketScheduleState), s.ID, v)
+		log, err := openStateLog(tx)
+		if err != nil {
+			return err
+		}
+		return putSchedule(b, tx.Bucket(bucketScheduleState), log, s.ID, v)
 	})
 }
 
@@ -53,7 +57,11 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) 
 		if err != nil {
 			return fmt.Errorf("schedule %q: %w", id, err)
 		}
-		return putSchedule(tx.Bucket(bucketSchedules), tx.Bucket(bucketScheduleState), id, v)
+		log, err := openStateLog(tx)
+		if err != nil {
+			return err
+		}
+		return putSchedule(tx.Bucket(bucketSchedules), tx.Bucket(bucketScheduleState), log, id, v)
 	})
 	if err != nil {
 		return Schedule{}, err
@@ -65,10 +73,14 @@ func (db *DB) UpdateSchedule(ctx context.Context, id string, fn func(*Schedule) 
 // fails with ErrNotFound when there is none.
 func (db *DB) DeleteSchedule(ctx context.Context, id string) error {
 	return db.update(ctx, func(tx *bolt.Tx) error {
-		if err := deleteKey(tx.Bucket(bucketSchedules), "schedule", id); err != nil {
+		if tx.Bucket(bucketSchedules).Get([]byte(id)) == nil {
+			return fmt.Errorf("schedule %q: %w", id, ErrNotFound)
+		}
+		log, err := openStateLog(tx)
+		if err != nil {
 			return err
 		}
-		return tx.Bucket(bucketScheduleState).Delete([]byte(id))
+		return deleteSchedule(tx.Bucket(bucketSchedules), tx.Bucket(bucketScheduleState), log, id)
 	})
 }
 

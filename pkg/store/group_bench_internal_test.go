@@ -95,7 +95,7 @@ func (g *groupLoad) commit(tb testing.TB, db *DB, ws []Writes) {
 
 func openGroupLoad(tb testing.TB, schedules, stride int) (*DB, *groupLoad) {
 	tb.Helper()
-	db, err := Open(filepath.Join(tb.TempDir(), "sz.db"), Options{NoSync: true, mergeRecentAt: 1 << 30})
+	db, err := Open(filepath.Join(tb.TempDir(), "sz.db"), Options{NoSync: true, mergeRecentAt: 1 << 30, mergeStatesAt: 1 << 30})
 	if err != nil {
 		tb.Fatal(err)
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -208,7 +209,60 @@ func TestMigrate_5to6(t *testing.T) {
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if v := rawVersion(t, path); v != 6 || store.SchemaVersion() != 6 {
-		t.Fatalf("schema_version = %d (build %d), want 6", v, store.SchemaVersion())
+	if v := rawVersion(t, path); v != uint64(store.SchemaVersion()) {
+		t.Fatalf("schema_version = %d, want %d", v, store.SchemaVersion())
+	}
+}
+
+// A file of schema version 6 (firing states in schedule_state, no
+// schedule_state_log) opens at version 7 with its states as they were,
+// and fires after the migration append to the new log.
+func TestMigrate_6to7(t *testing.T) {
+	ctx := context.Background()
+	path := tempPath(t)
+	db := openT(t, path, store.Options{NoSync: true})
+	rec := store.Schedule{ID: "s", HandlerID: "h", Method: "m", Trigger: []byte(`{"type":"interval","seconds":1}`), NextFire: t0}
+	commit(t, db, store.Writes{Schedules: []store.Schedule{rec}})
+	fired := rec
+	fired.NextFire, fired.LastFire, fired.FireCount = t0.Add(time.Second), t0, 1
+	commit(t, db, store.Writes{ScheduleStates: []store.Schedule{fired}})
+	if err := db.Close(); err != nil { // merges the state into schedule_state
+		t.Fatal(err)
+	}
+	writeRaw(t, path, func(tx *bolt.Tx) error {
+		if n := tx.Bucket([]byte("schedule_state")).Stats().KeyN; n != 1 {
+			t.Errorf("schedule_state holds %d entries after Close, want 1", n)
+		}
+		if err := tx.DeleteBucket([]byte("schedule_state_log")); err != nil {
+			return err
+		}
+		var b [8]byte
+		binary.BigEndian.PutUint64(b[:], 6)
+		return tx.Bucket([]byte("meta")).Put([]byte("schema_version"), b[:])
+	})
+	db = openT(t, path, store.Options{NoSync: true})
+	got, err := db.GetSchedule(ctx, "s")
+	if err != nil || got.FireCount != 1 || !got.NextFire.Equal(fired.NextFire) {
+		t.Fatalf("version 6 state after migration: %+v, %v", got, err)
+	}
+	fired.FireCount, fired.NextFire = 2, t0.Add(2*time.Second)
+	commit(t, db, store.Writes{ScheduleStates: []store.Schedule{fired}})
+	got, err = db.GetSchedule(ctx, "s")
+	if err != nil || got.FireCount != 2 || !got.NextFire.Equal(fired.NextFire) {
+		t.Fatalf("state written after migration: %+v, %v", got, err)
+	}
+	if err := db.Check(ctx); err != nil {
+		t.Error(err)
+	}
+	if err := db.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if v := rawVersion(t, path); v != uint64(store.SchemaVersion()) || v < 7 {
+		t.Fatalf("schema_version = %d after migration, want %d", v, store.SchemaVersion())
+	}
+	db = openT(t, path, store.Options{NoSync: true})
+	defer db.Close()
+	if got, err = db.GetSchedule(ctx, "s"); err != nil || got.FireCount != 2 {
+		t.Fatalf("state after a reopen: %+v, %v", got, err)
 	}
 }

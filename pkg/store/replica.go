@@ -141,7 +141,7 @@ func (w *txWriter) restore(op Op) error {
 		if err := decodeSchedule(op.Value, &s); err != nil {
 			return err
 		}
-		return putSchedule(w.sched, w.state, string(op.Key), op.Value)
+		return putSchedule(w.sched, w.state, w.stlog, string(op.Key), op.Value)
 	case ReplicaStates:
 		if w.sched.Get(op.Key) == nil {
 			return nil // its schedule was deleted: the state goes with it
@@ -150,7 +150,12 @@ func (w *txWriter) restore(op Op) error {
 		if err := overlayState(&s, op.Value); err != nil {
 			return err
 		}
-		return w.state.Put(op.Key, op.Value)
+		if w.stlog.last() == 0 {
+			// Nothing in the log to supersede it (a restore starts from
+			// an empty file): put in place, with no merge to follow.
+			return w.state.Put(op.Key, op.Value)
+		}
+		return w.stlog.putState(string(op.Key), op.Value)
 	case ReplicaExecutions:
 		var e Execution
 		if err := decodeExecution(op.Value, &e); err != nil {

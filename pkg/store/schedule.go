@@ -22,7 +22,15 @@ func (db *DB) GetSchedule(ctx context.Context, id string) (Schedule, error) {
 
 // ListSchedules returns every schedule ordered by ID.
 func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
-	return list(ctx, db, bucketSchedules, readSchedule)
+	out := []Schedule{}
+	err := db.eachSchedule(ctx, false, func(s Schedule) error {
+		out = append(out, s)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // EachSchedule calls fn with every schedule in ID order, in one read
@@ -31,7 +39,8 @@ func (db *DB) ListSchedules(ctx context.Context) ([]Schedule, error) {
 // schedules with it, and a slice of them all would be a transient copy as
 // large as what it keeps. It reads each record once, in one pass over
 // schedules and schedule_state together (both are in ID order), rather
-// than looking each state entry up.
+// than looking each state entry up; the states still in
+// schedule_state_log (none after Open) are read first, in one pass.
 func (db *DB) EachSchedule(ctx context.Context, fn func(Schedule) error) error {
 	return db.eachSchedule(ctx, false, fn)
 }
@@ -47,6 +56,10 @@ func (db *DB) EachScheduleView(ctx context.Context, fn func(Schedule) error) err
 
 func (db *DB) eachSchedule(ctx context.Context, alias bool, fn func(Schedule) error) error {
 	return db.view(ctx, func(tx *bolt.Tx) error {
+		logged, err := loggedStates(tx)
+		if err != nil {
+			return err
+		}
 		st := tx.Bucket(bucketScheduleState).Cursor()
 		sk, sv := st.First()
 		c := tx.Bucket(bucketSchedules).Cursor()
@@ -63,10 +76,13 @@ func (db *DB) eachSchedule(ctx context.Context, alias bool, fn func(Schedule) er
 			for sk != nil && bytes.Compare(sk, k) < 0 {
 				sk, sv = st.Next() // the state of a deleted schedule
 			}
+			var stored []byte
 			if sk != nil && bytes.Equal(sk, k) {
-				if err := overlayState(&s, sv); err != nil {
-					return err
-				}
+				stored = sv
+			}
+			lv, found := logged[string(k)]
+			if err := overlayLatest(&s, lv, found, stored); err != nil {
+				return err
 			}
 			if err := fn(s); err != nil {
 				return err

@@ -19,10 +19,11 @@ var (
 	bucketUnfinished    = []byte("idx_unfinished")
 	bucketRecent        = []byte("idx_schedule_recent")
 	bucketScheduleState = []byte("schedule_state")
+	bucketStateLog      = []byte("schedule_state_log")
 	keySchemaVersion    = []byte("schema_version")
 	keyCounters         = []byte("counters")
 	executionBuckets    = [][]byte{bucketExecutions, bucketBySchedule, bucketByHandler, bucketUnfinished, bucketRecent}
-	allBuckets          = append([][]byte{bucketMeta, bucketSchedules, bucketScheduleState, bucketHandlers}, executionBuckets...)
+	allBuckets          = append([][]byte{bucketMeta, bucketSchedules, bucketScheduleState, bucketStateLog, bucketHandlers}, executionBuckets...)
 )
 
 const (
@@ -44,6 +45,7 @@ var migrations = []migration{
 	{"write executions and schedules in the compact form", migrate3to4},
 	{"schedules may carry a source", migrate4to5},
 	{"executions may carry the instance that ran them", migrate5to6},
+	{"add schedule_state_log", migrate6to7},
 }
 
 // SchemaVersion is the schema version this build writes.
@@ -199,3 +201,13 @@ func migrate4to5(*bolt.Tx) error { return nil }
 // execution record may end with the instance and host that ran it
 // (codec.go), which a build of version 5 would take for a corrupt record.
 func migrate5to6(*bolt.Tx) error { return nil }
+
+// migrate6to7 adds schedule_state_log, where fires append the firing
+// states that mergeStates moves into schedule_state (statelog.go). A
+// build of version 6 would not see the states in it.
+func migrate6to7(tx *bolt.Tx) error {
+	if _, err := tx.CreateBucketIfNotExists(bucketStateLog); err != nil {
+		return fmt.Errorf("bucket %s: %w", bucketStateLog, err)
+	}
+	return nil
+}

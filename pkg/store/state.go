@@ -10,12 +10,13 @@ import (
 
 // A schedule's firing state (next and last fire, counts, done, paused_at)
 // changes on every fire; the rest of it only when someone edits it. The
-// engine writes the firing state alone, as Writes.ScheduleStates, to
-// schedule_state: 42 bytes instead of the whole record, so a group
-// commit of fires touches a few pages of small entries rather than one page
-// of schedules per fire, and encodes a few integers instead of the record.
-// A state entry overrides those fields of the record; writing the whole
-// record removes it.
+// engine writes the firing state alone, as Writes.ScheduleStates: 42
+// bytes instead of the whole record, appended to schedule_state_log
+// (statelog.go) and merged into schedule_state in bulk, so a group commit
+// of fires appends a few pages rather than rewriting a page of schedules
+// per fire, and encodes a few integers instead of the record. A state
+// entry overrides those fields of the record; writing the whole record
+// removes it and supersedes the log's.
 //
 // Layout: a version byte (1), a flags byte (done, and which of the three
 // times are set), then the big-endian Unix nanoseconds of next fire, last
@@ -74,15 +75,30 @@ func overlayState(s *Schedule, v []byte) error {
 }
 
 // putSchedule stores v, the whole record of schedule id. Its state entry
-// goes: the record has that state in it.
-func putSchedule(sched, state *bolt.Bucket, id string, v []byte) error {
+// goes, and any in the log is superseded: the record has that state in
+// it.
+func putSchedule(sched, state *bolt.Bucket, log *stateLog, id string, v []byte) error {
 	if err := sched.Put([]byte(id), v); err != nil {
 		return fmt.Errorf("schedule %q: %w", id, err)
 	}
+	return dropState(state, log, id)
+}
+
+// deleteSchedule removes schedule id and its state (a missing ID is not
+// an error); a schedule created again with the same ID starts from its
+// own record.
+func deleteSchedule(sched, state *bolt.Bucket, log *stateLog, id string) error {
+	if err := sched.Delete([]byte(id)); err != nil {
+		return fmt.Errorf("schedule %q: %w", id, err)
+	}
+	return dropState(state, log, id)
+}
+
+func dropState(state *bolt.Bucket, log *stateLog, id string) error {
 	if err := state.Delete([]byte(id)); err != nil {
 		return fmt.Errorf("schedule %q: %w", id, err)
 	}
-	return nil
+	return log.supersede(id)
 }
 
 // getSchedule reads schedule id with its state, or fails with ErrNotFound.
@@ -91,20 +107,16 @@ func getSchedule(tx *bolt.Tx, id string) (Schedule, error) {
 	if v == nil {
 		return Schedule{}, fmt.Errorf("schedule %q: %w", id, ErrNotFound)
 	}
-	return readSchedule(tx, []byte(id), v)
-}
-
-// readSchedule decodes the record v of schedule id and overlays its state
-// entry, if it has one.
-func readSchedule(tx *bolt.Tx, id []byte, v []byte) (Schedule, error) {
 	var s Schedule
 	if err := decodeSchedule(v, &s); err != nil {
 		return Schedule{}, fmt.Errorf("schedule %q: %w", id, err)
 	}
-	if st := tx.Bucket(bucketScheduleState).Get(id); st != nil {
-		if err := overlayState(&s, st); err != nil {
-			return Schedule{}, err
-		}
+	logged, found, err := latestLogged(tx, []byte(id))
+	if err != nil {
+		return Schedule{}, err
+	}
+	if err := overlayLatest(&s, logged, found, tx.Bucket(bucketScheduleState).Get([]byte(id))); err != nil {
+		return Schedule{}, err
 	}
 	return s, nil
 }

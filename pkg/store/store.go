@@ -64,6 +64,13 @@ type Options struct {
 	mergeRecentAt int
 	mergeChunk    int
 	mergeHook     func(chunk int) error
+	// mergeStatesAt, stateChunk and stateMergeHook are the same for
+	// schedule_state_log (statelog.go); keepStateLog leaves it unmerged
+	// at Open and Close, as a crash would.
+	mergeStatesAt  int
+	stateChunk     int
+	stateMergeHook func(chunk int) error
+	keepStateLog   bool
 	// batchHook, when set, sees each group commit's batch before its
 	// transaction: tests judge what one transaction holds.
 	batchHook func(batch []*request)
@@ -103,6 +110,10 @@ type DB struct {
 	recentN int
 	// mergePeak is the most index keys a merge held at once (tests).
 	mergePeak int
+	// stateN counts the entries in schedule_state_log, statePeak the most
+	// a merge of them held at once (tests); the committer owns both.
+	stateN    int
+	statePeak int
 	// exclusive is held by a merge for all its transactions, and by every
 	// write outside the group commit (update), which thus waits for a
 	// merge to end rather than run between two of its transactions.
@@ -134,6 +145,12 @@ func Open(path string, opts Options) (*DB, error) {
 	}
 	if opts.mergeChunk <= 0 {
 		opts.mergeChunk = defaultMergeChunk
+	}
+	if opts.mergeStatesAt <= 0 {
+		opts.mergeStatesAt = defaultMergeStatesAt
+	}
+	if opts.stateChunk <= 0 {
+		opts.stateChunk = defaultStateChunk
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
@@ -174,10 +191,17 @@ func Open(path string, opts Options) (*DB, error) {
 	db.linger.Stop()
 	if err := bdb.View(func(tx *bolt.Tx) error {
 		db.recentN = tx.Bucket(bucketRecent).Stats().KeyN
+		db.stateN = tx.Bucket(bucketStateLog).Stats().KeyN
 		return nil
 	}); err != nil {
 		_ = bdb.Close()
 		return nil, fmt.Errorf("open %s: %w", path, err)
+	}
+	// What a crash left in the firing-state log is merged before anything
+	// reads the schedules (readers would see it anyway, at the cost of a
+	// scan of the log); a failure leaves it for the committer.
+	if db.stateN > 0 && !opts.keepStateLog {
+		db.mergeStates()
 	}
 	db.wg.Add(1)
 	go db.committer()

@@ -110,6 +110,7 @@ type txWriter struct {
 	meta, sched, exec           *bolt.Bucket
 	bySched, byHandler, unfinis *bolt.Bucket
 	recent, state               *bolt.Bucket
+	stlog                       *stateLog
 	c                           *counters
 	dirty                       bool
 	recentAdded                 int // entries put in recent
@@ -165,6 +166,10 @@ func newTxWriter(tx *bolt.Tx) (*txWriter, error) {
 	}
 	if w.meta == nil || w.sched == nil || w.exec == nil || w.bySched == nil || w.byHandler == nil || w.unfinis == nil || w.recent == nil || w.state == nil {
 		return nil, fmt.Errorf("store buckets missing (file not migrated)")
+	}
+	var err error
+	if w.stlog, err = openStateLog(tx); err != nil {
+		return nil, err
 	}
 	// Keys arrive mostly in ascending order (time-sortable IDs), at the end
 	// of the bucket or of one ID's range in an index, so full pages are
