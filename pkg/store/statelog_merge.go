@@ -31,7 +31,7 @@ func (db *DB) mergeStates() {
 		return
 	}
 	db.stateN = 0
-	db.log.Debug("merged the firing-state log", "schedules", n)
+	db.log.Debug("merged the firing-state log", "count", n)
 }
 
 func (db *DB) mergeStateChunks() (int, error) {
