@@ -79,10 +79,11 @@ func (s *Scheduler) replied(ex *execution, req wire.Request, start time.Time, r 
 	ex.end(store.StatusSucceeded, bound(r.Raw), "", now)
 	// Lazy: the record joins the next fire's transaction (or waits a
 	// couple of milliseconds) instead of costing one of its own.
-	w := store.Writes{Executions: []store.Execution{ex.rec}}
-	s.db.CommitLazy(w, func(err error) {
+	// ex.out is free: the fire's commit settled before the send.
+	ex.out[0] = ex.rec
+	s.db.CommitLazy(store.Writes{Executions: ex.out[:]}, func(err error) {
 		if err == nil {
-			s.emitExecutions(w.Executions)
+			s.emitExecutions(ex.out[:])
 		}
 		s.completions.push(completion{ex, err})
 	})

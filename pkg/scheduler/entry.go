@@ -2,6 +2,7 @@ package scheduler
 
 import (
 	"hash/fnv"
+	"slices"
 	"strings"
 	"time"
 	"unique"
@@ -46,9 +47,11 @@ type live struct {
 	// trigger, most of its time, and hold each compiled for a fire an hour
 	// or a day away.
 	trig trigger.Trigger
-	// running holds the executions in flight (overlap policy), nil when
-	// there are none: an emptied map keeps its storage.
-	running map[string]*execution
+	// running holds the executions in flight (overlap policy). A slice,
+	// not a map: there is one in flight but for overlap allow, and a map
+	// made and dropped per fire was two allocations of each execution.
+	// Its storage is kept while the schedule fires (see removeRunning).
+	running []run
 	backlog []backlogItem
 	skips   *skips
 }
@@ -153,6 +156,18 @@ func (e *entry) record() store.Schedule {
 	return rec
 }
 
+// state is e's firing state, what a fire writes (store.Writes'
+// ScheduleStates): the record without its trigger and params, which
+// record would copy for each fire.
+func (e *entry) state() store.Schedule {
+	return store.Schedule{
+		ID: e.rec.ID(), HandlerID: e.rec.HandlerID(), Method: e.rec.Method(),
+		NextFire: e.rec.NextFire(), LastFire: e.rec.LastFire(), PausedAt: e.pausedAt(),
+		FireCount: e.rec.FireCount, MissedCount: e.rec.MissedCount,
+		Paused: e.rec.Paused, Done: e.rec.Done,
+	}
+}
+
 // pausedAt is when the schedule was paused, zero when it is not (or was
 // paused before pauses were timed).
 func (e *entry) pausedAt() time.Time {
@@ -245,8 +260,16 @@ func (e *entry) setTrigger(trig trigger.Trigger) {
 	}
 }
 
-// runs is e's executions in flight, nil when there are none.
-func (e *entry) runs() map[string]*execution {
+// run is an execution in flight and its id, kept apart: a retry replaces
+// the execution's record on its own goroutine.
+type run struct {
+	id string
+	ex *execution
+}
+
+// runs is e's executions in flight, empty when there are none. The
+// caller must not keep it past s.mu.
+func (e *entry) runs() []run {
 	if e.live == nil {
 		return nil
 	}
@@ -258,21 +281,27 @@ func (e *entry) addRunning(ex *execution) {
 	if e.live == nil {
 		e.live = &live{}
 	}
-	if e.live.running == nil {
-		e.live.running = make(map[string]*execution, 1)
-	}
-	e.live.running[ex.rec.ID] = ex
+	e.live.running = append(e.live.running, run{ex.rec.ID, ex})
 }
 
-// removeRunning takes ex out of e's running set, and drops the set when it
-// is empty.
+// removeRunning takes ex out of e's running set. An emptied set keeps its
+// storage for the next fire unless it grew beyond a few (overlap allow).
 func (e *entry) removeRunning(ex *execution) {
 	if e.live == nil {
 		return
 	}
-	delete(e.live.running, ex.rec.ID)
-	if len(e.live.running) == 0 {
-		e.live.running = nil
+	r := e.live.running
+	for i, x := range r {
+		if x.ex == ex {
+			r = slices.Delete(r, i, i+1)
+			break
+		}
+	}
+	if len(r) == 0 && cap(r) > 4 {
+		r = nil
+	}
+	e.live.running = r
+	if len(r) == 0 {
 		e.tidy()
 	}
 }
@@ -339,7 +368,7 @@ func (e *entry) clearSkips() {
 
 // tidy drops e.live when it holds nothing.
 func (e *entry) tidy() {
-	if l := e.live; l.tune == nil && l.trig == nil && l.running == nil && len(l.backlog) == 0 && l.skips == nil {
+	if l := e.live; l.tune == nil && l.trig == nil && len(l.running) == 0 && len(l.backlog) == 0 && l.skips == nil {
 		e.live = nil
 	}
 }

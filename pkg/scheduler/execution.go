@@ -62,6 +62,12 @@ type execution struct {
 	cancelF context.CancelCauseFunc // cancels ctx
 	// abortCall ends the fast path's call in flight.
 	abortCall func(error)
+
+	// out is the storage of the one record of this execution's commits
+	// on the fast path: the fire's (when it writes nothing else) and the
+	// result's. Each is done with it before the next begins: the result
+	// is only known once the fire's commit settled.
+	out [1]store.Execution
 }
 
 func (s *Scheduler) newExecution(handler, method string, params json.RawMessage, maxAttempts int, timeout time.Duration, now time.Time) *execution {
@@ -183,30 +189,73 @@ func (s *Scheduler) exLog(ex *execution) *slog.Logger {
 // commitGate is one commit and the executions it launches: settle hands
 // them to dispatch once it is durable. Others (RunNow, the loop's
 // backpressure) wait for it.
+//
+// A fire's commit is one allocation of this, most of the time: it holds
+// the storage of the fire's schedule state and of its one start, and its
+// done channel is made only when something waits (doneChan), which is
+// rare: every fire makes a gate, and the loop waits on one only when the
+// store's queue is long.
 type commitGate struct {
-	done   chan struct{}
-	err    error
 	s      *Scheduler
+	w      store.Writes // what the commit writes, until it settles
 	starts []*execution
+
+	mu      sync.Mutex
+	settled bool
+	err     error
+	done    chan struct{} // nil until doneChan
+
+	state [1]store.Schedule // storage of a fire's w.ScheduleStates
+	start [1]*execution     // storage of a fire's starts
 }
 
-func (s *Scheduler) newCommitGate() *commitGate { return &commitGate{done: make(chan struct{}), s: s} }
+func (s *Scheduler) newCommitGate() *commitGate { return &commitGate{s: s} }
 
 // settle is the commit's callback; it runs on the committer goroutine,
 // which must not wait: the executions are launched from s.dispatches'
-// goroutine.
+// goroutine. Published before the executions are sent, so that an
+// attempt's start comes before its end.
 func (g *commitGate) settle(err error) {
-	g.err = err
-	close(g.done)
+	if err == nil {
+		g.s.emitExecutions(g.w.Executions)
+	}
+	g.w = store.Writes{}
+	g.mu.Lock()
+	g.settled, g.err = true, err
+	if g.done != nil {
+		close(g.done)
+	}
+	g.mu.Unlock()
 	if len(g.starts) > 0 {
 		g.s.dispatches.push(g)
 	}
 }
 
+// doneChan is closed once the commit settled.
+func (g *commitGate) doneChan() <-chan struct{} {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.done == nil {
+		g.done = make(chan struct{})
+		if g.settled {
+			close(g.done)
+		}
+	}
+	return g.done
+}
+
+// result is the commit's error; only after doneChan is closed (or in
+// dispatch, which settle calls).
+func (g *commitGate) result() error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.err
+}
+
 func (g *commitGate) wait(ctx context.Context) error {
 	select {
-	case <-g.done:
-		return g.err
+	case <-g.doneChan():
+		return g.result()
 	case <-ctx.Done():
 		return ctx.Err()
 	}

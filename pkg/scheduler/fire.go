@@ -97,9 +97,9 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		e.setPausedAt(time.Time{}) // it has served to name the reason
 	}
 
-	w := store.Writes{}
-	w.Executions = append(w.Executions, s.missedRecords(e, missed, extra, now, each)...)
-	var starts []*execution
+	gate := s.newCommitGate() // holds the storage of w's state and of starts
+	w := store.Writes{Executions: s.missedRecords(e, missed, extra, now, each)}
+	starts := gate.start[:0]
 	catchUp := len(runs) > 1
 	for i, occ := range runs {
 		if pol.MaxRuns > 0 && e.rec.FireCount >= pol.MaxRuns {
@@ -114,7 +114,7 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 			continue
 		}
 		if ex := s.admitLocked(e, occ, now, false, &w); ex != nil {
-			w.Executions = append(w.Executions, ex.rec)
+			w.Executions = appendStart(w.Executions, ex)
 			starts = append(starts, ex)
 		}
 	}
@@ -123,9 +123,9 @@ func (s *Scheduler) fireLocked(e *entry, now time.Time) {
 		e.rec.Done = true
 	}
 	s.heap.place(e)
-	w.ScheduleStates = append(w.ScheduleStates, e.record()) // its firing state is all that changed
-	e.dirty = false                                         // skips not written yet wait for flushSkipsLocked
-	s.commitAndLaunchLocked(w, starts...)
+	w.ScheduleStates = append(gate.state[:0], e.state()) // its firing state is all that changed
+	e.dirty = false                                      // skips not written yet wait for flushSkipsLocked
+	s.commitGateLocked(gate, w, starts)
 }
 
 // busyLocked reports whether a fire of e now would be skipped by the
@@ -166,7 +166,7 @@ func (s *Scheduler) skipFireLocked(e *entry, due []time.Time, extra int64, now t
 	s.heap.place(e)
 	s.skipLocked(e, due[0], due[len(due)-1], now, int64(len(due))+extra)
 	if e.rec.Done {
-		s.commitAndLaunchLocked(store.Writes{ScheduleStates: []store.Schedule{e.record()}, Executions: []store.Execution{s.skipRecord(e)}})
+		s.commitAndLaunchLocked(store.Writes{ScheduleStates: []store.Schedule{e.state()}, Executions: []store.Execution{s.skipRecord(e)}})
 		e.clearSkips()
 		e.dirty = false
 	}

@@ -37,8 +37,8 @@ func (s *Scheduler) admitLocked(e *entry, occ, now time.Time, force bool, w *sto
 			w.Executions = append(w.Executions, s.missedRecords(e, []missedRun{{occ, fmt.Sprintf("%s and the queue was full (%d)", s.busyReasonLocked(e), limit)}}, 0, now, 1)...)
 			return nil
 		case store.OverlapReplace:
-			for _, ex := range e.runs() {
-				ex.abort(errReplaced)
+			for _, r := range e.runs() {
+				r.ex.abort(errReplaced)
 			}
 		default: // skip
 			e.rec.MissedCount++
@@ -99,17 +99,15 @@ func (s *Scheduler) claimLocked(ex *execution, now time.Time) {
 // The caller holds s.mu, which orders this commit after every earlier
 // change to the same schedules.
 func (s *Scheduler) commitAndLaunchLocked(w store.Writes, starts ...*execution) *commitGate {
-	gate := s.newCommitGate()
-	settle := func(err error) {
-		// Published before the executions are sent, so that an attempt's
-		// start comes before its end.
-		if err == nil {
-			s.emitExecutions(w.Executions)
-		}
-		gate.settle(err)
-	}
+	return s.commitGateLocked(s.newCommitGate(), w, starts)
+}
+
+// commitGateLocked is commitAndLaunchLocked with the gate made by the
+// caller, who may have put w's and starts' storage in it (fireLocked).
+func (s *Scheduler) commitGateLocked(gate *commitGate, w store.Writes, starts []*execution) *commitGate {
+	gate.w = w
 	if s.stopping {
-		s.db.CommitAsync(w, settle)
+		s.db.CommitAsync(w, gate.settle)
 		s.lastGate = gate
 		// Recorded pending; the next start dispatches them.
 		for _, ex := range starts {
@@ -130,9 +128,19 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes, starts ...*execution) 
 		s.execWG.Add(1)
 	}
 	gate.starts = starts
-	s.db.CommitAsync(w, settle)
+	s.db.CommitAsync(w, gate.settle)
 	s.lastGate = gate
 	return gate
+}
+
+// appendStart appends ex's first record to the records of its fire's
+// commit: into ex's own storage when it is the first and only one so far.
+func appendStart(recs []store.Execution, ex *execution) []store.Execution {
+	if cap(recs) == 0 {
+		ex.out[0] = ex.rec
+		return ex.out[:]
+	}
+	return append(recs, ex.rec)
 }
 
 // dispatch launches the executions of g's commit, now durable: each that
@@ -140,9 +148,10 @@ func (s *Scheduler) commitAndLaunchLocked(w store.Writes, starts ...*execution) 
 // the others, or all when the commit failed, continue on the goroutine
 // path (run).
 func (s *Scheduler) dispatch(g *commitGate) {
+	err := g.result()
 	for _, ex := range g.starts {
-		if g.err != nil || !s.send(ex) {
-			go s.run(ex, g.err)
+		if err != nil || !s.send(ex) {
+			go s.run(ex, err)
 		}
 	}
 }
@@ -183,7 +192,7 @@ func (s *Scheduler) finishedLocked(ex *execution) {
 		return
 	}
 	e.removeRunning(ex)
-	if e.runs() != nil {
+	if len(e.runs()) > 0 {
 		return
 	}
 	w := store.Writes{}

@@ -149,7 +149,7 @@ func (s *Scheduler) loop() {
 		// by the misfire policy, with a record of it.
 		if gate != nil && s.db.Queued() > backpressureBatches*s.db.MaxBatch() {
 			select {
-			case <-gate.done:
+			case <-gate.doneChan():
 			case <-s.stopLoop:
 				return
 			}

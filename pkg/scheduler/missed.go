@@ -134,8 +134,8 @@ func (s *Scheduler) skipRecord(e *entry) store.Execution {
 // offline, removed or at its limit. The caller holds s.mu.
 func (s *Scheduler) busyReasonLocked(e *entry) string {
 	id := ""
-	for k := range e.runs() {
-		if id == "" || k < id {
+	for _, r := range e.runs() {
+		if k := r.id; id == "" || k < id {
 			id = k
 		}
 	}
