@@ -113,13 +113,7 @@ func TestServe_RepeatedJobIsAnsweredNotRun(t *testing.T) {
 		t.Fatalf("known ex-2/1 while it runs: %+v", k)
 	}
 	go func() { r, _ := c.Call(ctxT(t, 10*time.Second), slow); replies <- r }()
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(f.logs.String(), "job already running") {
-		if time.Now().After(deadline) {
-			t.Fatal("the copy was not attached to the running attempt")
-		}
-		time.Sleep(5 * time.Millisecond) // polls the log for the line
-	}
+	f.awaitAttached(t)
 	close(f.release)
 	a, b := <-replies, <-replies
 	if !a.Success || !b.Success || body(t, a)["run"] != body(t, b)["run"] {
@@ -269,16 +263,23 @@ func TestServe_CopyOfRunningJobWithoutJournal(t *testing.T) {
 	go call()
 	<-f.started
 	go call()
+	f.awaitAttached(t)
+	close(f.release)
+	a, b := <-replies, <-replies
+	if !a.Success || !b.Success || a.ID == b.ID || body(t, a)["run"] != body(t, b)["run"] {
+		t.Fatalf("the two copies: %s and %s, want one success under two ids", a.Raw, b.Raw)
+	}
+}
+
+// awaitAttached waits until the handler logged that a copy of a running
+// attempt was attached to it.
+func (f *onceFixture) awaitAttached(t *testing.T) {
+	t.Helper()
 	deadline := time.Now().Add(5 * time.Second)
 	for !strings.Contains(f.logs.String(), "job already running") {
 		if time.Now().After(deadline) {
 			t.Fatal("the copy was not attached to the running attempt")
 		}
 		time.Sleep(5 * time.Millisecond) // polls the log for the line
-	}
-	close(f.release)
-	a, b := <-replies, <-replies
-	if !a.Success || !b.Success || a.ID == b.ID || body(t, a)["run"] != body(t, b)["run"] {
-		t.Fatalf("the two copies: %s and %s, want one success under two ids", a.Raw, b.Raw)
 	}
 }
