@@ -10,23 +10,39 @@ import (
 	"time"
 )
 
-// Successive passes of chunkKeys give every key above the previous
-// chunk's, in order, k at a time, never holding more than 2k.
-func TestChunkKeys_ChunksInOrderHoldingAtMostTwice(t *testing.T) {
-	for _, tc := range []struct{ n, k int }{{0, 4}, {1, 4}, {4, 4}, {5, 4}, {1000, 7}, {1000, 1000}, {1000, 1}} {
-		t.Run(fmt.Sprintf("n=%d,k=%d", tc.n, tc.k), func(t *testing.T) {
+// Successive passes of a chunk give the latest entry of every key above
+// the previous chunk's, in key order, k keys at a time, never holding
+// more than 2k entries: with keys offered once (the recent index) and
+// keys offered many times (the state log, where the last one offered
+// wins).
+func TestChunk_ChunksInOrderHoldingAtMostTwice(t *testing.T) {
+	for _, tc := range []struct{ n, k, keys int }{
+		{0, 4, 0}, {1, 4, 0}, {4, 4, 0}, {5, 4, 0}, {1000, 7, 0}, {1000, 1000, 0}, {1000, 1, 0},
+		{1, 4, 3}, {5, 4, 3}, {1000, 7, 37}, {1000, 1, 37}, {1000, 1000, 37}, {1000, 40, 50},
+	} {
+		t.Run(fmt.Sprintf("n=%d,k=%d,keys=%d", tc.n, tc.k, tc.keys), func(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(tc.n), uint64(tc.k)))
-			type entry struct{ id, ek []byte }
+			type entry struct{ key, value []byte }
 			var entries []entry
-			var want [][]byte
+			latest := map[string][]byte{}
 			for i := range tc.n {
-				e := entry{[]byte(fmt.Sprintf("s%d", rng.IntN(37))), []byte(fmt.Sprintf("%026d", i))}
+				var key []byte
+				if tc.keys == 0 { // unique: an index key of a random schedule
+					key = appendIndexKey(nil, []byte(fmt.Sprintf("s%d", rng.IntN(37))), []byte(fmt.Sprintf("%026d", i)))
+				} else {
+					key = []byte(fmt.Sprintf("s%03d", rng.IntN(tc.keys)))
+				}
+				e := entry{key, []byte(fmt.Sprintf("v%d", i))}
 				entries = append(entries, e)
-				want = append(want, appendIndexKey(nil, e.id, e.ek))
+				latest[string(e.key)] = e.value
 			}
-			slices.SortFunc(want, bytes.Compare)
-			ck := chunkKeys{k: tc.k}
-			var got [][]byte
+			var want []entry
+			for k, v := range latest {
+				want = append(want, entry{[]byte(k), v})
+			}
+			slices.SortFunc(want, func(a, b entry) int { return bytes.Compare(a.key, b.key) })
+			ck := chunk{k: tc.k}
+			var got []entry
 			var after []byte
 			for pass := 0; ; pass++ {
 				if pass > tc.n/tc.k+1 {
@@ -34,25 +50,26 @@ func TestChunkKeys_ChunksInOrderHoldingAtMostTwice(t *testing.T) {
 				}
 				ck.reset(after)
 				for _, e := range entries {
-					ck.offer(e.id, e.ek)
+					ck.offer(e.key, e.value)
 				}
 				ck.finish()
-				if ck.keys.len() > tc.k {
-					t.Fatalf("pass %d kept %d keys, want at most %d", pass, ck.keys.len(), tc.k)
+				if ck.len() > tc.k {
+					t.Fatalf("pass %d kept %d keys, want at most %d", pass, ck.len(), tc.k)
 				}
-				for i := range ck.keys.len() {
-					got = append(got, bytes.Clone(ck.keys.at(i)))
+				for i := range ck.len() {
+					got = append(got, entry{bytes.Clone(ck.key(i)), bytes.Clone(ck.value(i))})
 				}
-				if !ck.more() {
+				if !ck.more {
 					break
 				}
-				after = bytes.Clone(ck.keys.at(ck.keys.len() - 1))
+				after = bytes.Clone(ck.key(ck.len() - 1))
 			}
-			if !slices.EqualFunc(got, want, bytes.Equal) {
-				t.Fatalf("chunks gave %d keys, want the %d in order", len(got), len(want))
+			eq := func(a, b entry) bool { return bytes.Equal(a.key, b.key) && bytes.Equal(a.value, b.value) }
+			if !slices.EqualFunc(got, want, eq) {
+				t.Fatalf("chunks gave %d entries, want the latest of each of %d keys, in order", len(got), len(want))
 			}
 			if ck.peak > 2*tc.k {
-				t.Errorf("held %d keys at once, want at most %d", ck.peak, 2*tc.k)
+				t.Errorf("held %d entries at once, want at most %d", ck.peak, 2*tc.k)
 			}
 		})
 	}

@@ -1,9 +1,7 @@
 package store
 
 import (
-	"bytes"
 	"fmt"
-	"slices"
 
 	bolt "go.etcd.io/bbolt"
 )
@@ -40,7 +38,7 @@ const defaultMergeChunk = 16 << 10
 //
 // Each chunk of the merge is one read pass over idx_schedule_recent that
 // keeps the mergeChunk smallest index keys above the previous chunk's
-// (chunkKeys: at most twice that many at a time), then one write
+// (chunk: at most twice that many at a time), then one write
 // transaction that puts them; the last empties idx_schedule_recent. A
 // merge used to collect and sort every entry first: 9 MB for its 131,072
 // entries, live for the whole merge, which under saturation doubled the
@@ -65,7 +63,8 @@ func (db *DB) mergeRecent() {
 
 func (db *DB) mergeRecentChunks() (int, error) {
 	var after []byte // the greatest key merged so far; nil before the first chunk
-	ck := chunkKeys{k: db.opts.mergeChunk}
+	ck := chunk{k: db.opts.mergeChunk}
+	var key []byte
 	total := 0
 	for i := 0; ; i++ {
 		ck.reset(after)
@@ -75,7 +74,8 @@ func (db *DB) mergeRecentChunks() (int, error) {
 				return fmt.Errorf("store buckets missing (file not migrated)")
 			}
 			return recent.ForEach(func(k, v []byte) error {
-				ck.offer(v, k)
+				key = appendIndexKey(key[:0], v, k)
+				ck.offer(key, nil)
 				return nil
 			})
 		})
@@ -84,7 +84,7 @@ func (db *DB) mergeRecentChunks() (int, error) {
 		}
 		ck.finish()
 		db.mergePeak = max(db.mergePeak, ck.peak)
-		if i == 0 && ck.keys.len() == 0 {
+		if i == 0 && ck.len() == 0 {
 			return 0, nil
 		}
 		if db.opts.mergeHook != nil {
@@ -92,12 +92,12 @@ func (db *DB) mergeRecentChunks() (int, error) {
 				return 0, err
 			}
 		}
-		last := !ck.more()
+		last := !ck.more
 		err = db.bolt.Update(func(tx *bolt.Tx) error {
 			by := tx.Bucket(bucketBySchedule)
 			by.FillPercent = fillPercent
-			for j := range ck.keys.len() {
-				if err := by.Put(ck.keys.at(j), nil); err != nil {
+			for j := range ck.len() {
+				if err := by.Put(ck.key(j), nil); err != nil {
 					return fmt.Errorf("idx_schedule: %w", err)
 				}
 			}
@@ -117,98 +117,10 @@ func (db *DB) mergeRecentChunks() (int, error) {
 		if err != nil {
 			return 0, err
 		}
-		total += ck.keys.len()
+		total += ck.len()
 		if last {
 			return total, nil
 		}
-		after = append(after[:0], ck.keys.at(ck.keys.len()-1)...)
+		after = append(after[:0], ck.key(ck.len()-1)...)
 	}
-}
-
-// chunkKeys keeps, of the index keys it is offered, the k smallest above
-// after, holding at most 2k at a time: when 2k are held it sorts them,
-// drops the greater half and admits only keys below the greatest kept.
-type chunkKeys struct {
-	k       int
-	after   []byte
-	below   []byte // admit only keys less than this; nil: any
-	keys    indexKeys
-	spare   indexKeys // keep's other buffer
-	scratch []byte
-	above   int // keys offered above after
-	peak    int // the most keys held at once
-}
-
-func (c *chunkKeys) reset(after []byte) {
-	c.after, c.below, c.above = after, nil, 0
-	c.keys.buf, c.keys.spans = c.keys.buf[:0], c.keys.spans[:0]
-}
-
-// offer considers the index key of id and ek.
-func (c *chunkKeys) offer(id, ek []byte) {
-	c.scratch = appendIndexKey(c.scratch[:0], id, ek)
-	if c.after != nil && bytes.Compare(c.scratch, c.after) <= 0 {
-		return
-	}
-	c.above++
-	if c.below != nil && bytes.Compare(c.scratch, c.below) >= 0 {
-		return
-	}
-	c.keys.addKey(c.scratch)
-	c.peak = max(c.peak, c.keys.len())
-	if c.keys.len() >= 2*c.k {
-		c.keep()
-		c.below = append(c.below[:0], c.keys.at(c.k-1)...)
-	}
-}
-
-// finish leaves the k smallest keys offered above after, in order.
-func (c *chunkKeys) finish() { c.keep() }
-
-// more says keys above after remain beyond those kept.
-func (c *chunkKeys) more() bool { return c.above > c.keys.len() }
-
-// keep sorts the keys and drops all but the k smallest, compacting them
-// into the spare buffer, which becomes the keys' (the two are reused for
-// the whole merge).
-func (c *chunkKeys) keep() {
-	c.keys.sort()
-	if c.keys.len() <= c.k {
-		return
-	}
-	c.spare.buf, c.spare.spans = c.spare.buf[:0], c.spare.spans[:0]
-	for i := range c.k {
-		c.spare.addKey(c.keys.at(i))
-	}
-	c.keys, c.spare = c.spare, c.keys
-}
-
-// indexKeys holds idx_schedule keys in one buffer: a merge's pass
-// collects tens of thousands of them, and one allocation instead of one
-// each keeps that off the collector.
-type indexKeys struct {
-	buf   []byte
-	spans []keySpan
-}
-
-type keySpan struct{ lo, hi int }
-
-// addKey appends key.
-func (ks *indexKeys) addKey(key []byte) {
-	lo := len(ks.buf)
-	ks.buf = append(ks.buf, key...)
-	ks.spans = append(ks.spans, keySpan{lo, len(ks.buf)})
-}
-
-func (ks *indexKeys) len() int { return len(ks.spans) }
-
-func (ks *indexKeys) at(i int) []byte {
-	sp := ks.spans[i]
-	return ks.buf[sp.lo:sp.hi:sp.hi]
-}
-
-func (ks *indexKeys) sort() {
-	slices.SortFunc(ks.spans, func(a, b keySpan) int {
-		return bytes.Compare(ks.buf[a.lo:a.hi], ks.buf[b.lo:b.hi])
-	})
 }
