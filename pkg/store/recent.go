@@ -38,7 +38,7 @@ const defaultMergeChunk = 16 << 10
 //
 // Each chunk of the merge is one read pass over idx_schedule_recent that
 // keeps the mergeChunk smallest index keys above the previous chunk's
-// (chunk: at most twice that many at a time), then one write
+// (runMerge, chunk: at most twice that many at a time), then one write
 // transaction that puts them; the last empties idx_schedule_recent. A
 // merge used to collect and sort every entry first: 9 MB for its 131,072
 // entries, live for the whole merge, which under saturation doubled the
@@ -62,65 +62,26 @@ func (db *DB) mergeRecent() {
 }
 
 func (db *DB) mergeRecentChunks() (int, error) {
-	var after []byte // the greatest key merged so far; nil before the first chunk
-	ck := chunk{k: db.opts.mergeChunk}
 	var key []byte
-	total := 0
-	for i := 0; ; i++ {
-		ck.reset(after)
-		err := db.bolt.View(func(tx *bolt.Tx) error {
-			recent := tx.Bucket(bucketRecent)
-			if recent == nil || tx.Bucket(bucketBySchedule) == nil {
+	return db.runMerge(logMerge{
+		log: bucketRecent, k: db.opts.mergeChunk, hook: db.opts.mergeHook, peak: &db.mergePeak,
+		offer: func(ck *chunk, k, v []byte) error {
+			key = appendIndexKey(key[:0], v, k)
+			ck.offer(key, nil)
+			return nil
+		},
+		apply: func(tx *bolt.Tx, ck *chunk) error {
+			by := tx.Bucket(bucketBySchedule)
+			if by == nil {
 				return fmt.Errorf("store buckets missing (file not migrated)")
 			}
-			return recent.ForEach(func(k, v []byte) error {
-				key = appendIndexKey(key[:0], v, k)
-				ck.offer(key, nil)
-				return nil
-			})
-		})
-		if err != nil {
-			return 0, err
-		}
-		ck.finish()
-		db.mergePeak = max(db.mergePeak, ck.peak)
-		if i == 0 && ck.len() == 0 {
-			return 0, nil
-		}
-		if db.opts.mergeHook != nil {
-			if err := db.opts.mergeHook(i); err != nil {
-				return 0, err
-			}
-		}
-		last := !ck.more
-		err = db.bolt.Update(func(tx *bolt.Tx) error {
-			by := tx.Bucket(bucketBySchedule)
 			by.FillPercent = fillPercent
 			for j := range ck.len() {
 				if err := by.Put(ck.key(j), nil); err != nil {
 					return fmt.Errorf("idx_schedule: %w", err)
 				}
 			}
-			if !last {
-				return nil
-			}
-			// The last chunk empties idx_schedule_recent: a merge of one
-			// chunk is one transaction.
-			if err := tx.DeleteBucket(bucketRecent); err != nil {
-				return fmt.Errorf("bucket %s: %w", bucketRecent, err)
-			}
-			if _, err := tx.CreateBucket(bucketRecent); err != nil {
-				return fmt.Errorf("bucket %s: %w", bucketRecent, err)
-			}
 			return nil
-		})
-		if err != nil {
-			return 0, err
-		}
-		total += ck.len()
-		if last {
-			return total, nil
-		}
-		after = append(after[:0], ck.key(ck.len()-1)...)
-	}
+		},
+	})
 }

@@ -13,7 +13,7 @@ import (
 //
 // It works as mergeRecent does, and for the same reason: each chunk is
 // one read pass over the log that keeps the latest entries of the
-// stateChunk smallest IDs above the previous chunk's (chunk: at
+// stateChunk smallest IDs above the previous chunk's (runMerge, chunk: at
 // most twice that many entries at a time), then one write transaction
 // that applies them to that range of schedule_state; the last chunk
 // drops the log. Until then the merged entries are in both, with the
@@ -33,36 +33,17 @@ func (db *DB) mergeStates() {
 }
 
 func (db *DB) mergeStateChunks() (int, error) {
-	var after []byte // the greatest ID merged so far; nil before the first chunk
-	ck := chunk{k: db.opts.stateChunk}
-	total := 0
-	for i := 0; ; i++ {
-		ck.reset(after)
-		err := db.bolt.View(func(tx *bolt.Tx) error {
-			return tx.Bucket(bucketStateLog).ForEach(func(k, v []byte) error {
-				id, st, err := logEntry(v)
-				if err != nil {
-					return fmt.Errorf("state log %x: %w", k, err)
-				}
-				ck.offer(id, st) // a mark's st is empty
-				return nil
-			})
-		})
-		if err != nil {
-			return 0, err
-		}
-		ck.finish()
-		db.statePeak = max(db.statePeak, ck.peak)
-		if i == 0 && ck.len() == 0 {
-			return 0, nil
-		}
-		if db.opts.stateMergeHook != nil {
-			if err := db.opts.stateMergeHook(i); err != nil {
-				return 0, err
+	return db.runMerge(logMerge{
+		log: bucketStateLog, k: db.opts.stateChunk, hook: db.opts.stateMergeHook, peak: &db.statePeak,
+		offer: func(ck *chunk, k, v []byte) error {
+			id, st, err := logEntry(v)
+			if err != nil {
+				return fmt.Errorf("state log %x: %w", k, err)
 			}
-		}
-		last := !ck.more
-		err = db.bolt.Update(func(tx *bolt.Tx) error {
+			ck.offer(id, st) // a mark's st is empty
+			return nil
+		},
+		apply: func(tx *bolt.Tx, ck *chunk) error {
 			sched, state := tx.Bucket(bucketSchedules), tx.Bucket(bucketScheduleState)
 			state.FillPercent = fillPercent
 			for j := range ck.len() {
@@ -78,24 +59,7 @@ func (db *DB) mergeStateChunks() (int, error) {
 					return fmt.Errorf("schedule %q state: %w", id, err)
 				}
 			}
-			if !last {
-				return nil
-			}
-			if err := tx.DeleteBucket(bucketStateLog); err != nil {
-				return fmt.Errorf("bucket %s: %w", bucketStateLog, err)
-			}
-			if _, err := tx.CreateBucket(bucketStateLog); err != nil {
-				return fmt.Errorf("bucket %s: %w", bucketStateLog, err)
-			}
 			return nil
-		})
-		if err != nil {
-			return 0, err
-		}
-		total += ck.len()
-		if last {
-			return total, nil
-		}
-		after = append(after[:0], ck.key(ck.len()-1)...)
-	}
+		},
+	})
 }
