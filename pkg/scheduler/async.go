@@ -16,9 +16,11 @@ import (
 // it, and it has no context or timer of its own but the call's deadline:
 // with ten thousand executions in flight, their goroutine stacks and
 // contexts were what the garbage collector spent most of its time on.
-// Anything else (a delay, a recovery, a handler that was busy or not
-// connected at fire time; later, a failed or missing reply, a
-// cancellation, a retry) continues on the goroutine path (run, resume).
+// A first attempt whose handler was busy or not connected at fire time
+// waits in the handler's slot queue, without a goroutine, and takes this
+// path when it gets a slot (slotwait.go). Anything else (a delay, a
+// recovery; later, a failed or missing reply, a cancellation, a retry)
+// continues on the goroutine path (run, resume).
 // Which of the two an execution takes is its own state; every connection
 // has Go (see Conn).
 

@@ -138,16 +138,7 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 		unhook()
 		cancel()
 		if err != nil {
-			if s.waitCtx.Err() != nil {
-				return false, false
-			}
-			if ctx.Err() != nil {
-				return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
-			}
-			if errors.Is(err, errHandlerRemoved) {
-				return false, s.finish(ex, store.StatusFailed, nil, err.Error()+": not sent, and not retried")
-			}
-			return s.finishRetry(ex, retries(ex.policy, store.RetryOnUnavailable), store.StatusFailed, nil, err.Error())
+			return s.notAcquired(ctx, ex, err)
 		}
 		h.place(&ex.rec, conn)
 		ex.rec.Status = store.StatusRunning
@@ -169,6 +160,22 @@ func (s *Scheduler) attempt(ctx context.Context, ex *execution) (retry, ok bool)
 	req := s.request(ex, start)
 	reply, err := conn.Call(callCtx, req)
 	return s.outcome(ctx, call{callCtx: callCtx, ex: ex, h: h, conn: conn, req: req, start: start, reply: reply, err: err})
+}
+
+// notAcquired records the end of ex's attempt that got no handler slot,
+// for err (nil: cancelled or stopping), as attempt does.
+func (s *Scheduler) notAcquired(ctx context.Context, ex *execution, err error) (retry, ok bool) {
+	switch {
+	case s.waitCtx.Err() != nil:
+		return false, false
+	case ctx.Err() != nil:
+		return false, s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
+	case errors.Is(err, errHandlerRemoved):
+		return false, s.finish(ex, store.StatusFailed, nil, err.Error()+": not sent, and not retried")
+	case err == nil:
+		return false, false
+	}
+	return s.finishRetry(ex, retries(ex.policy, store.RetryOnUnavailable), store.StatusFailed, nil, err.Error())
 }
 
 // call is one call of an attempt's request and what came back: outcome

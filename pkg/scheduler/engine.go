@@ -128,11 +128,13 @@ type Scheduler struct {
 	dirty   []*entry
 	flushAt time.Time
 
-	// The launch's and the fast path's queues (launch.go, async.go):
-	// durable commits whose executions are to be launched, and fast
-	// executions whose result commit ended.
+	// The launch's, the fast path's and the slot queue's queues
+	// (launch.go, async.go, slotwait.go): durable commits whose
+	// executions are to be launched, fast executions whose result commit
+	// ended, and slots handed to first attempts that waited for one.
 	dispatches  drainer[*commitGate]
 	completions drainer[completion]
+	granted     drainer[slotGrant]
 
 	wake      chan struct{}
 	heartbeat chan chan struct{}
@@ -223,6 +225,7 @@ func New(ctx context.Context, opts Options) (*Scheduler, error) {
 		}
 	}
 	s.completions.fn = s.complete
+	s.granted.fn = s.startGranted
 	s.reg = newRegistry(opts.Store, opts.Logger.With("component", "registry"), opts.NowFunc, opts.DialFunc)
 	s.reg.secrets = opts.HandlerSecrets
 	s.reg.emit = s.events.Publish

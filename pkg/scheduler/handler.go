@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"container/list"
 	"context"
 	"fmt"
 	"strings"
@@ -36,21 +37,28 @@ type handlerState struct {
 	mu      sync.Mutex
 	rec     store.Handler // the name's record: the latest registration, the status of the pool
 	insts   []*instance
-	next    int // where the next pick starts, so that ties take turns
-	waiters int
-	changed chan struct{} // closed and replaced on every change a waiter cares about
+	next    int           // where the next pick starts, so that ties take turns
+	waiters int           // callers of watch
+	changed chan struct{} // closed and replaced on every change a watcher cares about
+	// The attempts waiting for a slot, each list oldest first
+	// (slotwait.go): plain ones, which any instance's slot fits, and
+	// picky ones (labels, an instance of their own).
+	plain, picky list.List // *slotWait
+	seq          uint64    // the order of the last waiter queued
 }
 
 func newHandlerState(rec store.Handler) *handlerState {
 	return &handlerState{rec: rec, changed: make(chan struct{})}
 }
 
-// broadcast wakes every waiter; the caller holds h.mu.
+// broadcast tells every watcher of a change, and hands the slots it may
+// have freed to the queue; the caller holds h.mu.
 func (h *handlerState) broadcast() {
 	if h.waiters > 0 {
 		close(h.changed)
 		h.changed = make(chan struct{})
 	}
+	h.serveLocked()
 }
 
 // pickLocked returns the ready instance matching on with a free slot and
@@ -99,40 +107,9 @@ func owner(conn Conn) *instance {
 // them) is ready with a free slot, takes it and returns the connection to
 // use. It gives up when ctx is done, saying why.
 func (h *handlerState) acquire(ctx context.Context, on []string) (Conn, error) {
-	return h.takeWhenReady(ctx, func() *instance { return h.pickLocked(on, nil) }, func() error {
+	return h.takeWhenReady(ctx, on, nil, func() error {
 		return fmt.Errorf("%s: %w", h.deadlineReasonLocked(on), wire.ErrUnavailable)
 	})
-}
-
-// takeWhenReady takes a slot of the instance pick chooses, waiting for the
-// next change of h's instances while it chooses none, until ctx is done
-// (then the error of gaveUp). pick and gaveUp run with h.mu held.
-func (h *handlerState) takeWhenReady(ctx context.Context, pick func() *instance, gaveUp func() error) (Conn, error) {
-	h.mu.Lock()
-	defer h.mu.Unlock()
-	for {
-		if h.rec.Status == handlerRemoved {
-			return nil, fmt.Errorf("handler %q: %w", h.rec.ID, errHandlerRemoved)
-		}
-		if in := pick(); in != nil {
-			in.inFlight++
-			return in.conn, nil
-		}
-		ch := h.changed
-		h.waiters++
-		h.mu.Unlock()
-		var err error
-		select {
-		case <-ch:
-		case <-ctx.Done():
-			err = ctx.Err()
-		}
-		h.mu.Lock()
-		h.waiters--
-		if err != nil {
-			return nil, gaveUp()
-		}
-	}
 }
 
 // deadlineReasonLocked says why acquire gave up; the caller holds h.mu.

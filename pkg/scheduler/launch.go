@@ -144,13 +144,17 @@ func appendStart(recs []store.Execution, ex *execution) []store.Execution {
 }
 
 // dispatch launches the executions of g's commit, now durable: each that
-// holds a slot and has nothing to wait for first is sent at once (send);
+// holds a slot and has nothing to wait for first is sent at once (send),
+// one that waits only for a slot joins its handler's queue (waitForSlot);
 // the others, or all when the commit failed, continue on the goroutine
 // path (run).
 func (s *Scheduler) dispatch(g *commitGate) {
 	err := g.result()
 	for _, ex := range g.starts {
-		if err != nil || !s.send(ex) {
+		switch {
+		case err == nil && ex.conn == nil && ex.delay == 0 && !ex.recovering:
+			s.waitForSlot(ex)
+		case err != nil || !s.send(ex):
 			go s.run(ex, err)
 		}
 	}

@@ -33,6 +33,7 @@ func (s *Scheduler) Stop(ctx context.Context) error {
 		s.stopping = true
 		s.mu.Unlock()
 		s.waitCancel()
+		s.drainSlotQueues()
 		close(s.stopLoop)
 		if s.started.Load() {
 			<-s.loopDone

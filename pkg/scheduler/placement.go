@@ -85,7 +85,7 @@ func (h *handlerState) acquireFor(ctx context.Context, id string, on []string) (
 	if id == "" {
 		return h.acquire(ctx, on)
 	}
-	return h.takeWhenReady(ctx, func() *instance {
+	return h.takeWhenReady(ctx, nil, func() *instance {
 		var probe *instance
 		for _, in := range h.insts {
 			if !in.ready(time.Now, nil) {

@@ -421,6 +421,15 @@ type handlerView struct {
 	instances []instanceView
 }
 
+// each calls fn with every handler.
+func (r *registry) each(fn func(*handlerState)) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, h := range r.handlers {
+		fn(h)
+	}
+}
+
 // close drops every connection.
 func (r *registry) close() {
 	r.mu.Lock()
