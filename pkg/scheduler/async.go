@@ -116,7 +116,7 @@ type completion struct {
 func (s *Scheduler) complete(batch []completion) {
 	for _, c := range batch {
 		if s.recorded(c.ex, c.err) {
-			c.ex.final = c.ex.rec
+			c.ex.settled = true
 		}
 	}
 	s.mu.Lock()

@@ -23,7 +23,7 @@ func (s *Scheduler) run(ex *execution, committed error) {
 		if s.execCtx.Err() == nil {
 			s.exLog(ex).Error("execution not recorded; not dispatched", "err", committed)
 		}
-		ex.final = ex.rec
+		ex.settled = true
 		return
 	}
 	if ex.delay > 0 && !s.sleep(ctx, ex, ex.delay) {
@@ -57,7 +57,7 @@ func (s *Scheduler) drive(ctx context.Context, ex *execution, first func() (retr
 			return // stopping: the attempt stays unfinished in the store
 		}
 		if !retry {
-			ex.final = ex.rec
+			ex.settled = true
 			return
 		}
 		// ex.rec is the next attempt, recorded pending with the end of the
@@ -85,7 +85,7 @@ func (s *Scheduler) sleep(ctx context.Context, ex *execution, d time.Duration) b
 	case <-ctx.Done():
 		if s.execCtx.Err() == nil {
 			s.finish(ex, store.StatusCancelled, nil, context.Cause(ctx).Error())
-			ex.final = ex.rec
+			ex.settled = true
 		}
 		return false
 	}

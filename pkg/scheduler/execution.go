@@ -38,7 +38,9 @@ type execution struct {
 	delay   time.Duration // random delay before the first attempt
 	retryIn time.Duration // backoff before the current attempt, a retry
 	done    chan struct{} // closed when the final attempt is recorded
-	final   store.Execution
+	// settled: rec is the final record (RunNow returns it once done is
+	// closed); unset when the scheduler stopped first.
+	settled bool
 	// recovering: the attempt in rec was found running after a restart;
 	// its handler is asked about it before anything is sent (recoverAttempt).
 	recovering bool

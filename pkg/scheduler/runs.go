@@ -35,10 +35,10 @@ func (s *Scheduler) RunNow(ctx context.Context, req schedtype.RunRequest) (store
 	s.mu.Unlock()
 	select {
 	case <-ex.done:
-		if ex.final.ID == "" {
+		if !ex.settled {
 			return store.Execution{}, fmt.Errorf("execution %s: %w; it runs after the restart", ex.rec.ID, errStopping)
 		}
-		return ex.final, nil
+		return ex.rec, nil
 	case <-ctx.Done():
 		return store.Execution{}, fmt.Errorf("execution %s still running: %w", ex.rec.ID, ctx.Err())
 	}
