@@ -37,7 +37,7 @@ func main() {
 	flag.IntVar(&load.schedules, "schedules", 10000, "schedules of the throughput phase")
 	flag.Float64Var(&load.every, "every", 0.2, "interval in seconds of the throughput phase's schedules")
 	flag.BoolVar(&load.together, "together", false, "start the throughput phase's schedules at the same instant instead of spread over one interval")
-	only := flag.String("only", "", "run only these phases, separated by commas: throughput, wire, lateness, rest, scale, embed, sse")
+	only := flag.String("only", "", "run only these phases, separated by commas: throughput, backlog, wire, cluster, lateness, rest, embed, sse, scale")
 	var sc scaleFlags
 	flag.StringVar(&sc.cache, "scale-cache", filepath.Join(os.TempDir(), "schedulezero-bench-scale"), "where the scale phase keeps the stores it builds")
 	flag.StringVar(&sc.sizes, "scale-schedules", "10000,100000,1000000", "comma-separated schedule counts of the scale phase's stores")
@@ -59,7 +59,7 @@ func main() {
 type row struct{ metric, value, target string }
 
 // allPhases are the phases in the order they run.
-var allPhases = []string{"throughput", "wire", "cluster", "lateness", "rest", "embed", "sse", "scale"}
+var allPhases = []string{"throughput", "backlog", "wire", "cluster", "lateness", "rest", "embed", "sse", "scale"}
 
 // parsePhases reads -only: empty is every phase.
 func parsePhases(only string) (map[string]bool, error) {
@@ -95,6 +95,13 @@ func run(bin string, window time.Duration, load shape, sc scaleFlags, phases map
 			return fmt.Errorf("throughput: %w", err)
 		}
 		rows = append(rows, tput...)
+	}
+	if phases["backlog"] {
+		r, err := backlog(bin, window, load)
+		if err != nil {
+			return fmt.Errorf("backlog: %w", err)
+		}
+		rows = append(rows, r...)
 	}
 	if phases["wire"] {
 		r, err := wireRows(bin, window, load)
