@@ -20,25 +20,13 @@ func backlog(bin string, window time.Duration, load shape) ([]row, error) {
 		return nil, err
 	}
 	defer d.close()
-	start := time.Now().Add(20 * time.Second)
-	if err := addSchedules(d.c, "bench", "quick_aling", load.schedules, load.every, start, !load.together); err != nil {
-		return nil, err
-	}
-	time.Sleep(time.Until(start) + 3*time.Second) // warm up: a measurement window, not a wait for a condition
-	n0, err := succeeded(d.c)
+	m, err := runLoad(d, window, load)
 	if err != nil {
 		return nil, err
 	}
-	t0 := time.Now()
-	sched0, _ := d.cpuTimes()
-	busy := d.watchMemory(window)
-	sched1, _ := d.cpuTimes()
-	n1, err := succeeded(d.c)
-	if err != nil {
-		return nil, err
-	}
-	rate := float64(n1-n0) / time.Since(t0).Seconds()
-	busyCPU := float64(sched1-sched0) / float64(time.Since(t0))
+	rate := float64(m.executions) / m.elapsed.Seconds()
+	busyCPU := float64(m.scheduler) / float64(m.elapsed)
+	busy := m.mem
 
 	for _, h := range d.handlers {
 		h.stop()

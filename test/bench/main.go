@@ -501,20 +501,42 @@ type cpuUse struct{ scheduler, handlers time.Duration }
 // measureThroughputCPU is measureThroughput with the CPU per execution
 // of the scheduler and of the handlers apart.
 func measureThroughputCPU(bin string, window time.Duration, load shape, top topology) (float64, cpuUse, peaks, error) {
-	n, every := load.schedules, load.every
-	d, err := deployWith(bin, "bench", 2*n, top)
+	d, err := deployWith(bin, "bench", 2*load.schedules, top)
 	if err != nil {
 		return 0, cpuUse{}, peaks{}, err
 	}
 	defer d.close()
-	start := time.Now().Add(20 * time.Second)
-	if err := addSchedules(d.c, "bench", "quick_aling", n, every, start, !load.together); err != nil {
+	m, err := runLoad(d, window, load)
+	if err != nil {
 		return 0, cpuUse{}, peaks{}, err
+	}
+	var per cpuUse
+	if m.executions > 0 {
+		per = cpuUse{scheduler: m.scheduler / time.Duration(m.executions), handlers: m.handlers / time.Duration(m.executions)}
+	}
+	return float64(m.executions) / m.elapsed.Seconds(), per, m.mem, nil
+}
+
+// loadRun is what runLoad measured over its window.
+type loadRun struct {
+	executions          int64         // durable successes
+	elapsed             time.Duration // the window, as it ran
+	scheduler, handlers time.Duration // CPU time spent
+	mem                 peaks
+}
+
+// runLoad puts load on d (its schedules start once all exist, so that
+// creating them is not measured) and measures it over window after a
+// warm-up.
+func runLoad(d *deployment, window time.Duration, load shape) (loadRun, error) {
+	start := time.Now().Add(20 * time.Second)
+	if err := addSchedules(d.c, "bench", "quick_aling", load.schedules, load.every, start, !load.together); err != nil {
+		return loadRun{}, err
 	}
 	time.Sleep(time.Until(start) + 3*time.Second) // warm up: a measurement window, not a wait for a condition
 	n0, err := succeeded(d.c)
 	if err != nil {
-		return 0, cpuUse{}, peaks{}, err
+		return loadRun{}, err
 	}
 	t0 := time.Now()
 	sched0, handlers0 := d.cpuTimes()
@@ -522,13 +544,9 @@ func measureThroughputCPU(bin string, window time.Duration, load shape, top topo
 	sched1, handlers1 := d.cpuTimes()
 	n1, err := succeeded(d.c)
 	if err != nil {
-		return 0, cpuUse{}, peaks{}, err
+		return loadRun{}, err
 	}
-	var per cpuUse
-	if n1 > n0 {
-		per = cpuUse{scheduler: (sched1 - sched0) / time.Duration(n1-n0), handlers: (handlers1 - handlers0) / time.Duration(n1-n0)}
-	}
-	return float64(n1-n0) / time.Since(t0).Seconds(), per, mem, nil
+	return loadRun{executions: n1 - n0, elapsed: time.Since(t0), scheduler: sched1 - sched0, handlers: handlers1 - handlers0, mem: mem}, nil
 }
 
 // deployFiring deploys a scheduler and handler with 10,000 schedules every
