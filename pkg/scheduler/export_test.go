@@ -6,3 +6,6 @@ package scheduler
 func (s *Scheduler) UseRuntimeTimers() {
 	s.newAlarm = func(wake func()) alarm { return newTimerAlarm(wake) }
 }
+
+// FireQuantum is fireQuantum, for the tests of the timer loop.
+const FireQuantum = fireQuantum

@@ -119,6 +119,7 @@ func (s *Scheduler) loop() {
 	defer close(s.loopDone)
 	alarm := s.newAlarm(s.Nudge)
 	defer alarm.Close()
+	var fired time.Time // the last turn that fired
 	for {
 		if s.stalled.Load() {
 			s.logger.Error("engine loop stalled by fault injection")
@@ -128,6 +129,9 @@ func (s *Scheduler) loop() {
 		s.mu.Lock()
 		now := s.now()
 		s.throttled = false
+		if len(s.heap) > 0 && !s.heap[0].due().After(now) {
+			fired = now
+		}
 		for len(s.heap) > 0 && !s.heap[0].due().After(now) && !s.fullLocked() {
 			s.fireLocked(s.heap[0], now)
 		}
@@ -136,7 +140,7 @@ func (s *Scheduler) loop() {
 		}
 		wait := time.Duration(-1)
 		if len(s.heap) > 0 && !s.throttled {
-			wait = s.heap[0].due().Sub(now)
+			wait = max(s.heap[0].due().Sub(now), fired.Add(fireQuantum).Sub(now))
 		}
 		if !s.flushAt.IsZero() && (wait < 0 || s.flushAt.Sub(now) < wait) {
 			wait = s.flushAt.Sub(now)

@@ -3,8 +3,10 @@ package scheduler_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/schedulezero/schedulezero/pkg/scheduler"
@@ -70,4 +72,41 @@ func TestScheduler_StopLeavesWaitingAttemptPending(t *testing.T) {
 	if len(u) != 1 || u[0].Status != store.StatusPending || u[0].Attempt != 1 {
 		t.Fatalf("unfinished after stop: %+v; want the one attempt, pending", u)
 	}
+}
+
+// Fires due closer together than the fire quantum share the timer loop's
+// turns, none later than the quantum: 400 schedules whose fires are 10 µs
+// apart (4 ms in all) are fired in a handful of turns, where a turn per
+// fire cost a wake-up each; a fire alone is fired when it is due.
+func TestLoop_DenseFiresShareTurnsAtMostAQuantumLate(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		s := newSim(t, &fakeHandler{})
+		const n = 400
+		for i := range n {
+			s.add(schedtype.ScheduleRequest{ID: fmt.Sprintf("d%03d", i), MaxAttempts: 1,
+				Trigger: dateIn(time.Minute + time.Duration(i)*10*time.Microsecond)})
+		}
+		s.advance(2 * time.Minute)
+		turns := map[time.Time]bool{}
+		for i := range n {
+			h := s.history(fmt.Sprintf("d%03d", i))
+			if len(h) == 0 {
+				t.Fatalf("d%03d did not fire", i)
+			}
+			late := h[0].StartedAt.Sub(h[0].ScheduledAt)
+			if late < 0 || late > scheduler.FireQuantum {
+				t.Fatalf("d%03d fired %v after its time, want 0 to %v", i, late, scheduler.FireQuantum)
+			}
+			turns[h[0].StartedAt] = true
+		}
+		// 4 ms of fires at most a quantum apart: 4 ms / 250 µs, and the first.
+		if want := int(4*time.Millisecond/scheduler.FireQuantum) + 2; len(turns) > want {
+			t.Errorf("%d fires 10 µs apart took %d turns of the loop, want at most %d", n, len(turns), want)
+		}
+		s.add(schedtype.ScheduleRequest{ID: "alone", MaxAttempts: 1, Trigger: dateIn(time.Minute)})
+		s.advance(2 * time.Minute)
+		if h := s.history("alone"); len(h) == 0 || !h[0].StartedAt.Equal(h[0].ScheduledAt) {
+			t.Errorf("a fire alone: %+v, want it started when due", h)
+		}
+	})
 }
