@@ -129,11 +129,9 @@ func (s *Scheduler) loop() {
 		s.mu.Lock()
 		now := s.now()
 		s.throttled = false
-		if len(s.heap) > 0 && !s.heap[0].due().After(now) {
-			fired = now
-		}
 		for len(s.heap) > 0 && !s.heap[0].due().After(now) && !s.fullLocked() {
 			s.fireLocked(s.heap[0], now)
+			fired = now
 		}
 		if !s.flushAt.IsZero() && !s.flushAt.After(now) {
 			s.flushSkipsLocked()

@@ -220,6 +220,7 @@ func (s *Scheduler) startGranted(batch []slotGrant) {
 	gate := s.newCommitGate()
 	now := s.now()
 	var recs []store.Execution
+	starts := gate.start[:0]
 	for _, g := range batch {
 		ex := g.ex
 		ex.mu.Lock()
@@ -231,12 +232,9 @@ func (s *Scheduler) startGranted(batch []slotGrant) {
 		ex.rec.StartedAt = now
 		ex.rec.Error = "" // the reason it was waiting
 		recs = appendStart(recs, ex)
-		gate.starts = append(gate.starts, ex)
+		starts = append(starts, ex)
 	}
-	if len(gate.starts) == 1 {
-		gate.start[0] = gate.starts[0]
-		gate.starts = gate.start[:]
-	}
+	gate.starts = starts
 	gate.w = store.Writes{Executions: recs}
 	s.db.CommitAsync(gate.w, gate.settle)
 }
